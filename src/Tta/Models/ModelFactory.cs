@@ -1,0 +1,21 @@
+using static TorchSharp.torch;
+
+namespace Tta.Models;
+
+/// <summary>Picks the architecture for a checkpoint directory from its config.json <c>model_type</c>.</summary>
+public static class ModelFactory
+{
+    public static readonly IReadOnlyList<string> SupportedModelTypes = ["bert"];
+
+    public static ITransformerModel Load(string directory, ScalarType dtype, Device? device = null)
+    {
+        using var checkpoint = new Checkpoint(directory);
+        var type = checkpoint.Config.Str("model_type", "");
+        return type switch
+        {
+            // Architectures register here, one file each under Models/.
+            _ => throw new NotSupportedException(
+                $"{directory}/config.json: model_type '{type}' is not supported; supported: {string.Join(", ", SupportedModelTypes)}"),
+        };
+    }
+}

@@ -1,0 +1,209 @@
+using System.IO.MemoryMappedFiles;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Tta.Models;
+
+/// <summary>One tensor's entry in a safetensors header.</summary>
+public sealed record SafetensorsEntry(string Name, string DType, long[] Shape, long Begin, long End)
+{
+    public long ByteLength => End - Begin;
+}
+
+/// <summary>
+/// Reads a safetensors file through a memory map, so tensors are copied once, straight from the page cache into
+/// their final torch storage (in the requested dtype), never through a managed copy of the whole file.
+/// </summary>
+public sealed class SafetensorsFile : IDisposable
+{
+    private readonly MemoryMappedFile map;
+    private readonly MemoryMappedViewAccessor view;
+    private readonly long dataStart;
+
+    public string Path { get; }
+    public IReadOnlyDictionary<string, SafetensorsEntry> Entries { get; }
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    public SafetensorsFile(string path)
+    {
+        Path = path;
+        var length = new FileInfo(path).Length;
+        if (length < 8) throw new InvalidDataException($"{path}: not a safetensors file (too short)");
+        map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        view = map.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
+        var headerLength = view.ReadInt64(0);
+        if (headerLength <= 0 || 8 + headerLength > length)
+            throw new InvalidDataException($"{path}: not a safetensors file (header length {headerLength})");
+        var header = new byte[headerLength];
+        view.ReadArray(8, header, 0, header.Length);
+        dataStart = 8 + headerLength;
+        var entries = new Dictionary<string, SafetensorsEntry>(StringComparer.Ordinal);
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        var root = JsonNode.Parse(header)?.AsObject()
+            ?? throw new InvalidDataException($"{path}: safetensors header is not a JSON object");
+        foreach (var (name, node) in root)
+        {
+            if (name == "__metadata__")
+            {
+                foreach (var (k, v) in node!.AsObject()) metadata[k] = v!.GetValue<string>();
+                continue;
+            }
+            var o = node!.AsObject();
+            var offsets = o["data_offsets"]!.AsArray();
+            var entry = new SafetensorsEntry(name, o["dtype"]!.GetValue<string>(),
+                o["shape"]!.AsArray().Select(x => x!.GetValue<long>()).ToArray(),
+                offsets[0]!.GetValue<long>(), offsets[1]!.GetValue<long>());
+            if (dataStart + entry.End > length || entry.Begin > entry.End)
+                throw new InvalidDataException($"{path}: tensor '{name}' lies outside the file");
+            entries[name] = entry;
+        }
+        Entries = entries;
+        Metadata = metadata;
+    }
+
+    public bool Contains(string name) => Entries.ContainsKey(name);
+
+    /// <summary>Loads one tensor, converted to <paramref name="dtype"/> when given (one tensor at a time).</summary>
+    public Tensor Load(string name, ScalarType? dtype = null)
+    {
+        if (!Entries.TryGetValue(name, out var e))
+            throw new KeyNotFoundException($"{Path}: no tensor named '{name}'");
+        var stored = ToScalarType(e.DType, Path, name);
+        var t = empty(e.Shape, stored);
+        CopyInto(e, t);
+        if (dtype is { } d && d != stored)
+        {
+            var converted = t.to_type(d);
+            t.Dispose();
+            return converted;
+        }
+        return t;
+    }
+
+    /// <summary>Copies the stored bytes of <paramref name="e"/> into a contiguous CPU tensor of the stored dtype.</summary>
+    public unsafe void CopyInto(SafetensorsEntry e, Tensor destination)
+    {
+        var expected = e.Shape.Aggregate(1L, (a, b) => a * b) * ElementSize(ToScalarType(e.DType, Path, e.Name));
+        if (expected != e.ByteLength)
+            throw new InvalidDataException($"{Path}: tensor '{e.Name}' has {e.ByteLength} bytes, shape needs {expected}");
+        byte* basePtr = null;
+        view.SafeMemoryMappedViewHandle.AcquirePointer(ref basePtr);
+        try
+        {
+            var src = basePtr + view.PointerOffset + dataStart + e.Begin;
+            var dst = (byte*)NativeTensor.DataPointer(destination);
+            Buffer.MemoryCopy(src, dst, e.ByteLength, e.ByteLength);
+        }
+        finally
+        {
+            view.SafeMemoryMappedViewHandle.ReleasePointer();
+        }
+    }
+
+    public void Dispose()
+    {
+        view.Dispose();
+        map.Dispose();
+    }
+
+    public static ScalarType ToScalarType(string dtype, string path = "", string name = "") => dtype switch
+    {
+        "F32" => ScalarType.Float32,
+        "F16" => ScalarType.Float16,
+        "BF16" => ScalarType.BFloat16,
+        "F64" => ScalarType.Float64,
+        "I64" => ScalarType.Int64,
+        "I32" => ScalarType.Int32,
+        "I16" => ScalarType.Int16,
+        "I8" => ScalarType.Int8,
+        "U8" => ScalarType.Byte,
+        "BOOL" => ScalarType.Bool,
+        _ => throw new InvalidDataException($"{path}: tensor '{name}' has unsupported dtype {dtype}"),
+    };
+
+    public static string ToSafetensorsDType(ScalarType t) => t switch
+    {
+        ScalarType.Float32 => "F32",
+        ScalarType.Float16 => "F16",
+        ScalarType.BFloat16 => "BF16",
+        ScalarType.Float64 => "F64",
+        ScalarType.Int64 => "I64",
+        ScalarType.Int32 => "I32",
+        ScalarType.Int16 => "I16",
+        ScalarType.Int8 => "I8",
+        ScalarType.Byte => "U8",
+        ScalarType.Bool => "BOOL",
+        _ => throw new NotSupportedException($"safetensors cannot store {t}"),
+    };
+
+    public static int ElementSize(ScalarType t) => t switch
+    {
+        ScalarType.Float64 or ScalarType.Int64 => 8,
+        ScalarType.Float32 or ScalarType.Int32 => 4,
+        ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Int16 => 2,
+        _ => 1,
+    };
+
+    /// <summary>
+    /// Writes tensors as a safetensors file (names sorted, so the bytes depend only on the contents), atomically:
+    /// the file appears under its final name only when complete.
+    /// </summary>
+    public static void Write(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors,
+        IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var sorted = tensors.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
+        var header = new JsonObject();
+        if (metadata is { Count: > 0 })
+        {
+            var m = new JsonObject();
+            foreach (var (k, v) in metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal)) m[k] = v;
+            header["__metadata__"] = m;
+        }
+        long offset = 0;
+        var contiguous = new List<Tensor>(sorted.Count);
+        foreach (var (name, tensor) in sorted)
+        {
+            var c = tensor.cpu().contiguous();
+            contiguous.Add(c);
+            var bytes = c.NumberOfElements * ElementSize(c.dtype);
+            header[name] = new JsonObject
+            {
+                ["dtype"] = ToSafetensorsDType(c.dtype),
+                ["shape"] = new JsonArray(c.shape.Select(s => (JsonNode)s).ToArray()),
+                ["data_offsets"] = new JsonArray(offset, offset + bytes),
+            };
+            offset += bytes;
+        }
+        var headerBytes = Encoding.UTF8.GetBytes(header.ToJsonString(new JsonSerializerOptions { WriteIndented = false }));
+        var pad = (8 - headerBytes.Length % 8) % 8; // keep tensor data 8-byte aligned, as the reference writer does
+        var padded = new byte[headerBytes.Length + pad];
+        headerBytes.CopyTo(padded, 0);
+        for (var i = headerBytes.Length; i < padded.Length; i++) padded[i] = (byte)' ';
+        Cache.AtomicFile.Write(path, stream =>
+        {
+            stream.Write(BitConverter.GetBytes((long)padded.Length));
+            stream.Write(padded);
+            foreach (var c in contiguous) stream.Write(c.bytes);
+        });
+        foreach (var c in contiguous) c.Dispose();
+    }
+}
+
+/// <summary>Raw storage access TorchSharp keeps internal (the same native entry point its spans use).</summary>
+internal static partial class NativeTensor
+{
+    [System.Runtime.InteropServices.LibraryImport("LibTorchSharp")]
+    private static partial IntPtr THSTensor_data(IntPtr handle);
+
+    public static IntPtr DataPointer(Tensor t)
+    {
+        if (!t.is_contiguous() || t.device_type != DeviceType.CPU)
+            throw new ArgumentException("raw access needs a contiguous CPU tensor");
+        var p = THSTensor_data(t.Handle);
+        if (p == IntPtr.Zero && t.NumberOfElements > 0) throw new InvalidOperationException("tensor has no storage");
+        return p;
+    }
+}

@@ -1,0 +1,31 @@
+using System.Text.Json.Nodes;
+using static TorchSharp.torch;
+
+namespace Tta.Models;
+
+/// <summary>
+/// Inputs of one forward pass, as in Hugging Face: a padded batch of token ids with masks (1 = real token).
+/// Encoder–decoder models also take decoder ids/mask; decoder-only and encoder-only models ignore them.
+/// </summary>
+public sealed record ModelInputs(
+    Tensor InputIds,
+    Tensor AttentionMask,
+    Tensor? TokenTypeIds = null,
+    Tensor? DecoderInputIds = null,
+    Tensor? DecoderAttentionMask = null);
+
+/// <summary>A loaded checkpoint that can run forward passes and expose its internals.</summary>
+public interface ITransformerModel : IDisposable
+{
+    /// <summary><c>model_type</c> from config.json (bert, t5, falcon, gpt2, llama).</summary>
+    string ModelType { get; }
+
+    /// <summary>The parsed config.json.</summary>
+    JsonObject Config { get; }
+
+    /// <summary>Stacks this model has: <c>encoder</c>, <c>decoder</c> or <c>decoder-only</c>.</summary>
+    IReadOnlyList<string> Stacks { get; }
+
+    /// <summary>Runs inference (no autograd) and records selected points into <paramref name="capture"/>.</summary>
+    void Run(ModelInputs inputs, ActivationCapture capture);
+}
