@@ -1,0 +1,73 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using static TorchSharp.torch;
+
+namespace Tta.Models;
+
+/// <summary>
+/// Runs a checkpoint on the <c>inputs</c> object of a case.json (the reference fixtures' format) in float32 and names
+/// every captured tensor the way the fixtures do, so a researcher can diff our internals against a PyTorch run.
+/// </summary>
+public static partial class ForwardRunner
+{
+    /// <summary>Output fields of Hugging Face model outputs; every other capture point is a module path.</summary>
+    [GeneratedRegex(@"^((encoder_|decoder_|cross_)?(hidden_states|attentions)\.\d+|logits|last_hidden_state|encoder_last_hidden_state)$")]
+    private static partial Regex OutputField();
+
+    public static ModelInputs ReadInputs(string caseJsonPath)
+    {
+        var root = JsonNode.Parse(File.ReadAllText(caseJsonPath))?.AsObject()
+            ?? throw new InvalidDataException($"{caseJsonPath}: not a JSON object");
+        var inputs = (root["inputs"] ?? root).AsObject();
+        Tensor? Get(string name) => inputs[name] is JsonArray a ? ToTensor(a, caseJsonPath, name) : null;
+        var ids = Get("input_ids") ?? throw new InvalidDataException($"{caseJsonPath}: inputs.input_ids is missing");
+        var mask = Get("attention_mask") ?? ones_like(ids);
+        return new ModelInputs(ids, mask, Get("token_type_ids"), Get("decoder_input_ids"), Get("decoder_attention_mask"));
+    }
+
+    private static Tensor ToTensor(JsonArray rows, string path, string name)
+    {
+        var data = rows.Select(r => r!.AsArray().Select(v => v!.GetValue<long>()).ToArray()).ToArray();
+        if (data.Length == 0 || data.Any(r => r.Length != data[0].Length))
+            throw new InvalidDataException($"{path}: inputs.{name} must be a non-empty rectangular list of lists");
+        return tensor(data.SelectMany(r => r).ToArray(), [data.Length, data[0].Length], ScalarType.Int64);
+    }
+
+    /// <summary>Fixture name of a capture point: output fields as is, softmax calls by call order, modules as <c>module:path</c>.</summary>
+    public static IEnumerable<KeyValuePair<string, Tensor>> FixtureNames(IEnumerable<KeyValuePair<string, Tensor>> captured)
+    {
+        var softmaxCall = 0;
+        foreach (var (name, value) in captured)
+        {
+            if (OutputField().IsMatch(name)) yield return new(name, value);
+            else if (name.EndsWith(".scores", StringComparison.Ordinal)) yield return new($"module:softmax_call.{softmaxCall}.scores", value);
+            else if (name.EndsWith(".probs", StringComparison.Ordinal)) yield return new($"module:softmax_call.{softmaxCall++}.probs", value);
+            else if (name.EndsWith(".position_bias", StringComparison.Ordinal)) continue; // the fixtures hold it as module:<attention>#1
+            else yield return new("module:" + name, value);
+        }
+    }
+
+    /// <summary>Runs the model directory on the case's inputs and writes every captured tensor to <paramref name="output"/>.</summary>
+    public static int Run(string modelDirectory, string caseJsonPath, string output, TextWriter log)
+    {
+        using var scope = NewDisposeScope();
+        using var model = ModelFactory.Load(modelDirectory, ScalarType.Float32);
+        var inputs = ReadInputs(caseJsonPath);
+        using var capture = ActivationCapture.All();
+        model.Run(inputs, capture);
+        var named = FixtureNames(capture.Items).ToList();
+        var all = named.Concat(InputTensors(inputs)).ToList();
+        SafetensorsFile.Write(output, all);
+        log.WriteLine($"forward: {model.ModelType} on {Path.GetFileName(caseJsonPath)} -> {output} ({named.Count} tensors)");
+        return 0;
+    }
+
+    private static IEnumerable<KeyValuePair<string, Tensor>> InputTensors(ModelInputs i)
+    {
+        yield return new("input:input_ids", i.InputIds);
+        yield return new("input:attention_mask", i.AttentionMask);
+        if (i.TokenTypeIds is { } t) yield return new("input:token_type_ids", t);
+        if (i.DecoderInputIds is { } d) yield return new("input:decoder_input_ids", d);
+        if (i.DecoderAttentionMask is { } m) yield return new("input:decoder_attention_mask", m);
+    }
+}
