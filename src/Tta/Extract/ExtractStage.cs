@@ -1,0 +1,158 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Tta.Cache;
+using Tta.Config;
+using Tta.Download;
+using Tta.Models;
+using Tta.Tokenizers;
+using static TorchSharp.torch;
+
+namespace Tta.Extract;
+
+/// <summary>Extract stage: runs each model on each text and stores the selected activations as Parquet.</summary>
+public static partial class ExtractStage
+{
+    public const string Name = "Extract";
+    public const string CodeVersion = "extract-1";
+
+    public static IEnumerable<StageUnit> Units(RunContext context) =>
+        from e in context.Experiments from m in e.Models from t in e.Texts select (StageUnit)For(context.Workspace, e, m, t);
+
+    public static ExtractUnit For(Workspace ws, Experiment e, ModelSpec m, TextSpec t) => new(ws, e, m, t);
+
+    public static string OutputPath(Workspace ws, Experiment e, ModelSpec m, TextSpec t) =>
+        Path.Combine(ws.CacheDir, "extract", e.Name, m.Key, t.Key, "activations.parquet");
+
+    public static ScalarType DType(string name) => name switch
+    {
+        "float32" => ScalarType.Float32,
+        "bfloat16" => ScalarType.BFloat16,
+        "float16" => ScalarType.Float16,
+        _ => throw new ArgumentException($"unknown dtype {name}"),
+    };
+
+    [GeneratedRegex(@"(?:^|_)hidden_states\.(\d+)$|(?:^|_)attentions\.(\d+)$|\.(?:layer|block|h|layers)\.(\d+)(?:\.|#|$)")]
+    private static partial Regex LayerNumber();
+
+    /// <summary>The layer a capture point belongs to: N of <c>hidden_states.N</c>, or the block index of a module path; -1 if none.</summary>
+    public static int LayerOf(string point)
+    {
+        var m = LayerNumber().Match(point);
+        if (!m.Success) return -1;
+        var g = m.Groups[1].Success ? m.Groups[1] : m.Groups[2].Success ? m.Groups[2] : m.Groups[3];
+        return int.Parse(g.Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Stack of a capture point: single-stack models have one; encoder–decoder models tell by the name.</summary>
+    public static string StackOf(string point, IReadOnlyList<string> stacks)
+    {
+        if (stacks.Count == 1) return stacks[0];
+        return point.StartsWith("decoder", StringComparison.Ordinal) || point.StartsWith("cross_", StringComparison.Ordinal)
+            || point is "last_hidden_state" or "logits" || point.StartsWith("lm_head", StringComparison.Ordinal)
+            ? "decoder" : "encoder";
+    }
+}
+
+public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text) : StageUnit
+{
+    public override string Stage => ExtractStage.Name;
+    public override string Key => $"{experiment.Name}/{model.Key}/{text.Key}";
+    public string OutputPath => ExtractStage.OutputPath(ws, experiment, model, text);
+    public override string ManifestPath => Path.Combine(Path.GetDirectoryName(OutputPath)!, "manifest.json");
+
+    public override StageFingerprint Fingerprint()
+    {
+        var (_, weights) = DownloadStage.Result(ws, experiment, model);
+        return new StageFingerprint(Stage, ExtractStage.CodeVersion)
+            .AddConfig("model", new { model.Id, model.Source, model.Revision, model.DType, model.Device })
+            .AddConfig("extract", experiment.Extract)
+            .Add("text", Hashing.Sha256(text.Text))
+            .Add("weights", weights);
+    }
+
+    public override IReadOnlyList<string> Run(RunContext context)
+    {
+        var (checkpoint, _) = DownloadStage.Result(ws, experiment, model);
+        var tokenizer = (ITextTokenizer)Shared(context, "tokenizer:" + checkpoint, () => TokenizerLoader.Load(checkpoint));
+        var tokens = tokenizer.Encode(text.Text);
+        if (tokens.Ids.Length > experiment.Extract.MaxTokens)
+            throw new ConfigException(text.At,
+                $"text '{text.Key}' is {tokens.Ids.Length} tokens for model '{model.Key}', more than extract.max_tokens = {experiment.Extract.MaxTokens}; raise max_tokens or shorten the text");
+        var dtype = ExtractStage.DType(model.DType);
+        var net = (ITransformerModel)Shared(context, $"model:{checkpoint}:{model.DType}", () => ModelFactory.Load(checkpoint, dtype));
+        ExperimentLoader.CheckLayers(experiment, model, Pipeline.LayerCount(net.Config));
+
+        using var scope = NewDisposeScope();
+        using var capture = ActivationCapture.Matching(experiment.Extract.Points);
+        var ids = tensor(tokens.Ids, [1, tokens.Ids.Length], ScalarType.Int64);
+        var mask = ones_like(ids);
+        Tensor? decoderIds = null;
+        if (net.Stacks.Contains("decoder"))
+        {
+            // Encoder–decoder models see the text on both sides: the decoder gets it shifted right (teacher forcing).
+            var start = net.Config.Int("decoder_start_token_id", net.Config.Int("pad_token_id", 0));
+            decoderIds = cat([full(1, 1, start, ScalarType.Int64), ids[.., ..^1]], 1);
+        }
+        using (no_grad()) net.Run(new ModelInputs(ids, mask, DecoderInputIds: decoderIds, DecoderAttentionMask: decoderIds is null ? null : ones_like(decoderIds)), capture);
+        if (capture.Items.Count == 0)
+            throw new ConfigException(experiment.Extract.LayersAt ?? text.At,
+                $"extract.points {JsonSerializer.Serialize(experiment.Extract.Points)} selects nothing for model '{model.Key}' ({net.ModelType}); use names like hidden_states.* or module paths");
+
+        var metadata = new Dictionary<string, string>
+        {
+            ["tta.format"] = "activations/1",
+            ["tta.experiment"] = experiment.Name,
+            ["tta.model"] = model.Id,
+            ["tta.model_key"] = model.Key,
+            ["tta.revision"] = model.Revision,
+            ["tta.dtype"] = model.DType,
+            ["tta.text"] = text.Key,
+            ["tta.tokens"] = JsonSerializer.Serialize(tokens.Tokens),
+            ["tta.token_ids"] = JsonSerializer.Serialize(tokens.Ids),
+            ["tta.fingerprint"] = Fingerprint().Value,
+        };
+        var layers = experiment.Extract.Layers?.ToHashSet();
+        Task.Run(async () =>
+        {
+            await using var writer = await VectorStoreWriter.CreateAsync(OutputPath, metadata);
+            foreach (var (name, value) in capture.Items)
+            {
+                var layer = ExtractStage.LayerOf(name);
+                if (layers is not null && layer >= 0 && !layers.Contains(layer)) continue;
+                var stack = ExtractStage.StackOf(name, net.Stacks);
+                foreach (var (head, block) in Blocks(value))
+                    await writer.WriteAsync(new ActivationPoint(name, stack, layer, head), block.Values, block.Rows, block.Cols);
+            }
+            await writer.CommitAsync();
+        }).GetAwaiter().GetResult();
+        return [OutputPath];
+    }
+
+    /// <summary>Splits a captured tensor of one text into [rows, cols] blocks: [1,T,D] → one; [1,H,T,T] → one per head.</summary>
+    private static IEnumerable<(int? Head, (float[] Values, int Rows, int Cols) Block)> Blocks(Tensor t)
+    {
+        var x = t.to(ScalarType.Float32).contiguous();
+        switch (x.dim())
+        {
+            case 4:
+                for (var h = 0; h < x.shape[1]; h++)
+                    yield return (h, (x[0, h].contiguous().data<float>().ToArray(), (int)x.shape[2], (int)x.shape[3]));
+                break;
+            case 3:
+                yield return (null, (x[0].contiguous().data<float>().ToArray(), (int)x.shape[1], (int)x.shape[2]));
+                break;
+            case 2:
+                yield return (null, (x.data<float>().ToArray(), (int)x.shape[0], (int)x.shape[1]));
+                break;
+            default:
+                yield return (null, (x.flatten().data<float>().ToArray(), 1, (int)x.NumberOfElements));
+                break;
+        }
+    }
+
+    private static object Shared(RunContext context, string key, Func<object> create)
+    {
+        if (!context.Shared.TryGetValue(key, out var value)) context.Shared[key] = value = create();
+        return value;
+    }
+}

@@ -1,0 +1,141 @@
+using System.Diagnostics;
+
+namespace Tta.Tests;
+
+/// <summary>The stage cache end to end on a tiny local model: skipping, selective reruns, crash safety, bad input.</summary>
+public class PipelineTests
+{
+    private static readonly string[] Stages = ["Download", "Extract", "Metrics", "Figures"];
+
+    private static void RunAll(TinyWorkspace ws)
+    {
+        foreach (var stage in Stages)
+        {
+            var (code, output) = ws.Cli("run", $"--stage={stage}");
+            Assert.True(code == 0, $"{stage} failed: {output}");
+        }
+    }
+
+    private static bool IsStale(TinyWorkspace ws, string stage)
+    {
+        var (code, output) = ws.Cli("status", $"--stage={stage}");
+        Assert.True(code is 0 or 3, output);
+        return code == 3;
+    }
+
+    [Fact]
+    public void FullRunWritesFiguresAndSecondRunSkipsEverything()
+    {
+        var ws = new TinyWorkspace();
+        Assert.All(Stages, s => Assert.True(IsStale(ws, s)));
+        RunAll(ws);
+        var figures = Directory.GetFiles(ws.FiguresDir, "*", SearchOption.AllDirectories);
+        // 2 texts × hidden_states.0..2 × {cosine, dot} × {png, pdf}
+        Assert.Equal(2 * 3 * 2 * 2, figures.Length);
+        Assert.Contains(figures, f => f.EndsWith("encoder-L02-hidden_states.2-cosine.pdf", StringComparison.Ordinal));
+        Assert.All(Stages, s => Assert.False(IsStale(ws, s)));
+    }
+
+    [Fact]
+    public void EditingOnlyAFigureOptionRerunsOnlyFigures()
+    {
+        var ws = new TinyWorkspace();
+        RunAll(ws);
+        ws.WriteExperiment(TinyWorkspace.DefaultYaml.Replace("cell_pixels: 8", "cell_pixels: 9"));
+        Assert.False(IsStale(ws, "Download"));
+        Assert.False(IsStale(ws, "Extract"));
+        Assert.False(IsStale(ws, "Metrics"));
+        Assert.True(IsStale(ws, "Figures"));
+        var (_, explain) = ws.Cli("status", "--stage=Figures", "--explain");
+        Assert.Contains("config.figures changed", explain);
+    }
+
+    [Fact]
+    public void AddingATextExtractsOnlyThatText()
+    {
+        var ws = new TinyWorkspace();
+        RunAll(ws);
+        ws.WriteExperiment(TinyWorkspace.DefaultYaml.Replace("figures:", "  - name: three\n    text: \"on the mat\"\nfigures:"));
+        var (code, output) = ws.Cli("status", "--stage=Extract", "--explain");
+        Assert.Equal(3, code);
+        Assert.Contains("tiny/tiny/one: up to date", output);
+        Assert.Contains("tiny/tiny/two: up to date", output);
+        Assert.Contains("tiny/tiny/three: stale", output);
+    }
+
+    [Fact]
+    public void ForceStageMarksOnlyThatStage()
+    {
+        var ws = new TinyWorkspace();
+        RunAll(ws);
+        Assert.True(ws.Cli("status", "--stage=Metrics", "--force-stage=Metrics").Code == 3);
+        Assert.True(ws.Cli("status", "--stage=Extract", "--force-stage=Metrics").Code == 0);
+        Assert.True(ws.Cli("status", "--stage=Extract", "--force").Code == 3);
+    }
+
+    [Fact]
+    public void ExtractKilledMidWriteIsRecomputedToTheSameBytes()
+    {
+        var clean = new TinyWorkspace();
+        RunAll(clean);
+        var crashed = new TinyWorkspace();
+        Assert.Equal(0, crashed.Cli("run", "--stage=Download").Code);
+
+        // A real process death in the middle of writing the first Parquet file (after 2 of 3 blocks).
+        var cli = Path.Combine(AppContext.BaseDirectory, "tta-cli.dll");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in new[] { cli }.Concat(crashed.Args("run", "--stage=Extract"))) start.ArgumentList.Add(a);
+        start.Environment["TTA_FAULT_CRASH_AFTER_BLOCKS"] = "2";
+        using (var p = Process.Start(start)!)
+        {
+            p.StandardOutput.ReadToEnd();
+            p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            Assert.NotEqual(0, p.ExitCode);
+        }
+        var unitDir = Path.Combine(crashed.CacheDir, "extract", "tiny", "tiny", "one");
+        Assert.False(File.Exists(Path.Combine(unitDir, "activations.parquet")));
+        Assert.False(File.Exists(Path.Combine(unitDir, "manifest.json")));
+        Assert.True(IsStale(crashed, "Extract"));
+
+        RunAll(crashed);
+        foreach (var text in new[] { "one", "two" })
+        {
+            var a = File.ReadAllBytes(Path.Combine(clean.CacheDir, "extract", "tiny", "tiny", text, "activations.parquet"));
+            var b = File.ReadAllBytes(Path.Combine(crashed.CacheDir, "extract", "tiny", "tiny", text, "activations.parquet"));
+            Assert.Equal(a, b);
+        }
+        Assert.All(Stages, s => Assert.False(IsStale(crashed, s)));
+    }
+
+    public static TheoryData<string, string, string, string> BadInputs => new()
+    {
+        // name, replace, with, expected message fragment
+        { "unknown key", "name: tiny\nmodels:", "name: tiny\ncolour: red\nmodels:", "tiny.yaml:2:1" },
+        { "wrong type", "cell_pixels: 8", "cell_pixels: [8]", "tiny.yaml:14:16" },
+        { "missing text file", "file: texts/one.txt", "file: texts/nope.txt", "nope.txt" },
+        { "unknown model source", "source: local", "source: ftp", "tiny.yaml:4:13" },
+        { "layer out of range", "figures:", "extract:\n  layers: [0, 7]\nfigures:", "tiny.yaml:13:" },
+        { "duplicate names", "name: two", "name: one", "tiny.yaml:10:" },
+        { "empty texts", "text: \"a dog ran to the park!\"", "text: \"  \"", "tiny.yaml:11:" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadInputs))]
+    public void BadInputStopsBeforeAnyStageAndLeavesTheCacheAlone(string kind, string replace, string with, string fragment)
+    {
+        var ws = new TinyWorkspace();
+        RunAll(ws);
+        var before = ws.Snapshot();
+        Assert.Contains(replace, TinyWorkspace.DefaultYaml);
+        ws.WriteExperiment(TinyWorkspace.DefaultYaml.Replace(replace, with));
+        foreach (var verb in new[] { "validate", "run" })
+        {
+            var (code, output) = ws.Cli(verb, "--stage=Download");
+            Assert.True(code == 2, $"{kind}: expected exit 2, got {code}: {output}");
+            Assert.Contains(fragment, output);
+            Assert.Matches(@"tiny\.yaml:\d+:\d+: ", output);
+        }
+        Assert.Equal(before, ws.Snapshot());
+    }
+}

@@ -1,0 +1,83 @@
+using System.Text;
+
+namespace Tta.Tests;
+
+/// <summary>
+/// A throwaway project folder with an experiment that runs the bert-tiny fixture as a local checkpoint (plus a
+/// vocab.txt made here, since the fixture has none), so pipeline tests exercise every real stage in seconds.
+/// </summary>
+public sealed class TinyWorkspace
+{
+    public string Root { get; } = Repo.TempDir();
+    public string CacheDir => Path.Combine(Root, "cache");
+    public string FiguresDir => Path.Combine(Root, "figures");
+    public string ExperimentPath => Path.Combine(Root, "experiments", "tiny.yaml");
+
+    public TinyWorkspace(string? yaml = null)
+    {
+        var model = Path.Combine(Root, "experiments", "model");
+        Directory.CreateDirectory(model);
+        File.Copy(Path.Combine(FixtureCheck.ModelDir("bert-tiny"), "config.json"), Path.Combine(model, "config.json"));
+        File.Copy(Path.Combine(FixtureCheck.ModelDir("bert-tiny"), "model.safetensors"), Path.Combine(model, "model.safetensors"));
+        File.WriteAllText(Path.Combine(model, "vocab.txt"), Vocab(320));
+        Directory.CreateDirectory(Path.Combine(Root, "experiments", "texts"));
+        File.WriteAllText(Path.Combine(Root, "experiments", "texts", "one.txt"), "the cat sat on the mat.");
+        WriteExperiment(yaml ?? DefaultYaml);
+    }
+
+    public const string DefaultYaml = """
+        name: tiny
+        models:
+          - id: bert-tiny
+            source: local
+            path: model
+            name: tiny
+        texts:
+          - name: one
+            file: texts/one.txt
+          - name: two
+            text: "a dog ran to the park!"
+        figures:
+          formats: [png, pdf]
+          cell_pixels: 8
+        """;
+
+    public void WriteExperiment(string yaml) => File.WriteAllText(ExperimentPath, yaml);
+
+    public string[] Args(string verb, params string[] extra) =>
+        [verb, $"--root={Root}", $"--experiment={ExperimentPath}", .. extra];
+
+    /// <summary>Runs a tta-cli verb in-process; returns exit code and combined output.</summary>
+    public (int Code, string Output) Cli(string verb, params string[] extra)
+    {
+        var output = new StringWriter();
+        var code = TtaCli.Main(Args(verb, extra), output, output);
+        return (code, output.ToString());
+    }
+
+    /// <summary>Every file under cache/ and figures/ with its size and mtime, to show a run touched nothing.</summary>
+    public string Snapshot()
+    {
+        var sb = new StringBuilder();
+        foreach (var dir in new[] { CacheDir, FiguresDir }.Where(Directory.Exists))
+            foreach (var f in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            {
+                var info = new FileInfo(f);
+                sb.AppendLine($"{Path.GetRelativePath(Root, f)} {info.Length} {info.LastWriteTimeUtc.Ticks}");
+            }
+        return sb.ToString();
+    }
+
+    /// <summary>A WordPiece vocabulary of exactly <paramref name="size"/> entries covering the test texts.</summary>
+    private static string Vocab(int size)
+    {
+        var words = new List<string> { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]" };
+        words.AddRange("the cat sat on mat a dog ran to park".Split(' '));
+        words.AddRange(".,!?;:'\"()-".Select(c => c.ToString()));
+        words.AddRange(Enumerable.Range('a', 26).Select(c => ((char)c).ToString()));
+        words.AddRange(Enumerable.Range('a', 26).Select(c => "##" + (char)c));
+        words.AddRange(Enumerable.Range(0, 10).Select(d => d.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        for (var i = 0; words.Count < size; i++) words.Add($"[unused{i}]");
+        return string.Join("\n", words.Take(size)) + "\n";
+    }
+}
