@@ -26,9 +26,7 @@ public static class FixtureCheck
         var failures = new StringBuilder();
         var compared = 0;
         var masks = PaddingMasks(inputs);
-        var named = ForwardRunner.FixtureNames(capture.Items).ToList();
-        var softmaxAliases = SoftmaxAliases(named, expected);
-        foreach (var (fixtureName, actual) in named.SelectMany(kv => softmaxAliases(kv.Key).Select(n => (n, kv.Value))))
+        foreach (var (fixtureName, actual) in ForwardRunner.FixtureNames(capture.Items))
         {
             if (include is not null && !include(fixtureName)) continue;
             if (!expected.Contains(fixtureName)) continue;
@@ -45,29 +43,6 @@ public static class FixtureCheck
         Assert.True(failures.Length == 0, $"{name}: {failures}");
         Assert.True(compared >= minimumCompared, $"{name}: compared only {compared} tensors");
         return compared;
-    }
-
-    /// <summary>
-    /// The reference recorder saw every attention softmax twice (consecutive calls with identical inputs and outputs,
-    /// in every fixture), so when the fixture has exactly twice our softmax calls our call K is compared with its
-    /// calls 2K and 2K+1; otherwise names map one to one.
-    /// </summary>
-    private static Func<string, IEnumerable<string>> SoftmaxAliases(
-        IReadOnlyList<KeyValuePair<string, Tensor>> named, SafetensorsFile expected)
-    {
-        static bool IsProbs(string n) => n.StartsWith("module:softmax_call.", StringComparison.Ordinal) && n.EndsWith(".probs", StringComparison.Ordinal);
-        var ours = named.Count(kv => IsProbs(kv.Key));
-        var theirs = expected.Entries.Keys.Count(IsProbs);
-        if (ours == 0 || theirs != 2 * ours) return n => [n];
-        return n =>
-        {
-            const string prefix = "module:softmax_call.";
-            if (!n.StartsWith(prefix, StringComparison.Ordinal)) return [n];
-            var dot = n.IndexOf('.', prefix.Length);
-            var k = int.Parse(n[prefix.Length..dot], System.Globalization.CultureInfo.InvariantCulture);
-            var rest = n[dot..];
-            return [$"{prefix}{2 * k}{rest}", $"{prefix}{2 * k + 1}{rest}"];
-        };
     }
 
     /// <summary>

@@ -36,12 +36,23 @@ public static partial class ForwardRunner
     /// <summary>Fixture name of a capture point: output fields as is, softmax calls by call order, modules as <c>module:path</c>.</summary>
     public static IEnumerable<KeyValuePair<string, Tensor>> FixtureNames(IEnumerable<KeyValuePair<string, Tensor>> captured)
     {
-        var softmaxCall = 0;
+        // The reference recorder saw every attention softmax twice (two consecutive calls with identical inputs and
+        // outputs, in every fixture), so our softmax k is its calls 2k and 2k+1.
+        var softmax = 0;
         foreach (var (name, value) in captured)
         {
             if (OutputField().IsMatch(name)) yield return new(name, value);
-            else if (name.EndsWith(".scores", StringComparison.Ordinal)) yield return new($"module:softmax_call.{softmaxCall}.scores", value);
-            else if (name.EndsWith(".probs", StringComparison.Ordinal)) yield return new($"module:softmax_call.{softmaxCall++}.probs", value);
+            else if (name.EndsWith(".scores", StringComparison.Ordinal))
+            {
+                yield return new($"module:softmax_call.{2 * softmax}.scores", value);
+                yield return new($"module:softmax_call.{2 * softmax + 1}.scores", value);
+            }
+            else if (name.EndsWith(".probs", StringComparison.Ordinal))
+            {
+                yield return new($"module:softmax_call.{2 * softmax}.probs", value);
+                yield return new($"module:softmax_call.{2 * softmax + 1}.probs", value);
+                softmax++;
+            }
             else if (name.EndsWith(".position_bias", StringComparison.Ordinal)) continue; // the fixtures hold it as module:<attention>#1
             else yield return new("module:" + name, value);
         }

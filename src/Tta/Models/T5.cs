@@ -108,7 +108,6 @@ public sealed class T5Model : nn.Module, ITransformerModel
     {
         var decoderIds = inputs.DecoderInputIds
             ?? throw new ArgumentException("T5 needs decoder_input_ids (ModelInputs.DecoderInputIds)");
-        var before = capture.Items.Count;
         using (no_grad())
         using (var scope = NewDisposeScope())
         {
@@ -145,8 +144,6 @@ public sealed class T5Model : nn.Module, ITransformerModel
                 capture.Record("lm_head", logits);
                 capture.Record("logits", logits);
             }
-            // Captured copies were made inside this scope: hand them to the caller's.
-            foreach (var (_, v) in capture.Items.Skip(before)) v.MoveToOuterDisposeScope();
         }
     }
 
