@@ -35,7 +35,8 @@ public sealed class ActivationCapture : IDisposable
     {
         if (!select(name)) return;
         if (!names.Add(name)) throw new InvalidOperationException($"capture point '{name}' recorded twice");
-        items.Add(new(name, value.detach().to(ScalarType.Float32, CPU, copy: true)));
+        // The copy belongs to the capture (freed by Dispose), not to whatever dispose scope the model runs in.
+        items.Add(new(name, value.detach().to(ScalarType.Float32, CPU, copy: true).DetachFromDisposeScope()));
     }
 
     /// <summary>Captured tensors in the order the forward pass produced them.</summary>
