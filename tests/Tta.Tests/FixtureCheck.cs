@@ -8,60 +8,103 @@ namespace Tta.Tests;
 /// Runs a reference fixture (../shared/fixtures/models/NAME) through the loader users use and compares every tensor
 /// we capture against transformers' output of the same name.
 /// </summary>
-public static class FixtureCheck
+public static partial class FixtureCheck
 {
     public static string ModelDir(string name) => Repo.Shared($"fixtures/models/{name}");
 
     /// <summary>Returns the number of tensors compared; fails listing every tensor over <paramref name="tolerance"/>.</summary>
+    /// <param name="configure">adjusts the loaded model before the run (e.g. a reference-compatibility switch).</param>
+    /// <param name="onCompared">receives each compared fixture name and its max abs error.</param>
+    /// <param name="requireAll">also fails listing every fixture tensor (inputs and names <paramref name="include"/>
+    /// leaves out aside) that no captured tensor was compared with.</param>
     public static int CompareAll(string name, double tolerance = 1e-4, ScalarType dtype = ScalarType.Float32,
-        Func<string, bool>? include = null, int minimumCompared = 1)
+        Func<string, bool>? include = null, int minimumCompared = 1, Action<ITransformerModel>? configure = null,
+        Action<string, double>? onCompared = null, bool requireAll = false)
     {
         var dir = ModelDir(name);
         using var scope = NewDisposeScope();
         using var expected = new SafetensorsFile(Path.Combine(dir, "expected.safetensors"));
         using var model = ModelFactory.Load(dir, dtype);
+        configure?.Invoke(model);
         var inputs = ForwardRunner.ReadInputs(Path.Combine(dir, "case.json"));
         using var capture = ActivationCapture.All();
         model.Run(inputs, capture);
         var failures = new StringBuilder();
-        var compared = 0;
+        var compared = new HashSet<string>(StringComparer.Ordinal);
         var masks = PaddingMasks(inputs);
-        foreach (var (fixtureName, actual) in ForwardRunner.FixtureNames(capture.Items))
+        var named = ForwardRunner.FixtureNames(capture.Items).ToList();
+        var softmaxStride = SoftmaxStride(expected, named.Count(kv => SoftmaxCall().IsMatch(kv.Key) && kv.Key.EndsWith(".probs", StringComparison.Ordinal)));
+        foreach (var (capturedName, actual) in named)
         {
-            if (include is not null && !include(fixtureName)) continue;
-            if (!expected.Contains(fixtureName)) continue;
-            using var want = expected.Load(fixtureName);
-            if (!want.shape.SequenceEqual(actual.shape))
+            // With the reference's doubled softmax records, our call k is compared with both of its copies.
+            var fixtureNames = Enumerable.Range(0, softmaxStride).Select(copy => SoftmaxCall().Replace(capturedName,
+                m => $"module:softmax_call.{int.Parse(m.Groups[1].Value) * softmaxStride + copy}.")).Distinct();
+            foreach (var fixtureName in fixtureNames)
             {
-                failures.AppendLine($"{fixtureName}: shape [{string.Join(",", actual.shape)}], expected [{string.Join(",", want.shape)}]");
-                continue;
+                if (include is not null && !include(fixtureName)) continue;
+                if (!expected.Contains(fixtureName)) continue;
+                using var want = expected.Load(fixtureName);
+                if (!want.shape.SequenceEqual(actual.shape))
+                {
+                    failures.AppendLine($"{fixtureName}: shape [{string.Join(",", actual.shape)}], expected [{string.Join(",", want.shape)}]");
+                    continue;
+                }
+                var err = MaxAbsError(actual, want, masks);
+                compared.Add(fixtureName);
+                onCompared?.Invoke(fixtureName, err);
+                if (!(err <= tolerance)) failures.AppendLine($"{fixtureName}: max abs error {err:g3} > {tolerance:g3}");
             }
-            var err = MaxAbsError(actual, want, masks);
-            compared++;
-            if (!(err <= tolerance)) failures.AppendLine($"{fixtureName}: max abs error {err:g3} > {tolerance:g3}");
         }
+        if (requireAll)
+            foreach (var missed in expected.Entries.Keys.Where(k => !k.StartsWith("input:", StringComparison.Ordinal)
+                         && (include is null || include(k)) && !compared.Contains(k)).Order(StringComparer.Ordinal))
+                failures.AppendLine($"{missed}: in the fixture, not captured");
         Assert.True(failures.Length == 0, $"{name}: {failures}");
-        Assert.True(compared >= minimumCompared, $"{name}: compared only {compared} tensors");
-        return compared;
+        Assert.True(compared.Count >= minimumCompared, $"{name}: compared only {compared.Count} tensors");
+        return compared.Count;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^module:softmax_call\.(\d+)\.")]
+    private static partial System.Text.RegularExpressions.Regex SoftmaxCall();
+
+    /// <summary>
+    /// The reference hook records every softmax call twice (F.softmax and the Tensor.softmax it calls): when the
+    /// fixture holds twice as many calls as we made and each pair (2k, 2k+1) is identical, our call k is its 2k and
+    /// 2k+1 (stride 2); otherwise call k is its k.
+    /// </summary>
+    private static int SoftmaxStride(SafetensorsFile expected, int ourCalls)
+    {
+        var theirs = expected.Entries.Keys.Count(k => SoftmaxCall().IsMatch(k) && k.EndsWith(".probs", StringComparison.Ordinal));
+        if (ourCalls == 0 || theirs != 2 * ourCalls) return 1;
+        for (var k = 0; k < ourCalls; k++)
+            foreach (var part in new[] { "scores", "probs" })
+            {
+                using var a = expected.Load($"module:softmax_call.{2 * k}.{part}");
+                using var b = expected.Load($"module:softmax_call.{2 * k + 1}.{part}");
+                if (!a.shape.SequenceEqual(b.shape) || !a.eq(b).all().item<bool>()) return 1;
+            }
+        return 2;
     }
 
     /// <summary>
     /// Padded positions hold "whatever the reference computed" (fixtures README), so rows of padded tokens are left
-    /// out: for [batch, seq, …] tensors whose seq matches a mask we compare real tokens only.
+    /// out: for [batch, seq, …] tensors whose seq matches a mask we compare real tokens only; for 4-D attention
+    /// tensors [batch, heads, query, key] the padded rows are the queries (dim 2).
     /// </summary>
     private static double MaxAbsError(Tensor actual, Tensor want, IReadOnlyList<Tensor> masks)
     {
         using var diff = (actual.to(ScalarType.Float32) - want).abs();
+        var seqDim = diff.dim() == 4 ? 2 : 1;
         foreach (var mask in masks)
         {
-            if (diff.dim() >= 2 && diff.shape[0] == mask.shape[0] && diff.shape[1] == mask.shape[1])
+            if (diff.dim() >= 2 && diff.shape[0] == mask.shape[0] && diff.shape[seqDim] == mask.shape[1])
             {
                 var shape = new long[diff.dim()];
                 Array.Fill(shape, 1L);
                 shape[0] = mask.shape[0];
-                shape[1] = mask.shape[1];
-                using var m = mask.reshape(shape).to(ScalarType.Float32);
-                return (diff * m).max().item<float>();
+                shape[seqDim] = mask.shape[1];
+                using var m = mask.reshape(shape).ne(0);
+                return where(m, diff, zeros(1, ScalarType.Float32)).max().item<float>();
             }
         }
         return diff.max().item<float>();

@@ -1,0 +1,166 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Tta.Models;
+
+/// <summary>
+/// GPT-2 (<c>model_type</c> "gpt2"): pre-LN blocks, learned absolute positions (<c>wpe</c>), Conv1D projections whose
+/// weights are stored [in, out], <c>gelu_new</c> MLP, logits tied to <c>wte</c> unless the config unties them.
+/// Loads both <c>transformer.</c>-prefixed checkpoints and the original base-model ones (<c>h.0.attn.c_attn.weight</c>).
+/// </summary>
+public sealed class Gpt2 : DecoderModel
+{
+    private readonly Gpt2Body transformer;
+    private readonly LinearMap? lm_head;
+    private readonly int layers;
+    private readonly int maxPositions;
+
+    public override string ModelType => "gpt2";
+
+    public Gpt2(Checkpoint checkpoint, ScalarType dtype, Device? device = null)
+        : base(nameof(Gpt2), checkpoint.Config, dtype, device)
+    {
+        var c = checkpoint.Config;
+        var hidden = c.IntAny("n_embd", "hidden_size");
+        var heads = c.IntAny("n_head", "num_attention_heads");
+        if (hidden % heads != 0) throw new InvalidDataException($"gpt2: n_embd {hidden} is not a multiple of n_head {heads}");
+        layers = c.IntAny("n_layer", "num_hidden_layers");
+        maxPositions = c.IntAny("n_positions", "max_position_embeddings");
+        var shape = new Gpt2Shape(hidden, heads, c.IntOrNull("n_inner") ?? 4 * hidden, c.Double("layer_norm_epsilon", 1e-5),
+            DecoderOps.CheckActivation(c.Str("activation_function", "gelu_new"), "gpt2"),
+            c.Bool("scale_attn_weights", true), c.Bool("scale_attn_by_inverse_layer_idx", false),
+            c.Bool("reorder_and_upcast_attn", false));
+        transformer = new Gpt2Body(c.Int("vocab_size"), maxPositions, layers, shape, dtype, Device);
+        if (!c.Bool("tie_word_embeddings", true)) lm_head = new LinearMap(hidden, c.Int("vocab_size"), false, dtype, Device);
+        RegisterComponents();
+        LoadWeights(checkpoint, "transformer.");
+    }
+
+    protected override void Forward(Tensor ids, Tensor mask, ActivationCapture capture)
+    {
+        if (ids.shape[1] > maxPositions)
+            throw new ArgumentException($"gpt2: sequence length {ids.shape[1]} exceeds n_positions {maxPositions}");
+        var tokens = capture.Rec("transformer.wte", transformer.wte.Apply(ids));
+        var positions = capture.Rec("transformer.wpe", transformer.wpe.Apply(DecoderOps.PositionIds(mask)));
+        var x = tokens + positions;
+        var additive = DecoderOps.AdditiveMask(DecoderOps.AllowedPairs(mask), DType);
+        for (var i = 0; i < layers; i++)
+        {
+            capture.Record($"hidden_states.{i}", x);
+            var (block, input, index) = (transformer.h[i], x, i);
+            x = Scoped(() => block.Forward(input, additive, capture, $"transformer.h.{index}", index));
+        }
+        x = capture.Rec("transformer.ln_f", transformer.ln_f.Apply(x));
+        capture.Record($"hidden_states.{layers}", x);
+        capture.Record("last_hidden_state", x);
+        if (capture.Wants("lm_head") || capture.Wants("logits"))
+        {
+            var logits = lm_head?.Apply(x) ?? nn.functional.linear(x, transformer.wte.Weight);
+            capture.Record("lm_head", logits);
+            capture.Record("logits", logits);
+        }
+    }
+}
+
+internal sealed record Gpt2Shape(int Hidden, int Heads, int Inner, double Eps, string Activation, bool ScaleByDim,
+    bool ScaleByInverseLayer, bool UpcastSoftmax);
+
+internal sealed class Gpt2Body : nn.Module
+{
+    public readonly EmbeddingTable wte;
+    public readonly EmbeddingTable wpe;
+    public readonly ModuleList<Gpt2Block> h;
+    public readonly LayerNormMap ln_f;
+
+    public Gpt2Body(int vocab, int positions, int count, Gpt2Shape s, ScalarType dtype, Device device) : base(nameof(Gpt2Body))
+    {
+        wte = new EmbeddingTable(vocab, s.Hidden, dtype, device);
+        wpe = new EmbeddingTable(positions, s.Hidden, dtype, device);
+        h = new ModuleList<Gpt2Block>(Enumerable.Range(0, count).Select(_ => new Gpt2Block(s, dtype, device)).ToArray());
+        ln_f = new LayerNormMap(s.Hidden, s.Eps, dtype, device);
+        RegisterComponents();
+    }
+}
+
+internal sealed class Gpt2Block : nn.Module
+{
+    private readonly LayerNormMap ln_1;
+    private readonly Gpt2Attention attn;
+    private readonly LayerNormMap ln_2;
+    private readonly Gpt2Mlp mlp;
+
+    public Gpt2Block(Gpt2Shape s, ScalarType dtype, Device device) : base(nameof(Gpt2Block))
+    {
+        ln_1 = new LayerNormMap(s.Hidden, s.Eps, dtype, device);
+        attn = new Gpt2Attention(s, dtype, device);
+        ln_2 = new LayerNormMap(s.Hidden, s.Eps, dtype, device);
+        mlp = new Gpt2Mlp(s, dtype, device);
+        RegisterComponents();
+    }
+
+    public Tensor Forward(Tensor x, Tensor mask, ActivationCapture capture, string path, int index)
+    {
+        var h = capture.Rec(path + ".ln_1", ln_1.Apply(x));
+        var (a, probs) = attn.Forward(h, mask, capture, path + ".attn", index);
+        capture.Record(path + ".attn#0", a);
+        capture.Record(path + ".attn#1", probs);
+        capture.Record($"attentions.{index}", probs);
+        x = x + a;
+        h = capture.Rec(path + ".ln_2", ln_2.Apply(x));
+        x = x + capture.Rec(path + ".mlp", mlp.Forward(h, capture, path + ".mlp"));
+        return capture.Rec(path, x);
+    }
+}
+
+internal sealed class Gpt2Attention : nn.Module
+{
+    private readonly Conv1DMap c_attn;
+    private readonly Conv1DMap c_proj;
+    private readonly Gpt2Shape s;
+
+    public Gpt2Attention(Gpt2Shape s, ScalarType dtype, Device device) : base(nameof(Gpt2Attention))
+    {
+        this.s = s;
+        c_attn = new Conv1DMap(s.Hidden, 3 * s.Hidden, dtype, device);
+        c_proj = new Conv1DMap(s.Hidden, s.Hidden, dtype, device);
+        RegisterComponents();
+    }
+
+    public (Tensor Output, Tensor Probs) Forward(Tensor x, Tensor mask, ActivationCapture capture, string path, int index)
+    {
+        var qkv = capture.Rec(path + ".c_attn", c_attn.Apply(x));
+        var headDim = s.Hidden / s.Heads;
+        var q = DecoderOps.SplitHeads(qkv.narrow(-1, 0, s.Hidden), s.Heads, headDim);
+        var k = DecoderOps.SplitHeads(qkv.narrow(-1, s.Hidden, s.Hidden), s.Heads, headDim);
+        var v = DecoderOps.SplitHeads(qkv.narrow(-1, 2 * s.Hidden, s.Hidden), s.Heads, headDim);
+        var scale = s.ScaleByDim ? 1.0 / Math.Sqrt(headDim) : 1.0;
+        if (s.ScaleByInverseLayer) scale /= index + 1;
+        var (o, probs) = DecoderOps.Attend(q, k, v, mask, scale, softmaxInFloat32: s.UpcastSoftmax, capture, path);
+        var output = capture.Rec(path + ".c_proj", c_proj.Apply(DecoderOps.MergeHeads(o)));
+        capture.Record(path + ".resid_dropout", output);
+        return (output, probs);
+    }
+}
+
+internal sealed class Gpt2Mlp : nn.Module
+{
+    private readonly Conv1DMap c_fc;
+    private readonly Conv1DMap c_proj;
+    private readonly string activation;
+
+    public Gpt2Mlp(Gpt2Shape s, ScalarType dtype, Device device) : base(nameof(Gpt2Mlp))
+    {
+        activation = s.Activation;
+        c_fc = new Conv1DMap(s.Hidden, s.Inner, dtype, device);
+        c_proj = new Conv1DMap(s.Inner, s.Hidden, dtype, device);
+        RegisterComponents();
+    }
+
+    public Tensor Forward(Tensor x, ActivationCapture capture, string path)
+    {
+        var h = capture.Rec(path + ".c_fc", c_fc.Apply(x));
+        h = capture.Rec(path + ".act", DecoderOps.Activation(activation, h));
+        return capture.Rec(path + ".c_proj", c_proj.Apply(h));
+    }
+}
