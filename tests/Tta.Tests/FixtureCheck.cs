@@ -26,7 +26,7 @@ public static class FixtureCheck
         var failures = new StringBuilder();
         var compared = 0;
         var masks = PaddingMasks(inputs);
-        foreach (var (fixtureName, actual) in ForwardRunner.FixtureNames(capture.Items))
+        foreach (var (fixtureName, actual) in SoftmaxRepeats(ForwardRunner.FixtureNames(capture.Items).ToList(), expected))
         {
             if (include is not null && !include(fixtureName)) continue;
             if (!expected.Contains(fixtureName)) continue;
@@ -43,6 +43,34 @@ public static class FixtureCheck
         Assert.True(failures.Length == 0, $"{name}: {failures}");
         Assert.True(compared >= minimumCompared, $"{name}: compared only {compared} tensors");
         return compared;
+    }
+
+    /// <summary>
+    /// The reference fixtures hold every softmax call more than once in a row (softmax_call.0 and .1 are both layer 0's,
+    /// the hook fired for two wrappers of one call). When the fixture has r times as many calls as we record, our call
+    /// k is compared with each of the fixture's calls r·k … r·k+r−1.
+    /// </summary>
+    private static IEnumerable<KeyValuePair<string, Tensor>> SoftmaxRepeats(
+        IReadOnlyList<KeyValuePair<string, Tensor>> named, SafetensorsFile expected)
+    {
+        const string prefix = "module:softmax_call.";
+        static bool IsProbs(string n) => n.StartsWith(prefix, StringComparison.Ordinal) && n.EndsWith(".probs", StringComparison.Ordinal);
+        var ours = named.Count(kv => IsProbs(kv.Key));
+        var theirs = expected.Entries.Keys.Count(IsProbs);
+        var repeat = ours > 0 && theirs > ours && theirs % ours == 0 ? theirs / ours : 1;
+        foreach (var kv in named)
+        {
+            if (repeat == 1 || !kv.Key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                yield return kv;
+                continue;
+            }
+            var rest = kv.Key[prefix.Length..];
+            var dot = rest.IndexOf('.');
+            var call = int.Parse(rest[..dot], System.Globalization.CultureInfo.InvariantCulture);
+            for (var j = 0; j < repeat; j++)
+                yield return new($"{prefix}{call * repeat + j}{rest[dot..]}", kv.Value);
+        }
     }
 
     /// <summary>

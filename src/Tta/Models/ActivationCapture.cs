@@ -35,7 +35,7 @@ public sealed class ActivationCapture : IDisposable
     {
         if (!select(name)) return;
         if (!names.Add(name)) throw new InvalidOperationException($"capture point '{name}' recorded twice");
-        items.Add(new(name, value.detach().to(ScalarType.Float32, CPU, copy: true)));
+        items.Add(new(name, value.detach().to(ScalarType.Float32, CPU, copy: true).DetachFromDisposeScope())); // owned here, not by the model's scopes
     }
 
     /// <summary>Captured tensors in the order the forward pass produced them.</summary>

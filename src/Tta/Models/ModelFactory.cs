@@ -14,6 +14,7 @@ public static class ModelFactory
         return type switch
         {
             // Architectures register here, one file each under Models/.
+            "bert" => Bert.Load(checkpoint, dtype, device),
             _ => throw new NotSupportedException(
                 $"{directory}/config.json: model_type '{type}' is not supported; supported: {string.Join(", ", SupportedModelTypes)}"),
         };
