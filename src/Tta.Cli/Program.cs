@@ -4,7 +4,7 @@ using Tta.Config;
 
 // tta-cli: one verb per pipeline step; build/build.cake calls these. Exit codes: 0 ok (status: up to date),
 // 3 status: stale, 2 bad input (experiment file), 1 any other failure.
-return TtaCli.Main(args, Console.Out, Console.Error);
+return TtaCli.Run(args, Console.Out, Console.Error);
 
 /// <summary>The CLI's verbs, callable in-process (tests use it with their own writers).</summary>
 public static class TtaCli
@@ -12,7 +12,7 @@ public static class TtaCli
     public const int Stale = 3;
     public const int BadInput = 2;
 
-    public static int Main(string[] args, TextWriter stdout, TextWriter stderr)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var options = Options.Parse(args);
         var io = new Writers(stdout, stderr);

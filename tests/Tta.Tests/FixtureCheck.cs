@@ -32,14 +32,9 @@ public static partial class FixtureCheck
         var failures = new StringBuilder();
         var compared = new HashSet<string>(StringComparer.Ordinal);
         var masks = PaddingMasks(inputs);
-        var named = ForwardRunner.FixtureNames(capture.Items).ToList();
-        var softmaxStride = SoftmaxStride(expected, named.Count(kv => SoftmaxCall().IsMatch(kv.Key) && kv.Key.EndsWith(".probs", StringComparison.Ordinal)));
-        foreach (var (capturedName, actual) in named)
+        // ForwardRunner names softmax calls as the fixtures' recorder did (each call twice), so names map one to one.
+        foreach (var (fixtureName, actual) in ForwardRunner.FixtureNames(capture.Items))
         {
-            // With the reference's doubled softmax records, our call k is compared with both of its copies.
-            var fixtureNames = Enumerable.Range(0, softmaxStride).Select(copy => SoftmaxCall().Replace(capturedName,
-                m => $"module:softmax_call.{int.Parse(m.Groups[1].Value) * softmaxStride + copy}.")).Distinct();
-            foreach (var fixtureName in fixtureNames)
             {
                 if (include is not null && !include(fixtureName)) continue;
                 if (!expected.Contains(fixtureName)) continue;
@@ -62,28 +57,6 @@ public static partial class FixtureCheck
         Assert.True(failures.Length == 0, $"{name}: {failures}");
         Assert.True(compared.Count >= minimumCompared, $"{name}: compared only {compared.Count} tensors");
         return compared.Count;
-    }
-
-    [System.Text.RegularExpressions.GeneratedRegex(@"^module:softmax_call\.(\d+)\.")]
-    private static partial System.Text.RegularExpressions.Regex SoftmaxCall();
-
-    /// <summary>
-    /// The reference hook records every softmax call twice (F.softmax and the Tensor.softmax it calls): when the
-    /// fixture holds twice as many calls as we made and each pair (2k, 2k+1) is identical, our call k is its 2k and
-    /// 2k+1 (stride 2); otherwise call k is its k.
-    /// </summary>
-    private static int SoftmaxStride(SafetensorsFile expected, int ourCalls)
-    {
-        var theirs = expected.Entries.Keys.Count(k => SoftmaxCall().IsMatch(k) && k.EndsWith(".probs", StringComparison.Ordinal));
-        if (ourCalls == 0 || theirs != 2 * ourCalls) return 1;
-        for (var k = 0; k < ourCalls; k++)
-            foreach (var part in new[] { "scores", "probs" })
-            {
-                using var a = expected.Load($"module:softmax_call.{2 * k}.{part}");
-                using var b = expected.Load($"module:softmax_call.{2 * k + 1}.{part}");
-                if (!a.shape.SequenceEqual(b.shape) || !a.eq(b).all().item<bool>()) return 1;
-            }
-        return 2;
     }
 
     /// <summary>

@@ -51,7 +51,7 @@ public sealed class TinyWorkspace
     public (int Code, string Output) Cli(string verb, params string[] extra)
     {
         var output = new StringWriter();
-        var code = TtaCli.Main(Args(verb, extra), output, output);
+        var code = TtaCli.Run(Args(verb, extra), output, output);
         return (code, output.ToString());
     }
 

@@ -14,6 +14,7 @@ public static class ModelFactory
         return type switch
         {
             // Architectures register here, one file each under Models/.
+            "bert" => Bert.Load(checkpoint, dtype, device),
             "t5" => T5Model.Load(checkpoint, dtype, device),
             "falcon" => new Falcon(checkpoint, dtype, device),
             "gpt2" => new Gpt2(checkpoint, dtype, device),

@@ -13,7 +13,7 @@ public static class TokenizerLoader
 {
     public static ITextTokenizer Load(string checkpointDir)
     {
-        if (File.Exists(Path.Combine(checkpointDir, "vocab.txt"))) return BertWordPieceTokenizer.FromDirectory(checkpointDir);
+        if (File.Exists(Path.Combine(checkpointDir, "vocab.txt"))) return BertWordPieceTokenizer.Load(checkpointDir);
         throw new NotSupportedException($"{checkpointDir}: no tokenizer this version can read (expected vocab.txt)");
     }
 }

@@ -1,0 +1,305 @@
+using System.Text.Json.Nodes;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Tta.Models;
+
+/// <summary>Hyper-parameters of a BERT encoder, read from a Hugging Face config.json.</summary>
+public sealed record BertConfig(
+    int HiddenSize, int NumLayers, int NumHeads, int IntermediateSize, int VocabSize, int MaxPositions,
+    int TypeVocabSize, double LayerNormEps, string HiddenAct)
+{
+    public int HeadDim => HiddenSize / NumHeads;
+
+    public static BertConfig FromJson(JsonObject c)
+    {
+        var cfg = new BertConfig(
+            c.Int("hidden_size"), c.Int("num_hidden_layers"), c.Int("num_attention_heads"), c.Int("intermediate_size"),
+            c.Int("vocab_size"), c.Int("max_position_embeddings", 512), c.Int("type_vocab_size", 2),
+            c.Double("layer_norm_eps", 1e-12), c.Str("hidden_act", "gelu"));
+        if (cfg.HiddenSize % cfg.NumHeads != 0)
+            throw new InvalidDataException($"config.json: hidden_size {cfg.HiddenSize} is not a multiple of num_attention_heads {cfg.NumHeads}");
+        var position = c.Str("position_embedding_type", "absolute");
+        if (position != "absolute")
+            throw new NotSupportedException($"config.json: position_embedding_type '{position}' is not supported (only 'absolute')");
+        if (c.Bool("is_decoder", false) || c.Bool("add_cross_attention", false))
+            throw new NotSupportedException("config.json: BERT as a decoder (is_decoder / add_cross_attention) is not supported");
+        _ = Activation(cfg.HiddenAct); // fail early on an unknown activation
+        return cfg;
+    }
+
+    /// <summary>The activation named by <c>hidden_act</c>, as Hugging Face's ACT2FN defines it.</summary>
+    public static Func<Tensor, Tensor> Activation(string name) => name switch
+    {
+        "gelu" or "gelu_python" => x => nn.functional.gelu(x),
+        "gelu_new" or "gelu_pytorch_tanh" or "gelu_fast" => x =>
+            0.5 * x * (1.0 + tanh(Math.Sqrt(2.0 / Math.PI) * (x + 0.044715 * x.pow(3)))),
+        "relu" => x => nn.functional.relu(x),
+        "silu" or "swish" => x => nn.functional.silu(x),
+        "tanh" => x => x.tanh(),
+        _ => throw new NotSupportedException($"config.json: hidden_act '{name}' is not supported"),
+    };
+}
+
+/// <summary>
+/// BERT encoder (Hugging Face <c>BertModel</c>): word + position + token-type embeddings, post-LN transformer layers
+/// with absolute positions, optional pooler. Module and parameter names equal the checkpoint keys.
+/// </summary>
+public sealed class Bert : ITransformerModel
+{
+    private readonly BertModel model;
+    private readonly BertConfig cfg;
+    private readonly Device device;
+    private readonly ScalarType dtype;
+
+    public string ModelType => "bert";
+    public JsonObject Config { get; }
+    public IReadOnlyList<string> Stacks { get; } = ["encoder"];
+    public BertConfig Hyper => cfg;
+
+    private Bert(JsonObject config, BertConfig cfg, BertModel model, ScalarType dtype, Device device)
+    {
+        Config = config;
+        this.cfg = cfg;
+        this.model = model;
+        this.dtype = dtype;
+        this.device = device;
+    }
+
+    public static Bert Load(Checkpoint checkpoint, ScalarType dtype, Device? device = null)
+    {
+        var cfg = BertConfig.FromJson(checkpoint.Config);
+        // BertForMaskedLM / BertForPreTraining checkpoints keep the encoder under "bert."; heads are ignored.
+        var prefix = checkpoint.Contains("embeddings.word_embeddings.weight") ? ""
+            : checkpoint.Contains("bert.embeddings.word_embeddings.weight") ? "bert." : "";
+        var withPooler = checkpoint.Contains(prefix + "pooler.dense.weight");
+        var model = new BertModel(cfg, withPooler, dtype);
+        try
+        {
+            checkpoint.LoadInto(model, name => prefix + name);
+            model.eval();
+            device ??= CPU;
+            if (device.type != DeviceType.CPU) model.to(device);
+            return new Bert(checkpoint.Config, cfg, model, dtype, device);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    public void Run(ModelInputs inputs, ActivationCapture capture)
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var ids = inputs.InputIds.to(ScalarType.Int64, device);
+        if (ids.dim() != 2) throw new ArgumentException($"input_ids must be [batch, seq], got [{string.Join(", ", ids.shape)}]");
+        var seq = ids.shape[1];
+        if (seq > cfg.MaxPositions)
+            throw new ArgumentException($"sequence of {seq} tokens is longer than max_position_embeddings {cfg.MaxPositions}");
+        var mask = inputs.AttentionMask.to(ScalarType.Int64, device);
+        var types = inputs.TokenTypeIds?.to(ScalarType.Int64, device) ?? zeros_like(ids);
+
+        var e = model.embeddings;
+        var words = e.word_embeddings.call(ids);
+        capture.Record("embeddings.word_embeddings", words);
+        var tokenTypes = e.token_type_embeddings.call(types);
+        capture.Record("embeddings.token_type_embeddings", tokenTypes);
+        var positionIds = arange(seq, ScalarType.Int64, device).unsqueeze(0);
+        var positions = e.position_embeddings.call(positionIds);
+        capture.Record("embeddings.position_embeddings", positions);
+        var hidden = e.LayerNorm.call(words + tokenTypes + positions);
+        capture.Record("embeddings.LayerNorm", hidden);
+        capture.Record("embeddings", hidden);
+        capture.Record("hidden_states.0", hidden);
+
+        // Additive mask [batch, 1, 1, key]: 0 where attended, the dtype's lowest value at padding (as transformers).
+        var additive = (mask.eq(0).to(dtype) * finfo(dtype).min).unsqueeze(1).unsqueeze(1);
+
+        for (var i = 0; i < cfg.NumLayers; i++)
+        {
+            using var layerScope = NewDisposeScope();
+            var layer = model.encoder.layer[i];
+            var p = $"encoder.layer.{i}";
+            var probs = layer.attention.self.Attend(hidden, additive, cfg, $"{p}.attention.self", capture, out var context);
+            capture.Record($"{p}.attention.self#0", context);
+            capture.Record($"{p}.attention.self#1", probs);
+            var attended = layer.attention.output.Apply(context, hidden, $"{p}.attention.output", capture);
+            capture.Record($"{p}.attention#0", attended);
+            capture.Record($"{p}.attention#1", probs);
+            var inner = layer.intermediate.dense.call(attended);
+            capture.Record($"{p}.intermediate.dense", inner);
+            inner = layer.intermediate.Act(inner);
+            capture.Record($"{p}.intermediate.intermediate_act_fn", inner);
+            capture.Record($"{p}.intermediate", inner);
+            var output = layer.output.Apply(inner, attended, $"{p}.output", capture);
+            capture.Record(p, output);
+            capture.Record($"hidden_states.{i + 1}", output);
+            capture.Record($"attentions.{i}", probs);
+            hidden = output.MoveToOuterDisposeScope();
+        }
+        capture.Record("last_hidden_state", hidden);
+        if (model.pooler is { } pooler && (capture.Wants("pooler.dense") || capture.Wants("pooler")))
+        {
+            var dense = pooler.dense.call(hidden.select(1, 0));
+            capture.Record("pooler.dense", dense);
+            capture.Record("pooler", dense.tanh());
+        }
+    }
+
+    public void Dispose() => model.Dispose();
+
+    // Module tree; field names are the Hugging Face module names, so parameter names equal checkpoint keys.
+#pragma warning disable IDE1006 // names follow the checkpoint
+    private sealed class BertModel : nn.Module
+    {
+        public readonly BertEmbeddings embeddings;
+        public readonly BertEncoder encoder;
+        public readonly BertPooler? pooler;
+
+        public BertModel(BertConfig c, bool withPooler, ScalarType dtype) : base("BertModel")
+        {
+            embeddings = new BertEmbeddings(c, dtype);
+            encoder = new BertEncoder(c, dtype);
+            if (withPooler) pooler = new BertPooler(c, dtype);
+            RegisterComponents();
+        }
+    }
+
+    private sealed class BertEmbeddings : nn.Module
+    {
+        public readonly Embedding word_embeddings, position_embeddings, token_type_embeddings;
+        public readonly LayerNorm LayerNorm;
+
+        public BertEmbeddings(BertConfig c, ScalarType dtype) : base("BertEmbeddings")
+        {
+            word_embeddings = nn.Embedding(c.VocabSize, c.HiddenSize, dtype: dtype);
+            position_embeddings = nn.Embedding(c.MaxPositions, c.HiddenSize, dtype: dtype);
+            token_type_embeddings = nn.Embedding(c.TypeVocabSize, c.HiddenSize, dtype: dtype);
+            LayerNorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps, dtype: dtype);
+            RegisterComponents();
+        }
+    }
+
+    private sealed class BertEncoder : nn.Module
+    {
+        public readonly ModuleList<BertLayer> layer;
+
+        public BertEncoder(BertConfig c, ScalarType dtype) : base("BertEncoder")
+        {
+            layer = nn.ModuleList(Enumerable.Range(0, c.NumLayers).Select(_ => new BertLayer(c, dtype)).ToArray());
+            RegisterComponents();
+        }
+    }
+
+    private sealed class BertLayer : nn.Module
+    {
+        public readonly BertAttention attention;
+        public readonly BertIntermediate intermediate;
+        public readonly BertOutput output;
+
+        public BertLayer(BertConfig c, ScalarType dtype) : base("BertLayer")
+        {
+            attention = new BertAttention(c, dtype);
+            intermediate = new BertIntermediate(c, dtype);
+            output = new BertOutput(c.IntermediateSize, c, dtype);
+            RegisterComponents();
+        }
+    }
+
+    private sealed class BertAttention : nn.Module
+    {
+        public readonly BertSelfAttention self;
+        public readonly BertOutput output;
+
+        public BertAttention(BertConfig c, ScalarType dtype) : base("BertAttention")
+        {
+            self = new BertSelfAttention(c, dtype);
+            output = new BertOutput(c.HiddenSize, c, dtype);
+            RegisterComponents();
+        }
+    }
+
+    private sealed class BertSelfAttention : nn.Module
+    {
+        public readonly Linear query, key, value;
+
+        public BertSelfAttention(BertConfig c, ScalarType dtype) : base("BertSelfAttention")
+        {
+            query = nn.Linear(c.HiddenSize, c.HiddenSize, dtype: dtype);
+            key = nn.Linear(c.HiddenSize, c.HiddenSize, dtype: dtype);
+            value = nn.Linear(c.HiddenSize, c.HiddenSize, dtype: dtype);
+            RegisterComponents();
+        }
+
+        /// <summary>Scaled dot-product attention; returns the probabilities, the merged context in <paramref name="context"/>.</summary>
+        public Tensor Attend(Tensor hidden, Tensor additiveMask, BertConfig c, string path, ActivationCapture capture, out Tensor context)
+        {
+            var (b, t) = (hidden.shape[0], hidden.shape[1]);
+            var q = query.call(hidden);
+            capture.Record(path + ".query", q);
+            var k = key.call(hidden);
+            capture.Record(path + ".key", k);
+            var v = value.call(hidden);
+            capture.Record(path + ".value", v);
+            Tensor Heads(Tensor x) => x.view(b, t, c.NumHeads, c.HeadDim).transpose(1, 2);
+            var scores = matmul(Heads(q), Heads(k).transpose(-1, -2)) * Math.Pow(c.HeadDim, -0.5) + additiveMask;
+            capture.Record(path + ".scores", scores);
+            var probs = scores.softmax(-1);
+            capture.Record(path + ".probs", probs);
+            context = matmul(probs, Heads(v)).transpose(1, 2).reshape(b, t, c.HiddenSize);
+            return probs;
+        }
+    }
+
+    /// <summary>BertSelfOutput / BertOutput: dense, then LayerNorm of (dense + residual).</summary>
+    private sealed class BertOutput : nn.Module
+    {
+        public readonly Linear dense;
+        public readonly LayerNorm LayerNorm;
+
+        public BertOutput(int inputSize, BertConfig c, ScalarType dtype) : base("BertOutput")
+        {
+            dense = nn.Linear(inputSize, c.HiddenSize, dtype: dtype);
+            LayerNorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps, dtype: dtype);
+            RegisterComponents();
+        }
+
+        public Tensor Apply(Tensor x, Tensor residual, string path, ActivationCapture capture)
+        {
+            var d = dense.call(x);
+            capture.Record(path + ".dense", d);
+            var y = LayerNorm.call(d + residual);
+            capture.Record(path + ".LayerNorm", y);
+            capture.Record(path, y);
+            return y;
+        }
+    }
+
+    private sealed class BertIntermediate : nn.Module
+    {
+        public readonly Linear dense;
+        public readonly Func<Tensor, Tensor> Act;
+
+        public BertIntermediate(BertConfig c, ScalarType dtype) : base("BertIntermediate")
+        {
+            dense = nn.Linear(c.HiddenSize, c.IntermediateSize, dtype: dtype);
+            Act = BertConfig.Activation(c.HiddenAct);
+            RegisterComponents();
+        }
+    }
+
+    private sealed class BertPooler : nn.Module
+    {
+        public readonly Linear dense;
+
+        public BertPooler(BertConfig c, ScalarType dtype) : base("BertPooler")
+        {
+            dense = nn.Linear(c.HiddenSize, c.HiddenSize, dtype: dtype);
+            RegisterComponents();
+        }
+    }
+#pragma warning restore IDE1006
+}

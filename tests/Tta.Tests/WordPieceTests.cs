@@ -1,0 +1,51 @@
+using System.Text.Json.Nodes;
+using Tta.Tokenizers;
+
+namespace Tta.Tests;
+
+public class WordPieceTests
+{
+    private static readonly string Dir = Repo.Shared("fixtures/tokenizers/bert-wordpiece");
+
+    private static IEnumerable<(string Text, long[] Ids, string[] Tokens)> Cases() =>
+        JsonNode.Parse(File.ReadAllText(Path.Combine(Dir, "cases.json")))!["cases"]!.AsArray().Select(c => (
+            c!["text"]!.GetValue<string>(),
+            c["ids"]!.AsArray().Select(x => x!.GetValue<long>()).ToArray(),
+            c["tokens"]!.AsArray().Select(x => x!.GetValue<string>()).ToArray()));
+
+    [Fact]
+    public void MatchesHuggingFaceTokenizersOnEveryCase()
+    {
+        var tokenizer = BertWordPieceTokenizer.Load(Dir);
+        Assert.True(tokenizer.LowerCase);
+        var cases = Cases().ToList();
+        Assert.True(cases.Count >= 8);
+        foreach (var (text, ids, tokens) in cases)
+        {
+            var (gotIds, gotTokens) = tokenizer.Encode(text);
+            Assert.True(ids.SequenceEqual(gotIds), $"{text}: ids [{string.Join(", ", gotIds)}], expected [{string.Join(", ", ids)}]");
+            Assert.Equal(tokens, gotTokens);
+        }
+    }
+
+    [Fact]
+    public void VocabAloneGivesTheSameIds()
+    {
+        // A converted checkpoint has only vocab.txt: lower-casing is inferred from the (uncased) vocabulary.
+        var dir = Repo.TempDir();
+        File.Copy(Path.Combine(Dir, "vocab.txt"), Path.Combine(dir, "vocab.txt"));
+        var tokenizer = BertWordPieceTokenizer.Load(dir);
+        Assert.True(tokenizer.LowerCase);
+        foreach (var (text, ids, _) in Cases()) Assert.Equal(ids, tokenizer.Encode(text).Ids);
+    }
+
+    [Fact]
+    public void KeepsCaseForCasedVocabularies()
+    {
+        string[] vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "Hello", "hello", "é", "e", "##é", "!"];
+        var cased = new BertWordPieceTokenizer(vocab, lowerCase: false);
+        Assert.Equal(["[CLS]", "Hello", "hello", "é", "!", "[MASK]", "[SEP]"], cased.Encode("Hello hello é![MASK]").Tokens);
+        var uncased = new BertWordPieceTokenizer(vocab, lowerCase: true);
+        Assert.Equal(["[CLS]", "hello", "hello", "e", "!", "[MASK]", "[SEP]"], uncased.Encode("Hello hello é![MASK]").Tokens);
+    }
+}
