@@ -77,7 +77,7 @@ public static class StageRunner
     {
         var fp = unit.Fingerprint();
         // The old manifest goes first: from here until the new one is written the unit counts as stale.
-        File.Delete(unit.ManifestPath);
+        if (File.Exists(unit.ManifestPath)) File.Delete(unit.ManifestPath);
         var watch = Stopwatch.StartNew();
         var outputs = unit.Run(context);
         var records = outputs.Select(p =>

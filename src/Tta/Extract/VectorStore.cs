@@ -96,7 +96,9 @@ public sealed class VectorStoreWriter : IAsyncDisposable
         var repetition = new int[values.Length];
         for (var p = 0; p < positions; p++)
             for (var d = 1; d < dim; d++) repetition[p * dim + d] = 1; // 0 starts a new row's list
-        await group.WriteAsync(ValueItem, values, repetition);
+        var definition = new int[values.Length];
+        Array.Fill(definition, ValueItem.MaxDefinitionLevel); // every list present, every element present
+        await group.WriteAllPartsAsync(ValueItem, values, definition, repetition, CancellationToken.None);
         if (++blocksWritten == CrashAfterBlocks)
         {
             await stream.FlushAsync();
@@ -154,7 +156,10 @@ public static class VectorStoreReader
             var total = checked((int)group.GetMetadata(valuesField)!.MetaData!.NumValues);
             var values = new float[total];
             var rep = new int[total];
-            await group.ReadAsync<float>(valuesField, values.AsMemory(), rep.AsMemory());
+            var def = new int[total];
+            await group.ReadRawAsync<float>(valuesField, values.AsMemory(), def.AsMemory(), rep.AsMemory());
+            if (def.Any(d => d != valuesField.MaxDefinitionLevel))
+                throw new InvalidDataException($"{path}: null vectors or elements in row group {g}; not a tta store file");
             var dim = total / rows;
             blocks.Add(new VectorBlock(new ActivationPoint(point[0]!, stack[0]!, layer[0], head[0], hasMeasure ? measure[0] : null), rows, dim, values));
         }
