@@ -6,6 +6,7 @@
 #   ./build.sh --experiment='experiments/*.yaml' --explain
 set -euo pipefail
 cd "$(dirname "$0")"
+export TTA_ROOT="$PWD"
 start=$(date +%s.%N)
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 export CAKE_SETTINGS_ENABLESCRIPTCACHE=true   # Cake compiles build.cake once, not on every run

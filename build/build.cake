@@ -4,7 +4,9 @@
 
 var target = Argument("target", "Figures");
 var configuration = Argument("configuration", "Release");
-var cli = MakeAbsolute(File($"src/Tta.Cli/bin/{configuration}/net10.0/tta-cli.dll")).FullPath;
+// Cake runs from build/; the project root is its parent (build.sh exports it as TTA_ROOT).
+var root = EnvironmentVariable("TTA_ROOT") ?? MakeAbsolute(Directory("..")).FullPath;
+var cli = System.IO.Path.Combine(root, $"src/Tta.Cli/bin/{configuration}/net10.0/tta-cli.dll");
 
 // Options forwarded to every tta-cli call that reads experiments.
 string Forwarded()
@@ -20,7 +22,7 @@ string Forwarded()
 }
 
 int Cli(string arguments) =>
-    StartProcess("dotnet", new ProcessSettings { Arguments = $"\"{cli}\" {arguments}" });
+    StartProcess("dotnet", new ProcessSettings { Arguments = $"\"{cli}\" {arguments} --root=\"{root}\"", WorkingDirectory = root });
 
 void CliOrFail(string arguments)
 {
@@ -77,6 +79,7 @@ Task("Test")
         var code = StartProcess("dotnet", new ProcessSettings
         {
             Arguments = $"test tests/Tta.Tests/Tta.Tests.csproj -c {configuration} --logger \"console;verbosity=normal\"",
+            WorkingDirectory = root,
         });
         if (code != 0) throw new CakeException(code, "tests failed");
     });
