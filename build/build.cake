@@ -76,11 +76,22 @@ Task("Test")
     .Description("Builds and runs the whole test suite.")
     .Does(() =>
     {
+        var results = System.IO.Path.Combine(root, "tests/Tta.Tests/TestResults");
+        var trx = System.IO.Path.Combine(results, "tta.trx");
+        if (System.IO.File.Exists(trx)) System.IO.File.Delete(trx);
         var code = StartProcess("dotnet", new ProcessSettings
         {
-            Arguments = $"test tests/Tta.Tests/Tta.Tests.csproj -c {configuration} --logger \"console;verbosity=normal\"",
+            Arguments = $"test tests/Tta.Tests/Tta.Tests.csproj -c {configuration} --logger \"console;verbosity=normal\" --logger \"trx;LogFileName={trx}\"",
             WorkingDirectory = root,
         });
+        // One plain closing line that any CI can read.
+        if (System.IO.File.Exists(trx))
+        {
+            var counters = System.Xml.Linq.XDocument.Load(trx).Descendants().First(e => e.Name.LocalName == "Counters");
+            string Count(string name) => counters.Attribute(name)?.Value ?? "0";
+            var skipped = int.Parse(Count("notExecuted"));
+            Information($"tests: {Count("passed")} passed, {Count("failed")} failed, {skipped} skipped");
+        }
         if (code != 0) throw new CakeException(code, "tests failed");
     });
 
