@@ -1,0 +1,652 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Tta.Cache;
+
+namespace Tta.Download.Hub;
+
+/// <summary>
+/// Downloads what a model needs from the Hugging Face Hub into a cache laid out exactly as Python's huggingface_hub
+/// lays it out (so either can use the other's downloads): config files, the weights (one file or an index and its
+/// shards, safetensors preferred over pytorch_model.bin) and tokenizer files.
+/// <para>
+/// Flow: offline mode reads the cache only. Otherwise a commit-sha revision whose snapshot is complete needs no request;
+/// else <c>GET {endpoint}/api/models/{repo}/revision/{revision}</c> gives the commit sha and the file list, and each
+/// missing file gets a <c>HEAD {endpoint}/{repo}/resolve/{sha}/{file}</c> (ETag, size, CDN location) and, unless its
+/// blob is cached, a GET into <c>blobs/&lt;etag&gt;.incomplete</c> that resumes with Range after failures, is checked
+/// (size; sha256 for LFS files) and only then renamed into <c>blobs/</c> and linked from the snapshot.
+/// </para>
+/// The token is sent to the endpoint's origin only and never appears in output, messages or files.
+/// </summary>
+public sealed partial class HubClient : IDisposable
+{
+    private readonly HubSettings _settings;
+    private readonly TextWriter? _progress;
+    private readonly bool _live;
+    private readonly Uri _endpoint;
+    private readonly Lazy<HttpClient> _http;
+
+    /// <param name="settings">Usually <see cref="HubSettings.FromEnvironment()"/>.</param>
+    /// <param name="progress">Where progress goes (e.g. <c>Console.Error</c>); null for none.</param>
+    /// <param name="progressIsTerminal">Redraw one live line (true) or write periodic plain lines (false); by default
+    /// live when <paramref name="progress"/> is the console's output or error stream and that is not redirected.</param>
+    public HubClient(HubSettings settings, TextWriter? progress = null, bool? progressIsTerminal = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        _settings = settings;
+        _progress = progress;
+        _live = progressIsTerminal
+            ?? (progress is not null && ((ReferenceEquals(progress, Console.Out) && !Console.IsOutputRedirected)
+                || (ReferenceEquals(progress, Console.Error) && !Console.IsErrorRedirected)));
+        if (!Uri.TryCreate(settings.Endpoint.TrimEnd('/') + "/", UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https"))
+            throw new ArgumentException($"HF_ENDPOINT '{settings.Endpoint}' is not an http(s) address", nameof(settings));
+        _endpoint = endpoint;
+        _http = new Lazy<HttpClient>(CreateHttpClient);
+    }
+
+    public HubSettings Settings => _settings;
+
+    private string EndpointText => _settings.Endpoint.TrimEnd('/');
+
+    public void Dispose()
+    {
+        if (_http.IsValueCreated) _http.Value.Dispose();
+    }
+
+    /// <summary>
+    /// Makes sure the cache holds what <paramref name="repoId"/> at <paramref name="revision"/> (branch, tag or commit
+    /// sha; empty means <c>main</c>) needs and returns its snapshot folder and commit sha.
+    /// </summary>
+    /// <exception cref="HubException">Not found, gated, offline without the files, network or cache problems.</exception>
+    public async Task<HubSnapshot> DownloadAsync(string repoId, string revision, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(repoId);
+        HubFiles.CheckRepoId(repoId);
+        revision = string.IsNullOrWhiteSpace(revision) ? "main" : revision.Trim();
+        HubFiles.CheckRevision(revision);
+        var repo = new RepoCache(_settings.CacheDir, repoId);
+
+        if (_settings.Offline) return FromCacheOffline(repo, revision);
+        if (RepoCache.IsCommitSha(revision) && repo.ResolveLocal(revision, requireTokenizer: true) is { Files: { } cachedFiles })
+            return new HubSnapshot(repoId, revision, revision, repo.SnapshotDir(revision), cachedFiles);
+
+        using var progress = new DownloadProgress(_progress, _live, repoId, _settings.ProgressInterval);
+        RevisionInfo info;
+        try
+        {
+            info = await GetRevisionInfoAsync(repoId, revision, progress, ct).ConfigureAwait(false);
+        }
+        catch (HubException e) when (e.Kind == HubErrorKind.Network && FromCacheIfComplete(repo, revision) is { } cached)
+        {
+            progress.Note($"cannot reach {EndpointText} ({e.Message}); using the cached snapshot {cached.CommitSha}");
+            return cached;
+        }
+
+        var sha = info.Sha;
+        var (files, index) = SelectFiles(info, repoId, revision);
+        if (index is not null)
+        {
+            await EnsureFileAsync(repo, revision, sha, index, progress, ct).ConfigureAwait(false);
+            var shards = HubFiles.ShardsOf(ReadCached(repo, sha, index), index);
+            foreach (var shard in shards)
+            {
+                if (!info.Files.Contains(shard))
+                    throw new HubException(HubErrorKind.NotFound, $"{index} of {repoId} (revision '{revision}') lists {shard}, which is not in the repository");
+                if (!files.Contains(shard)) files.Add(shard);
+            }
+        }
+
+        var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _settings.MaxParallelDownloads), CancellationToken = ct };
+        await Parallel.ForEachAsync(files.Where(f => f != index), options,
+            async (file, token) => await EnsureFileAsync(repo, revision, sha, file, progress, token).ConfigureAwait(false)).ConfigureAwait(false);
+
+        if (revision != sha && repo.ReadRef(revision) != sha)
+            CacheIo(repo, () => AtomicFile.WriteAllText(repo.RefPath(revision), sha));
+        return new HubSnapshot(repoId, revision, sha, repo.SnapshotDir(sha), files);
+    }
+
+    // ---------------------------------------------------------------- cache only
+
+    private HubSnapshot FromCacheOffline(RepoCache repo, string revision)
+    {
+        var sha = RepoCache.IsCommitSha(revision) ? revision : repo.ReadRef(revision);
+        if (sha is null)
+            throw new HubException(HubErrorKind.NotCached,
+                $"offline mode (HF_HUB_OFFLINE=1): revision '{revision}' of {repo.RepoId} is not in the cache at {repo.Folder} " +
+                $"(no file refs/{revision}); download it once online, or use a commit sha that is cached");
+        var (files, missing) = repo.ResolveLocal(sha, requireTokenizer: false);
+        if (files is null)
+            throw new HubException(HubErrorKind.NotCached,
+                $"offline mode (HF_HUB_OFFLINE=1): file {missing} of {repo.RepoId} (revision '{revision}', commit {sha}) is not in the cache at " +
+                $"{repo.SnapshotDir(sha)}; download it once online (HF_HUB_OFFLINE unset) or set HF_HUB_CACHE to the cache that has it");
+        return new HubSnapshot(repo.RepoId, revision, sha, repo.SnapshotDir(sha), files);
+    }
+
+    private static HubSnapshot? FromCacheIfComplete(RepoCache repo, string revision)
+    {
+        var sha = RepoCache.IsCommitSha(revision) ? revision : repo.ReadRef(revision);
+        if (sha is null) return null;
+        var (files, _) = repo.ResolveLocal(sha, requireTokenizer: false);
+        return files is null ? null : new HubSnapshot(repo.RepoId, revision, sha, repo.SnapshotDir(sha), files);
+    }
+
+    private static byte[] ReadCached(RepoCache repo, string sha, string file)
+    {
+        try { return File.ReadAllBytes(repo.PointerPath(sha, file)); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new HubException(HubErrorKind.CacheWrite, $"cannot read {repo.PointerPath(sha, file)}: {e.Message}", e);
+        }
+    }
+
+    // ---------------------------------------------------------------- what to fetch
+
+    private sealed record RevisionInfo(string Sha, HashSet<string> Files);
+
+    private static (List<string> Files, string? Index) SelectFiles(RevisionInfo info, string repoId, string revision)
+    {
+        if (!info.Files.Contains(HubFiles.Config))
+            throw new HubException(HubErrorKind.NotFound, $"{repoId} (revision '{revision}') has no {HubFiles.Config}; is it a transformers model repository?");
+        var files = new List<string> { HubFiles.Config };
+        string? index = null;
+        foreach (var (single, shardIndex) in HubFiles.WeightFormats)
+        {
+            if (info.Files.Contains(single)) { files.Add(single); break; }
+            if (info.Files.Contains(shardIndex)) { files.Add(shardIndex); index = shardIndex; break; }
+        }
+        if (files.Count == 1)
+        {
+            var names = string.Join(", ", HubFiles.WeightFormats.SelectMany(w => new[] { w.Single, w.Index }));
+            throw new HubException(HubErrorKind.NotFound, $"{repoId} (revision '{revision}') has no weights: none of {names}");
+        }
+        files.AddRange(HubFiles.Optional.Where(info.Files.Contains));
+        return (files, index);
+    }
+
+    // ---------------------------------------------------------------- requests
+
+    private sealed record ErrorContext(string RepoId, string Revision, string? File);
+
+    private sealed record FileMeta(string Etag, long? Size, Uri DownloadUrl);
+
+    private HttpClient CreateHttpClient()
+    {
+        var handler = new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            ConnectTimeout = _settings.MetadataTimeout,
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
+        };
+        var http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("tta-hub", "1.0"));
+        return http;
+    }
+
+    private Uri ApiUrl(string repoId, string revision) =>
+        new($"{EndpointText}/api/models/{repoId}/revision/{Uri.EscapeDataString(revision)}");
+
+    private Uri ResolveUrl(string repoId, string sha, string file) =>
+        new($"{EndpointText}/{repoId}/resolve/{sha}/{string.Join('/', file.Split('/').Select(Uri.EscapeDataString))}");
+
+    private async Task<RevisionInfo> GetRevisionInfoAsync(string repoId, string revision, DownloadProgress progress, CancellationToken ct)
+    {
+        var context = new ErrorContext(repoId, revision, null);
+        return await RequestAsync(HttpMethod.Get, ApiUrl(repoId, revision), context, progress, async (response, token) =>
+        {
+            if (!response.IsSuccessStatusCode) throw MapError(response, context);
+            var body = await response.Content.ReadAsByteArrayAsync(token).ConfigureAwait(false);
+            return ParseRevisionInfo(body, repoId, revision);
+        }, ct).ConfigureAwait(false);
+    }
+
+    private RevisionInfo ParseRevisionInfo(byte[] body, string repoId, string revision)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            var root = doc.RootElement;
+            var sha = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("sha", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
+            if (sha is null || !RepoCache.IsCommitSha(sha))
+                throw new HubException(HubErrorKind.BadResponse, $"{EndpointText} answered for {repoId} (revision '{revision}') without a commit sha; is HF_ENDPOINT a Hugging Face Hub?");
+            var files = new HashSet<string>(StringComparer.Ordinal);
+            if (root.TryGetProperty("siblings", out var siblings) && siblings.ValueKind == JsonValueKind.Array)
+                foreach (var sibling in siblings.EnumerateArray())
+                    if (sibling.ValueKind == JsonValueKind.Object && sibling.TryGetProperty("rfilename", out var name) && name.GetString() is { } file)
+                        files.Add(file);
+            return new RevisionInfo(sha, files);
+        }
+        catch (JsonException e)
+        {
+            throw new HubException(HubErrorKind.BadResponse, $"{EndpointText} answered for {repoId} (revision '{revision}') with invalid JSON: {e.Message}", e);
+        }
+    }
+
+    private async Task<FileMeta> HeadAsync(string repoId, string revision, string sha, string file, DownloadProgress progress, CancellationToken ct)
+    {
+        var context = new ErrorContext(repoId, revision, file);
+        return await RequestAsync(HttpMethod.Head, ResolveUrl(repoId, sha, file), context, progress, (response, _) =>
+        {
+            var code = (int)response.StatusCode;
+            if (code is < 200 or >= 400) throw MapError(response, context);
+            var etag = NormalizeEtag(Header(response, "X-Linked-Etag") ?? Header(response, "ETag"));
+            if (etag is null || !SafeEtag().IsMatch(etag))
+                throw new HubException(HubErrorKind.BadResponse, $"{EndpointText} sent no usable ETag for {file} of {repoId}; is HF_ENDPOINT a Hugging Face Hub?");
+            long? size = long.TryParse(Header(response, "X-Linked-Size"), NumberStyles.None, CultureInfo.InvariantCulture, out var linked) ? linked
+                : code < 300 ? response.Content.Headers.ContentLength : null;
+            var final = response.RequestMessage?.RequestUri ?? ResolveUrl(repoId, sha, file);
+            var download = code >= 300 && response.Headers.Location is { } location ? new Uri(final, location) : final;
+            return Task.FromResult(new FileMeta(etag, size, download));
+        }, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// One metadata request with retries on connection errors, time-outs, 5xx and 429 (exponential backoff, bounded);
+    /// <paramref name="handle"/> gets every other answer, including errors, and runs under the same time limit.
+    /// </summary>
+    private async Task<T> RequestAsync<T>(HttpMethod method, Uri url, ErrorContext context, DownloadProgress progress,
+        Func<HttpResponseMessage, CancellationToken, Task<T>> handle, CancellationToken ct)
+    {
+        var attempts = Math.Max(1, _settings.MaxAttempts);
+        for (var attempt = 1; ; attempt++)
+        {
+            string failure;
+            TimeSpan? retryAfter = null;
+            try
+            {
+                using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                cts.CancelAfter(_settings.MetadataTimeout);
+                using var response = await SendAsync(method, url, null, followAbsolute: false, cts.Token).ConfigureAwait(false);
+                if (!IsRetryable(response.StatusCode))
+                    return await handle(response, cts.Token).ConfigureAwait(false);
+                failure = $"HTTP {(int)response.StatusCode} {response.ReasonPhrase}";
+                retryAfter = RetryAfter(response);
+            }
+            catch (Exception e) when (IsTransient(e, ct))
+            {
+                failure = Describe(e, _settings.MetadataTimeout);
+            }
+            var what = context.File is null ? $"{context.RepoId} (revision '{context.Revision}')" : $"{context.File} of {context.RepoId}";
+            if (attempt >= attempts)
+                throw new HubException(HubErrorKind.Network, $"cannot get {what} from {EndpointText}: {failure} (tried {attempt} times)");
+            progress.Note($"{what}: {failure}; retrying ({attempt}/{attempts})");
+            await Task.Delay(Backoff(attempt, retryAfter), ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Sends one request, following redirects (at most 10): relative ones always (renamed repositories), absolute ones
+    /// (CDN) only when <paramref name="followAbsolute"/>. The token goes only to the endpoint's origin.
+    /// </summary>
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, Uri url, long? rangeFrom, bool followAbsolute, CancellationToken ct)
+    {
+        var current = url;
+        for (var hop = 0; ; hop++)
+        {
+            var request = new HttpRequestMessage(method, current);
+            request.Headers.TryAddWithoutValidation("Accept-Encoding", "identity");
+            if (_settings.Token is { Length: > 0 } token && SameOrigin(current, _endpoint))
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            if (rangeFrom is long from) request.Headers.Range = new RangeHeaderValue(from, null);
+            var response = await _http.Value.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+            var code = (int)response.StatusCode;
+            if (code is not (301 or 302 or 303 or 307 or 308) || response.Headers.Location is not { } location)
+                return response;
+            if (location.IsAbsoluteUri && !followAbsolute) return response;
+            var next = location.IsAbsoluteUri ? location : new Uri(current, location);
+            response.Dispose();
+            if (next.Scheme is not ("http" or "https"))
+                throw new HubException(HubErrorKind.BadResponse, $"{EndpointText} redirected to a non-http address");
+            if (hop >= 10) throw new HubException(HubErrorKind.Network, $"too many redirects from {EndpointText}");
+            current = next;
+        }
+    }
+
+    private HubException MapError(HttpResponseMessage response, ErrorContext context)
+    {
+        var code = (int)response.StatusCode;
+        var errorCode = Header(response, "X-Error-Code");
+        var what = context.File is null
+            ? $"{context.RepoId} (revision '{context.Revision}')"
+            : $"{context.File} of {context.RepoId} (revision '{context.Revision}')";
+        switch (code)
+        {
+            case 401 or 403:
+                var gated = $"model is gated or private: set HF_TOKEN (a token from your Hugging Face settings with access to {context.RepoId})";
+                var sent = _settings.Token is { Length: > 0 } ? "; the token that was sent was refused or has no access to it" : "";
+                var lead = errorCode == "RepoNotFound" ? $"repository {context.RepoId} not found on {EndpointText}, or the " : $"{what}: HTTP {code}: ";
+                return new HubException(HubErrorKind.Unauthorized, lead + gated + sent);
+            case 404:
+                var message = errorCode switch
+                {
+                    "RevisionNotFound" => $"revision '{context.Revision}' not found in {context.RepoId} on {EndpointText}",
+                    "RepoNotFound" => $"repository {context.RepoId} not found on {EndpointText}",
+                    _ when context.File is not null => $"file {context.File} not found in {context.RepoId} (revision '{context.Revision}') on {EndpointText}",
+                    _ => $"repository {context.RepoId} or its revision '{context.Revision}' not found on {EndpointText}",
+                };
+                return new HubException(HubErrorKind.NotFound, message);
+            default:
+                return new HubException(HubErrorKind.Network, $"{what}: HTTP {code} {response.ReasonPhrase} from {EndpointText}");
+        }
+    }
+
+    private static bool IsRetryable(HttpStatusCode status) => (int)status is 429 or >= 500;
+
+    private static bool IsTransient(Exception e, CancellationToken ct) => e switch
+    {
+        OperationCanceledException => !ct.IsCancellationRequested,
+        HttpRequestException or IOException or TransientFailure or TimeoutException => true,
+        _ => false,
+    };
+
+    private static string Describe(Exception e, TimeSpan timeout) => e switch
+    {
+        OperationCanceledException => $"no answer within {timeout.TotalSeconds:0.###} s",
+        HttpRequestException { InnerException: { } inner } h when !h.Message.Contains(inner.Message, StringComparison.Ordinal) => $"{h.Message} ({inner.Message})",
+        _ => e.Message,
+    };
+
+    private static TimeSpan? RetryAfter(HttpResponseMessage response) =>
+        response.Headers.RetryAfter?.Delta ?? (response.Headers.RetryAfter?.Date is { } date ? date - DateTimeOffset.UtcNow : null);
+
+    private TimeSpan Backoff(int failures, TimeSpan? retryAfter)
+    {
+        var ms = _settings.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(failures - 1, 20));
+        var delay = TimeSpan.FromMilliseconds(Math.Min(ms, _settings.RetryMaxDelay.TotalMilliseconds));
+        if (retryAfter is { } wait && wait > delay) delay = wait < _settings.RetryMaxDelay ? wait : _settings.RetryMaxDelay;
+        return delay;
+    }
+
+    private static bool SameOrigin(Uri a, Uri b) =>
+        string.Equals(a.Scheme, b.Scheme, StringComparison.OrdinalIgnoreCase)
+        && string.Equals(a.IdnHost, b.IdnHost, StringComparison.OrdinalIgnoreCase) && a.Port == b.Port;
+
+    private static string? Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) || response.Content.Headers.TryGetValues(name, out values)
+            ? values.FirstOrDefault()
+            : null;
+
+    /// <summary>As huggingface_hub: drop a weak-validator prefix and the quotes.</summary>
+    private static string? NormalizeEtag(string? etag)
+    {
+        if (etag is null) return null;
+        etag = etag.Trim();
+        if (etag.StartsWith("W/", StringComparison.Ordinal)) etag = etag[2..];
+        etag = etag.Trim('"');
+        return etag.Length == 0 ? null : etag;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")]
+    private static partial Regex SafeEtag();
+
+    [GeneratedRegex("^[0-9a-f]{64}$")]
+    private static partial Regex Sha256Hex();
+
+    /// <summary>A failure worth retrying that is not an exception of the HTTP stack (5xx, cut-short body).</summary>
+    private sealed class TransientFailure(string message) : Exception(message);
+
+    /// <summary>Writing the cache failed: not retried, the partial file is removed.</summary>
+    private sealed class CacheWriteFailure(Exception inner) : Exception(inner.Message, inner);
+
+    // ---------------------------------------------------------------- files
+
+    private async Task EnsureFileAsync(RepoCache repo, string revision, string sha, string file, DownloadProgress progress, CancellationToken ct)
+    {
+        if (repo.HasFile(sha, file)) return;
+        var meta = await HeadAsync(repo.RepoId, revision, sha, file, progress, ct).ConfigureAwait(false);
+        var blob = repo.BlobPath(meta.Etag);
+        if (!File.Exists(blob))
+        {
+            await using var held = await LockAsync(repo, meta.Etag, file, progress, ct).ConfigureAwait(false);
+            if (!File.Exists(blob))
+                await DownloadBlobAsync(repo, revision, file, meta, progress, ct).ConfigureAwait(false);
+        }
+        Link(repo, sha, file, blob);
+    }
+
+    /// <summary>Relative symlink <c>snapshots/&lt;sha&gt;/&lt;file&gt;</c> → <c>../../blobs/&lt;etag&gt;</c>, replaced atomically.</summary>
+    private static void Link(RepoCache repo, string sha, string file, string blob) => CacheIo(repo, () =>
+    {
+        var pointer = repo.PointerPath(sha, file);
+        var dir = Path.GetDirectoryName(pointer)!;
+        Directory.CreateDirectory(dir);
+        var temp = Path.Combine(dir, $".tmp-{Path.GetFileName(pointer)}-{Guid.NewGuid():N}");
+        File.CreateSymbolicLink(temp, Path.GetRelativePath(dir, blob));
+        try { File.Move(temp, pointer, overwrite: true); }
+        catch { TryDelete(temp); throw; }
+    });
+
+    /// <summary>
+    /// Holds <c>.locks/models--org--name/&lt;etag&gt;.lock</c> (flock, as Python's filelock does) while a blob is
+    /// downloaded, so two processes never write the same <c>.incomplete</c>.
+    /// </summary>
+    private async Task<FileStream> LockAsync(RepoCache repo, string etag, string file, DownloadProgress progress, CancellationToken ct)
+    {
+        var path = repo.LockPath(etag);
+        CacheIo(repo, () => Directory.CreateDirectory(Path.GetDirectoryName(path)!));
+        var waited = Stopwatch.StartNew();
+        var noted = false;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException e) when (IsLockBusy(e))
+            {
+                if (waited.Elapsed > _settings.LockTimeout)
+                    throw new HubException(HubErrorKind.CacheWrite, $"{file} of {repo.RepoId}: another download of it holds {path} for over {_settings.LockTimeout.TotalMinutes:0} minutes");
+                if (!noted) progress.Note($"{file}: waiting for another download of it to finish ({path})");
+                noted = true;
+                await Task.Delay(200, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw CacheError(repo, e);
+            }
+        }
+    }
+
+    // EWOULDBLOCK from flock (Linux errno 11, macOS 35), or a Windows sharing violation.
+    private static bool IsLockBusy(IOException e) => e.HResult is 11 or 35 or unchecked((int)0x80070020);
+
+    private async Task DownloadBlobAsync(RepoCache repo, string revision, string file, FileMeta meta, DownloadProgress progress, CancellationToken ct)
+    {
+        var blob = repo.BlobPath(meta.Etag);
+        var partial = blob + ".incomplete";
+        CacheIo(repo, () => Directory.CreateDirectory(repo.BlobsDir));
+        var attempts = Math.Max(1, _settings.MaxIntegrityAttempts);
+        for (var attempt = 1; ; attempt++)
+        {
+            string? problem;
+            try
+            {
+                problem = await FetchAsync(repo, revision, file, meta, partial, progress, first: attempt == 1, ct).ConfigureAwait(false);
+                if (problem is null)
+                {
+                    File.Move(partial, blob, overwrite: true);
+                    progress.FileFinished();
+                    return;
+                }
+            }
+            catch (CacheWriteFailure e)
+            {
+                TryDelete(partial);
+                throw CacheError(repo, e.InnerException!);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                TryDelete(partial);
+                throw CacheError(repo, e);
+            }
+            TryDelete(partial);
+            if (attempt >= attempts)
+                throw new HubException(HubErrorKind.Integrity,
+                    $"{file} of {repo.RepoId} (revision '{revision}') from {EndpointText}: {problem}; gave up after {attempt} downloads and deleted it");
+            progress.Note($"{file}: {problem}; discarded, downloading it again ({attempt + 1}/{attempts})");
+        }
+    }
+
+    /// <summary>
+    /// Fills <paramref name="partial"/> up to the expected size, resuming from the bytes already in it (also those
+    /// left by an earlier run) with <c>Range: bytes=N-</c>, retrying connection problems with backoff. Returns null when
+    /// the file passed its checks (size; sha256 when the ETag is one), else what is wrong with it.
+    /// </summary>
+    private async Task<string?> FetchAsync(RepoCache repo, string revision, string file, FileMeta meta, string partial,
+        DownloadProgress progress, bool first, CancellationToken ct)
+    {
+        var context = new ErrorContext(repo.RepoId, revision, file);
+        var expected = meta.Size;
+        var sha256 = Sha256Hex().IsMatch(meta.Etag);
+        using var hash = sha256 ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+        var buffer = ArrayPool<byte>.Shared.Rent(1 << 18);
+        try
+        {
+            await using var fs = Disk(() => new FileStream(partial, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, 1, FileOptions.None));
+            long written = Disk(() => fs.Length);
+            if (expected is long cap && written > cap)
+            {
+                Disk(() => fs.SetLength(0));
+                written = 0;
+            }
+            if (written > 0 && hash is not null)
+            {
+                // The resumed prefix is part of what the checksum covers: hash it from disk, then go on with new bytes.
+                Disk(() => fs.Position = 0);
+                for (int n; (n = Disk(() => fs.Read(buffer, 0, buffer.Length))) > 0;) hash.AppendData(buffer, 0, n);
+            }
+            Disk(() => fs.Position = written);
+            if (first) progress.FileStarted(expected, written);
+
+            string Fail(string problem)
+            {
+                progress.Discarded(written); // the caller deletes the file
+                return problem;
+            }
+
+            void Restart()
+            {
+                Disk(() => fs.SetLength(0));
+                Disk(() => fs.Position = 0);
+                progress.Discarded(written);
+                written = 0;
+                if (hash is not null) hash.GetHashAndReset();
+            }
+
+            var attempts = Math.Max(1, _settings.MaxAttempts);
+            int failures = 0, tries = 0;
+            while (expected is not long full || written < full)
+            {
+                tries++;
+                var before = written;
+                TimeSpan? retryAfter = null;
+                try
+                {
+                    using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    cts.CancelAfter(_settings.ReadTimeout);
+                    using var response = await SendAsync(HttpMethod.Get, meta.DownloadUrl, written > 0 ? written : null, followAbsolute: true, cts.Token).ConfigureAwait(false);
+                    var code = (int)response.StatusCode;
+                    if (IsRetryable(response.StatusCode))
+                    {
+                        retryAfter = RetryAfter(response);
+                        throw new TransientFailure($"HTTP {code} {response.ReasonPhrase}");
+                    }
+                    if (code == 416 && written > 0)
+                    {
+                        Restart();
+                        throw new TransientFailure("the server refused to resume (HTTP 416)");
+                    }
+                    if (code is < 200 or >= 300) throw MapError(response, context);
+                    if (code == 206)
+                    {
+                        if (response.Content.Headers.ContentRange is not { From: long start } range || start != written)
+                        {
+                            Restart();
+                            throw new TransientFailure("the server resumed at a different offset");
+                        }
+                        if (expected is null && range.Length is long total) { expected = total; progress.SizeLearned(total); }
+                    }
+                    else
+                    {
+                        if (written > 0) Restart(); // 200: the whole file again
+                        if (expected is null && response.Content.Headers.ContentLength is long length) { expected = length; progress.SizeLearned(length); }
+                    }
+
+                    await using var body = await response.Content.ReadAsStreamAsync(cts.Token).ConfigureAwait(false);
+                    while (true)
+                    {
+                        cts.CancelAfter(_settings.ReadTimeout);
+                        var n = await body.ReadAsync(buffer.AsMemory(), cts.Token).ConfigureAwait(false);
+                        if (n == 0) break;
+                        if (expected is long max && written + n > max)
+                            return Fail($"the server sent more than the {max} bytes it announced");
+                        Disk(() => fs.Write(buffer, 0, n));
+                        hash?.AppendData(buffer, 0, n);
+                        written += n;
+                        progress.Received(n);
+                    }
+                    if (expected is long want && written < want)
+                        throw new TransientFailure($"the connection closed after {written} of {want} bytes");
+                    if (expected is null) break; // no size known: the body as sent is the file
+                }
+                catch (Exception e) when (IsTransient(e, ct))
+                {
+                    if (written > before) failures = 0; // progress was made: only consecutive fruitless tries count
+                    failures++;
+                    var failure = Describe(e, _settings.ReadTimeout);
+                    if (failures >= attempts || tries >= attempts * 20)
+                        throw new HubException(HubErrorKind.Network,
+                            $"downloading {file} of {repo.RepoId} from {EndpointText} failed: {failure} (tried {tries} times; " +
+                            $"the {written} bytes received are kept in {partial} and the next run resumes from there)");
+                    progress.Note($"{file}: {failure}; resuming from byte {written} ({failures}/{attempts})");
+                    await Task.Delay(Backoff(failures, retryAfter), ct).ConfigureAwait(false);
+                }
+            }
+
+            Disk(() => fs.Flush(flushToDisk: true));
+            if (meta.Size is long size && written != size)
+                return Fail($"got {written} bytes instead of {size}");
+            if (hash is not null)
+            {
+                var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
+                if (actual != meta.Etag) return Fail($"sha256 {actual} does not match the expected {meta.Etag}");
+            }
+            return null;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static T Disk<T>(Func<T> action)
+    {
+        try { return action(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CacheWriteFailure(e); }
+    }
+
+    private static void Disk(Action action) => Disk(() => { action(); return 0; });
+
+    private static void CacheIo(RepoCache repo, Action action)
+    {
+        try { action(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw CacheError(repo, e); }
+    }
+
+    private static HubException CacheError(RepoCache repo, Exception e) =>
+        new(HubErrorKind.CacheWrite,
+            $"cannot write to the Hugging Face cache {repo.CacheDir} (for {repo.RepoId}): {e.Message}. " +
+            "Make sure the folder is writable and has free space, or set HF_HUB_CACHE to another folder.", e);
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+}
