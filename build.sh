@@ -24,7 +24,7 @@ say() { echo "build.sh: $*" >&2; }
 # Native prerequisites: the TorchSharp libstdc++ fix (build/native/glibcxx-fix.sh) needs g++ and patchelf, but only
 # where the system libstdc++ predates GLIBCXX_3.4.32 (e.g. Debian 12).
 need_apt=()
-stdcxx=$(ldconfig -p 2>/dev/null | awk '/libstdc\+\+\.so\.6 .*x86-64/ {print $NF; exit}')
+stdcxx=$(ldconfig -p 2>/dev/null | awk '!found && /libstdc\+\+\.so\.6 .*x86-64/ {print $NF; found = 1}')
 if [ -n "$stdcxx" ] && ! grep -q GLIBCXX_3.4.32 "$stdcxx"; then
   command -v patchelf >/dev/null || need_apt+=(patchelf)
   command -v g++ >/dev/null || need_apt+=(g++)

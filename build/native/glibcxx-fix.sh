@@ -7,10 +7,10 @@ set -euo pipefail
 out=${1:?output directory}
 lib="$out/libLibTorchSharp.so"
 [ -f "$lib" ] || exit 0
-stdcxx=$(ldconfig -p | awk '/libstdc\+\+\.so\.6 .*x86-64/ {print $NF; exit}')
+stdcxx=$(ldconfig -p | awk '!found && /libstdc\+\+\.so\.6 .*x86-64/ {print $NF; found = 1}')
 if [ -n "$stdcxx" ] && grep -q GLIBCXX_3.4.32 "$stdcxx"; then exit 0; fi
 shim=libtta-glibcxx-shim.so
-if [ -f "$out/$shim" ] && readelf -d "$lib" | grep -q "$shim"; then exit 0; fi
+if [ -f "$out/$shim" ] && readelf -d "$lib" | grep "$shim" >/dev/null; then exit 0; fi  # no grep -q: with pipefail its early exit fails readelf
 here=$(cd "$(dirname "$0")" && pwd)
 for tool in g++ gcc readelf patchelf; do
   command -v "$tool" >/dev/null || { echo "glibcxx-fix: '$tool' is missing; run ./build.sh once (it installs it) or: apt-get install g++ binutils patchelf" >&2; exit 1; }

@@ -66,9 +66,12 @@ public sealed class ModelDownloadUnit(Workspace ws, Experiment experiment, Model
                     throw new ConfigException(model.At, $"model '{model.Key}': local path {LocalDir} does not exist — set 'path' to a checkpoint directory (config.json + model.safetensors)");
                 return CheckpointFiles(LocalDir);
             case "hub":
-                throw new NotSupportedException(
-                    $"{model.At}: model '{model.Key}': source 'hub' needs the Hugging Face Hub client, which this version does not have yet; " +
-                    "download the checkpoint yourself and use 'source: local' with 'path:' pointing at it");
+                using (var hub = new Hub.HubClient(Hub.HubSettings.FromEnvironment(), context.Log))
+                {
+                    var snapshot = hub.DownloadAsync(model.Id, model.Revision, CancellationToken.None).GetAwaiter().GetResult();
+                    context.Log.WriteLine($"{model.Id}@{model.Revision}: commit {snapshot.CommitSha}");
+                    return CheckpointFiles(snapshot.Path);
+                }
             default:
                 throw new ConfigException(model.At, $"unknown model source '{model.Source}'");
         }
@@ -76,7 +79,7 @@ public sealed class ModelDownloadUnit(Workspace ws, Experiment experiment, Model
 
     public override IReadOnlyDictionary<string, string>? Facts(IReadOnlyList<OutputRecord> outputs)
     {
-        var weights = outputs.Where(o => o.Path.EndsWith(".safetensors", StringComparison.Ordinal))
+        var weights = outputs.Where(o => o.Path.EndsWith(".safetensors", StringComparison.Ordinal) || o.Path.EndsWith(".bin", StringComparison.Ordinal))
             .OrderBy(o => o.Path, StringComparer.Ordinal).Select(o => o.Sha256);
         return new Dictionary<string, string>
         {
@@ -88,9 +91,14 @@ public sealed class ModelDownloadUnit(Workspace ws, Experiment experiment, Model
     /// <summary>The files of a checkpoint directory that define the model (config, weights, tokenizer).</summary>
     private static IReadOnlyList<string> CheckpointFiles(string dir)
     {
-        var names = new[] { "config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "spiece.model", "model.safetensors.index.json" };
+        var names = new[]
+        {
+            "config.json", "vocab.txt", "merges.txt", "vocab.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+            "spiece.model", "tokenizer.model", "model.safetensors.index.json", "pytorch_model.bin.index.json",
+        };
         var files = Directory.EnumerateFiles(dir)
-            .Where(f => names.Contains(Path.GetFileName(f)) || f.EndsWith(".safetensors", StringComparison.Ordinal))
+            .Where(f => names.Contains(Path.GetFileName(f)) || f.EndsWith(".safetensors", StringComparison.Ordinal)
+                        || (Path.GetFileName(f).StartsWith("pytorch_model", StringComparison.Ordinal) && f.EndsWith(".bin", StringComparison.Ordinal)))
             .Order(StringComparer.Ordinal).ToList();
         if (!files.Any(f => Path.GetFileName(f) == "config.json"))
             throw new InvalidDataException($"{dir}: no config.json — not a Hugging Face checkpoint directory");
