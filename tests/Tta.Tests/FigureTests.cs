@@ -263,4 +263,226 @@ public class FigureTests
         // The glyphs tick labels rely on exist in the pinned font.
         Assert.True(FigureFont.Typeface.ContainsGlyphs("…␣\\"));
     }
+    // ---- paper panels, bar chart, line plots, token grid ----
+
+    private static int PdfPageCount(byte[] pdf) =>
+        Regex.Matches(Encoding.Latin1.GetString(pdf), @"/Type\s*/Page(?![A-Za-z])").Count;
+
+    /// <summary>Checks every written file: PNG of the layout's size, one-page PDF with that MediaBox, SVG of that size.</summary>
+    private static void CheckAllFormats(IReadOnlyList<string> written, int width, int height)
+    {
+        Assert.Equal(["png", "pdf", "svg"], written.Select(p => Path.GetExtension(p).TrimStart('.')));
+        Assert.Equal((width, height), PngSize(File.ReadAllBytes(written[0])));
+        var pdf = File.ReadAllBytes(written[1]);
+        Assert.Equal("%PDF-", Encoding.ASCII.GetString(pdf, 0, 5));
+        Assert.Equal(1, PdfPageCount(pdf));
+        var text = Encoding.Latin1.GetString(pdf);
+        Assert.Matches(@"/MediaBox \[0 0 " + width + " " + height + @"\]", text);
+        Assert.Contains("/FontFile2", text);
+        Assert.DoesNotContain("/CreationDate", text);
+        var root = XDocument.Load(written[2]).Root!;
+        Assert.Equal("svg", root.Name.LocalName);
+        Assert.Equal(width.ToString(), (string?)root.Attribute("width"));
+        Assert.Equal(height.ToString(), (string?)root.Attribute("height"));
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(written[0])!, ".tmp-*"));
+    }
+
+    private static void AssertSameBytes(IReadOnlyList<string> a, IReadOnlyList<string> b)
+    {
+        Assert.Equal(a.Count, b.Count);
+        for (var i = 0; i < a.Count; i++)
+            if (!a[i].EndsWith(".svg", StringComparison.Ordinal))
+                Assert.True(File.ReadAllBytes(a[i]).AsSpan().SequenceEqual(File.ReadAllBytes(b[i])), a[i]);
+    }
+
+    private static int MaxChannelDiff(SKColor px, ScottPlot.Color c) =>
+        Math.Max(Math.Abs(px.Red - c.R), Math.Max(Math.Abs(px.Green - c.G), Math.Abs(px.Blue - c.B)));
+
+    [Fact]
+    public void PaperPanelsHaveThePapersTitlesAxesAndDefaultColormap()
+    {
+        Assert.Equal("Q.Kᵀ", PaperFigures.Title(AttentionPanel.QueryKey));
+        Assert.Equal("Position Bias", PaperFigures.Title(AttentionPanel.PositionBias));
+        Assert.Equal("Combined Attention Score", PaperFigures.Title(AttentionPanel.Combined));
+        Assert.Equal("Final Attention Weights (after softmax)", PaperFigures.Title(AttentionPanel.Softmax));
+        Assert.Equal("Position Bias Kernel", PaperFigures.Kernel([1f], [0]).Title);
+        Assert.True(FigureFont.Typeface.ContainsGlyphs("Q.Kᵀ"), "the pinned font draws the superscript T");
+
+        var dir = Repo.TempDir();
+        const int n = 6;
+        string[] tokens = ["<s>", " The", " cat", "\t", " extraordinarily-long-token", "."];
+        var rng = new Random(7);
+        foreach (var panel in Enum.GetValues<AttentionPanel>())
+        {
+            var values = new float[n * n];
+            for (var i = 0; i < values.Length; i++)
+                values[i] = (float)rng.NextDouble();
+            // Causal mask in the pre-softmax panels: -inf above the diagonal is drawn grey, not an error.
+            if (panel == AttentionPanel.Combined)
+                for (var q = 0; q < n; q++)
+                    for (var k = q + 1; k < n; k++)
+                        values[q * n + k] = float.NegativeInfinity;
+            var spec = PaperFigures.Attention(panel, values, n, n, tokens, tokens, cellPixels: 16);
+            Assert.Equal("Key Position", spec.XLabel);
+            Assert.Equal("Query Position", spec.YLabel);
+            Assert.Equal("cividis_r", spec.Colormap);
+            var written = HeatmapFigure.Render(spec, Path.Combine(dir, PaperFigures.Slug(panel)), ["png", "pdf", "svg"]);
+            var layout = HeatmapFigure.ComputeLayout(spec);
+            CheckAllFormats(written, layout.Width, layout.Height);
+            Assert.Equal(n * 16, layout.DataWidth);
+            // The title is in the SVG as text.
+            Assert.Contains(PaperFigures.Title(panel), File.ReadAllText(written[2]));
+        }
+    }
+
+    [Fact]
+    public void KernelIsReadOffTheBiasMatrixAndDrawnAsBarsOfProportionalHeight()
+    {
+        // A relative bias: bias[q, k] = f(k - q), with a causal mask above the diagonal.
+        const int n = 12;
+        static float F(int d) => d == 0 ? 2.5f : MathF.Sin(d * 0.7f) * 3 / (1 + Math.Abs(d));
+        var matrix = new float[n * n];
+        for (var q = 0; q < n; q++)
+            for (var k = 0; k < n; k++)
+                matrix[q * n + k] = k > q ? float.NegativeInfinity : F(k - q);
+        var (positions, bias) = PaperFigures.KernelFromMatrix(matrix, n, n);
+        Assert.Equal(Enumerable.Range(-(n - 1), n), positions);
+        for (var i = 0; i < positions.Length; i++)
+            Assert.Equal(F(positions[i]), bias[i], 5);
+
+        var spec = PaperFigures.Kernel(bias, positions, barPixels: 16, plotHeight: 200);
+        var dir = Repo.TempDir();
+        var written = BarChartFigure.Render(spec, Path.Combine(dir, "kernel"), ["png", "pdf", "svg"]);
+        var layout = BarChartFigure.ComputeLayout(spec);
+        CheckAllFormats(written, layout.Width, layout.Height);
+        Assert.Equal(n * 16, layout.DataWidth); // one BarPixels slot per relative position
+        Assert.Equal(200, layout.DataHeight);
+        Assert.Contains("Relative Key Position", File.ReadAllText(written[2]));
+
+        // Each bar's height in pixels (bar-coloured pixels down its centre column) is proportional to |value|.
+        using var bitmap = SKBitmap.Decode(written[0]);
+        var heights = new double[n];
+        for (var i = 0; i < n; i++)
+        {
+            var x = layout.Left + i * 16 + 8;
+            for (var y = layout.Top; y < layout.Top + layout.DataHeight; y++)
+                if (MaxChannelDiff(bitmap.GetPixel(x, y), BarChartFigure.BarColor) <= 3)
+                    heights[i]++;
+            // Between bars (20% gap) the background shows.
+            var gap = bitmap.GetPixel(layout.Left + i * 16, layout.Top + 2);
+            Assert.True(i == 0 || gap.Red > 240 && gap.Green > 240 && gap.Blue > 240, $"gap before bar {i} is {gap}");
+        }
+        var scale = heights.Max() / bias.Max(Math.Abs);
+        Assert.InRange(scale, 25, 200 / 2.5);
+        for (var i = 0; i < n; i++)
+            Assert.True(Math.Abs(heights[i] - Math.Abs(bias[i]) * scale) <= 2.5, $"bar {positions[i]}: {heights[i]} px for {bias[i]}");
+
+        AssertSameBytes(written, BarChartFigure.Render(spec, Path.Combine(dir, "again"), ["png", "pdf", "svg"]));
+        // Few bars keep their width: the axis widens instead.
+        var few = BarChartFigure.ComputeLayout(PaperFigures.Kernel([1, 2, 3], [-1, 0, 1], barPixels: 10));
+        Assert.Equal(BarChartFigure.MinDataWidth, few.DataWidth);
+        Assert.Throws<ArgumentException>(() => BarChartFigure.Render(spec with { Positions = [1, 1, 2] }, Path.Combine(dir, "bad"), ["png"]));
+    }
+
+    [Fact]
+    public void LinePlotsDrawEveryTokenOrTheMeanWithABand()
+    {
+        const int series = 5, points = 13;
+        var values = new float[series * points];
+        for (var s = 0; s < series; s++)
+            for (var p = 0; p < points; p++)
+                values[s * points + p] = (float)(Math.Log(1 + p) * (1 + 0.2 * s) + s * 0.1);
+        values[2 * points + 4] = float.NaN; // a gap
+        string[] labels = ["The", " quick", " brown", " fox", " jumps"];
+        var dir = Repo.TempDir();
+        foreach (var mode in Enum.GetValues<LineMode>())
+        {
+            var spec = new LineChartSpec(values, series, points, labels, "Norm across layers", "Layer", "‖h‖", mode);
+            var written = LineFigure.Render(spec, Path.Combine(dir, mode.ToString()), ["png", "pdf", "svg"]);
+            var layout = LineFigure.ComputeLayout(spec);
+            CheckAllFormats(written, layout.Width, layout.Height);
+            Assert.Equal(points * 32, layout.DataWidth);
+            AssertSameBytes(written, LineFigure.Render(spec, Path.Combine(dir, mode + "-again"), ["png", "pdf", "svg"]));
+            var svg = File.ReadAllText(written[2]);
+            if (mode == LineMode.PerSeries)
+                Assert.Contains("jumps", svg); // legend names the tokens
+            else
+                Assert.Contains("mean of 5", svg);
+        }
+
+        // Mean and s.d. skip non-finite values; checked against a direct computation.
+        var (mean, std) = LineFigure.MeanAndStd(values, series, points);
+        for (var p = 0; p < points; p++)
+        {
+            var column = Enumerable.Range(0, series).Select(s => (double)values[s * points + p]).Where(double.IsFinite).ToArray();
+            var m = column.Average();
+            Assert.Equal(m, mean[p], 9);
+            Assert.Equal(Math.Sqrt(column.Select(v => (v - m) * (v - m)).Average()), std[p], 9);
+        }
+        Assert.True(double.IsNaN(LineFigure.MeanAndStd([float.NaN, float.NaN], 2, 1).Mean[0]));
+
+        // Many series: no legend, still renders; FirstX shifts the x axis.
+        var many = new LineChartSpec([.. Enumerable.Range(0, 40 * 3).Select(i => (float)(i % 7))], 40, 3, null, "", "Layer", "v",
+            FirstX: 1, PointPixels: 10);
+        var manyLayout = LineFigure.ComputeLayout(many);
+        Assert.Equal(LineFigure.MinDataWidth, manyLayout.DataWidth);
+        Assert.Equal((manyLayout.Width, manyLayout.Height),
+            PngSize(File.ReadAllBytes(LineFigure.Render(many, Path.Combine(dir, "many"), ["png"])[0])));
+    }
+
+    [Fact]
+    public void TokenGridColoursCellsByScoreAndWritesTheNearestToken()
+    {
+        const int layers = 4, positions = 5;
+        string[] input = ["The", " quick", " brown", " fox", "\n"];
+        var labels = new string[layers * positions];
+        var scores = new float[layers * positions];
+        for (var l = 0; l < layers; l++)
+            for (var p = 0; p < positions; p++)
+            {
+                labels[l * positions + p] = l == 0 ? input[p] : (l == 3 && p == 1 ? "" : $"tok{l}{p}-longer-than-the-cell");
+                scores[l * positions + p] = l * positions + p;
+            }
+        var spec = new TokenGridSpec(labels, scores, layers, positions, "Nearest token", input, CellWidth: 60, CellHeight: 22);
+        var dir = Repo.TempDir();
+        var written = TokenGridFigure.Render(spec, Path.Combine(dir, "grid"), ["png", "pdf", "svg"]);
+        var layout = TokenGridFigure.ComputeLayout(spec);
+        CheckAllFormats(written, layout.Width, layout.Height);
+        Assert.Equal(positions * 60, layout.DataWidth);
+        Assert.Equal(layers * 22, layout.DataHeight);
+        var svg = File.ReadAllText(written[2]);
+        Assert.Contains("brown", svg);
+        Assert.Contains("…", svg);
+        AssertSameBytes(written, TokenGridFigure.Render(spec, Path.Combine(dir, "again"), ["png", "pdf", "svg"]));
+
+        using var bitmap = SKBitmap.Decode(written[0]);
+        var map = Colormaps.Get(spec.Colormap);
+        for (var l = 0; l < layers; l++)
+            for (var p = 0; p < positions; p++)
+            {
+                int x0 = layout.Left + p * 60, y0 = layout.Top + l * 22;
+                var expected = map.GetColor(scores[l * positions + p] / 19.0);
+                // A corner of the cell shows its colour ...
+                var corner = bitmap.GetPixel(x0 + 3, y0 + 3);
+                Assert.True(MaxChannelDiff(corner, expected) <= 4, $"cell ({l},{p}) is {corner}, expected {expected}");
+                // ... and its middle band holds text (pixels far from the background) unless the label is empty.
+                var ink = 0;
+                for (var x = x0 + 2; x < x0 + 58; x++)
+                    for (var y = y0 + 6; y < y0 + 16; y++)
+                        if (MaxChannelDiff(bitmap.GetPixel(x, y), expected) > 60)
+                            ink++;
+                if (labels[l * positions + p].Length == 0)
+                    Assert.Equal(0, ink);
+                else
+                    Assert.True(ink > 15, $"cell ({l},{p}) shows no text ({ink} px)");
+            }
+
+        var fitted = TokenGridFigure.FitLabel("a-very-long-nearest-token", 10, 40);
+        Assert.EndsWith("…", fitted);
+        using (var font = FigureFont.CreateFont(10))
+            Assert.True(font.MeasureText(fitted) <= 40);
+        Assert.Equal("cat", TokenGridFigure.FitLabel("cat", 10, 40));
+        Assert.Equal("\\n", TokenGridFigure.FitLabel("\n", 10, 40));
+        Assert.Throws<ArgumentException>(() => TokenGridFigure.Render(spec with { Rows = 3 }, Path.Combine(dir, "bad"), ["png"]));
+    }
 }

@@ -1,0 +1,334 @@
+using System.Globalization;
+using ScottPlot;
+using ScottPlot.TickGenerators;
+using SkiaSharp;
+using Tta.Cache;
+
+namespace Tta.Figures;
+
+/// <summary>Tick marks of one axis: positions in plot units and their labels.</summary>
+internal sealed record FigureTicks(double[] Positions, string[] Labels, float FontSize, bool Rotated);
+
+/// <summary>
+/// Pixel geometry of a figure with a fixed data area: the data area spans x in [Left, Width - Right) and y in
+/// [Top, Height - Bottom).
+/// </summary>
+public sealed record FigureLayout(int Width, int Height, int Left, int Top, int Right, int Bottom)
+{
+    public int DataWidth => Width - Left - Right;
+
+    public int DataHeight => Height - Top - Bottom;
+}
+
+/// <summary>
+/// Shared machinery of the non-heatmap figures (<see cref="BarChartFigure"/>, <see cref="LineFigure"/>,
+/// <see cref="TokenGridFigure"/>): format parsing, margin layout from measured text, axis styling, deterministic
+/// PNG/SVG/PDF output written atomically.
+/// </summary>
+internal static class FigureCommon
+{
+    public const float TitleSize = 16;
+    public const float LabelSize = 14;
+    public const float TickSize = 11;
+    public const float TickLength = 4;
+    public const float HorizontalTickGap = 2;
+    public const float VerticalTickGap = 5;
+    public const float LabelGap = 4;
+    public const float Outer = 10;
+    public const float ColorbarGap = 12;
+    public const float ColorbarWidth = 16;
+
+    /// <summary>Lower-cased, de-duplicated formats in request order; unknown ones are an error.</summary>
+    public static List<string> ParseFormats(IReadOnlyList<string> formats)
+    {
+        ArgumentNullException.ThrowIfNull(formats);
+        var wanted = new List<string>();
+        foreach (var f in formats)
+        {
+            var format = (f ?? "").Trim().TrimStart('.').ToLowerInvariant();
+            if (!HeatmapFigure.Formats.Contains(format))
+                throw new ArgumentException($"unknown figure format '{f}'; expected one of {string.Join(", ", HeatmapFigure.Formats)}", nameof(formats));
+            if (!wanted.Contains(format))
+                wanted.Add(format);
+        }
+        if (wanted.Count == 0)
+            throw new ArgumentException("no figure format requested", nameof(formats));
+        return wanted;
+    }
+
+    /// <summary>
+    /// Writes <c>pathWithoutExtension.{format}</c> for each format, atomically; <paramref name="build"/> makes a fresh
+    /// plot (argument: true for vector output).
+    /// </summary>
+    public static IReadOnlyList<string> WriteAll(string pathWithoutExtension, IReadOnlyList<string> formats,
+        FigureLayout layout, string title, Func<bool, Plot> build)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(pathWithoutExtension);
+        var wanted = ParseFormats(formats);
+        var written = new List<string>(wanted.Count);
+        foreach (var format in wanted)
+        {
+            var path = pathWithoutExtension + "." + format;
+            using var plot = build(format != "png");
+            switch (format)
+            {
+                case "png":
+                    AtomicFile.WriteAllBytes(path, plot.GetImageBytes(layout.Width, layout.Height, ImageFormat.Png));
+                    break;
+                case "svg":
+                    AtomicFile.WriteAllText(path, plot.GetSvgXml(layout.Width, layout.Height));
+                    break;
+                case "pdf":
+                    AtomicFile.Write(path, stream => WritePdf(plot, title, layout.Width, layout.Height, stream));
+                    break;
+            }
+            written.Add(path);
+        }
+        return written;
+    }
+
+    /// <summary>One-page PDF without dates (identical input gives identical bytes), text as text in the pinned font.</summary>
+    public static void WritePdf(Plot plot, string title, int width, int height, Stream stream)
+    {
+        var metadata = new SKDocumentPdfMetadata
+        {
+            Title = title,
+            Creator = "tta",
+            Producer = "tta (ScottPlot, SkiaSharp)",
+            Creation = null,
+            Modified = null,
+            PdfA = false,
+            RasterDpi = SKDocument.DefaultRasterDpi,
+            EncodingQuality = 101,
+        };
+        using var document = SKDocument.CreatePdf(stream, metadata)
+            ?? throw new InvalidOperationException("SkiaSharp could not create a PDF document");
+        var canvas = document.BeginPage(width, height);
+        plot.Render(canvas, width, height);
+        document.EndPage();
+        document.Close();
+    }
+
+    public static float Width(SKFont font, string? text) => string.IsNullOrEmpty(text) ? 0 : font.MeasureText(text);
+
+    public static float MaxWidth(SKFont font, IEnumerable<string> texts)
+    {
+        var max = 0f;
+        foreach (var t in texts)
+            max = Math.Max(max, Width(font, t));
+        return max;
+    }
+
+    /// <summary>
+    /// Margins around a data area of <paramref name="dataW"/> x <paramref name="dataH"/> pixels that hold the title,
+    /// tick labels, axis labels and <paramref name="rightPanel"/> extra pixels on the right (colorbar, legend).
+    /// </summary>
+    public static FigureLayout Layout(int dataW, int dataH, FigureTicks x, FigureTicks y, string title, string xLabel,
+        string yLabel, float rightPanel, string rightLabel = "")
+    {
+        FigureFont.EnsureRegistered();
+        using var tickFontX = FigureFont.CreateFont(x.FontSize);
+        using var tickFontY = FigureFont.CreateFont(y.FontSize);
+        using var labelFont = FigureFont.CreateFont(LabelSize);
+        using var titleFont = FigureFont.CreateFont(TitleSize);
+
+        float xTickExtent = x.Labels.Length == 0 ? 0 : x.Rotated ? MaxWidth(tickFontX, x.Labels) : tickFontX.Spacing;
+        float yTickExtent = MaxWidth(tickFontY, y.Labels);
+        float AxisLabelBand(string text) => string.IsNullOrEmpty(text) ? 0 : LabelGap + labelFont.Spacing;
+
+        float bottom = TickLength + HorizontalTickGap + xTickExtent + AxisLabelBand(xLabel) + Outer;
+        float left = TickLength + VerticalTickGap + yTickExtent + AxisLabelBand(yLabel) + Outer;
+        float top = string.IsNullOrEmpty(title) ? Outer : titleFont.Spacing + 6 + Outer;
+        float right = Math.Max(Outer, rightPanel);
+
+        // Rotated x labels hang left of their tick; a long first label must not run off the left edge.
+        if (x.Rotated && x.Labels.Length > 0 && x.Positions.Length > 0)
+            left = Math.Max(left, tickFontX.Spacing);
+        float widest = Math.Max(Width(titleFont, title), Width(labelFont, xLabel)) + 2 * Outer;
+        float tallest = Math.Max(Width(labelFont, yLabel), Width(labelFont, rightLabel)) + 2 * Outer;
+        var extraW = Math.Max(0, (widest - dataW) / 2);
+        left = Math.Max(left, extraW);
+        right = Math.Max(right, extraW);
+        var extraH = Math.Max(0, (tallest - dataH) / 2);
+        top = Math.Max(top, extraH);
+        bottom = Math.Max(bottom, extraH);
+
+        int l = (int)MathF.Ceiling(left), r = (int)MathF.Ceiling(right), t = (int)MathF.Ceiling(top), b = (int)MathF.Ceiling(bottom);
+        return new FigureLayout(l + dataW + r, t + dataH + b, l, t, r, b);
+    }
+
+    /// <summary>Round-numbered ticks inside [min, max], about one per <paramref name="pixelsPerTick"/> of axis.</summary>
+    public static FigureTicks NiceTicks(double min, double max, float axisPixels, float pixelsPerTick = 40)
+    {
+        var span = max - min;
+        if (!(span > 0))
+            return new FigureTicks([min], [Format(min, 0)], TickSize, false);
+        var target = Math.Clamp((int)(axisPixels / pixelsPerTick), 2, 10);
+        var raw = span / target;
+        var magnitude = Math.Pow(10, Math.Floor(Math.Log10(raw)));
+        var step = new[] { 1.0, 2.0, 5.0, 10.0 }.Select(m => m * magnitude).First(s => s >= raw * (1 - 1e-9));
+        var decimals = Math.Max(0, -(int)Math.Floor(Math.Log10(step) + 1e-9));
+        var positions = new List<double>();
+        var labels = new List<string>();
+        for (var k = Math.Ceiling(min / step - 1e-9); k * step <= max + step * 1e-9; k++)
+        {
+            var v = k * step;
+            if (Math.Abs(v) < step * 1e-9)
+                v = 0;
+            positions.Add(v);
+            labels.Add(Format(v, decimals));
+        }
+        return new FigureTicks([.. positions], [.. labels], TickSize, false);
+    }
+
+    /// <summary>A value range padded to round numbers: [floor to step, ceil to step], always containing 0 if asked.</summary>
+    public static (double Min, double Max) PaddedRange(IEnumerable<double> values, bool includeZero)
+    {
+        double min = double.PositiveInfinity, max = double.NegativeInfinity;
+        foreach (var v in values)
+        {
+            if (!double.IsFinite(v))
+                continue;
+            min = Math.Min(min, v);
+            max = Math.Max(max, v);
+        }
+        if (double.IsPositiveInfinity(min))
+            (min, max) = (0, 1);
+        if (includeZero)
+        {
+            min = Math.Min(min, 0);
+            max = Math.Max(max, 0);
+        }
+        if (min == max)
+            (min, max) = (min - 0.5, max + 0.5);
+        var pad = (max - min) * 0.05;
+        return (min < 0 || !includeZero ? min - pad : min, max > 0 || !includeZero ? max + pad : max);
+    }
+
+    private static string Format(double v, int decimals) =>
+        v.ToString("F" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+
+    /// <summary>Integer ticks 0..count-1 (cell centres at i + 0.5 when <paramref name="centred"/>), thinned to fit.</summary>
+    public static FigureTicks IndexTicks(int first, int count, float pixelsPerUnit, bool centred, bool flip = false)
+    {
+        using var font = FigureFont.CreateFont(TickSize);
+        var widest = font.MeasureText((first + count - 1).ToString(CultureInfo.InvariantCulture));
+        var step = HeatmapFigure.TickStep(count, tokens: false, Math.Max(1, (int)pixelsPerUnit), Math.Max(widest + 10, font.Spacing + 4));
+        var positions = new List<double>();
+        var labels = new List<string>();
+        for (var i = 0; i < count; i += step)
+        {
+            var p = centred ? i + 0.5 : i;
+            positions.Add(flip ? count - p : p);
+            labels.Add((first + i).ToString(CultureInfo.InvariantCulture));
+        }
+        return new FigureTicks([.. positions], [.. labels], TickSize, false);
+    }
+
+    /// <summary>Token labels (escaped, truncated) for cells 0..count-1, rotated on a horizontal axis, thinned to fit.</summary>
+    public static FigureTicks TokenTicks(IReadOnlyList<string> tokens, int cellPixels, bool horizontal, bool flip = false)
+    {
+        float size = Math.Clamp(cellPixels - 2, 7, 11);
+        using var font = FigureFont.CreateFont(size);
+        var count = tokens.Count;
+        var step = HeatmapFigure.TickStep(count, tokens: true, cellPixels, font.Spacing);
+        var positions = new List<double>();
+        var labels = new List<string>();
+        for (var i = 0; i < count; i += step)
+        {
+            positions.Add(flip ? count - i - 0.5 : i + 0.5);
+            labels.Add(HeatmapFigure.TickLabel(tokens[i]));
+        }
+        return new FigureTicks([.. positions], [.. labels], size, horizontal);
+    }
+
+    /// <summary>New plot with white backgrounds, no grid, fixed margins and the pinned font on every axis.</summary>
+    public static Plot NewPlot(FigureLayout layout, string title, FigureTicks x, FigureTicks y, string xLabel, string yLabel,
+        double xMin, double xMax, double yMin, double yMax, float rightPanel)
+    {
+        FigureFont.EnsureRegistered();
+        var plot = new Plot();
+        try
+        {
+            plot.FigureBackground.Color = Colors.White;
+            plot.DataBackground.Color = Colors.White;
+            plot.Grid.IsVisible = false;
+            plot.Axes.SetLimits(xMin, xMax, yMin, yMax);
+            plot.Layout.Fixed(new PixelPadding(layout.Left, layout.Right, layout.Bottom, layout.Top));
+
+            StyleAxis(plot.Axes.Bottom, x, xLabel, layout.Bottom);
+            if (x.Rotated)
+            {
+                plot.Axes.Bottom.TickLabelStyle.Rotation = -90;
+                plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
+            }
+            StyleAxis(plot.Axes.Left, y, yLabel, layout.Left);
+            foreach (var axis in new IAxis[] { plot.Axes.Top, plot.Axes.Right })
+            {
+                axis.TickGenerator = new NumericManual();
+                axis.IsVisible = false;
+                axis.MinimumSize = axis.MaximumSize = 0;
+            }
+            plot.Axes.Right.MinimumSize = plot.Axes.Right.MaximumSize = rightPanel;
+
+            var t = plot.Axes.Title;
+            t.Label.Text = title;
+            t.Label.FontSize = TitleSize;
+            t.Label.Bold = false;
+            t.Label.ForeColor = Colors.Black;
+            FigureFont.Apply(t.Label);
+            t.IsVisible = !string.IsNullOrEmpty(title);
+            t.MinimumSize = t.MaximumSize = layout.Top;
+
+            plot.DataBorder.Width = 1;
+            plot.DataBorder.Color = Colors.Black;
+            plot.DataBorder.AntiAlias = false;
+            return plot;
+        }
+        catch
+        {
+            plot.Dispose();
+            throw;
+        }
+    }
+
+    public static void StyleAxis(IAxis axis, FigureTicks ticks, string label, float panelSize)
+    {
+        axis.TickGenerator = new NumericManual(ticks.Positions, ticks.Labels);
+        StyleAxisText(axis, ticks.FontSize, label);
+        axis.FrameLineStyle.Width = 0;
+        axis.MinimumSize = axis.MaximumSize = panelSize;
+    }
+
+    public static void StyleAxisText(IAxis axis, float tickFontSize, string label)
+    {
+        axis.TickLabelStyle.FontSize = tickFontSize;
+        axis.TickLabelStyle.ForeColor = Colors.Black;
+        FigureFont.Apply(axis.TickLabelStyle);
+        axis.Label.Text = label;
+        axis.Label.FontSize = LabelSize;
+        axis.Label.Bold = false;
+        axis.Label.ForeColor = Colors.Black;
+        FigureFont.Apply(axis.Label);
+        axis.MajorTickStyle.Length = TickLength;
+        axis.MinorTickStyle.Length = 0;
+        if (axis is ScottPlot.AxisPanels.AxisBase panel)
+            panel.PaddingOutsideAxisLabels = new PixelPadding(Outer / 2);
+    }
+
+    /// <summary>Width a colorbar panel with these tick labels and axis label needs (excluding the gap before it).</summary>
+    public static float ColorbarPanelWidth(FigureTicks ticks, string label)
+    {
+        using var cbFont = FigureFont.CreateFont(ticks.FontSize);
+        using var labelFont = FigureFont.CreateFont(LabelSize);
+        return ColorbarWidth + TickLength + VerticalTickGap + MaxWidth(cbFont, ticks.Labels)
+            + (string.IsNullOrEmpty(label) ? 0 : LabelGap + labelFont.Spacing) + Outer;
+    }
+
+    /// <summary>WCAG relative luminance of a colour.</summary>
+    public static double Luminance(Color c)
+    {
+        static double Linear(double s) => s <= 0.04045 ? s / 12.92 : Math.Pow((s + 0.055) / 1.055, 2.4);
+        return 0.2126 * Linear(c.R / 255.0) + 0.7152 * Linear(c.G / 255.0) + 0.0722 * Linear(c.B / 255.0);
+    }
+}

@@ -1,0 +1,189 @@
+using ScottPlot;
+
+namespace Tta.Figures;
+
+/// <summary>How <see cref="LineFigure"/> draws many series.</summary>
+public enum LineMode
+{
+    /// <summary>One line per series (e.g. per token), coloured along the colormap in series order.</summary>
+    PerSeries,
+
+    /// <summary>The mean over series at each x, with a band of ± one (population) standard deviation.</summary>
+    MeanBand,
+}
+
+/// <summary>
+/// Per-token metrics across layers. <paramref name="Values"/> is row-major <c>[series, point]</c>
+/// (<c>Values[s * Points + p]</c>); point p is drawn at x = <paramref name="FirstX"/> + p. Non-finite values are gaps
+/// (PerSeries) or left out of the mean (MeanBand). Each x step is <paramref name="PointPixels"/> wide (data area at
+/// least <see cref="LineFigure.MinDataWidth"/>), the data area <paramref name="PlotHeight"/> tall. With at most
+/// <see cref="LineFigure.MaxLegendEntries"/> labelled series a legend names them.
+/// </summary>
+public sealed record LineChartSpec(
+    float[] Values,
+    int Series,
+    int Points,
+    IReadOnlyList<string>? SeriesLabels,
+    string Title,
+    string XLabel,
+    string YLabel,
+    LineMode Mode = LineMode.PerSeries,
+    string Colormap = "cividis",
+    int FirstX = 0,
+    int PointPixels = 32,
+    int PlotHeight = 280);
+
+/// <summary>Renders <see cref="LineChartSpec"/>s to PNG, SVG and one-page vector PDF, deterministically and atomically.</summary>
+public static class LineFigure
+{
+    public const int MinDataWidth = 240;
+    public const int MaxLegendEntries = 10;
+
+    public static IReadOnlyList<string> Render(LineChartSpec spec, string pathWithoutExtension, IReadOnlyList<string> formats)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var plan = Plan(spec);
+        return FigureCommon.WriteAll(pathWithoutExtension, formats, plan.Layout, spec.Title, vector => Build(spec, plan));
+    }
+
+    public static FigureLayout ComputeLayout(LineChartSpec spec) => Plan(spec).Layout;
+
+    /// <summary>Mean and population standard deviation over series at each point, ignoring non-finite values (NaN where none).</summary>
+    public static (double[] Mean, double[] Std) MeanAndStd(float[] values, int series, int points)
+    {
+        var mean = new double[points];
+        var std = new double[points];
+        for (var p = 0; p < points; p++)
+        {
+            double sum = 0, sumSq = 0;
+            var n = 0;
+            for (var s = 0; s < series; s++)
+            {
+                var v = values[s * points + p];
+                if (!float.IsFinite(v))
+                    continue;
+                sum += v;
+                n++;
+            }
+            if (n == 0)
+            {
+                mean[p] = std[p] = double.NaN;
+                continue;
+            }
+            var m = sum / n;
+            for (var s = 0; s < series; s++)
+            {
+                var v = values[s * points + p];
+                if (float.IsFinite(v))
+                    sumSq += (v - m) * (v - m);
+            }
+            mean[p] = m;
+            std[p] = Math.Sqrt(sumSq / n);
+        }
+        return (mean, std);
+    }
+
+    private sealed record LinePlan(FigureLayout Layout, double XMin, double XMax, double YMin, double YMax,
+        FigureTicks X, FigureTicks Y, IColormap Colormap, double[]? Mean, double[]? Std);
+
+    private static LinePlan Plan(LineChartSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec.Values);
+        if (spec.Series <= 0 || spec.Points <= 0)
+            throw new ArgumentException($"a line chart needs at least one series and point (got {spec.Series}x{spec.Points})");
+        if ((long)spec.Series * spec.Points != spec.Values.Length)
+            throw new ArgumentException($"line values hold {spec.Values.Length} entries, not {spec.Series}x{spec.Points}");
+        if (spec.SeriesLabels is not null && spec.SeriesLabels.Count != spec.Series)
+            throw new ArgumentException($"{spec.SeriesLabels.Count} series labels for {spec.Series} series");
+        if (spec.PointPixels < 1 || spec.PlotHeight < 20)
+            throw new ArgumentException($"PointPixels must be at least 1 and PlotHeight at least 20 (got {spec.PointPixels}, {spec.PlotHeight})");
+        var colormap = Colormaps.Get(spec.Colormap);
+
+        double[]? mean = null, std = null;
+        IEnumerable<double> plotted;
+        if (spec.Mode == LineMode.MeanBand)
+        {
+            (mean, std) = MeanAndStd(spec.Values, spec.Series, spec.Points);
+            plotted = mean.Zip(std, (m, s) => m - s).Concat(mean.Zip(std, (m, s) => m + s));
+        }
+        else
+        {
+            plotted = spec.Values.Select(v => (double)v);
+        }
+        var (yMin, yMax) = FigureCommon.PaddedRange(plotted, includeZero: false);
+
+        var dataW = Math.Max(MinDataWidth, spec.Points * spec.PointPixels);
+        // Points sit at the centres of Points equal slots across the data area.
+        double xMin = spec.FirstX - 0.5, xMax = spec.FirstX + spec.Points - 0.5;
+        var x = FigureCommon.IndexTicks(spec.FirstX, spec.Points, dataW / (float)spec.Points, centred: false);
+        x = x with { Positions = [.. x.Positions.Select(p => p + spec.FirstX)] };
+        var y = FigureCommon.NiceTicks(yMin, yMax, spec.PlotHeight);
+        var layout = FigureCommon.Layout(dataW, spec.PlotHeight, x, y, spec.Title, spec.XLabel, spec.YLabel, FigureCommon.Outer);
+        return new LinePlan(layout, xMin, xMax, yMin, yMax, x, y, colormap, mean, std);
+    }
+
+    private static Plot Build(LineChartSpec spec, LinePlan plan)
+    {
+        var plot = FigureCommon.NewPlot(plan.Layout, spec.Title, plan.X, plan.Y, spec.XLabel, spec.YLabel,
+            plan.XMin, plan.XMax, plan.YMin, plan.YMax, FigureCommon.Outer);
+        try
+        {
+            var xs = Enumerable.Range(spec.FirstX, spec.Points).Select(i => (double)i).ToArray();
+            var legend = false;
+            if (spec.Mode == LineMode.MeanBand)
+            {
+                var color = Colormaps.Cividis.GetColor(0.15);
+                var lower = plan.Mean!.Zip(plan.Std!, (m, s) => m - s).ToArray();
+                var upper = plan.Mean!.Zip(plan.Std!, (m, s) => m + s).ToArray();
+                var band = plot.Add.FillY(xs, lower, upper);
+                band.FillColor = color.WithAlpha(0.25);
+                band.LineWidth = 0;
+                band.LegendText = "± 1 s.d.";
+                var line = plot.Add.ScatterLine(xs, plan.Mean!, color);
+                line.LineWidth = 2;
+                line.MarkerSize = 4;
+                line.LegendText = $"mean of {spec.Series}";
+                legend = true;
+            }
+            else
+            {
+                var labelled = spec.SeriesLabels is not null && spec.Series <= MaxLegendEntries;
+                for (var s = 0; s < spec.Series; s++)
+                {
+                    var ys = new double[spec.Points];
+                    for (var p = 0; p < spec.Points; p++)
+                    {
+                        var v = spec.Values[s * spec.Points + p];
+                        ys[p] = float.IsFinite(v) ? v : double.NaN;
+                    }
+                    // Stay clear of the palest end so every line shows on white.
+                    var position = spec.Series == 1 ? 0.2 : 0.85 * s / (spec.Series - 1);
+                    var line = plot.Add.ScatterLine(xs, ys, plan.Colormap.GetColor(position));
+                    line.LineWidth = 1.5f;
+                    line.MarkerSize = spec.Points <= 64 ? 3 : 0;
+                    if (labelled)
+                        line.LegendText = HeatmapFigure.TickLabel(spec.SeriesLabels![s]);
+                }
+                legend = labelled;
+            }
+            if (legend)
+            {
+                plot.Legend.IsVisible = true;
+                plot.Legend.Alignment = Alignment.UpperRight;
+                plot.Legend.FontSize = 10;
+                plot.Legend.FontName = FigureFont.Name;
+            }
+            else
+            {
+                plot.Legend.IsVisible = false;
+            }
+            plot.Axes.SetLimits(plan.XMin, plan.XMax, plan.YMin, plan.YMax);
+            return plot;
+        }
+        catch
+        {
+            plot.Dispose();
+            throw;
+        }
+    }
+}

@@ -1,0 +1,181 @@
+using ScottPlot;
+using ScottPlot.Panels;
+using ScottPlot.Plottables;
+using ScottPlot.TickGenerators;
+
+namespace Tta.Figures;
+
+/// <summary>
+/// A labelled grid such as nearest tokens across layers: <paramref name="Rows"/> layers (row 0 = layer
+/// <paramref name="FirstRow"/>, drawn at the top) by <paramref name="Cols"/> positions. <paramref name="Labels"/> and
+/// <paramref name="Scores"/> are row-major (<c>[r * Cols + c]</c>): the cell shows the label as text on the colormap
+/// colour of its score (non-finite: grey). <paramref name="ColumnTokens"/> optionally names the input token of each
+/// position on the x axis. Every cell is <paramref name="CellWidth"/> x <paramref name="CellHeight"/> pixels; labels that
+/// do not fit are cut with '…'.
+/// </summary>
+public sealed record TokenGridSpec(
+    string[] Labels,
+    float[] Scores,
+    int Rows,
+    int Cols,
+    string Title,
+    IReadOnlyList<string>? ColumnTokens = null,
+    string XLabel = "Token Position",
+    string YLabel = "Layer",
+    string ColorbarLabel = "score",
+    string Colormap = Colormaps.Default,
+    int FirstRow = 0,
+    int CellWidth = 64,
+    int CellHeight = 20);
+
+/// <summary>Renders <see cref="TokenGridSpec"/>s to PNG, SVG and one-page vector PDF, deterministically and atomically.</summary>
+public static class TokenGridFigure
+{
+    public static IReadOnlyList<string> Render(TokenGridSpec spec, string pathWithoutExtension, IReadOnlyList<string> formats)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var plan = Plan(spec);
+        return FigureCommon.WriteAll(pathWithoutExtension, formats, plan.Layout, spec.Title, vector => Build(spec, plan, vector));
+    }
+
+    public static FigureLayout ComputeLayout(TokenGridSpec spec) => Plan(spec).Layout;
+
+    /// <summary>Font size of the cell text for a cell this tall.</summary>
+    public static float CellFontSize(int cellHeight) => Math.Clamp(cellHeight - 8, 6, 11);
+
+    /// <summary>
+    /// The text a cell shows: <see cref="HeatmapFigure.TickLabel"/> escaping, then cut (by text element) with '…' until
+    /// it is at most <paramref name="maxWidth"/> pixels wide in the pinned font at <paramref name="fontSize"/>.
+    /// </summary>
+    public static string FitLabel(string label, float fontSize, float maxWidth)
+    {
+        ArgumentNullException.ThrowIfNull(label);
+        var text = HeatmapFigure.TickLabel(label);
+        using var font = FigureFont.CreateFont(fontSize);
+        if (font.MeasureText(text) <= maxWidth)
+            return text;
+        var core = text.EndsWith('…') ? text[..^1] : text;
+        var elements = System.Globalization.StringInfo.ParseCombiningCharacters(core);
+        for (var n = elements.Length - 1; n >= 1; n--)
+        {
+            var candidate = core[..elements[n]] + "…";
+            if (font.MeasureText(candidate) <= maxWidth)
+                return candidate;
+        }
+        return "…";
+    }
+
+    private sealed record GridPlan(FigureLayout Layout, IColormap Colormap, double Min, double Max, FigureTicks X,
+        FigureTicks Y, FigureTicks ColorbarTicks, float ColorbarPanel, string[] CellText, float FontSize);
+
+    private static GridPlan Plan(TokenGridSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec.Labels);
+        ArgumentNullException.ThrowIfNull(spec.Scores);
+        if (spec.Rows <= 0 || spec.Cols <= 0)
+            throw new ArgumentException($"a token grid needs at least one row and column (got {spec.Rows}x{spec.Cols})");
+        var cells = (long)spec.Rows * spec.Cols;
+        if (spec.Labels.Length != cells || spec.Scores.Length != cells)
+            throw new ArgumentException($"token grid holds {spec.Labels.Length} labels and {spec.Scores.Length} scores, not {spec.Rows}x{spec.Cols}");
+        if (spec.ColumnTokens is not null && spec.ColumnTokens.Count != spec.Cols)
+            throw new ArgumentException($"{spec.ColumnTokens.Count} column tokens for {spec.Cols} columns");
+        if (spec.CellWidth < 8 || spec.CellHeight < 8)
+            throw new ArgumentException($"cells must be at least 8x8 pixels (got {spec.CellWidth}x{spec.CellHeight})");
+        var colormap = Colormaps.Get(spec.Colormap);
+        FigureFont.EnsureRegistered();
+
+        double min = double.PositiveInfinity, max = double.NegativeInfinity;
+        foreach (var v in spec.Scores)
+        {
+            if (!float.IsFinite(v))
+                continue;
+            min = Math.Min(min, v);
+            max = Math.Max(max, v);
+        }
+        if (double.IsPositiveInfinity(min))
+            (min, max) = (0, 1);
+        else if (min == max)
+            (min, max) = (min - 0.5, max + 0.5);
+
+        int dataW = spec.Cols * spec.CellWidth, dataH = spec.Rows * spec.CellHeight;
+        var x = spec.ColumnTokens is not null
+            ? WithIndex(FigureCommon.TokenTicks(spec.ColumnTokens, spec.CellWidth, horizontal: true), spec.ColumnTokens.Count)
+            : FigureCommon.IndexTicks(0, spec.Cols, spec.CellWidth, centred: true);
+        var y = FigureCommon.IndexTicks(spec.FirstRow, spec.Rows, spec.CellHeight, centred: true, flip: true);
+        var cb = FigureCommon.NiceTicks(min, max, dataH);
+        var cbPanel = FigureCommon.ColorbarPanelWidth(cb, spec.ColorbarLabel);
+        var layout = FigureCommon.Layout(dataW, dataH, x, y, spec.Title, spec.XLabel, spec.YLabel,
+            FigureCommon.ColorbarGap + cbPanel, spec.ColorbarLabel);
+
+        var fontSize = CellFontSize(spec.CellHeight);
+        var text = spec.Labels.Select(l => FitLabel(l ?? "", fontSize, spec.CellWidth - 4)).ToArray();
+        return new GridPlan(layout, colormap, min, max, x, y, cb, cbPanel, text, fontSize);
+    }
+
+    /// <summary>Token tick labels prefixed with their position ("3 quick"), which the grid's cells do not show.</summary>
+    private static FigureTicks WithIndex(FigureTicks ticks, int count) =>
+        ticks with
+        {
+            Labels = [.. ticks.Labels.Select((l, i) => $"{(int)Math.Floor(ticks.Positions[i])} {l}")],
+        };
+
+    private static Plot Build(TokenGridSpec spec, GridPlan plan, bool vector)
+    {
+        var layout = plan.Layout;
+        var plot = FigureCommon.NewPlot(layout, spec.Title, plan.X, plan.Y, spec.XLabel, spec.YLabel,
+            0, spec.Cols, 0, spec.Rows, FigureCommon.ColorbarGap);
+        try
+        {
+            var data = new double[spec.Rows, spec.Cols];
+            for (var r = 0; r < spec.Rows; r++)
+                for (var c = 0; c < spec.Cols; c++)
+                {
+                    var v = spec.Scores[r * spec.Cols + c];
+                    data[r, c] = float.IsFinite(v) ? v : double.NaN;
+                }
+            var heatmap = plot.Add.Heatmap(data);
+            heatmap.Colormap = plan.Colormap;
+            heatmap.Rectangle = new CoordinateRect(0, spec.Cols, 0, spec.Rows);
+            heatmap.FlipVertically = false;
+            heatmap.Smooth = false;
+            heatmap.ManualRange = new ScottPlot.Range(plan.Min, plan.Max);
+            heatmap.NaNCellColor = Colors.LightGray;
+            if (vector && (long)spec.Rows * spec.Cols <= HeatmapFigure.MaxVectorCells)
+                heatmap.RenderStrategy = new Heatmap.RenderStrategies.Rectangles();
+
+            var span = plan.Max - plan.Min;
+            for (var r = 0; r < spec.Rows; r++)
+                for (var c = 0; c < spec.Cols; c++)
+                {
+                    var label = plan.CellText[r * spec.Cols + c];
+                    if (label.Length == 0)
+                        continue;
+                    var v = spec.Scores[r * spec.Cols + c];
+                    var background = float.IsFinite(v) ? plan.Colormap.GetColor((v - plan.Min) / span) : Colors.LightGray;
+                    var text = plot.Add.Text(label, c + 0.5, spec.Rows - r - 0.5);
+                    text.LabelFontSize = plan.FontSize;
+                    text.LabelFontName = FigureFont.Name;
+                    text.LabelAlignment = Alignment.MiddleCenter;
+                    text.LabelFontColor = FigureCommon.Luminance(background) > 0.35 ? Colors.Black : Colors.White;
+                    text.LabelBold = false;
+                }
+
+            var colorbar = new ColorBar(heatmap, Edge.Right)
+            {
+                Width = FigureCommon.ColorbarWidth,
+                MinimumSize = plan.ColorbarPanel,
+                MaximumSize = plan.ColorbarPanel,
+            };
+            colorbar.Axis.TickGenerator = new NumericManual(plan.ColorbarTicks.Positions, plan.ColorbarTicks.Labels);
+            FigureCommon.StyleAxisText(colorbar.Axis, plan.ColorbarTicks.FontSize, spec.ColorbarLabel);
+            colorbar.Axis.FrameLineStyle.Width = 1;
+            plot.Axes.AddPanel(colorbar);
+            return plot;
+        }
+        catch
+        {
+            plot.Dispose();
+            throw;
+        }
+    }
+}
