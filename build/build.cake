@@ -90,7 +90,7 @@ Task("Test")
             var counters = System.Xml.Linq.XDocument.Load(trx).Descendants().First(e => e.Name.LocalName == "Counters");
             string Count(string name) => counters.Attribute(name)?.Value ?? "0";
             var skipped = int.Parse(Count("notExecuted"));
-            Information($"tests: {Count("passed")} passed, {Count("failed")} failed, {skipped} skipped");
+            System.Console.WriteLine($"tests: {Count("passed")} passed, {Count("failed")} failed, {skipped} skipped");
         }
         if (code != 0) throw new CakeException(code, "tests failed");
     });
