@@ -81,8 +81,10 @@ public static class Pipeline
     {
         using var cacheLock = CacheLock.Acquire(context.Workspace.CacheDir, TimeSpan.FromMinutes(10), context.Log);
         var ran = 0;
-        foreach (var status in Check(stage, context, forced))
+        // Each unit is checked just before it would run: a later unit of a stage may read an earlier one's output.
+        foreach (var unit in Units(stage, context).ToList())
         {
+            var status = forced ? new UnitStatus(unit, false, ["forced"]) : StageRunner.Check(unit, context.Workspace);
             if (status.UpToDate)
             {
                 context.Log.WriteLine($"{stage} {status.Unit.Key}: up to date");
