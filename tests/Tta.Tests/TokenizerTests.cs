@@ -98,6 +98,42 @@ public class TokenizerTests
             HuggingFaceTokenizer.Gpt2Split("Hello world's  x   \t123!?"));
     }
 
+    [Fact]
+    public void PrecompiledNormalizerInTokenizerJson()
+    {
+        // Real T5 tokenizer.json files carry spiece.model's charsmap as a Precompiled normalizer: put the fixture's
+        // nmt_nfkc map into the Unigram tokenizer.json. Text that NFKC leaves alone keeps the fixture's ids; full-width
+        // letters and the ideographic space fold to ASCII.
+        var model = SentencePieceModelProto.Parse(File.ReadAllBytes(Path.Combine(Dir("t5-unigram"), "spiece.model")));
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(Dir("t5-unigram-json"), "tokenizer.json")))!.AsObject();
+        json["normalizer"] = new JsonObject
+        {
+            ["type"] = "Precompiled",
+            ["precompiled_charsmap"] = Convert.ToBase64String(model.PrecompiledCharsMap),
+        };
+        var path = Path.Combine(Repo.TempDir(), "tokenizer.json");
+        File.WriteAllText(path, json.ToJsonString());
+        var tokenizer = HuggingFaceTokenizer.Load(path);
+        var plain = Cases("t5-unigram-json").Where(c => !c.Text.Contains("  ") && !c.Text.Any(ch => ch is '\t' or '\n')).ToList();
+        Assert.True(plain.Count >= 5);
+        foreach (var (text, ids, _) in plain) Assert.Equal(ids, tokenizer.Encode(text).Ids);
+        Assert.Equal(tokenizer.Encode("Hello world").Ids, tokenizer.Encode("\uFF28\uFF45llo\u3000world").Ids);
+        Assert.Equal(tokenizer.Encode("file").Ids, tokenizer.Encode("\uFB01le").Ids);
+    }
+
+    [Fact]
+    public void AddedTokensAreSplitOutOfTheText()
+    {
+        // Special tokens written in the text keep their ids; the text around them is tokenised on its own.
+        var bpe = HuggingFaceTokenizer.Load(Path.Combine(Dir("bytelevel-bpe"), "tokenizer.json"));
+        Assert.Equal([.. bpe.Encode("the lazy").Ids, 0, .. bpe.Encode(" dog").Ids], bpe.Encode("the lazy<|endoftext|> dog").Ids);
+        Assert.Equal("<|endoftext|>", bpe.Encode("a<|endoftext|>").Tokens[^1]);
+        var t5 = HuggingFaceTokenizer.Load(Path.Combine(Dir("t5-unigram-json"), "tokenizer.json"));
+        var (ids, tokens) = t5.Encode("the lazy</s>dog");
+        Assert.Equal([.. t5.Encode("the lazy").Ids[..^1], 1, .. t5.Encode("dog").Ids], ids);
+        Assert.Equal(["</s>", "</s>"], tokens.Where(t => t == "</s>"));
+    }
+
     [Theory]
     [InlineData("bytelevel-bpe", typeof(HuggingFaceTokenizer))]
     [InlineData("t5-unigram-json", typeof(HuggingFaceTokenizer))]

@@ -13,7 +13,7 @@ public sealed class BpeModel
     private readonly Dictionary<string, int> vocab;
     private readonly string[] tokens;
     private readonly Dictionary<(int, int), (int Rank, int NewId)> merges = [];
-    private readonly Dictionary<string, List<int>> cache = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int[]> cache = new(StringComparer.Ordinal);
 
     public string? UnknownToken { get; init; }
     public string? ContinuingSubwordPrefix { get; init; }
@@ -46,14 +46,13 @@ public sealed class BpeModel
 
     public bool TryGetId(string token, out int id) => vocab.TryGetValue(token, out id);
 
-    public List<int> Tokenize(string word)
+    /// <summary>Ids of one pre-token (thread-safe; results are cached per word).</summary>
+    public IReadOnlyList<int> Tokenize(string word)
     {
         if (word.Length == 0) return [];
         if (cache.TryGetValue(word, out var cached)) return cached;
-        List<int> result;
-        if (IgnoreMerges && vocab.TryGetValue(word, out var whole)) result = [whole];
-        else result = Merge(Symbols(word));
-        if (cache.Count < 100_000) cache[word] = result;
+        int[] result = IgnoreMerges && vocab.TryGetValue(word, out var whole) ? [whole] : [.. Merge(Symbols(word))];
+        if (cache.Count < 100_000) cache.TryAdd(word, result);
         return result;
     }
 
