@@ -1,0 +1,519 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+
+namespace Tta.Tokenizers;
+
+/// <summary>
+/// A Hugging Face <c>tokenizer.json</c> run as the tokenizers library runs <c>encode(text)</c> with special tokens added:
+/// added tokens split out of the raw text, each remaining segment normalised, pre-tokenised, tokenised by the model
+/// (BPE, Unigram, WordLevel), then the post-processor's template. A WordPiece model (BERT) is handed to
+/// <see cref="BertWordPieceTokenizer"/>. Components this class does not implement raise <see cref="NotSupportedException"/>
+/// when the file is loaded, so a tokenizer is either exact or refused.
+/// </summary>
+public sealed class HuggingFaceTokenizer : ITextTokenizer
+{
+    /// <summary>A pre-token: its text and whether it starts the input (for Metaspace's "first" prepend scheme).</summary>
+    private readonly record struct Piece(string Text, bool AtStart);
+
+    private sealed record AddedToken(int Id, string Content, bool SingleWord, bool LStrip, bool RStrip, bool Normalized);
+
+    private readonly Func<string, string> normalize;
+    private readonly Func<List<Piece>, List<Piece>> preTokenize;
+    private readonly Func<string, List<(int Id, string Token)>> model;
+    private readonly Func<List<(int Id, string Token)>, List<(int Id, string Token)>> postProcess;
+    private readonly AddedToken[] rawAdded;
+    private readonly AddedToken[] normalizedAdded;
+
+    private HuggingFaceTokenizer(JsonObject json)
+    {
+        normalize = BuildNormalizer(json["normalizer"]);
+        preTokenize = BuildPreTokenizer(json["pre_tokenizer"]);
+        var modelJson = json["model"] as JsonObject ?? throw new InvalidDataException("tokenizer.json: no model");
+        model = BuildModel(modelJson);
+        var added = (json["added_tokens"] as JsonArray ?? []).OfType<JsonObject>().Select(a => new AddedToken(
+            a["id"]!.GetValue<int>(), a["content"]!.GetValue<string>(), Bool(a["single_word"]) ?? false,
+            Bool(a["lstrip"]) ?? false, Bool(a["rstrip"]) ?? false, Bool(a["normalized"]) ?? false))
+            .Where(a => a.Content.Length > 0).ToList();
+        rawAdded = [.. added.Where(a => !a.Normalized).OrderByDescending(a => a.Content.Length)];
+        normalizedAdded = [.. added.Where(a => a.Normalized).Select(a => a with { Content = normalize(a.Content) })
+            .Where(a => a.Content.Length > 0).OrderByDescending(a => a.Content.Length)];
+        postProcess = BuildPostProcessor(json["post_processor"]);
+    }
+
+    /// <summary>Loads <c>tokenizer.json</c> (a path to the file or to the directory holding it).</summary>
+    public static ITextTokenizer Load(string path)
+    {
+        var file = Directory.Exists(path) ? Path.Combine(path, "tokenizer.json") : path;
+        var json = JsonNode.Parse(File.ReadAllText(file, Encoding.UTF8)) as JsonObject
+            ?? throw new InvalidDataException($"{file}: not a JSON object");
+        if (json["model"] is JsonObject m && Str(m["type"]) == "WordPiece") return WordPiece(json, m);
+        return new HuggingFaceTokenizer(json);
+    }
+
+    public TokenizedText Encode(string text)
+    {
+        var tokens = new List<(int Id, string Token)>();
+        var first = true;
+        foreach (var (segment, rawToken, atStart) in SplitAdded(text, rawAdded, 0))
+        {
+            if (rawToken is not null)
+            {
+                tokens.Add((rawToken.Id, rawToken.Content));
+                continue;
+            }
+            var normalized = normalize(segment);
+            foreach (var (part, token, _) in SplitAdded(normalized, normalizedAdded, 0))
+            {
+                if (token is not null)
+                {
+                    tokens.Add((token.Id, token.Content));
+                    continue;
+                }
+                var pieces = preTokenize([new Piece(part, atStart && first)]);
+                foreach (var p in pieces) tokens.AddRange(model(p.Text));
+                first = false;
+            }
+        }
+        tokens = postProcess(tokens);
+        return new TokenizedText(tokens.Select(t => (long)t.Id).ToArray(), tokens.Select(t => t.Token).ToArray());
+    }
+
+    // ---- added tokens ------------------------------------------------------------------------------------------------
+
+    /// <summary>Leftmost-longest matches of the added tokens; returns (text, token or null, starts the input).</summary>
+    private static List<(string Text, AddedToken? Token, bool AtStart)> SplitAdded(string text, AddedToken[] added, int offset)
+    {
+        var result = new List<(string, AddedToken?, bool)>();
+        var segmentStart = 0;
+        var i = 0;
+        while (i < text.Length && added.Length > 0)
+        {
+            AddedToken? match = null;
+            foreach (var a in added)
+            {
+                if (string.CompareOrdinal(text, i, a.Content, 0, a.Content.Length) != 0 || i + a.Content.Length > text.Length) continue;
+                if (a.SingleWord && (i > 0 && IsWordChar(text[i - 1]) || i + a.Content.Length < text.Length && IsWordChar(text[i + a.Content.Length])))
+                    continue;
+                match = a;
+                break;
+            }
+            if (match is null)
+            {
+                i++;
+                continue;
+            }
+            var start = i;
+            var end = i + match.Content.Length;
+            if (match.LStrip) while (start > segmentStart && char.IsWhiteSpace(text[start - 1])) start--;
+            if (match.RStrip) while (end < text.Length && char.IsWhiteSpace(text[end])) end++;
+            if (start > segmentStart) result.Add((text[segmentStart..start], null, offset + segmentStart == 0));
+            result.Add((text[start..end], match, offset + start == 0));
+            segmentStart = i = end;
+        }
+        if (segmentStart < text.Length) result.Add((text[segmentStart..], null, offset + segmentStart == 0));
+        return result;
+    }
+
+    private static bool IsWordChar(char c) => char.IsLetterOrDigit(c) || c == '_';
+
+    // ---- normalizers -------------------------------------------------------------------------------------------------
+
+    private static Func<string, string> BuildNormalizer(JsonNode? node)
+    {
+        if (node is not JsonObject n) return s => s;
+        var type = Str(n["type"]);
+        switch (type)
+        {
+            case "Sequence":
+                var parts = (n["normalizers"] as JsonArray ?? []).Select(BuildNormalizer).ToArray();
+                return s => parts.Aggregate(s, (acc, f) => f(acc));
+            case "Replace":
+                var content = Str(n["content"]) ?? "";
+                if (n["pattern"]?["String"] is JsonValue sv)
+                {
+                    var find = sv.GetValue<string>();
+                    return s => find.Length == 0 ? s : s.Replace(find, content, StringComparison.Ordinal);
+                }
+                if (n["pattern"]?["Regex"] is JsonValue rv)
+                {
+                    var regex = new Regex(rv.GetValue<string>(), RegexOptions.CultureInvariant);
+                    return s => regex.Replace(s, content.Replace("$", "$$", StringComparison.Ordinal));
+                }
+                throw new NotSupportedException("tokenizer.json: Replace normalizer without a pattern");
+            case "Strip":
+                bool left = Bool(n["strip_left"]) ?? true, right = Bool(n["strip_right"]) ?? true;
+                return s =>
+                {
+                    var start = 0;
+                    var end = s.Length;
+                    if (left) while (start < end && char.IsWhiteSpace(s[start])) start++;
+                    if (right) while (end > start && char.IsWhiteSpace(s[end - 1])) end--;
+                    return s[start..end];
+                };
+            case "Lowercase":
+                return Lower;
+            case "Prepend":
+                var prefix = Str(n["prepend"]) ?? "";
+                return s => s.Length == 0 ? s : prefix + s;
+            case "Precompiled":
+                var b64 = Str(n["precompiled_charsmap"]);
+                if (string.IsNullOrEmpty(b64)) return s => s;
+                var map = new PrecompiledCharsMap(Convert.FromBase64String(b64));
+                return map.NormalizeLikeTokenizers;
+            case "NFD":
+                return Nfd;
+            case "StripAccents":
+                return s => string.Concat(s.EnumerateRunes().Where(r => Rune.GetUnicodeCategory(r) != UnicodeCategory.NonSpacingMark));
+            default:
+                throw new NotSupportedException($"tokenizer.json: normalizer '{type}' is not supported");
+        }
+    }
+
+    private static string Lower(string s)
+    {
+        var sb = new StringBuilder(s.Length);
+        foreach (var r in s.EnumerateRunes()) sb.Append(r.Value == 0x130 ? "i\u0307" : Rune.ToLowerInvariant(r).ToString());
+        return sb.ToString();
+    }
+
+    private static string Nfd(string s)
+    {
+        var sb = new StringBuilder(s.Length);
+        foreach (var r in s.EnumerateRunes())
+            foreach (var cp in BertWordPieceTokenizer.Decompose(r.Value)) sb.Append(new Rune(cp).ToString());
+        return sb.ToString();
+    }
+
+    // ---- pre-tokenizers ----------------------------------------------------------------------------------------------
+
+    private static Func<List<Piece>, List<Piece>> BuildPreTokenizer(JsonNode? node)
+    {
+        if (node is not JsonObject n) return pieces => pieces;
+        var type = Str(n["type"]);
+        switch (type)
+        {
+            case "Sequence":
+                var parts = (n["pretokenizers"] as JsonArray ?? []).Select(BuildPreTokenizer).ToArray();
+                return pieces => parts.Aggregate(pieces, (acc, f) => f(acc));
+            case "ByteLevel":
+                bool prefixSpace = Bool(n["add_prefix_space"]) ?? true, useRegex = Bool(n["use_regex"]) ?? true;
+                return pieces => Each(pieces, p =>
+                {
+                    var text = prefixSpace && !p.Text.StartsWith(' ') ? " " + p.Text : p.Text;
+                    var split = useRegex ? Gpt2Split(text) : [text];
+                    return split.Select(s => BpeModel.ToByteLevel(s));
+                });
+            case "Metaspace":
+                var replacement = Str(n["replacement"]) ?? "\u2581";
+                var scheme = Str(n["prepend_scheme"]) ?? ((Bool(n["add_prefix_space"]) ?? true) ? "always" : "never");
+                var split = Bool(n["split"]) ?? true;
+                return pieces => pieces.SelectMany(p =>
+                {
+                    var text = p.Text.Replace(" ", replacement, StringComparison.Ordinal);
+                    if (!text.StartsWith(replacement, StringComparison.Ordinal) && (scheme == "always" || scheme == "first" && p.AtStart))
+                        text = replacement + text;
+                    var parts = split ? SplitOn(text, Matches(text, replacement), "MergedWithNext", false) : [text];
+                    return parts.Select((t, k) => new Piece(t, p.AtStart && k == 0));
+                }).ToList();
+            case "Split":
+                var behavior = Str(n["behavior"]) ?? "Isolated";
+                var invert = Bool(n["invert"]) ?? false;
+                Func<string, List<(int, int)>> find;
+                if (n["pattern"]?["String"] is JsonValue sv)
+                {
+                    var literal = sv.GetValue<string>();
+                    find = s => Matches(s, literal);
+                }
+                else if (n["pattern"]?["Regex"] is JsonValue rv)
+                {
+                    var regex = new Regex(rv.GetValue<string>(), RegexOptions.CultureInvariant);
+                    find = s => regex.Matches(s).Where(m => m.Length > 0).Select(m => (m.Index, m.Index + m.Length)).ToList();
+                }
+                else throw new NotSupportedException("tokenizer.json: Split pre-tokenizer without a pattern");
+                return pieces => Each(pieces, p => SplitOn(p.Text, find(p.Text), behavior, invert));
+            case "Punctuation":
+                var pb = Str(n["behavior"]) ?? "Isolated";
+                return pieces => Each(pieces, p => SplitOn(p.Text, CharMatches(p.Text, IsPunctuation), pb, false));
+            case "Digits":
+                var individual = Bool(n["individual_digits"]) ?? false;
+                return pieces => Each(pieces, p => SplitOn(p.Text, CharMatches(p.Text, r => Rune.IsDigit(r)),
+                    individual ? "Isolated" : "Contiguous", false));
+            case "WhitespaceSplit":
+                return pieces => Each(pieces, p => SplitOn(p.Text, CharMatches(p.Text, Rune.IsWhiteSpace), "Removed", false));
+            case "Whitespace":
+                var words = new Regex(@"\w+|[^\w\s]+", RegexOptions.CultureInvariant);
+                return pieces => Each(pieces, p => words.Matches(p.Text).Select(m => m.Value));
+            case "BertPreTokenizer":
+                return pieces => Each(pieces, p => BertWordPieceTokenizer.PreTokenize(p.Text));
+            default:
+                throw new NotSupportedException($"tokenizer.json: pre-tokenizer '{type}' is not supported");
+        }
+    }
+
+    private static List<Piece> Each(List<Piece> pieces, Func<Piece, IEnumerable<string>> split) =>
+        pieces.SelectMany(p => split(p).Where(s => s.Length > 0).Select((s, k) => new Piece(s, p.AtStart && k == 0))).ToList();
+
+    private static List<(int, int)> Matches(string s, string literal)
+    {
+        var list = new List<(int, int)>();
+        if (literal.Length == 0) return list;
+        for (var i = s.IndexOf(literal, StringComparison.Ordinal); i >= 0; i = s.IndexOf(literal, i + literal.Length, StringComparison.Ordinal))
+            list.Add((i, i + literal.Length));
+        return list;
+    }
+
+    private static List<(int, int)> CharMatches(string s, Func<Rune, bool> predicate)
+    {
+        var list = new List<(int, int)>();
+        for (var i = 0; i < s.Length;)
+        {
+            Rune.DecodeFromUtf16(s.AsSpan(i), out var r, out var len);
+            if (predicate(r)) list.Add((i, i + len));
+            i += Math.Max(1, len);
+        }
+        return list;
+    }
+
+    private static bool IsPunctuation(Rune r) =>
+        r.Value is >= 33 and <= 47 or >= 58 and <= 64 or >= 91 and <= 96 or >= 123 and <= 126 || Rune.IsPunctuation(r);
+
+    /// <summary>The tokenizers library's SplitDelimiterBehavior applied to sorted, non-overlapping matches.</summary>
+    private static List<string> SplitOn(string s, List<(int Start, int End)> matches, string behavior, bool invert)
+    {
+        var segments = new List<(int Start, int End, bool Match)>();
+        var at = 0;
+        foreach (var (start, end) in matches)
+        {
+            if (start > at) segments.Add((at, start, false));
+            segments.Add((start, end, true));
+            at = end;
+        }
+        if (at < s.Length) segments.Add((at, s.Length, false));
+        if (invert) segments = segments.Select(g => (g.Start, g.End, !g.Match)).ToList();
+        var spans = new List<(int Start, int End)>();
+        var previousMatch = false;
+        switch (behavior)
+        {
+            case "Removed":
+                spans = segments.Where(g => !g.Match).Select(g => (g.Start, g.End)).ToList();
+                break;
+            case "Isolated":
+                spans = segments.Select(g => (g.Start, g.End)).ToList();
+                break;
+            case "MergedWithPrevious":
+                foreach (var g in segments)
+                {
+                    if (g.Match && !previousMatch && spans.Count > 0) spans[^1] = (spans[^1].Start, g.End);
+                    else spans.Add((g.Start, g.End));
+                    previousMatch = g.Match;
+                }
+                break;
+            case "MergedWithNext":
+                for (var k = segments.Count - 1; k >= 0; k--)
+                {
+                    var g = segments[k];
+                    if (g.Match && !previousMatch && spans.Count > 0) spans[^1] = (g.Start, spans[^1].End);
+                    else spans.Add((g.Start, g.End));
+                    previousMatch = g.Match;
+                }
+                spans.Reverse();
+                break;
+            case "Contiguous":
+                foreach (var g in segments)
+                {
+                    if (g.Match == previousMatch && spans.Count > 0) spans[^1] = (spans[^1].Start, g.End);
+                    else spans.Add((g.Start, g.End));
+                    previousMatch = g.Match;
+                }
+                break;
+            default:
+                throw new NotSupportedException($"tokenizer.json: split behavior '{behavior}' is not supported");
+        }
+        return spans.Where(p => p.End > p.Start).Select(p => s[p.Start..p.End]).ToList();
+    }
+
+    /// <summary>
+    /// GPT-2's pre-tokenisation pattern
+    /// <c>'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+</c>, matched over code points
+    /// (a .NET regex would see astral letters and digits as surrogates).
+    /// </summary>
+    public static List<string> Gpt2Split(string text)
+    {
+        var runes = text.EnumerateRunes().ToArray();
+        var kinds = runes.Select(Kind).ToArray();
+        var result = new List<string>();
+        var i = 0;
+        while (i < runes.Length)
+        {
+            var end = MatchAt(i);
+            result.Add(string.Concat(runes[i..end].Select(r => r.ToString())));
+            i = end;
+        }
+        return result;
+
+        int MatchAt(int i)
+        {
+            // 's 't 're 've 'm 'll 'd
+            if (runes[i].Value == '\'')
+                foreach (var suffix in (string[])["s", "t", "re", "ve", "m", "ll", "d"])
+                    if (i + suffix.Length < runes.Length && Enumerable.Range(0, suffix.Length).All(k => runes[i + 1 + k].Value == suffix[k]))
+                        return i + 1 + suffix.Length;
+            //  ?\p{L}+ |  ?\p{N}+ |  ?[^\s\p{L}\p{N}]+
+            var body = runes[i].Value == ' ' && i + 1 < runes.Length ? i + 1 : i;
+            foreach (var kind in (char[])['L', 'N', 'O'])
+            {
+                if (kinds[body] != kind) continue;
+                var end = body;
+                while (end < runes.Length && kinds[end] == kind) end++;
+                return end;
+            }
+            // \s+(?!\S) | \s+
+            var run = i;
+            while (run < runes.Length && kinds[run] == 'S') run++;
+            if (run == runes.Length || run - i == 1) return run;
+            return run - 1;
+        }
+
+        static char Kind(Rune r) =>
+            Rune.IsWhiteSpace(r) ? 'S' : Rune.IsLetter(r) ? 'L' : Rune.IsNumber(r) ? 'N' : 'O';
+    }
+
+    // ---- models ------------------------------------------------------------------------------------------------------
+
+    private static Func<string, List<(int, string)>> BuildModel(JsonObject m)
+    {
+        var type = Str(m["type"]);
+        switch (type)
+        {
+            case "BPE":
+                {
+                    var vocab = (m["vocab"] as JsonObject ?? throw new InvalidDataException("tokenizer.json: BPE without vocab"))
+                        .ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<int>(), StringComparer.Ordinal);
+                    var merges = (m["merges"] as JsonArray ?? []).Select(x => x switch
+                    {
+                        JsonArray pair => (pair[0]!.GetValue<string>(), pair[1]!.GetValue<string>()),
+                        JsonValue v when v.GetValue<string>().Split(' ') is [var a, var b] => (a, b),
+                        _ => throw new InvalidDataException($"tokenizer.json: bad merge {x?.ToJsonString()}"),
+                    }).ToList();
+                    var bpe = new BpeModel(vocab, merges)
+                    {
+                        UnknownToken = Str(m["unk_token"]),
+                        ContinuingSubwordPrefix = Str(m["continuing_subword_prefix"]),
+                        EndOfWordSuffix = Str(m["end_of_word_suffix"]),
+                        FuseUnknown = Bool(m["fuse_unk"]) ?? false,
+                        ByteFallback = Bool(m["byte_fallback"]) ?? false,
+                        IgnoreMerges = Bool(m["ignore_merges"]) ?? false,
+                    };
+                    if (m["dropout"] is JsonValue d && d.TryGetValue<double>(out var p) && p > 0)
+                        throw new NotSupportedException("tokenizer.json: BPE dropout is not supported (ids would be random)");
+                    return word => bpe.Tokenize(word).Select(id => (id, bpe.Token(id))).ToList();
+                }
+            case "Unigram":
+                {
+                    var entries = (m["vocab"] as JsonArray ?? throw new InvalidDataException("tokenizer.json: Unigram without vocab"))
+                        .Select(e => (e![0]!.GetValue<string>(), e[1]!.GetValue<double>())).ToList();
+                    var unk = m["unk_id"] is JsonValue u && u.TryGetValue<int>(out var ui) ? ui
+                        : throw new NotSupportedException("tokenizer.json: Unigram without unk_id is not supported");
+                    var unigram = new UnigramModel(entries.Select(e => e.Item1).ToList(), entries.Select(e => e.Item2).ToList(),
+                        _ => true, unk, entries.Count == 0 ? 0 : entries.Min(e => e.Item2), Bool(m["byte_fallback"]) ?? false,
+                        singlePrecision: false);
+                    return word => unigram.Encode(word).Select(t => (t.Id, t.Piece)).ToList();
+                }
+            case "WordLevel":
+                {
+                    var vocab = (m["vocab"] as JsonObject ?? throw new InvalidDataException("tokenizer.json: WordLevel without vocab"))
+                        .ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<int>(), StringComparer.Ordinal);
+                    var unkToken = Str(m["unk_token"]);
+                    return word => vocab.TryGetValue(word, out var id) ? [(id, word)]
+                        : unkToken is not null && vocab.TryGetValue(unkToken, out var unk) ? [(unk, unkToken)]
+                        : throw new InvalidDataException($"WordLevel: '{word}' is not in the vocabulary and there is no unknown token");
+                }
+            default:
+                throw new NotSupportedException($"tokenizer.json: model '{type}' is not supported");
+        }
+    }
+
+    /// <summary>A WordPiece tokenizer.json: BERT's pipeline, with the vocabulary, lower-casing and [CLS]/[SEP] from the file.</summary>
+    private static BertWordPieceTokenizer WordPiece(JsonObject json, JsonObject m)
+    {
+        if (json["normalizer"] is JsonObject n && Str(n["type"]) != "BertNormalizer")
+            throw new NotSupportedException($"tokenizer.json: WordPiece with normalizer '{Str(n["type"])}' is not supported");
+        if (json["pre_tokenizer"] is JsonObject p && Str(p["type"]) != "BertPreTokenizer")
+            throw new NotSupportedException($"tokenizer.json: WordPiece with pre-tokenizer '{Str(p["type"])}' is not supported");
+        var vocab = (m["vocab"] as JsonObject ?? throw new InvalidDataException("tokenizer.json: WordPiece without vocab"))
+            .ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<int>(), StringComparer.Ordinal);
+        var list = new string[vocab.Count == 0 ? 0 : vocab.Values.Max() + 1];
+        foreach (var (token, id) in vocab) list[id] = token;
+        for (var i = 0; i < list.Length; i++) list[i] ??= $"[unused-id-{i}]";
+        var normalizer = json["normalizer"] as JsonObject;
+        var lower = Bool(normalizer?["lowercase"]) ?? false;
+        string cls = "[CLS]", sep = "[SEP]";
+        if (json["post_processor"] is JsonObject pp)
+        {
+            if (Str(pp["type"]) is "BertProcessing" or "RobertaProcessing")
+            {
+                cls = pp["cls"]![0]!.GetValue<string>();
+                sep = pp["sep"]![0]!.GetValue<string>();
+            }
+            else if (Str(pp["type"]) == "TemplateProcessing" && pp["single"] is JsonArray single)
+            {
+                var specials = single.Select(x => Str(x?["SpecialToken"]?["id"])).ToList();
+                if (specials.Count != 3 || specials[0] is null || specials[1] is not null || specials[2] is null)
+                    throw new NotSupportedException("tokenizer.json: WordPiece with a template other than [CLS] $A [SEP]");
+                cls = specials[0]!;
+                sep = specials[2]!;
+            }
+        }
+        var special = (json["added_tokens"] as JsonArray ?? []).OfType<JsonObject>()
+            .Where(a => Bool(a["special"]) ?? false).Select(a => a["content"]!.GetValue<string>()).ToList();
+        return new BertWordPieceTokenizer(list, lower, Bool(normalizer?["strip_accents"]),
+            Bool(normalizer?["handle_chinese_chars"]) ?? true, Str(m["unk_token"]) ?? "[UNK]", cls, sep,
+            Str(m["continuing_subword_prefix"]) ?? "##", m["max_input_chars_per_word"]?.GetValue<int>() ?? 100,
+            special.Count > 0 ? special : null);
+    }
+
+    // ---- post-processors ---------------------------------------------------------------------------------------------
+
+    private static Func<List<(int, string)>, List<(int, string)>> BuildPostProcessor(JsonNode? node)
+    {
+        if (node is not JsonObject n) return t => t;
+        var type = Str(n["type"]);
+        switch (type)
+        {
+            case "ByteLevel":
+                return t => t; // offsets only
+            case "Sequence":
+                var parts = (n["processors"] as JsonArray ?? []).Select(BuildPostProcessor).ToArray();
+                return t => parts.Aggregate(t, (acc, f) => f(acc));
+            case "BertProcessing":
+            case "RobertaProcessing":
+                var cls = (n["cls"]![1]!.GetValue<int>(), n["cls"]![0]!.GetValue<string>());
+                var sep = (n["sep"]![1]!.GetValue<int>(), n["sep"]![0]!.GetValue<string>());
+                return t => [cls, .. t, sep];
+            case "TemplateProcessing":
+                var specials = n["special_tokens"] as JsonObject ?? [];
+                var template = (n["single"] as JsonArray ?? []).Select(item =>
+                {
+                    if (item?["Sequence"] is not null) return null;
+                    var id = Str(item?["SpecialToken"]?["id"]) ?? throw new InvalidDataException("tokenizer.json: bad template item");
+                    var sp = specials[id] ?? throw new InvalidDataException($"tokenizer.json: template special token '{id}' undefined");
+                    var ids = sp["ids"]!.AsArray().Select(x => x!.GetValue<int>()).ToArray();
+                    var toks = sp["tokens"]!.AsArray().Select(x => x!.GetValue<string>()).ToArray();
+                    return ids.Zip(toks).Select(z => (z.First, z.Second)).ToList();
+                }).ToList();
+                return t =>
+                {
+                    var result = new List<(int, string)>();
+                    foreach (var item in template) result.AddRange(item ?? t);
+                    return result;
+                };
+            default:
+                throw new NotSupportedException($"tokenizer.json: post-processor '{type}' is not supported");
+        }
+    }
+
+    private static string? Str(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+    private static bool? Bool(JsonNode? n) => n is JsonValue v && v.TryGetValue<bool>(out var b) ? b : null;
+}
