@@ -214,6 +214,36 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
     }
 
     [Fact]
+    public void AMissingOrAnExtraMemberIsReportedByName()
+    {
+        var target = Figure + ".pdf";
+        var path = built.CopyWith((_, bytes) => bytes);
+        using (var zip = ZipFile.Open(path, ZipArchiveMode.Update))
+        {
+            zip.GetEntry(target)!.Delete();
+            using var w = zip.CreateEntry("figures/tiny/tiny/one/extra.png").Open();
+            w.Write(ArchivedTinyExperiment.Members(built.ArchivePath)[Figure + ".png"]);
+        }
+        var (code, output) = Verify(path);
+        Assert.NotEqual(0, code);
+        Assert.Contains($"FAILED {target}: missing from the archive", output);
+        Assert.Contains("FAILED figures/tiny/tiny/one/extra.png: not listed in SHA256SUMS", output);
+        Assert.Contains("FAILED figures/tiny/tiny/one/extra.png: not produced when regenerating", output);
+    }
+
+    [Fact]
+    public void RedactionRewritesWholeFoldersOnlyAndFlagsWhatItCannotRewrite()
+    {
+        var r = new Redaction("/data/run", "/home/someone", ["tok_secret_123"], [("/data/run/exp", "experiment")]);
+        Assert.Equal("./x experiment/t.txt /data/run2 ~/m ~ [redacted]",
+            r.Rewrite("/data/run/x /data/run/exp/t.txt /data/run2 /home/someone/m /home/someone tok_secret_123"));
+        Assert.Empty(r.Findings(Encoding.UTF8.GetBytes("/data/run2 and /home/someone2")));
+        Assert.Equal(2, r.Findings(Encoding.UTF8.GetBytes("\0/data/run\0 tok_secret_123x")).Count());
+        var json = r.Rewrite(JsonNode.Parse("""{"/data/run/a": ["/home/someone/b", 1, {"c": "tok_secret_123"}]}"""));
+        Assert.Equal("""{"./a":["~/b",1,{"c":"[redacted]"}]}""", json!.ToJsonString());
+    }
+
+    [Fact]
     public void NoTokenAndNoAbsoluteRootOrHomePathInAnyMember()
     {
         var root = built.Workspace.Root;
@@ -229,7 +259,12 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
             foreach (var f in forbidden)
                 Assert.True(bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(f)) < 0, $"{name} contains {f}");
         var yaml = Encoding.UTF8.GetString(ArchivedTinyExperiment.Members(built.ArchivePath)["experiment/tiny.yaml"]);
-        Assert.StartsWith("# fetched with [redacted] from ~/models and ./experiments/model\n", yaml);
+        Assert.StartsWith("# fetched with [redacted] from ~/models and experiment/model\n", yaml);
+        // Paths become relative to the archive's layout (the experiment folder is archived as experiment/).
+        var download = JsonNode.Parse(ArchivedTinyExperiment.Members(built.ArchivePath)
+            .Single(m => m.Key.StartsWith("cache/download/", StringComparison.Ordinal)).Value)!;
+        Assert.Equal("local/experiment/model", download["unit"]!.GetValue<string>());
+        Assert.Equal("experiment/model", download["components"]!["path"]!.GetValue<string>());
     }
 
     [Fact]

@@ -51,7 +51,7 @@ public static class ExperimentArchive
                 $"experiment '{experiment.Name}' is not fully built, so it cannot be archived:\n  {string.Join("\n  ", stale)}\n" +
                 $"run ./build.sh --experiment={ws.Relative(experiment.SourcePath)} first");
 
-        var plan = new Plan(ws, experiment, created, Redaction.ForEnvironment(ws.Root));
+        var plan = new Plan(ws, experiment, created, Redaction.ForEnvironment(ws.Root, [(ExperimentFolder(experiment), "experiment")]));
         plan.Collect();
         Directory.CreateDirectory(outDir);
         var path = Path.Combine(outDir, FileName(experiment, created));
@@ -59,6 +59,29 @@ public static class ExperimentArchive
             path = Path.Combine(outDir, Path.GetFileNameWithoutExtension(FileName(experiment, created)) + $"-{n}.zip");
         AtomicFile.Write(path, stream => plan.WriteZip(stream));
         return path;
+    }
+
+    private static List<(string Key, string Path)> TextFiles(Experiment e) =>
+        e.Texts.Where(t => t.File is not null)
+            .Select(t => (t.Key, Path: Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(e.SourcePath))!, t.File!)))).ToList();
+
+    /// <summary>
+    /// The folder archived as <c>experiment/</c>: the deepest one holding the experiment file and its text files, so
+    /// the references in the YAML still resolve inside the archive.
+    /// </summary>
+    private static string ExperimentFolder(Experiment e)
+    {
+        var yaml = Path.GetFullPath(e.SourcePath);
+        var baseDir = Path.GetDirectoryName(yaml)!;
+        foreach (var (_, p) in TextFiles(e))
+            while (!IsUnder(p, baseDir)) baseDir = Path.GetDirectoryName(baseDir) ?? throw new InvalidOperationException($"{p} has no common folder with {yaml}");
+        return baseDir;
+    }
+
+    private static bool IsUnder(string path, string dir)
+    {
+        var rel = Path.GetRelativePath(dir, path);
+        return rel != ".." && !rel.StartsWith(".." + Path.DirectorySeparatorChar, StringComparison.Ordinal) && !Path.IsPathRooted(rel);
     }
 
     internal static string MediaType(string name) => Path.GetExtension(name).ToLowerInvariant() switch
@@ -139,18 +162,12 @@ public static class ExperimentArchive
             if (duplicates.Count > 0) throw new InvalidOperationException($"archive members named twice: {string.Join(", ", duplicates)}");
         }
 
-        /// <summary>
-        /// The experiment file and its text files, under <c>experiment/</c> relative to their deepest common folder,
-        /// so the references in the YAML still resolve inside the archive.
-        /// </summary>
+        /// <summary>The experiment file and its text files, under <c>experiment/</c> (see <see cref="ExperimentFolder"/>).</summary>
         private void CollectExperimentFiles()
         {
             var yaml = Path.GetFullPath(e.SourcePath);
-            var files = e.Texts.Where(t => t.File is not null)
-                .Select(t => (t.Key, Path: Path.GetFullPath(Path.Combine(Path.GetDirectoryName(yaml)!, t.File!)))).ToList();
-            var baseDir = Path.GetDirectoryName(yaml)!;
-            foreach (var (_, p) in files)
-                while (!IsUnder(p, baseDir)) baseDir = Path.GetDirectoryName(baseDir) ?? throw new InvalidOperationException($"{p} has no common folder with {yaml}");
+            var files = TextFiles(e);
+            var baseDir = ExperimentFolder(e);
             string Name(string p) => "experiment/" + Path.GetRelativePath(baseDir, p).Replace('\\', '/');
             experimentMember = Name(yaml);
             members.Add(new Member(experimentMember, "experiment", "experiment file (YAML)", FileBytes(yaml)));
@@ -162,11 +179,6 @@ public static class ExperimentArchive
             }
         }
 
-        private static bool IsUnder(string path, string dir)
-        {
-            var rel = Path.GetRelativePath(dir, path);
-            return rel != ".." && !rel.StartsWith(".." + Path.DirectorySeparatorChar, StringComparison.Ordinal) && !Path.IsPathRooted(rel);
-        }
 
         private List<string> AddOutputs(StageUnit unit, string kind, string description)
         {

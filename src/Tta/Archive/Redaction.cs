@@ -1,13 +1,15 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 
 namespace Tta.Archive;
 
 /// <summary>
 /// What must never leave the machine in an archive: Hugging Face tokens (from the environment) and absolute paths of
 /// the workspace root and the home folder. Text members (JSON, YAML, texts) are rewritten: the root becomes
-/// <c>.</c> (so paths turn relative to the project), the home folder <c>~</c>, a token <c>[redacted]</c>. Members
+/// <c>.</c> (so paths turn relative to the project), the experiment's folder <c>experiment</c> (its name
+/// in the archive), the home folder <c>~</c>, a token <c>[redacted]</c>. Members
 /// that cannot be rewritten (Parquet, images) are only checked, and refused if they contain any of these.
 /// </summary>
 public sealed class Redaction
@@ -19,12 +21,15 @@ public sealed class Redaction
 
     private readonly List<(string Find, string Replace, string What)> rules = [];
 
-    public Redaction(string root, string? home, IEnumerable<string?> tokens)
+    /// <param name="folders">More absolute folders to replace, e.g. the experiment folder by its archive name.</param>
+    public Redaction(string root, string? home, IEnumerable<string?> tokens, IEnumerable<(string Folder, string Replacement)>? folders = null)
     {
         foreach (var t in tokens.Where(t => !string.IsNullOrWhiteSpace(t) && t.Trim().Length >= 4).Select(t => t!.Trim()).Distinct())
             rules.Add((t, TokenMarker, "a Hugging Face token"));
         // Longest first: the root is usually inside the home folder.
         var paths = new List<(string, string, string)>();
+        foreach (var (folder, replacement) in folders ?? [])
+            if (IsSpecific(folder)) paths.Add((Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)), replacement, $"the absolute path of {replacement}"));
         root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
         if (IsSpecific(root)) paths.Add((root, ".", "the absolute path of the project root"));
         if (home is not null && IsSpecific(home))
@@ -33,9 +38,9 @@ public sealed class Redaction
     }
 
     /// <summary>The redaction for this process: its environment's tokens and $HOME.</summary>
-    public static Redaction ForEnvironment(string root) =>
+    public static Redaction ForEnvironment(string root, IEnumerable<(string Folder, string Replacement)>? folders = null) =>
         new(root, Environment.GetEnvironmentVariable("HOME") ?? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile),
-            TokenVariables.Select(Environment.GetEnvironmentVariable));
+            TokenVariables.Select(Environment.GetEnvironmentVariable), folders);
 
     /// <summary>A path worth hiding: not "/", not a bare drive or a one-letter folder that would match anywhere.</summary>
     private static bool IsSpecific(string path)
@@ -46,7 +51,11 @@ public sealed class Redaction
 
     public string Rewrite(string text)
     {
-        foreach (var (find, replace, _) in rules) text = text.Replace(find, replace, StringComparison.Ordinal);
+        foreach (var (find, replace, what) in rules)
+            text = replace == TokenMarker
+                ? text.Replace(find, replace, StringComparison.Ordinal)
+                // A folder only where a path continues or ends (not "/data/run" inside "/data/run2").
+                : Regex.Replace(text, Regex.Escape(find) + @"(?![\p{L}\p{N}._-])", replace.Replace("$", "$$", StringComparison.Ordinal));
         return text;
     }
 
@@ -72,9 +81,20 @@ public sealed class Redaction
     public IEnumerable<string> Findings(ReadOnlySpan<byte> bytes)
     {
         var found = new List<string>();
-        foreach (var (find, _, what) in rules)
-            if (bytes.IndexOf(Encoding.UTF8.GetBytes(find)) >= 0)
-                found.Add(what);
+        foreach (var (find, replace, what) in rules)
+        {
+            var pattern = Encoding.UTF8.GetBytes(find);
+            for (int from = 0, at; (at = bytes[from..].IndexOf(pattern)) >= 0; from += at + 1)
+            {
+                var next = from + at + pattern.Length;
+                // Folders count where the path continues or ends, as in Rewrite (bytes >= 0x80 belong to a name).
+                if (replace == TokenMarker || next >= bytes.Length || !(char.IsAsciiLetterOrDigit((char)bytes[next]) || bytes[next] is (byte)'.' or (byte)'_' or (byte)'-' or >= 0x80))
+                {
+                    found.Add(what);
+                    break;
+                }
+            }
+        }
         return found;
     }
 
