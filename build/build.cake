@@ -39,7 +39,7 @@ bool Stale(string stage)
     throw new CakeException(code, $"could not decide whether {stage} is up to date (exit {code})");
 }
 
-var pipelineTargets = new[] { "Download", "Extract", "Metrics", "Figures" };
+var pipelineTargets = new[] { "Download", "Extract", "Metrics", "Figures", "Archive" };
 
 Setup(context =>
 {
@@ -98,6 +98,15 @@ Task("Test")
 Task("Forward")
     .Description("Runs a checkpoint on a case.json: --model=DIR --inputs=case.json --out=FILE.safetensors")
     .Does(() => CliOrFail($"forward --model=\"{Argument<string>("model")}\" --inputs=\"{Argument<string>("inputs")}\" --out=\"{Argument<string>("out")}\""));
+
+Task("Archive")
+    .Description("Builds what is stale, then zips each experiment's results into figures/archives/ (--out=DIR to choose).")
+    .IsDependentOn("Render-Figures")
+    .Does(() => CliOrFail($"archive {Forwarded()}" + (HasArgument("out") ? $" --out=\"{Argument<string>("out")}\"" : "")));
+
+Task("Verify")
+    .Description("Checks an archive: --archive=FILE.zip (checksums, and figures regenerated from its Parquet files).")
+    .Does(() => CliOrFail($"verify --archive=\"{Argument<string>("archive")}\""));
 
 Task("Clean")
     .Description("Deletes cache/ and figures/.")

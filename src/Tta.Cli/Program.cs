@@ -25,6 +25,8 @@ public static class TtaCli
                 "run" => RunStage(options, io),
                 "forward" => Tta.Models.ForwardRunner.Run(options.Required("model"), options.Required("inputs"), options.Required("out"), io.Out),
                 "clean" => Clean(options, io),
+                "archive" => Archive(options, io),
+                "verify" => Verify(options, io),
                 _ => Usage(io),
             };
         }
@@ -49,6 +51,8 @@ public static class TtaCli
               run       --stage=STAGE [--explain]          run the stale units of a stage
               forward   --model=DIR --inputs=case.json --out=FILE.safetensors
               clean                                        delete cache/ and figures/
+              archive   [--experiment=…] [--out=DIR]       zip each experiment's results (default DIR: figures/archives)
+              verify    --archive=FILE.zip                 check an archive's checksums and regenerate its figures
             common: --root=DIR --cache=DIR --figures=DIR --force --force-stage=STAGE
             """);
         return BadInput;
@@ -98,6 +102,28 @@ public static class TtaCli
         Pipeline.Run(stage, c, Forced(o, stage), o.Has("explain"));
         foreach (var d in c.Shared.Values.OfType<IDisposable>()) d.Dispose();
         return 0;
+    }
+
+    private static int Archive(Options o, Writers io)
+    {
+        var c = Context(o, io);
+        var outDir = o.Get("out") is { } dir ? Path.GetFullPath(dir, c.Workspace.Root) : Tta.Archive.ExperimentArchive.DefaultDirectory(c.Workspace);
+        foreach (var e in c.Experiments)
+            io.Out.WriteLine($"archived '{e.Name}': {c.Workspace.Relative(Tta.Archive.ExperimentArchive.Create(c.Workspace, e, outDir, io.Out))}");
+        return 0;
+    }
+
+    private static int Verify(Options o, Writers io)
+    {
+        var root = o.Get("root") ?? Directory.GetCurrentDirectory();
+        var path = Path.GetFullPath(o.Required("archive"), root);
+        if (!File.Exists(path)) throw new FileNotFoundException($"archive not found: {path}");
+        var report = Tta.Archive.ArchiveVerifier.Verify(path, io.Out);
+        foreach (var p in report.Problems) io.Error.WriteLine($"FAILED {p}");
+        io.Out.WriteLine(report.Ok
+            ? $"ok: {Path.GetFileName(path)} — {report.MembersChecked} members match their checksums, {report.FiguresCompared} regenerated figure file(s) are identical"
+            : $"{Path.GetFileName(path)}: {report.Problems.Count} problem(s)");
+        return report.Ok ? 0 : 1;
     }
 
     private static int Clean(Options o, Writers io)

@@ -1,0 +1,348 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Tta.Archive;
+
+namespace Tta.Tests;
+
+/// <summary>One tiny experiment, fully built and archived once for all archive tests.</summary>
+public sealed class ArchivedTinyExperiment
+{
+    public const string TokenMarker = "hf_TESTTOKENMARKER0123456789abcdef";
+
+    public TinyWorkspace Workspace { get; }
+    public string ArchivePath { get; }
+    public string Home { get; }
+    public string ArchiveOutput { get; }
+
+    public ArchivedTinyExperiment()
+    {
+        Home = Environment.GetEnvironmentVariable("HOME") ?? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        // The experiment file mentions the token, the home folder and the workspace root, so the archive has
+        // something to hide in every member kind that can be rewritten.
+        Workspace = new TinyWorkspace();
+        Workspace.WriteExperiment(
+            $"# fetched with {TokenMarker} from {Home}/models and {Workspace.Root}/experiments/model\n" + TinyWorkspace.DefaultYaml);
+        foreach (var stage in new[] { "Download", "Extract", "Metrics", "Figures" })
+        {
+            var (code, output) = Workspace.Cli("run", $"--stage={stage}");
+            Assert.True(code == 0, $"{stage} failed: {output}");
+        }
+        var previous = Environment.GetEnvironmentVariable("HF_TOKEN");
+        Environment.SetEnvironmentVariable("HF_TOKEN", TokenMarker);
+        try
+        {
+            var (code, output) = Workspace.Cli("archive");
+            Assert.True(code == 0, output);
+            ArchiveOutput = output;
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("HF_TOKEN", previous);
+        }
+        var archives = Directory.GetFiles(Path.Combine(Workspace.FiguresDir, "archives"), "*.zip");
+        ArchivePath = Assert.Single(archives);
+    }
+
+    public static Dictionary<string, byte[]> Members(string zipPath)
+    {
+        using var zip = ZipFile.OpenRead(zipPath);
+        return zip.Entries.ToDictionary(e => e.FullName, e =>
+        {
+            using var s = e.Open();
+            using var ms = new MemoryStream();
+            s.CopyTo(ms);
+            return ms.ToArray();
+        }, StringComparer.Ordinal);
+    }
+
+    /// <summary>A copy of the archive with members replaced (same member order), for damage tests.</summary>
+    public string CopyWith(Func<string, byte[], byte[]> change)
+    {
+        var path = Path.Combine(Repo.TempDir(), Path.GetFileName(ArchivePath));
+        using var source = ZipFile.OpenRead(ArchivePath);
+        using var target = ZipFile.Open(path, ZipArchiveMode.Create);
+        foreach (var e in source.Entries)
+        {
+            byte[] bytes;
+            using (var s = e.Open())
+            using (var ms = new MemoryStream())
+            {
+                s.CopyTo(ms);
+                bytes = ms.ToArray();
+            }
+            using var w = target.CreateEntry(e.FullName).Open();
+            w.Write(change(e.FullName, bytes));
+        }
+        return path;
+    }
+}
+
+public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<ArchivedTinyExperiment>
+{
+    private const string Figure = "figures/tiny/tiny/one/encoder-L02-hidden_states.2-cosine";
+
+    private (int Code, string Output) Verify(string archive) => built.Workspace.Cli("verify", $"--archive={archive}");
+
+    private static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+    [Fact]
+    public void ArchiveHoldsTheExperimentItsOutputsAndNothingElse()
+    {
+        Assert.Matches(@"^tiny-\d{8}-\d{6}\.zip$", Path.GetFileName(built.ArchivePath));
+        Assert.Contains("archived 'tiny': figures/archives/tiny-", built.ArchiveOutput);
+        var names = ArchivedTinyExperiment.Members(built.ArchivePath).Keys.ToList();
+        // Deterministic order: data members sorted, then the crate metadata, then the checksum list.
+        var data = names.Take(names.Count - 2).ToList();
+        Assert.Equal(data.Order(StringComparer.Ordinal), data);
+        Assert.Equal(["ro-crate-metadata.json", "SHA256SUMS"], names.TakeLast(2));
+
+        var figures = Directory.GetFiles(Path.Combine(built.Workspace.FiguresDir, "tiny"), "*", SearchOption.AllDirectories)
+            .Select(f => "figures/" + Path.GetRelativePath(built.Workspace.FiguresDir, f).Replace('\\', '/')).Order(StringComparer.Ordinal);
+        var expected = new List<string> { "experiment/tiny.yaml", "experiment/texts/one.txt", "run-manifest.json" };
+        foreach (var text in new[] { "one", "two" })
+        {
+            expected.Add($"cache/extract/tiny/tiny/{text}/activations.parquet");
+            expected.Add($"cache/extract/tiny/tiny/{text}/manifest.json");
+            expected.Add($"cache/metrics/tiny/tiny/{text}/similarity.parquet");
+            expected.Add($"cache/metrics/tiny/tiny/{text}/manifest.json");
+            expected.Add($"cache/figures/tiny/tiny/{text}/manifest.json");
+        }
+        var download = Assert.Single(names, n => n.StartsWith("cache/download/", StringComparison.Ordinal));
+        expected.Add(download);
+        expected.AddRange(figures);
+        Assert.Equal(2 * 3 * 2 * 2, figures.Count());
+        Assert.Equal(expected.Order(StringComparer.Ordinal), data);
+
+        // Archived outputs are the cached files, byte for byte; model weights are not archived.
+        var members = ArchivedTinyExperiment.Members(built.ArchivePath);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(built.Workspace.CacheDir, "extract/tiny/tiny/one/activations.parquet")),
+            members["cache/extract/tiny/tiny/one/activations.parquet"]);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(built.Workspace.FiguresDir, "tiny/tiny/one/encoder-L02-hidden_states.2-cosine.pdf")),
+            members[Figure + ".pdf"]);
+        var weights = File.ReadAllBytes(Path.Combine(built.Workspace.Root, "experiments/model/model.safetensors"));
+        Assert.DoesNotContain(members.Values, v => v.AsSpan().IndexOf(weights.AsSpan(0, 4096)) >= 0);
+    }
+
+    [Fact]
+    public void RoundTripVerifies()
+    {
+        var (code, output) = Verify(built.ArchivePath);
+        Assert.True(code == 0, output);
+        Assert.True(output.Contains("24 regenerated figure file(s) are identical", StringComparison.Ordinal), output);
+        var report = ArchiveVerifier.Verify(built.ArchivePath, TextWriter.Null);
+        Assert.Empty(report.Problems);
+        Assert.Equal(ArchivedTinyExperiment.Members(built.ArchivePath).Count, report.MembersChecked);
+        Assert.Equal(2 * 12, report.FiguresCompared); // 2 texts × 3 layers × 2 measures × 2 formats
+    }
+
+    [Fact]
+    public void ChecksumsPassTheRealSha256sumTool()
+    {
+        var dir = Repo.TempDir();
+        ZipFile.ExtractToDirectory(built.ArchivePath, dir);
+        var start = new ProcessStartInfo("sha256sum", "--check --strict SHA256SUMS")
+        { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(start)!;
+        var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, output);
+        Assert.Equal(ArchivedTinyExperiment.Members(built.ArchivePath).Count - 1, output.Split('\n').Count(l => l.EndsWith(": OK", StringComparison.Ordinal)));
+    }
+
+    public static TheoryData<string> DamagedMembers => new()
+    {
+        "experiment/tiny.yaml",
+        "experiment/texts/one.txt",
+        "cache/extract/tiny/tiny/one/activations.parquet",
+        "cache/metrics/tiny/tiny/two/similarity.parquet",
+        Figure + ".png",
+        Figure + ".pdf",
+        "run-manifest.json",
+        "cache/extract/tiny/tiny/two/manifest.json",
+        "ro-crate-metadata.json",
+        "SHA256SUMS",
+    };
+
+    [Theory]
+    [MemberData(nameof(DamagedMembers))]
+    public void AFlippedByteIsReportedByName(string member)
+    {
+        var damaged = built.CopyWith((name, bytes) =>
+        {
+            if (name != member) return bytes;
+            var copy = (byte[])bytes.Clone();
+            copy[copy.Length / 2] ^= 0x01;
+            return copy;
+        });
+        var (code, output) = Verify(damaged);
+        Assert.NotEqual(0, code);
+        Assert.Contains($"FAILED {member}:", output);
+        // Other members are not blamed for the checksum of the damaged one.
+        var blamed = output.Split('\n').Where(l => l.StartsWith("FAILED ", StringComparison.Ordinal) && l.Contains("SHA-256", StringComparison.Ordinal))
+            .Select(l => l["FAILED ".Length..l.IndexOf(':')]).Distinct().ToList();
+        Assert.All(blamed, b => Assert.Equal(member, b));
+    }
+
+    [Fact]
+    public void AFigureThatDoesNotMatchItsParquetIsReportedEvenWithConsistentChecksums()
+    {
+        // Swap one PNG for another figure of the same archive and fix SHA256SUMS and the crate to match: only the
+        // regeneration can notice.
+        var members = ArchivedTinyExperiment.Members(built.ArchivePath);
+        var target = Figure + ".png";
+        var other = members[Figure.Replace("cosine", "dot", StringComparison.Ordinal) + ".png"];
+        var oldSha = Sha256(members[target]);
+        var newSha = Sha256(other);
+        var crate = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(members["ro-crate-metadata.json"]).Replace(oldSha, newSha, StringComparison.Ordinal));
+        var damaged = built.CopyWith((name, bytes) => name switch
+        {
+            _ when name == target => other,
+            "ro-crate-metadata.json" => crate,
+            "SHA256SUMS" => Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(bytes)
+                .Replace(oldSha, newSha, StringComparison.Ordinal)
+                .Replace(Sha256(members["ro-crate-metadata.json"]), Sha256(crate), StringComparison.Ordinal)),
+            _ => bytes,
+        });
+        var (code, output) = Verify(damaged);
+        Assert.NotEqual(0, code);
+        var failures = output.Split('\n').Where(l => l.StartsWith("FAILED ", StringComparison.Ordinal)).ToList();
+        var failure = Assert.Single(failures);
+        Assert.StartsWith($"FAILED {target}: differs from the figure regenerated from cache/metrics/tiny/tiny/one/similarity.parquet", failure);
+    }
+
+    [Fact]
+    public void AMissingOrAnExtraMemberIsReportedByName()
+    {
+        var target = Figure + ".pdf";
+        var path = built.CopyWith((_, bytes) => bytes);
+        using (var zip = ZipFile.Open(path, ZipArchiveMode.Update))
+        {
+            zip.GetEntry(target)!.Delete();
+            using var w = zip.CreateEntry("figures/tiny/tiny/one/extra.png").Open();
+            w.Write(ArchivedTinyExperiment.Members(built.ArchivePath)[Figure + ".png"]);
+        }
+        var (code, output) = Verify(path);
+        Assert.NotEqual(0, code);
+        Assert.Contains($"FAILED {target}: missing from the archive", output);
+        Assert.Contains("FAILED figures/tiny/tiny/one/extra.png: not listed in SHA256SUMS", output);
+        Assert.Contains("FAILED figures/tiny/tiny/one/extra.png: not produced when regenerating", output);
+    }
+
+    [Fact]
+    public void RedactionRewritesWholeFoldersOnlyAndFlagsWhatItCannotRewrite()
+    {
+        var r = new Redaction("/data/run", "/home/someone", ["tok_secret_123"], [("/data/run/exp", "experiment")]);
+        Assert.Equal("./x experiment/t.txt /data/run2 ~/m ~ [redacted]",
+            r.Rewrite("/data/run/x /data/run/exp/t.txt /data/run2 /home/someone/m /home/someone tok_secret_123"));
+        Assert.Empty(r.Findings(Encoding.UTF8.GetBytes("/data/run2 and /home/someone2")));
+        Assert.Equal(2, r.Findings(Encoding.UTF8.GetBytes("\0/data/run\0 tok_secret_123x")).Count());
+        var json = r.Rewrite(JsonNode.Parse("""{"/data/run/a": ["/home/someone/b", 1, {"c": "tok_secret_123"}]}"""));
+        Assert.Equal("""{"./a":["~/b",1,{"c":"[redacted]"}]}""", json!.ToJsonString());
+    }
+
+    [Fact]
+    public void NoTokenAndNoAbsoluteRootOrHomePathInAnyMember()
+    {
+        var root = built.Workspace.Root;
+        // The inputs did contain them (so the check can fail): the YAML and the local Download manifest.
+        Assert.Contains(ArchivedTinyExperiment.TokenMarker, File.ReadAllText(built.Workspace.ExperimentPath));
+        var downloadManifest = Directory.GetFiles(Path.Combine(built.Workspace.CacheDir, "download"), "*.json", SearchOption.AllDirectories).Single();
+        Assert.Contains(root, File.ReadAllText(downloadManifest));
+
+        var forbidden = new List<string> { ArchivedTinyExperiment.TokenMarker, root };
+        if (built.Home.Length > 1) forbidden.Add(built.Home);
+        var raw = File.ReadAllBytes(built.ArchivePath);
+        foreach (var (name, bytes) in ArchivedTinyExperiment.Members(built.ArchivePath).Append(new("(zip file)", raw)))
+            foreach (var f in forbidden)
+                Assert.True(bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(f)) < 0, $"{name} contains {f}");
+        var yaml = Encoding.UTF8.GetString(ArchivedTinyExperiment.Members(built.ArchivePath)["experiment/tiny.yaml"]);
+        Assert.StartsWith("# fetched with [redacted] from ~/models and experiment/model\n", yaml);
+        // Paths become relative to the archive's layout (the experiment folder is archived as experiment/).
+        var download = JsonNode.Parse(ArchivedTinyExperiment.Members(built.ArchivePath)
+            .Single(m => m.Key.StartsWith("cache/download/", StringComparison.Ordinal)).Value)!;
+        Assert.Equal("local/experiment/model", download["unit"]!.GetValue<string>());
+        Assert.Equal("experiment/model", download["components"]!["path"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void CrateListsEveryFileWithItsSha256()
+    {
+        var members = ArchivedTinyExperiment.Members(built.ArchivePath);
+        var crate = JsonNode.Parse(members["ro-crate-metadata.json"])!.AsObject();
+        Assert.Equal("https://w3id.org/ro/crate/1.1/context", crate["@context"]![0]!.GetValue<string>());
+        var graph = crate["@graph"]!.AsArray().Select(n => n!.AsObject()).ToDictionary(n => n["@id"]!.GetValue<string>());
+        Assert.Equal("https://w3id.org/ro/crate/1.1", graph["ro-crate-metadata.json"]["conformsTo"]!["@id"]!.GetValue<string>());
+        var root = graph["./"];
+        Assert.Equal("https://w3id.org/ro/wfrun/process/0.5", root["conformsTo"]!["@id"]!.GetValue<string>());
+        var parts = root["hasPart"]!.AsArray().Select(p => p!["@id"]!.GetValue<string>()).ToHashSet();
+        foreach (var (name, bytes) in members.Where(m => m.Key != "ro-crate-metadata.json"))
+        {
+            Assert.Contains(name, parts);
+            Assert.Equal("File", graph[name]["@type"]!.GetValue<string>());
+            if (name == "SHA256SUMS") continue; // it lists the crate metadata's hash, so the crate cannot list its hash
+            Assert.Equal(Sha256(bytes), graph[name]["sha256"]!.GetValue<string>());
+            Assert.Equal(bytes.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), graph[name]["contentSize"]!.GetValue<string>());
+        }
+
+        // One CreateAction per stage unit, each pointing at entities of the graph.
+        var actions = graph.Values.Where(n => n["@type"]!.GetValue<string>() == "CreateAction").ToList();
+        Assert.Equal(1 + 3 * 2, actions.Count);
+        foreach (var a in actions)
+        {
+            Assert.Equal("#tta", a["instrument"]!["@id"]!.GetValue<string>());
+            foreach (var r in a["object"]!.AsArray().Concat(a["result"]!.AsArray()))
+                Assert.True(graph.ContainsKey(r!["@id"]!.GetValue<string>()), r!.ToJsonString());
+        }
+        var figures = actions.Where(a => a["name"]!.GetValue<string>().StartsWith("Figures ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, figures.Count);
+        Assert.All(figures, f => Assert.Equal(2 * 3 * 2 + 1, f["result"]!.AsArray().Count)); // 12 figures + manifest
+        Assert.Equal("0.107.0", graph["#software-TorchSharp"]["softwareVersion"]!.GetValue<string>().Split('+')[0]);
+
+        // Model weights are described by their real SHA-256.
+        var weights = File.ReadAllBytes(Path.Combine(built.Workspace.Root, "experiments/model/model.safetensors"));
+        Assert.Equal(Sha256(weights), graph["#model-tiny/model.safetensors"]["sha256"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void RunManifestRecordsUnitsToolsAndMachine()
+    {
+        var members = ArchivedTinyExperiment.Members(built.ArchivePath);
+        var run = JsonNode.Parse(members["run-manifest.json"])!;
+        var stages = run["stages"]!.AsArray();
+        Assert.Equal(["Download", "Extract", "Metrics", "Figures"], stages.Select(s => s!["stage"]!.GetValue<string>()));
+        Assert.Equal([1, 2, 2, 2], stages.Select(s => s!["units"]!.AsArray().Count));
+        // Each recorded fingerprint is the one in the archived unit manifest it names.
+        foreach (var u in stages.SelectMany(s => s!["units"]!.AsArray()))
+        {
+            var manifest = JsonNode.Parse(members[u!["manifest"]!.GetValue<string>()])!;
+            Assert.Equal(manifest["fingerprint"]!.GetValue<string>(), u["fingerprint"]!.GetValue<string>());
+            Assert.Equal(manifest["seconds"]!.GetValue<double>(), u["seconds"]!.GetValue<double>());
+        }
+        var model = run["experiment"]!["models"]![0]!;
+        Assert.Equal("bert-tiny", model["id"]!.GetValue<string>());
+        var weights = File.ReadAllBytes(Path.Combine(built.Workspace.Root, "experiments/model/model.safetensors"));
+        Assert.Contains(model["files"]!.AsArray(), f => f!["name"]!.GetValue<string>() == "model.safetensors" && f["sha256"]!.GetValue<string>() == Sha256(weights));
+        Assert.Equal(Environment.ProcessorCount, run["machine"]!["cpu_count"]!.GetValue<int>());
+        Assert.True(run["machine"]!["memory_bytes"]!.GetValue<long>() > 1L << 20);
+        Assert.Equal(Environment.Version.ToString(), run["tools"]!["dotnet_version"]!.GetValue<string>());
+        Assert.Equal("0.107.0", run["tools"]!["packages"]!["TorchSharp"]!.GetValue<string>().Split('+')[0]);
+        Assert.Null(run["git"]); // the test workspace is not a git repository
+    }
+
+    [Fact]
+    public void AnExperimentThatIsNotFullyBuiltIsNotArchived()
+    {
+        var ws = new TinyWorkspace();
+        foreach (var stage in new[] { "Download", "Extract", "Metrics", "Figures" })
+            Assert.Equal(0, ws.Cli("run", $"--stage={stage}").Code);
+        ws.WriteExperiment(TinyWorkspace.DefaultYaml.Replace("cell_pixels: 8", "cell_pixels: 9", StringComparison.Ordinal));
+        var (code, output) = ws.Cli("archive");
+        Assert.Equal(1, code);
+        Assert.Contains("not fully built", output);
+        Assert.Contains("Figures tiny/tiny/one: config.figures changed", output);
+        Assert.False(Directory.Exists(Path.Combine(ws.FiguresDir, "archives")));
+    }
+}
