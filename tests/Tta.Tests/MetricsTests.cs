@@ -79,6 +79,26 @@ public class MetricsTests
         Assert.Equal([0, 1], t[1].Layers.Select(b => b.Key.Layer));
     }
 
+    [Fact]
+    public void SimilarityMapsMatchLoops()
+    {
+        var rng = new Random(3);
+        const int rows = 9, dim = 5;
+        var x = Enumerable.Range(0, rows * dim).Select(_ => (float)(rng.NextDouble() * 4 - 2)).ToArray();
+        Array.Clear(x, 3 * dim, dim); // a zero vector: cosine 0 with everything
+        var maps = SimilarityMap.ComputeAll(x, rows, dim, ["dot", "cosine"]);
+        double[] Row(int i) => x.Skip(i * dim).Take(dim).Select(v => (double)v).ToArray();
+        for (var i = 0; i < rows; i++)
+            for (var j = 0; j < rows; j++)
+            {
+                var dot = Dot(Row(i), Row(j));
+                var cos = Norm(Row(i)) == 0 || Norm(Row(j)) == 0 ? 0 : Cos(Row(i), Row(j));
+                Assert.Equal(dot, maps[0][i * rows + j], 5);
+                Assert.Equal(cos, maps[1][i * rows + j], 6);
+            }
+        Assert.Equal(maps[1], SimilarityMap.Compute(x, rows, dim, "cosine"));
+    }
+
     // ---------------------------------------------------------------- nearest tokens
 
     [Theory]
@@ -456,5 +476,29 @@ public class MetricsTests
         (code, output) = ws.Cli("status", "--stage=Metrics", "--explain");
         Assert.Contains("tiny/tiny/two/attention: stale", output);
         Assert.Contains("tiny/tiny/two: up to date", output);
+    }
+
+    // ---------------------------------------------------------------- benchmark (smoke only; not timed)
+
+    /// <summary>
+    /// Runs <see cref="StoreBenchmark"/> on tiny sizes to show it works; with TTA_BENCH_OUT=FILE set it runs at the
+    /// default sizes (TTA_BENCH_SIZES=points,positions,dim to change them) and writes its report to FILE.
+    /// </summary>
+    [Fact]
+    public void StoreBenchmarkRuns()
+    {
+        var log = new StringWriter();
+        var outFile = Environment.GetEnvironmentVariable("TTA_BENCH_OUT");
+        if (string.IsNullOrEmpty(outFile)) StoreBenchmark.Run(log, Repo.TempDir(), points: 2, positions: 16, dim: 8);
+        else
+        {
+            var sizes = (Environment.GetEnvironmentVariable("TTA_BENCH_SIZES") ?? "33,512,4544").Split(',').Select(int.Parse).ToArray();
+            StoreBenchmark.Run(log, Repo.TempDir(), sizes[0], sizes[1], sizes[2]);
+            File.WriteAllText(outFile, log.ToString());
+        }
+        var text = log.ToString();
+        Assert.Contains("store/plain", text);
+        Assert.Contains("read: store", text);
+        Assert.Contains("similarity maps", text);
     }
 }

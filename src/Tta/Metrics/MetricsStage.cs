@@ -109,12 +109,13 @@ public sealed class MetricsUnit(Workspace ws, Experiment experiment, ModelSpec m
             var (metadata, blocks) = await VectorStoreReader.ReadAsync(Upstream.OutputPath);
             await using var writer = await VectorStoreWriter.CreateAsync(OutputPath, MetricsStage.Metadata(metadata, "similarity/1", fingerprint), withMeasure: true);
             // Similarity maps are defined for per-token vector sets; per-head attention blocks are already maps.
+            var measures = Experiment.Metrics.Similarity;
             foreach (var block in blocks.Where(b => b.Key.Head is null && b.Positions > 0))
-                foreach (var measure in Experiment.Metrics.Similarity)
-                {
-                    var map = SimilarityMap.Compute(block.Values, block.Positions, block.Dim, measure);
-                    await writer.WriteAsync(block.Key with { Measure = measure }, map, block.Positions, block.Positions);
-                }
+            {
+                var maps = SimilarityMap.ComputeAll(block.Values, block.Positions, block.Dim, measures);
+                for (var i = 0; i < measures.Count; i++)
+                    await writer.WriteAsync(block.Key with { Measure = measures[i] }, maps[i], block.Positions, block.Positions);
+            }
             await writer.CommitAsync();
             return [OutputPath];
         });
