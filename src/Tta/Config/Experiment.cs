@@ -41,8 +41,28 @@ public sealed record ExtractSpec(
     int MaxTokens,                      // default 512; longer texts are an error, not silently cut
     SourceSpan? LayersAt);
 
-/// <summary>Which metrics to compute. Similarity measures: <c>cosine</c>, <c>dot</c>.</summary>
-public sealed record MetricsSpec(IReadOnlyList<string> Similarity);
+/// <summary>
+/// Which metrics to compute. Similarity measures: <c>cosine</c>, <c>dot</c>. The others are off unless configured:
+/// attention decomposition (<see cref="AttentionMetricSpec"/>), nearest-vocabulary decoding
+/// (<see cref="NearestMetricSpec"/>) and per-token trajectory metrics across layers.
+/// </summary>
+public sealed record MetricsSpec(
+    IReadOnlyList<string> Similarity,
+    AttentionMetricSpec? Attention = null,
+    NearestMetricSpec? Nearest = null,
+    bool Trajectory = false);
+
+/// <summary>
+/// Attention decomposition of the attention modules of the given blocks (0-based block index, as in module paths
+/// such as <c>encoder.block.0</c>); <see cref="Heads"/> null = every head.
+/// </summary>
+public sealed record AttentionMetricSpec(
+    IReadOnlyList<int> Layers,
+    IReadOnlyList<int>? Heads,
+    [property: System.Text.Json.Serialization.JsonIgnore] SourceSpan At); // where, for messages; not a setting
+
+/// <summary>Top-<see cref="K"/> nearest input-embedding rows of every trajectory vector (inner product and L2).</summary>
+public sealed record NearestMetricSpec(int K);
 
 /// <summary>Which figures to render and how.</summary>
 public sealed record FiguresSpec(

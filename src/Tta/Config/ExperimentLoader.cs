@@ -26,12 +26,15 @@ public static partial class ExperimentLoader
     public const string DefaultHubRevision = "main";
     public const int MinCellPixels = 2, MaxCellPixels = 64, DefaultCellPixels = 12;
     public const int MinDpi = 50, MaxDpi = 1200, DefaultDpi = 150;
+    public const int DefaultNearestK = 5, MaxNearestK = 1000;
 
     private static readonly string[] TopKeys = ["name", "models", "texts", "extract", "metrics", "figures"];
     private static readonly string[] ModelKeys = ["id", "source", "revision", "path", "name", "dtype", "device"];
     private static readonly string[] TextKeys = ["name", "text", "file"];
     private static readonly string[] ExtractKeys = ["points", "layers", "max_tokens"];
-    private static readonly string[] MetricsKeys = ["similarity"];
+    private static readonly string[] MetricsKeys = ["similarity", "attention", "nearest", "trajectory"];
+    private static readonly string[] AttentionKeys = ["layers", "heads"];
+    private static readonly string[] NearestKeys = ["k"];
     private static readonly string[] FiguresKeys = ["kinds", "formats", "colormap", "token_labels", "cell_pixels", "dpi"];
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]*$")]
@@ -619,7 +622,55 @@ public static partial class ExperimentLoader
             var sim = Measures;
             if (f.TryGetValue("similarity", out var s) && !IsNull(s.Value))
                 sim = StringList(s.Value, "similarity", ("similarity measure", Measures), $"a list of measures, e.g. [{List(Measures)}]");
-            return new MetricsSpec(sim);
+            AttentionMetricSpec? attention = null;
+            if (f.TryGetValue("attention", out var a) && !IsNull(a.Value))
+            {
+                var af = Fields(a.Value, "'metrics.attention'", AttentionKeys, "write e.g. 'attention: { layers: [0], heads: [0, 2] }'");
+                var layers = IndexList(Required(af, a.Value, "layers", "'metrics.attention'", "add 'layers: [0]' (block numbers, 0 = first block)"),
+                    "layers", "layer", "block numbers such as [0] (0 = first block)");
+                IReadOnlyList<int>? heads = null;
+                if (af.TryGetValue("heads", out var h) && !IsNull(h.Value) && h.Value is not YamlScalarNode { Value: "all" })
+                    heads = IndexList(h.Value, "heads", "head", "head numbers such as [0, 2], or \"all\"");
+                attention = new AttentionMetricSpec(layers, heads, At(a.Value));
+            }
+            NearestMetricSpec? nearest = null;
+            if (f.TryGetValue("nearest", out var n) && !IsNull(n.Value))
+            {
+                var nf = Fields(n.Value, "'metrics.nearest'", NearestKeys, "write e.g. 'nearest: { k: 5 }'");
+                var k = DefaultNearestK;
+                if (nf.TryGetValue("k", out var kv) && !IsNull(kv.Value))
+                {
+                    k = Int(kv.Value, "k");
+                    if (k is < 1 or > MaxNearestK)
+                        throw Error(kv.Value, $"nearest k {k} is out of range", $"use 1..{MaxNearestK} (default {DefaultNearestK})");
+                }
+                nearest = new NearestMetricSpec(k);
+            }
+            var trajectory = false;
+            if (f.TryGetValue("trajectory", out var t) && !IsNull(t.Value))
+                trajectory = Bool(t.Value, "trajectory");
+            return new MetricsSpec(sim, attention, nearest, trajectory);
+        }
+
+        /// <summary>A non-empty list of distinct whole numbers ≥ 0.</summary>
+        private List<int> IndexList(YamlNode node, string what, string item, string expected)
+        {
+            var items = Sequence(node, what, expected);
+            if (items.Count == 0)
+                throw Error(node, $"'{what}' is empty", $"write {expected}");
+            var list = new List<int>();
+            var seen = new Dictionary<int, YamlNode>();
+            foreach (var it in items)
+            {
+                var v = Int(it, item);
+                if (v < 0)
+                    throw Error(it, $"negative {item} {v}", $"{what} count from 0; use a number ≥ 0");
+                if (seen.TryGetValue(v, out var firstAt))
+                    throw Error(it, $"{item} {v} is listed twice (first at {At(firstAt).Line}:{At(firstAt).Column})", $"list each {item} once");
+                seen[v] = it;
+                list.Add(v);
+            }
+            return list;
         }
 
         private FiguresSpec ReadFigures(Entry? section)

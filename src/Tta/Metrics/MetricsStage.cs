@@ -1,60 +1,304 @@
+using System.Globalization;
+using System.Text.Json;
+using Parquet;
 using Tta.Cache;
 using Tta.Config;
+using Tta.Download;
 using Tta.Extract;
+using Tta.Models;
+using Tta.Tokenizers;
 
 namespace Tta.Metrics;
 
-/// <summary>Metrics stage: similarity maps of every stored vector set, per measure, into similarity.parquet.</summary>
+/// <summary>
+/// Metrics stage. Per experiment × model × text, one unit per metric kind, each with its own fingerprint and output
+/// file in <c>cache/metrics/EXPERIMENT/MODEL/TEXT/</c>, so changing one kind's settings reruns only that kind:
+/// <list type="bullet">
+/// <item><c>similarity.parquet</c> (always): token×token similarity maps of every per-token vector set.</item>
+/// <item><c>attention.parquet</c> (<c>metrics.attention</c>): <see cref="AttentionDecomposition"/>.</item>
+/// <item><c>nearest.parquet</c> (<c>metrics.nearest</c>): <see cref="NearestTokens"/>, layout <see cref="NearestStore"/>.</item>
+/// <item><c>trajectory.parquet</c> (<c>metrics.trajectory</c>): <see cref="TrajectoryMetrics"/>.</item>
+/// </list>
+/// </summary>
 public static class MetricsStage
 {
     public const string Name = "Metrics";
     public const string CodeVersion = "metrics-1";
 
-    public static IEnumerable<StageUnit> Units(RunContext context) =>
-        from e in context.Experiments from m in e.Models from t in e.Texts select (StageUnit)For(context.Workspace, e, m, t);
+    public static IEnumerable<StageUnit> Units(RunContext context)
+    {
+        var ws = context.Workspace;
+        foreach (var e in context.Experiments)
+            foreach (var m in e.Models)
+                foreach (var t in e.Texts)
+                {
+                    yield return For(ws, e, m, t);
+                    if (e.Metrics.Attention is not null) yield return new AttentionMetricsUnit(ws, e, m, t);
+                    if (e.Metrics.Nearest is not null) yield return new NearestMetricsUnit(ws, e, m, t);
+                    if (e.Metrics.Trajectory) yield return new TrajectoryMetricsUnit(ws, e, m, t);
+                }
+    }
 
+    /// <summary>The similarity unit (the one the Figures stage reads).</summary>
     public static MetricsUnit For(Workspace ws, Experiment e, ModelSpec m, TextSpec t) => new(ws, e, m, t);
 
+    public static string Dir(Workspace ws, Experiment e, ModelSpec m, TextSpec t) =>
+        Path.Combine(ws.CacheDir, "metrics", e.Name, m.Key, t.Key);
+
     public static string OutputPath(Workspace ws, Experiment e, ModelSpec m, TextSpec t) =>
-        Path.Combine(ws.CacheDir, "metrics", e.Name, m.Key, t.Key, "similarity.parquet");
+        Path.Combine(Dir(ws, e, m, t), "similarity.parquet");
+
+    /// <summary>The activation store's metadata (tokens, model, …) without its format and fingerprint, for a metrics file.</summary>
+    internal static Dictionary<string, string> Metadata(IReadOnlyDictionary<string, string> activations, string format, string fingerprint)
+    {
+        var meta = activations.Where(kv => kv.Key is not ("tta.format" or "tta.fingerprint")).ToDictionary(kv => kv.Key, kv => kv.Value);
+        meta["tta.format"] = format;
+        meta["tta.fingerprint"] = fingerprint;
+        return meta;
+    }
+
+    internal static async Task<IReadOnlyDictionary<string, string>> ReadMetadataAsync(string path)
+    {
+        await using var stream = File.OpenRead(path);
+        await using var reader = await ParquetReader.CreateAsync(stream);
+        return reader.CustomMetadata ?? new Dictionary<string, string>();
+    }
+
+    internal static object Shared(RunContext context, string key, Func<object> create)
+    {
+        if (!context.Shared.TryGetValue(key, out var value)) context.Shared[key] = value = create();
+        return value;
+    }
+
+    internal static T Sync<T>(Func<Task<T>> run) => Task.Run(run).GetAwaiter().GetResult();
 }
 
-public sealed class MetricsUnit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text) : StageUnit
+/// <summary>Common shape of the metric units: one output file and its manifest beside it, reading the Extract store.</summary>
+public abstract class MetricsUnitBase(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text, string kind) : StageUnit
 {
+    protected Workspace Ws => ws;
+    protected Experiment Experiment => experiment;
+    protected ModelSpec Model => model;
+    protected TextSpec Text => text;
     public override string Stage => MetricsStage.Name;
-    public override string Key => $"{experiment.Name}/{model.Key}/{text.Key}";
-    public string OutputPath => MetricsStage.OutputPath(ws, experiment, model, text);
-    public override string ManifestPath => Path.Combine(Path.GetDirectoryName(OutputPath)!, "manifest.json");
-    private ExtractUnit Upstream => ExtractStage.For(ws, experiment, model, text);
+    public string OutputPath => Path.Combine(MetricsStage.Dir(ws, experiment, model, text), kind + ".parquet");
+    protected ExtractUnit Upstream => ExtractStage.For(ws, experiment, model, text);
+    protected string UnitName => $"{experiment.Name}/{model.Key}/{text.Key}";
 
-    public override StageFingerprint Fingerprint()
-    {
-        var upstream = StageRunner.Upstream(Upstream.ManifestPath, $"activations of {Key} (stage Extract)");
-        return new StageFingerprint(Stage, MetricsStage.CodeVersion)
-            .AddConfig("metrics", experiment.Metrics)
-            .Add("activations", upstream.Outputs[0].Sha256);
-    }
+    protected UnitManifest Activations() =>
+        StageRunner.Upstream(Upstream.ManifestPath, $"activations of {UnitName} (stage Extract)");
+}
+
+/// <summary>Similarity maps of every stored per-token vector set, per measure, into similarity.parquet.</summary>
+public sealed class MetricsUnit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text)
+    : MetricsUnitBase(ws, experiment, model, text, "similarity")
+{
+    public override string Key => UnitName;
+    public override string ManifestPath => Path.Combine(Path.GetDirectoryName(OutputPath)!, "manifest.json");
+
+    public override StageFingerprint Fingerprint() =>
+        new StageFingerprint(Stage, MetricsStage.CodeVersion)
+            .AddConfig("metrics.similarity", Experiment.Metrics.Similarity)
+            .Add("activations", Activations().Outputs[0].Sha256);
 
     public override IReadOnlyList<string> Run(RunContext context)
     {
         var fingerprint = Fingerprint().Value;
-        Task.Run(async () =>
+        return MetricsStage.Sync<IReadOnlyList<string>>(async () =>
         {
             var (metadata, blocks) = await VectorStoreReader.ReadAsync(Upstream.OutputPath);
-            var meta = metadata.Where(kv => kv.Key is not ("tta.format" or "tta.fingerprint"))
-                .ToDictionary(kv => kv.Key, kv => kv.Value);
-            meta["tta.format"] = "similarity/1";
-            meta["tta.fingerprint"] = fingerprint;
-            await using var writer = await VectorStoreWriter.CreateAsync(OutputPath, meta, withMeasure: true);
+            await using var writer = await VectorStoreWriter.CreateAsync(OutputPath, MetricsStage.Metadata(metadata, "similarity/1", fingerprint), withMeasure: true);
             // Similarity maps are defined for per-token vector sets; per-head attention blocks are already maps.
+            var measures = Experiment.Metrics.Similarity;
             foreach (var block in blocks.Where(b => b.Key.Head is null && b.Positions > 0))
-                foreach (var measure in experiment.Metrics.Similarity)
-                {
-                    var map = SimilarityMap.Compute(block.Values, block.Positions, block.Dim, measure);
-                    await writer.WriteAsync(block.Key with { Measure = measure }, map, block.Positions, block.Positions);
-                }
+            {
+                var maps = SimilarityMap.ComputeAll(block.Values, block.Positions, block.Dim, measures);
+                for (var i = 0; i < measures.Count; i++)
+                    await writer.WriteAsync(block.Key with { Measure = measures[i] }, maps[i], block.Positions, block.Positions);
+            }
             await writer.CommitAsync();
-        }).GetAwaiter().GetResult();
+            return [OutputPath];
+        });
+    }
+}
+
+/// <summary>
+/// Attention decomposition into attention.parquet (store layout with a measure column): per attention module of the
+/// chosen blocks and per chosen head, blocks <c>qk</c>, <c>position_bias</c> (T5), <c>scores</c>, <c>probs</c>
+/// ([queries, keys], point = module path, layer = block) and <c>kernel</c> (one row: the bias of query row r over
+/// key positions j, i.e. relative position j − r; r is in metadata <c>tta.kernel_rows</c>, a JSON object
+/// path → r). The model is run again here with only these quantities captured.
+/// </summary>
+public sealed class AttentionMetricsUnit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text)
+    : MetricsUnitBase(ws, experiment, model, text, "attention")
+{
+    public const string CodeVersion = "attention-1";
+    public override string Key => UnitName + "/attention";
+    public override string ManifestPath => Path.Combine(Path.GetDirectoryName(OutputPath)!, "attention.manifest.json");
+
+    public override StageFingerprint Fingerprint()
+    {
+        var (_, weights) = DownloadStage.Result(Ws, Experiment, Model);
+        return new StageFingerprint(Stage, CodeVersion)
+            .AddConfig("metrics.attention", Experiment.Metrics.Attention)
+            .AddConfig("model", new { Model.Id, Model.DType })
+            .Add("weights", weights)
+            .Add("activations", Activations().Outputs[0].Sha256); // the token ids come from there
+    }
+
+    public override IReadOnlyList<string> Run(RunContext context)
+    {
+        var spec = Experiment.Metrics.Attention!;
+        var fingerprint = Fingerprint().Value;
+        var (checkpoint, _) = DownloadStage.Result(Ws, Experiment, Model);
+        var metadata = MetricsStage.Sync(() => MetricsStage.ReadMetadataAsync(Upstream.OutputPath));
+        var ids = JsonSerializer.Deserialize<long[]>(metadata["tta.token_ids"]) ?? [];
+        var net = (ITransformerModel)MetricsStage.Shared(context, $"model:{checkpoint}:{Model.DType}",
+            () => ModelFactory.Load(checkpoint, ExtractStage.DType(Model.DType)));
+        using var capture = new ActivationCapture(AttentionDecomposition.CaptureFilter(spec.Layers));
+        var parts = AttentionDecomposition.Run(net, ids, capture);
+        foreach (var layer in spec.Layers.Where(l => parts.All(p => p.Layer != l)))
+            throw new ConfigException(spec.At,
+                $"metrics.attention: model '{Model.Key}' has no attention module in block {layer}; it has blocks {string.Join(", ", parts.Select(p => p.Layer).Distinct())} among those asked for — use blocks 0..{Pipeline.LayerCount(net.Config) - 1}");
+        var kernelRows = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        foreach (var p in parts.Where(p => p.PositionBias is not null))
+            kernelRows[p.Path] = AttentionDecomposition.KernelRow((int)p.Scores.shape[1], p.Causal);
+        var meta = MetricsStage.Metadata(metadata, "attention/1", fingerprint);
+        meta["tta.kernel_rows"] = JsonSerializer.Serialize(kernelRows);
+
+        MetricsStage.Sync(async () =>
+        {
+            await using var writer = await VectorStoreWriter.CreateAsync(OutputPath, meta, withMeasure: true);
+            foreach (var p in parts)
+            {
+                var heads = spec.Heads ?? Enumerable.Range(0, (int)p.Heads).ToList();
+                var bad = heads.FirstOrDefault(h => h >= p.Heads, -1);
+                if (bad >= 0)
+                    throw new ConfigException(spec.At, $"metrics.attention: head {bad} out of range for {p.Path} of model '{Model.Key}', which has {p.Heads} heads — use heads 0..{p.Heads - 1}");
+                var (tq, tk) = ((int)p.Scores.shape[1], (int)p.Scores.shape[2]);
+                foreach (var h in heads)
+                {
+                    if (p.Qk is not null)
+                    {
+                        using var qk = p.Qk(h);
+                        await writer.WriteAsync(AttentionDecomposition.Key(p, h, "qk"), Floats(qk), tq, tk);
+                    }
+                    if (p.PositionBias is { } bias)
+                    {
+                        await writer.WriteAsync(AttentionDecomposition.Key(p, h, "position_bias"), Floats(bias[h]), tq, tk);
+                        await writer.WriteAsync(AttentionDecomposition.Key(p, h, "kernel"), Floats(bias[h, kernelRows[p.Path]]), 1, tk);
+                    }
+                    await writer.WriteAsync(AttentionDecomposition.Key(p, h, "scores"), Floats(p.Scores[h]), tq, tk);
+                    await writer.WriteAsync(AttentionDecomposition.Key(p, h, "probs"), Floats(p.Probs[h]), tq, tk);
+                }
+            }
+            await writer.CommitAsync();
+            return 0;
+        });
+        return [OutputPath];
+    }
+
+    private static float[] Floats(TorchSharp.torch.Tensor t)
+    {
+        using var c = t.contiguous();
+        return c.data<float>().ToArray();
+    }
+}
+
+/// <summary>Nearest-vocabulary decoding of every hidden state into nearest.parquet (layout: <see cref="NearestStore"/>).</summary>
+public sealed class NearestMetricsUnit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text)
+    : MetricsUnitBase(ws, experiment, model, text, "nearest")
+{
+    public const string CodeVersion = "nearest-1";
+    public override string Key => UnitName + "/nearest";
+    public override string ManifestPath => Path.Combine(Path.GetDirectoryName(OutputPath)!, "nearest.manifest.json");
+
+    public override StageFingerprint Fingerprint()
+    {
+        var (checkpoint, weights) = DownloadStage.Result(Ws, Experiment, Model);
+        var vocab = Path.Combine(checkpoint, "vocab.txt");
+        return new StageFingerprint(Stage, CodeVersion)
+            .AddConfig("metrics.nearest", Experiment.Metrics.Nearest)
+            .Add("weights", weights)
+            .Add("vocabulary", File.Exists(vocab) ? Hashing.Sha256File(vocab) : "none")
+            .Add("activations", Activations().Outputs[0].Sha256);
+    }
+
+    public override IReadOnlyList<string> Run(RunContext context)
+    {
+        var k = Experiment.Metrics.Nearest!.K;
+        var fingerprint = Fingerprint().Value;
+        var (checkpointDir, _) = DownloadStage.Result(Ws, Experiment, Model);
+        IReadOnlyList<string>? vocabulary = null;
+        try
+        {
+            if (TokenizerLoader.Load(checkpointDir) is BertWordPieceTokenizer wp) vocabulary = wp.Vocabulary;
+        }
+        catch (NotSupportedException) { /* no id → string map: ids only */ }
+
+        MetricsStage.Sync(async () =>
+        {
+            var (metadata, blocks) = await VectorStoreReader.ReadAsync(Upstream.OutputPath);
+            using var checkpoint = new Checkpoint(checkpointDir);
+            using var embeddings = NearestTokens.LoadEmbeddings(checkpoint);
+            var groups = new List<NearestStore.Group>();
+            foreach (var block in blocks.Where(b => b.Key.Head is null && TrajectoryMetrics.IsHiddenState(b.Key.Point)))
+            {
+                if (block.Dim != embeddings.shape[1]) continue; // not in embedding space
+                foreach (var measure in NearestTokens.Measures)
+                    groups.Add(new(block.Key with { Measure = measure },
+                        NearestTokens.Search(block.Values, block.Positions, block.Dim, embeddings, k, measure)));
+            }
+            var meta = MetricsStage.Metadata(metadata, "nearest/1", fingerprint);
+            meta["tta.k"] = k.ToString(CultureInfo.InvariantCulture);
+            await NearestStore.WriteAsync(OutputPath, meta, groups, vocabulary);
+            return 0;
+        });
+        return [OutputPath];
+    }
+}
+
+/// <summary>
+/// Per-token trajectory metrics into trajectory.parquet (store layout with a measure column): per hidden-state
+/// series (point = <c>hidden_states</c>, <c>encoder_hidden_states</c>, …; layer = −1) and measure, one row per token
+/// whose values run along the layers listed in metadata <c>tta.layers</c> (JSON object point → layer numbers); see
+/// <see cref="TrajectoryMetrics"/> for each measure's length.
+/// </summary>
+public sealed class TrajectoryMetricsUnit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text)
+    : MetricsUnitBase(ws, experiment, model, text, "trajectory")
+{
+    public const string CodeVersion = "trajectory-1";
+    public override string Key => UnitName + "/trajectory";
+    public override string ManifestPath => Path.Combine(Path.GetDirectoryName(OutputPath)!, "trajectory.manifest.json");
+
+    public override StageFingerprint Fingerprint() =>
+        new StageFingerprint(Stage, CodeVersion)
+            .AddConfig("metrics.trajectory", Experiment.Metrics.Trajectory)
+            .Add("activations", Activations().Outputs[0].Sha256);
+
+    public override IReadOnlyList<string> Run(RunContext context)
+    {
+        var fingerprint = Fingerprint().Value;
+        MetricsStage.Sync(async () =>
+        {
+            var (metadata, blocks) = await VectorStoreReader.ReadAsync(Upstream.OutputPath);
+            var trajectories = TrajectoryMetrics.Trajectories(blocks);
+            var meta = MetricsStage.Metadata(metadata, "trajectory/1", fingerprint);
+            meta["tta.layers"] = JsonSerializer.Serialize(trajectories.ToDictionary(t => t.Point, t => t.Layers.Select(b => b.Key.Layer).ToArray()));
+            await using var writer = await VectorStoreWriter.CreateAsync(OutputPath, meta, withMeasure: true);
+            foreach (var (point, stack, layers) in trajectories)
+            {
+                var values = TrajectoryMetrics.Compute(layers);
+                foreach (var measure in TrajectoryMetrics.Measures)
+                {
+                    var (v, length) = values[measure];
+                    if (length == 0) continue;
+                    await writer.WriteAsync(new ActivationPoint(point, stack, -1, null, measure), v, layers[0].Positions, length);
+                }
+            }
+            await writer.CommitAsync();
+            return 0;
+        });
         return [OutputPath];
     }
 }

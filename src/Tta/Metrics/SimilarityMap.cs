@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
 namespace Tta.Metrics;
@@ -5,22 +6,38 @@ namespace Tta.Metrics;
 /// <summary>
 /// Token×token similarity of one layer's vectors (the paper's similarity maps): dot products XXᵀ and cosine
 /// similarities of the L2-normalised rows. Computed in float64 on CPU so the maps do not depend on summation order.
+/// Both measures come from one Gram matrix G = XXᵀ: dot = G, cosine = G_ij / (‖x_i‖‖x_j‖) with ‖x_i‖ = √G_ii
+/// (clamped to ≥ 1e−12), so the only pass over [rows, dim] is one matmul.
 /// </summary>
 public static class SimilarityMap
 {
     public static readonly IReadOnlyList<string> Measures = ["cosine", "dot"];
 
     /// <summary><paramref name="vectors"/> is row-major [rows, dim]; returns row-major [rows, rows].</summary>
-    public static float[] Compute(ReadOnlyMemory<float> vectors, int rows, int dim, string measure)
+    public static float[] Compute(ReadOnlyMemory<float> vectors, int rows, int dim, string measure) =>
+        ComputeAll(vectors, rows, dim, [measure])[0];
+
+    /// <summary>The maps of several measures of one vector set, in the order of <paramref name="measures"/>.</summary>
+    public static float[][] ComputeAll(ReadOnlyMemory<float> vectors, int rows, int dim, IReadOnlyList<string> measures)
     {
+        foreach (var m in measures)
+            if (!Measures.Contains(m)) throw new ArgumentException($"unknown similarity measure '{m}' ({string.Join(", ", Measures)})");
+        if (vectors.Length != (long)rows * dim) throw new ArgumentException($"{vectors.Length} values for {rows}x{dim}");
         using var scope = NewDisposeScope();
-        var x = tensor(vectors.ToArray(), [rows, dim]).to(ScalarType.Float64);
-        if (measure == "cosine")
+        var array = MemoryMarshal.TryGetArray(vectors, out var seg) && seg.Offset == 0 && seg.Count == seg.Array!.Length
+            ? seg.Array
+            : vectors.ToArray();
+        var x = tensor(array, [rows, dim]).to(ScalarType.Float64);
+        var gram = x.matmul(x.t());
+        return measures.Select(m =>
         {
-            var norms = x.norm(1, keepdim: true).clamp_min(1e-12);
-            x = x / norms;
-        }
-        else if (measure != "dot") throw new ArgumentException($"unknown similarity measure '{measure}' (cosine, dot)");
-        return x.matmul(x.t()).to(ScalarType.Float32).contiguous().data<float>().ToArray();
+            var map = gram;
+            if (m == "cosine")
+            {
+                var norms = gram.diagonal().clamp_min(0).sqrt().clamp_min(1e-12);
+                map = gram / norms.unsqueeze(1) / norms.unsqueeze(0);
+            }
+            return map.to(ScalarType.Float32).contiguous().data<float>().ToArray();
+        }).ToArray();
     }
 }

@@ -1,0 +1,159 @@
+using Parquet;
+using Parquet.Schema;
+using Tta.Cache;
+using Tta.Extract;
+using Tta.Models;
+using static TorchSharp.torch;
+
+namespace Tta.Metrics;
+
+/// <summary>Top-k vocabulary entries of one set of vectors: [rows, k] ids and scores, best first.</summary>
+public sealed record NearestResult(int Rows, int K, long[] Ids, double[] Scores);
+
+/// <summary>
+/// Nearest-vocabulary decoding (the original used faiss IndexFlatIP / IndexFlatL2 over the input embedding matrix):
+/// for every vector, the k embedding rows with the largest inner product and the k with the smallest squared L2
+/// distance. Exhaustive search in row chunks × vocabulary chunks (float32 matmuls, ‖x−e‖² = ‖x‖² − 2x·e + ‖e‖²), so
+/// memory stays bounded for long texts and large vocabularies; the reported scores of the chosen entries are then
+/// recomputed exactly in float64. Ties go to the lower id.
+/// </summary>
+public static class NearestTokens
+{
+    public static readonly IReadOnlyList<string> Measures = ["ip", "l2"];
+
+    /// <summary>Input-embedding matrix names, by model type, with and without the base-model prefix.</summary>
+    public static readonly IReadOnlyDictionary<string, string[]> EmbeddingNames = new Dictionary<string, string[]>
+    {
+        ["bert"] = ["embeddings.word_embeddings.weight", "bert.embeddings.word_embeddings.weight"],
+        ["t5"] = ["shared.weight", "encoder.embed_tokens.weight"],
+        ["gpt2"] = ["transformer.wte.weight", "wte.weight"],
+        ["falcon"] = ["transformer.word_embeddings.weight", "word_embeddings.weight"],
+        ["llama"] = ["model.embed_tokens.weight", "embed_tokens.weight"],
+    };
+
+    /// <summary>The input embedding matrix [vocab, dim] of a checkpoint, in float32.</summary>
+    public static Tensor LoadEmbeddings(Checkpoint checkpoint)
+    {
+        var type = checkpoint.Config.Str("model_type", "");
+        var names = EmbeddingNames.TryGetValue(type, out var n) ? n : EmbeddingNames.Values.SelectMany(x => x).ToArray();
+        var name = names.FirstOrDefault(checkpoint.Contains)
+            ?? throw new InvalidDataException($"{checkpoint.Directory}: no input embedding matrix ({string.Join(", ", names)})");
+        return checkpoint.Load(name, ScalarType.Float32);
+    }
+
+    public const int RowChunk = 256, VocabChunk = 16384;
+
+    /// <summary>
+    /// <paramref name="vectors"/> row-major [rows, dim]; <paramref name="embeddings"/> [vocab, dim].
+    /// <paramref name="measure"/> <c>ip</c> (largest inner product first) or <c>l2</c> (smallest squared distance first).
+    /// </summary>
+    public static NearestResult Search(ReadOnlyMemory<float> vectors, int rows, int dim, Tensor embeddings, int k, string measure,
+        int rowChunk = RowChunk, int vocabChunk = VocabChunk)
+    {
+        if (measure is not ("ip" or "l2")) throw new ArgumentException($"unknown nearest measure '{measure}' (ip, l2)");
+        var vocab = embeddings.shape[0];
+        if (embeddings.shape[1] != dim) throw new ArgumentException($"vectors have {dim} features, embeddings {embeddings.shape[1]}");
+        k = (int)Math.Min(k, vocab);
+        var ids = new long[rows * k];
+        var scores = new double[rows * k];
+        var l2 = measure == "l2";
+        using var outer = NewDisposeScope();
+        var e = embeddings.to(ScalarType.Float32);
+        var eNorms = l2 ? e.pow(2).sum(1) : null; // [vocab]
+        for (var r0 = 0; r0 < rows; r0 += rowChunk)
+        {
+            using var scope = NewDisposeScope();
+            var n = Math.Min(rowChunk, rows - r0);
+            var x = tensor(vectors.Slice(r0 * dim, n * dim).ToArray(), [n, dim]);
+            var xNorms = l2 ? x.pow(2).sum(1, keepdim: true) : null;
+            Tensor? bestScore = null, bestId = null;
+            for (long v0 = 0; v0 < vocab; v0 += vocabChunk)
+            {
+                var m = Math.Min(vocabChunk, vocab - v0);
+                var dot = x.matmul(e.narrow(0, v0, m).t()); // [n, m]
+                // Ranking key: larger is better for both measures.
+                var key = l2 ? -(xNorms! - 2 * dot + eNorms!.narrow(0, v0, m).unsqueeze(0)) : dot;
+                var (s, i) = key.topk((int)Math.Min(k, m), dim: 1, largest: true, sorted: true);
+                i = i + v0;
+                if (bestScore is null) (bestScore, bestId) = (s, i);
+                else
+                {
+                    var allS = cat([bestScore, s], 1);
+                    var allI = cat([bestId!, i], 1);
+                    var (s2, pick) = allS.topk((int)Math.Min(k, allS.shape[1]), dim: 1, largest: true, sorted: true);
+                    (bestScore, bestId) = (s2, allI.gather(1, pick));
+                }
+            }
+            // Exact float64 scores of the chosen entries, then a stable order (score, then id).
+            var chosen = bestId!;
+            var ev = e.index_select(0, chosen.flatten()).view(n, k, dim).to(ScalarType.Float64);
+            var xv = x.to(ScalarType.Float64).unsqueeze(1);
+            var exact = l2 ? (xv - ev).pow(2).sum(2) : (xv * ev).sum(2);
+            var idArr = chosen.contiguous().data<long>().ToArray();
+            var scArr = exact.contiguous().data<double>().ToArray();
+            for (var row = 0; row < n; row++)
+            {
+                var order = Enumerable.Range(0, k)
+                    .OrderBy(j => l2 ? scArr[row * k + j] : -scArr[row * k + j])
+                    .ThenBy(j => idArr[row * k + j]).ToArray();
+                for (var j = 0; j < k; j++)
+                {
+                    ids[(r0 + row) * k + j] = idArr[row * k + order[j]];
+                    scores[(r0 + row) * k + j] = scArr[row * k + order[j]];
+                }
+            }
+        }
+        return new NearestResult(rows, k, ids, scores);
+    }
+}
+
+/// <summary>
+/// The Parquet layout of nearest-token results (nearest.parquet): one row per (vector, measure, rank), flat columns
+/// <c>point, stack, layer, measure, position, rank, token_id, token, score</c>. <c>measure</c> is <c>ip</c> (score =
+/// inner product, largest first) or <c>l2</c> (score = squared L2 distance, smallest first); <c>rank</c> 0 is the
+/// best; <c>token</c> is the vocabulary string, null when the checkpoint's tokenizer cannot map ids to strings.
+/// One row group per (point, measure); file metadata <c>tta.*</c> as in the activation store.
+/// </summary>
+public static class NearestStore
+{
+    private static readonly DataField<string> PointField = new("point");
+    private static readonly DataField<string> StackField = new("stack");
+    private static readonly DataField<int> LayerField = new("layer");
+    private static readonly DataField<string> MeasureField = new("measure");
+    private static readonly DataField<int> PositionField = new("position");
+    private static readonly DataField<int> RankField = new("rank");
+    private static readonly DataField<long> TokenIdField = new("token_id");
+    private static readonly DataField<string> TokenField = new("token", nullable: true);
+    private static readonly DataField<double> ScoreField = new("score");
+
+    public static readonly ParquetSchema Schema = new(PointField, StackField, LayerField, MeasureField, PositionField,
+        RankField, TokenIdField, TokenField, ScoreField);
+
+    public sealed record Group(ActivationPoint Key, NearestResult Result);
+
+    /// <summary>Writes all groups atomically; <paramref name="vocabulary"/> maps ids to strings (null: none).</summary>
+    public static async Task WriteAsync(string path, IReadOnlyDictionary<string, string> metadata, IEnumerable<Group> groups,
+        IReadOnlyList<string>? vocabulary)
+    {
+        await AtomicFile.WriteAsync(path, async stream =>
+        {
+            var options = new ParquetOptions { CompressionMethod = CompressionMethod.Zstd, CompressionLevel = System.IO.Compression.CompressionLevel.Fastest };
+            await using var writer = await ParquetWriter.CreateAsync(Schema, stream, options);
+            writer.CustomMetadata = metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(kv => kv.Key, kv => kv.Value);
+            foreach (var (key, r) in groups)
+            {
+                var n = r.Rows * r.K;
+                using var group = writer.CreateRowGroup();
+                await group.WriteAsync(PointField, Enumerable.Repeat(key.Point, n).ToArray());
+                await group.WriteAsync(StackField, Enumerable.Repeat(key.Stack, n).ToArray());
+                await group.WriteAsync<int>(LayerField, Enumerable.Repeat(key.Layer, n).ToArray());
+                await group.WriteAsync(MeasureField, Enumerable.Repeat(key.Measure!, n).ToArray());
+                await group.WriteAsync<int>(PositionField, Enumerable.Range(0, n).Select(i => i / r.K).ToArray());
+                await group.WriteAsync<int>(RankField, Enumerable.Range(0, n).Select(i => i % r.K).ToArray());
+                await group.WriteAsync<long>(TokenIdField, r.Ids);
+                await group.WriteAsync(TokenField, r.Ids.Select(id => vocabulary is not null && id < vocabulary.Count ? vocabulary[(int)id] : null).ToArray());
+                await group.WriteAsync<double>(ScoreField, r.Scores);
+            }
+        });
+    }
+}
