@@ -108,6 +108,14 @@ Task("Verify")
     .Description("Checks an archive: --archive=FILE.zip (checksums, and figures regenerated from its Parquet files).")
     .Does(() => CliOrFail($"verify --archive=\"{Argument<string>("archive")}\""));
 
+Task("Bench")
+    .Description("Benchmarks printing ratios against same-run baselines: --only=store,figures (default all).")
+    .Does(() =>
+    {
+        var only = HasArgument("only") ? $"--only={Argument<string>("only")}" : "";
+        CliOrFail($"bench {only}");
+    });
+
 Task("Clean")
     .Description("Deletes cache/ and figures/.")
     .Does(() => CliOrFail($"clean {Forwarded()}"));

@@ -27,6 +27,7 @@ public static class TtaCli
                 "clean" => Clean(options, io),
                 "archive" => Archive(options, io),
                 "verify" => Verify(options, io),
+                "bench" => Bench(options, io),
                 _ => Usage(io),
             };
         }
@@ -124,6 +125,29 @@ public static class TtaCli
             ? $"ok: {Path.GetFileName(path)} — {report.MembersChecked} members match their checksums, {report.FiguresCompared} regenerated figure file(s) are identical"
             : $"{Path.GetFileName(path)}: {report.Problems.Count} problem(s)");
         return report.Ok ? 0 : 1;
+    }
+
+    /// <summary>
+    /// Benchmarks that print ratios against baselines measured in the same run (never timed tests):
+    /// store (Parquet write/read, similarity maps), figures (vs matplotlib). --only=store,figures picks some.
+    /// </summary>
+    private static int Bench(Options o, Writers io)
+    {
+        var only = o.All("only");
+        bool Wanted(string name) => only.Count == 0 || only.Contains(name);
+        var work = o.Get("work") ?? Path.GetTempPath();
+        int[]? Sizes(string key) => o.Get(key)?.Split(',').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        if (Wanted("store"))
+        {
+            var s = Sizes("store-sizes") ?? [33, 512, 4544];
+            Tta.Metrics.StoreBenchmark.Run(io.Out, work, s[0], s[1], s[2]);
+        }
+        if (Wanted("figures"))
+        {
+            var s = Sizes("figure-sizes") ?? [100, 512];
+            Tta.Figures.FigureBenchmark.Run(io.Out, work, s[0], s[1]);
+        }
+        return 0;
     }
 
     private static int Clean(Options o, Writers io)
