@@ -103,14 +103,14 @@ public sealed class Bert : ITransformerModel
         var types = inputs.TokenTypeIds?.to(ScalarType.Int64, device) ?? zeros_like(ids);
 
         var e = model.embeddings;
-        var words = e.word_embeddings.call(ids);
+        var words = e.word_embeddings.Apply(ids);
         capture.Record("embeddings.word_embeddings", words);
-        var tokenTypes = e.token_type_embeddings.call(types);
+        var tokenTypes = e.token_type_embeddings.Apply(types);
         capture.Record("embeddings.token_type_embeddings", tokenTypes);
         var positionIds = arange(seq, ScalarType.Int64, device).unsqueeze(0);
-        var positions = e.position_embeddings.call(positionIds);
+        var positions = e.position_embeddings.Apply(positionIds);
         capture.Record("embeddings.position_embeddings", positions);
-        var hidden = e.LayerNorm.call(words + tokenTypes + positions);
+        var hidden = e.LayerNorm.Apply(words + tokenTypes + positions);
         capture.Record("embeddings.LayerNorm", hidden);
         capture.Record("embeddings", hidden);
         capture.Record("hidden_states.0", hidden);
@@ -129,7 +129,7 @@ public sealed class Bert : ITransformerModel
             var attended = layer.attention.output.Apply(context, hidden, $"{p}.attention.output", capture);
             capture.Record($"{p}.attention#0", attended);
             capture.Record($"{p}.attention#1", probs);
-            var inner = layer.intermediate.dense.call(attended);
+            var inner = layer.intermediate.dense.Apply(attended);
             capture.Record($"{p}.intermediate.dense", inner);
             inner = layer.intermediate.Act(inner);
             capture.Record($"{p}.intermediate.intermediate_act_fn", inner);
@@ -143,7 +143,7 @@ public sealed class Bert : ITransformerModel
         capture.Record("last_hidden_state", hidden);
         if (model.pooler is { } pooler && (capture.Wants("pooler.dense") || capture.Wants("pooler")))
         {
-            var dense = pooler.dense.call(hidden.select(1, 0));
+            var dense = pooler.dense.Apply(hidden.select(1, 0));
             capture.Record("pooler.dense", dense);
             capture.Record("pooler", dense.tanh());
         }
@@ -170,15 +170,15 @@ public sealed class Bert : ITransformerModel
 
     private sealed class BertEmbeddings : nn.Module
     {
-        public readonly Embedding word_embeddings, position_embeddings, token_type_embeddings;
-        public readonly LayerNorm LayerNorm;
+        public readonly EmbeddingTable word_embeddings, position_embeddings, token_type_embeddings;
+        public readonly LayerNormMap LayerNorm;
 
         public BertEmbeddings(BertConfig c, ScalarType dtype) : base("BertEmbeddings")
         {
-            word_embeddings = nn.Embedding(c.VocabSize, c.HiddenSize, dtype: dtype);
-            position_embeddings = nn.Embedding(c.MaxPositions, c.HiddenSize, dtype: dtype);
-            token_type_embeddings = nn.Embedding(c.TypeVocabSize, c.HiddenSize, dtype: dtype);
-            LayerNorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps, dtype: dtype);
+            word_embeddings = new EmbeddingTable(c.VocabSize, c.HiddenSize, dtype, CPU);
+            position_embeddings = new EmbeddingTable(c.MaxPositions, c.HiddenSize, dtype, CPU);
+            token_type_embeddings = new EmbeddingTable(c.TypeVocabSize, c.HiddenSize, dtype, CPU);
+            LayerNorm = new LayerNormMap(c.HiddenSize, c.LayerNormEps, dtype, CPU);
             RegisterComponents();
         }
     }
@@ -224,13 +224,13 @@ public sealed class Bert : ITransformerModel
 
     private sealed class BertSelfAttention : nn.Module
     {
-        public readonly Linear query, key, value;
+        public readonly LinearMap query, key, value;
 
         public BertSelfAttention(BertConfig c, ScalarType dtype) : base("BertSelfAttention")
         {
-            query = nn.Linear(c.HiddenSize, c.HiddenSize, dtype: dtype);
-            key = nn.Linear(c.HiddenSize, c.HiddenSize, dtype: dtype);
-            value = nn.Linear(c.HiddenSize, c.HiddenSize, dtype: dtype);
+            query = new LinearMap(c.HiddenSize, c.HiddenSize, true, dtype, CPU);
+            key = new LinearMap(c.HiddenSize, c.HiddenSize, true, dtype, CPU);
+            value = new LinearMap(c.HiddenSize, c.HiddenSize, true, dtype, CPU);
             RegisterComponents();
         }
 
@@ -238,11 +238,11 @@ public sealed class Bert : ITransformerModel
         public Tensor Attend(Tensor hidden, Tensor additiveMask, BertConfig c, string path, ActivationCapture capture, out Tensor context)
         {
             var (b, t) = (hidden.shape[0], hidden.shape[1]);
-            var q = query.call(hidden);
+            var q = query.Apply(hidden);
             capture.Record(path + ".query", q);
-            var k = key.call(hidden);
+            var k = key.Apply(hidden);
             capture.Record(path + ".key", k);
-            var v = value.call(hidden);
+            var v = value.Apply(hidden);
             capture.Record(path + ".value", v);
             Tensor Heads(Tensor x) => x.view(b, t, c.NumHeads, c.HeadDim).transpose(1, 2);
             var scores = matmul(Heads(q), Heads(k).transpose(-1, -2)) * Math.Pow(c.HeadDim, -0.5) + additiveMask;
@@ -257,21 +257,21 @@ public sealed class Bert : ITransformerModel
     /// <summary>BertSelfOutput / BertOutput: dense, then LayerNorm of (dense + residual).</summary>
     private sealed class BertOutput : nn.Module
     {
-        public readonly Linear dense;
-        public readonly LayerNorm LayerNorm;
+        public readonly LinearMap dense;
+        public readonly LayerNormMap LayerNorm;
 
         public BertOutput(int inputSize, BertConfig c, ScalarType dtype) : base("BertOutput")
         {
-            dense = nn.Linear(inputSize, c.HiddenSize, dtype: dtype);
-            LayerNorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps, dtype: dtype);
+            dense = new LinearMap(inputSize, c.HiddenSize, true, dtype, CPU);
+            LayerNorm = new LayerNormMap(c.HiddenSize, c.LayerNormEps, dtype, CPU);
             RegisterComponents();
         }
 
         public Tensor Apply(Tensor x, Tensor residual, string path, ActivationCapture capture)
         {
-            var d = dense.call(x);
+            var d = dense.Apply(x);
             capture.Record(path + ".dense", d);
-            var y = LayerNorm.call(d + residual);
+            var y = LayerNorm.Apply(d + residual);
             capture.Record(path + ".LayerNorm", y);
             capture.Record(path, y);
             return y;
@@ -280,12 +280,12 @@ public sealed class Bert : ITransformerModel
 
     private sealed class BertIntermediate : nn.Module
     {
-        public readonly Linear dense;
+        public readonly LinearMap dense;
         public readonly Func<Tensor, Tensor> Act;
 
         public BertIntermediate(BertConfig c, ScalarType dtype) : base("BertIntermediate")
         {
-            dense = nn.Linear(c.HiddenSize, c.IntermediateSize, dtype: dtype);
+            dense = new LinearMap(c.HiddenSize, c.IntermediateSize, true, dtype, CPU);
             Act = BertConfig.Activation(c.HiddenAct);
             RegisterComponents();
         }
@@ -293,11 +293,11 @@ public sealed class Bert : ITransformerModel
 
     private sealed class BertPooler : nn.Module
     {
-        public readonly Linear dense;
+        public readonly LinearMap dense;
 
         public BertPooler(BertConfig c, ScalarType dtype) : base("BertPooler")
         {
-            dense = nn.Linear(c.HiddenSize, c.HiddenSize, dtype: dtype);
+            dense = new LinearMap(c.HiddenSize, c.HiddenSize, true, dtype, CPU);
             RegisterComponents();
         }
     }

@@ -7,16 +7,23 @@ using static TorchSharp.torch;
 namespace Tta.Models;
 
 /// <summary>
-/// Opens a Hugging Face checkpoint directory (config.json + model.safetensors or a sharded
-/// model.safetensors.index.json) and copies its tensors into a module whose parameter names equal the checkpoint keys.
+/// Opens a Hugging Face checkpoint directory (config.json plus weights as model.safetensors, a sharded
+/// model.safetensors.index.json, pytorch_model.bin or a sharded pytorch_model.bin.index.json, in that preference) and
+/// copies its tensors into a module whose parameter names equal the checkpoint keys, straight from the files into the
+/// parameters' storage (see <see cref="StoredTensor"/>).
 /// </summary>
 public sealed class Checkpoint : IDisposable
 {
-    private readonly List<SafetensorsFile> files = [];
-    private readonly Dictionary<string, SafetensorsFile> byName = new(StringComparer.Ordinal);
+    private readonly List<IDisposable> files = [];
+    private readonly Dictionary<string, StoredTensor> byName = new(StringComparer.Ordinal);
 
     public string Directory { get; }
     public JsonObject Config { get; }
+    /// <summary>The weight file (or index) the tensors come from.</summary>
+    public string WeightsFile { get; }
+
+    public static readonly IReadOnlyList<string> WeightFileNames =
+        ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"];
 
     public Checkpoint(string directory)
     {
@@ -25,33 +32,60 @@ public sealed class Checkpoint : IDisposable
         if (!File.Exists(configPath)) throw new FileNotFoundException($"{directory}: no config.json (not a Hugging Face checkpoint directory)");
         Config = JsonNode.Parse(File.ReadAllText(configPath))?.AsObject()
             ?? throw new InvalidDataException($"{configPath}: not a JSON object");
-        var index = Path.Combine(directory, "model.safetensors.index.json");
-        var single = Path.Combine(directory, "model.safetensors");
-        if (File.Exists(single)) Add(new SafetensorsFile(single));
-        else if (File.Exists(index))
+        WeightsFile = WeightFileNames.Select(n => Path.Combine(directory, n)).FirstOrDefault(File.Exists)
+            ?? throw new FileNotFoundException($"{directory}: no weights (looked for {string.Join(", ", WeightFileNames)})");
+        try
         {
-            var map = JsonNode.Parse(File.ReadAllText(index))!["weight_map"]!.AsObject();
-            foreach (var shard in map.Select(kv => kv.Value!.GetValue<string>()).Distinct().Order(StringComparer.Ordinal))
-                Add(new SafetensorsFile(Path.Combine(directory, shard)));
+            if (WeightsFile.EndsWith(".index.json", StringComparison.Ordinal))
+            {
+                var map = JsonNode.Parse(File.ReadAllText(WeightsFile))?["weight_map"]?.AsObject()
+                    ?? throw new InvalidDataException($"{WeightsFile}: no weight_map");
+                foreach (var shard in map.Select(kv => kv.Value!.GetValue<string>()).Distinct().Order(StringComparer.Ordinal))
+                {
+                    var shardPath = Path.GetFullPath(Path.Combine(directory, shard));
+                    if (Path.GetDirectoryName(shardPath) != Path.GetFullPath(directory))
+                        throw new InvalidDataException($"{WeightsFile}: shard '{shard}' lies outside the checkpoint directory");
+                    Open(shardPath);
+                }
+                var missing = map.Where(kv => !byName.ContainsKey(kv.Key)).Select(kv => $"{kv.Key} (in {kv.Value})").Take(10).ToList();
+                if (missing.Count > 0)
+                    throw new InvalidDataException($"{WeightsFile}: the index names tensors its shards lack: {string.Join(", ", missing)}");
+            }
+            else Open(WeightsFile);
         }
-        else throw new FileNotFoundException($"{directory}: no model.safetensors or model.safetensors.index.json");
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
-    private void Add(SafetensorsFile f)
+    private void Open(string path)
     {
-        files.Add(f);
-        foreach (var name in f.Entries.Keys) byName[name] = f;
+        IReadOnlyDictionary<string, StoredTensor> tensors;
+        if (path.EndsWith(".safetensors", StringComparison.Ordinal))
+        {
+            var f = new SafetensorsFile(path);
+            files.Add(f);
+            tensors = f.Tensors;
+        }
+        else
+        {
+            var f = new TorchCheckpointFile(path);
+            files.Add(f);
+            tensors = f.Tensors;
+        }
+        foreach (var (name, t) in tensors) byName[name] = t;
     }
 
     public IEnumerable<string> TensorNames => byName.Keys;
 
     public bool Contains(string name) => byName.ContainsKey(name);
 
-    public SafetensorsEntry Entry(string name) => byName[name].Entries[name];
+    public StoredTensor Entry(string name) => byName.TryGetValue(name, out var t)
+        ? t : throw new KeyNotFoundException($"{Directory}: checkpoint has no tensor '{name}'");
 
-    public Tensor Load(string name, ScalarType? dtype = null) => byName.TryGetValue(name, out var f)
-        ? f.Load(name, dtype)
-        : throw new KeyNotFoundException($"{Directory}: checkpoint has no tensor '{name}'");
+    public Tensor Load(string name, ScalarType? dtype = null) => Entry(name).Load(dtype);
 
     /// <summary>
     /// Copies every parameter and persistent buffer of <paramref name="module"/> from the checkpoint.
@@ -78,8 +112,7 @@ public sealed class Checkpoint : IDisposable
                 continue;
             }
             used.Add(key);
-            using var loaded = Load(key, target.dtype);
-            target.copy_(loaded);
+            entry.ReadInto(target); // file bytes straight into the parameter's storage, converted chunk-wise if needed
         }
         if (strict)
             foreach (var extra in byName.Keys.Where(k => !used.Contains(k)).Order(StringComparer.Ordinal))
