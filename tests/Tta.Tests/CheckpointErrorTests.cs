@@ -49,7 +49,23 @@ public class CheckpointErrorTests
         Assert.Contains($"expected shape [{string.Join(", ", ExpectedShape(name, dropped))}]", e.Message);
         Assert.Contains($"misshaped: {misshaped} is [{shape[0] - 1}, {shape[1]}], model expects [{shape[0]}, {shape[1]}]", e.Message);
         Assert.Contains("found tensors:", e.Message);
+        Assert.DoesNotContain("did not use", e.Message); // the misshaped tensor is matched by name, nothing else is left
+        // a renamed tensor shows up as missing under its expected name and as unused under the name found
+        var renamed = Copy(name, null, (k, t) => t);
+        RenameInPlace(renamed, dropped, dropped + "_renamed");
+        var r = Assert.Throws<InvalidDataException>(() => ModelFactory.Load(renamed, ScalarType.Float32));
+        Assert.Contains($"missing: {dropped}", r.Message);
+        Assert.Contains($"did not use: {dropped}_renamed", r.Message);
         Assert.Contains("2 problem(s)", e.Message);
+    }
+
+    private static void RenameInPlace(string dir, string from, string to)
+    {
+        var path = Path.Combine(dir, "model.safetensors");
+        List<KeyValuePair<string, Tensor>> tensors;
+        using (var file = new SafetensorsFile(path))
+            tensors = file.Entries.Keys.Select(k => new KeyValuePair<string, Tensor>(k == from ? to : k, file.Load(k))).ToList();
+        SafetensorsFile.Write(path, tensors);
     }
 
     private static long[] ExpectedShape(string name, string tensor)

@@ -98,6 +98,7 @@ public sealed class Checkpoint : IDisposable
         keyFor ??= n => n;
         var problems = new List<string>();
         var used = new HashSet<string>(StringComparer.Ordinal);
+        var reads = new List<(StoredTensor Entry, Tensor Target)>();
         using var _ = no_grad();
         foreach (var (name, target) in module.named_parameters().Select(p => (p.name, (Tensor)p.parameter))
                      .Concat(module.named_buffers().Select(b => (b.name, b.buffer))))
@@ -106,25 +107,40 @@ public sealed class Checkpoint : IDisposable
             if (key is null) continue;
             if (!byName.ContainsKey(key)) { problems.Add($"missing: {key} (expected shape [{string.Join(", ", target.shape)}])"); continue; }
             var entry = Entry(key);
+            used.Add(key); // matched by name (a misshaped one is reported as such, not as unused)
             if (!entry.Shape.SequenceEqual(target.shape))
             {
                 problems.Add($"misshaped: {key} is [{string.Join(", ", entry.Shape)}], model expects [{string.Join(", ", target.shape)}]");
                 continue;
             }
-            used.Add(key);
-            entry.ReadInto(target); // file bytes straight into the parameter's storage, converted chunk-wise if needed
+            reads.Add((entry, target));
         }
+        var unused = byName.Keys.Where(k => !used.Contains(k)).Order(StringComparer.Ordinal).ToList();
         if (strict)
-            foreach (var extra in byName.Keys.Where(k => !used.Contains(k)).Order(StringComparer.Ordinal))
+            foreach (var extra in unused)
                 problems.Add($"unexpected: {extra}");
         if (problems.Count > 0)
         {
+            // Checked before reading anything, so a mismatched checkpoint fails at once.
             var sb = new StringBuilder();
             sb.AppendLine($"{Directory}: checkpoint does not match the {module.GetName()} model ({problems.Count} problem(s)):");
             foreach (var p in problems.Take(50)) sb.AppendLine("  " + p);
             if (problems.Count > 50) sb.AppendLine($"  … and {problems.Count - 50} more");
-            sb.Append("found tensors: " + string.Join(", ", byName.Keys.Order(StringComparer.Ordinal).Take(20)) + (byName.Count > 20 ? ", …" : ""));
+            if (!strict && unused.Count > 0)
+                sb.AppendLine($"checkpoint tensors the model did not use: {string.Join(", ", unused.Take(20))}{(unused.Count > 20 ? ", …" : "")}");
+            sb.Append("found tensors: " + string.Join(", ", byName.Keys.Order(StringComparer.Ordinal).Take(20)) + (byName.Count > 20 ? $", … ({byName.Count} in all)" : ""));
             throw new InvalidDataException(sb.ToString());
+        }
+        // File bytes straight into each parameter's storage (converted chunk-wise if needed); a few tensors at a time,
+        // since one thread copying out of the page cache and faulting in fresh pages does not saturate memory.
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Clamp(Environment.ProcessorCount, 1, 4) };
+        try
+        {
+            Parallel.ForEach(reads.OrderByDescending(r => r.Entry.ElementCount), parallel, r => r.Entry.ReadInto(r.Target));
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
         }
     }
 
