@@ -74,13 +74,12 @@ public sealed class Bert : ITransformerModel
         var prefix = checkpoint.Contains("embeddings.word_embeddings.weight") ? ""
             : checkpoint.Contains("bert.embeddings.word_embeddings.weight") ? "bert." : "";
         var withPooler = checkpoint.Contains(prefix + "pooler.dense.weight");
-        var model = new BertModel(cfg, withPooler, dtype);
+        device ??= CPU;
+        var model = new BertModel(cfg, withPooler, dtype, device); // uninitialised, on the device: every weight is loaded
         try
         {
             checkpoint.LoadInto(model, name => prefix + name);
             model.eval();
-            device ??= CPU;
-            if (device.type != DeviceType.CPU) model.to(device);
             return new Bert(checkpoint.Config, cfg, model, dtype, device);
         }
         catch
@@ -159,11 +158,11 @@ public sealed class Bert : ITransformerModel
         public readonly BertEncoder encoder;
         public readonly BertPooler? pooler;
 
-        public BertModel(BertConfig c, bool withPooler, ScalarType dtype) : base("BertModel")
+        public BertModel(BertConfig c, bool withPooler, ScalarType dtype, Device device) : base("BertModel")
         {
-            embeddings = new BertEmbeddings(c, dtype);
-            encoder = new BertEncoder(c, dtype);
-            if (withPooler) pooler = new BertPooler(c, dtype);
+            embeddings = new BertEmbeddings(c, dtype, device);
+            encoder = new BertEncoder(c, dtype, device);
+            if (withPooler) pooler = new BertPooler(c, dtype, device);
             RegisterComponents();
         }
     }
@@ -173,12 +172,12 @@ public sealed class Bert : ITransformerModel
         public readonly EmbeddingTable word_embeddings, position_embeddings, token_type_embeddings;
         public readonly LayerNormMap LayerNorm;
 
-        public BertEmbeddings(BertConfig c, ScalarType dtype) : base("BertEmbeddings")
+        public BertEmbeddings(BertConfig c, ScalarType dtype, Device device) : base("BertEmbeddings")
         {
-            word_embeddings = new EmbeddingTable(c.VocabSize, c.HiddenSize, dtype, CPU);
-            position_embeddings = new EmbeddingTable(c.MaxPositions, c.HiddenSize, dtype, CPU);
-            token_type_embeddings = new EmbeddingTable(c.TypeVocabSize, c.HiddenSize, dtype, CPU);
-            LayerNorm = new LayerNormMap(c.HiddenSize, c.LayerNormEps, dtype, CPU);
+            word_embeddings = new EmbeddingTable(c.VocabSize, c.HiddenSize, dtype, device);
+            position_embeddings = new EmbeddingTable(c.MaxPositions, c.HiddenSize, dtype, device);
+            token_type_embeddings = new EmbeddingTable(c.TypeVocabSize, c.HiddenSize, dtype, device);
+            LayerNorm = new LayerNormMap(c.HiddenSize, c.LayerNormEps, dtype, device);
             RegisterComponents();
         }
     }
@@ -187,9 +186,9 @@ public sealed class Bert : ITransformerModel
     {
         public readonly ModuleList<BertLayer> layer;
 
-        public BertEncoder(BertConfig c, ScalarType dtype) : base("BertEncoder")
+        public BertEncoder(BertConfig c, ScalarType dtype, Device device) : base("BertEncoder")
         {
-            layer = nn.ModuleList(Enumerable.Range(0, c.NumLayers).Select(_ => new BertLayer(c, dtype)).ToArray());
+            layer = nn.ModuleList(Enumerable.Range(0, c.NumLayers).Select(_ => new BertLayer(c, dtype, device)).ToArray());
             RegisterComponents();
         }
     }
@@ -200,11 +199,11 @@ public sealed class Bert : ITransformerModel
         public readonly BertIntermediate intermediate;
         public readonly BertOutput output;
 
-        public BertLayer(BertConfig c, ScalarType dtype) : base("BertLayer")
+        public BertLayer(BertConfig c, ScalarType dtype, Device device) : base("BertLayer")
         {
-            attention = new BertAttention(c, dtype);
-            intermediate = new BertIntermediate(c, dtype);
-            output = new BertOutput(c.IntermediateSize, c, dtype);
+            attention = new BertAttention(c, dtype, device);
+            intermediate = new BertIntermediate(c, dtype, device);
+            output = new BertOutput(c.IntermediateSize, c, dtype, device);
             RegisterComponents();
         }
     }
@@ -214,10 +213,10 @@ public sealed class Bert : ITransformerModel
         public readonly BertSelfAttention self;
         public readonly BertOutput output;
 
-        public BertAttention(BertConfig c, ScalarType dtype) : base("BertAttention")
+        public BertAttention(BertConfig c, ScalarType dtype, Device device) : base("BertAttention")
         {
-            self = new BertSelfAttention(c, dtype);
-            output = new BertOutput(c.HiddenSize, c, dtype);
+            self = new BertSelfAttention(c, dtype, device);
+            output = new BertOutput(c.HiddenSize, c, dtype, device);
             RegisterComponents();
         }
     }
@@ -226,11 +225,11 @@ public sealed class Bert : ITransformerModel
     {
         public readonly LinearMap query, key, value;
 
-        public BertSelfAttention(BertConfig c, ScalarType dtype) : base("BertSelfAttention")
+        public BertSelfAttention(BertConfig c, ScalarType dtype, Device device) : base("BertSelfAttention")
         {
-            query = new LinearMap(c.HiddenSize, c.HiddenSize, true, dtype, CPU);
-            key = new LinearMap(c.HiddenSize, c.HiddenSize, true, dtype, CPU);
-            value = new LinearMap(c.HiddenSize, c.HiddenSize, true, dtype, CPU);
+            query = new LinearMap(c.HiddenSize, c.HiddenSize, true, dtype, device);
+            key = new LinearMap(c.HiddenSize, c.HiddenSize, true, dtype, device);
+            value = new LinearMap(c.HiddenSize, c.HiddenSize, true, dtype, device);
             RegisterComponents();
         }
 
@@ -260,10 +259,10 @@ public sealed class Bert : ITransformerModel
         public readonly LinearMap dense;
         public readonly LayerNormMap LayerNorm;
 
-        public BertOutput(int inputSize, BertConfig c, ScalarType dtype) : base("BertOutput")
+        public BertOutput(int inputSize, BertConfig c, ScalarType dtype, Device device) : base("BertOutput")
         {
-            dense = new LinearMap(inputSize, c.HiddenSize, true, dtype, CPU);
-            LayerNorm = new LayerNormMap(c.HiddenSize, c.LayerNormEps, dtype, CPU);
+            dense = new LinearMap(inputSize, c.HiddenSize, true, dtype, device);
+            LayerNorm = new LayerNormMap(c.HiddenSize, c.LayerNormEps, dtype, device);
             RegisterComponents();
         }
 
@@ -283,9 +282,9 @@ public sealed class Bert : ITransformerModel
         public readonly LinearMap dense;
         public readonly Func<Tensor, Tensor> Act;
 
-        public BertIntermediate(BertConfig c, ScalarType dtype) : base("BertIntermediate")
+        public BertIntermediate(BertConfig c, ScalarType dtype, Device device) : base("BertIntermediate")
         {
-            dense = new LinearMap(c.HiddenSize, c.IntermediateSize, true, dtype, CPU);
+            dense = new LinearMap(c.HiddenSize, c.IntermediateSize, true, dtype, device);
             Act = BertConfig.Activation(c.HiddenAct);
             RegisterComponents();
         }
@@ -295,9 +294,9 @@ public sealed class Bert : ITransformerModel
     {
         public readonly LinearMap dense;
 
-        public BertPooler(BertConfig c, ScalarType dtype) : base("BertPooler")
+        public BertPooler(BertConfig c, ScalarType dtype, Device device) : base("BertPooler")
         {
-            dense = new LinearMap(c.HiddenSize, c.HiddenSize, true, dtype, CPU);
+            dense = new LinearMap(c.HiddenSize, c.HiddenSize, true, dtype, device);
             RegisterComponents();
         }
     }
