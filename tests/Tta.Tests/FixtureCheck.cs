@@ -64,7 +64,7 @@ public static partial class FixtureCheck
     /// out: for [batch, seq, …] tensors whose seq matches a mask we compare real tokens only; for 4-D attention
     /// tensors [batch, heads, query, key] the padded rows are the queries (dim 2).
     /// </summary>
-    private static double MaxAbsError(Tensor actual, Tensor want, IReadOnlyList<Tensor> masks)
+    internal static double MaxAbsError(Tensor actual, Tensor want, IReadOnlyList<Tensor> masks)
     {
         using var diff = (actual.to(ScalarType.Float32) - want).abs();
         var seqDim = diff.dim() == 4 ? 2 : 1;
@@ -83,7 +83,7 @@ public static partial class FixtureCheck
         return diff.max().item<float>();
     }
 
-    private static IReadOnlyList<Tensor> PaddingMasks(ModelInputs inputs)
+    internal static IReadOnlyList<Tensor> PaddingMasks(ModelInputs inputs)
     {
         var list = new List<Tensor> { inputs.AttentionMask };
         if (inputs.DecoderAttentionMask is { } d) list.Add(d);

@@ -74,13 +74,12 @@ public sealed class Bert : ITransformerModel
         var prefix = checkpoint.Contains("embeddings.word_embeddings.weight") ? ""
             : checkpoint.Contains("bert.embeddings.word_embeddings.weight") ? "bert." : "";
         var withPooler = checkpoint.Contains(prefix + "pooler.dense.weight");
-        var model = new BertModel(cfg, withPooler, dtype);
+        device ??= CPU;
+        var model = new BertModel(cfg, withPooler, dtype, device); // uninitialised, on the device: every weight is loaded
         try
         {
             checkpoint.LoadInto(model, name => prefix + name);
             model.eval();
-            device ??= CPU;
-            if (device.type != DeviceType.CPU) model.to(device);
             return new Bert(checkpoint.Config, cfg, model, dtype, device);
         }
         catch
@@ -103,14 +102,14 @@ public sealed class Bert : ITransformerModel
         var types = inputs.TokenTypeIds?.to(ScalarType.Int64, device) ?? zeros_like(ids);
 
         var e = model.embeddings;
-        var words = e.word_embeddings.call(ids);
+        var words = e.word_embeddings.Apply(ids);
         capture.Record("embeddings.word_embeddings", words);
-        var tokenTypes = e.token_type_embeddings.call(types);
+        var tokenTypes = e.token_type_embeddings.Apply(types);
         capture.Record("embeddings.token_type_embeddings", tokenTypes);
         var positionIds = arange(seq, ScalarType.Int64, device).unsqueeze(0);
-        var positions = e.position_embeddings.call(positionIds);
+        var positions = e.position_embeddings.Apply(positionIds);
         capture.Record("embeddings.position_embeddings", positions);
-        var hidden = e.LayerNorm.call(words + tokenTypes + positions);
+        var hidden = e.LayerNorm.Apply(words + tokenTypes + positions);
         capture.Record("embeddings.LayerNorm", hidden);
         capture.Record("embeddings", hidden);
         capture.Record("hidden_states.0", hidden);
@@ -129,7 +128,7 @@ public sealed class Bert : ITransformerModel
             var attended = layer.attention.output.Apply(context, hidden, $"{p}.attention.output", capture);
             capture.Record($"{p}.attention#0", attended);
             capture.Record($"{p}.attention#1", probs);
-            var inner = layer.intermediate.dense.call(attended);
+            var inner = layer.intermediate.dense.Apply(attended);
             capture.Record($"{p}.intermediate.dense", inner);
             inner = layer.intermediate.Act(inner);
             capture.Record($"{p}.intermediate.intermediate_act_fn", inner);
@@ -143,7 +142,7 @@ public sealed class Bert : ITransformerModel
         capture.Record("last_hidden_state", hidden);
         if (model.pooler is { } pooler && (capture.Wants("pooler.dense") || capture.Wants("pooler")))
         {
-            var dense = pooler.dense.call(hidden.select(1, 0));
+            var dense = pooler.dense.Apply(hidden.select(1, 0));
             capture.Record("pooler.dense", dense);
             capture.Record("pooler", dense.tanh());
         }
@@ -159,26 +158,26 @@ public sealed class Bert : ITransformerModel
         public readonly BertEncoder encoder;
         public readonly BertPooler? pooler;
 
-        public BertModel(BertConfig c, bool withPooler, ScalarType dtype) : base("BertModel")
+        public BertModel(BertConfig c, bool withPooler, ScalarType dtype, Device device) : base("BertModel")
         {
-            embeddings = new BertEmbeddings(c, dtype);
-            encoder = new BertEncoder(c, dtype);
-            if (withPooler) pooler = new BertPooler(c, dtype);
+            embeddings = new BertEmbeddings(c, dtype, device);
+            encoder = new BertEncoder(c, dtype, device);
+            if (withPooler) pooler = new BertPooler(c, dtype, device);
             RegisterComponents();
         }
     }
 
     private sealed class BertEmbeddings : nn.Module
     {
-        public readonly Embedding word_embeddings, position_embeddings, token_type_embeddings;
-        public readonly LayerNorm LayerNorm;
+        public readonly EmbeddingTable word_embeddings, position_embeddings, token_type_embeddings;
+        public readonly LayerNormMap LayerNorm;
 
-        public BertEmbeddings(BertConfig c, ScalarType dtype) : base("BertEmbeddings")
+        public BertEmbeddings(BertConfig c, ScalarType dtype, Device device) : base("BertEmbeddings")
         {
-            word_embeddings = nn.Embedding(c.VocabSize, c.HiddenSize, dtype: dtype);
-            position_embeddings = nn.Embedding(c.MaxPositions, c.HiddenSize, dtype: dtype);
-            token_type_embeddings = nn.Embedding(c.TypeVocabSize, c.HiddenSize, dtype: dtype);
-            LayerNorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps, dtype: dtype);
+            word_embeddings = new EmbeddingTable(c.VocabSize, c.HiddenSize, dtype, device);
+            position_embeddings = new EmbeddingTable(c.MaxPositions, c.HiddenSize, dtype, device);
+            token_type_embeddings = new EmbeddingTable(c.TypeVocabSize, c.HiddenSize, dtype, device);
+            LayerNorm = new LayerNormMap(c.HiddenSize, c.LayerNormEps, dtype, device);
             RegisterComponents();
         }
     }
@@ -187,9 +186,9 @@ public sealed class Bert : ITransformerModel
     {
         public readonly ModuleList<BertLayer> layer;
 
-        public BertEncoder(BertConfig c, ScalarType dtype) : base("BertEncoder")
+        public BertEncoder(BertConfig c, ScalarType dtype, Device device) : base("BertEncoder")
         {
-            layer = nn.ModuleList(Enumerable.Range(0, c.NumLayers).Select(_ => new BertLayer(c, dtype)).ToArray());
+            layer = nn.ModuleList(Enumerable.Range(0, c.NumLayers).Select(_ => new BertLayer(c, dtype, device)).ToArray());
             RegisterComponents();
         }
     }
@@ -200,11 +199,11 @@ public sealed class Bert : ITransformerModel
         public readonly BertIntermediate intermediate;
         public readonly BertOutput output;
 
-        public BertLayer(BertConfig c, ScalarType dtype) : base("BertLayer")
+        public BertLayer(BertConfig c, ScalarType dtype, Device device) : base("BertLayer")
         {
-            attention = new BertAttention(c, dtype);
-            intermediate = new BertIntermediate(c, dtype);
-            output = new BertOutput(c.IntermediateSize, c, dtype);
+            attention = new BertAttention(c, dtype, device);
+            intermediate = new BertIntermediate(c, dtype, device);
+            output = new BertOutput(c.IntermediateSize, c, dtype, device);
             RegisterComponents();
         }
     }
@@ -214,23 +213,23 @@ public sealed class Bert : ITransformerModel
         public readonly BertSelfAttention self;
         public readonly BertOutput output;
 
-        public BertAttention(BertConfig c, ScalarType dtype) : base("BertAttention")
+        public BertAttention(BertConfig c, ScalarType dtype, Device device) : base("BertAttention")
         {
-            self = new BertSelfAttention(c, dtype);
-            output = new BertOutput(c.HiddenSize, c, dtype);
+            self = new BertSelfAttention(c, dtype, device);
+            output = new BertOutput(c.HiddenSize, c, dtype, device);
             RegisterComponents();
         }
     }
 
     private sealed class BertSelfAttention : nn.Module
     {
-        public readonly Linear query, key, value;
+        public readonly LinearMap query, key, value;
 
-        public BertSelfAttention(BertConfig c, ScalarType dtype) : base("BertSelfAttention")
+        public BertSelfAttention(BertConfig c, ScalarType dtype, Device device) : base("BertSelfAttention")
         {
-            query = nn.Linear(c.HiddenSize, c.HiddenSize, dtype: dtype);
-            key = nn.Linear(c.HiddenSize, c.HiddenSize, dtype: dtype);
-            value = nn.Linear(c.HiddenSize, c.HiddenSize, dtype: dtype);
+            query = new LinearMap(c.HiddenSize, c.HiddenSize, true, dtype, device);
+            key = new LinearMap(c.HiddenSize, c.HiddenSize, true, dtype, device);
+            value = new LinearMap(c.HiddenSize, c.HiddenSize, true, dtype, device);
             RegisterComponents();
         }
 
@@ -238,11 +237,11 @@ public sealed class Bert : ITransformerModel
         public Tensor Attend(Tensor hidden, Tensor additiveMask, BertConfig c, string path, ActivationCapture capture, out Tensor context)
         {
             var (b, t) = (hidden.shape[0], hidden.shape[1]);
-            var q = query.call(hidden);
+            var q = query.Apply(hidden);
             capture.Record(path + ".query", q);
-            var k = key.call(hidden);
+            var k = key.Apply(hidden);
             capture.Record(path + ".key", k);
-            var v = value.call(hidden);
+            var v = value.Apply(hidden);
             capture.Record(path + ".value", v);
             Tensor Heads(Tensor x) => x.view(b, t, c.NumHeads, c.HeadDim).transpose(1, 2);
             var scores = matmul(Heads(q), Heads(k).transpose(-1, -2)) * Math.Pow(c.HeadDim, -0.5) + additiveMask;
@@ -257,21 +256,21 @@ public sealed class Bert : ITransformerModel
     /// <summary>BertSelfOutput / BertOutput: dense, then LayerNorm of (dense + residual).</summary>
     private sealed class BertOutput : nn.Module
     {
-        public readonly Linear dense;
-        public readonly LayerNorm LayerNorm;
+        public readonly LinearMap dense;
+        public readonly LayerNormMap LayerNorm;
 
-        public BertOutput(int inputSize, BertConfig c, ScalarType dtype) : base("BertOutput")
+        public BertOutput(int inputSize, BertConfig c, ScalarType dtype, Device device) : base("BertOutput")
         {
-            dense = nn.Linear(inputSize, c.HiddenSize, dtype: dtype);
-            LayerNorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps, dtype: dtype);
+            dense = new LinearMap(inputSize, c.HiddenSize, true, dtype, device);
+            LayerNorm = new LayerNormMap(c.HiddenSize, c.LayerNormEps, dtype, device);
             RegisterComponents();
         }
 
         public Tensor Apply(Tensor x, Tensor residual, string path, ActivationCapture capture)
         {
-            var d = dense.call(x);
+            var d = dense.Apply(x);
             capture.Record(path + ".dense", d);
-            var y = LayerNorm.call(d + residual);
+            var y = LayerNorm.Apply(d + residual);
             capture.Record(path + ".LayerNorm", y);
             capture.Record(path, y);
             return y;
@@ -280,12 +279,12 @@ public sealed class Bert : ITransformerModel
 
     private sealed class BertIntermediate : nn.Module
     {
-        public readonly Linear dense;
+        public readonly LinearMap dense;
         public readonly Func<Tensor, Tensor> Act;
 
-        public BertIntermediate(BertConfig c, ScalarType dtype) : base("BertIntermediate")
+        public BertIntermediate(BertConfig c, ScalarType dtype, Device device) : base("BertIntermediate")
         {
-            dense = nn.Linear(c.HiddenSize, c.IntermediateSize, dtype: dtype);
+            dense = new LinearMap(c.HiddenSize, c.IntermediateSize, true, dtype, device);
             Act = BertConfig.Activation(c.HiddenAct);
             RegisterComponents();
         }
@@ -293,11 +292,11 @@ public sealed class Bert : ITransformerModel
 
     private sealed class BertPooler : nn.Module
     {
-        public readonly Linear dense;
+        public readonly LinearMap dense;
 
-        public BertPooler(BertConfig c, ScalarType dtype) : base("BertPooler")
+        public BertPooler(BertConfig c, ScalarType dtype, Device device) : base("BertPooler")
         {
-            dense = nn.Linear(c.HiddenSize, c.HiddenSize, dtype: dtype);
+            dense = new LinearMap(c.HiddenSize, c.HiddenSize, true, dtype, device);
             RegisterComponents();
         }
     }

@@ -59,10 +59,13 @@ public static partial class ForwardRunner
     }
 
     /// <summary>Runs the model directory on the case's inputs and writes every captured tensor to <paramref name="output"/>.</summary>
-    public static int Run(string modelDirectory, string caseJsonPath, string output, TextWriter log)
+    /// <param name="configure">adjusts the loaded model before the run (e.g. a reference-compatibility switch).</param>
+    public static int Run(string modelDirectory, string caseJsonPath, string output, TextWriter log,
+        Action<ITransformerModel>? configure = null)
     {
         using var scope = NewDisposeScope();
         using var model = ModelFactory.Load(modelDirectory, ScalarType.Float32);
+        configure?.Invoke(model);
         var inputs = ReadInputs(caseJsonPath);
         using var capture = ActivationCapture.All();
         model.Run(inputs, capture);

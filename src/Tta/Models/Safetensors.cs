@@ -1,4 +1,4 @@
-using System.IO.MemoryMappedFiles;
+using Microsoft.Win32.SafeHandles;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -14,100 +14,85 @@ public sealed record SafetensorsEntry(string Name, string DType, long[] Shape, l
 }
 
 /// <summary>
-/// Reads a safetensors file through a memory map, so tensors are copied once, straight from the page cache into
-/// their final torch storage (in the requested dtype), never through a managed copy of the whole file.
+/// Reads a safetensors file with positional reads: each tensor's bytes go straight from the file into their final
+/// torch storage (see <see cref="StoredTensor"/>), never through a memory map or a managed copy of the whole file.
 /// </summary>
 public sealed class SafetensorsFile : IDisposable
 {
-    private readonly MemoryMappedFile map;
-    private readonly MemoryMappedViewAccessor view;
+    private readonly SafeFileHandle handle;
     private readonly long dataStart;
+    private readonly Dictionary<string, StoredTensor> tensors = new(StringComparer.Ordinal);
 
     public string Path { get; }
     public IReadOnlyDictionary<string, SafetensorsEntry> Entries { get; }
     public IReadOnlyDictionary<string, string> Metadata { get; }
+    public IReadOnlyDictionary<string, StoredTensor> Tensors => tensors;
 
     public SafetensorsFile(string path)
     {
         Path = path;
-        var length = new FileInfo(path).Length;
-        if (length < 8) throw new InvalidDataException($"{path}: not a safetensors file (too short)");
-        map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-        view = map.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
-        var headerLength = view.ReadInt64(0);
-        if (headerLength <= 0 || 8 + headerLength > length)
-            throw new InvalidDataException($"{path}: not a safetensors file (header length {headerLength})");
-        var header = new byte[headerLength];
-        view.ReadArray(8, header, 0, header.Length);
-        dataStart = 8 + headerLength;
-        var entries = new Dictionary<string, SafetensorsEntry>(StringComparer.Ordinal);
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        var root = JsonNode.Parse(header)?.AsObject()
-            ?? throw new InvalidDataException($"{path}: safetensors header is not a JSON object");
-        foreach (var (name, node) in root)
+        handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
+        try
         {
-            if (name == "__metadata__")
+            var length = RandomAccess.GetLength(handle);
+            if (length < 8) throw new InvalidDataException($"{path}: not a safetensors file (too short)");
+            Span<byte> prefix = stackalloc byte[8];
+            RandomAccess.Read(handle, prefix, 0);
+            var headerLength = BitConverter.ToInt64(prefix);
+            if (headerLength <= 0 || headerLength > 100_000_000 || 8 + headerLength > length)
+                throw new InvalidDataException($"{path}: not a safetensors file (header length {headerLength})");
+            var header = new byte[headerLength];
+            if (RandomAccess.Read(handle, header, 8) != header.Length)
+                throw new InvalidDataException($"{path}: safetensors header is cut short");
+            dataStart = 8 + headerLength;
+            var entries = new Dictionary<string, SafetensorsEntry>(StringComparer.Ordinal);
+            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+            var root = JsonNode.Parse(header)?.AsObject()
+                ?? throw new InvalidDataException($"{path}: safetensors header is not a JSON object");
+            foreach (var (name, node) in root)
             {
-                foreach (var (k, v) in node!.AsObject()) metadata[k] = v!.GetValue<string>();
-                continue;
+                if (name == "__metadata__")
+                {
+                    foreach (var (k, v) in node!.AsObject()) metadata[k] = v!.GetValue<string>();
+                    continue;
+                }
+                var o = node!.AsObject();
+                var offsets = o["data_offsets"]!.AsArray();
+                var entry = new SafetensorsEntry(name, o["dtype"]!.GetValue<string>(),
+                    o["shape"]!.AsArray().Select(x => x!.GetValue<long>()).ToArray(),
+                    offsets[0]!.GetValue<long>(), offsets[1]!.GetValue<long>());
+                if (dataStart + entry.End > length || entry.Begin > entry.End || entry.Begin < 0)
+                    throw new InvalidDataException($"{path}: tensor '{name}' lies outside the file");
+                var stored = ToScalarType(entry.DType, path, name);
+                var expected = entry.Shape.Aggregate(1L, (a, b) => a * b) * ElementSize(stored);
+                if (expected != entry.ByteLength)
+                    throw new InvalidDataException($"{path}: tensor '{name}' has {entry.ByteLength} bytes, shape needs {expected}");
+                entries[name] = entry;
+                tensors[name] = new StoredTensor(handle, path, name, stored, entry.Shape,
+                    StoredTensor.ContiguousStrides(entry.Shape), dataStart + entry.Begin);
             }
-            var o = node!.AsObject();
-            var offsets = o["data_offsets"]!.AsArray();
-            var entry = new SafetensorsEntry(name, o["dtype"]!.GetValue<string>(),
-                o["shape"]!.AsArray().Select(x => x!.GetValue<long>()).ToArray(),
-                offsets[0]!.GetValue<long>(), offsets[1]!.GetValue<long>());
-            if (dataStart + entry.End > length || entry.Begin > entry.End)
-                throw new InvalidDataException($"{path}: tensor '{name}' lies outside the file");
-            entries[name] = entry;
+            Entries = entries;
+            Metadata = metadata;
         }
-        Entries = entries;
-        Metadata = metadata;
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
     }
 
     public bool Contains(string name) => Entries.ContainsKey(name);
 
+    public StoredTensor Stored(string name) => tensors.TryGetValue(name, out var t)
+        ? t : throw new KeyNotFoundException($"{Path}: no tensor named '{name}'");
+
     /// <summary>Loads one tensor, converted to <paramref name="dtype"/> when given (one tensor at a time).</summary>
-    public Tensor Load(string name, ScalarType? dtype = null)
-    {
-        if (!Entries.TryGetValue(name, out var e))
-            throw new KeyNotFoundException($"{Path}: no tensor named '{name}'");
-        var stored = ToScalarType(e.DType, Path, name);
-        var t = empty(e.Shape, stored);
-        CopyInto(e, t);
-        if (dtype is { } d && d != stored)
-        {
-            var converted = t.to_type(d);
-            t.Dispose();
-            return converted;
-        }
-        return t;
-    }
+    public Tensor Load(string name, ScalarType? dtype = null) => Stored(name).Load(dtype);
 
-    /// <summary>Copies the stored bytes of <paramref name="e"/> into a contiguous CPU tensor of the stored dtype.</summary>
-    public unsafe void CopyInto(SafetensorsEntry e, Tensor destination)
-    {
-        var expected = e.Shape.Aggregate(1L, (a, b) => a * b) * ElementSize(ToScalarType(e.DType, Path, e.Name));
-        if (expected != e.ByteLength)
-            throw new InvalidDataException($"{Path}: tensor '{e.Name}' has {e.ByteLength} bytes, shape needs {expected}");
-        byte* basePtr = null;
-        view.SafeMemoryMappedViewHandle.AcquirePointer(ref basePtr);
-        try
-        {
-            var src = basePtr + view.PointerOffset + dataStart + e.Begin;
-            var dst = (byte*)NativeTensor.DataPointer(destination);
-            Buffer.MemoryCopy(src, dst, e.ByteLength, e.ByteLength);
-        }
-        finally
-        {
-            view.SafeMemoryMappedViewHandle.ReleasePointer();
-        }
-    }
+    /// <summary>Copies the stored values of <paramref name="e"/> into <paramref name="destination"/> (converting if needed).</summary>
+    public void CopyInto(SafetensorsEntry e, Tensor destination) => Stored(e.Name).ReadInto(destination);
 
-    public void Dispose()
-    {
-        view.Dispose();
-        map.Dispose();
-    }
+    public void Dispose() => handle.Dispose();
 
     public static ScalarType ToScalarType(string dtype, string path = "", string name = "") => dtype switch
     {
