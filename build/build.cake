@@ -109,7 +109,7 @@ Task("Verify")
     .Does(() => CliOrFail($"verify --archive=\"{Argument<string>("archive")}\""));
 
 Task("Bench")
-    .Description("Benchmarks printing ratios against same-run baselines: --only=store,figures (default all).")
+    .Description("Benchmarks printing ratios against same-run baselines: --only=store,load,figures (default all).")
     .Does(() =>
     {
         var only = HasArgument("only") ? $"--only={Argument<string>("only")}" : "";

@@ -129,7 +129,8 @@ public static class TtaCli
 
     /// <summary>
     /// Benchmarks that print ratios against baselines measured in the same run (never timed tests):
-    /// store (Parquet write/read, similarity maps), figures (vs matplotlib). --only=store,figures picks some.
+    /// store (Parquet write/read, similarity maps), load (checkpoint peak RSS / file size), figures (vs matplotlib).
+    /// --only=store,load,figures picks some.
     /// </summary>
     private static int Bench(Options o, Writers io)
     {
@@ -142,6 +143,8 @@ public static class TtaCli
             var s = Sizes("store-sizes") ?? [33, 512, 4544];
             Tta.Metrics.StoreBenchmark.Run(io.Out, work, s[0], s[1], s[2]);
         }
+        if (Wanted("load"))
+            Tta.Models.LoadBenchmark.Run(io.Out, work, long.Parse(o.Get("load-bytes") ?? (1L << 30).ToString(System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture));
         if (Wanted("figures"))
         {
             var s = Sizes("figure-sizes") ?? [100, 512];

@@ -19,7 +19,7 @@ public sealed record VectorBlock(ActivationPoint Key, int Positions, int Dim, fl
 /// <summary>
 /// The public Parquet format of activations and metrics (schema in README "Outputs"): one row per vector with columns
 /// <c>point, stack, layer, head, [measure,] position, values</c>, file key-value metadata for tokens, model and
-/// fingerprint. Written streaming, one row group per block, zstd-compressed, to a temporary file that is renamed into
+/// fingerprint. Written streaming, one row group per block, Snappy-compressed, to a temporary file that is renamed into
 /// place only by <see cref="CommitAsync"/>, so a killed run never leaves a file that looks complete.
 /// </summary>
 public sealed class VectorStoreWriter : IAsyncDisposable
@@ -68,7 +68,8 @@ public sealed class VectorStoreWriter : IAsyncDisposable
         var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20);
         try
         {
-            var options = new ParquetOptions { CompressionMethod = CompressionMethod.Zstd, CompressionLevel = System.IO.Compression.CompressionLevel.Fastest };
+            // Snappy: float activations barely compress, and Parquet.Net's zstd halves write speed (README, Benchmarks).
+            var options = new ParquetOptions { CompressionMethod = CompressionMethod.Snappy };
             var writer = await ParquetWriter.CreateAsync(Schema(withMeasure), stream, options);
             writer.CustomMetadata = metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(kv => kv.Key, kv => kv.Value);
             return new VectorStoreWriter(path, temp, stream, writer, withMeasure);
