@@ -18,6 +18,7 @@ string Forwarded()
     if (HasArgument("explain")) parts.Add("--explain");
     if (HasArgument("cache")) parts.Add($"--cache=\"{Argument<string>("cache")}\"");
     if (HasArgument("figures")) parts.Add($"--figures=\"{Argument<string>("figures")}\"");
+    if (HasArgument("memory-limit")) parts.Add($"--memory-limit={Argument<string>("memory-limit")}");
     return string.Join(" ", parts);
 }
 

@@ -68,9 +68,23 @@ public static class TtaCli
         var names = experiments.GroupBy(e => e.Name).FirstOrDefault(g => g.Count() > 1);
         if (names is not null)
             throw new ConfigException($"{names.Last().SourcePath}:1:1: experiment name '{names.Key}' is also used by {names.First().SourcePath} — give each experiment its own name");
-        var context = new RunContext(ws, experiments, io.Out);
+        var context = new RunContext(ws, experiments, io.Out)
+        {
+            MemoryLimitBytes = o.Get("memory-limit") is { } limit ? ParseBytes(limit) : null,
+        };
         Pipeline.Validate(context);
         return context;
+    }
+
+    /// <summary>Bytes from "123", "512M", "16G".</summary>
+    private static long ParseBytes(string text)
+    {
+        var t = text.Trim().ToUpperInvariant().TrimEnd('B', 'I');
+        var scale = t.EndsWith('K') ? 1L << 10 : t.EndsWith('M') ? 1L << 20 : t.EndsWith('G') ? 1L << 30 : t.EndsWith('T') ? 1L << 40 : 1;
+        var number = scale == 1 ? t : t[..^1];
+        return double.TryParse(number, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= 0
+            ? (long)(n * scale)
+            : throw new ArgumentException($"--memory-limit={text}: write a size such as 16G or 512M");
     }
 
     private static int Validate(Options o, Writers io)

@@ -110,6 +110,22 @@ public class PipelineTests
         Assert.All(Stages, s => Assert.False(IsStale(crashed, s)));
     }
 
+    [Fact]
+    public void AModelThatCannotFitIsRefusedWithItsEstimateBeforeLoading()
+    {
+        var ws = new TinyWorkspace();
+        Assert.Equal(0, ws.Cli("run", "--stage=Download").Code);
+        var (code, output) = ws.Cli("run", "--stage=Extract", "--memory-limit=64K");
+        Assert.Equal(1, code);
+        Assert.Matches(@"model 'tiny' needs about [\d.]+ GiB \(weights [\d.]+ GiB \+ activations [\d.]+ GiB\), 0\.00 GiB available", output);
+        Assert.Contains("tiny.yaml:3:", output); // points at the model entry
+        Assert.False(Directory.Exists(Path.Combine(ws.CacheDir, "extract")) &&
+                     Directory.EnumerateFiles(Path.Combine(ws.CacheDir, "extract"), "*.parquet", SearchOption.AllDirectories).Any());
+        var (ok, printed) = ws.Cli("run", "--stage=Extract");
+        Assert.True(ok == 0, printed);
+        Assert.Contains("model 'tiny' (float32, cpu): needs about", printed);
+    }
+
     public static TheoryData<string, string, string, string> BadInputs => new()
     {
         // name, replace, with, expected message fragment

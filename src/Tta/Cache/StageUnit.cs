@@ -10,6 +10,9 @@ public sealed class RunContext(Workspace workspace, IReadOnlyList<Experiment> ex
     public IReadOnlyList<Experiment> Experiments { get; } = experiments;
     public TextWriter Log { get; } = log;
 
+    /// <summary>Memory to treat as available when deciding whether a model fits (--memory-limit); null = what the OS says.</summary>
+    public long? MemoryLimitBytes { get; init; }
+
     /// <summary>Objects worth keeping across units of one process (loaded models, tokenizers).</summary>
     public Dictionary<string, object> Shared { get; } = [];
 }

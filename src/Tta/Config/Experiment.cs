@@ -59,7 +59,18 @@ public sealed record MetricsSpec(
 public sealed record AttentionMetricSpec(
     IReadOnlyList<int> Layers,
     IReadOnlyList<int>? Heads,
-    [property: System.Text.Json.Serialization.JsonIgnore] SourceSpan At); // where, for messages; not a setting
+    [property: System.Text.Json.Serialization.JsonIgnore] SourceSpan At, // where, for messages; not a setting
+    IReadOnlyList<int>? EncoderHeads = null, // encoder_heads / decoder_heads override heads for one stack,
+    IReadOnlyList<int>? DecoderHeads = null) // as the paper picks different heads of each
+{
+    /// <summary>The heads asked for in a stack (<c>encoder</c>, <c>decoder</c>, <c>decoder-only</c>); null = all.</summary>
+    public IReadOnlyList<int>? HeadsFor(string stack) => stack switch
+    {
+        "encoder" => EncoderHeads ?? Heads,
+        "decoder" => DecoderHeads ?? Heads,
+        _ => Heads,
+    };
+}
 
 /// <summary>Top-<see cref="K"/> nearest input-embedding rows of every trajectory vector (inner product and L2).</summary>
 public sealed record NearestMetricSpec(int K);

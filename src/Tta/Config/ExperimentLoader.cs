@@ -33,7 +33,7 @@ public static partial class ExperimentLoader
     private static readonly string[] TextKeys = ["name", "text", "file"];
     private static readonly string[] ExtractKeys = ["points", "layers", "max_tokens"];
     private static readonly string[] MetricsKeys = ["similarity", "attention", "nearest", "trajectory"];
-    private static readonly string[] AttentionKeys = ["layers", "heads"];
+    private static readonly string[] AttentionKeys = ["layers", "heads", "encoder_heads", "decoder_heads"];
     private static readonly string[] NearestKeys = ["k"];
     private static readonly string[] FiguresKeys = ["kinds", "formats", "colormap", "token_labels", "cell_pixels", "dpi"];
 
@@ -628,10 +628,12 @@ public static partial class ExperimentLoader
                 var af = Fields(a.Value, "'metrics.attention'", AttentionKeys, "write e.g. 'attention: { layers: [0], heads: [0, 2] }'");
                 var layers = IndexList(Required(af, a.Value, "layers", "'metrics.attention'", "add 'layers: [0]' (block numbers, 0 = first block)"),
                     "layers", "layer", "block numbers such as [0] (0 = first block)");
-                IReadOnlyList<int>? heads = null;
-                if (af.TryGetValue("heads", out var h) && !IsNull(h.Value) && h.Value is not YamlScalarNode { Value: "all" })
-                    heads = IndexList(h.Value, "heads", "head", "head numbers such as [0, 2], or \"all\"");
-                attention = new AttentionMetricSpec(layers, heads, At(a.Value));
+                IReadOnlyList<int>? Heads(string key)
+                {
+                    if (!af.TryGetValue(key, out var h) || IsNull(h.Value) || h.Value is YamlScalarNode { Value: "all" }) return null;
+                    return IndexList(h.Value, key, "head", "head numbers such as [0, 2], or \"all\"");
+                }
+                attention = new AttentionMetricSpec(layers, Heads("heads"), At(a.Value), Heads("encoder_heads"), Heads("decoder_heads"));
             }
             NearestMetricSpec? nearest = null;
             if (f.TryGetValue("nearest", out var n) && !IsNull(n.Value))

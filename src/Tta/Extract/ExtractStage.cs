@@ -31,6 +31,27 @@ public static partial class ExtractStage
         _ => throw new ArgumentException($"unknown dtype {name}"),
     };
 
+    /// <summary>
+    /// The model of a spec, loaded once per process on its device and in its dtype — after printing a memory
+    /// estimate, and refusing (with the estimate) a model that cannot fit.
+    /// </summary>
+    public static ITransformerModel LoadModel(RunContext context, ModelSpec model, string checkpoint, int tokens)
+    {
+        var key = $"model:{checkpoint}:{model.DType}:{model.Device}";
+        if (context.Shared.TryGetValue(key, out var loaded)) return (ITransformerModel)loaded;
+        var dtype = DType(model.DType);
+        var estimate = MemoryEstimate.For(checkpoint, dtype, Math.Max(tokens, context.Experiments.Max(e => e.Extract.MaxTokens)), context.MemoryLimitBytes);
+        context.Log.WriteLine($"model '{model.Key}' ({model.DType}, {model.Device}): needs {estimate}");
+        if (!estimate.Fits)
+            throw new InsufficientMemoryException(
+                $"{model.At}: model '{model.Key}' needs {estimate}; not loading it. Use a smaller dtype (bfloat16), " +
+                "a lower extract.max_tokens, or a machine with more memory");
+        var device = model.Device == "cuda" ? CUDA : CPU;
+        var net = ModelFactory.Load(checkpoint, dtype, device);
+        context.Shared[key] = net;
+        return net;
+    }
+
     [GeneratedRegex(@"(?:^|_)hidden_states\.(\d+)$|(?:^|_)attentions\.(\d+)$|\.(?:layer|block|h|layers)\.(\d+)(?:\.|#|$)")]
     private static partial Regex LayerNumber();
 
@@ -78,8 +99,7 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
         if (tokens.Ids.Length > experiment.Extract.MaxTokens)
             throw new ConfigException(text.At,
                 $"text '{text.Key}' is {tokens.Ids.Length} tokens for model '{model.Key}', more than extract.max_tokens = {experiment.Extract.MaxTokens}; raise max_tokens or shorten the text");
-        var dtype = ExtractStage.DType(model.DType);
-        var net = (ITransformerModel)Shared(context, $"model:{checkpoint}:{model.DType}", () => ModelFactory.Load(checkpoint, dtype));
+        var net = ExtractStage.LoadModel(context, model, checkpoint, tokens.Ids.Length);
         ExperimentLoader.CheckLayers(experiment, model, Pipeline.LayerCount(net.Config));
 
         using var scope = NewDisposeScope();

@@ -153,8 +153,7 @@ public sealed class AttentionMetricsUnit(Workspace ws, Experiment experiment, Mo
         var (checkpoint, _) = DownloadStage.Result(Ws, Experiment, Model);
         var metadata = MetricsStage.Sync(() => MetricsStage.ReadMetadataAsync(Upstream.OutputPath));
         var ids = JsonSerializer.Deserialize<long[]>(metadata["tta.token_ids"]) ?? [];
-        var net = (ITransformerModel)MetricsStage.Shared(context, $"model:{checkpoint}:{Model.DType}",
-            () => ModelFactory.Load(checkpoint, ExtractStage.DType(Model.DType)));
+        var net = ExtractStage.LoadModel(context, Model, checkpoint, ids.Length);
         using var capture = new ActivationCapture(AttentionDecomposition.CaptureFilter(spec.Layers));
         var parts = AttentionDecomposition.Run(net, ids, capture);
         foreach (var layer in spec.Layers.Where(l => parts.All(p => p.Layer != l)))
@@ -171,7 +170,7 @@ public sealed class AttentionMetricsUnit(Workspace ws, Experiment experiment, Mo
             await using var writer = await VectorStoreWriter.CreateAsync(OutputPath, meta, withMeasure: true);
             foreach (var p in parts)
             {
-                var heads = spec.Heads ?? Enumerable.Range(0, (int)p.Heads).ToList();
+                var heads = spec.HeadsFor(p.Stack) ?? Enumerable.Range(0, (int)p.Heads).ToList();
                 var bad = heads.FirstOrDefault(h => h >= p.Heads, -1);
                 if (bad >= 0)
                     throw new ConfigException(spec.At, $"metrics.attention: head {bad} out of range for {p.Path} of model '{Model.Key}', which has {p.Heads} heads — use heads 0..{p.Heads - 1}");
