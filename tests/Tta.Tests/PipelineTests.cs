@@ -135,6 +135,7 @@ public class PipelineTests
         { "unknown model source", "source: local", "source: ftp", "tiny.yaml:4:13" },
         { "layer out of range", "figures:", "extract:\n  layers: [0, 7]\nfigures:", "tiny.yaml:13:" },
         { "duplicate names", "name: two", "name: one", "tiny.yaml:10:" },
+        { "device cuda in a cpu build", "    path: model", "    path: model\n    device: cuda", "CPU backend" },
         { "empty texts", "text: \"a dog ran to the park!\"", "text: \"  \"", "tiny.yaml:11:" },
     };
 
