@@ -294,7 +294,7 @@ public class ExperimentLoaderTests
         AssertError(Minimal.Replace("source: hub", "source: hub\n    device: gpu"), 5, 13, "unknown device 'gpu'", "cpu, cuda");
         AssertError(Minimal + "\nfigures:\n  formats: [png, jpg]\n", 9, 18, "unknown figure format 'jpg'", "png, pdf, svg");
         AssertError(Minimal + "\nfigures:\n  colormap: magma\n", 9, 13, "unknown colormap 'magma'", "cividis_r, cividis, viridis, gray");
-        AssertError(Minimal + "\nfigures:\n  kinds: [trajectory]\n", 9, 11, "unknown figure kind 'trajectory'", "similarity");
+        AssertError(Minimal + "\nfigures:\n  kinds: [trajectry]\n", 9, 11, "unknown figure kind 'trajectry'", "did you mean 'trajectory'", "similarity, attention, trajectory, nearest");
         AssertError(Minimal + "\nmetrics:\n  similarity: [cosine, euclid]\n", 9, 24, "unknown similarity measure 'euclid'", "cosine, dot");
     }
 
@@ -361,5 +361,32 @@ public class ExperimentLoaderTests
         Assert.Contains("no file matches", ex.Message);
         ex = Assert.Throws<ConfigException>(() => ExperimentLoader.ResolvePaths(["experiments/zz.yaml"], dir));
         Assert.Contains(Path.Join(dir, "experiments/zz.yaml"), ex.Message);
+    }
+
+    [Fact]
+    public void FigureKindsDefaultToSimilarityPlusConfiguredMetrics()
+    {
+        Assert.Equal(["similarity", "attention", "trajectory", "nearest"],
+            ExperimentLoader.Load(Yaml(Minimal + "\nmetrics:\n  attention: { layers: [0] }\n  nearest: { k: 2 }\n  trajectory: true\n").Path).Figures.Kinds);
+        Assert.Equal(["similarity", "nearest"],
+            ExperimentLoader.Load(Yaml(Minimal + "\nmetrics:\n  nearest: {}\n  trajectory: false\n").Path).Figures.Kinds);
+        Assert.Equal(["similarity", "trajectory"],
+            ExperimentLoader.Load(Yaml(Minimal + "\nmetrics:\n  trajectory: true\nfigures:\n  formats: [png]\n").Path).Figures.Kinds);
+        // Explicit kinds are kept as written (order included) when their metrics are configured.
+        Assert.Equal(["nearest", "similarity"],
+            ExperimentLoader.Load(Yaml(Minimal + "\nmetrics:\n  nearest: { k: 1 }\n  trajectory: true\nfigures:\n  kinds: [nearest, similarity]\n").Path).Figures.Kinds);
+    }
+
+    [Theory]
+    [InlineData("attention", "attention: { layers: [0] }")]
+    [InlineData("trajectory", "trajectory: true")]
+    [InlineData("nearest", "nearest: { k: 5 }")]
+    public void FigureKindWithoutItsMetricPointsAtTheKind(string kind, string fix)
+    {
+        // Line 8 "metrics:", 9 "  similarity: [dot]", 10 "figures:", 11 "  kinds: [similarity, KIND]" (column 23).
+        var yaml = Minimal + $"\nmetrics:\n  similarity: [dot]\nfigures:\n  kinds: [similarity, {kind}]\n";
+        AssertError(yaml, 11, 23, $"figure kind '{kind}' needs metrics.{kind}", $"add '{fix}' under 'metrics:'", $"remove '{kind}'");
+        // Block style: the error points at the item's own line.
+        AssertError(Minimal + $"\nfigures:\n  kinds:\n    - similarity\n    - {kind}\n", 11, 7, $"metrics.{kind}");
     }
 }

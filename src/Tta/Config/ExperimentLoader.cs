@@ -17,7 +17,8 @@ public static partial class ExperimentLoader
     public static IReadOnlyList<string> DTypes { get; } = ["float32", "bfloat16", "float16"];
     public static IReadOnlyList<string> Devices { get; } = ["cpu", "cuda"];
     public static IReadOnlyList<string> Measures { get; } = ["cosine", "dot"];
-    public static IReadOnlyList<string> FigureKinds { get; } = ["similarity"];
+    /// <summary>Figure kinds; every kind but similarity needs its metric (<see cref="FigureKindMetric"/>).</summary>
+    public static IReadOnlyList<string> FigureKinds { get; } = ["similarity", "attention", "trajectory", "nearest"];
     public static IReadOnlyList<string> Formats { get; } = ["png", "pdf", "svg"];
     public static IReadOnlyList<string> Colormaps { get; } = ["cividis_r", "cividis", "viridis", "gray"];
 
@@ -27,6 +28,14 @@ public static partial class ExperimentLoader
     public const int MinCellPixels = 2, MaxCellPixels = 64, DefaultCellPixels = 12;
     public const int MinDpi = 50, MaxDpi = 1200, DefaultDpi = 150;
     public const int DefaultNearestK = 5, MaxNearestK = 1000;
+
+    /// <summary>The <c>metrics:</c> entry (an example) each optional figure kind needs.</summary>
+    public static IReadOnlyDictionary<string, string> FigureKindMetric { get; } = new Dictionary<string, string>
+    {
+        ["attention"] = "attention: { layers: [0] }",
+        ["trajectory"] = "trajectory: true",
+        ["nearest"] = "nearest: { k: 5 }",
+    };
 
     private static readonly string[] TopKeys = ["name", "models", "texts", "extract", "metrics", "figures"];
     private static readonly string[] ModelKeys = ["id", "source", "revision", "path", "name", "dtype", "device"];
@@ -392,7 +401,7 @@ public static partial class ExperimentLoader
             var texts = ReadTexts(Required(top, root, "texts", "the experiment", "add a 'texts:' list"));
             var extract = ReadExtract(Optional(top, "extract"));
             var metrics = ReadMetrics(Optional(top, "metrics"));
-            var figures = ReadFigures(Optional(top, "figures"));
+            var figures = ReadFigures(Optional(top, "figures"), metrics);
             return new Experiment(name, fullPath, models, texts, extract, metrics, figures);
         }
 
@@ -675,9 +684,10 @@ public static partial class ExperimentLoader
             return list;
         }
 
-        private FiguresSpec ReadFigures(Entry? section)
+        private FiguresSpec ReadFigures(Entry? section, MetricsSpec metrics)
         {
-            IReadOnlyList<string> kinds = ["similarity"];
+            // Default: similarity plus the kind of every configured optional metric.
+            IReadOnlyList<string> kinds = FigureKinds.Where(kind => HasMetric(metrics, kind)).ToList();
             IReadOnlyList<string> formats = ["png", "pdf"];
             var colormap = "cividis_r";
             var tokenLabels = true;
@@ -688,7 +698,15 @@ public static partial class ExperimentLoader
 
             var f = Fields(section.Value, "'figures'", FiguresKeys);
             if (f.TryGetValue("kinds", out var k) && !IsNull(k.Value))
+            {
                 kinds = StringList(k.Value, "kinds", ("figure kind", FigureKinds), $"a list of figure kinds, e.g. [{List(FigureKinds)}]");
+                foreach (var (kind, item) in kinds.Zip(((YamlSequenceNode)k.Value).Children))
+                {
+                    if (!HasMetric(metrics, kind))
+                        throw Error(item, $"figure kind '{kind}' needs metrics.{kind}, which is not configured",
+                            $"add '{FigureKindMetric[kind]}' under 'metrics:', or remove '{kind}' from 'kinds'");
+                }
+            }
             if (f.TryGetValue("formats", out var fm) && !IsNull(fm.Value))
                 formats = StringList(fm.Value, "formats", ("figure format", Formats), $"a list of formats, e.g. [{List(Formats)}]");
             if (f.TryGetValue("colormap", out var c) && !IsNull(c.Value))
@@ -709,6 +727,14 @@ public static partial class ExperimentLoader
             }
             return new FiguresSpec(kinds, formats, colormap, tokenLabels, cellPixels, dpi);
         }
+
+        private static bool HasMetric(MetricsSpec metrics, string kind) => kind switch
+        {
+            "attention" => metrics.Attention is not null,
+            "trajectory" => metrics.Trajectory,
+            "nearest" => metrics.Nearest is not null,
+            _ => true,
+        };
 
         // ---------------------------------------------------------------- node helpers
 

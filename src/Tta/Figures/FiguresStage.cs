@@ -7,11 +7,15 @@ using Tta.Metrics;
 
 namespace Tta.Figures;
 
-/// <summary>Figures stage: one heatmap per (text, point, measure) in every requested format under figures/.</summary>
+/// <summary>
+/// Figures stage, per experiment × model × text and requested kind (<c>figures.kinds</c>), in every requested format
+/// under figures/: similarity heatmaps per (point, measure); attention panels and kernel per (module, block, head);
+/// trajectory line charts and nearest-token grids per (hidden-state series, measure). See <see cref="MetricFigures"/>.
+/// </summary>
 public static class FiguresStage
 {
     public const string Name = "Figures";
-    public const string CodeVersion = "figures-1";
+    public const string CodeVersion = "figures-2";
 
     public static IEnumerable<StageUnit> Units(RunContext context) =>
         context.Experiments.SelectMany(e =>
@@ -36,26 +40,76 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
     private string OutputDir => Path.Combine(ws.FiguresDir, experiment.Name, model.Key, text.Key);
     private MetricsUnit Upstream => MetricsStage.For(ws, experiment, model, text);
 
+    /// <summary>The metrics unit (manifest and output file) that a figure kind reads.</summary>
+    private (string ManifestPath, string OutputPath) Input(string kind) => kind switch
+    {
+        "similarity" => (Upstream.ManifestPath, Upstream.OutputPath),
+        "attention" => Paths(new AttentionMetricsUnit(ws, experiment, model, text)),
+        "trajectory" => Paths(new TrajectoryMetricsUnit(ws, experiment, model, text)),
+        "nearest" => Paths(new NearestMetricsUnit(ws, experiment, model, text)),
+        _ => throw new InvalidOperationException($"unknown figure kind '{kind}'"),
+    };
+
+    private static (string, string) Paths(MetricsUnitBase unit) => (unit.ManifestPath, unit.OutputPath);
+
+    private UnitManifest InputManifest(string kind) =>
+        StageRunner.Upstream(Input(kind).ManifestPath, $"{kind} metrics of {Key} (stage Metrics)");
+
+    /// <summary>
+    /// The figure settings and the sha256 of every metrics file the requested kinds read, so a change to one
+    /// metric's settings reruns only the figures (and this unit only when that file's bytes changed).
+    /// </summary>
     public override StageFingerprint Fingerprint()
     {
-        var upstream = StageRunner.Upstream(Upstream.ManifestPath, $"metrics of {Key} (stage Metrics)");
-        return new StageFingerprint(Stage, FiguresStage.CodeVersion)
-            .AddConfig("figures", experiment.Figures)
-            .Add("similarity", upstream.Outputs[0].Sha256);
+        var fp = new StageFingerprint(Stage, FiguresStage.CodeVersion).AddConfig("figures", experiment.Figures);
+        foreach (var kind in experiment.Figures.Kinds)
+            fp.Add(kind, InputManifest(kind).Outputs[0].Sha256);
+        return fp;
     }
 
     public override IReadOnlyList<string> Run(RunContext context)
     {
-        var (metadata, blocks) = VectorStoreReader.ReadAsync(Upstream.OutputPath).GetAwaiter().GetResult();
-        var tokens = JsonSerializer.Deserialize<string[]>(metadata["tta.tokens"]) ?? [];
         var f = experiment.Figures;
         // Files of an earlier run of this unit that this run will not rewrite (e.g. a removed format) go away.
         if (Directory.Exists(OutputDir)) Directory.Delete(OutputDir, recursive: true);
         var outputs = new List<string>();
-        if (!f.Kinds.Contains("similarity")) return outputs;
+        foreach (var kind in f.Kinds)
+        {
+            var input = Input(kind).OutputPath;
+            var tokens = ReadTokens(input);
+            var figure = new FigureContext(model.Key, text.Key, tokens, f, OutputDir);
+            outputs.AddRange(kind switch
+            {
+                "similarity" => Similarity(figure, input),
+                "attention" => MetricFigures.Attention(figure, input),
+                "trajectory" => MetricFigures.Trajectory(figure, input),
+                "nearest" => MetricFigures.Nearest(figure, input),
+                _ => throw new InvalidOperationException($"unknown figure kind '{kind}'"),
+            });
+        }
+        return outputs;
+    }
+
+    /// <summary>The input tokens, from any metrics file's metadata (they all carry the activation store's).</summary>
+    private static string[] ReadTokens(string parquet)
+    {
+        var metadata = Task.Run(async () =>
+        {
+            await using var stream = File.OpenRead(parquet);
+            await using var reader = await Parquet.ParquetReader.CreateAsync(stream);
+            return reader.CustomMetadata ?? new Dictionary<string, string>();
+        }).GetAwaiter().GetResult();
+        return metadata.TryGetValue("tta.tokens", out var json) ? JsonSerializer.Deserialize<string[]>(json) ?? [] : [];
+    }
+
+    private List<string> Similarity(FigureContext c, string parquet)
+    {
+        var (_, blocks) = Task.Run(() => VectorStoreReader.ReadAsync(parquet)).GetAwaiter().GetResult();
+        var (tokens, f) = (c.Tokens, c.Spec);
+        var outputs = new List<string>();
         foreach (var block in blocks)
         {
-            var labels = f.TokenLabels && block.Positions == tokens.Length ? tokens : null;
+            var labels = f.TokenLabels && block.Positions == tokens.Count ? tokens : null;
             var spec = new HeatmapSpec(block.Values, block.Positions, block.Positions,
                 Title: $"{model.Key} · {text.Key} · {block.Key.Point} · {block.Key.Measure}",
                 XLabel: "Token Position", YLabel: "Token Position", XTicks: labels, YTicks: labels,
@@ -114,11 +168,32 @@ public sealed class ReportUnit(Workspace ws, Experiment experiment) : StageUnit
         return [ReportPage.Write(ws.FiguresDir, data)];
     }
 
-    /// <summary>Kind of a figure from its file stem (<c>stack-Lnn-point-measure</c>).</summary>
-    private static string Describe(string stem) => stem[(stem.LastIndexOf('-') + 1)..] switch
+    /// <summary>
+    /// Kind of a figure from its file stem: <c>stack-Lnn-point-measure</c> (similarity) or
+    /// <c>…-KIND-WHAT</c> for the other kinds (see <see cref="MetricFigures"/>).
+    /// </summary>
+    public static string Describe(string stem)
     {
-        "cosine" => "similarity: cosine",
-        "dot" => "similarity: dot product",
-        var other => other,
-    };
+        foreach (var kind in new[] { "attention", "trajectory", "nearest" })
+        {
+            var at = stem.LastIndexOf($"-{kind}-", StringComparison.Ordinal);
+            if (at < 0) continue;
+            var what = stem[(at + kind.Length + 2)..];
+            var caption = kind switch
+            {
+                "attention" => what == MetricFigures.KernelSlug
+                    ? PaperFigures.KernelTitle
+                    : MetricFigures.Panels.Select(p => p.Panel).Where(p => PaperFigures.Slug(p) == what).Select(PaperFigures.Title).FirstOrDefault() ?? what,
+                "nearest" => "nearest token, " + MetricFigures.NearestMeasureLabel(what),
+                _ => what.Replace('_', ' '),
+            };
+            return $"{kind}: {caption}";
+        }
+        return stem[(stem.LastIndexOf('-') + 1)..] switch
+        {
+            "cosine" => "similarity: cosine",
+            "dot" => "similarity: dot product",
+            var other => other,
+        };
+    }
 }

@@ -1,0 +1,249 @@
+using System.Globalization;
+using System.Text.Json;
+using Parquet;
+using Parquet.Schema;
+using Tta.Config;
+using Tta.Extract;
+
+namespace Tta.Figures;
+
+/// <summary>
+/// What the figures of one experiment × model × text need besides the data: names for titles, the input tokens, the
+/// figure settings and the output folder.
+/// </summary>
+public sealed record FigureContext(string ModelKey, string TextKey, IReadOnlyList<string> Tokens, FiguresSpec Spec, string OutputDir)
+{
+    /// <summary>Start token label of a decoder's shifted-right input.</summary>
+    public const string DecoderStart = "<start>";
+
+    /// <summary>
+    /// Token labels for <paramref name="count"/> positions of a stack's input, or null when token labels are off or
+    /// the count does not match: an encoder-decoder's decoder sees the text shifted right behind a start token.
+    /// </summary>
+    public IReadOnlyList<string>? Labels(string stack, int count)
+    {
+        if (!Spec.TokenLabels || count != Tokens.Count || count == 0) return null;
+        return stack == "decoder" ? [DecoderStart, .. Tokens.Take(count - 1)] : Tokens;
+    }
+
+    public string Path(string stem) => System.IO.Path.Combine(OutputDir, stem);
+}
+
+/// <summary>
+/// Figures of the optional metrics (files written by the Metrics stage, see <see cref="Metrics.MetricsStage"/>):
+/// attention panels and kernel, trajectory line charts and nearest-token grids. File stems follow
+/// <see cref="FiguresStage.FileStem"/> with the measure part <c>KIND-WHAT</c> (e.g. <c>attention-qk</c>,
+/// <c>trajectory-curvature</c>, <c>nearest-ip</c>).
+/// </summary>
+public static class MetricFigures
+{
+    /// <summary>Attention heatmap panels in the paper's order, with the attention.parquet measure each one shows.</summary>
+    public static readonly IReadOnlyList<(AttentionPanel Panel, string Measure)> Panels =
+    [
+        (AttentionPanel.QueryKey, "qk"),
+        (AttentionPanel.PositionBias, "position_bias"),
+        (AttentionPanel.Combined, "scores"),
+        (AttentionPanel.Softmax, "probs"),
+    ];
+
+    public const string KernelSlug = "kernel";
+
+    /// <summary>
+    /// Per (attention module, block, head) of attention.parquet: the Q.Kᵀ, position bias, combined score and softmax
+    /// heatmaps (those present: no Q.Kᵀ where it was not recovered; no bias panel and no kernel without a position bias
+    /// or where it is zero everywhere) and the position bias kernel as a bar chart over relative key position j − r
+    /// (r = the module's <c>tta.kernel_rows</c> entry).
+    /// </summary>
+    public static List<string> Attention(FigureContext c, string parquet)
+    {
+        var (metadata, blocks) = Read(parquet);
+        var kernelRows = metadata.TryGetValue("tta.kernel_rows", out var json)
+            ? JsonSerializer.Deserialize<Dictionary<string, int>>(json) ?? []
+            : [];
+        var outputs = new List<string>();
+        foreach (var group in blocks.GroupBy(b => b.Key with { Measure = null }))
+        {
+            var key = group.Key;
+            var byMeasure = group.ToDictionary(b => b.Key.Measure ?? "", StringComparer.Ordinal);
+            // A bias that is zero everywhere (T5 cross-attention, which has no relative bias) is no position bias.
+            if (byMeasure.TryGetValue("position_bias", out var bias) && bias.Values.All(v => v == 0))
+            {
+                byMeasure.Remove("position_bias");
+                byMeasure.Remove("kernel");
+            }
+            // Cross-attention (T5 EncDecAttention): decoder queries over encoder keys.
+            var cross = key.Point.Contains("EncDecAttention", StringComparison.Ordinal);
+            foreach (var (panel, measure) in Panels)
+            {
+                if (!byMeasure.TryGetValue(measure, out var b)) continue;
+                var spec = PaperFigures.Attention(panel, b.Values, b.Positions, b.Dim,
+                    c.Labels(key.Stack, b.Positions), c.Labels(cross ? "encoder" : key.Stack, b.Dim), c.Spec.Colormap, c.Spec.CellPixels);
+                outputs.AddRange(HeatmapFigure.Render(spec, c.Path(Stem(key, "attention", PaperFigures.Slug(panel))), c.Spec.Formats));
+            }
+            if (byMeasure.TryGetValue("kernel", out var kernel))
+            {
+                if (!kernelRows.TryGetValue(key.Point, out var row))
+                    throw new InvalidDataException($"{parquet}: kernel of {key.Point} but no query row for it in tta.kernel_rows");
+                var relative = Enumerable.Range(0, kernel.Values.Length).Select(j => j - row).ToArray();
+                outputs.AddRange(BarChartFigure.Render(PaperFigures.Kernel(kernel.Values, relative),
+                    c.Path(Stem(key, "attention", KernelSlug)), c.Spec.Formats));
+            }
+        }
+        return outputs;
+    }
+
+    /// <summary>
+    /// Y-axis label of each trajectory measure and the stored layer its first value is drawn at (0: the first, for
+    /// cosine_final; 1: the second, for the steps into layer l and the turn at layer l).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, (string YLabel, int FirstLayer)> TrajectoryMeasures =
+        new Dictionary<string, (string, int)>
+        {
+            ["step_length"] = ("step length |h(l) - h(l-1)|", 1),
+            ["cosine_next"] = ("cosine(h(l-1), h(l))", 1),
+            ["cosine_final"] = ("cosine(h(l), h(last))", 0),
+            ["curvature"] = ("turning angle at layer l (rad)", 1),
+        };
+
+    /// <summary>
+    /// One line chart per (hidden-state series, measure) of trajectory.parquet, x = layer (the layer a step reaches;
+    /// the layer of the turn for curvature): one line per token with token labels in the legend for at most
+    /// <see cref="LineFigure.MaxLegendEntries"/> tokens, else the mean ± one standard deviation over tokens.
+    /// </summary>
+    public static List<string> Trajectory(FigureContext c, string parquet)
+    {
+        var (metadata, blocks) = Read(parquet);
+        var layersOf = metadata.TryGetValue("tta.layers", out var json)
+            ? JsonSerializer.Deserialize<Dictionary<string, int[]>>(json) ?? []
+            : [];
+        var outputs = new List<string>();
+        foreach (var b in blocks)
+        {
+            var measure = b.Key.Measure ?? "";
+            var (yLabel, first) = TrajectoryMeasures.TryGetValue(measure, out var m) ? m : (measure, 0);
+            var layers = layersOf.GetValueOrDefault(b.Key.Point) ?? [];
+            var consecutive = first + b.Dim <= layers.Length && layers.Zip(layers.Skip(1)).All(p => p.Second == p.First + 1);
+            var (firstX, xLabel) = consecutive
+                ? (layers[first], "Layer")
+                : (first, layers.Length > 0 ? $"Stored layer index (layers {string.Join(", ", layers)})" : "Stored layer index");
+            var tokens = c.Labels(b.Key.Stack, b.Positions);
+            var perToken = b.Positions <= LineFigure.MaxLegendEntries;
+            var labels = perToken
+                ? Enumerable.Range(0, b.Positions).Select(i => tokens is null ? $"{i}" : $"{i} {tokens[i]}").ToArray()
+                : null;
+            var spec = new LineChartSpec(b.Values, b.Positions, b.Dim, labels,
+                Title: $"{c.ModelKey} · {c.TextKey} · {b.Key.Point} · {measure.Replace('_', ' ')}",
+                XLabel: xLabel, YLabel: yLabel,
+                Mode: perToken ? LineMode.PerSeries : LineMode.MeanBand,
+                // Lines take colours in series order; the unreversed map keeps the first ones dark on white.
+                Colormap: c.Spec.Colormap.Replace("_r", "", StringComparison.Ordinal), FirstX: firstX);
+            outputs.AddRange(LineFigure.Render(spec, c.Path(Stem(b.Key, "trajectory", measure)), c.Spec.Formats));
+        }
+        return outputs;
+    }
+
+    public static string NearestMeasureLabel(string measure) => measure switch
+    {
+        "ip" => "inner product",
+        "l2" => "squared L2 distance",
+        _ => measure,
+    };
+
+    /// <summary>
+    /// One token grid per (hidden-state series, measure) of nearest.parquet: rows = layers (from the first to the last
+    /// stored one; a layer that is not stored is a grey row), columns = positions, cell = the rank-1 vocabulary token
+    /// (its id as <c>#id</c> where the file has no string), colour = its score.
+    /// </summary>
+    public static List<string> Nearest(FigureContext c, string parquet)
+    {
+        var rows = NearestRows.Read(parquet).Where(r => r.Rank == 0);
+        var outputs = new List<string>();
+        var series = rows.GroupBy(r => (Series: SeriesOf(r.Point), r.Stack, r.Measure))
+            .OrderBy(g => g.Key.Stack, StringComparer.Ordinal).ThenBy(g => g.Key.Series, StringComparer.Ordinal)
+            .ThenBy(g => g.Key.Measure, StringComparer.Ordinal);
+        foreach (var g in series)
+        {
+            var all = g.ToList();
+            var (low, high) = (all.Min(r => r.Layer), all.Max(r => r.Layer));
+            var cols = all.Max(r => r.Position) + 1;
+            var height = high - low + 1;
+            var labels = new string[height * cols];
+            Array.Fill(labels, "");
+            var scores = new float[height * cols];
+            Array.Fill(scores, float.NaN);
+            foreach (var r in all)
+            {
+                var i = (r.Layer - low) * cols + r.Position;
+                labels[i] = r.Token ?? "#" + r.TokenId.ToString(CultureInfo.InvariantCulture);
+                scores[i] = (float)r.Score;
+            }
+            var measureLabel = NearestMeasureLabel(g.Key.Measure);
+            var spec = new TokenGridSpec(labels, scores, height, cols,
+                Title: $"{c.ModelKey} · {c.TextKey} · {g.Key.Series} · nearest token ({measureLabel})",
+                ColumnTokens: c.Labels(g.Key.Stack, cols), ColorbarLabel: measureLabel, Colormap: c.Spec.Colormap, FirstRow: low);
+            var key = new ActivationPoint(g.Key.Series, g.Key.Stack, -1);
+            outputs.AddRange(TokenGridFigure.Render(spec, c.Path(Stem(key, "nearest", g.Key.Measure)), c.Spec.Formats));
+        }
+        return outputs;
+    }
+
+    /// <summary><c>hidden_states.3</c> → <c>hidden_states</c>.</summary>
+    private static string SeriesOf(string point)
+    {
+        var dot = point.LastIndexOf('.');
+        return dot > 0 && point[(dot + 1)..].All(char.IsAsciiDigit) ? point[..dot] : point;
+    }
+
+    private static string Stem(ActivationPoint key, string kind, string what) =>
+        FiguresStage.FileStem(key with { Measure = $"{kind}-{what}" });
+
+    private static (IReadOnlyDictionary<string, string> Metadata, IReadOnlyList<VectorBlock> Blocks) Read(string path) =>
+        Task.Run(() => VectorStoreReader.ReadAsync(path)).GetAwaiter().GetResult();
+}
+
+/// <summary>One row of nearest.parquet (layout <see cref="Metrics.NearestStore"/>).</summary>
+public sealed record NearestRow(string Point, string Stack, int Layer, string Measure, int Position, int Rank, long TokenId,
+    string? Token, double Score);
+
+/// <summary>Reads nearest.parquet back (any row-group split).</summary>
+public static class NearestRows
+{
+    public static List<NearestRow> Read(string path) => Task.Run(() => ReadAsync(path)).GetAwaiter().GetResult();
+
+    public static async Task<List<NearestRow>> ReadAsync(string path)
+    {
+        await using var stream = File.OpenRead(path);
+        await using var reader = await ParquetReader.CreateAsync(stream);
+        var fields = reader.Schema.GetDataFields();
+        DataField F(string name) => fields.FirstOrDefault(f => f.Name == name)
+            ?? throw new InvalidDataException($"{path}: no column '{name}'; not a nearest-token file");
+        var result = new List<NearestRow>();
+        for (var g = 0; g < reader.RowGroupCount; g++)
+        {
+            using var group = reader.OpenRowGroupReader(g);
+            var n = (int)group.RowCount;
+            if (n == 0) continue;
+            var point = new string?[n];
+            var stack = new string?[n];
+            var layer = new int[n];
+            var measure = new string?[n];
+            var position = new int[n];
+            var rank = new int[n];
+            var id = new long[n];
+            var token = new string?[n];
+            var score = new double[n];
+            await group.ReadAsync(F("point"), point.AsMemory());
+            await group.ReadAsync(F("stack"), stack.AsMemory());
+            await group.ReadAsync<int>(F("layer"), layer.AsMemory());
+            await group.ReadAsync(F("measure"), measure.AsMemory());
+            await group.ReadAsync<int>(F("position"), position.AsMemory());
+            await group.ReadAsync<int>(F("rank"), rank.AsMemory());
+            await group.ReadAsync<long>(F("token_id"), id.AsMemory());
+            await group.ReadAsync(F("token"), token.AsMemory());
+            await group.ReadAsync<double>(F("score"), score.AsMemory());
+            for (var i = 0; i < n; i++)
+                result.Add(new NearestRow(point[i]!, stack[i]!, layer[i], measure[i]!, position[i], rank[i], id[i], token[i], score[i]));
+        }
+        return result;
+    }
+}
