@@ -156,16 +156,16 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
         {
             case 4:
                 for (var h = 0; h < x.shape[1]; h++)
-                    yield return (h, (x[0, h].contiguous().data<float>().ToArray(), (int)x.shape[2], (int)x.shape[3]));
+                    yield return (h, (NativeTensor.ToFloatArray(x[0, h]), (int)x.shape[2], (int)x.shape[3]));
                 break;
             case 3:
-                yield return (null, (x[0].contiguous().data<float>().ToArray(), (int)x.shape[1], (int)x.shape[2]));
+                yield return (null, (NativeTensor.ToFloatArray(x[0]), (int)x.shape[1], (int)x.shape[2]));
                 break;
             case 2:
-                yield return (null, (x.data<float>().ToArray(), (int)x.shape[0], (int)x.shape[1]));
+                yield return (null, (NativeTensor.ToFloatArray(x), (int)x.shape[0], (int)x.shape[1]));
                 break;
             default:
-                yield return (null, (x.flatten().data<float>().ToArray(), 1, (int)x.NumberOfElements));
+                yield return (null, (NativeTensor.ToFloatArray(x.flatten()), 1, (int)x.NumberOfElements));
                 break;
         }
     }

@@ -24,19 +24,13 @@ public sealed record VectorBlock(ActivationPoint Key, int Positions, int Dim, fl
 /// </summary>
 public sealed class VectorStoreWriter : IAsyncDisposable
 {
-    private static readonly DataField<string> PointField = new("point");
-    private static readonly DataField<string> StackField = new("stack");
-    private static readonly DataField<int> LayerField = new("layer");
-    private static readonly DataField<int?> HeadField = new("head");
-    private static readonly DataField<string> MeasureField = new("measure");
-    private static readonly DataField<int> PositionField = new("position");
-    private static readonly DataField<float> ValueItem = new("element");
-    private static readonly ListField ValuesField = new("values", ValueItem);
+    private const string CreatedBy = "tta vector store 1";
 
     private readonly string path;
     private readonly string temp;
     private readonly FileStream stream;
-    private readonly ParquetWriter writer;
+    private readonly ParquetColumnWriter writer;
+    private readonly IReadOnlyDictionary<string, string> metadata;
     private readonly bool withMeasure;
     private bool committed;
     private int blocksWritten;
@@ -48,70 +42,68 @@ public sealed class VectorStoreWriter : IAsyncDisposable
     private static readonly int? CrashAfterBlocks =
         int.TryParse(Environment.GetEnvironmentVariable("TTA_FAULT_CRASH_AFTER_BLOCKS"), out var n) ? n : null;
 
-    private VectorStoreWriter(string path, string temp, FileStream stream, ParquetWriter writer, bool withMeasure)
+    private VectorStoreWriter(string path, string temp, FileStream stream, IReadOnlyDictionary<string, string> metadata, bool withMeasure)
     {
         this.path = path;
         this.temp = temp;
         this.stream = stream;
-        this.writer = writer;
+        this.metadata = metadata;
         this.withMeasure = withMeasure;
+        writer = new ParquetColumnWriter(stream, Columns(withMeasure));
     }
 
-    public static ParquetSchema Schema(bool withMeasure) => withMeasure
-        ? new ParquetSchema(PointField, StackField, LayerField, HeadField, MeasureField, PositionField, ValuesField)
-        : new ParquetSchema(PointField, StackField, LayerField, HeadField, PositionField, ValuesField);
+    private static List<ParquetColumnWriter.Column> Columns(bool withMeasure)
+    {
+        static ParquetColumnWriter.Column Text(string name) =>
+            new(name, ParquetColumnWriter.PhysicalType.ByteArray, ParquetColumnWriter.Repetition.Required, IsString: true);
+        static ParquetColumnWriter.Column Int(string name, ParquetColumnWriter.Repetition r) =>
+            new(name, ParquetColumnWriter.PhysicalType.Int32, r);
+        var columns = new List<ParquetColumnWriter.Column>
+        {
+            Text("point"), Text("stack"),
+            Int("layer", ParquetColumnWriter.Repetition.Required), Int("head", ParquetColumnWriter.Repetition.Optional),
+        };
+        if (withMeasure) columns.Add(Text("measure"));
+        columns.Add(Int("position", ParquetColumnWriter.Repetition.Required));
+        columns.Add(new("values", ParquetColumnWriter.PhysicalType.Float, ParquetColumnWriter.Repetition.Optional, IsFloatList: true));
+        return columns;
+    }
 
-    public static async Task<VectorStoreWriter> CreateAsync(string path, IReadOnlyDictionary<string, string> metadata, bool withMeasure = false)
+    public static Task<VectorStoreWriter> CreateAsync(string path, IReadOnlyDictionary<string, string> metadata, bool withMeasure = false)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         var temp = AtomicFile.TempPathFor(path);
-        var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20);
-        try
-        {
-            // Snappy: float activations barely compress, and Parquet.Net's zstd halves write speed (README, Benchmarks).
-            var options = new ParquetOptions { CompressionMethod = CompressionMethod.Snappy };
-            var writer = await ParquetWriter.CreateAsync(Schema(withMeasure), stream, options);
-            writer.CustomMetadata = metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(kv => kv.Key, kv => kv.Value);
-            return new VectorStoreWriter(path, temp, stream, writer, withMeasure);
-        }
-        catch
-        {
-            await stream.DisposeAsync();
-            File.Delete(temp);
-            throw;
-        }
+        var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
+        return Task.FromResult(new VectorStoreWriter(path, temp, stream, metadata, withMeasure));
     }
 
     /// <summary>Writes one block (row-major [positions, dim]) as its own row group.</summary>
-    public async Task WriteAsync(ActivationPoint key, ReadOnlyMemory<float> values, int positions, int dim)
+    public Task WriteAsync(ActivationPoint key, ReadOnlyMemory<float> values, int positions, int dim)
     {
         if (values.Length != (long)positions * dim) throw new ArgumentException($"{key.Point}: {values.Length} values for {positions}x{dim}");
         if (withMeasure != (key.Measure is not null)) throw new ArgumentException($"{key.Point}: measure column mismatch");
-        using var group = writer.CreateRowGroup();
-        await group.WriteAsync(PointField, Enumerable.Repeat(key.Point, positions).ToArray());
-        await group.WriteAsync(StackField, Enumerable.Repeat(key.Stack, positions).ToArray());
-        await group.WriteAsync<int>(LayerField, Enumerable.Repeat(key.Layer, positions).ToArray());
-        await group.WriteAsync<int>(HeadField, Enumerable.Repeat(key.Head, positions).ToArray());
-        if (withMeasure) await group.WriteAsync(MeasureField, Enumerable.Repeat(key.Measure!, positions).ToArray());
-        await group.WriteAsync<int>(PositionField, Enumerable.Range(0, positions).ToArray());
-        var repetition = new int[values.Length];
-        for (var p = 0; p < positions; p++)
-            for (var d = 1; d < dim; d++) repetition[p * dim + d] = 1; // 0 starts a new row's list
-        var definition = new int[values.Length];
-        Array.Fill(definition, ValueItem.MaxDefinitionLevel); // every list present, every element present
-        await group.WriteAllPartsAsync(ValueItem, values, definition, repetition, CancellationToken.None);
+        if (positions == 0 || dim == 0) throw new ArgumentException($"{key.Point}: empty block ({positions}x{dim})");
+        writer.BeginRowGroup(positions);
+        writer.WriteStrings(Enumerable.Repeat(key.Point, positions).ToArray());
+        writer.WriteStrings(Enumerable.Repeat(key.Stack, positions).ToArray());
+        writer.WriteInts(Enumerable.Repeat(key.Layer, positions).ToArray());
+        writer.WriteNullableInts(Enumerable.Repeat(key.Head, positions).ToArray());
+        if (withMeasure) writer.WriteStrings(Enumerable.Repeat(key.Measure!, positions).ToArray());
+        writer.WriteInts(Enumerable.Range(0, positions).ToArray());
+        writer.WriteFloatLists(values.Span, positions, dim);
+        writer.EndRowGroup();
         if (++blocksWritten == CrashAfterBlocks)
         {
-            await stream.FlushAsync();
+            stream.Flush();
             Environment.FailFast($"TTA_FAULT_CRASH_AFTER_BLOCKS: injected crash while writing {path}");
         }
+        return Task.CompletedTask;
     }
 
     /// <summary>Finishes the file, flushes it to disk and renames it into place.</summary>
     public async Task CommitAsync()
     {
-        await writer.DisposeAsync();
-        await stream.FlushAsync();
+        writer.Finish(metadata, CreatedBy);
         stream.Flush(flushToDisk: true);
         await stream.DisposeAsync();
         File.Move(temp, path, overwrite: true);
@@ -121,7 +113,6 @@ public sealed class VectorStoreWriter : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (committed) return;
-        try { await writer.DisposeAsync(); } catch (Exception) { /* abandoning a partial file */ }
         await stream.DisposeAsync();
         File.Delete(temp);
     }

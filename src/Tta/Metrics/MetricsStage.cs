@@ -200,7 +200,7 @@ public sealed class AttentionMetricsUnit(Workspace ws, Experiment experiment, Mo
     private static float[] Floats(TorchSharp.torch.Tensor t)
     {
         using var c = t.contiguous();
-        return c.data<float>().ToArray();
+        return Models.NativeTensor.ToFloatArray(c);
     }
 }
 

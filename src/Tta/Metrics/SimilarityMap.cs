@@ -25,10 +25,7 @@ public static class SimilarityMap
             if (!Measures.Contains(m)) throw new ArgumentException($"unknown similarity measure '{m}' ({string.Join(", ", Measures)})");
         if (vectors.Length != (long)rows * dim) throw new ArgumentException($"{vectors.Length} values for {rows}x{dim}");
         using var scope = NewDisposeScope();
-        var array = MemoryMarshal.TryGetArray(vectors, out var seg) && seg.Offset == 0 && seg.Count == seg.Array!.Length
-            ? seg.Array
-            : vectors.ToArray();
-        var x = tensor(array, [rows, dim]);
+        var x = Models.NativeTensor.FromFloats(vectors.Span, [rows, dim]);
         var gram = x.matmul(x.t());
         return measures.Select(m =>
         {
@@ -38,7 +35,7 @@ public static class SimilarityMap
                 var norms = gram.diagonal().clamp_min(0).sqrt().clamp_min(1e-12);
                 map = gram / norms.unsqueeze(1) / norms.unsqueeze(0);
             }
-            return map.contiguous().data<float>().ToArray();
+            return Models.NativeTensor.ToFloatArray(map);
         }).ToArray();
     }
 }

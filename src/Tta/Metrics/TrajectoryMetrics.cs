@@ -71,7 +71,7 @@ public static partial class TrajectoryMetrics
 
         (float[], int) Pack(List<Tensor> columns) => columns.Count == 0
             ? ([], 0)
-            : (stack(columns, 1).to(ScalarType.Float32).contiguous().data<float>().ToArray(), columns.Count);
+            : (Models.NativeTensor.ToFloatArray(stack(columns, 1)), columns.Count);
         return new Dictionary<string, (float[], int)>
         {
             ["step_length"] = Pack(step),

@@ -178,7 +178,7 @@ public sealed class SafetensorsFile : IDisposable
 }
 
 /// <summary>Raw storage access TorchSharp keeps internal (the same native entry point its spans use).</summary>
-internal static partial class NativeTensor
+public static partial class NativeTensor
 {
     [System.Runtime.InteropServices.LibraryImport("LibTorchSharp")]
     private static partial IntPtr THSTensor_data(IntPtr handle);
@@ -190,5 +190,23 @@ internal static partial class NativeTensor
         var p = THSTensor_data(t.Handle);
         if (p == IntPtr.Zero && t.NumberOfElements > 0) throw new InvalidOperationException("tensor has no storage");
         return p;
+    }
+
+    /// <summary>The values of a float32 tensor as a managed array, copied in one block (any device, any layout).</summary>
+    public static unsafe float[] ToFloatArray(Tensor t)
+    {
+        using var c = t.to(ScalarType.Float32, CPU).contiguous();
+        var result = new float[c.NumberOfElements];
+        new ReadOnlySpan<float>((void*)DataPointer(c), result.Length).CopyTo(result);
+        return result;
+    }
+
+    /// <summary>A float32 CPU tensor holding a copy of <paramref name="values"/>, copied in one block.</summary>
+    public static unsafe Tensor FromFloats(ReadOnlySpan<float> values, long[] shape)
+    {
+        var t = empty(shape, ScalarType.Float32);
+        if (t.NumberOfElements != values.Length) throw new ArgumentException($"{values.Length} values for shape [{string.Join(", ", shape)}]");
+        values.CopyTo(new Span<float>((void*)DataPointer(t), values.Length));
+        return t;
     }
 }
