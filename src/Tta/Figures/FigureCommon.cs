@@ -1,5 +1,7 @@
 using System.Globalization;
 using ScottPlot;
+using ScottPlot.Panels;
+using ScottPlot.Plottables;
 using ScottPlot.TickGenerators;
 using SkiaSharp;
 using Tta.Cache;
@@ -13,7 +15,7 @@ internal sealed record FigureTicks(double[] Positions, string[] Labels, float Fo
 /// Pixel geometry of a figure with a fixed data area: the data area spans x in [Left, Width - Right) and y in
 /// [Top, Height - Bottom).
 /// </summary>
-public sealed record FigureLayout(int Width, int Height, int Left, int Top, int Right, int Bottom)
+public record FigureLayout(int Width, int Height, int Left, int Top, int Right, int Bottom)
 {
     public int DataWidth => Width - Left - Right;
 
@@ -21,7 +23,7 @@ public sealed record FigureLayout(int Width, int Height, int Left, int Top, int 
 }
 
 /// <summary>
-/// Shared machinery of the non-heatmap figures (<see cref="BarChartFigure"/>, <see cref="LineFigure"/>,
+/// Shared machinery of the figures (<see cref="HeatmapFigure"/>, <see cref="BarChartFigure"/>, <see cref="LineFigure"/>,
 /// <see cref="TokenGridFigure"/>): format parsing, margin layout from measured text, axis styling, deterministic
 /// PNG/SVG/PDF output written atomically.
 /// </summary>
@@ -90,6 +92,7 @@ internal static class FigureCommon
     /// <summary>One-page PDF without dates (identical input gives identical bytes), text as text in the pinned font.</summary>
     public static void WritePdf(Plot plot, string title, int width, int height, Stream stream)
     {
+        // No creation/modification dates and no PDF/A (whose XMP id is time-based): identical input, identical bytes.
         var metadata = new SKDocumentPdfMetadata
         {
             Title = title,
@@ -181,6 +184,27 @@ internal static class FigureCommon
         return new FigureTicks([.. positions], [.. labels], TickSize, false);
     }
 
+    /// <summary>
+    /// Colour range of a matrix: [min, max] of its finite values, widened by 0.5 each way when they are all equal, and
+    /// [0, 1] when none is finite.
+    /// </summary>
+    public static (double Min, double Max) ValueRange(float[] values)
+    {
+        double min = double.PositiveInfinity, max = double.NegativeInfinity;
+        foreach (var v in values)
+        {
+            if (!float.IsFinite(v))
+                continue;
+            if (v < min) min = v;
+            if (v > max) max = v;
+        }
+        if (double.IsPositiveInfinity(min))
+            (min, max) = (0, 1);
+        else if (min == max)
+            (min, max) = (min - 0.5, max + 0.5);
+        return (min, max);
+    }
+
     /// <summary>A value range padded to round numbers: [floor to step, ceil to step], always containing 0 if asked.</summary>
     public static (double Min, double Max) PaddedRange(IEnumerable<double> values, bool includeZero)
     {
@@ -208,12 +232,25 @@ internal static class FigureCommon
     private static string Format(double v, int decimals) =>
         v.ToString("F" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
-    /// <summary>Integer ticks 0..count-1 (cell centres at i + 0.5 when <paramref name="centred"/>), thinned to fit.</summary>
-    public static FigureTicks IndexTicks(int first, int count, float pixelsPerUnit, bool centred, bool flip = false)
+    /// <summary>
+    /// Integer ticks 0..count-1 (cell centres at i + 0.5 when <paramref name="centred"/>), thinned so labels are at least
+    /// <paramref name="minSpacingPx"/> apart (default: the widest label plus 10 pixels, and at least a line height).
+    /// </summary>
+    public static FigureTicks IndexTicks(int first, int count, float pixelsPerUnit, bool centred, bool flip = false,
+        float? minSpacingPx = null)
     {
-        using var font = FigureFont.CreateFont(TickSize);
-        var widest = font.MeasureText((first + count - 1).ToString(CultureInfo.InvariantCulture));
-        var step = HeatmapFigure.TickStep(count, tokens: false, Math.Max(1, (int)pixelsPerUnit), Math.Max(widest + 10, font.Spacing + 4));
+        float spacing;
+        if (minSpacingPx is { } given)
+        {
+            spacing = given;
+        }
+        else
+        {
+            using var font = FigureFont.CreateFont(TickSize);
+            var widest = font.MeasureText((first + count - 1).ToString(CultureInfo.InvariantCulture));
+            spacing = Math.Max(widest + 10, font.Spacing + 4);
+        }
+        var step = HeatmapFigure.TickStep(count, tokens: false, Math.Max(1, (int)pixelsPerUnit), spacing);
         var positions = new List<double>();
         var labels = new List<string>();
         for (var i = 0; i < count; i += step)
@@ -314,6 +351,48 @@ internal static class FigureCommon
         axis.MinorTickStyle.Length = 0;
         if (axis is ScottPlot.AxisPanels.AxisBase panel)
             panel.PaddingOutsideAxisLabels = new PixelPadding(Outer / 2);
+    }
+
+    /// <summary>
+    /// Adds a row-major <paramref name="rows"/> x <paramref name="cols"/> matrix as a heatmap filling plot units
+    /// [0, cols) x [0, rows), row 0 at the top, colours over [<paramref name="min"/>, <paramref name="max"/>], non-finite
+    /// cells grey. Vector output draws one rectangle per cell up to <see cref="HeatmapFigure.MaxVectorCells"/>.
+    /// </summary>
+    public static Heatmap AddHeatmap(Plot plot, float[] values, int rows, int cols, IColormap colormap, double min,
+        double max, bool vector)
+    {
+        var data = new double[rows, cols];
+        for (var r = 0; r < rows; r++)
+            for (var c = 0; c < cols; c++)
+            {
+                var v = values[r * cols + c];
+                data[r, c] = float.IsFinite(v) ? v : double.NaN;
+            }
+        var heatmap = plot.Add.Heatmap(data);
+        heatmap.Colormap = colormap;
+        heatmap.Rectangle = new CoordinateRect(0, cols, 0, rows);
+        heatmap.FlipVertically = false;
+        heatmap.Smooth = false;
+        heatmap.ManualRange = new ScottPlot.Range(min, max);
+        heatmap.NaNCellColor = Colors.LightGray;
+        if (vector && (long)rows * cols <= HeatmapFigure.MaxVectorCells)
+            heatmap.RenderStrategy = new Heatmap.RenderStrategies.Rectangles();
+        return heatmap;
+    }
+
+    /// <summary>A colorbar for <paramref name="heatmap"/> on the right, <paramref name="panelSize"/> pixels wide.</summary>
+    public static void AddColorbar(Plot plot, Heatmap heatmap, FigureTicks ticks, string label, float panelSize)
+    {
+        var colorbar = new ColorBar(heatmap, Edge.Right)
+        {
+            Width = ColorbarWidth,
+            MinimumSize = panelSize,
+            MaximumSize = panelSize,
+        };
+        colorbar.Axis.TickGenerator = new NumericManual(ticks.Positions, ticks.Labels);
+        StyleAxisText(colorbar.Axis, ticks.FontSize, label);
+        colorbar.Axis.FrameLineStyle.Width = 1;
+        plot.Axes.AddPanel(colorbar);
     }
 
     /// <summary>Width a colorbar panel with these tick labels and axis label needs (excluding the gap before it).</summary>

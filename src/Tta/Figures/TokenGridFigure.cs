@@ -1,7 +1,4 @@
 using ScottPlot;
-using ScottPlot.Panels;
-using ScottPlot.Plottables;
-using ScottPlot.TickGenerators;
 
 namespace Tta.Figures;
 
@@ -84,18 +81,7 @@ public static class TokenGridFigure
         var colormap = Colormaps.Get(spec.Colormap);
         FigureFont.EnsureRegistered();
 
-        double min = double.PositiveInfinity, max = double.NegativeInfinity;
-        foreach (var v in spec.Scores)
-        {
-            if (!float.IsFinite(v))
-                continue;
-            min = Math.Min(min, v);
-            max = Math.Max(max, v);
-        }
-        if (double.IsPositiveInfinity(min))
-            (min, max) = (0, 1);
-        else if (min == max)
-            (min, max) = (min - 0.5, max + 0.5);
+        var (min, max) = FigureCommon.ValueRange(spec.Scores);
 
         int dataW = spec.Cols * spec.CellWidth, dataH = spec.Rows * spec.CellHeight;
         var x = spec.ColumnTokens is not null
@@ -126,22 +112,7 @@ public static class TokenGridFigure
             0, spec.Cols, 0, spec.Rows, FigureCommon.ColorbarGap);
         try
         {
-            var data = new double[spec.Rows, spec.Cols];
-            for (var r = 0; r < spec.Rows; r++)
-                for (var c = 0; c < spec.Cols; c++)
-                {
-                    var v = spec.Scores[r * spec.Cols + c];
-                    data[r, c] = float.IsFinite(v) ? v : double.NaN;
-                }
-            var heatmap = plot.Add.Heatmap(data);
-            heatmap.Colormap = plan.Colormap;
-            heatmap.Rectangle = new CoordinateRect(0, spec.Cols, 0, spec.Rows);
-            heatmap.FlipVertically = false;
-            heatmap.Smooth = false;
-            heatmap.ManualRange = new ScottPlot.Range(plan.Min, plan.Max);
-            heatmap.NaNCellColor = Colors.LightGray;
-            if (vector && (long)spec.Rows * spec.Cols <= HeatmapFigure.MaxVectorCells)
-                heatmap.RenderStrategy = new Heatmap.RenderStrategies.Rectangles();
+            var heatmap = FigureCommon.AddHeatmap(plot, spec.Scores, spec.Rows, spec.Cols, plan.Colormap, plan.Min, plan.Max, vector);
 
             var span = plan.Max - plan.Min;
             for (var r = 0; r < spec.Rows; r++)
@@ -160,16 +131,7 @@ public static class TokenGridFigure
                     text.LabelBold = false;
                 }
 
-            var colorbar = new ColorBar(heatmap, Edge.Right)
-            {
-                Width = FigureCommon.ColorbarWidth,
-                MinimumSize = plan.ColorbarPanel,
-                MaximumSize = plan.ColorbarPanel,
-            };
-            colorbar.Axis.TickGenerator = new NumericManual(plan.ColorbarTicks.Positions, plan.ColorbarTicks.Labels);
-            FigureCommon.StyleAxisText(colorbar.Axis, plan.ColorbarTicks.FontSize, spec.ColorbarLabel);
-            colorbar.Axis.FrameLineStyle.Width = 1;
-            plot.Axes.AddPanel(colorbar);
+            FigureCommon.AddColorbar(plot, heatmap, plan.ColorbarTicks, spec.ColorbarLabel, plan.ColorbarPanel);
             return plot;
         }
         catch
