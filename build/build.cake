@@ -98,7 +98,8 @@ Task("Test")
 
 Task("Forward")
     .Description("Runs a checkpoint on a case.json: --model=DIR --inputs=case.json --out=FILE.safetensors")
-    .Does(() => CliOrFail($"forward --model=\"{Argument<string>("model")}\" --inputs=\"{Argument<string>("inputs")}\" --out=\"{Argument<string>("out")}\""));
+    .Does(() => CliOrFail($"forward --model=\"{Argument<string>("model")}\" --inputs=\"{Argument<string>("inputs")}\" --out=\"{Argument<string>("out")}\"" +
+        (HasArgument("masking") ? $" --masking={Argument<string>("masking")}" : "")));
 
 Task("Archive")
     .Description("Builds what is stale, then zips each experiment's results into figures/archives/ (--out=DIR to choose).")

@@ -23,7 +23,7 @@ public static class TtaCli
                 "validate" => Validate(options, io),
                 "status" => Status(options, io),
                 "run" => RunStage(options, io),
-                "forward" => Tta.Models.ForwardRunner.Run(options.Required("model"), options.Required("inputs"), options.Required("out"), io.Out),
+                "forward" => Forward(options, io),
                 "clean" => Clean(options, io),
                 "archive" => Archive(options, io),
                 "verify" => Verify(options, io),
@@ -139,6 +139,26 @@ public static class TtaCli
             ? $"ok: {Path.GetFileName(path)} — {report.MembersChecked} members match their checksums, {report.FiguresCompared} regenerated figure file(s) are identical"
             : $"{Path.GetFileName(path)}: {report.Problems.Count} problem(s)");
         return report.Ok ? 0 : 1;
+    }
+
+    /// <summary>
+    /// Runs a checkpoint on a case.json and writes every internal tensor under the fixtures' names. Falcon: by default
+    /// (--masking=reference) attention is masked as transformers 5.x's Falcon does when attention weights are requested
+    /// (it adds the boolean mask to the scores instead of -inf), so the output diffs cleanly against such PyTorch runs;
+    /// --masking=correct gives real causal masking, as the Extract stage uses.
+    /// </summary>
+    private static int Forward(Options o, Writers io)
+    {
+        var masking = o.Get("masking") ?? "reference";
+        if (masking is not ("reference" or "correct")) throw new ArgumentException("--masking must be reference or correct");
+        return Tta.Models.ForwardRunner.Run(o.Required("model"), o.Required("inputs"), o.Required("out"), io.Out, model =>
+        {
+            if (model is Tta.Models.Falcon falcon && masking == "reference")
+            {
+                falcon.EmulateReferenceBoolMaskBug = true;
+                io.Out.WriteLine("forward: Falcon attention masked as transformers does when returning attention weights (--masking=correct for causal masking)");
+            }
+        });
     }
 
     /// <summary>

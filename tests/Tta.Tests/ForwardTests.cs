@@ -31,8 +31,9 @@ public class ForwardTests(ITestOutputHelper output)
         var caseJson = Path.Combine(dir, "case.json");
         var outPath = Path.Combine(Repo.TempDir(), "forward.safetensors");
         var log = new StringWriter();
-        // Falcon: reproduce the reference's boolean-mask handling so its scores and probabilities are comparable.
-        var rc = ForwardRunner.Run(dir, caseJson, outPath, log, m => { if (m is Falcon f) f.EmulateReferenceBoolMaskBug = true; });
+        // Through the CLI verb the Forward target runs (for Falcon its default --masking=reference reproduces the
+        // reference's boolean-mask handling, so scores, probabilities and hidden states are comparable).
+        var rc = TtaCli.Run(["forward", $"--model={dir}", $"--inputs={caseJson}", $"--out={outPath}"], log, log);
         Assert.Equal(0, rc);
         Assert.Contains(name.StartsWith("flan", StringComparison.Ordinal) ? "t5" : name.Split('-')[0], log.ToString());
 
