@@ -15,7 +15,7 @@ namespace Tta.Figures;
 public static class FiguresStage
 {
     public const string Name = "Figures";
-    public const string CodeVersion = "figures-2";
+    public const string CodeVersion = "figures-3";
 
     public static IEnumerable<StageUnit> Units(RunContext context) =>
         context.Experiments.SelectMany(e =>
@@ -109,7 +109,7 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
         var outputs = new List<string>();
         foreach (var block in blocks)
         {
-            var labels = f.TokenLabels && block.Positions == tokens.Count ? tokens : null;
+            var labels = c.Labels(block.Key.Stack, block.Positions); // decoder rows see the text shifted right
             var spec = new HeatmapSpec(block.Values, block.Positions, block.Positions,
                 Title: $"{model.Key} · {text.Key} · {block.Key.Point} · {block.Key.Measure}",
                 XLabel: "Token Position", YLabel: "Token Position", XTicks: labels, YTicks: labels,
