@@ -138,7 +138,7 @@ public class ExperimentLoaderTests
         var e = ExperimentLoader.Load(path);
         var m = Assert.Single(e.Models);
         Assert.Equal(("org--model", "main", "float32", "cpu", (string?)null), (m.Key, m.Revision, m.DType, m.Device, m.Path));
-        Assert.Equal(["hidden_states.*"], e.Extract.Points);
+        Assert.Equal(["*hidden_states.*"], e.Extract.Points);
         Assert.Null(e.Extract.Layers);
         Assert.Null(e.Extract.LayersAt);
         Assert.Equal(512, e.Extract.MaxTokens);

@@ -36,7 +36,7 @@ public sealed record TextSpec(string Key, string Text, string? File, SourceSpan 
 
 /// <summary>What to capture: glob patterns over capture-point names, optional layer subset, token limit.</summary>
 public sealed record ExtractSpec(
-    IReadOnlyList<string> Points,       // default ["hidden_states.*"]
+    IReadOnlyList<string> Points,       // default ["*hidden_states.*"]
     IReadOnlyList<int>? Layers,         // null = all layers
     int MaxTokens,                      // default 512; longer texts are an error, not silently cut
     SourceSpan? LayersAt);

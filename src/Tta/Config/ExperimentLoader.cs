@@ -22,7 +22,8 @@ public static partial class ExperimentLoader
     public static IReadOnlyList<string> Formats { get; } = ["png", "pdf", "svg"];
     public static IReadOnlyList<string> Colormaps { get; } = ["cividis_r", "cividis", "viridis", "gray"];
 
-    public static IReadOnlyList<string> DefaultPoints { get; } = ["hidden_states.*"];
+    // Every hidden state of every stack: hidden_states.N, and encoder_/decoder_hidden_states.N of encoder–decoders.
+    public static IReadOnlyList<string> DefaultPoints { get; } = ["*hidden_states.*"];
     public const int DefaultMaxTokens = 512;
     public const string DefaultHubRevision = "main";
     public const int MinCellPixels = 2, MaxCellPixels = 64, DefaultCellPixels = 12;
