@@ -69,7 +69,7 @@ public sealed class TinyWorkspace
     }
 
     /// <summary>A WordPiece vocabulary of exactly <paramref name="size"/> entries covering the test texts.</summary>
-    private static string Vocab(int size)
+    internal static string Vocab(int size)
     {
         var words = new List<string> { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]" };
         words.AddRange("the cat sat on mat a dog ran to park".Split(' '));
