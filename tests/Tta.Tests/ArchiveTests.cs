@@ -348,3 +348,31 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
         Assert.False(Directory.Exists(Path.Combine(ws.FiguresDir, "archives")));
     }
 }
+
+/// <summary>An experiment with every optional metric: its metrics files are archived and its figures regenerate.</summary>
+public class ArchiveAllMetricsTests
+{
+    [Fact]
+    public void OptionalMetricsAreArchivedAndTheirFiguresVerify()
+    {
+        var ws = new TinyWorkspace(TinyWorkspace.DefaultYaml.Replace("figures:",
+            "metrics:\n  attention: { layers: [0], heads: [1] }\n  nearest: { k: 3 }\n  trajectory: true\nfigures:"));
+        foreach (var stage in new[] { "Download", "Extract", "Metrics", "Figures" })
+        {
+            var (c, o) = ws.Cli("run", $"--stage={stage}");
+            Assert.True(c == 0, $"{stage}: {o}");
+        }
+        var (code, output) = ws.Cli("archive");
+        Assert.True(code == 0, output);
+        var archive = Assert.Single(Directory.GetFiles(Path.Combine(ws.FiguresDir, "archives"), "*.zip"));
+        var names = ArchivedTinyExperiment.Members(archive).Keys.ToList();
+        foreach (var kind in new[] { "similarity", "attention", "nearest", "trajectory" })
+            Assert.Contains($"cache/metrics/tiny/tiny/one/{kind}.parquet", names);
+        Assert.Contains(names, n => n.Contains("-attention-softmax.png", StringComparison.Ordinal));
+        Assert.Contains(names, n => n.Contains("-nearest-ip.png", StringComparison.Ordinal));
+        var report = ArchiveVerifier.Verify(archive, TextWriter.Null);
+        Assert.Empty(report.Problems);
+        var figures = names.Count(n => n.StartsWith("figures/", StringComparison.Ordinal));
+        Assert.Equal(figures, report.FiguresCompared);
+    }
+}

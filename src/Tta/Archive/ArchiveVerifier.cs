@@ -179,17 +179,25 @@ public static partial class ArchiveVerifier
                 foreach (var t in experiment.Texts)
                 {
                     var key = $"{experiment.Name}/{m.Key}/{t.Key}";
-                    var parquet = $"cache/metrics/{key}/similarity.parquet";
                     var prefix = $"figures/{key}/";
                     var archived = zip.Entries.Where(x => x.FullName.StartsWith(prefix, StringComparison.Ordinal) && !x.FullName.EndsWith('/'))
                         .ToDictionary(x => x.FullName, StringComparer.Ordinal);
-                    var data = ReadMember(zip, parquet);
-                    if (data is null)
+                    // Every metrics file a figure kind reads (similarity.parquet, attention.parquet, …).
+                    var parquet = $"cache/metrics/{key}/similarity.parquet";
+                    var missing = false;
+                    foreach (var kind in experiment.Figures.Kinds)
                     {
-                        problems.Add($"{parquet}: missing from the archive, so the figures of {key} cannot be regenerated");
-                        continue;
+                        var member = $"cache/metrics/{key}/{kind}.parquet";
+                        var data = ReadMember(zip, member);
+                        if (data is null)
+                        {
+                            problems.Add($"{member}: missing from the archive, so the figures of {key} cannot be regenerated");
+                            missing = true;
+                            continue;
+                        }
+                        AtomicFile.WriteAllBytes(Path.Combine(MetricsStage.Dir(ws, experiment, m, t), kind + ".parquet"), data);
                     }
-                    AtomicFile.WriteAllBytes(MetricsStage.OutputPath(ws, experiment, m, t), data);
+                    if (missing) continue;
                     IReadOnlyList<string> regenerated;
                     try
                     {

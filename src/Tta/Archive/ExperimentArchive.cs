@@ -147,11 +147,22 @@ public static class ExperimentArchive
                     var activations = AddOutputs(extract, "activations", "activations (Extract output, Parquet)");
                     AddUnit(extract, UnitManifest.TryRead(extract.ManifestPath)!, inputs, activations);
                     var metrics = MetricsStage.For(ws, e, m, t);
-                    var similarity = AddOutputs(metrics, "metrics", "similarity maps (Metrics output, Parquet)");
-                    AddUnit(metrics, UnitManifest.TryRead(metrics.ManifestPath)!, activations, similarity);
+                    var metricFiles = AddOutputs(metrics, "metrics", "similarity maps (Metrics output, Parquet)");
+                    AddUnit(metrics, UnitManifest.TryRead(metrics.ManifestPath)!, activations, metricFiles);
+                    // The optional metrics the experiment configures (their figures are regenerated from them too).
+                    var optional = new List<(MetricsUnitBase Unit, string What)>();
+                    if (e.Metrics.Attention is not null) optional.Add((new AttentionMetricsUnit(ws, e, m, t), "attention decomposition"));
+                    if (e.Metrics.Nearest is not null) optional.Add((new NearestMetricsUnit(ws, e, m, t), "nearest tokens"));
+                    if (e.Metrics.Trajectory) optional.Add((new TrajectoryMetricsUnit(ws, e, m, t), "trajectory metrics"));
+                    foreach (var (unit, what) in optional)
+                    {
+                        var files = AddOutputs(unit, "metrics", $"{what} (Metrics output, Parquet)");
+                        AddUnit(unit, UnitManifest.TryRead(unit.ManifestPath)!, activations, files);
+                        metricFiles = [.. metricFiles, .. files];
+                    }
                     var figures = new FiguresUnit(ws, e, m, t);
-                    var images = AddOutputs(figures, "figure", "heatmap figure (Figures output)");
-                    AddUnit(figures, UnitManifest.TryRead(figures.ManifestPath)!, similarity, images);
+                    var images = AddOutputs(figures, "figure", "figure (Figures output)");
+                    AddUnit(figures, UnitManifest.TryRead(figures.ManifestPath)!, metricFiles, images);
                 }
             }
             var runManifest = RunManifest();
