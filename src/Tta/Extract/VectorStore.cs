@@ -121,7 +121,23 @@ public sealed class VectorStoreWriter : IAsyncDisposable
 /// <summary>Reads a store file written by <see cref="VectorStoreWriter"/>.</summary>
 public static class VectorStoreReader
 {
+    /// <summary>Reads the whole file (metadata and every block).</summary>
     public static async Task<(IReadOnlyDictionary<string, string> Metadata, IReadOnlyList<VectorBlock> Blocks)> ReadAsync(string path)
+    {
+        var blocks = new List<VectorBlock>();
+        var metadata = await ForEachBlockAsync(path, b =>
+        {
+            blocks.Add(b);
+            return Task.CompletedTask;
+        });
+        return (metadata, blocks);
+    }
+
+    /// <summary>
+    /// Hands the blocks to <paramref name="visit"/> one row group at a time, so memory holds one block, not the file;
+    /// returns the file's key-value metadata.
+    /// </summary>
+    public static async Task<IReadOnlyDictionary<string, string>> ForEachBlockAsync(string path, Func<VectorBlock, Task> visit)
     {
         await using var stream = File.OpenRead(path);
         await using var reader = await ParquetReader.CreateAsync(stream);
@@ -129,7 +145,6 @@ public static class VectorStoreReader
         DataField F(string name) => fields.First(f => f.Path.ToString() == name || f.Name == name && f.Path.ToString().StartsWith(name, StringComparison.Ordinal));
         var valuesField = fields.First(f => f.Path.ToString().StartsWith("values", StringComparison.Ordinal));
         var hasMeasure = fields.Any(f => f.Name == "measure");
-        var blocks = new List<VectorBlock>();
         for (var g = 0; g < reader.RowGroupCount; g++)
         {
             using var group = reader.OpenRowGroupReader(g);
@@ -153,8 +168,8 @@ public static class VectorStoreReader
             if (def.Any(d => d != valuesField.MaxDefinitionLevel))
                 throw new InvalidDataException($"{path}: null vectors or elements in row group {g}; not a tta store file");
             var dim = total / rows;
-            blocks.Add(new VectorBlock(new ActivationPoint(point[0]!, stack[0]!, layer[0], head[0], hasMeasure ? measure[0] : null), rows, dim, values));
+            await visit(new VectorBlock(new ActivationPoint(point[0]!, stack[0]!, layer[0], head[0], hasMeasure ? measure[0] : null), rows, dim, values));
         }
-        return (reader.CustomMetadata ?? new Dictionary<string, string>(), blocks);
+        return reader.CustomMetadata ?? new Dictionary<string, string>();
     }
 }

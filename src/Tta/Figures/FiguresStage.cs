@@ -104,10 +104,9 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
 
     private List<string> Similarity(FigureContext c, string parquet)
     {
-        var (_, blocks) = Task.Run(() => VectorStoreReader.ReadAsync(parquet)).GetAwaiter().GetResult();
-        var (tokens, f) = (c.Tokens, c.Spec);
+        var f = c.Spec;
         var outputs = new List<string>();
-        foreach (var block in blocks)
+        Task.Run(() => VectorStoreReader.ForEachBlockAsync(parquet, block =>
         {
             var labels = c.Labels(block.Key.Stack, block.Positions); // decoder rows see the text shifted right
             var spec = new HeatmapSpec(block.Values, block.Positions, block.Positions,
@@ -116,7 +115,8 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
                 Colormap: f.Colormap, CellPixels: f.CellPixels,
                 ColorbarLabel: block.Key.Measure == "cosine" ? "cosine similarity" : "dot product");
             outputs.AddRange(HeatmapFigure.Render(spec, Path.Combine(OutputDir, FiguresStage.FileStem(block.Key)), f.Formats));
-        }
+            return Task.CompletedTask;
+        })).GetAwaiter().GetResult();
         return outputs;
     }
 }

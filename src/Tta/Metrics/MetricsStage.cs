@@ -106,16 +106,18 @@ public sealed class MetricsUnit(Workspace ws, Experiment experiment, ModelSpec m
         var fingerprint = Fingerprint().Value;
         return MetricsStage.Sync<IReadOnlyList<string>>(async () =>
         {
-            var (metadata, blocks) = await VectorStoreReader.ReadAsync(Upstream.OutputPath);
+            var metadata = await MetricsStage.ReadMetadataAsync(Upstream.OutputPath);
             await using var writer = await VectorStoreWriter.CreateAsync(OutputPath, MetricsStage.Metadata(metadata, "similarity/1", fingerprint), withMeasure: true);
-            // Similarity maps are defined for per-token vector sets; per-head attention blocks are already maps.
+            // One block in memory at a time. Similarity maps are defined for per-token vector sets; per-head attention
+            // blocks are already maps.
             var measures = Experiment.Metrics.Similarity;
-            foreach (var block in blocks.Where(b => b.Key.Head is null && b.Positions > 0))
+            await VectorStoreReader.ForEachBlockAsync(Upstream.OutputPath, async block =>
             {
+                if (block.Key.Head is not null) return;
                 var maps = SimilarityMap.ComputeAll(block.Values, block.Positions, block.Dim, measures);
                 for (var i = 0; i < measures.Count; i++)
                     await writer.WriteAsync(block.Key with { Measure = measures[i] }, maps[i], block.Positions, block.Positions);
-            }
+            });
             await writer.CommitAsync();
             return [OutputPath];
         });
