@@ -111,6 +111,26 @@ public class PipelineTests
     }
 
     [Fact]
+    public async Task ExtractKeepsOnlyTheSelectedPointsAndLayers()
+    {
+        var ws = new TinyWorkspace(TinyWorkspace.DefaultYaml.Replace("figures:",
+            "extract:\n  points: [\"hidden_states.*\", \"encoder.layer.*.attention.self.probs\"]\n  layers: [0, 1]\nfigures:"));
+        Assert.Equal(0, ws.Cli("run", "--stage=Download").Code);
+        var (code, output) = ws.Cli("run", "--stage=Extract");
+        Assert.True(code == 0, output);
+        var (metadata, blocks) = await Extract.VectorStoreReader.ReadAsync(
+            Path.Combine(ws.CacheDir, "extract", "tiny", "tiny", "one", "activations.parquet"));
+        // hidden_states.0 and .1 (not .2), and layer 0 and 1 attention probabilities, one block per head (4 heads)
+        Assert.Equal(["hidden_states.0", "encoder.layer.0.attention.self.probs", "hidden_states.1", "encoder.layer.1.attention.self.probs"],
+            blocks.Select(b => b.Key.Point).Distinct());
+        Assert.Equal(2 + 2 * 4, blocks.Count);
+        var tokens = System.Text.Json.JsonSerializer.Deserialize<string[]>(metadata["tta.tokens"])!;
+        Assert.All(blocks, b => Assert.Equal(tokens.Length, b.Positions));
+        Assert.All(blocks.Where(b => b.Key.Head is not null), b => Assert.Equal(tokens.Length, b.Dim));
+        Assert.All(blocks.Where(b => b.Key.Head is null), b => Assert.Equal(64, b.Dim));
+    }
+
+    [Fact]
     public void AModelThatCannotFitIsRefusedWithItsEstimateBeforeLoading()
     {
         var ws = new TinyWorkspace();

@@ -102,22 +102,6 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
         var net = ExtractStage.LoadModel(context, model, checkpoint, tokens.Ids.Length);
         ExperimentLoader.CheckLayers(experiment, model, Pipeline.LayerCount(net.Config));
 
-        using var scope = NewDisposeScope();
-        using var capture = ActivationCapture.Matching(experiment.Extract.Points);
-        var ids = tensor(tokens.Ids, [1, tokens.Ids.Length], ScalarType.Int64);
-        var mask = ones_like(ids);
-        Tensor? decoderIds = null;
-        if (net.Stacks.Contains("decoder"))
-        {
-            // Encoder–decoder models see the text on both sides: the decoder gets it shifted right (teacher forcing).
-            var start = net.Config.Int("decoder_start_token_id", net.Config.Int("pad_token_id", 0));
-            decoderIds = cat([full(1, 1, start, ScalarType.Int64), ids[.., ..^1]], 1);
-        }
-        using (no_grad()) net.Run(new ModelInputs(ids, mask, DecoderInputIds: decoderIds, DecoderAttentionMask: decoderIds is null ? null : ones_like(decoderIds)), capture);
-        if (capture.Items.Count == 0)
-            throw new ConfigException(experiment.Extract.LayersAt ?? text.At,
-                $"extract.points {JsonSerializer.Serialize(experiment.Extract.Points)} selects nothing for model '{model.Key}' ({net.ModelType}); use names like hidden_states.* or module paths");
-
         var metadata = new Dictionary<string, string>
         {
             ["tta.format"] = "activations/1",
@@ -131,20 +115,47 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
             ["tta.token_ids"] = JsonSerializer.Serialize(tokens.Ids),
             ["tta.fingerprint"] = Fingerprint().Value,
         };
+        var patterns = experiment.Extract.Points.Select(PointPattern.ToRegex).ToList();
         var layers = experiment.Extract.Layers?.ToHashSet();
-        Task.Run(async () =>
+        bool Selected(string name)
         {
-            await using var writer = await VectorStoreWriter.CreateAsync(OutputPath, metadata);
-            foreach (var (name, value) in capture.Items)
+            if (!patterns.Any(r => r.IsMatch(name))) return false;
+            var layer = ExtractStage.LayerOf(name);
+            return layers is null || layer < 0 || layers.Contains(layer);
+        }
+
+        // Each captured tensor goes to the store as the forward pass produces it: memory holds one layer's
+        // activations, not the whole set.
+        using var scope = NewDisposeScope();
+        var writer = VectorStoreWriter.CreateAsync(OutputPath, metadata).GetAwaiter().GetResult();
+        try
+        {
+            using var capture = new ActivationCapture(Selected, (name, value) =>
             {
                 var layer = ExtractStage.LayerOf(name);
-                if (layers is not null && layer >= 0 && !layers.Contains(layer)) continue;
                 var stack = ExtractStage.StackOf(name, net.Stacks);
                 foreach (var (head, block) in Blocks(value))
-                    await writer.WriteAsync(new ActivationPoint(name, stack, layer, head), block.Values, block.Rows, block.Cols);
+                    writer.WriteAsync(new ActivationPoint(name, stack, layer, head), block.Values, block.Rows, block.Cols).GetAwaiter().GetResult();
+            });
+            var ids = tensor(tokens.Ids, [1, tokens.Ids.Length], ScalarType.Int64);
+            var mask = ones_like(ids);
+            Tensor? decoderIds = null;
+            if (net.Stacks.Contains("decoder"))
+            {
+                // Encoder–decoder models see the text on both sides: the decoder gets it shifted right (teacher forcing).
+                var start = net.Config.Int("decoder_start_token_id", net.Config.Int("pad_token_id", 0));
+                decoderIds = cat([full(1, 1, start, ScalarType.Int64), ids[.., ..^1]], 1);
             }
-            await writer.CommitAsync();
-        }).GetAwaiter().GetResult();
+            using (no_grad()) net.Run(new ModelInputs(ids, mask, DecoderInputIds: decoderIds, DecoderAttentionMask: decoderIds is null ? null : ones_like(decoderIds)), capture);
+            if (capture.RecordedCount == 0)
+                throw new ConfigException(experiment.Extract.LayersAt ?? text.At,
+                    $"extract.points {JsonSerializer.Serialize(experiment.Extract.Points)} selects nothing for model '{model.Key}' ({net.ModelType}); use names like hidden_states.* or module paths");
+            writer.CommitAsync().GetAwaiter().GetResult();
+        }
+        finally
+        {
+            writer.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
         return [OutputPath];
     }
 

@@ -16,7 +16,22 @@ public sealed class ActivationCapture : IDisposable
     private readonly List<KeyValuePair<string, Tensor>> items = [];
     private readonly HashSet<string> names = new(StringComparer.Ordinal);
 
+    private readonly Action<string, Tensor>? sink;
+
     public ActivationCapture(Func<string, bool> select) => this.select = select;
+
+    /// <summary>
+    /// A capture that hands every selected tensor to <paramref name="sink"/> as it is produced (a float32 CPU copy,
+    /// disposed right after) instead of keeping it, so a forward pass can be stored layer by layer in bounded memory.
+    /// </summary>
+    public ActivationCapture(Func<string, bool> select, Action<string, Tensor> sink)
+    {
+        this.select = select;
+        this.sink = sink;
+    }
+
+    /// <summary>How many tensors were recorded (kept or handed to the sink).</summary>
+    public int RecordedCount => names.Count;
 
     /// <summary>Keeps everything (the Forward target and the fixture tests use this).</summary>
     public static ActivationCapture All() => new(_ => true);
@@ -36,7 +51,13 @@ public sealed class ActivationCapture : IDisposable
         if (!select(name)) return;
         if (!names.Add(name)) throw new InvalidOperationException($"capture point '{name}' recorded twice");
         // The copy belongs to this capture (disposed with it), not to whatever dispose scope the model opened.
-        items.Add(new(name, value.detach().to(ScalarType.Float32, CPU, copy: true).DetachFromDisposeScope()));
+        var copy = value.detach().to(ScalarType.Float32, CPU, copy: true).DetachFromDisposeScope();
+        if (sink is null)
+        {
+            items.Add(new(name, copy));
+            return;
+        }
+        using (copy) sink(name, copy);
     }
 
     /// <summary>Captured tensors in the order the forward pass produced them.</summary>
