@@ -23,7 +23,7 @@ namespace Tta.Metrics;
 public static class MetricsStage
 {
     public const string Name = "Metrics";
-    public const string CodeVersion = "metrics-1";
+    public const string CodeVersion = "metrics-2";
 
     public static IEnumerable<StageUnit> Units(RunContext context)
     {
