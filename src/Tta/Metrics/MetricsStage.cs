@@ -85,6 +85,10 @@ public abstract class MetricsUnitBase(Workspace ws, Experiment experiment, Model
     protected ExtractUnit Upstream => ExtractStage.For(ws, experiment, model, text);
     protected string UnitName => $"{experiment.Name}/{model.Key}/{text.Key}";
 
+    /// <summary>Optional metrics are units <c>exp/model/text/kind</c> with <c>kind.manifest.json</c> beside the output.</summary>
+    public override string Key => $"{UnitName}/{kind}";
+    public override string ManifestPath => Path.Combine(Path.GetDirectoryName(OutputPath)!, kind + ".manifest.json");
+
     protected UnitManifest Activations() =>
         StageRunner.Upstream(Upstream.ManifestPath, $"activations of {UnitName} (stage Extract)");
 }
@@ -93,6 +97,7 @@ public abstract class MetricsUnitBase(Workspace ws, Experiment experiment, Model
 public sealed class MetricsUnit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text)
     : MetricsUnitBase(ws, experiment, model, text, "similarity")
 {
+    // The similarity unit came first: its key and manifest name have no kind suffix.
     public override string Key => UnitName;
     public override string ManifestPath => Path.Combine(Path.GetDirectoryName(OutputPath)!, "manifest.json");
 
@@ -135,8 +140,6 @@ public sealed class AttentionMetricsUnit(Workspace ws, Experiment experiment, Mo
     : MetricsUnitBase(ws, experiment, model, text, "attention")
 {
     public const string CodeVersion = "attention-1";
-    public override string Key => UnitName + "/attention";
-    public override string ManifestPath => Path.Combine(Path.GetDirectoryName(OutputPath)!, "attention.manifest.json");
 
     public override StageFingerprint Fingerprint()
     {
@@ -211,8 +214,6 @@ public sealed class NearestMetricsUnit(Workspace ws, Experiment experiment, Mode
     : MetricsUnitBase(ws, experiment, model, text, "nearest")
 {
     public const string CodeVersion = "nearest-1";
-    public override string Key => UnitName + "/nearest";
-    public override string ManifestPath => Path.Combine(Path.GetDirectoryName(OutputPath)!, "nearest.manifest.json");
 
     public override StageFingerprint Fingerprint()
     {
@@ -269,8 +270,6 @@ public sealed class TrajectoryMetricsUnit(Workspace ws, Experiment experiment, M
     : MetricsUnitBase(ws, experiment, model, text, "trajectory")
 {
     public const string CodeVersion = "trajectory-1";
-    public override string Key => UnitName + "/trajectory";
-    public override string ManifestPath => Path.Combine(Path.GetDirectoryName(OutputPath)!, "trajectory.manifest.json");
 
     public override StageFingerprint Fingerprint() =>
         new StageFingerprint(Stage, CodeVersion)
