@@ -40,7 +40,10 @@ public static partial class ExtractStage
         var key = $"model:{checkpoint}:{model.DType}:{model.Device}";
         if (context.Shared.TryGetValue(key, out var loaded)) return (ITransformerModel)loaded;
         var dtype = DType(model.DType);
-        var estimate = MemoryEstimate.For(checkpoint, dtype, Math.Max(tokens, context.Experiments.Max(e => e.Extract.MaxTokens)), context.MemoryLimitBytes);
+        // The model serves every text of the run, so plan for the longest allowed one.
+        var attentionBlocks = context.Experiments.Max(e => e.Metrics.Attention?.Layers.Count ?? 0);
+        var estimate = MemoryEstimate.For(checkpoint, dtype, Math.Max(tokens, context.Experiments.Max(e => e.Extract.MaxTokens)),
+            attentionBlocks, context.MemoryLimitBytes);
         context.Log.WriteLine($"model '{model.Key}' ({model.DType}, {model.Device}): needs {estimate}");
         if (!estimate.Fits)
             throw new InsufficientMemoryException(

@@ -9,8 +9,9 @@ namespace Tta.Models;
 /// fit is refused with the numbers instead of being killed by the OS half way through.
 /// Weights: every stored tensor at the requested dtype (read from the file headers, nothing is loaded).
 /// Activations: the working set of one forward pass over <c>tokens</c> positions (a few hidden-size and
-/// feed-forward-size buffers per layer, attention maps per head) plus the captured copies, bounded above by keeping
-/// every layer's outputs — deliberately generous, since running out of memory costs far more than a cautious refusal.
+/// feed-forward-size buffers and the attention maps of a layer, twice over for temporaries), the largest single
+/// captured tensor (Extract streams captures to disk one at a time), and the attention maps the attention metrics
+/// keep (scores, probabilities and bias per head, for each requested block and attention module).
 /// </summary>
 public sealed record MemoryEstimate(long WeightBytes, long ActivationBytes, long? AvailableBytes)
 {
@@ -24,7 +25,7 @@ public sealed record MemoryEstimate(long WeightBytes, long ActivationBytes, long
 
     public static string Gib(long bytes) => (bytes / (double)(1L << 30)).ToString("0.00", CultureInfo.InvariantCulture) + " GiB";
 
-    public static MemoryEstimate For(string checkpointDir, ScalarType dtype, int tokens, long? availableOverride = null)
+    public static MemoryEstimate For(string checkpointDir, ScalarType dtype, int tokens, int attentionBlocks = 0, long? availableOverride = null)
     {
         using var checkpoint = new Checkpoint(checkpointDir);
         var element = SafetensorsFile.ElementSize(dtype);
@@ -33,13 +34,14 @@ public sealed record MemoryEstimate(long WeightBytes, long ActivationBytes, long
         long hidden = c.Int("hidden_size", c.Int("d_model", c.Int("n_embd", 0)));
         long ff = c.Int("intermediate_size", c.Int("d_ff", c.Int("n_inner", (int)(4 * hidden))));
         long heads = c.Int("num_attention_heads", c.Int("num_heads", c.Int("n_head", 1)));
-        long layers = Math.Max(1, c.Int("num_hidden_layers", c.Int("num_layers", c.Int("n_layer", 1))) + c.Int("num_decoder_layers", 0));
         long t = Math.Max(1, tokens);
-        // Per layer: ~8 hidden-size and 2 feed-forward-size buffers, 3 attention maps per head (scores, probs, bias);
-        // everything captured is kept as float32 on top.
-        var perLayer = (8 * t * hidden + 2 * t * ff) * element + 3 * heads * t * t * element;
-        var captured = layers * (perLayer / element) * sizeof(float);
-        return new MemoryEstimate(weights, perLayer * 2 + captured, availableOverride ?? Available());
+        var attentionMap = heads * t * t;
+        // One layer: ~8 hidden-size and 2 feed-forward-size buffers, 3 attention maps (scores, probs, bias).
+        var perLayer = (8 * t * hidden + 2 * t * ff + 3 * attentionMap) * element;
+        var largestCapture = Math.Max(t * Math.Max(hidden, ff), attentionMap) * sizeof(float);
+        // Attention metrics keep scores, probs and bias of up to 3 attention modules per block (T5 decoder: self + cross).
+        var attentionKept = attentionBlocks * 3L * 3L * attentionMap * sizeof(float);
+        return new MemoryEstimate(weights, 2 * perLayer + largestCapture + attentionKept, availableOverride ?? Available());
     }
 
     /// <summary>Memory this process can still use: MemAvailable, or less where a cgroup limit says so.</summary>
