@@ -72,9 +72,10 @@ public static class Pipeline
 
     /// <summary>Status of every unit of a stage; forced units are stale whatever their manifests say.</summary>
     public static IReadOnlyList<UnitStatus> Check(string stage, RunContext context, bool forced) =>
-        Units(stage, context).Select(u => forced
-            ? new UnitStatus(u, false, ["forced"])
-            : StageRunner.Check(u, context.Workspace)).ToList();
+        Units(stage, context).Select(u => Status(u, context, forced)).ToList();
+
+    private static UnitStatus Status(StageUnit unit, RunContext context, bool forced) =>
+        forced ? new UnitStatus(unit, false, ["forced"]) : StageRunner.Check(unit, context.Workspace);
 
     /// <summary>Runs the stale units of a stage under the cache lock; returns how many ran.</summary>
     public static int Run(string stage, RunContext context, bool forced, bool explain)
@@ -84,7 +85,7 @@ public static class Pipeline
         // Each unit is checked just before it would run: a later unit of a stage may read an earlier one's output.
         foreach (var unit in Units(stage, context).ToList())
         {
-            var status = forced ? new UnitStatus(unit, false, ["forced"]) : StageRunner.Check(unit, context.Workspace);
+            var status = Status(unit, context, forced);
             if (status.UpToDate)
             {
                 context.Log.WriteLine($"{stage} {status.Unit.Key}: up to date");

@@ -15,6 +15,13 @@ public sealed class RunContext(Workspace workspace, IReadOnlyList<Experiment> ex
 
     /// <summary>Objects worth keeping across units of one process (loaded models, tokenizers).</summary>
     public Dictionary<string, object> Shared { get; } = [];
+
+    /// <summary>The object kept under <paramref name="key"/>, created on first use.</summary>
+    public T Keep<T>(string key, Func<T> create) where T : notnull
+    {
+        if (!Shared.TryGetValue(key, out var value)) Shared[key] = value = create();
+        return (T)value;
+    }
 }
 
 /// <summary>A unit's input is not built yet (its upstream stage has not run): the unit is stale.</summary>

@@ -35,25 +35,21 @@ public static partial class ExtractStage
     /// The model of a spec, loaded once per process on its device and in its dtype — after printing a memory
     /// estimate, and refusing (with the estimate) a model that cannot fit.
     /// </summary>
-    public static ITransformerModel LoadModel(RunContext context, ModelSpec model, string checkpoint, int tokens)
-    {
-        var key = $"model:{checkpoint}:{model.DType}:{model.Device}";
-        if (context.Shared.TryGetValue(key, out var loaded)) return (ITransformerModel)loaded;
-        var dtype = DType(model.DType);
-        // The model serves every text of the run, so plan for the longest allowed one.
-        var attentionBlocks = context.Experiments.Max(e => e.Metrics.Attention?.Layers.Count ?? 0);
-        var estimate = MemoryEstimate.For(checkpoint, dtype, Math.Max(tokens, context.Experiments.Max(e => e.Extract.MaxTokens)),
-            attentionBlocks, context.MemoryLimitBytes);
-        context.Log.WriteLine($"model '{model.Key}' ({model.DType}, {model.Device}): needs {estimate}");
-        if (!estimate.Fits)
-            throw new InsufficientMemoryException(
-                $"{model.At}: model '{model.Key}' needs {estimate}; not loading it. Use a smaller dtype (bfloat16), " +
-                "a lower extract.max_tokens, or a machine with more memory");
-        var device = model.Device == "cuda" ? CUDA : CPU;
-        var net = ModelFactory.Load(checkpoint, dtype, device);
-        context.Shared[key] = net;
-        return net;
-    }
+    public static ITransformerModel LoadModel(RunContext context, ModelSpec model, string checkpoint, int tokens) =>
+        context.Keep($"model:{checkpoint}:{model.DType}:{model.Device}", () =>
+        {
+            var dtype = DType(model.DType);
+            // The model serves every text of the run, so plan for the longest allowed one.
+            var attentionBlocks = context.Experiments.Max(e => e.Metrics.Attention?.Layers.Count ?? 0);
+            var estimate = MemoryEstimate.For(checkpoint, dtype, Math.Max(tokens, context.Experiments.Max(e => e.Extract.MaxTokens)),
+                attentionBlocks, context.MemoryLimitBytes);
+            context.Log.WriteLine($"model '{model.Key}' ({model.DType}, {model.Device}): needs {estimate}");
+            if (!estimate.Fits)
+                throw new InsufficientMemoryException(
+                    $"{model.At}: model '{model.Key}' needs {estimate}; not loading it. Use a smaller dtype (bfloat16), " +
+                    "a lower extract.max_tokens, or a machine with more memory");
+            return ModelFactory.Load(checkpoint, dtype, model.Device == "cuda" ? CUDA : CPU);
+        });
 
     [GeneratedRegex(@"(?:^|_)hidden_states\.(\d+)$|(?:^|_)attentions\.(\d+)$|\.(?:layer|block|h|layers)\.(\d+)(?:\.|#|$)")]
     private static partial Regex LayerNumber();
@@ -97,7 +93,7 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
     public override IReadOnlyList<string> Run(RunContext context)
     {
         var (checkpoint, _) = DownloadStage.Result(ws, experiment, model);
-        var tokenizer = (ITextTokenizer)Shared(context, "tokenizer:" + checkpoint, () => TokenizerLoader.Load(checkpoint));
+        var tokenizer = context.Keep("tokenizer:" + checkpoint, () => TokenizerLoader.Load(checkpoint));
         var tokens = tokenizer.Encode(text.Text);
         if (tokens.Ids.Length > experiment.Extract.MaxTokens)
             throw new ConfigException(text.At,
@@ -185,9 +181,4 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
         }
     }
 
-    private static object Shared(RunContext context, string key, Func<object> create)
-    {
-        if (!context.Shared.TryGetValue(key, out var value)) context.Shared[key] = value = create();
-        return value;
-    }
 }

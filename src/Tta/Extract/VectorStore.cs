@@ -121,6 +121,14 @@ public sealed class VectorStoreWriter : IAsyncDisposable
 /// <summary>Reads a store file written by <see cref="VectorStoreWriter"/>.</summary>
 public static class VectorStoreReader
 {
+    /// <summary>The file's key-value metadata only (tokens, model, fingerprint; read from the footer).</summary>
+    public static async Task<IReadOnlyDictionary<string, string>> ReadMetadataAsync(string path)
+    {
+        await using var stream = File.OpenRead(path);
+        await using var reader = await ParquetReader.CreateAsync(stream);
+        return reader.CustomMetadata ?? new Dictionary<string, string>();
+    }
+
     /// <summary>Reads the whole file (metadata and every block).</summary>
     public static async Task<(IReadOnlyDictionary<string, string> Metadata, IReadOnlyList<VectorBlock> Blocks)> ReadAsync(string path)
     {

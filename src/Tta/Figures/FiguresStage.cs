@@ -93,12 +93,7 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
     /// <summary>The input tokens, from any metrics file's metadata (they all carry the activation store's).</summary>
     private static string[] ReadTokens(string parquet)
     {
-        var metadata = Task.Run(async () =>
-        {
-            await using var stream = File.OpenRead(parquet);
-            await using var reader = await Parquet.ParquetReader.CreateAsync(stream);
-            return reader.CustomMetadata ?? new Dictionary<string, string>();
-        }).GetAwaiter().GetResult();
+        var metadata = Task.Run(() => VectorStoreReader.ReadMetadataAsync(parquet)).GetAwaiter().GetResult();
         return metadata.TryGetValue("tta.tokens", out var json) ? JsonSerializer.Deserialize<string[]>(json) ?? [] : [];
     }
 

@@ -57,19 +57,6 @@ public static class MetricsStage
         return meta;
     }
 
-    internal static async Task<IReadOnlyDictionary<string, string>> ReadMetadataAsync(string path)
-    {
-        await using var stream = File.OpenRead(path);
-        await using var reader = await ParquetReader.CreateAsync(stream);
-        return reader.CustomMetadata ?? new Dictionary<string, string>();
-    }
-
-    internal static object Shared(RunContext context, string key, Func<object> create)
-    {
-        if (!context.Shared.TryGetValue(key, out var value)) context.Shared[key] = value = create();
-        return value;
-    }
-
     internal static T Sync<T>(Func<Task<T>> run) => Task.Run(run).GetAwaiter().GetResult();
 }
 
@@ -111,7 +98,7 @@ public sealed class MetricsUnit(Workspace ws, Experiment experiment, ModelSpec m
         var fingerprint = Fingerprint().Value;
         return MetricsStage.Sync<IReadOnlyList<string>>(async () =>
         {
-            var metadata = await MetricsStage.ReadMetadataAsync(Upstream.OutputPath);
+            var metadata = await VectorStoreReader.ReadMetadataAsync(Upstream.OutputPath);
             await using var writer = await VectorStoreWriter.CreateAsync(OutputPath, MetricsStage.Metadata(metadata, "similarity/1", fingerprint), withMeasure: true);
             // One block in memory at a time. Similarity maps are defined for per-token vector sets; per-head attention
             // blocks are already maps.
@@ -156,7 +143,7 @@ public sealed class AttentionMetricsUnit(Workspace ws, Experiment experiment, Mo
         var spec = Experiment.Metrics.Attention!;
         var fingerprint = Fingerprint().Value;
         var (checkpoint, _) = DownloadStage.Result(Ws, Experiment, Model);
-        var metadata = MetricsStage.Sync(() => MetricsStage.ReadMetadataAsync(Upstream.OutputPath));
+        var metadata = MetricsStage.Sync(() => VectorStoreReader.ReadMetadataAsync(Upstream.OutputPath));
         var ids = JsonSerializer.Deserialize<long[]>(metadata["tta.token_ids"]) ?? [];
         var net = ExtractStage.LoadModel(context, Model, checkpoint, ids.Length);
         using var capture = new ActivationCapture(AttentionDecomposition.CaptureFilter(spec.Layers));
