@@ -80,6 +80,11 @@ public sealed class Checkpoint : IDisposable
 
     public IEnumerable<string> TensorNames => byName.Keys;
 
+    private readonly HashSet<string> loaded = new(StringComparer.Ordinal);
+
+    /// <summary>Checkpoint tensors no <see cref="LoadInto"/> call has read (so far).</summary>
+    public IReadOnlyList<string> UnusedTensorNames => [.. byName.Keys.Where(k => !loaded.Contains(k)).Order(StringComparer.Ordinal)];
+
     public bool Contains(string name) => byName.ContainsKey(name);
 
     public StoredTensor Entry(string name) => byName.TryGetValue(name, out var t)
@@ -131,6 +136,7 @@ public sealed class Checkpoint : IDisposable
             sb.Append("found tensors: " + string.Join(", ", byName.Keys.Order(StringComparer.Ordinal).Take(20)) + (byName.Count > 20 ? $", … ({byName.Count} in all)" : ""));
             throw new InvalidDataException(sb.ToString());
         }
+        loaded.UnionWith(used);
         // File bytes straight into each parameter's storage (converted chunk-wise if needed); a few tensors at a time,
         // since one thread copying out of the page cache and faulting in fresh pages does not saturate memory.
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Clamp(Environment.ProcessorCount, 1, 4) };

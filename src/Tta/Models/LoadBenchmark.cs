@@ -56,17 +56,17 @@ public static partial class LoadBenchmark
         GC.WaitForPendingFinalizers();
         GC.Collect();
         TrimHeap(); // return freed native memory to the system, so the baseline holds no reusable pages
-        var reset = ResetPeakRss();
-        var baseline = Status("VmRSS");
-        var peakBefore = Status("VmHWM");
+        var reset = ProcessMemory.ResetPeak();
+        var baseline = ProcessMemory.Resident;
+        var peakBefore = ProcessMemory.Peak;
         var sw = Stopwatch.StartNew();
         long peak, after;
         double seconds;
         using (var model = ModelFactory.Load(dir, ScalarType.BFloat16))
         {
             seconds = sw.Elapsed.TotalSeconds;
-            peak = Status("VmHWM");
-            after = Status("VmRSS");
+            peak = ProcessMemory.Peak;
+            after = ProcessMemory.Resident;
         }
         // Without a reset the high-water mark may predate the load; it is meaningful only if it was at the baseline.
         var measured = reset || peakBefore <= baseline;
@@ -90,29 +90,6 @@ public static partial class LoadBenchmark
         var layers = (int)Math.Max(1, 1 + (bytes - oneLayer + perLayer - 1) / perLayer);
         SyntheticCheckpoint.Write(dir, "tinyllama-1.1b", ScalarType.BFloat16, layers: layers, shards: 1);
         return dir;
-    }
-
-    private static long Status(string field)
-    {
-        if (!File.Exists("/proc/self/status")) return 0;
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith(field + ":", StringComparison.Ordinal))
-                return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
-        return 0;
-    }
-
-    /// <summary>Resets VmHWM to the current RSS (Linux: "5" to /proc/self/clear_refs).</summary>
-    private static bool ResetPeakRss()
-    {
-        try
-        {
-            File.WriteAllText("/proc/self/clear_refs", "5");
-            return true;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
     }
 
     /// <summary>Drops the file's clean pages from the page cache (posix_fadvise DONTNEED); false where unavailable.</summary>

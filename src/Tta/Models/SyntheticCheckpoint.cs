@@ -53,22 +53,7 @@ public static class SyntheticCheckpoint
         var element = SafetensorsFile.ElementSize(type);
         var tensors = facts.Layout.Expand().ToList();
         var total = tensors.Sum(t => (long)t.Elements * element);
-        var maxShard = shards is { } k ? (total + k - 1) / Math.Max(1, k) : shape.MaxShardBytes > 0 ? shape.MaxShardBytes : long.MaxValue;
-
-        // Hugging Face's greedy split: a tensor that would overflow the current shard starts the next one.
-        var groups = new List<List<TensorSpec>> { new() };
-        long size = 0;
-        foreach (var t in tensors)
-        {
-            var bytes = (long)t.Elements * element;
-            if (groups[^1].Count > 0 && size + bytes > maxShard)
-            {
-                groups.Add([]);
-                size = 0;
-            }
-            groups[^1].Add(t);
-            size += bytes;
-        }
+        var groups = shards is { } k ? SplitEvenly(tensors, element, total, Math.Max(1, k)) : SplitGreedily(tensors, element, shape.MaxShardBytes);
 
         Directory.CreateDirectory(directory);
         foreach (var stale in Checkpoint.WeightFileNames.Select(f => Path.Combine(directory, f)).Where(File.Exists)) File.Delete(stale);
@@ -95,6 +80,38 @@ public static class SyntheticCheckpoint
             SyntheticTokenizer.Create(shape.Tokenizer, shape.TokenizerVocab).ToJsonString());
         Cache.AtomicFile.WriteAllText(Path.Combine(directory, "config.json"), config.ToIndentedJson());
         return new SyntheticResult(directory, shape.Name, type, facts.Blocks, facts.Layout.ParameterCount, total, files);
+    }
+
+    /// <summary>Hugging Face's split: a tensor that would overflow the current shard starts the next one (0: one file).</summary>
+    private static List<List<TensorSpec>> SplitGreedily(List<TensorSpec> tensors, int element, long maxShard)
+    {
+        var groups = new List<List<TensorSpec>> { new() };
+        long size = 0;
+        foreach (var t in tensors)
+        {
+            var bytes = (long)t.Elements * element;
+            if (maxShard > 0 && groups[^1].Count > 0 && size + bytes > maxShard)
+            {
+                groups.Add([]);
+                size = 0;
+            }
+            groups[^1].Add(t);
+            size += bytes;
+        }
+        return groups;
+    }
+
+    /// <summary>Exactly <paramref name="count"/> shards of about equal size (fewer only if a tensor is larger than a share).</summary>
+    private static List<List<TensorSpec>> SplitEvenly(List<TensorSpec> tensors, int element, long total, int count)
+    {
+        var groups = Enumerable.Range(0, count).Select(_ => new List<TensorSpec>()).ToList();
+        long offset = 0;
+        foreach (var t in tensors)
+        {
+            groups[(int)Math.Min(count - 1, (double)offset * count / Math.Max(1, total))].Add(t);
+            offset += (long)t.Elements * element;
+        }
+        return groups.Where(g => g.Count > 0).ToList();
     }
 
     private sealed record EncodedPool(byte[] Normal, byte[] One, int Element);
