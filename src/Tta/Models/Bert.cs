@@ -163,7 +163,9 @@ public sealed class Bert : ITransformerModel
             capture.Record(p, output);
             capture.Record($"hidden_states.{i + 1}", output);
             capture.Record($"attentions.{i}", probs);
+            var previous = hidden;
             hidden = output.MoveToOuterDisposeScope();
+            previous.Dispose(); // copied by the capture already; only the running hidden state leaves a layer
         }
         capture.Record("last_hidden_state", hidden);
         if (model.pooler is { } pooler && (capture.Wants("pooler.dense") || capture.Wants("pooler")))

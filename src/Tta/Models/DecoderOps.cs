@@ -54,11 +54,17 @@ public abstract class DecoderModel : nn.Module, ITransformerModel
         });
     }
 
-    /// <summary>Runs a layer in its own dispose scope, keeping only its returned hidden state.</summary>
-    protected static Tensor Scoped(Func<Tensor> layer)
+    /// <summary>
+    /// Runs a block in its own dispose scope: only its output (the next hidden state) leaves it, and the input hidden
+    /// state is released (whatever the capture wanted of it was copied before), so memory holds one block's
+    /// intermediates and one hidden state, whatever the depth.
+    /// </summary>
+    protected static Tensor RunBlock(Tensor input, Func<Tensor> block)
     {
-        using var scope = NewDisposeScope();
-        return layer().MoveToOuterDisposeScope();
+        Tensor output;
+        using (var scope = NewDisposeScope()) output = block().MoveToOuterDisposeScope();
+        input.Dispose();
+        return output;
     }
 
     /// <summary>Creates an uninitialised parameter (weights come from the checkpoint).</summary>

@@ -94,7 +94,7 @@ public sealed class Falcon : DecoderModel
         {
             capture.Record($"hidden_states.{i}", x);
             var (block, input, index) = (transformer.h[i], x, i);
-            x = Scoped(() => block.Forward(input, cos, sin, additive, capture, $"transformer.h.{index}", index));
+            x = RunBlock(input, () => block.Forward(input, cos, sin, additive, capture, $"transformer.h.{index}", index));
         }
         x = capture.Rec("transformer.ln_f", transformer.ln_f.Apply(x));
         capture.Record($"hidden_states.{layers}", x);

@@ -74,7 +74,7 @@ public sealed class Gpt2 : DecoderModel
         {
             capture.Record($"hidden_states.{i}", x);
             var (block, input, index) = (transformer.h[i], x, i);
-            x = Scoped(() => block.Forward(input, additive, capture, $"transformer.h.{index}", index));
+            x = RunBlock(input, () => block.Forward(input, additive, capture, $"transformer.h.{index}", index));
         }
         x = capture.Rec("transformer.ln_f", transformer.ln_f.Apply(x));
         capture.Record($"hidden_states.{layers}", x);

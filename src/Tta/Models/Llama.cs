@@ -69,7 +69,7 @@ public sealed class Llama : DecoderModel
         {
             capture.Record($"hidden_states.{i}", x);
             var (layer, input, index) = (model.layers[i], x, i);
-            x = Scoped(() => layer.Forward(input, cos, sin, additive, capture, $"model.layers.{index}", index));
+            x = RunBlock(input, () => layer.Forward(input, cos, sin, additive, capture, $"model.layers.{index}", index));
         }
         x = capture.Rec("model.norm", model.norm.Apply(x));
         capture.Record($"hidden_states.{layers}", x);
