@@ -29,6 +29,33 @@ public class SyntheticCheckpointTests
         Assert.Equal(parameters, facts.Layout.Expand().Sum(t => (long)t.Elements));
     }
 
+    /// <summary>
+    /// Each architecture's layout against checkpoints transformers wrote (the reference fixtures): every tensor it
+    /// lists is there under that name and shape, and it lists every tensor the model loads (nothing unused).
+    /// </summary>
+    [Theory]
+    [InlineData("bert-tiny")]
+    [InlineData("t5-v1_0-tiny")]
+    [InlineData("flan-t5-tiny")]
+    [InlineData("falcon-7b-tiny")]
+    [InlineData("falcon-40b-tiny")]
+    [InlineData("gpt2-tiny")]
+    [InlineData("llama-tiny")]
+    public void LayoutsMatchCheckpointsWrittenByTransformers(string fixture)
+    {
+        var dir = FixtureCheck.ModelDir(fixture);
+        using var checkpoint = new Checkpoint(dir);
+        var layout = ModelFactory.Facts(checkpoint.Config, dir).Layout.Expand().ToList();
+        foreach (var t in layout)
+        {
+            Assert.True(checkpoint.Contains(t.Name), $"{fixture}: {t.Name} is not in the checkpoint");
+            Assert.Equal(t.Shape, checkpoint.Entry(t.Name).Shape);
+        }
+        using var net = ModelFactory.For(checkpoint.Config, dir).Load(checkpoint, ScalarType.Float32, null);
+        var listed = layout.Select(t => t.Name).ToHashSet();
+        Assert.All(checkpoint.TensorNames.Where(n => !checkpoint.UnusedTensorNames.Contains(n)), n => Assert.Contains(n, listed));
+    }
+
     /// <summary>Full size, as sparse files (headers real, data holes): the shards and index of the Hub's checkpoints.</summary>
     [Theory]
     [InlineData("flan-t5-xl", 2, "F32", 11_399_028_736L)]

@@ -60,35 +60,16 @@ public sealed class Bert : ITransformerModel
     {
         var c = BertConfig.FromJson(config);
         long d = c.HiddenSize, ff = c.IntermediateSize;
-        var block = new List<TensorSpec>();
-        void Linear(string name, long outFeatures, long inFeatures)
-        {
-            block.Add(new($"encoder.layer.{{i}}.{name}.weight", [outFeatures, inFeatures]));
-            block.Add(new($"encoder.layer.{{i}}.{name}.bias", [outFeatures], TensorFill.Zeros));
-        }
-        void Norm(string name)
-        {
-            block.Add(new($"encoder.layer.{{i}}.{name}.weight", [d], TensorFill.Ones));
-            block.Add(new($"encoder.layer.{{i}}.{name}.bias", [d], TensorFill.Zeros));
-        }
-        Linear("attention.self.query", d, d);
-        Linear("attention.self.key", d, d);
-        Linear("attention.self.value", d, d);
-        Linear("attention.output.dense", d, d);
-        Norm("attention.output.LayerNorm");
-        Linear("intermediate.dense", ff, d);
-        Linear("output.dense", d, ff);
-        Norm("output.LayerNorm");
-        List<TensorSpec> once =
-        [
-            new("embeddings.word_embeddings.weight", [c.VocabSize, d]),
-            new("embeddings.position_embeddings.weight", [c.MaxPositions, d]),
-            new("embeddings.token_type_embeddings.weight", [c.TypeVocabSize, d]),
-            new("embeddings.LayerNorm.weight", [d], TensorFill.Ones),
-            new("embeddings.LayerNorm.bias", [d], TensorFill.Zeros),
-        ];
-        List<TensorSpec> tail = [new("pooler.dense.weight", [d, d]), new("pooler.dense.bias", [d], TensorFill.Zeros)];
-        return new ModelFacts("bert", new CheckpointLayout(once, [new(c.NumLayers, block)], tail),
+        var block = new LayoutBuilder("encoder.layer.{i}.")
+            .Linear("attention.self.query", d, d, bias: true).Linear("attention.self.key", d, d, bias: true)
+            .Linear("attention.self.value", d, d, bias: true).Linear("attention.output.dense", d, d, bias: true)
+            .Norm("attention.output.LayerNorm", d).Linear("intermediate.dense", ff, d, bias: true)
+            .Linear("output.dense", d, ff, bias: true).Norm("output.LayerNorm", d);
+        var once = new LayoutBuilder("embeddings.").Matrix("word_embeddings.weight", c.VocabSize, d)
+            .Matrix("position_embeddings.weight", c.MaxPositions, d).Matrix("token_type_embeddings.weight", c.TypeVocabSize, d)
+            .Norm("LayerNorm", d);
+        // The pooler (pooler.dense) is optional: loaded when a checkpoint has one, and left out here (d² + d parameters).
+        return new ModelFacts("bert", new CheckpointLayout(once.Tensors, [new(c.NumLayers, block.Tensors)]),
             new ActivationShape(d, ff, c.NumHeads, c.NumHeads, c.HeadDim, AttentionModulesPerBlock: 1,
                 GatedFeedForward: false, SoftmaxInFloat32: false));
     }

@@ -56,28 +56,18 @@ public sealed class Falcon : DecoderModel
         var c = FalconConfig.From(config);
         var s = c.Shape;
         long hidden = s.Hidden, ffn = s.Ffn;
-        var block = new List<TensorSpec>();
-        void Norm(string name)
-        {
-            block.Add(new($"transformer.h.{{i}}.{name}.weight", [hidden], TensorFill.Ones));
-            block.Add(new($"transformer.h.{{i}}.{name}.bias", [hidden], TensorFill.Zeros));
-        }
-        void Linear(string name, long outFeatures, long inFeatures)
-        {
-            block.Add(new($"transformer.h.{{i}}.{name}.weight", [outFeatures, inFeatures]));
-            if (s.Bias) block.Add(new($"transformer.h.{{i}}.{name}.bias", [outFeatures], TensorFill.Zeros));
-        }
-        if (s.Norms == FalconNorms.TwoParallel) { Norm("ln_attn"); Norm("ln_mlp"); }
-        else Norm("input_layernorm");
-        if (s.Norms == FalconNorms.Sequential) Norm("post_attention_layernorm");
-        Linear("self_attention.query_key_value", s.FusedWidth, hidden);
-        Linear("self_attention.dense", hidden, hidden);
-        Linear("mlp.dense_h_to_4h", ffn, hidden);
-        Linear("mlp.dense_4h_to_h", hidden, ffn);
-        List<TensorSpec> once = [new("transformer.word_embeddings.weight", [c.Vocab, hidden])];
-        List<TensorSpec> tail = [new("transformer.ln_f.weight", [hidden], TensorFill.Ones), new("transformer.ln_f.bias", [hidden], TensorFill.Zeros)];
-        if (!c.TieWordEmbeddings) tail.Add(new("lm_head.weight", [c.Vocab, hidden]));
-        return new ModelFacts("falcon", new CheckpointLayout(once, [new(c.Layers, block)], tail),
+        var block = new LayoutBuilder("transformer.h.{i}.");
+        if (s.Norms == FalconNorms.TwoParallel) block.Norm("ln_attn", hidden).Norm("ln_mlp", hidden);
+        else block.Norm("input_layernorm", hidden);
+        if (s.Norms == FalconNorms.Sequential) block.Norm("post_attention_layernorm", hidden);
+        block.Linear("self_attention.query_key_value", s.FusedWidth, hidden, s.Bias)
+            .Linear("self_attention.dense", hidden, hidden, s.Bias)
+            .Linear("mlp.dense_h_to_4h", ffn, hidden, s.Bias)
+            .Linear("mlp.dense_4h_to_h", hidden, ffn, s.Bias);
+        var once = new LayoutBuilder("transformer.").Matrix("word_embeddings.weight", c.Vocab, hidden).Tensors;
+        var tail = new LayoutBuilder().Norm("transformer.ln_f", hidden);
+        if (!c.TieWordEmbeddings) tail.Matrix("lm_head.weight", c.Vocab, hidden);
+        return new ModelFacts("falcon", new CheckpointLayout(once, [new(c.Layers, block.Tensors)], tail.Tensors),
             new ActivationShape(hidden, ffn, s.Heads, s.KvHeads, s.HeadDim, AttentionModulesPerBlock: 1,
                 GatedFeedForward: false, SoftmaxInFloat32: false));
     }

@@ -37,27 +37,13 @@ public sealed class Gpt2 : DecoderModel
         var c = Gpt2Config.From(config);
         var s = c.Shape;
         long hidden = s.Hidden, inner = s.Inner;
-        var block = new List<TensorSpec>();
-        void Norm(string name)
-        {
-            block.Add(new($"transformer.h.{{i}}.{name}.weight", [hidden], TensorFill.Ones));
-            block.Add(new($"transformer.h.{{i}}.{name}.bias", [hidden], TensorFill.Zeros));
-        }
-        void Conv(string name, long inFeatures, long outFeatures)
-        {
-            block.Add(new($"transformer.h.{{i}}.{name}.weight", [inFeatures, outFeatures]));
-            block.Add(new($"transformer.h.{{i}}.{name}.bias", [outFeatures], TensorFill.Zeros));
-        }
-        Norm("ln_1");
-        Conv("attn.c_attn", hidden, 3 * hidden);
-        Conv("attn.c_proj", hidden, hidden);
-        Norm("ln_2");
-        Conv("mlp.c_fc", hidden, inner);
-        Conv("mlp.c_proj", inner, hidden);
-        List<TensorSpec> once = [new("transformer.wte.weight", [c.Vocab, hidden]), new("transformer.wpe.weight", [c.Positions, hidden])];
-        List<TensorSpec> tail = [new("transformer.ln_f.weight", [hidden], TensorFill.Ones), new("transformer.ln_f.bias", [hidden], TensorFill.Zeros)];
-        if (!c.TieWordEmbeddings) tail.Add(new("lm_head.weight", [c.Vocab, hidden]));
-        return new ModelFacts("gpt2", new CheckpointLayout(once, [new(c.Layers, block)], tail),
+        var block = new LayoutBuilder("transformer.h.{i}.")
+            .Norm("ln_1", hidden).Conv1D("attn.c_attn", hidden, 3 * hidden).Conv1D("attn.c_proj", hidden, hidden)
+            .Norm("ln_2", hidden).Conv1D("mlp.c_fc", hidden, inner).Conv1D("mlp.c_proj", inner, hidden);
+        var once = new LayoutBuilder("transformer.").Matrix("wte.weight", c.Vocab, hidden).Matrix("wpe.weight", c.Positions, hidden);
+        var tail = new LayoutBuilder().Norm("transformer.ln_f", hidden);
+        if (!c.TieWordEmbeddings) tail.Matrix("lm_head.weight", c.Vocab, hidden);
+        return new ModelFacts("gpt2", new CheckpointLayout(once.Tensors, [new(c.Layers, block.Tensors)], tail.Tensors),
             new ActivationShape(hidden, inner, s.Heads, s.Heads, hidden / s.Heads, AttentionModulesPerBlock: 1,
                 GatedFeedForward: false, SoftmaxInFloat32: s.UpcastSoftmax));
     }

@@ -37,23 +37,15 @@ public sealed class Llama : DecoderModel
         var c = LlamaConfig.From(config);
         var s = c.Shape;
         long hidden = s.Hidden, q = (long)s.Heads * s.HeadDim, kv = (long)s.KvHeads * s.HeadDim, ff = s.Intermediate;
-        var block = new List<TensorSpec> { new("model.layers.{i}.input_layernorm.weight", [hidden], TensorFill.Ones) };
-        void Linear(string name, long outFeatures, long inFeatures, bool bias)
-        {
-            block.Add(new($"model.layers.{{i}}.{name}.weight", [outFeatures, inFeatures]));
-            if (bias) block.Add(new($"model.layers.{{i}}.{name}.bias", [outFeatures], TensorFill.Zeros));
-        }
-        Linear("self_attn.q_proj", q, hidden, s.AttentionBias);
-        Linear("self_attn.k_proj", kv, hidden, s.AttentionBias);
-        Linear("self_attn.v_proj", kv, hidden, s.AttentionBias);
-        Linear("self_attn.o_proj", hidden, q, s.AttentionBias);
-        block.Add(new("model.layers.{i}.post_attention_layernorm.weight", [hidden], TensorFill.Ones));
-        Linear("mlp.gate_proj", ff, hidden, s.MlpBias);
-        Linear("mlp.up_proj", ff, hidden, s.MlpBias);
-        Linear("mlp.down_proj", hidden, ff, s.MlpBias);
-        List<TensorSpec> tail = [new("model.norm.weight", [hidden], TensorFill.Ones)];
-        if (!c.TieWordEmbeddings) tail.Add(new("lm_head.weight", [c.Vocab, hidden]));
-        return new ModelFacts("llama", new CheckpointLayout([new("model.embed_tokens.weight", [c.Vocab, hidden])], [new(c.Layers, block)], tail),
+        var block = new LayoutBuilder("model.layers.{i}.").Norm("input_layernorm", hidden, bias: false)
+            .Linear("self_attn.q_proj", q, hidden, s.AttentionBias).Linear("self_attn.k_proj", kv, hidden, s.AttentionBias)
+            .Linear("self_attn.v_proj", kv, hidden, s.AttentionBias).Linear("self_attn.o_proj", hidden, q, s.AttentionBias)
+            .Norm("post_attention_layernorm", hidden, bias: false)
+            .Linear("mlp.gate_proj", ff, hidden, s.MlpBias).Linear("mlp.up_proj", ff, hidden, s.MlpBias)
+            .Linear("mlp.down_proj", hidden, ff, s.MlpBias);
+        var tail = new LayoutBuilder().Norm("model.norm", hidden, bias: false);
+        if (!c.TieWordEmbeddings) tail.Matrix("lm_head.weight", c.Vocab, hidden);
+        return new ModelFacts("llama", new CheckpointLayout([new("model.embed_tokens.weight", [c.Vocab, hidden])], [new(c.Layers, block.Tensors)], tail.Tensors),
             new ActivationShape(hidden, ff, s.Heads, s.KvHeads, s.HeadDim, AttentionModulesPerBlock: 1,
                 GatedFeedForward: true, SoftmaxInFloat32: true));
     }
