@@ -56,6 +56,9 @@ public sealed class SlurmClientTests
         Assert.Contains("at least one task", Assert.Throws<ArgumentException>(() => client.Submit(new SlurmArrayJob("E", [], dir))).Message);
         Assert.Contains("backslash", Assert.Throws<ArgumentException>(() => client.Submit(new SlurmArrayJob("E",
             [new SlurmTask("c", ["x"])], dir + "/a\\b"))).Message);
+        File.WriteAllText(Path.Combine(dir, "task-0.sh"), "");
+        Assert.Contains("already holds task scripts", Assert.Throws<ArgumentException>(() => client.Submit(new SlurmArrayJob("E",
+            [new SlurmTask("c", ["x"])], dir))).Message);
         Assert.Contains("-5 MB", Assert.Throws<ArgumentException>(() => client.Submit(new SlurmArrayJob("E",
             [new SlurmTask("c", ["x"])], dir, MemoryMbPerTask: -5))).Message);
     }

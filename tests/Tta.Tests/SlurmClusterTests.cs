@@ -60,26 +60,28 @@ public sealed class SlurmClusterTests(SlurmCluster cluster, ITestOutputHelper ou
     }
 
     [Fact]
-    public void SecondStageStartsOnlyAfterTheFirstCompleted()
+    public void ArraysOfOneStageRunSideBySideAndTheNextStageWaitsForThemAll()
     {
         if (!cluster.Check(output))
             return;
         var dir = Repo.TempDir();
         var client = Client();
-        // The first stage is slow, so a second stage that did not wait would find no files and fail.
+        // Two Extract arrays (units with different --mem) each wait for the other's marker, so they must run at
+        // once; then they sleep before writing, so a Metrics stage that did not wait for both would find no files.
+        string Meet(string me, string other) =>
+            $"touch {dir}/here-{me}; for i in $(seq 300); do [ -e {dir}/here-{other} ] && break; sleep 0.1; done; " +
+            $"[ -e {dir}/here-{other} ] || exit 1; sleep 2; echo {me} > {dir}/{me}";
         var result = Run(
-            new SlurmArrayJob("Extract", [
-                Shell("a0", $"sleep 2; echo a0 > {dir}/a0"),
-                Shell("a1", $"sleep 2; echo a1 > {dir}/a1"),
-            ], Path.Combine(dir, "extract")),
-            new SlurmArrayJob("Metrics", [Shell("b", $"cat {dir}/a0 {dir}/a1 > {dir}/b")], Path.Combine(dir, "metrics")));
+            new SlurmArrayJob("Extract", [Shell("a", Meet("a", "b"))], Path.Combine(dir, "extract-0"), MemoryMbPerTask: 200),
+            new SlurmArrayJob("Extract", [Shell("b", Meet("b", "a"))], Path.Combine(dir, "extract-1"), MemoryMbPerTask: 300),
+            new SlurmArrayJob("Metrics", [Shell("c", $"cat {dir}/a {dir}/b > {dir}/c")], Path.Combine(dir, "metrics")));
 
         Assert.True(result.Succeeded, result.Report());
-        Assert.Equal("a0\na1\n", File.ReadAllText(Path.Combine(dir, "b")));
-        var extract = result.Tasks.Where(t => t.Stage == "Extract").ToList();
-        var metrics = result.Tasks.Single(t => t.Stage == "Metrics");
-        var firstEnd = extract.Max(t => Time(client, t.TaskId, "EndTime"));
-        Assert.True(Time(client, metrics.TaskId, "StartTime") >= firstEnd);
+        Assert.Equal("a\nb\n", File.ReadAllText(Path.Combine(dir, "c")));
+        var extractEnd = result.Tasks.Where(t => t.Stage == "Extract").Max(t => Time(client, t.TaskId, "EndTime"));
+        Assert.True(Time(client, result.Tasks.Single(t => t.Stage == "Metrics").TaskId, "StartTime") >= extractEnd);
+        Assert.Equal("slurm: Extract 0 queued, 0 running, 2/2 done, 0 failed | Metrics 0 queued, 0 running, 1/1 done, 0 failed",
+            SlurmSummary.From(result.Tasks).ToString());
     }
 
     [Fact]

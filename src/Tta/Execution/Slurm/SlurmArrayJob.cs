@@ -5,7 +5,8 @@ namespace Tta.Execution.Slurm;
 /// </summary>
 /// <param name="Stage">stage name (letters, digits, . _ -); the job is named tta-STAGE</param>
 /// <param name="Tasks">one task per unit, in array order</param>
-/// <param name="Directory">where the task scripts and the per-task logs go; on the filesystem the nodes share</param>
+/// <param name="Directory">where the task scripts and the per-task logs go, one per array (not yet holding task
+/// scripts); on the filesystem the nodes share</param>
 /// <param name="WorkingDirectory">where each task runs; the submitter's current directory when null</param>
 /// <param name="MemoryMbPerTask">--mem for each task (the unit's memory estimate); the cluster's default when null</param>
 /// <param name="Gpu">request one GPU per task (--gres=gpu:1), for models with device: cuda</param>

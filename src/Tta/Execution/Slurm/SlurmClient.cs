@@ -33,6 +33,10 @@ public sealed partial class SlurmClient(SlurmCli cli, SlurmOptions? options = nu
         Validate(job);
         var directory = Path.GetFullPath(job.Directory);
         var workingDirectory = Path.GetFullPath(job.WorkingDirectory ?? Environment.CurrentDirectory);
+        // Queued tasks read their scripts when they start, so scripts of an earlier submission are never rewritten.
+        if (Directory.Exists(directory) && Directory.EnumerateFiles(directory, "task-*.sh").Any())
+            throw new ArgumentException($"stage {job.Stage}: {directory} already holds task scripts of another " +
+                "submission; give each job array its own directory (e.g. cache/.slurm/RUN/STAGE-N)", nameof(job));
         Directory.CreateDirectory(directory);
         for (var i = 0; i < job.Tasks.Count; i++)
             SlurmScripts.WriteTask(SlurmScripts.TaskScriptPath(directory, i), job.Tasks[i], workingDirectory);

@@ -3,6 +3,8 @@ namespace Tta.Execution.Slurm;
 /// <summary>
 /// Runs stages on Slurm: submits each stage's units as a job array that starts only after every earlier stage of the
 /// run completed successfully (afterok), polls until every task has ended, and reports the summary as it goes.
+/// A stage may be several arrays in a row with the same Stage name (units with different --mem or --gres): they
+/// run side by side, and the next stage waits for all of them.
 /// A failed task fails its stage's dependents (Slurm cancels them: DependencyNeverSatisfied) while the other tasks
 /// of its own stage run on, so one run reports every failure it can. Cancelling the token (Ctrl-C) scancels every
 /// job of the run that has not ended, then throws <see cref="OperationCanceledException"/>.
@@ -23,7 +25,7 @@ public sealed class SlurmRunner(SlurmClient client, TimeSpan? pollInterval = nul
             foreach (var stage in stages)
             {
                 cancel.ThrowIfCancellationRequested();
-                var earlier = monitor.Submissions.Select(s => s.JobId);
+                var earlier = monitor.Submissions.Where(s => s.Stage != stage.Stage).Select(s => s.JobId);
                 var job = stage with { AfterOk = [.. stage.AfterOk ?? [], .. earlier] };
                 foreach (var submission in client.Submit(job))
                     monitor.Track(submission);
