@@ -42,7 +42,7 @@ public static class ExperimentArchive
     {
         var created = DateTime.SpecifyKind((createdUtc ?? DateTime.UtcNow).ToUniversalTime(), DateTimeKind.Utc);
         created = created.AddTicks(-(created.Ticks % TimeSpan.TicksPerSecond));
-        using var cacheLock = CacheLock.Acquire(ws.CacheDir, TimeSpan.FromMinutes(10), log);
+        using var runLock = RunLock.Acquire(ws.CacheDir, LockMode.Exclusive, null, log);
         var context = new RunContext(ws, [experiment], log);
         var stale = Pipeline.StageNames.SelectMany(s => Pipeline.Check(s, context, forced: false).Where(u => !u.UpToDate)
             .Select(u => $"{s} {u.Unit.Key}: {string.Join("; ", u.Reasons)}")).ToList();

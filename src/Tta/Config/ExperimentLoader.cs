@@ -323,7 +323,8 @@ public static partial class ExperimentLoader
 
     // ---------------------------------------------------------------- suggestions
 
-    private static string? Closest(string word, IEnumerable<string> candidates)
+    /// <summary>The candidate closest to <paramref name="word"/> (edit distance), when it is close enough to be a likely typo.</summary>
+    public static string? Closest(string word, IEnumerable<string> candidates)
     {
         string? best = null;
         var bestD = int.MaxValue;
@@ -380,7 +381,7 @@ public static partial class ExperimentLoader
             }
             catch (YamlException ex)
             {
-                throw SyntaxError(ex);
+                throw SyntaxError(ex, text);
             }
             if (stream.Documents.Count == 0 || IsNull(stream.Documents[0].RootNode))
                 throw new ConfigException(new SourceSpan(file, 1, 1),
@@ -583,8 +584,12 @@ public static partial class ExperimentLoader
             var f = Fields(node, "'extract'", ExtractKeys);
 
             var points = DefaultPoints;
+            IReadOnlyList<SourceSpan>? pointsAt = null;
             if (f.TryGetValue("points", out var p) && !IsNull(p.Value))
+            {
                 points = StringList(p.Value, "points", null, "glob patterns over capture names, e.g. [\"hidden_states.*\"]");
+                pointsAt = ((YamlSequenceNode)p.Value).Children.Select(At).ToList();
+            }
 
             IReadOnlyList<int>? layers = null;
             SourceSpan? layersAt = null;
@@ -621,7 +626,7 @@ public static partial class ExperimentLoader
                 if (maxTokens <= 0)
                     throw Error(m.Value, $"max_tokens must be positive, got {maxTokens}", $"use a whole number ≥ 1 (default {DefaultMaxTokens})");
             }
-            return new ExtractSpec(points, layers, maxTokens, layersAt);
+            return new ExtractSpec(points, layers, maxTokens, layersAt, pointsAt);
         }
 
         private MetricsSpec ReadMetrics(Entry? section)
@@ -863,7 +868,7 @@ public static partial class ExperimentLoader
 
         // ---------------------------------------------------------------- syntax
 
-        private ConfigException SyntaxError(YamlException ex)
+        private ConfigException SyntaxError(YamlException ex, string text)
         {
             var inner = ex.Message;
             var prefix = YamlMarkPrefixRx().Match(inner);
@@ -872,10 +877,30 @@ public static partial class ExperimentLoader
             inner = inner.Trim().TrimEnd('.');
             if (inner.StartsWith("Duplicate key", StringComparison.Ordinal))
                 return new ConfigException(At(ex.Start), "duplicate key in a mapping — keep only one of them");
-            // Scanner errors mark the token being scanned; a stray tab is better shown where the tab is.
-            var at = inner.Contains("tab character", StringComparison.Ordinal) ? ex.End : ex.Start;
-            return new ConfigException(At(at),
+            // Scanner errors mark the token being scanned (for a tab used as indentation, often the start of the
+            // enclosing mapping); a stray tab is shown where the tab is.
+            var at = inner.Contains("tab", StringComparison.OrdinalIgnoreCase) && TabPosition(text, ex.Start) is { } tab ? tab : At(ex.Start);
+            return new ConfigException(at,
                 $"YAML syntax error: {inner} — check indentation (spaces, not tabs), quoting and the ':' after each key");
+        }
+
+        /// <summary>
+        /// The first tab in the indentation of a line at or after <paramref name="from"/> (else the first tab after it,
+        /// else anywhere in the file).
+        /// </summary>
+        private SourceSpan? TabPosition(string text, Mark from)
+        {
+            var lines = text.Split('\n');
+            var start = (int)Math.Max(0, from.Line - 1);
+            for (var pass = 0; pass < 3; pass++)
+                for (var i = pass == 2 ? 0 : start; i < lines.Length; i++)
+                {
+                    var line = lines[i];
+                    var indent = line.Length - line.TrimStart(' ', '\t').Length;
+                    var col = pass == 0 ? line.IndexOf('\t', 0, indent) : line.IndexOf('\t');
+                    if (col >= 0) return new SourceSpan(file, i + 1, col + 1);
+                }
+            return null;
         }
 
         /// <summary>
@@ -923,7 +948,7 @@ public static partial class ExperimentLoader
             }
             catch (YamlException ex)
             {
-                throw SyntaxError(ex);
+                throw SyntaxError(ex, text);
             }
             catch (InvalidOperationException)
             {
