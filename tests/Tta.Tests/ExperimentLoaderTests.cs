@@ -189,7 +189,7 @@ public class ExperimentLoaderTests
             "unknown key 'revison'", "did you mean 'revision'");
         AssertError(Minimal + "\nfigures:\n  colourmap: gray\n", 9, 3, "unknown key 'colourmap'", "did you mean 'colormap'");
         // Far from every key: no guess, but the valid keys are listed.
-        var msg = AssertError(Minimal + "\nzzzzzzzzzzzz: 1\n", 8, 1, "unknown key 'zzzzzzzzzzzz'", "valid keys here: name, models, texts");
+        var msg = AssertError(Minimal + "\nzzzzzzzzzzzz: 1\n", 8, 1, "unknown key 'zzzzzzzzzzzz'", "valid keys here: name, license, models, texts");
         Assert.DoesNotContain("did you mean", msg);
     }
 

@@ -29,7 +29,8 @@ public class PipelineTests
         var ws = new TinyWorkspace();
         Assert.All(Stages, s => Assert.True(IsStale(ws, s)));
         RunAll(ws);
-        var figures = Directory.GetFiles(ws.FiguresDir, "*", SearchOption.AllDirectories);
+        var figures = Directory.GetFiles(ws.FiguresDir, "*", SearchOption.AllDirectories)
+            .Where(f => Path.GetFileName(f) != Cache.OwnedFolder.MarkerName).ToArray();
         // 2 texts × hidden_states.0..2 × {cosine, dot} × {png, pdf}, and the report page
         Assert.Equal(2 * 3 * 2 * 2 + 1, figures.Length);
         var report = File.ReadAllText(Path.Combine(ws.FiguresDir, "tiny", "index.html"));

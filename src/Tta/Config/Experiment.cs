@@ -6,7 +6,10 @@ public sealed record SourceSpan(string File, int Line, int Column)
     public override string ToString() => $"{File}:{Line}:{Column}";
 }
 
-/// <summary>An experiment file (experiments/*.yaml), validated. See README "Experiment files" for every field.</summary>
+/// <summary>
+/// An experiment file (experiments/*.yaml), validated. See README "Experiment files" for every field.
+/// <see cref="License"/> is the SPDX id of the licence its results are published under (archives carry it).
+/// </summary>
 public sealed record Experiment(
     string Name,
     string SourcePath,
@@ -14,7 +17,12 @@ public sealed record Experiment(
     IReadOnlyList<TextSpec> Texts,
     ExtractSpec Extract,
     MetricsSpec Metrics,
-    FiguresSpec Figures);
+    FiguresSpec Figures,
+    string License = Experiment.DefaultLicense)
+{
+    /// <summary>The licence of results whose experiment names none: Creative Commons Attribution 4.0.</summary>
+    public const string DefaultLicense = "CC-BY-4.0";
+}
 
 /// <summary>
 /// A model to study. <c>Source</c>: <c>nuget</c> (Id is a NuGet package embedding an ONNX BERT model and vocab.txt,

@@ -38,7 +38,7 @@ public static partial class ExperimentLoader
         ["nearest"] = "nearest: { k: 5 }",
     };
 
-    private static readonly string[] TopKeys = ["name", "models", "texts", "extract", "metrics", "figures"];
+    private static readonly string[] TopKeys = ["name", "license", "models", "texts", "extract", "metrics", "figures"];
     private static readonly string[] ModelKeys = ["id", "source", "revision", "path", "name", "dtype", "device"];
     private static readonly string[] TextKeys = ["name", "text", "file"];
     private static readonly string[] ExtractKeys = ["points", "layers", "max_tokens"];
@@ -52,6 +52,10 @@ public static partial class ExperimentLoader
 
     [GeneratedRegex("^[A-Za-z0-9._-]+$")]
     private static partial Regex KeyRx();
+
+    // An SPDX license id (https://spdx.org/licenses/), or a LicenseRef- of your own.
+    [GeneratedRegex("^(?:[A-Za-z0-9][A-Za-z0-9.+-]*|LicenseRef-[A-Za-z0-9.-]+)$")]
+    private static partial Regex SpdxIdRx();
 
     [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9._-]*$")]
     private static partial Regex NugetIdRx();
@@ -404,7 +408,15 @@ public static partial class ExperimentLoader
             var extract = ReadExtract(Optional(top, "extract"));
             var metrics = ReadMetrics(Optional(top, "metrics"));
             var figures = ReadFigures(Optional(top, "figures"), metrics);
-            return new Experiment(name, fullPath, models, texts, extract, metrics, figures);
+            var license = Experiment.DefaultLicense;
+            if (Optional(top, "license") is { } l && !IsNull(l.Value))
+            {
+                license = String(l.Value, "license");
+                if (!SpdxIdRx().IsMatch(license))
+                    throw Error(l.Value, $"'{license}' is not an SPDX license id",
+                        $"use an id from https://spdx.org/licenses/ such as CC-BY-4.0, CC0-1.0 or MIT (default {Experiment.DefaultLicense})");
+            }
+            return new Experiment(name, fullPath, models, texts, extract, metrics, figures, license);
         }
 
         // ---------------------------------------------------------------- sections
