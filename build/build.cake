@@ -54,7 +54,7 @@ Setup(context =>
 {
     // Every option must be one tta knows (Cake itself ignores unknown ones, so a typo would pass silently).
     var given = context.Arguments.GetArguments()
-        .SelectMany(a => a.Value.DefaultIfEmpty("").Select(v => v.Length == 0 ? $"--{a.Key}" : $"--{a.Key}=\"{v}\""));
+        .SelectMany(a => a.Value.DefaultIfEmpty("").Select(v => string.IsNullOrEmpty(v) ? $"--{a.Key}" : $"--{a.Key}=\"{v}\""));
     CliOrFail($"check-options {string.Join(" ", given)}");
     var workspace = Tta.Cache.Workspace.At(root, HasArgument("cache") ? Argument<string>("cache") : null, HasArgument("figures") ? Argument<string>("figures") : null);
     var pipeline = pipelineTargets.Contains(target, StringComparer.OrdinalIgnoreCase);

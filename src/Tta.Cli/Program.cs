@@ -63,7 +63,9 @@ public static class TtaCli
     /// </summary>
     private static int CheckOptions(Options o, Writers io)
     {
-        if (KnownOptions.Problem(o.Given, OptionScope.Build, StringComparison.OrdinalIgnoreCase) is not { } problem) return 0;
+        var given = o.Given.ToList();
+        if (given.Count > 0 && given[^1].Name == "root") given.RemoveAt(given.Count - 1); // what build.cake adds to every call
+        if (KnownOptions.Problem(given, OptionScope.Build, StringComparison.OrdinalIgnoreCase) is not { } problem) return 0;
         io.Error.WriteLine($"error: {problem}");
         return BadInput;
     }
@@ -135,7 +137,7 @@ public static class TtaCli
         var c = Context(o, io);
         var statuses = Pipeline.Check(stage, c, Forced(o, stage), o.Has("verify"));
         var stale = statuses.Where(s => !s.UpToDate).ToList();
-        if (o.Has("explain"))
+        if (o.Has("explain") || o.Has("verify"))
             foreach (var s in statuses)
                 io.Out.WriteLine(s.UpToDate ? $"{stage} {s.Unit.Key}: up to date" : $"{stage} {s.Unit.Key}: stale — {string.Join("; ", s.Reasons)}");
         return stale.Count == 0 ? 0 : Stale;

@@ -61,10 +61,14 @@ public static class Pipeline
     public static int LayerCount(JsonObject config) =>
         config.Int("num_hidden_layers", config.Int("num_layers", config.Int("n_layer", 0)));
 
-    /// <summary>The checkpoint folder of a model when it is known without downloading, else null.</summary>
+    /// <summary>
+    /// The checkpoint folder of a model when it is at hand without downloading: a local one, or a download whose
+    /// unit is up to date (a damaged one is Download's to repair, not a reason to stop here). Else null.
+    /// </summary>
     private static string? KnownCheckpoint(Workspace ws, Experiment e, ModelSpec m)
     {
         if (m.Source == "local") return Path.GetFullPath(Path.Combine(Path.GetDirectoryName(e.SourcePath)!, m.Path ?? "."));
+        if (!StageRunner.Check(DownloadStage.For(ws, e, m), ws).UpToDate) return null;
         try { return DownloadStage.Result(ws, e, m).CheckpointDir; }
         catch (MissingInputException) { return null; }
     }
@@ -90,6 +94,7 @@ public static class Pipeline
     public static int Run(string stage, RunContext context, bool forced, bool explain, bool verify = false)
     {
         using var runLock = RunLock.Acquire(context.Workspace.CacheDir, LockMode.Exclusive, null, context.Log);
+        if (explain && runLock.Inherited) context.Log.WriteLine($"{stage}: working under the run lock of process {runLock.EnvironmentValue.Split(':')[1]}");
         context.Workspace.EnsureFolders();
         TempFiles.RemoveStale([context.Workspace.CacheDir, context.Workspace.FiguresDir], context.Log);
         var ran = 0;

@@ -13,8 +13,13 @@ public static class ContentHash
 {
     private static readonly ConcurrentDictionary<string, (FileStamp Stamp, string Sha256)> Known = new(StringComparer.Ordinal);
 
-    /// <summary>Where each hash computation is reported (<c>--explain</c>), or null.</summary>
+    /// <summary>
+    /// Where hash computations are reported (<c>--explain</c>), or null: every verified download or blob, and every
+    /// file of at least <see cref="LogBytes"/> read to hash it (weights, activations), not the many small ones.
+    /// </summary>
     public static TextWriter? Log { get; set; }
+
+    public const long LogBytes = 1 << 20;
 
     /// <summary>The file a path designates: itself, or the final target of a chain of symbolic links.</summary>
     public static string Target(string path)
@@ -48,19 +53,19 @@ public static class ContentHash
         string sha;
         using (var stream = new FileStream(before.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
             sha = Convert.ToHexStringLower(SHA256.HashData(stream));
-        Remember(before, sha, $"read {Megabytes(before.Bytes)}");
+        Remember(before, sha, $"read {Megabytes(before.Bytes)}", before.Bytes >= LogBytes);
         return sha;
     }
 
     /// <summary>Records a hash computed elsewhere (while downloading, while verifying a blob against its name).</summary>
-    public static void Remember(string path, string sha256, string how) => Remember(Stamp(path), sha256, how);
+    public static void Remember(string path, string sha256, string how) => Remember(Stamp(path), sha256, how, log: true);
 
-    private static void Remember(FileStamp stamp, string sha256, string how)
+    private static void Remember(FileStamp stamp, string sha256, string how, bool log)
     {
         // A file that changed while it was read keeps no hash: the next use reads it again.
         if (Stamp(stamp.Path) != stamp) return;
         Known[stamp.Path] = (stamp, sha256);
-        Log?.WriteLine($"hash: {stamp.Path}: sha256 {sha256} ({how})");
+        if (log) Log?.WriteLine($"hash: {stamp.Path}: sha256 {sha256} ({how})");
     }
 
     /// <summary>Forgets what this process knows (tests that change files behind its back).</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace Tta.Cache;
 
@@ -20,15 +21,15 @@ public sealed partial class RunLock : IDisposable
     // Locks this process holds, by path: a nested Acquire (archive after building, clean inside a run) reuses them.
     private static readonly Dictionary<string, (RunLock Owner, int Count)> Held = new(StringComparer.Ordinal);
 
-    private readonly FileStream? stream;
+    private readonly SafeFileHandle? handle;
     private readonly string environmentValue;
     private bool disposed;
 
-    private RunLock(string path, LockMode mode, FileStream? stream, string environmentValue)
+    private RunLock(string path, LockMode mode, SafeFileHandle? handle, string environmentValue)
     {
         LockPath = path;
         Mode = mode;
-        this.stream = stream;
+        this.handle = handle;
         this.environmentValue = environmentValue;
     }
 
@@ -36,7 +37,7 @@ public sealed partial class RunLock : IDisposable
     public LockMode Mode { get; }
 
     /// <summary>True when an ancestor process holds the lock and this one works under it.</summary>
-    public bool Inherited => stream is null;
+    public bool Inherited => handle is null;
 
     /// <summary>The value of <see cref="HeldVariable"/> for child processes that work under this lock.</summary>
     public string EnvironmentValue => environmentValue;
@@ -62,12 +63,12 @@ public sealed partial class RunLock : IDisposable
         }
         if (InheritedFromAncestor(path, mode) is { } inherited) return inherited;
 
-        var s = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        var s = OpenLockFile(path);
         try
         {
             var deadline = wait is { } w ? DateTime.UtcNow + w : DateTime.MaxValue;
             var told = false;
-            while (!TryLock(s, mode))
+            while (!TryLock(s, path, mode))
             {
                 if (DateTime.UtcNow >= deadline)
                     throw new IOException($"{path} is held by another tta run{Holder(path)}; wait for it to finish (or stop it) and run again");
@@ -75,12 +76,8 @@ public sealed partial class RunLock : IDisposable
                 told = true;
                 Thread.Sleep(200);
             }
-            if (mode == LockMode.Exclusive)
-            {
-                s.SetLength(0);
-                s.Write(System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "\n"));
-                s.Flush();
-            }
+            if (mode == LockMode.Exclusive) // the holder's pid, padded to overwrite an older one, for "waiting for …" messages
+                RandomAccess.Write(s, System.Text.Encoding.ASCII.GetBytes((Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "\n").PadRight(16)), 0);
         }
         catch
         {
@@ -109,7 +106,7 @@ public sealed partial class RunLock : IDisposable
             }
             disposed = true;
         }
-        stream?.Dispose(); // closing the descriptor drops the flock
+        handle?.Dispose(); // closing the descriptor drops the flock
     }
 
     private static bool Covers(LockMode held, LockMode wanted) => held == LockMode.Exclusive || wanted == LockMode.Shared;
@@ -127,8 +124,8 @@ public sealed partial class RunLock : IDisposable
         var held = parts[0] == "exclusive" ? LockMode.Exclusive : parts[0] == "shared" ? LockMode.Shared : (LockMode?)null;
         if (held is not { } heldMode || parts[2] != path || !Covers(heldMode, mode) || !IsAncestor(pid)) return null;
         // Someone holds it when an exclusive try on a descriptor of our own fails.
-        using (var probe = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete))
-            if (TryLock(probe, LockMode.Exclusive)) return null;
+        using (var probe = OpenLockFile(path))
+            if (TryLock(probe, path, LockMode.Exclusive)) return null;
         return new RunLock(path, heldMode, null, value);
     }
 
@@ -163,9 +160,10 @@ public sealed partial class RunLock : IDisposable
     {
         try
         {
-            using var s = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var r = new StreamReader(s);
-            var text = r.ReadLine()?.Trim();
+            using var s = OpenLockFile(path);
+            var bytes = new byte[16];
+            var n = RandomAccess.Read(s, bytes, 0);
+            var text = System.Text.Encoding.ASCII.GetString(bytes, 0, n).Split('\n')[0].Trim();
             return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? $" (pid {pid})" : "";
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -177,9 +175,23 @@ public sealed partial class RunLock : IDisposable
     private const int LockSh = 1, LockEx = 2, LockNb = 4;
     private const int Eintr = 4, Ewouldblock = 11;
 
-    private static bool TryLock(FileStream s, LockMode mode)
+    /// <summary>
+    /// Opens the lock file with open(2) itself: .NET's FileStream takes an flock of its own on open (LOCK_SH for
+    /// read-write sharing), which would fail, or interfere, while another process holds ours.
+    /// </summary>
+    private static SafeFileHandle OpenLockFile(string path)
     {
-        var fd = (int)s.SafeFileHandle.DangerousGetHandle();
+        const int ReadWrite = 2, Create = 0x40, CloseOnExec = 0x80000;
+        int fd;
+        do fd = Open(path, ReadWrite | Create | CloseOnExec, Convert.ToInt32("644", 8));
+        while (fd < 0 && Marshal.GetLastPInvokeError() == Eintr);
+        if (fd < 0) throw new IOException($"cannot open the lock file {path} (errno {Marshal.GetLastPInvokeError()})");
+        return new SafeFileHandle(fd, ownsHandle: true);
+    }
+
+    private static bool TryLock(SafeFileHandle s, string path, LockMode mode)
+    {
+        var fd = (int)s.DangerousGetHandle();
         var operation = (mode == LockMode.Exclusive ? LockEx : LockSh) | LockNb;
         while (true)
         {
@@ -187,10 +199,13 @@ public sealed partial class RunLock : IDisposable
             var errno = Marshal.GetLastPInvokeError();
             if (errno == Eintr) continue;
             if (errno == Ewouldblock) return false;
-            throw new IOException($"flock on {s.Name} failed (errno {errno})");
+            throw new IOException($"flock on {path} failed (errno {errno})");
         }
     }
 
     [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
     private static partial int Flock(int fd, int operation);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags, int mode);
 }

@@ -54,14 +54,21 @@ public static class CapturePointCheck
         IEnumerable<string> tensors;
         var single = Path.Combine(checkpointDir, "model.safetensors");
         var index = Path.Combine(checkpointDir, "model.safetensors.index.json");
-        if (File.Exists(single))
+        try
         {
-            using var file = new Models.SafetensorsFile(single);
-            tensors = file.Entries.Keys.ToList();
+            if (File.Exists(single))
+            {
+                using var file = new Models.SafetensorsFile(single);
+                tensors = file.Entries.Keys.ToList();
+            }
+            else if (File.Exists(index))
+                tensors = (JsonNode.Parse(File.ReadAllText(index))?["weight_map"]?.AsObject() ?? []).Select(kv => kv.Key).ToList();
+            else return null;
         }
-        else if (File.Exists(index))
-            tensors = (JsonNode.Parse(File.ReadAllText(index))?["weight_map"]?.AsObject() ?? []).Select(kv => kv.Key).ToList();
-        else return null;
+        catch (Exception e) when (e is InvalidDataException or System.Text.Json.JsonException or InvalidOperationException or IOException)
+        {
+            return null; // unreadable weights are reported where they are loaded
+        }
         var paths = new HashSet<string>(StringComparer.Ordinal);
         foreach (var name in tensors)
         {
