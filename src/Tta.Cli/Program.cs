@@ -223,7 +223,7 @@ public static class TtaCli
     private static int Clean(Options o, Writers io)
     {
         var ws = Workspace.At(o.Get("root") ?? Directory.GetCurrentDirectory(), o.Get("cache"), o.Get("figures"));
-        var report = WorkspaceCleaner.Clean(ws, TimeSpan.FromSeconds(30), io.Out);
+        var report = WorkspaceCleaner.Clean(ws, null, io.Out);
         io.Out.WriteLine($"removed {report.FilesRemoved} file(s) that tta wrote in {ws.Relative(ws.CacheDir)}/ and {ws.Relative(ws.FiguresDir)}/");
         if (report.Kept.Count > 0)
             io.Out.WriteLine($"kept {report.Kept.Count} file(s) that tta did not write (delete them yourself if you do not need them): " +

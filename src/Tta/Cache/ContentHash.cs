@@ -38,22 +38,25 @@ public static class ContentHash
         return info.Exists ? new FileStamp(info.FullName, info.Length, info.LastWriteTimeUtc.Ticks) : new FileStamp(info.FullName, -1, 0);
     }
 
-    /// <summary>SHA-256 of the file's content, reusing a hash this process already has for the unchanged file.</summary>
-    public static string Sha256(string path)
+    /// <summary>
+    /// SHA-256 of the file's content, reusing a hash this process already has for the unchanged file;
+    /// <paramref name="why"/>, when given, is reported whatever the file's size.
+    /// </summary>
+    public static string Sha256(string path, string? why = null)
     {
         var stamp = Stamp(path);
         if (Known.TryGetValue(stamp.Path, out var k) && k.Stamp == stamp) return k.Sha256;
-        return Sha256Fresh(path);
+        return Sha256Fresh(path, why);
     }
 
     /// <summary>SHA-256 read from the disk now, whatever is known (<c>--verify</c>).</summary>
-    public static string Sha256Fresh(string path)
+    public static string Sha256Fresh(string path, string? why = null)
     {
         var before = Stamp(path);
         string sha;
         using (var stream = new FileStream(before.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
             sha = Convert.ToHexStringLower(SHA256.HashData(stream));
-        Remember(before, sha, $"read {Megabytes(before.Bytes)}", before.Bytes >= LogBytes);
+        Remember(before, sha, $"read {Megabytes(before.Bytes)}{(why is null ? "" : ", " + why)}", why is not null || before.Bytes >= LogBytes);
         return sha;
     }
 

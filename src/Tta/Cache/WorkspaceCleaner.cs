@@ -21,7 +21,7 @@ public static partial class WorkspaceCleaner
     public static readonly IReadOnlyList<string> RecordNames = ["conversion.json"];
 
     /// <exception cref="InvalidOperationException">A folder tta did not create; nothing is deleted then.</exception>
-    public static Report Clean(Workspace ws, TimeSpan wait, TextWriter log)
+    public static Report Clean(Workspace ws, TimeSpan? wait, TextWriter log)
     {
         var folders = new[] { ws.CacheDir, ws.FiguresDir }.Distinct(StringComparer.Ordinal).Where(Directory.Exists).ToList();
         foreach (var dir in folders)

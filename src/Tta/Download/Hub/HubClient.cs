@@ -162,7 +162,7 @@ public sealed partial class HubClient : IDisposable
             var (sha256, sha1) = HashWithGitSha1(blob);
             return (sha256, sha1 == name ? null : $"the blob {blob} holds content whose git blob sha1 is {sha1}, not its name");
         }
-        var content = ContentHash.Sha256(blob);
+        var content = ContentHash.Sha256(blob, "to check it against its blob name");
         return (content, Sha256Hex().IsMatch(name) && content != name ? $"the blob {blob} holds content whose sha256 is {content}, not its name" : null);
     }
 
@@ -187,7 +187,7 @@ public sealed partial class HubClient : IDisposable
             ArrayPool<byte>.Shared.Return(buffer);
         }
         var content = Convert.ToHexStringLower(sha256.GetHashAndReset());
-        ContentHash.Remember(path, content, "read to check it against its blob name");
+        ContentHash.Remember(path, content, "read to check it against its blob name (git blob sha1)");
         return (content, Convert.ToHexStringLower(sha1.GetHashAndReset()));
     }
 
