@@ -30,22 +30,31 @@ public static class CapturePointCheck
     {
         var modules = ModulePaths(checkpointDir);
         if (modules is null) return;
-        var fields = new List<string>(OutputFields);
-        for (var n = 0; n <= layers; n++)
-            foreach (var stack in StackPrefixes)
-                foreach (var field in LayerFields)
-                    fields.Add($"{stack}{field}.{n}");
         for (var i = 0; i < e.Extract.Points.Count; i++)
         {
             var pattern = e.Extract.Points[i];
-            var regex = Models.PointPattern.ToRegex(pattern);
-            if (fields.Any(regex.IsMatch) || modules.Any(module => CanMatch(pattern, module))) continue;
+            if (MayMatch(pattern, modules, layers)) continue;
             var at = e.Extract.PointsAt is { } spans && i < spans.Count ? spans[i] : new SourceSpan(e.SourcePath, 1, 1);
             var example = modules.Where(x => x.Count(c => c == '.') >= 2).DefaultIfEmpty(modules.FirstOrDefault() ?? "").First();
             throw new ConfigException(at,
                 $"extract.points: '{pattern}' matches no capture point of model '{m.Key}' ({m.Id}) — use hidden_states.* " +
                 $"(N = 0..{layers}), attentions.*, or module paths of the checkpoint such as {example}, {example}.* or *.probs");
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="pattern"/> can match a capture point of a checkpoint with these weight-owning
+    /// <paramref name="modules"/> and <paramref name="layers"/> layers.
+    /// </summary>
+    public static bool MayMatch(string pattern, IReadOnlyList<string> modules, int layers)
+    {
+        var regex = Models.PointPattern.ToRegex(pattern);
+        if (OutputFields.Any(regex.IsMatch)) return true;
+        for (var n = 0; n <= layers; n++)
+            foreach (var stack in StackPrefixes)
+                foreach (var field in LayerFields)
+                    if (regex.IsMatch($"{stack}{field}.{n}")) return true;
+        return modules.Any(module => CanMatch(pattern, module));
     }
 
     /// <summary>Module paths that own a weight (every prefix of every tensor name), or null when they cannot be read.</summary>
