@@ -13,14 +13,6 @@ namespace Tta.Tests;
 /// </summary>
 public class ArchiveSafetyTests(ArchivedTinyExperiment built, ITestOutputHelper log) : IClassFixture<ArchivedTinyExperiment>
 {
-    private static void RunAll(TinyWorkspace ws)
-    {
-        foreach (var stage in new[] { "Download", "Extract", "Metrics", "Figures" })
-        {
-            var (code, output) = ws.Cli("run", $"--stage={stage}");
-            Assert.True(code == 0, $"{stage}: {output}");
-        }
-    }
 
     [Fact]
     public void FilesOutsideTheExperimentFolderGoUnderExternalAndNothingAbsoluteLeaks()
@@ -36,7 +28,7 @@ public class ArchiveSafetyTests(ArchivedTinyExperiment built, ITestOutputHelper 
         ws.WriteExperiment(TinyWorkspace.DefaultYaml
             .Replace("path: model", $"path: {model}", StringComparison.Ordinal)
             .Replace("text: \"a dog ran to the park!\"", $"file: {text}", StringComparison.Ordinal));
-        RunAll(ws);
+        ws.RunAll();
         var (code, output) = ws.Cli("archive");
         Assert.True(code == 0, output);
         var archive = Assert.Single(Directory.GetFiles(Path.Combine(ws.FiguresDir, "archives"), "*.zip"));
@@ -89,23 +81,34 @@ public class ArchiveSafetyTests(ArchivedTinyExperiment built, ITestOutputHelper 
         s.Write(bytes);
     }
 
-    /// <summary>Sets a flag bit of a member in both its local and central headers (zip general purpose flags).</summary>
-    private static void SetFlag(string zipPath, string member, ushort bit)
+    /// <summary>
+    /// Edits a member's local and central zip headers: <paramref name="edit"/> gets the file's bytes and the offsets
+    /// of the header's general purpose flags and uncompressed size.
+    /// </summary>
+    private static void PatchHeaders(string zipPath, string member, Action<byte[], int, int> edit)
     {
         var bytes = File.ReadAllBytes(zipPath);
         var name = Encoding.UTF8.GetBytes(member);
         for (var i = 0; i + 46 < bytes.Length; i++)
         {
-            var sig = BitConverter.ToUInt32(bytes, i);
-            int nameAt, flagsAt, nameLength;
-            if (sig == 0x04034b50) { flagsAt = i + 6; nameLength = BitConverter.ToUInt16(bytes, i + 26); nameAt = i + 30; }
-            else if (sig == 0x02014b50) { flagsAt = i + 8; nameLength = BitConverter.ToUInt16(bytes, i + 28); nameAt = i + 46; }
-            else continue;
+            var (flags, size, nameLength, nameAt) = BitConverter.ToUInt32(bytes, i) switch
+            {
+                0x04034b50 => (i + 6, i + 22, BitConverter.ToUInt16(bytes, i + 26), i + 30), // local file header
+                0x02014b50 => (i + 8, i + 24, BitConverter.ToUInt16(bytes, i + 28), i + 46), // central directory header
+                _ => (0, 0, -1, 0),
+            };
             if (nameLength == name.Length && nameAt + nameLength <= bytes.Length && bytes.AsSpan(nameAt, nameLength).SequenceEqual(name))
-                bytes[flagsAt] |= (byte)bit;
+                edit(bytes, flags, size);
         }
         File.WriteAllBytes(zipPath, bytes);
     }
+
+    private static void SetFlag(string zipPath, string member, byte bit) =>
+        PatchHeaders(zipPath, member, (bytes, flags, _) => bytes[flags] |= bit);
+
+    /// <summary>Writes another uncompressed size into a member's headers.</summary>
+    private static void SetDeclaredSize(string zipPath, string member, uint declared) =>
+        PatchHeaders(zipPath, member, (bytes, _, size) => BitConverter.TryWriteBytes(bytes.AsSpan(size, 4), declared));
 
     [Fact]
     public void UnsafeNamesLinksEncryptedAndDuplicateMembersAreRefusedAndNothingEscapes()
@@ -162,24 +165,6 @@ public class ArchiveSafetyTests(ArchivedTinyExperiment built, ITestOutputHelper 
         Assert.Contains("figures/tiny/tiny/one/short.png: not listed in SHA256SUMS", problems); // read as its first 1000 bytes, no further
         Assert.Contains("cache/extract/tiny/tiny/one/big.parquet: not listed in SHA256SUMS", problems); // read (hashed), by streaming
         Assert.True(allocated < 120L << 20, $"Verify allocated {allocated / 1e6:0} MB; members must be streamed, not loaded");
-    }
-
-    /// <summary>Writes a smaller uncompressed size into a member's local and central headers.</summary>
-    private static void SetDeclaredSize(string zipPath, string member, uint size)
-    {
-        var bytes = File.ReadAllBytes(zipPath);
-        var name = Encoding.UTF8.GetBytes(member);
-        for (var i = 0; i + 46 < bytes.Length; i++)
-        {
-            var sig = BitConverter.ToUInt32(bytes, i);
-            int nameAt, sizeAt, nameLength;
-            if (sig == 0x04034b50) { sizeAt = i + 22; nameLength = BitConverter.ToUInt16(bytes, i + 26); nameAt = i + 30; }
-            else if (sig == 0x02014b50) { sizeAt = i + 24; nameLength = BitConverter.ToUInt16(bytes, i + 28); nameAt = i + 46; }
-            else continue;
-            if (nameLength == name.Length && nameAt + nameLength <= bytes.Length && bytes.AsSpan(nameAt, nameLength).SequenceEqual(name))
-                BitConverter.TryWriteBytes(bytes.AsSpan(sizeAt, 4), size);
-        }
-        File.WriteAllBytes(zipPath, bytes);
     }
 
     [Fact]
@@ -240,7 +225,7 @@ public class ArchiveSafetyTests(ArchivedTinyExperiment built, ITestOutputHelper 
     public void TheLicenceComesFromTheExperiment()
     {
         var ws = new TinyWorkspace(TinyWorkspace.DefaultYaml.Replace("name: tiny\nmodels:", "name: tiny\nlicense: CC0-1.0\nmodels:", StringComparison.Ordinal));
-        RunAll(ws);
+        ws.RunAll();
         Assert.Equal(0, ws.Cli("archive").Code);
         var archive = Assert.Single(Directory.GetFiles(Path.Combine(ws.FiguresDir, "archives"), "*.zip"));
         var crate = JsonNode.Parse(ArchivedTinyExperiment.Members(archive)["ro-crate-metadata.json"])!["@graph"]!.AsArray();

@@ -9,14 +9,6 @@ namespace Tta.Tests;
 /// </summary>
 public class CleanAndLockTests
 {
-    private static void RunAll(TinyWorkspace ws)
-    {
-        foreach (var stage in new[] { "Download", "Extract", "Metrics", "Figures" })
-        {
-            var (code, output) = ws.Cli("run", $"--stage={stage}");
-            Assert.True(code == 0, $"{stage}: {output}");
-        }
-    }
 
     private static string Tree(string dir) => string.Join("\n", Directory.GetFiles(dir, "*", SearchOption.AllDirectories)
         .Select(f => $"{Path.GetRelativePath(dir, f)} {new FileInfo(f).Length}").Order(StringComparer.Ordinal));
@@ -54,7 +46,7 @@ public class CleanAndLockTests
     public void CleanRemovesOnlyTheFilesTtaWrote()
     {
         var ws = new TinyWorkspace();
-        RunAll(ws);
+        ws.RunAll();
         Assert.Equal(0, ws.Cli("archive").Code);
         var notes = Path.Combine(ws.FiguresDir, "tiny", "notes.txt");
         File.WriteAllText(notes, "my notes");
@@ -76,7 +68,7 @@ public class CleanAndLockTests
         File.Delete(notes);
         Assert.Equal(0, ws.Cli("clean").Code);
         Assert.False(Directory.Exists(ws.FiguresDir));
-        RunAll(ws);
+        ws.RunAll();
     }
 
     private static bool Held(string lockFile) =>

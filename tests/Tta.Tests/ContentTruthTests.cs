@@ -81,20 +81,7 @@ public class ContentTruthTests
         Assert.Equal(0, TtaProcess.RunCli(ws, "status", ["--stage=Download", "--verify"]).Code);
     }
 
-    private const string HubYaml = """
-        name: tiny
-        models:
-          - id: org/bert-tiny
-            source: hub
-            revision: main
-            name: tiny
-        texts:
-          - name: one
-            text: "the cat sat on the mat."
-        figures:
-          formats: [png]
-          cell_pixels: 8
-        """;
+    private const string HubYaml = HubPipelineTests.Yaml;
 
     private static (FakeHub Hub, TinyWorkspace Ws, Dictionary<string, string> Env, Dictionary<string, byte[]> Files, string Sha) HubWorkspace()
     {
@@ -194,20 +181,12 @@ public class ContentTruthTests
         Assert.Equal(0, TtaProcess.RunCli(ws, "status", ["--stage=Extract"], env).Code);
     }
 
-    private static void RunAll(TinyWorkspace ws, params string[] extra)
-    {
-        foreach (var stage in new[] { "Download", "Extract", "Metrics", "Figures" })
-        {
-            var (code, output) = ws.Cli("run", [$"--stage={stage}", .. extra]);
-            Assert.True(code == 0, $"{stage}: {output}");
-        }
-    }
 
     [Fact]
     public void BitRotIsFoundByVerifyAndRebuiltToTheSameBytes()
     {
         var ws = new TinyWorkspace();
-        RunAll(ws);
+        ws.RunAll();
         var activations = Path.Combine(ws.CacheDir, "extract", "tiny", "tiny", "one", "activations.parquet");
         var good = File.ReadAllBytes(activations);
         FlipByteKeepingTime(activations);
@@ -220,7 +199,7 @@ public class ContentTruthTests
         Assert.Contains("tiny/tiny/two: up to date", output);
         // The mark stays: a plain run (no --verify) rebuilds it, and the downstream units follow.
         Assert.Equal(3, ws.Cli("status", "--stage=Extract").Code);
-        RunAll(ws);
+        ws.RunAll();
         Assert.Equal(good, File.ReadAllBytes(activations));
 
         // A wrong sha256 edited into a manifest is not kept forever either.
@@ -231,7 +210,7 @@ public class ContentTruthTests
         (code, output) = ws.Cli("status", "--stage=Metrics", "--verify");
         Assert.Equal(3, code);
         Assert.Contains("similarity.parquet was modified", output);
-        RunAll(ws);
+        ws.RunAll();
         Assert.Equal(recorded, Manifest(manifestPath)["outputs"]![0]!["sha256"]!.GetValue<string>());
         Assert.All(new[] { "Download", "Extract", "Metrics", "Figures" }, s => Assert.Equal(0, ws.Cli("status", $"--stage={s}", "--verify").Code));
     }
@@ -240,7 +219,7 @@ public class ContentTruthTests
     public void ArchiveFindsBitRotMarksTheUnitAndTheNextRunRebuildsIt()
     {
         var ws = new TinyWorkspace();
-        RunAll(ws);
+        ws.RunAll();
         var similarity = Path.Combine(ws.CacheDir, "metrics", "tiny", "tiny", "one", "similarity.parquet");
         var good = File.ReadAllBytes(similarity);
         FlipByteKeepingTime(similarity);
@@ -253,7 +232,7 @@ public class ContentTruthTests
         (code, output) = ws.Cli("status", "--stage=Metrics", "--explain");
         Assert.Equal(3, code);
         Assert.Contains("found while archiving", output);
-        RunAll(ws);
+        ws.RunAll();
         Assert.Equal(good, File.ReadAllBytes(similarity));
         (code, output) = ws.Cli("archive");
         Assert.True(code == 0, output);
@@ -263,7 +242,7 @@ public class ContentTruthTests
     public void AManifestThatIsNotJsonIsReportedAsSuchAndRebuilt()
     {
         var ws = new TinyWorkspace();
-        RunAll(ws);
+        ws.RunAll();
         var manifestPath = Path.Combine(ws.CacheDir, "extract", "tiny", "tiny", "one", "manifest.json");
         File.WriteAllText(manifestPath, "{\"stage\": \"Extract\", \"unit\": ");
         var (code, output) = ws.Cli("status", "--stage=Extract", "--explain");
@@ -273,7 +252,7 @@ public class ContentTruthTests
         (code, output) = ws.Cli("status", "--stage=Metrics", "--explain");
         Assert.Equal(3, code);
         Assert.Contains("activations of tiny/tiny/one (stage Extract) must be rebuilt", output);
-        RunAll(ws);
+        ws.RunAll();
         Assert.All(new[] { "Extract", "Metrics", "Figures" }, s => Assert.Equal(0, ws.Cli("status", $"--stage={s}").Code));
     }
 
@@ -281,13 +260,13 @@ public class ContentTruthTests
     public void AnotherFiguresFolderIsHonouredForEveryUnitWithTheReportBesideIt()
     {
         var ws = new TinyWorkspace();
-        RunAll(ws);
+        ws.RunAll();
         var other = Path.Combine(ws.Root, "elsewhere", "figs");
         var before = Directory.GetFiles(ws.FiguresDir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
         var (code, output) = ws.Cli("status", "--stage=Figures", $"--figures={other}", "--explain");
         Assert.Equal(3, code);
         Assert.Contains("the figures folder is now elsewhere/figs (it was figures when the unit was built)", output);
-        RunAll(ws, $"--figures={other}");
+        ws.RunAll($"--figures={other}");
         Assert.True(File.Exists(Path.Combine(other, "tiny", "index.html")), "the report goes beside its figures");
         var moved = Directory.GetFiles(other, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(other, f)).Order(StringComparer.Ordinal).ToList();
         Assert.Equal(before.Select(f => Path.GetRelativePath(ws.FiguresDir, f)), moved);
