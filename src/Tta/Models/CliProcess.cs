@@ -21,6 +21,7 @@ public static class CliProcess
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(CliPath);
         foreach (var a in args) start.ArgumentList.Add(a);
+        start.Environment.Remove(Cache.RunLock.HeldVariable); // the child takes its own workspace's lock
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) start.Environment[k] = v;
         start.Environment[ProcessMemory.PeakFileVariable] = peakFile;
         var watch = Stopwatch.StartNew();
