@@ -54,7 +54,7 @@ public static class TtaCli
               clean                                        delete cache/ and figures/
               archive   [--experiment=…] [--out=DIR]       zip each experiment's results (default DIR: figures/archives)
               verify    --archive=FILE.zip                 check an archive's checksums and regenerate its figures
-            common: --root=DIR --cache=DIR --figures=DIR --force --force-stage=STAGE
+            common: --root=DIR --cache=DIR --figures=DIR --force --force-stage=STAGE --jobs=N (figure threads; default all cores)
             """);
         return BadInput;
     }
@@ -71,6 +71,7 @@ public static class TtaCli
         var context = new RunContext(ws, experiments, io.Out)
         {
             MemoryLimitBytes = o.Get("memory-limit") is { } limit ? ParseBytes(limit) : null,
+            Jobs = o.Get("jobs") is { } jobs ? (int.TryParse(jobs, out var n) && n >= 1 ? n : throw new ArgumentException($"--jobs={jobs}: write a whole number of threads, 1 or more")) : Environment.ProcessorCount,
         };
         Pipeline.Validate(context);
         return context;

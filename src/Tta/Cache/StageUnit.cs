@@ -13,6 +13,9 @@ public sealed class RunContext(Workspace workspace, IReadOnlyList<Experiment> ex
     /// <summary>Memory to treat as available when deciding whether a model fits (--memory-limit); null = what the OS says.</summary>
     public long? MemoryLimitBytes { get; init; }
 
+    /// <summary>Threads that render figures at the same time (--jobs); all cores by default.</summary>
+    public int Jobs { get; init; } = Environment.ProcessorCount;
+
     /// <summary>Objects worth keeping across units of one process (loaded models, tokenizers).</summary>
     public Dictionary<string, object> Shared { get; } = [];
 
