@@ -80,7 +80,7 @@ internal static class FigureCommon
                     break;
                 case "svg":
                     using (var plot = build(true))
-                        AtomicFile.WriteAllText(path, plot.GetSvgXml(layout.Width, layout.Height));
+                        AtomicFile.WriteAllText(path, FigureFiles.NumberSvgIds(plot.GetSvgXml(layout.Width, layout.Height)));
                     break;
                 case "pdf":
                     // Labels name the subset font while this plot is built; the PDF embeds only its glyphs.

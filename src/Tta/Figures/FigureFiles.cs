@@ -1,3 +1,5 @@
+using System.Text;
+using System.Text.RegularExpressions;
 using SkiaSharp;
 using Tta.Cache;
 
@@ -17,7 +19,7 @@ public enum FigureTarget
 /// chunk); the PDF page is W × H × 72 / dpi points, with text as text in a subset of the pinned font that holds only
 /// the glyphs drawn, and images at their own resolution (no /Interpolate: viewers scale them nearest-neighbour).
 /// </summary>
-public static class FigureFiles
+public static partial class FigureFiles
 {
     /// <summary>Pixels per inch when none is given (the experiment's <c>figures.dpi</c> default).</summary>
     public const int DefaultDpi = 150;
@@ -103,8 +105,37 @@ public static class FigureFiles
         using (var wstream = new SKManagedWStream(stream))
         using (var canvas = SKSvgCanvas.Create(SKRect.Create(width, height), wstream))
             draw(canvas);
-        return stream.ToArray();
+        return Encoding.UTF8.GetBytes(NumberSvgIds(Encoding.UTF8.GetString(stream.ToArray())));
     }
+
+    /// <summary>
+    /// Skia's SVG writer numbers clip paths and other definitions from a counter shared by the whole process
+    /// (<c>cl_7</c>, in hex), so the same figure got other ids depending on what was drawn before it, and on which thread.
+    /// Renumbering them in order of appearance (<c>cl_0</c>, <c>cl_1</c>, …) makes SVG bytes depend on the figure alone.
+    /// </summary>
+    public static string NumberSvgIds(string svg)
+    {
+        ArgumentNullException.ThrowIfNull(svg);
+        var renamed = new Dictionary<string, string>(StringComparer.Ordinal);
+        var next = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (Match m in SvgId().Matches(svg))
+        {
+            var id = m.Groups[1].Value;
+            if (renamed.ContainsKey(id)) continue;
+            var prefix = m.Groups[2].Value;
+            var n = next.GetValueOrDefault(prefix);
+            next[prefix] = n + 1;
+            renamed[id] = prefix + "_" + n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        if (renamed.Count == 0) return svg;
+        return SvgIdUse().Replace(svg, m => renamed.TryGetValue(m.Value, out var to) ? to : m.Value);
+    }
+
+    [GeneratedRegex(@"\bid=""(([A-Za-z]+)_[0-9A-Fa-f]+)""")]
+    private static partial Regex SvgId();
+
+    [GeneratedRegex(@"\b[A-Za-z]+_[0-9A-Fa-f]+\b")]
+    private static partial Regex SvgIdUse();
 
     private static int CheckDpi(int dpi) =>
         dpi is >= 1 and <= 10000 ? dpi : throw new ArgumentOutOfRangeException(nameof(dpi), dpi, "dpi must be between 1 and 10000");
