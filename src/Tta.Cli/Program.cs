@@ -182,8 +182,9 @@ public static class TtaCli
             Tta.Models.LoadBenchmark.Run(io.Out, work, long.Parse(o.Get("load-bytes") ?? (1L << 30).ToString(System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture));
         if (Wanted("figures"))
         {
-            var s = Sizes("figure-sizes") ?? [100, 512];
-            Tta.Figures.FigureBenchmark.Run(io.Out, work, s[0], s[1]);
+            var s = Sizes("figure-sizes") ?? [100, 512, 12]; // count, tokens, cell pixels
+            Tta.Figures.FigureBenchmark.Run(io.Out, work, s[0], s[1], s.Length > 2 ? s[2] : 12,
+                int.TryParse(o.Get("jobs"), out var jobs) ? jobs : Environment.ProcessorCount);
         }
         return 0;
     }

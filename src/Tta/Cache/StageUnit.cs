@@ -49,6 +49,9 @@ public abstract class StageUnit
     /// <summary>Writes the outputs (each atomically) and returns their absolute paths.</summary>
     public abstract IReadOnlyList<string> Run(RunContext context);
 
+    /// <summary>Whether the unit may run at the same time as its stage's other such units (it reads none of their outputs).</summary>
+    public virtual bool RunsAlongside => false;
+
     /// <summary>Facts downstream units read from the manifest (e.g. the checkpoint directory).</summary>
     public virtual IReadOnlyDictionary<string, string>? Facts(IReadOnlyList<OutputRecord> outputs) => null;
 }

@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
+using Tta.Cache;
 
 namespace Tta.Figures;
 
@@ -9,6 +11,28 @@ namespace Tta.Figures;
 /// </summary>
 public static class FigureJobs
 {
+    /// <summary>One gate per run: units that render side by side share its <see cref="RunContext.Jobs"/> slots.</summary>
+    private static readonly ConditionalWeakTable<RunContext, SemaphoreSlim> Gates = [];
+
+    /// <summary>
+    /// Renders on up to <see cref="RunContext.Jobs"/> threads; however many units of the run do so at once, at most that
+    /// many figures are being drawn (each holds a raster of the figure's size in memory).
+    /// </summary>
+    public static List<string> Run(IReadOnlyList<FigureJob> jobs, RunContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var gate = Gates.GetValue(context, c => new SemaphoreSlim(c.Jobs, c.Jobs));
+        return Run([.. jobs.Select(j => j with
+        {
+            Render = () =>
+            {
+                gate.Wait();
+                try { return j.Render(); }
+                finally { gate.Release(); }
+            },
+        })], context.Jobs);
+    }
+
     public static List<string> Run(IReadOnlyList<FigureJob> jobs, int workers)
     {
         ArgumentNullException.ThrowIfNull(jobs);

@@ -36,6 +36,9 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
 {
     public override string Stage => FiguresStage.Name;
     public override string Key => $"{experiment.Name}/{model.Key}/{text.Key}";
+
+    /// <summary>Figure units of different experiments, models and texts read and write nothing of each other's.</summary>
+    public override bool RunsAlongside => true;
     public override string ManifestPath => Path.Combine(ws.CacheDir, "figures", experiment.Name, model.Key, text.Key, "manifest.json");
     private string OutputDir => Path.Combine(ws.FiguresDir, experiment.Name, model.Key, text.Key);
     private MetricsUnit Upstream => MetricsStage.For(ws, experiment, model, text);
@@ -89,7 +92,7 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
                 _ => throw new InvalidOperationException($"unknown figure kind '{kind}'"),
             });
         }
-        return FigureJobs.Run(jobs, context.Jobs);
+        return FigureJobs.Run(jobs, context);
     }
 
     /// <summary>One heatmap per (point, measure) of similarity.parquet; the maps are read first, then drawn in parallel.</summary>
