@@ -89,7 +89,8 @@ public class FiguresStageTests(ITestOutputHelper output)
         var probs = blocks.Single(b => b.Key.Head == 1 && b.Key.Measure == "probs");
         var tokens = new[] { "[CLS]", "the", "cat", "sat", "on", "the", "mat", ".", "[SEP]" };
         var layout = HeatmapFigure.ComputeLayout(PaperFigures.Attention(AttentionPanel.Softmax, probs.Values, probs.Positions, probs.Dim, tokens, tokens, "cividis_r", 8)
-            with { Title = $"tiny · one · encoder · block 0 · attention.self · head 1 · {PaperFigures.SoftmaxTitle}" });
+            with
+        { Title = $"tiny · one · encoder · block 0 · attention.self · head 1 · {PaperFigures.SoftmaxTitle}" });
         var text = CheckFigure(dir, $"encoder-L00-{module}-h01-attention-softmax", new FigureLayout(layout.Width, layout.Height, 0, 0, 0, 0));
         Assert.Contains(PaperFigures.SoftmaxTitle, text);
         Assert.Contains(PaperFigures.KeyAxis, text);
@@ -227,7 +228,8 @@ public class FiguresStageTests(ITestOutputHelper output)
         var kernel = blocks.Single(b => b.Key.Stack == "encoder" && b.Key.Measure == "kernel");
         var row = kernel.Dim / 2;
         var spec = PaperFigures.Kernel(kernel.Values, [.. Enumerable.Range(0, kernel.Dim).Select(j => j - row)])
-            with { Title = $"t5 · one · encoder · block 0 · layer.0.SelfAttention · head 2 · {PaperFigures.KernelTitle}" };
+            with
+        { Title = $"t5 · one · encoder · block 0 · layer.0.SelfAttention · head 2 · {PaperFigures.KernelTitle}" };
         var svg = CheckFigure(dir, "encoder-L00-encoder.block.0.layer.0.SelfAttention-h02-attention-kernel", BarChartFigure.ComputeLayout(spec));
         Assert.Contains(PaperFigures.KernelTitle, svg);
         Assert.Contains(PaperFigures.RelativeKeyAxis, svg);
