@@ -171,9 +171,8 @@ public static class HeatmapFigure
             right = Math.Max(right, cbGap + swatch + gap + FigureCommon.Width(tick, legend) + outer);
             bottom = Math.Max(bottom, tickSize + swatch + outer);
         }
-        // Text that must fit across the figure: the axis label, the caption and the message.
-        var widest = Math.Max(Math.Max(FigureCommon.Width(label, spec.XLabel), FigureCommon.Width(tick, caption)),
-            FigureCommon.Width(tick, message)) + 2 * outer;
+        // Text that must fit across the figure: the axis label and the caption.
+        var widest = Math.Max(FigureCommon.Width(label, spec.XLabel), FigureCommon.Width(tick, caption)) + 2 * outer;
         float width = left + dataW + right;
         // The title may widen a small figure up to 600 pixels (× text scale), then wraps at its " · " separators.
         var titleFull = FigureCommon.Width(titleFont, spec.Title) + 2 * outer;
@@ -199,7 +198,7 @@ public static class HeatmapFigure
         var layout = new HeatmapLayout(l + dataW + r, t + dataH + b, l, t, r, b, cell);
         var texts = new List<string>(x.Labels.Length + y.Labels.Length + 16);
         texts.AddRange(titleLines);
-        texts.AddRange([spec.XLabel, spec.YLabel, spec.ColorbarLabel, caption ?? "", legend ?? "", message ?? ""]);
+        texts.AddRange([spec.XLabel, spec.YLabel, spec.ColorbarLabel, caption ?? "", legend ?? "", message ?? "", ":"]);
         texts.AddRange(x.Labels);
         texts.AddRange(y.Labels);
         texts.AddRange(colorbar.Labels);

@@ -48,9 +48,19 @@ internal sealed class HeatmapPainter(HeatmapSpec spec, HeatmapPlan plan, SKCanva
             }
             if (plan.Message is { } message)
             {
-                var font = FontOf(plan.TickSize);
-                var x = Clamp(DataRect.MidX, font.MeasureText(message));
-                Text(message, x, DataRect.MidY + CentreToBaseline * font.Size, font, SKTextAlign.Center);
+                // Two lines ("nothing to draw:" / why), shrunk to fit the map down to 7 pixels.
+                var lines = message.Split(": ", 2);
+                lines[0] += lines.Length > 1 ? ":" : "";
+                float widest;
+                using (var measure = Font(typeface, plan.TickSize))
+                    widest = lines.Max(l => measure.MeasureText(l));
+                var font = FontOf(Math.Max(7, Math.Min(plan.TickSize, plan.TickSize * (DataRect.Width - 4) / widest)));
+                var baseline = DataRect.MidY - (lines.Length - 1) * font.Spacing / 2 + CentreToBaseline * font.Size;
+                foreach (var line in lines)
+                {
+                    Text(line, Clamp(DataRect.MidX, font.MeasureText(line)), baseline, font, SKTextAlign.Center);
+                    baseline += font.Spacing;
+                }
             }
         }
         finally
