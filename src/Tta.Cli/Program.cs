@@ -87,7 +87,7 @@ public static class TtaCli
               archive   [--experiment=…] [--out=DIR]       zip each experiment's results (default DIR: figures/archives)
               verify    --archive=FILE.zip                 check an archive's checksums and regenerate its figures
               check-options --NAME=VALUE …                 check ./build.sh options against the known ones
-            common: --root=DIR --cache=DIR --figures=DIR --force --force-stage=STAGE
+            common: --root=DIR --cache=DIR --figures=DIR --force --force-stage=STAGE --jobs=N (figure threads; default all cores)
             """);
         return BadInput;
     }
@@ -104,6 +104,7 @@ public static class TtaCli
         var context = new RunContext(ws, experiments, io.Out)
         {
             MemoryLimitBytes = o.Get("memory-limit") is { } limit ? ParseBytes(limit) : null,
+            Jobs = o.Get("jobs") is { } jobs ? (int.TryParse(jobs, out var n) && n >= 1 ? n : throw new ArgumentException($"--jobs={jobs}: write a whole number of threads, 1 or more")) : Environment.ProcessorCount,
         };
         Pipeline.Validate(context);
         return context;
@@ -214,8 +215,9 @@ public static class TtaCli
             Tta.Models.LoadBenchmark.Run(io.Out, work, long.Parse(o.Get("load-bytes") ?? (1L << 30).ToString(System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture));
         if (Wanted("figures"))
         {
-            var s = Sizes("figure-sizes") ?? [100, 512];
-            Tta.Figures.FigureBenchmark.Run(io.Out, work, s[0], s[1]);
+            var s = Sizes("figure-sizes") ?? [100, 512, 12]; // count, tokens, cell pixels
+            Tta.Figures.FigureBenchmark.Run(io.Out, work, s[0], s[1], s.Length > 2 ? s[2] : 12,
+                int.TryParse(o.Get("jobs"), out var jobs) ? jobs : Environment.ProcessorCount);
         }
         return 0;
     }
