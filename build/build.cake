@@ -22,6 +22,7 @@ string Forwarded()
     if (HasArgument("cache")) parts.Add($"--cache=\"{Argument<string>("cache")}\"");
     if (HasArgument("figures")) parts.Add($"--figures=\"{Argument<string>("figures")}\"");
     if (HasArgument("memory-limit")) parts.Add($"--memory-limit={Argument<string>("memory-limit")}");
+    if (HasArgument("jobs")) parts.Add($"--jobs={Argument<string>("jobs")}");
     return string.Join(" ", parts);
 }
 

@@ -22,6 +22,7 @@ internal static class KnownOptions
         new("cache", Value, OptionScope.Both, "cache folder (default cache/)"),
         new("figures", Value, OptionScope.Both, "figures folder (default figures/)"),
         new("memory-limit", Value, OptionScope.Both, "memory budget for loading a model, e.g. 16G"),
+        new("jobs", Value, OptionScope.Both, "how many figures (and units) run side by side (default: the cores)"),
         new("model", Value, OptionScope.Both, "Forward: checkpoint folder"),
         new("inputs", Value, OptionScope.Both, "Forward: case.json"),
         new("out", Value, OptionScope.Both, "Forward: output file; Archive: output folder; Synth: checkpoint folder"),

@@ -93,7 +93,7 @@ public static class TtaCli
                         write a synthetic checkpoint of a real model's shape (t5-base, flan-t5-base, flan-t5-xl, falcon-7b,
                         llama-2-7b, tinyllama-1.1b) and print its memory estimate
               check-options --NAME=VALUE …                 check ./build.sh options against the known ones
-            common: --root=DIR --cache=DIR --figures=DIR --force --force-stage=STAGE
+            common: --root=DIR --cache=DIR --figures=DIR --force --force-stage=STAGE --jobs=N (figure threads; default all cores)
             """);
         return BadInput;
     }
@@ -110,6 +110,7 @@ public static class TtaCli
         var context = new RunContext(ws, experiments, io.Out)
         {
             MemoryLimitBytes = o.Get("memory-limit") is { } limit ? ParseBytes(limit) : null,
+            Jobs = o.Get("jobs") is { } jobs ? (int.TryParse(jobs, out var n) && n >= 1 ? n : throw new ArgumentException($"--jobs={jobs}: write a whole number of threads, 1 or more")) : Environment.ProcessorCount,
         };
         Pipeline.Validate(context);
         return context;
@@ -228,8 +229,9 @@ public static class TtaCli
             Tta.Models.ModelBenchmark.RunExtract(io.Out, work, Sizes("tokens")?[0] ?? 512, Sizes("repeats")?[0] ?? 3);
         if (Wanted("figures"))
         {
-            var s = Sizes("figure-sizes") ?? [100, 512];
-            Tta.Figures.FigureBenchmark.Run(io.Out, work, s[0], s[1]);
+            var s = Sizes("figure-sizes") ?? [100, 512, 12]; // count, tokens, cell pixels
+            Tta.Figures.FigureBenchmark.Run(io.Out, work, s[0], s[1], s.Length > 2 ? s[2] : 12,
+                int.TryParse(o.Get("jobs"), out var jobs) ? jobs : Environment.ProcessorCount);
         }
         return 0;
     }
