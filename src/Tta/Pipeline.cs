@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Reflection;
-using System.Text.Json.Nodes;
 using Tta.Cache;
 using Tta.Config;
 using Tta.Models;
@@ -51,15 +50,10 @@ public static class Pipeline
                 var configPath = dir is null ? null : Path.Combine(dir, "config.json");
                 if (dir is null || configPath is null || !File.Exists(configPath)) continue;
                 var config = CheckpointConfigCheck.Load(configPath);
-                var layers = LayerCount(config);
-                if (e.Extract.Layers is not null) ExperimentLoader.CheckLayers(e, m, layers);
-                CapturePointCheck.Check(e, m, dir, layers);
+                if (e.Extract.Layers is not null) ExperimentLoader.CheckLayers(e, m, ModelFactory.LayerCount(config, dir));
+                CapturePointCheck.Check(e, m, config, dir);
             }
     }
-
-    /// <summary>Number of transformer layers in a config.json (names differ between architectures).</summary>
-    public static int LayerCount(JsonObject config) =>
-        config.Int("num_hidden_layers", config.Int("num_layers", config.Int("n_layer", 0)));
 
     /// <summary>
     /// The checkpoint folder of a model when it is at hand without downloading: a local one, or a download whose

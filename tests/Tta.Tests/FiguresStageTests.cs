@@ -111,7 +111,7 @@ public class FiguresStageTests(ITestOutputHelper output)
         Assert.DoesNotContain("0 [CLS]", longSvg);
 
         // nearest: one grid per measure; the rank-1 token of each cell, from nearest.parquet.
-        var nearest = await NearestRows.ReadAsync(Path.Combine(ws.CacheDir, "metrics", "tiny", "tiny", "one", "nearest.parquet"));
+        var (_, nearest) = await NearestRows.ReadAsync(Path.Combine(ws.CacheDir, "metrics", "tiny", "tiny", "one", "nearest.parquet"));
         foreach (var measure in new[] { "ip", "l2" })
         {
             var svg = CheckFigure(dir, $"encoder-hidden_states-nearest-{measure}");

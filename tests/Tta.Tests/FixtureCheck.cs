@@ -33,7 +33,7 @@ public static partial class FixtureCheck
         var compared = new HashSet<string>(StringComparer.Ordinal);
         var masks = PaddingMasks(inputs);
         // ForwardRunner names softmax calls as the fixtures' recorder did (each call twice), so names map one to one.
-        foreach (var (fixtureName, actual) in ForwardRunner.FixtureNames(capture.Items))
+        foreach (var (fixtureName, actual) in ForwardRunner.FixtureNames(capture.Captured))
         {
             {
                 if (include is not null && !include(fixtureName)) continue;

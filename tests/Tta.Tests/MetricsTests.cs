@@ -74,7 +74,13 @@ public class MetricsTests
             new VectorBlock(new ActivationPoint("decoder_hidden_states.0", "decoder", 0), 1, 1, [1f]),
             new VectorBlock(new ActivationPoint("encoder.block.0.layer.0.SelfAttention.q", "encoder", 0), 1, 1, [1f]),
         };
-        var t = TrajectoryMetrics.Trajectories(blocks);
+        var (encoder, decoder) = (new OutputFields("encoder", "encoder_"), new OutputFields("decoder", "decoder_"));
+        var points = StoredPoints.Read(new Dictionary<string, string>
+        {
+            [StoredPoints.MetadataKey] = StoredPoints.Serialize([encoder.HiddenState(1), encoder.HiddenState(0), decoder.HiddenState(0),
+                new CaptureSite("encoder", 0, "encoder.block.0.layer.0.SelfAttention").Part("q", CaptureKind.Query)]),
+        }, "test");
+        var t = TrajectoryMetrics.Trajectories(blocks, points);
         Assert.Equal(["decoder_hidden_states", "encoder_hidden_states"], t.Select(x => x.Point));
         Assert.Equal([0, 1], t[1].Layers.Select(b => b.Key.Layer));
     }
@@ -200,9 +206,9 @@ public class MetricsTests
         using var model = ModelFactory.Load(dir, ScalarType.Float32);
         using var expected = new SafetensorsFile(Path.Combine(dir, "expected.safetensors"));
         var inputs = ForwardRunner.ReadInputs(Path.Combine(dir, "case.json"));
-        using var capture = new ActivationCapture(AttentionDecomposition.CaptureFilter([0]));
+        using var capture = new ActivationCapture(AttentionDecomposition.CaptureFilter(model.Architecture, [0]));
         using (no_grad()) model.Run(inputs, capture);
-        var parts = AttentionDecomposition.Decompose(capture, model.ModelType, model.Config, model.Stacks);
+        var parts = AttentionDecomposition.Decompose(capture, model.Architecture, model.Config);
         Assert.Equal(["encoder.block.0.layer.0.SelfAttention", "decoder.block.0.layer.0.SelfAttention", "decoder.block.0.layer.1.EncDecAttention"],
             parts.Select(p => p.Path));
         var heads = model.Config.Int("num_heads");
@@ -265,7 +271,7 @@ public class MetricsTests
         var dir = FixtureCheck.ModelDir(name);
         using var model = ModelFactory.Load(dir, ScalarType.Float32);
         var ids = new long[] { 5, 9, 14, 3, 27, 8 };
-        using var capture = new ActivationCapture(AttentionDecomposition.CaptureFilter([0, 1]));
+        using var capture = new ActivationCapture(AttentionDecomposition.CaptureFilter(model.Architecture, [0, 1]));
         var parts = AttentionDecomposition.Run(model, ids, capture);
         Assert.Equal([0, 1], parts.Select(p => p.Layer));
         foreach (var p in parts)
@@ -336,7 +342,7 @@ public class MetricsTests
         Assert.DoesNotContain("tta.config", metadata.Keys);
         var ids = System.Text.Json.JsonSerializer.Deserialize<long[]>(metadata["tta.token_ids"])!;
         using var net = ModelFactory.Load(model, ScalarType.Float32);
-        using var capture = new ActivationCapture(AttentionDecomposition.CaptureFilter([0, 1]));
+        using var capture = new ActivationCapture(AttentionDecomposition.CaptureFilter(net.Architecture, [0, 1]));
         var parts = AttentionDecomposition.Run(net, ids, capture);
         var compared = 0;
         foreach (var p in parts)

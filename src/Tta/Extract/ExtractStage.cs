@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Tta.Cache;
 using Tta.Config;
 using Tta.Download;
@@ -11,10 +10,11 @@ using static TorchSharp.torch;
 namespace Tta.Extract;
 
 /// <summary>Extract stage: runs each model on each text and stores the selected activations as Parquet.</summary>
-public static partial class ExtractStage
+public static class ExtractStage
 {
     public const string Name = "Extract";
-    public const string CodeVersion = "extract-3";
+    // extract-4: stores describe their points (tta.points).
+    public const string CodeVersion = "extract-4";
 
     public static IEnumerable<StageUnit> Units(RunContext context) =>
         from e in context.Experiments from m in e.Models from t in e.Texts select (StageUnit)For(context.Workspace, e, m, t);
@@ -60,26 +60,6 @@ public static partial class ExtractStage
             return ModelFactory.Load(checkpoint, dtype, model.Device == "cuda" ? CUDA : CPU);
         });
 
-    [GeneratedRegex(@"(?:^|_)hidden_states\.(\d+)$|(?:^|_)attentions\.(\d+)$|\.(?:layer|block|h|layers)\.(\d+)(?:\.|#|$)")]
-    private static partial Regex LayerNumber();
-
-    /// <summary>The layer a capture point belongs to: N of <c>hidden_states.N</c>, or the block index of a module path; -1 if none.</summary>
-    public static int LayerOf(string point)
-    {
-        var m = LayerNumber().Match(point);
-        if (!m.Success) return -1;
-        var g = m.Groups[1].Success ? m.Groups[1] : m.Groups[2].Success ? m.Groups[2] : m.Groups[3];
-        return int.Parse(g.Value, System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>Stack of a capture point: single-stack models have one; encoder–decoder models tell by the name.</summary>
-    public static string StackOf(string point, IReadOnlyList<string> stacks)
-    {
-        if (stacks.Count == 1) return stacks[0];
-        return point.StartsWith("decoder", StringComparison.Ordinal) || point.StartsWith("cross_", StringComparison.Ordinal)
-            || point is "last_hidden_state" or "logits" || point.StartsWith("lm_head", StringComparison.Ordinal)
-            ? "decoder" : "encoder";
-    }
 }
 
 public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text) : StageUnit
@@ -111,7 +91,7 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
             throw new ConfigException(text.At,
                 $"text '{text.Key}' is {tokens.Ids.Length} tokens for model '{model.Key}', more than extract.max_tokens = {experiment.Extract.MaxTokens}; raise max_tokens or shorten the text");
         var net = ExtractStage.LoadModel(context, model, checkpoint, tokens.Ids.Length);
-        ExperimentLoader.CheckLayers(experiment, model, Pipeline.LayerCount(net.Config));
+        ExperimentLoader.CheckLayers(experiment, model, net.Architecture.LayerCount(net.Config));
 
         var metadata = new Dictionary<string, string>
         {
@@ -129,13 +109,9 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
         };
         var patterns = experiment.Extract.Points.Select(PointPattern.ToRegex).ToList();
         var layers = experiment.Extract.Layers?.ToHashSet();
-        bool Selected(string name)
-        {
-            if (!patterns.Any(r => r.IsMatch(name))) return false;
-            var layer = ExtractStage.LayerOf(name);
-            return layers is null || layer < 0 || layers.Contains(layer);
-        }
-        var forAttention = experiment.Metrics.Attention is { } attention ? AttentionDecomposition.CaptureFilter(attention.Layers) : null;
+        bool Selected(CapturePoint point) =>
+            patterns.Any(r => r.IsMatch(point.Name)) && (layers is null || point.Layer < 0 || layers.Contains(point.Layer));
+        var forAttention = experiment.Metrics.Attention is { } attention ? AttentionDecomposition.CaptureFilter(net.Architecture, attention.Layers) : null;
 
         // Each captured tensor goes to its store(s) as the forward pass produces it: memory holds one layer's
         // activations, not the whole set.
@@ -155,20 +131,24 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
                 };
                 attentionWriter = VectorStoreWriter.CreateAsync(AttentionInputsPath, attentionMetadata).GetAwaiter().GetResult();
             }
-            var extracted = 0;
-            using var capture = new ActivationCapture(name => Selected(name) || forAttention?.Invoke(name) == true, (name, value) =>
+            var (extracted, forMetric) = (new List<CapturePoint>(), new List<CapturePoint>());
+            using var capture = new ActivationCapture(point => Selected(point) || forAttention?.Invoke(point) == true, (point, value) =>
             {
-                var point = new ActivationPoint(name, ExtractStage.StackOf(name, net.Stacks), ExtractStage.LayerOf(name));
+                var (selected, attentionInput) = (Selected(point), forAttention?.Invoke(point) == true);
+                var key = StoredPoints.KeyOf(point);
                 foreach (var (head, block) in Blocks(value))
                 {
-                    if (Selected(name)) writer.WriteAsync(point with { Head = head }, block.Values, block.Rows, block.Cols).GetAwaiter().GetResult();
-                    if (forAttention?.Invoke(name) == true)
-                        attentionWriter!.WriteAsync(point with { Head = head }, block.Values, block.Rows, block.Cols).GetAwaiter().GetResult();
+                    if (selected) writer.WriteAsync(key with { Head = head }, block.Values, block.Rows, block.Cols).GetAwaiter().GetResult();
+                    if (attentionInput)
+                        attentionWriter!.WriteAsync(key with { Head = head }, block.Values, block.Rows, block.Cols).GetAwaiter().GetResult();
                 }
-                if (Selected(name)) extracted++;
+                if (selected) extracted.Add(point);
+                if (attentionInput) forMetric.Add(point);
             });
             using (no_grad()) net.Run(ModelInputs.ForText(net, tokens.Ids), capture);
-            if (extracted == 0)
+            writer.SetMetadata(StoredPoints.MetadataKey, StoredPoints.Serialize(extracted));
+            attentionWriter?.SetMetadata(StoredPoints.MetadataKey, StoredPoints.Serialize(forMetric));
+            if (extracted.Count == 0)
                 throw new ConfigException(experiment.Extract.LayersAt ?? text.At,
                     $"extract.points {JsonSerializer.Serialize(experiment.Extract.Points)} selects nothing for model '{model.Key}' ({net.ModelType}); use names like hidden_states.* or module paths");
             writer.CommitAsync().GetAwaiter().GetResult();

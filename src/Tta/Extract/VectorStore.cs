@@ -30,7 +30,7 @@ public sealed class VectorStoreWriter : IAsyncDisposable
     private readonly string temp;
     private readonly FileStream stream;
     private readonly ParquetColumnWriter writer;
-    private readonly IReadOnlyDictionary<string, string> metadata;
+    private readonly Dictionary<string, string> metadata;
     private readonly bool withMeasure;
     private bool committed;
     private int blocksWritten;
@@ -47,7 +47,7 @@ public sealed class VectorStoreWriter : IAsyncDisposable
         this.path = path;
         this.temp = temp;
         this.stream = stream;
-        this.metadata = metadata;
+        this.metadata = new Dictionary<string, string>(metadata, StringComparer.Ordinal);
         this.withMeasure = withMeasure;
         writer = new ParquetColumnWriter(stream, Columns(withMeasure));
     }
@@ -99,6 +99,9 @@ public sealed class VectorStoreWriter : IAsyncDisposable
         }
         return Task.CompletedTask;
     }
+
+    /// <summary>Sets a key-value metadata entry (written with the footer, so it may be set until <see cref="CommitAsync"/>).</summary>
+    public void SetMetadata(string key, string value) => metadata[key] = value;
 
     /// <summary>Finishes the file, flushes it to disk and renames it into place.</summary>
     public async Task CommitAsync()

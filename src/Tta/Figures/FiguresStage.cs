@@ -3,6 +3,7 @@ using System.Text.Json;
 using Tta.Cache;
 using Tta.Config;
 using Tta.Extract;
+using Tta.Models;
 using Tta.Metrics;
 
 namespace Tta.Figures;
@@ -100,13 +101,15 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
     {
         var f = c.Spec;
         var jobs = new List<FigureJob>();
+        var points = StoredPoints.Read(Task.Run(() => VectorStoreReader.ReadMetadataAsync(parquet)).GetAwaiter().GetResult(), parquet);
         Task.Run(() => VectorStoreReader.ForEachBlockAsync(parquet, block =>
         {
             var key = block.Key;
             var labels = c.Labels(key.Stack, block.Positions); // decoder rows see the text shifted right
             var measure = key.Measure == "cosine" ? "cosine similarity" : "dot product";
-            // hidden_states.N is the input of layer N; a module's number is its block.
-            var where = key.Layer < 0 ? null : (key.Point.Contains("hidden_states", StringComparison.Ordinal) ? "layer " : "block ") + key.Layer.ToString(CultureInfo.InvariantCulture);
+            // A hidden state's number is the layer it enters; a module's number is its block.
+            var kind = points[key with { Measure = null }].Kind == CaptureKind.HiddenState ? "layer " : "block ";
+            var where = key.Layer < 0 ? null : kind + key.Layer.ToString(CultureInfo.InvariantCulture);
             var spec = new HeatmapSpec(block.Values, block.Positions, block.Positions,
                 Title: c.Title(key.Stack, where, key.Point, measure),
                 XLabel: "Token Position", YLabel: "Token Position", XTicks: labels, YTicks: labels,

@@ -66,6 +66,7 @@ public static class MetricFigures
     public static List<FigureJob> Attention(FigureContext c, string parquet)
     {
         var (metadata, blocks) = Read(parquet);
+        var points = StoredPoints.Read(metadata, parquet);
         var kernelRows = metadata.TryGetValue("tta.kernel_rows", out var json)
             ? JsonSerializer.Deserialize<Dictionary<string, int>>(json) ?? []
             : [];
@@ -81,8 +82,8 @@ public static class MetricFigures
                 byMeasure.Remove("position_bias");
                 byMeasure.Remove("kernel");
             }
-            // Cross-attention (T5 EncDecAttention): decoder queries over encoder keys.
-            var cross = key.Point.Contains("EncDecAttention", StringComparison.Ordinal);
+            // Cross-attention: decoder queries over encoder keys.
+            var cross = points[key with { Head = null }].Cross;
             var where = new[] { key.Stack, $"block {key.Layer}", ModuleName(key), key.Head is { } h ? $"head {h}" : null };
             foreach (var (panel, measure) in Panels)
             {
@@ -183,9 +184,11 @@ public static class MetricFigures
     /// </summary>
     public static List<FigureJob> Nearest(FigureContext c, string parquet)
     {
-        var rows = NearestRows.Read(parquet).Where(r => r.Rank == 0);
+        var (metadata, stored) = NearestRows.Read(parquet);
+        var points = StoredPoints.Read(metadata, parquet);
+        var rows = stored.Where(r => r.Rank == 0);
         var jobs = new List<FigureJob>();
-        var series = rows.GroupBy(r => (Series: SeriesOf(r.Point), r.Stack, r.Measure))
+        var series = rows.GroupBy(r => (Series: points[new ActivationPoint(r.Point, r.Stack, r.Layer)].Path, r.Stack, r.Measure))
             .OrderBy(g => g.Key.Stack, StringComparer.Ordinal).ThenBy(g => g.Key.Series, StringComparer.Ordinal)
             .ThenBy(g => g.Key.Measure, StringComparer.Ordinal);
         foreach (var g in series)
@@ -214,13 +217,6 @@ public static class MetricFigures
         return jobs;
     }
 
-    /// <summary><c>hidden_states.3</c> → <c>hidden_states</c>.</summary>
-    private static string SeriesOf(string point)
-    {
-        var dot = point.LastIndexOf('.');
-        return dot > 0 && point[(dot + 1)..].All(char.IsAsciiDigit) ? point[..dot] : point;
-    }
-
     private static string Stem(ActivationPoint key, string kind, string what) =>
         FiguresStage.FileStem(key with { Measure = $"{kind}-{what}" });
 
@@ -235,9 +231,11 @@ public sealed record NearestRow(string Point, string Stack, int Layer, string Me
 /// <summary>Reads nearest.parquet back (any row-group split).</summary>
 public static class NearestRows
 {
-    public static List<NearestRow> Read(string path) => Task.Run(() => ReadAsync(path)).GetAwaiter().GetResult();
+    /// <summary>The file's key-value metadata and its rows.</summary>
+    public static (IReadOnlyDictionary<string, string> Metadata, List<NearestRow> Rows) Read(string path) =>
+        Task.Run(() => ReadAsync(path)).GetAwaiter().GetResult();
 
-    public static async Task<List<NearestRow>> ReadAsync(string path)
+    public static async Task<(IReadOnlyDictionary<string, string> Metadata, List<NearestRow> Rows)> ReadAsync(string path)
     {
         await using var stream = File.OpenRead(path);
         await using var reader = await ParquetReader.CreateAsync(stream);
@@ -271,6 +269,6 @@ public static class NearestRows
             for (var i = 0; i < n; i++)
                 result.Add(new NearestRow(point[i]!, stack[i]!, layer[i], measure[i]!, position[i], rank[i], id[i], token[i], score[i]));
         }
-        return result;
+        return (reader.CustomMetadata ?? new Dictionary<string, string>(), result);
     }
 }

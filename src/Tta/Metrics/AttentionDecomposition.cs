@@ -14,7 +14,7 @@ namespace Tta.Metrics;
 /// <see cref="Qk"/>, when it cannot be recovered from the captures, see <see cref="AttentionDecomposition"/>).
 /// </summary>
 public sealed record AttentionParts(string Path, string Stack, int Layer, bool Causal, Func<int, Tensor>? Qk, Tensor? PositionBias,
-    Tensor Scores, Tensor Probs)
+    Tensor Scores, Tensor Probs, bool Cross = false)
 {
     public long Heads => Scores.shape[0];
 }
@@ -22,7 +22,8 @@ public sealed record AttentionParts(string Path, string Stack, int Layer, bool C
 /// <summary>
 /// Attention decomposition (the paper's layer-0 figures of Flan-T5-xl). The Extract pass also stores the attention
 /// quantities of the chosen blocks (<see cref="CaptureFilter"/>, attention-inputs.parquet); the query·key term is then
-/// recomputed from the captured query and key projections, per head, exactly as the model combines them:
+/// recomputed from the captured query and key projections, per head, exactly as the model combines them (each
+/// architecture says how: <see cref="IArchitecture.QueryKey"/>):
 /// <list type="bullet">
 /// <item>T5: <c>PATH.q</c> · <c>PATH.k</c>ᵀ, no scaling (T5 folds it into the initialisation); the position bias is
 /// the captured <c>PATH.position_bias</c> (without the mask).</item>
@@ -42,13 +43,14 @@ public static class AttentionDecomposition
 {
     public static readonly IReadOnlyList<string> Measures = ["qk", "position_bias", "kernel", "scores", "probs"];
 
-    private static readonly string[] Suffixes =
-        [".scores", ".probs", ".position_bias", ".q", ".k", ".query", ".key", ".c_attn", ".q_proj", ".k_proj"];
-
-    /// <summary>Capture filter: the attention quantities of the given blocks (plus rotary tables, which are layer-free).</summary>
-    public static Func<string, bool> CaptureFilter(IReadOnlyCollection<int> layers) => name =>
-        name is "model.rotary_emb#0" or "model.rotary_emb#1"
-        || Suffixes.Any(s => name.EndsWith(s, StringComparison.Ordinal)) && layers.Contains(ExtractStage.LayerOf(name));
+    /// <summary>
+    /// Capture filter: what the decomposition reads of the given blocks — scores, probabilities and what the
+    /// architecture's query·key term needs (<see cref="IArchitecture.QueryKeyKinds"/>; those outside any block, such as
+    /// rotary tables, whatever the blocks).
+    /// </summary>
+    public static Func<CapturePoint, bool> CaptureFilter(IArchitecture architecture, IReadOnlyCollection<int> layers) => point =>
+        (point.Kind is CaptureKind.AttentionScores or CaptureKind.AttentionProbs || architecture.QueryKeyKinds.Contains(point.Kind))
+        && (point.Layer < 0 || layers.Contains(point.Layer));
 
     /// <summary>tta.format of the attention captures Extract stores for this decomposition (attention-inputs.parquet).</summary>
     public const string InputsFormat = "attention-inputs/1";
@@ -64,22 +66,24 @@ public static class AttentionDecomposition
         using (var scope = NewDisposeScope())
         using (no_grad())
             net.Run(ModelInputs.ForText(net, ids), capture);
-        return Decompose(capture, net.ModelType, net.Config, net.Stacks);
+        return Decompose(capture, net.Architecture, net.Config);
     }
 
     /// <summary>
-    /// The captures of a stored attention-inputs file as they were recorded: per-head blocks of a point stacked back
-    /// into [1, heads, rows, cols], other points [1, rows, cols], in the order they were written.
+    /// The captures of a stored attention-inputs file as they were recorded (what each point is comes from the file's
+    /// <paramref name="points"/>): per-head blocks of a point stacked back into [1, heads, rows, cols], other points
+    /// [1, rows, cols], in the order they were written.
     /// </summary>
-    public static ActivationCapture FromStore(IReadOnlyList<VectorBlock> blocks)
+    public static ActivationCapture FromStore(IReadOnlyList<VectorBlock> blocks, StoredPoints points)
     {
         var capture = ActivationCapture.All();
         foreach (var group in blocks.GroupBy(b => b.Key.Point))
         {
             var first = group.First();
+            var point = points[first.Key with { Head = null }];
             if (first.Key.Head is null)
             {
-                capture.Adopt(group.Key, NativeTensor.FromFloats(first.Values, [1, first.Positions, first.Dim]));
+                capture.Adopt(point, NativeTensor.FromFloats(first.Values, [1, first.Positions, first.Dim]));
                 continue;
             }
             var heads = group.OrderBy(b => b.Key.Head).ToList();
@@ -90,71 +94,27 @@ public static class AttentionDecomposition
                 b.Values.CopyTo(values, at);
                 at += b.Values.Length;
             }
-            capture.Adopt(group.Key, NativeTensor.FromFloats(values, [1, heads.Count, first.Positions, first.Dim]));
+            capture.Adopt(point, NativeTensor.FromFloats(values, [1, heads.Count, first.Positions, first.Dim]));
         }
         return capture;
     }
 
     /// <summary>Builds the parts of every attention module found in <paramref name="capture"/> (batch of one).</summary>
-    public static List<AttentionParts> Decompose(ActivationCapture capture, string modelType, JsonObject config, IReadOnlyList<string> stacks)
+    public static List<AttentionParts> Decompose(ActivationCapture capture, IArchitecture architecture, JsonObject config)
     {
         var result = new List<AttentionParts>();
-        foreach (var (name, scores) in capture.Items)
+        foreach (var (point, scores) in capture.Captured)
         {
-            if (!name.EndsWith(".scores", StringComparison.Ordinal)) continue;
-            var path = name[..^".scores".Length];
-            var layer = ExtractStage.LayerOf(path);
-            var stack = ExtractStage.StackOf(path, stacks);
-            var probs = capture[path + ".probs"];
+            if (point.Kind != CaptureKind.AttentionScores) continue;
+            var probs = capture.Find(point.Path, CaptureKind.AttentionProbs)
+                ?? throw new InvalidDataException($"{point.Path}: scores captured without probabilities");
             var heads = (int)scores.shape[1];
-            var bias = capture.Contains(path + ".position_bias") ? capture[path + ".position_bias"][0].expand(scores.shape[1..]).contiguous() : null;
-            var qk = QueryKey(capture, modelType, config, path, layer, heads);
-            // A decoder stack (or a decoder-only model) attends causally; cross-attention has queries ≠ keys.
-            var causal = stack is "decoder" or "decoder-only" && !path.Contains("EncDecAttention", StringComparison.Ordinal);
-            result.Add(new AttentionParts(path, stack, layer, causal, qk, bias, scores[0], probs[0]));
+            var bias = capture.Find(point.Path, CaptureKind.PositionBias) is { } b ? b[0].expand(scores.shape[1..]).contiguous() : null;
+            var qk = architecture.QueryKey(capture, point, heads, config) is { } t ? QueryKey(t.Queries, t.Keys, t.Heads, t.KvHeads, t.Scale) : null;
+            result.Add(new AttentionParts(point.Path, point.Stack, point.Layer, point.Causal, qk, bias, scores[0], probs[0], point.Cross));
         }
         return result;
     }
-
-    private static Func<int, Tensor>? QueryKey(ActivationCapture c, string modelType, JsonObject config, string path, int layer, int heads)
-    {
-        switch (modelType)
-        {
-            case "t5":
-                return Has(c, path, ".q", ".k") ? QueryKey(c[path + ".q"][0], c[path + ".k"][0], heads, heads, 1.0) : null;
-            case "bert":
-                {
-                    if (!Has(c, path, ".query", ".key")) return null;
-                    var q = c[path + ".query"][0];
-                    return QueryKey(q, c[path + ".key"][0], heads, heads, Math.Pow(q.shape[^1] / heads, -0.5));
-                }
-            case "gpt2":
-                {
-                    if (!Has(c, path, ".c_attn")) return null;
-                    var qkv = c[path + ".c_attn"][0];
-                    var hidden = qkv.shape[^1] / 3;
-                    var scale = config.Bool("scale_attn_weights", true) ? 1.0 / Math.Sqrt(hidden / heads) : 1.0;
-                    if (config.Bool("scale_attn_by_inverse_layer_idx", false)) scale /= layer + 1;
-                    return QueryKey(qkv.narrow(-1, 0, hidden), qkv.narrow(-1, hidden, hidden), heads, heads, scale);
-                }
-            case "llama":
-                {
-                    if (!Has(c, path, ".q_proj", ".k_proj") || !c.Contains("model.rotary_emb#0")) return null;
-                    var q = c[path + ".q_proj"][0];
-                    var k = c[path + ".k_proj"][0];
-                    var headDim = q.shape[^1] / heads;
-                    var kvHeads = (int)(k.shape[^1] / headDim);
-                    var (cos, sin) = (c["model.rotary_emb#0"], c["model.rotary_emb#1"]);
-                    Tensor Rotate(Tensor x, long h) => Rotary.Apply(x.view(1, x.shape[0], h, headDim).transpose(1, 2), cos, sin)[0]
-                        .transpose(0, 1).reshape(x.shape[0], h * headDim);
-                    return QueryKey(Rotate(q, heads), Rotate(k, kvHeads), heads, kvHeads, Math.Pow(headDim, -0.5));
-                }
-            default:
-                return null;
-        }
-    }
-
-    private static bool Has(ActivationCapture c, string path, params string[] suffixes) => suffixes.All(s => c.Contains(path + s));
 
     /// <summary>
     /// q [Tq, heads·d] and k [Tk, kvHeads·d] → a function giving scale · q_h k_hᵀ [Tq, Tk] (float32, computed in

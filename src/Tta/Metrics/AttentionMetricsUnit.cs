@@ -29,21 +29,25 @@ public sealed class AttentionMetricsUnit(Workspace ws, Experiment experiment, Mo
     {
         var spec = Experiment.Metrics.Attention!;
         var fingerprint = Fingerprint().Value;
-        var (metadata, blocks) = MetricsStage.Sync(() => VectorStoreReader.ReadAsync(Upstream.AttentionInputsPath));
+        var inputs = Upstream.AttentionInputsPath;
+        var (metadata, blocks) = MetricsStage.Sync(() => VectorStoreReader.ReadAsync(inputs));
         var config = JsonNode.Parse(metadata["tta.config"])!.AsObject();
-        var stacks = JsonSerializer.Deserialize<string[]>(metadata["tta.stacks"]) ?? [];
-        using var capture = AttentionDecomposition.FromStore(blocks);
+        var architecture = ModelFactory.For(config, Path.GetDirectoryName(inputs)!);
+        using var capture = AttentionDecomposition.FromStore(blocks, StoredPoints.Read(metadata, inputs));
         blocks = [];
-        var parts = AttentionDecomposition.Decompose(capture, metadata["tta.model_type"], config, stacks);
+        var parts = AttentionDecomposition.Decompose(capture, architecture, config);
         foreach (var layer in spec.Layers.Where(l => parts.All(p => p.Layer != l)))
             throw new ConfigException(spec.At,
-                $"metrics.attention: model '{Model.Key}' has no attention module in block {layer}; it has blocks {string.Join(", ", parts.Select(p => p.Layer).Distinct())} among those asked for — use blocks 0..{Pipeline.LayerCount(config) - 1}");
+                $"metrics.attention: model '{Model.Key}' has no attention module in block {layer}; it has blocks {string.Join(", ", parts.Select(p => p.Layer).Distinct())} among those asked for — use blocks 0..{architecture.LayerCount(config) - 1}");
         var kernelRows = new SortedDictionary<string, int>(StringComparer.Ordinal);
         foreach (var p in parts.Where(p => p.PositionBias is not null))
             kernelRows[p.Path] = AttentionDecomposition.KernelRow((int)p.Scores.shape[1], p.Causal);
         var stored = metadata.Where(kv => kv.Key is not ("tta.model_type" or "tta.stacks" or "tta.config")).ToDictionary(kv => kv.Key, kv => kv.Value);
         var meta = MetricsStage.Metadata(stored, "attention/1", fingerprint);
         meta["tta.kernel_rows"] = JsonSerializer.Serialize(kernelRows);
+        // This file's points are the attention modules themselves.
+        meta[StoredPoints.MetadataKey] = StoredPoints.Serialize(parts.Select(p =>
+            new CapturePoint(p.Path, p.Path, p.Stack, p.Layer, CaptureKind.Module, Cross: p.Cross)));
 
         MetricsStage.Sync(async () =>
         {

@@ -48,10 +48,13 @@ public static class MetricsStage
     public static string OutputPath(Workspace ws, Experiment e, ModelSpec m, TextSpec t) =>
         Path.Combine(Dir(ws, e, m, t), "similarity.parquet");
 
-    /// <summary>The activation store's metadata (tokens, model, …) without its format and fingerprint, for a metrics file.</summary>
+    /// <summary>
+    /// The activation store's metadata (tokens, model, …) without its format, fingerprint and point descriptions (a
+    /// metrics file describes its own points), for a metrics file.
+    /// </summary>
     internal static Dictionary<string, string> Metadata(IReadOnlyDictionary<string, string> activations, string format, string fingerprint)
     {
-        var meta = activations.Where(kv => kv.Key is not ("tta.format" or "tta.fingerprint")).ToDictionary(kv => kv.Key, kv => kv.Value);
+        var meta = activations.Where(kv => kv.Key is not ("tta.format" or "tta.fingerprint" or StoredPoints.MetadataKey)).ToDictionary(kv => kv.Key, kv => kv.Value);
         meta["tta.format"] = format;
         meta["tta.fingerprint"] = fingerprint;
         return meta;
@@ -108,13 +111,17 @@ public sealed class MetricsUnit(Workspace ws, Experiment experiment, ModelSpec m
             // One block in memory at a time. Similarity maps are defined for per-token vector sets; per-head attention
             // blocks are already maps.
             var measures = Experiment.Metrics.Similarity;
+            var points = StoredPoints.Read(metadata, Upstream.OutputPath);
+            var written = new List<CapturePoint>();
             await VectorStoreReader.ForEachBlockAsync(Upstream.OutputPath, async block =>
             {
                 if (block.Key.Head is not null) return;
                 var maps = SimilarityMap.ComputeAll(block.Values, block.Positions, block.Dim, measures);
                 for (var i = 0; i < measures.Count; i++)
                     await writer.WriteAsync(block.Key with { Measure = measures[i] }, maps[i], block.Positions, block.Positions);
+                written.Add(points[block.Key]);
             });
+            writer.SetMetadata(StoredPoints.MetadataKey, StoredPoints.Serialize(written));
             await writer.CommitAsync();
             return [OutputPath];
         });
@@ -156,14 +163,14 @@ public sealed class NearestMetricsUnit(Workspace ws, Experiment experiment, Mode
             using var checkpoint = new Checkpoint(checkpointDir);
             using var embeddings = NearestTokens.LoadEmbeddings(checkpoint);
             var groups = new List<NearestStore.Group>();
-            foreach (var block in blocks.Where(b => b.Key.Head is null && TrajectoryMetrics.IsHiddenState(b.Key.Point)))
-            {
-                if (block.Dim != embeddings.shape[1]) continue; // not in embedding space
+            var points = StoredPoints.Read(metadata, Upstream.OutputPath);
+            var searched = blocks.Where(b => points.IsHiddenState(b.Key) && b.Dim == embeddings.shape[1]).ToList(); // in embedding space
+            foreach (var block in searched)
                 foreach (var measure in NearestTokens.Measures)
                     groups.Add(new(block.Key with { Measure = measure },
                         NearestTokens.Search(block.Values, block.Positions, block.Dim, embeddings, k, measure)));
-            }
             var meta = MetricsStage.Metadata(metadata, "nearest/1", fingerprint);
+            meta[StoredPoints.MetadataKey] = StoredPoints.Serialize(searched.Select(b => points[b.Key]));
             meta["tta.k"] = k.ToString(CultureInfo.InvariantCulture);
             await NearestStore.WriteAsync(OutputPath, meta, groups, vocabulary);
             return 0;
@@ -194,7 +201,7 @@ public sealed class TrajectoryMetricsUnit(Workspace ws, Experiment experiment, M
         MetricsStage.Sync(async () =>
         {
             var (metadata, blocks) = await VectorStoreReader.ReadAsync(Upstream.OutputPath);
-            var trajectories = TrajectoryMetrics.Trajectories(blocks);
+            var trajectories = TrajectoryMetrics.Trajectories(blocks, StoredPoints.Read(metadata, Upstream.OutputPath));
             var meta = MetricsStage.Metadata(metadata, "trajectory/1", fingerprint);
             meta["tta.layers"] = JsonSerializer.Serialize(trajectories.ToDictionary(t => t.Point, t => t.Layers.Select(b => b.Key.Layer).ToArray()));
             await using var writer = await VectorStoreWriter.CreateAsync(OutputPath, meta, withMeasure: true);

@@ -21,21 +21,10 @@ public static class NearestTokens
 {
     public static readonly IReadOnlyList<string> Measures = ["ip", "l2"];
 
-    /// <summary>Input-embedding matrix names, by model type, with and without the base-model prefix.</summary>
-    public static readonly IReadOnlyDictionary<string, string[]> EmbeddingNames = new Dictionary<string, string[]>
-    {
-        ["bert"] = ["embeddings.word_embeddings.weight", "bert.embeddings.word_embeddings.weight"],
-        ["t5"] = ["shared.weight", "encoder.embed_tokens.weight"],
-        ["gpt2"] = ["transformer.wte.weight", "wte.weight"],
-        ["falcon"] = ["transformer.word_embeddings.weight", "word_embeddings.weight"],
-        ["llama"] = ["model.embed_tokens.weight", "embed_tokens.weight"],
-    };
-
-    /// <summary>The input embedding matrix [vocab, dim] of a checkpoint, in float32.</summary>
+    /// <summary>The input embedding matrix [vocab, dim] of a checkpoint (where its architecture keeps it), in float32.</summary>
     public static Tensor LoadEmbeddings(Checkpoint checkpoint)
     {
-        var type = checkpoint.Config.Str("model_type", "");
-        var names = EmbeddingNames.TryGetValue(type, out var n) ? n : EmbeddingNames.Values.SelectMany(x => x).ToArray();
+        var names = ModelFactory.For(checkpoint.Config, checkpoint.Directory).InputEmbeddingKeys;
         var name = names.FirstOrDefault(checkpoint.Contains)
             ?? throw new InvalidDataException($"{checkpoint.Directory}: no input embedding matrix ({string.Join(", ", names)})");
         return checkpoint.Load(name, ScalarType.Float32);

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Tta.Extract;
 using Tta.Models;
 using static TorchSharp.torch;
@@ -17,26 +16,22 @@ namespace Tta.Metrics;
 /// Cosines use norms clamped to ≥ 1e−12 (a zero vector has cosine 0 with everything, so angle π/2). Computed in
 /// float64, one layer pair at a time, so memory is a few [T, D] tensors whatever the number of layers.
 /// </summary>
-public static partial class TrajectoryMetrics
+public static class TrajectoryMetrics
 {
     public static readonly IReadOnlyList<string> Measures = ["step_length", "cosine_next", "cosine_final", "curvature"];
 
-    [GeneratedRegex(@"^(.*hidden_states)\.(\d+)$")]
-    private static partial Regex HiddenStateRx();
-
     /// <summary>
-    /// Trajectories in a store: hidden-state blocks (<c>hidden_states.N</c>, <c>encoder_hidden_states.N</c>,
-    /// <c>decoder_hidden_states.N</c>) grouped by name prefix, each ordered by layer.
+    /// Trajectories in a store: its hidden-state blocks (<paramref name="points"/> says which), grouped by series
+    /// (<c>hidden_states</c>, <c>encoder_hidden_states</c>, <c>decoder_hidden_states</c>: the point's path), each
+    /// ordered by layer.
     /// </summary>
-    public static IReadOnlyList<(string Point, string Stack, IReadOnlyList<VectorBlock> Layers)> Trajectories(IEnumerable<VectorBlock> blocks) =>
-        blocks.Where(b => b.Key.Head is null && HiddenStateRx().IsMatch(b.Key.Point))
-            .GroupBy(b => HiddenStateRx().Match(b.Key.Point).Groups[1].Value)
+    public static IReadOnlyList<(string Point, string Stack, IReadOnlyList<VectorBlock> Layers)> Trajectories(IEnumerable<VectorBlock> blocks,
+        StoredPoints points) =>
+        blocks.Where(b => points.IsHiddenState(b.Key))
+            .GroupBy(b => points[b.Key].Path)
             .OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => (g.Key, g.First().Key.Stack, (IReadOnlyList<VectorBlock>)g.OrderBy(b => b.Key.Layer).ToList()))
             .ToList();
-
-    /// <summary>Whether a point is a hidden state (a trajectory vector).</summary>
-    public static bool IsHiddenState(string point) => HiddenStateRx().IsMatch(point);
 
     /// <summary>Every measure for the tokens of one trajectory: measure → row-major [positions, length].</summary>
     public static IReadOnlyDictionary<string, (float[] Values, int Length)> Compute(IReadOnlyList<VectorBlock> layers)

@@ -41,10 +41,65 @@ public sealed class Bert : ITransformerModel
     private readonly Device device;
     private readonly ScalarType dtype;
 
-    public string ModelType => "bert";
     public JsonObject Config { get; }
-    public IReadOnlyList<string> Stacks { get; } = ["encoder"];
     public BertConfig Hyper => cfg;
+    IArchitecture ITransformerModel.Architecture => Architecture.Instance;
+
+    /// <summary>BERT's facts: one encoder stack, <c>embeddings.word_embeddings</c>, per-head query·key / √d_head.</summary>
+    public sealed class Architecture : IArchitecture
+    {
+        public static readonly Architecture Instance = new();
+
+        public string ModelType => "bert";
+        public IReadOnlyList<string> Stacks { get; } = ["encoder"];
+        public ITransformerModel Load(Checkpoint checkpoint, ScalarType dtype, Device? device) => Bert.Load(checkpoint, dtype, device);
+        public ModelFacts Facts(JsonObject config) => Bert.Facts(config);
+
+        // BertForMaskedLM / BertForPreTraining checkpoints keep the encoder under "bert.".
+        public IReadOnlyList<string> InputEmbeddingKeys { get; } = ["embeddings.word_embeddings.weight", "bert.embeddings.word_embeddings.weight"];
+
+        public IReadOnlyList<CapturePoint> CapturePoints(JsonObject config)
+        {
+            var c = BertConfig.FromJson(config);
+            var (root, fields) = (Root, Fields);
+            var embeddings = root.Child("embeddings");
+            var points = new List<CapturePoint>
+            {
+                embeddings.Of("word_embeddings"), embeddings.Of("token_type_embeddings"), embeddings.Of("position_embeddings"),
+                embeddings.Of("LayerNorm"), embeddings.Module, fields.HiddenState(0),
+            };
+            for (var i = 0; i < c.NumLayers; i++)
+            {
+                var at = LayerSite(i);
+                var (attention, intermediate, output) = (at.Child("attention"), at.Child("intermediate"), at.Child("output"));
+                var (self, selfOutput) = (attention.Child("self"), attention.Child("output"));
+                points.AddRange(
+                [
+                    self.Part("query", CaptureKind.Query), self.Part("key", CaptureKind.Key), self.Part("value", CaptureKind.Value),
+                    self.Part("scores", CaptureKind.AttentionScores), self.Part("probs", CaptureKind.AttentionProbs), self.Item(0), self.Item(1),
+                    selfOutput.Of("dense"), selfOutput.Of("LayerNorm"), selfOutput.Module, attention.Item(0), attention.Item(1),
+                    intermediate.Of("dense"), intermediate.Of("intermediate_act_fn"), intermediate.Module,
+                    output.Of("dense"), output.Of("LayerNorm"), output.Module, at.Module, fields.HiddenState(i + 1), fields.Attentions(i),
+                ]);
+            }
+            var pooler = root.Child("pooler");
+            points.AddRange([fields.Output("last_hidden_state"), pooler.Of("dense"), pooler.Module]); // the pooler when the checkpoint has one
+            return points;
+        }
+
+        public IReadOnlySet<CaptureKind> QueryKeyKinds { get; } = new HashSet<CaptureKind> { CaptureKind.Query, CaptureKind.Key };
+
+        public QueryKeyTerms? QueryKey(ActivationCapture capture, CapturePoint scores, int heads, JsonObject config)
+        {
+            if (capture.Find(scores.Path, CaptureKind.Query) is not { } q || capture.Find(scores.Path, CaptureKind.Key) is not { } k) return null;
+            return new QueryKeyTerms(q[0], k[0], heads, heads, Math.Pow(q.shape[^1] / heads, -0.5));
+        }
+    }
+
+    private static readonly CaptureSite Root = CaptureSite.Root("encoder");
+    private static readonly OutputFields Fields = new("encoder");
+
+    private static CaptureSite LayerSite(int i) => Root.Child("encoder.layer").Block(i);
 
     private Bert(JsonObject config, BertConfig cfg, BertModel model, ScalarType dtype, Device device)
     {
@@ -109,17 +164,18 @@ public sealed class Bert : ITransformerModel
         var types = inputs.TokenTypeIds?.to(ScalarType.Int64, device) ?? zeros_like(ids);
 
         var e = model.embeddings;
+        var embeddings = Root.Child("embeddings");
         var words = e.word_embeddings.Apply(ids);
-        capture.Record("embeddings.word_embeddings", words);
+        capture.Record(embeddings.Of("word_embeddings"), words);
         var tokenTypes = e.token_type_embeddings.Apply(types);
-        capture.Record("embeddings.token_type_embeddings", tokenTypes);
+        capture.Record(embeddings.Of("token_type_embeddings"), tokenTypes);
         var positionIds = ScalarOps.Arange(seq, ScalarType.Int64, device).unsqueeze(0);
         var positions = e.position_embeddings.Apply(positionIds);
-        capture.Record("embeddings.position_embeddings", positions);
+        capture.Record(embeddings.Of("position_embeddings"), positions);
         var hidden = e.LayerNorm.Apply(words.Add(tokenTypes).Add(positions));
-        capture.Record("embeddings.LayerNorm", hidden);
-        capture.Record("embeddings", hidden);
-        capture.Record("hidden_states.0", hidden);
+        capture.Record(embeddings.Of("LayerNorm"), hidden);
+        capture.Record(embeddings.Module, hidden);
+        capture.Record(Fields.HiddenState(0), hidden);
 
         // Additive mask [batch, 1, 1, key]: 0 where attended, the dtype's lowest value at padding (as transformers).
         var additive = mask.Eq(0).to(dtype).Mul(finfo(dtype).min).unsqueeze(1).unsqueeze(1);
@@ -128,32 +184,35 @@ public sealed class Bert : ITransformerModel
         {
             using var layerScope = NewDisposeScope();
             var layer = model.encoder.layer[i];
-            var p = $"encoder.layer.{i}";
-            var probs = layer.attention.self.Attend(hidden, additive, cfg, $"{p}.attention.self", capture, out var context);
-            capture.Record($"{p}.attention.self#0", context);
-            capture.Record($"{p}.attention.self#1", probs);
-            var attended = layer.attention.output.Apply(context, hidden, $"{p}.attention.output", capture);
-            capture.Record($"{p}.attention#0", attended);
-            capture.Record($"{p}.attention#1", probs);
+            var at = LayerSite(i);
+            var (attention, intermediate) = (at.Child("attention"), at.Child("intermediate"));
+            var self = attention.Child("self");
+            var probs = layer.attention.self.Attend(hidden, additive, cfg, self, capture, out var context);
+            capture.Record(self.Item(0), context);
+            capture.Record(self.Item(1), probs);
+            var attended = layer.attention.output.Apply(context, hidden, attention.Child("output"), capture);
+            capture.Record(attention.Item(0), attended);
+            capture.Record(attention.Item(1), probs);
             var inner = layer.intermediate.dense.Apply(attended);
-            capture.Record($"{p}.intermediate.dense", inner);
+            capture.Record(intermediate.Of("dense"), inner);
             inner = layer.intermediate.Act(inner);
-            capture.Record($"{p}.intermediate.intermediate_act_fn", inner);
-            capture.Record($"{p}.intermediate", inner);
-            var output = layer.output.Apply(inner, attended, $"{p}.output", capture);
-            capture.Record(p, output);
-            capture.Record($"hidden_states.{i + 1}", output);
-            capture.Record($"attentions.{i}", probs);
+            capture.Record(intermediate.Of("intermediate_act_fn"), inner);
+            capture.Record(intermediate.Module, inner);
+            var output = layer.output.Apply(inner, attended, at.Child("output"), capture);
+            capture.Record(at.Module, output);
+            capture.Record(Fields.HiddenState(i + 1), output);
+            capture.Record(Fields.Attentions(i), probs);
             var previous = hidden;
             hidden = output.MoveToOuterDisposeScope();
             previous.Dispose(); // copied by the capture already; only the running hidden state leaves a layer
         }
-        capture.Record("last_hidden_state", hidden);
-        if (model.pooler is { } pooler && (capture.Wants("pooler.dense") || capture.Wants("pooler")))
+        capture.Record(Fields.Output("last_hidden_state"), hidden);
+        var poolerSite = Root.Child("pooler");
+        if (model.pooler is { } pooler && (capture.Wants(poolerSite.Of("dense")) || capture.Wants(poolerSite.Module)))
         {
             var dense = pooler.dense.Apply(hidden.select(1, 0));
-            capture.Record("pooler.dense", dense);
-            capture.Record("pooler", dense.tanh());
+            capture.Record(poolerSite.Of("dense"), dense);
+            capture.Record(poolerSite.Module, dense.tanh());
         }
     }
 
@@ -243,21 +302,21 @@ public sealed class Bert : ITransformerModel
         }
 
         /// <summary>Scaled dot-product attention; returns the probabilities, the merged context in <paramref name="context"/>.</summary>
-        public Tensor Attend(Tensor hidden, Tensor additiveMask, BertConfig c, string path, ActivationCapture capture, out Tensor context)
+        public Tensor Attend(Tensor hidden, Tensor additiveMask, BertConfig c, CaptureSite at, ActivationCapture capture, out Tensor context)
         {
             var (b, t) = (hidden.shape[0], hidden.shape[1]);
             var q = query.Apply(hidden);
-            capture.Record(path + ".query", q);
+            capture.Record(at.Part("query", CaptureKind.Query), q);
             var k = key.Apply(hidden);
-            capture.Record(path + ".key", k);
+            capture.Record(at.Part("key", CaptureKind.Key), k);
             var v = value.Apply(hidden);
-            capture.Record(path + ".value", v);
+            capture.Record(at.Part("value", CaptureKind.Value), v);
             Tensor Heads(Tensor x) => x.view(b, t, c.NumHeads, c.HeadDim).transpose(1, 2);
             var scores = matmul(Heads(q), Heads(k).transpose(-1, -2)).MulInPlace(Math.Pow(c.HeadDim, -0.5));
             scores.AddInPlace(additiveMask);
-            capture.Record(path + ".scores", scores);
+            capture.Record(at.Part("scores", CaptureKind.AttentionScores), scores);
             var probs = scores.softmax(-1);
-            capture.Record(path + ".probs", probs);
+            capture.Record(at.Part("probs", CaptureKind.AttentionProbs), probs);
             context = matmul(probs, Heads(v)).transpose(1, 2).reshape(b, t, c.HiddenSize);
             return probs;
         }
@@ -276,13 +335,13 @@ public sealed class Bert : ITransformerModel
             RegisterComponents();
         }
 
-        public Tensor Apply(Tensor x, Tensor residual, string path, ActivationCapture capture)
+        public Tensor Apply(Tensor x, Tensor residual, CaptureSite at, ActivationCapture capture)
         {
             var d = dense.Apply(x);
-            capture.Record(path + ".dense", d);
+            capture.Record(at.Of("dense"), d);
             var y = LayerNorm.Apply(d.Add(residual));
-            capture.Record(path + ".LayerNorm", y);
-            capture.Record(path, y);
+            capture.Record(at.Of("LayerNorm"), y);
+            capture.Record(at.Module, y);
             return y;
         }
     }

@@ -11,8 +11,11 @@ namespace Tta.Models;
 /// </summary>
 public abstract class DecoderModel : nn.Module, ITransformerModel
 {
-    protected DecoderModel(string name, JsonObject config, ScalarType dtype, Device? device) : base(name)
+    private readonly IArchitecture architecture;
+
+    protected DecoderModel(string name, IArchitecture architecture, JsonObject config, ScalarType dtype, Device? device) : base(name)
     {
+        this.architecture = architecture;
         Config = config;
         DType = dtype;
         Device = device ?? CPU;
@@ -20,9 +23,8 @@ public abstract class DecoderModel : nn.Module, ITransformerModel
             throw new NotSupportedException($"{name}: dtype {dtype} is not supported (float32, bfloat16, float16)");
     }
 
-    public abstract string ModelType { get; }
+    IArchitecture ITransformerModel.Architecture => architecture;
     public JsonObject Config { get; }
-    public IReadOnlyList<string> Stacks { get; } = ["decoder-only"];
     public ScalarType DType { get; }
     public Device Device { get; }
 
@@ -33,9 +35,35 @@ public abstract class DecoderModel : nn.Module, ITransformerModel
         var ids = inputs.InputIds.to(ScalarType.Int64, Device);
         var mask = inputs.AttentionMask.to(ScalarType.Int64, Device);
         if (ids.dim() != 2 || !ids.shape.SequenceEqual(mask.shape))
-            throw new ArgumentException($"{ModelType}: input_ids [{string.Join(", ", ids.shape)}] and attention_mask " +
+            throw new ArgumentException($"{architecture.ModelType}: input_ids [{string.Join(", ", ids.shape)}] and attention_mask " +
                                         $"[{string.Join(", ", mask.shape)}] must both be [batch, seq]");
         Forward(ids, mask, capture);
+    }
+
+    /// <summary>Where decoder-only models record: one stack, <c>decoder-only</c>.</summary>
+    protected internal static readonly CaptureSite Root = CaptureSite.Root("decoder-only");
+
+    /// <summary>Output fields of a decoder-only model (<c>hidden_states.N</c>, <c>attentions.N</c>, …).</summary>
+    protected internal static readonly OutputFields Fields = new("decoder-only");
+
+    /// <summary>
+    /// What every decoder-only model records after its blocks: the final norm <paramref name="finalNorm"/>, the last
+    /// hidden state, <c>last_hidden_state</c>, <c>lm_head</c> and <c>logits</c>.
+    /// </summary>
+    protected internal static IEnumerable<CapturePoint> TailPoints(string finalNorm, int layers) =>
+        [Root.Of(finalNorm), Fields.HiddenState(layers), Fields.Output("last_hidden_state"), Root.Of("lm_head"), Fields.Logits];
+
+    /// <summary>Records the final norm's output <paramref name="x"/> and the outputs <see cref="TailPoints"/> names; logits only when wanted.</summary>
+    protected static void RecordTail(ActivationCapture capture, string finalNorm, int layers, Tensor x, Func<Tensor, Tensor> logitsOf)
+    {
+        capture.Record(Root.Of(finalNorm), x);
+        capture.Record(Fields.HiddenState(layers), x);
+        capture.Record(Fields.Output("last_hidden_state"), x);
+        var (head, logitsField) = (Root.Of("lm_head"), Fields.Logits);
+        if (!capture.Wants(head) && !capture.Wants(logitsField)) return;
+        var logits = logitsOf(x);
+        capture.Record(head, logits);
+        capture.Record(logitsField, logits);
     }
 
     /// <summary>One forward pass on device tensors; intermediates are disposed by the caller's scope.</summary>
@@ -243,27 +271,31 @@ public static class DecoderOps
     }
 
     /// <summary>
-    /// Scaled dot-product attention with capture: scores = q·kᵀ·scale + mask (recorded as <c>path.scores</c>),
-    /// probs = softmax (recorded as <c>path.probs</c>, computed in float32 when <paramref name="softmaxInFloat32"/>),
+    /// Scaled dot-product attention with capture: scores = q·kᵀ·scale + mask (recorded as <c>PATH.scores</c>),
+    /// probs = softmax (recorded as <c>PATH.probs</c>, computed in float32 when <paramref name="softmaxInFloat32"/>),
     /// returns probs·v [b, h, s, d] and the probs.
     /// </summary>
     public static (Tensor Output, Tensor Probs) Attend(Tensor q, Tensor k, Tensor v, Tensor mask, double scale,
-        bool softmaxInFloat32, ActivationCapture capture, string path)
+        bool softmaxInFloat32, ActivationCapture capture, CaptureSite at)
     {
         var groups = q.shape[1] / k.shape[1];
         if (q.shape[1] != groups * k.shape[1])
-            throw new InvalidOperationException($"{path}: {q.shape[1]} query heads are not a multiple of {k.shape[1]} KV heads");
+            throw new InvalidOperationException($"{at.Path}: {q.shape[1]} query heads are not a multiple of {k.shape[1]} KV heads");
         k = RepeatKv(k, groups);
         v = RepeatKv(v, groups);
         var scores = matmul(q, k.transpose(-1, -2)).MulInPlace(scale);
         scores.AddInPlace(mask);
-        capture.Record(path + ".scores", scores);
+        capture.Record(at.Part("scores", CaptureKind.AttentionScores), scores);
         var probs = softmaxInFloat32
             ? scores.softmax(-1, ScalarType.Float32).to_type(q.dtype)
             : scores.softmax(-1);
-        capture.Record(path + ".probs", probs);
+        capture.Record(at.Part("probs", CaptureKind.AttentionProbs), probs);
         return (matmul(probs, v), probs);
     }
+
+    /// <summary>What <see cref="Attend"/> records.</summary>
+    public static IEnumerable<CapturePoint> AttendPoints(CaptureSite at) =>
+        [at.Part("scores", CaptureKind.AttentionScores), at.Part("probs", CaptureKind.AttentionProbs)];
 
     /// <summary>[b, h, s, d] → [b, s, h·d].</summary>
     public static Tensor MergeHeads(Tensor x) =>
@@ -274,9 +306,9 @@ public static class DecoderOps
         x.view(x.shape[0], x.shape[1], heads, headDim).transpose(1, 2);
 
     /// <summary>Records <paramref name="value"/> when wanted and returns it.</summary>
-    internal static Tensor Rec(this ActivationCapture capture, string name, Tensor value)
+    internal static Tensor Rec(this ActivationCapture capture, CapturePoint point, Tensor value)
     {
-        capture.Record(name, value);
+        capture.Record(point, value);
         return value;
     }
 }
@@ -349,6 +381,10 @@ public sealed class Rotary
                 return InverseFrequencies(theta, device);
         }
     }
+
+    /// <summary>The points of the cos and sin tables a model records from its rotary module <paramref name="at"/> (<c>#0</c>, <c>#1</c>).</summary>
+    public static CapturePoint[] Points(CaptureSite at) =>
+        [at.Item(0) with { Kind = CaptureKind.RotaryCos }, at.Item(1) with { Kind = CaptureKind.RotarySin }];
 
     /// <summary>cos and sin [positions.batch, seq, dim] in <paramref name="dtype"/>, computed in float32.</summary>
     public (Tensor Cos, Tensor Sin) Compute(Tensor positionIds, ScalarType dtype)

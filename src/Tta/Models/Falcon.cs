@@ -27,7 +27,38 @@ public sealed class Falcon : DecoderModel
     private readonly Rotary rotary;
     private readonly int layers;
 
-    public override string ModelType => "falcon";
+    /// <summary>
+    /// Falcon's facts: <c>transformer.word_embeddings</c>; its fused, layout-dependent query_key_value projection is
+    /// not decomposed (no query·key term).
+    /// </summary>
+    public sealed class Architecture : IArchitecture
+    {
+        public static readonly Architecture Instance = new();
+
+        public string ModelType => "falcon";
+        public IReadOnlyList<string> Stacks { get; } = ["decoder-only"];
+        public ITransformerModel Load(Checkpoint checkpoint, ScalarType dtype, Device? device) => new Falcon(checkpoint, dtype, device);
+        public ModelFacts Facts(JsonObject config) => Falcon.Facts(config);
+        public IReadOnlyList<string> InputEmbeddingKeys { get; } = ["transformer.word_embeddings.weight", "word_embeddings.weight"];
+
+        public IReadOnlyList<CapturePoint> CapturePoints(JsonObject config)
+        {
+            var c = FalconConfig.From(config);
+            List<CapturePoint> points = [Root.Of("transformer.word_embeddings"), .. RotaryPoints];
+            for (var i = 0; i < c.Layers; i++)
+                points.AddRange([Fields.HiddenState(i), .. FalconBlock.Points(BlockSite(i), c.Shape.Norms)]);
+            points.AddRange(TailPoints("transformer.ln_f", c.Layers));
+            return points;
+        }
+
+        public IReadOnlySet<CaptureKind> QueryKeyKinds { get; } = new HashSet<CaptureKind>();
+
+        public QueryKeyTerms? QueryKey(ActivationCapture capture, CapturePoint scores, int heads, JsonObject config) => null;
+    }
+
+    private static readonly CapturePoint[] RotaryPoints = Rotary.Points(Root.Child("transformer.rotary_emb"));
+
+    private static CaptureSite BlockSite(int i) => Root.Child("transformer.h").Block(i);
 
     /// <summary>
     /// Reproduces a transformers 5.x defect the reference fixtures were recorded with: FalconAttention, asked for
@@ -39,11 +70,11 @@ public sealed class Falcon : DecoderModel
     public bool EmulateReferenceBoolMaskBug { get; set; }
 
     public Falcon(Checkpoint checkpoint, ScalarType dtype, Device? device = null)
-        : base(nameof(Falcon), checkpoint.Config, dtype, device)
+        : base(nameof(Falcon), Architecture.Instance, checkpoint.Config, dtype, device)
     {
         var c = FalconConfig.From(checkpoint.Config);
         layers = c.Layers;
-        rotary = new Rotary(checkpoint.Config, c.Shape.HeadDim, ModelType);
+        rotary = new Rotary(checkpoint.Config, c.Shape.HeadDim, Architecture.Instance.ModelType);
         transformer = new FalconBody(c.Vocab, layers, c.Shape, dtype, Device);
         if (!c.TieWordEmbeddings) lm_head = new LinearMap(c.Shape.Hidden, c.Vocab, false, dtype, Device);
         RegisterComponents();
@@ -74,27 +105,20 @@ public sealed class Falcon : DecoderModel
 
     protected override void Forward(Tensor ids, Tensor mask, ActivationCapture capture)
     {
-        var x = capture.Rec("transformer.word_embeddings", transformer.word_embeddings.Apply(ids));
+        var x = capture.Rec(Root.Of("transformer.word_embeddings"), transformer.word_embeddings.Apply(ids));
         var (cos, sin) = rotary.Compute(DecoderOps.PositionIds(mask), DType);
-        capture.Record("transformer.rotary_emb#0", cos);
-        capture.Record("transformer.rotary_emb#1", sin);
+        capture.Record(RotaryPoints[0], cos);
+        capture.Record(RotaryPoints[1], sin);
         var allowed = DecoderOps.AllowedPairs(mask);
         var additive = EmulateReferenceBoolMaskBug ? allowed.to_type(DType) : DecoderOps.AdditiveMask(allowed, DType);
         for (var i = 0; i < layers; i++)
         {
-            capture.Record($"hidden_states.{i}", x);
+            capture.Record(Fields.HiddenState(i), x);
             var (block, input, index) = (transformer.h[i], x, i);
-            x = RunBlock(input, () => block.Forward(input, cos, sin, additive, capture, $"transformer.h.{index}", index));
+            x = RunBlock(input, () => block.Forward(input, cos, sin, additive, capture, BlockSite(index)));
         }
-        x = capture.Rec("transformer.ln_f", transformer.ln_f.Apply(x));
-        capture.Record($"hidden_states.{layers}", x);
-        capture.Record("last_hidden_state", x);
-        if (capture.Wants("lm_head") || capture.Wants("logits"))
-        {
-            var logits = lm_head?.Apply(x) ?? nn.functional.linear(x, transformer.word_embeddings.Weight);
-            capture.Record("lm_head", logits);
-            capture.Record("logits", logits);
-        }
+        RecordTail(capture, "transformer.ln_f", layers, transformer.ln_f.Apply(x),
+            h => lm_head?.Apply(h) ?? nn.functional.linear(h, transformer.word_embeddings.Weight));
     }
 }
 
@@ -183,32 +207,45 @@ internal sealed class FalconBlock : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, ActivationCapture capture, string path, int index)
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, ActivationCapture capture, CaptureSite at)
     {
         Tensor attnIn, mlpIn;
         if (norms == FalconNorms.TwoParallel)
         {
-            attnIn = capture.Rec(path + ".ln_attn", ln_attn!.Apply(x));
-            mlpIn = capture.Rec(path + ".ln_mlp", ln_mlp!.Apply(x));
+            attnIn = capture.Rec(at.Of("ln_attn"), ln_attn!.Apply(x));
+            mlpIn = capture.Rec(at.Of("ln_mlp"), ln_mlp!.Apply(x));
         }
-        else attnIn = mlpIn = capture.Rec(path + ".input_layernorm", input_layernorm!.Apply(x));
+        else attnIn = mlpIn = capture.Rec(at.Of("input_layernorm"), input_layernorm!.Apply(x));
 
-        var (attn, probs) = self_attention.Forward(attnIn, cos, sin, mask, capture, path + ".self_attention");
-        capture.Record(path + ".self_attention#0", attn);
-        capture.Record(path + ".self_attention#1", probs);
-        capture.Record($"attentions.{index}", probs);
+        var attention = at.Child("self_attention");
+        var (attn, probs) = self_attention.Forward(attnIn, cos, sin, mask, capture, attention);
+        capture.Record(attention.Item(0), attn);
+        capture.Record(attention.Item(1), probs);
+        capture.Record(DecoderModel.Fields.Attentions(at.Layer), probs);
 
         Tensor output;
         if (norms == FalconNorms.Sequential)
         {
             var residual = x.Add(attn);
-            mlpIn = capture.Rec(path + ".post_attention_layernorm", post_attention_layernorm!.Apply(residual));
-            output = residual.Add(capture.Rec(path + ".mlp", mlp.Forward(mlpIn, capture, path + ".mlp")));
+            mlpIn = capture.Rec(at.Of("post_attention_layernorm"), post_attention_layernorm!.Apply(residual));
+            output = residual.Add(capture.Rec(at.Of("mlp"), mlp.Forward(mlpIn, capture, at.Child("mlp"))));
         }
-        else output = x.Add(capture.Rec(path + ".mlp", mlp.Forward(mlpIn, capture, path + ".mlp")).Add(attn));
-        capture.Record(path + "#0", output);
-        capture.Record(path + "#1", probs);
+        else output = x.Add(capture.Rec(at.Of("mlp"), mlp.Forward(mlpIn, capture, at.Child("mlp"))).Add(attn));
+        capture.Record(at.Item(0), output);
+        capture.Record(at.Item(1), probs);
         return output;
+    }
+
+    /// <summary>What <see cref="Forward"/> records, in order, for the block layout <paramref name="norms"/>.</summary>
+    public static IEnumerable<CapturePoint> Points(CaptureSite at, FalconNorms norms)
+    {
+        var (attention, mlp) = (at.Child("self_attention"), at.Child("mlp"));
+        var points = norms == FalconNorms.TwoParallel ? new List<CapturePoint> { at.Of("ln_attn"), at.Of("ln_mlp") } : [at.Of("input_layernorm")];
+        points.AddRange([attention.Part("query_key_value", CaptureKind.QueryKeyValue), .. DecoderOps.AttendPoints(attention), attention.Of("dense"),
+            attention.Item(0), attention.Item(1), DecoderModel.Fields.Attentions(at.Layer)]);
+        if (norms == FalconNorms.Sequential) points.Add(at.Of("post_attention_layernorm"));
+        points.AddRange([mlp.Of("dense_h_to_4h"), mlp.Of("act"), mlp.Of("dense_4h_to_h"), mlp.Module, at.Item(0), at.Item(1)]);
+        return points;
     }
 }
 
@@ -226,9 +263,9 @@ internal sealed class FalconAttention : nn.Module
         RegisterComponents();
     }
 
-    public (Tensor Output, Tensor Probs) Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, ActivationCapture capture, string path)
+    public (Tensor Output, Tensor Probs) Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, ActivationCapture capture, CaptureSite at)
     {
-        var fused = capture.Rec(path + ".query_key_value", query_key_value.Apply(x));
+        var fused = capture.Rec(at.Part("query_key_value", CaptureKind.QueryKeyValue), query_key_value.Apply(x));
         var (b, n, d) = (fused.shape[0], fused.shape[1], (long)s.HeadDim);
         Tensor q, k, v; // [b, s, heads, d] each
         if (s.NewArchitecture)
@@ -254,8 +291,8 @@ internal sealed class FalconAttention : nn.Module
         }
         q = Rotary.Apply(q.transpose(1, 2), cos, sin);
         k = Rotary.Apply(k.transpose(1, 2), cos, sin);
-        var (o, probs) = DecoderOps.Attend(q, k, v.transpose(1, 2), mask, 1.0 / Math.Sqrt(d), softmaxInFloat32: false, capture, path);
-        return (capture.Rec(path + ".dense", dense.Apply(DecoderOps.MergeHeads(o))), probs);
+        var (o, probs) = DecoderOps.Attend(q, k, v.transpose(1, 2), mask, 1.0 / Math.Sqrt(d), softmaxInFloat32: false, capture, at);
+        return (capture.Rec(at.Of("dense"), dense.Apply(DecoderOps.MergeHeads(o))), probs);
     }
 }
 
@@ -273,10 +310,10 @@ internal sealed class FalconMlp : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor x, ActivationCapture capture, string path)
+    public Tensor Forward(Tensor x, ActivationCapture capture, CaptureSite at)
     {
-        var h = capture.Rec(path + ".dense_h_to_4h", dense_h_to_4h.Apply(x));
-        h = capture.Rec(path + ".act", DecoderOps.Activation(activation, h));
-        return capture.Rec(path + ".dense_4h_to_h", dense_4h_to_h.Apply(h));
+        var h = capture.Rec(at.Of("dense_h_to_4h"), dense_h_to_4h.Apply(x));
+        h = capture.Rec(at.Of("act"), DecoderOps.Activation(activation, h));
+        return capture.Rec(at.Of("dense_4h_to_h"), dense_4h_to_h.Apply(h));
     }
 }

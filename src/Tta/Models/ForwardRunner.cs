@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using static TorchSharp.torch;
 
 namespace Tta.Models;
@@ -8,12 +7,8 @@ namespace Tta.Models;
 /// Runs a checkpoint on the <c>inputs</c> object of a case.json (the reference fixtures' format) in float32 and names
 /// every captured tensor the way the fixtures do, so a researcher can diff our internals against a PyTorch run.
 /// </summary>
-public static partial class ForwardRunner
+public static class ForwardRunner
 {
-    /// <summary>Output fields of Hugging Face model outputs; every other capture point is a module path.</summary>
-    [GeneratedRegex(@"^((encoder_|decoder_|cross_)?(hidden_states|attentions)\.\d+|logits|last_hidden_state|encoder_last_hidden_state)$")]
-    private static partial Regex OutputField();
-
     public static ModelInputs ReadInputs(string caseJsonPath)
     {
         var root = JsonNode.Parse(File.ReadAllText(caseJsonPath))?.AsObject()
@@ -34,27 +29,33 @@ public static partial class ForwardRunner
     }
 
     /// <summary>Fixture name of a capture point: output fields as is, softmax calls by call order, modules as <c>module:path</c>.</summary>
-    public static IEnumerable<KeyValuePair<string, Tensor>> FixtureNames(IEnumerable<KeyValuePair<string, Tensor>> captured)
+    public static IEnumerable<KeyValuePair<string, Tensor>> FixtureNames(IEnumerable<CapturedTensor> captured)
     {
         // The reference recorder saw every attention softmax twice (two consecutive calls with identical inputs and
         // outputs, in every fixture), so our softmax k is its calls 2k and 2k+1.
         var softmax = 0;
-        foreach (var (name, value) in captured)
+        foreach (var (point, value) in captured)
         {
-            if (OutputField().IsMatch(name)) yield return new(name, value);
-            else if (name.EndsWith(".scores", StringComparison.Ordinal))
+            switch (point.Kind)
             {
-                yield return new($"module:softmax_call.{2 * softmax}.scores", value);
-                yield return new($"module:softmax_call.{2 * softmax + 1}.scores", value);
+                case CaptureKind.HiddenState or CaptureKind.Attentions or CaptureKind.Output or CaptureKind.Logits:
+                    yield return new(point.Name, value); // output fields keep their names
+                    break;
+                case CaptureKind.AttentionScores:
+                    yield return new($"module:softmax_call.{2 * softmax}.scores", value);
+                    yield return new($"module:softmax_call.{2 * softmax + 1}.scores", value);
+                    break;
+                case CaptureKind.AttentionProbs:
+                    yield return new($"module:softmax_call.{2 * softmax}.probs", value);
+                    yield return new($"module:softmax_call.{2 * softmax + 1}.probs", value);
+                    softmax++;
+                    break;
+                case CaptureKind.PositionBias:
+                    break; // the fixtures hold it as module:<attention>#1
+                default:
+                    yield return new("module:" + point.Name, value);
+                    break;
             }
-            else if (name.EndsWith(".probs", StringComparison.Ordinal))
-            {
-                yield return new($"module:softmax_call.{2 * softmax}.probs", value);
-                yield return new($"module:softmax_call.{2 * softmax + 1}.probs", value);
-                softmax++;
-            }
-            else if (name.EndsWith(".position_bias", StringComparison.Ordinal)) continue; // the fixtures hold it as module:<attention>#1
-            else yield return new("module:" + name, value);
         }
     }
 
@@ -69,7 +70,7 @@ public static partial class ForwardRunner
         var inputs = ReadInputs(caseJsonPath);
         using var capture = ActivationCapture.All();
         model.Run(inputs, capture);
-        var named = FixtureNames(capture.Items).ToList();
+        var named = FixtureNames(capture.Captured).ToList();
         var all = named.Concat(InputTensors(inputs)).ToList();
         SafetensorsFile.Write(output, all);
         log.WriteLine($"forward: {model.ModelType} on {Path.GetFileName(caseJsonPath)} -> {output} ({named.Count} tensors)");

@@ -17,10 +17,44 @@ public sealed class Gpt2 : DecoderModel
     private readonly int layers;
     private readonly int maxPositions;
 
-    public override string ModelType => "gpt2";
+    /// <summary>GPT-2's facts: <c>transformer.wte</c>, a fused <c>c_attn</c> projection split into q and k, its attention scaling flags.</summary>
+    public sealed class Architecture : IArchitecture
+    {
+        public static readonly Architecture Instance = new();
+
+        public string ModelType => "gpt2";
+        public IReadOnlyList<string> Stacks { get; } = ["decoder-only"];
+        public ITransformerModel Load(Checkpoint checkpoint, ScalarType dtype, Device? device) => new Gpt2(checkpoint, dtype, device);
+        public ModelFacts Facts(JsonObject config) => Gpt2.Facts(config);
+        public IReadOnlyList<string> InputEmbeddingKeys { get; } = ["transformer.wte.weight", "wte.weight"];
+
+        public IReadOnlyList<CapturePoint> CapturePoints(JsonObject config)
+        {
+            var c = Gpt2Config.From(config);
+            var points = new List<CapturePoint> { Root.Of("transformer.wte"), Root.Of("transformer.wpe") };
+            for (var i = 0; i < c.Layers; i++)
+                points.AddRange([Fields.HiddenState(i), .. Gpt2Block.Points(BlockSite(i))]);
+            points.AddRange(TailPoints("transformer.ln_f", c.Layers));
+            return points;
+        }
+
+        public IReadOnlySet<CaptureKind> QueryKeyKinds { get; } = new HashSet<CaptureKind> { CaptureKind.QueryKeyValue };
+
+        public QueryKeyTerms? QueryKey(ActivationCapture capture, CapturePoint scores, int heads, JsonObject config)
+        {
+            if (capture.Find(scores.Path, CaptureKind.QueryKeyValue) is not { } fused) return null;
+            var qkv = fused[0];
+            var hidden = qkv.shape[^1] / 3;
+            var scale = config.Bool("scale_attn_weights", true) ? 1.0 / Math.Sqrt(hidden / heads) : 1.0;
+            if (config.Bool("scale_attn_by_inverse_layer_idx", false)) scale /= scores.Layer + 1;
+            return new QueryKeyTerms(qkv.narrow(-1, 0, hidden), qkv.narrow(-1, hidden, hidden), heads, heads, scale);
+        }
+    }
+
+    private static CaptureSite BlockSite(int i) => Root.Child("transformer.h").Block(i);
 
     public Gpt2(Checkpoint checkpoint, ScalarType dtype, Device? device = null)
-        : base(nameof(Gpt2), checkpoint.Config, dtype, device)
+        : base(nameof(Gpt2), Architecture.Instance, checkpoint.Config, dtype, device)
     {
         var c = Gpt2Config.From(checkpoint.Config);
         layers = c.Layers;
@@ -52,25 +86,18 @@ public sealed class Gpt2 : DecoderModel
     {
         if (ids.shape[1] > maxPositions)
             throw new ArgumentException($"gpt2: sequence length {ids.shape[1]} exceeds n_positions {maxPositions}");
-        var tokens = capture.Rec("transformer.wte", transformer.wte.Apply(ids));
-        var positions = capture.Rec("transformer.wpe", transformer.wpe.Apply(DecoderOps.PositionIds(mask)));
+        var tokens = capture.Rec(Root.Of("transformer.wte"), transformer.wte.Apply(ids));
+        var positions = capture.Rec(Root.Of("transformer.wpe"), transformer.wpe.Apply(DecoderOps.PositionIds(mask)));
         var x = tokens.Add(positions);
         var additive = DecoderOps.AdditiveMask(DecoderOps.AllowedPairs(mask), DType);
         for (var i = 0; i < layers; i++)
         {
-            capture.Record($"hidden_states.{i}", x);
+            capture.Record(Fields.HiddenState(i), x);
             var (block, input, index) = (transformer.h[i], x, i);
-            x = RunBlock(input, () => block.Forward(input, additive, capture, $"transformer.h.{index}", index));
+            x = RunBlock(input, () => block.Forward(input, additive, capture, BlockSite(index)));
         }
-        x = capture.Rec("transformer.ln_f", transformer.ln_f.Apply(x));
-        capture.Record($"hidden_states.{layers}", x);
-        capture.Record("last_hidden_state", x);
-        if (capture.Wants("lm_head") || capture.Wants("logits"))
-        {
-            var logits = lm_head?.Apply(x) ?? nn.functional.linear(x, transformer.wte.Weight);
-            capture.Record("lm_head", logits);
-            capture.Record("logits", logits);
-        }
+        RecordTail(capture, "transformer.ln_f", layers, transformer.ln_f.Apply(x),
+            h => lm_head?.Apply(h) ?? nn.functional.linear(h, transformer.wte.Weight));
     }
 }
 
@@ -126,17 +153,29 @@ internal sealed class Gpt2Block : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor x, Tensor mask, ActivationCapture capture, string path, int index)
+    public Tensor Forward(Tensor x, Tensor mask, ActivationCapture capture, CaptureSite at)
     {
-        var h = capture.Rec(path + ".ln_1", ln_1.Apply(x));
-        var (a, probs) = attn.Forward(h, mask, capture, path + ".attn", index);
-        capture.Record(path + ".attn#0", a);
-        capture.Record(path + ".attn#1", probs);
-        capture.Record($"attentions.{index}", probs);
+        var h = capture.Rec(at.Of("ln_1"), ln_1.Apply(x));
+        var attention = at.Child("attn");
+        var (a, probs) = attn.Forward(h, mask, capture, attention);
+        capture.Record(attention.Item(0), a);
+        capture.Record(attention.Item(1), probs);
+        capture.Record(DecoderModel.Fields.Attentions(at.Layer), probs);
         x = x.Add(a);
-        h = capture.Rec(path + ".ln_2", ln_2.Apply(x));
-        x = x.Add(capture.Rec(path + ".mlp", mlp.Forward(h, capture, path + ".mlp")));
-        return capture.Rec(path, x);
+        h = capture.Rec(at.Of("ln_2"), ln_2.Apply(x));
+        x = x.Add(capture.Rec(at.Of("mlp"), mlp.Forward(h, capture, at.Child("mlp"))));
+        return capture.Rec(at.Module, x);
+    }
+
+    /// <summary>What <see cref="Forward"/> records, in order.</summary>
+    public static IEnumerable<CapturePoint> Points(CaptureSite at)
+    {
+        var (attention, mlp) = (at.Child("attn"), at.Child("mlp"));
+        return
+        [
+            at.Of("ln_1"), .. Gpt2Attention.Points(attention), attention.Item(0), attention.Item(1), DecoderModel.Fields.Attentions(at.Layer),
+            at.Of("ln_2"), mlp.Of("c_fc"), mlp.Of("act"), mlp.Of("c_proj"), mlp.Module, at.Module,
+        ];
     }
 }
 
@@ -154,20 +193,24 @@ internal sealed class Gpt2Attention : nn.Module
         RegisterComponents();
     }
 
-    public (Tensor Output, Tensor Probs) Forward(Tensor x, Tensor mask, ActivationCapture capture, string path, int index)
+    public (Tensor Output, Tensor Probs) Forward(Tensor x, Tensor mask, ActivationCapture capture, CaptureSite at)
     {
-        var qkv = capture.Rec(path + ".c_attn", c_attn.Apply(x));
+        var qkv = capture.Rec(at.Part("c_attn", CaptureKind.QueryKeyValue), c_attn.Apply(x));
         var headDim = s.Hidden / s.Heads;
         var q = DecoderOps.SplitHeads(qkv.narrow(-1, 0, s.Hidden), s.Heads, headDim);
         var k = DecoderOps.SplitHeads(qkv.narrow(-1, s.Hidden, s.Hidden), s.Heads, headDim);
         var v = DecoderOps.SplitHeads(qkv.narrow(-1, 2 * s.Hidden, s.Hidden), s.Heads, headDim);
         var scale = s.ScaleByDim ? 1.0 / Math.Sqrt(headDim) : 1.0;
-        if (s.ScaleByInverseLayer) scale /= index + 1;
-        var (o, probs) = DecoderOps.Attend(q, k, v, mask, scale, softmaxInFloat32: s.UpcastSoftmax, capture, path);
-        var output = capture.Rec(path + ".c_proj", c_proj.Apply(DecoderOps.MergeHeads(o)));
-        capture.Record(path + ".resid_dropout", output);
+        if (s.ScaleByInverseLayer) scale /= at.Layer + 1;
+        var (o, probs) = DecoderOps.Attend(q, k, v, mask, scale, softmaxInFloat32: s.UpcastSoftmax, capture, at);
+        var output = capture.Rec(at.Of("c_proj"), c_proj.Apply(DecoderOps.MergeHeads(o)));
+        capture.Record(at.Of("resid_dropout"), output);
         return (output, probs);
     }
+
+    /// <summary>What <see cref="Forward"/> records, in order.</summary>
+    public static IEnumerable<CapturePoint> Points(CaptureSite at) =>
+        [at.Part("c_attn", CaptureKind.QueryKeyValue), .. DecoderOps.AttendPoints(at), at.Of("c_proj"), at.Of("resid_dropout")];
 }
 
 internal sealed class Gpt2Mlp : nn.Module
@@ -184,10 +227,10 @@ internal sealed class Gpt2Mlp : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor x, ActivationCapture capture, string path)
+    public Tensor Forward(Tensor x, ActivationCapture capture, CaptureSite at)
     {
-        var h = capture.Rec(path + ".c_fc", c_fc.Apply(x));
-        h = capture.Rec(path + ".act", DecoderOps.Activation(activation, h));
-        return capture.Rec(path + ".c_proj", c_proj.Apply(h));
+        var h = capture.Rec(at.Of("c_fc"), c_fc.Apply(x));
+        h = capture.Rec(at.Of("act"), DecoderOps.Activation(activation, h));
+        return capture.Rec(at.Of("c_proj"), c_proj.Apply(h));
     }
 }

@@ -17,14 +17,57 @@ public sealed class Llama : DecoderModel
     private readonly Rotary rotary;
     private readonly int layers;
 
-    public override string ModelType => "llama";
+    /// <summary>
+    /// Llama's facts: <c>model.embed_tokens</c>; the query·key term from <c>q_proj</c> and <c>k_proj</c> after the
+    /// rotary embedding (the captured <c>model.rotary_emb</c> tables), key heads repeated for grouped-query attention.
+    /// </summary>
+    public sealed class Architecture : IArchitecture
+    {
+        public static readonly Architecture Instance = new();
+
+        public string ModelType => "llama";
+        public IReadOnlyList<string> Stacks { get; } = ["decoder-only"];
+        public ITransformerModel Load(Checkpoint checkpoint, ScalarType dtype, Device? device) => new Llama(checkpoint, dtype, device);
+        public ModelFacts Facts(JsonObject config) => Llama.Facts(config);
+        public IReadOnlyList<string> InputEmbeddingKeys { get; } = ["model.embed_tokens.weight", "embed_tokens.weight"];
+
+        public IReadOnlyList<CapturePoint> CapturePoints(JsonObject config)
+        {
+            var c = LlamaConfig.From(config);
+            List<CapturePoint> points = [Root.Of("model.embed_tokens"), .. RotaryPoints];
+            for (var i = 0; i < c.Layers; i++)
+                points.AddRange([Fields.HiddenState(i), .. LlamaLayer.Points(LayerSite(i))]);
+            points.AddRange(TailPoints("model.norm", c.Layers));
+            return points;
+        }
+
+        public IReadOnlySet<CaptureKind> QueryKeyKinds { get; } =
+            new HashSet<CaptureKind> { CaptureKind.Query, CaptureKind.Key, CaptureKind.RotaryCos, CaptureKind.RotarySin };
+
+        public QueryKeyTerms? QueryKey(ActivationCapture capture, CapturePoint scores, int heads, JsonObject config)
+        {
+            if (capture.Find(scores.Path, CaptureKind.Query) is not { } queries || capture.Find(scores.Path, CaptureKind.Key) is not { } keys
+                || capture.Find(RotaryPoints[0].Path, CaptureKind.RotaryCos) is not { } cos || capture.Find(RotaryPoints[1].Path, CaptureKind.RotarySin) is not { } sin)
+                return null;
+            var (q, k) = (queries[0], keys[0]);
+            var headDim = q.shape[^1] / heads;
+            var kvHeads = (int)(k.shape[^1] / headDim);
+            Tensor Rotate(Tensor x, long h) => Rotary.Apply(x.view(1, x.shape[0], h, headDim).transpose(1, 2), cos, sin)[0]
+                .transpose(0, 1).reshape(x.shape[0], h * headDim);
+            return new QueryKeyTerms(Rotate(q, heads), Rotate(k, kvHeads), heads, kvHeads, Math.Pow(headDim, -0.5));
+        }
+    }
+
+    private static readonly CapturePoint[] RotaryPoints = Rotary.Points(Root.Child("model.rotary_emb"));
+
+    private static CaptureSite LayerSite(int i) => Root.Child("model.layers").Block(i);
 
     public Llama(Checkpoint checkpoint, ScalarType dtype, Device? device = null)
-        : base(nameof(Llama), checkpoint.Config, dtype, device)
+        : base(nameof(Llama), Architecture.Instance, checkpoint.Config, dtype, device)
     {
         var c = LlamaConfig.From(checkpoint.Config);
         layers = c.Layers;
-        rotary = new Rotary(checkpoint.Config, c.Shape.HeadDim, ModelType);
+        rotary = new Rotary(checkpoint.Config, c.Shape.HeadDim, Architecture.Instance.ModelType);
         model = new LlamaBody(c.Vocab, layers, c.Shape, dtype, Device);
         if (!c.TieWordEmbeddings) lm_head = new LinearMap(c.Shape.Hidden, c.Vocab, false, dtype, Device);
         RegisterComponents();
@@ -52,26 +95,19 @@ public sealed class Llama : DecoderModel
 
     protected override void Forward(Tensor ids, Tensor mask, ActivationCapture capture)
     {
-        var x = capture.Rec("model.embed_tokens", model.embed_tokens.Apply(ids));
+        var x = capture.Rec(Root.Of("model.embed_tokens"), model.embed_tokens.Apply(ids));
         var (cos, sin) = rotary.Compute(DecoderOps.PositionIds(mask), DType);
-        capture.Record("model.rotary_emb#0", cos);
-        capture.Record("model.rotary_emb#1", sin);
+        capture.Record(RotaryPoints[0], cos);
+        capture.Record(RotaryPoints[1], sin);
         var additive = DecoderOps.AdditiveMask(DecoderOps.AllowedPairs(mask), DType);
         for (var i = 0; i < layers; i++)
         {
-            capture.Record($"hidden_states.{i}", x);
+            capture.Record(Fields.HiddenState(i), x);
             var (layer, input, index) = (model.layers[i], x, i);
-            x = RunBlock(input, () => layer.Forward(input, cos, sin, additive, capture, $"model.layers.{index}", index));
+            x = RunBlock(input, () => layer.Forward(input, cos, sin, additive, capture, LayerSite(index)));
         }
-        x = capture.Rec("model.norm", model.norm.Apply(x));
-        capture.Record($"hidden_states.{layers}", x);
-        capture.Record("last_hidden_state", x);
-        if (capture.Wants("lm_head") || capture.Wants("logits"))
-        {
-            var logits = lm_head?.Apply(x) ?? nn.functional.linear(x, model.embed_tokens.Weight);
-            capture.Record("lm_head", logits);
-            capture.Record("logits", logits);
-        }
+        RecordTail(capture, "model.norm", layers, model.norm.Apply(x),
+            h => lm_head?.Apply(h) ?? nn.functional.linear(h, model.embed_tokens.Weight));
     }
 }
 
@@ -127,17 +163,31 @@ internal sealed class LlamaLayer : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, ActivationCapture capture, string path, int index)
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, ActivationCapture capture, CaptureSite at)
     {
-        var h = capture.Rec(path + ".input_layernorm", input_layernorm.Apply(x));
-        var (attn, probs) = self_attn.Forward(h, cos, sin, mask, capture, path + ".self_attn");
-        capture.Record(path + ".self_attn#0", attn);
-        capture.Record(path + ".self_attn#1", probs);
-        capture.Record($"attentions.{index}", probs);
+        var h = capture.Rec(at.Of("input_layernorm"), input_layernorm.Apply(x));
+        var attention = at.Child("self_attn");
+        var (attn, probs) = self_attn.Forward(h, cos, sin, mask, capture, attention);
+        capture.Record(attention.Item(0), attn);
+        capture.Record(attention.Item(1), probs);
+        capture.Record(DecoderModel.Fields.Attentions(at.Layer), probs);
         x = x.Add(attn);
-        h = capture.Rec(path + ".post_attention_layernorm", post_attention_layernorm.Apply(x));
-        x = x.Add(capture.Rec(path + ".mlp", mlp.Forward(h, capture, path + ".mlp")));
-        return capture.Rec(path, x);
+        h = capture.Rec(at.Of("post_attention_layernorm"), post_attention_layernorm.Apply(x));
+        x = x.Add(capture.Rec(at.Of("mlp"), mlp.Forward(h, capture, at.Child("mlp"))));
+        return capture.Rec(at.Module, x);
+    }
+
+    /// <summary>What <see cref="Forward"/> records, in order.</summary>
+    public static IEnumerable<CapturePoint> Points(CaptureSite at)
+    {
+        var (attention, mlp) = (at.Child("self_attn"), at.Child("mlp"));
+        return
+        [
+            at.Of("input_layernorm"), attention.Part("q_proj", CaptureKind.Query), attention.Part("k_proj", CaptureKind.Key),
+            attention.Part("v_proj", CaptureKind.Value), .. DecoderOps.AttendPoints(attention), attention.Of("o_proj"),
+            attention.Item(0), attention.Item(1), DecoderModel.Fields.Attentions(at.Layer), at.Of("post_attention_layernorm"),
+            mlp.Of("gate_proj"), mlp.Of("act_fn"), mlp.Of("up_proj"), mlp.Of("down_proj"), mlp.Module, at.Module,
+        ];
     }
 }
 
@@ -156,15 +206,15 @@ internal sealed class LlamaAttention : nn.Module
         RegisterComponents();
     }
 
-    public (Tensor Output, Tensor Probs) Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, ActivationCapture capture, string path)
+    public (Tensor Output, Tensor Probs) Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, ActivationCapture capture, CaptureSite at)
     {
-        var q = DecoderOps.SplitHeads(capture.Rec(path + ".q_proj", q_proj.Apply(x)), s.Heads, s.HeadDim);
-        var k = DecoderOps.SplitHeads(capture.Rec(path + ".k_proj", k_proj.Apply(x)), s.KvHeads, s.HeadDim);
-        var v = DecoderOps.SplitHeads(capture.Rec(path + ".v_proj", v_proj.Apply(x)), s.KvHeads, s.HeadDim);
+        var q = DecoderOps.SplitHeads(capture.Rec(at.Part("q_proj", CaptureKind.Query), q_proj.Apply(x)), s.Heads, s.HeadDim);
+        var k = DecoderOps.SplitHeads(capture.Rec(at.Part("k_proj", CaptureKind.Key), k_proj.Apply(x)), s.KvHeads, s.HeadDim);
+        var v = DecoderOps.SplitHeads(capture.Rec(at.Part("v_proj", CaptureKind.Value), v_proj.Apply(x)), s.KvHeads, s.HeadDim);
         q = Rotary.Apply(q, cos, sin);
         k = Rotary.Apply(k, cos, sin);
-        var (o, probs) = DecoderOps.Attend(q, k, v, mask, Math.Pow(s.HeadDim, -0.5), softmaxInFloat32: true, capture, path);
-        return (capture.Rec(path + ".o_proj", o_proj.Apply(DecoderOps.MergeHeads(o))), probs);
+        var (o, probs) = DecoderOps.Attend(q, k, v, mask, Math.Pow(s.HeadDim, -0.5), softmaxInFloat32: true, capture, at);
+        return (capture.Rec(at.Of("o_proj"), o_proj.Apply(DecoderOps.MergeHeads(o))), probs);
     }
 }
 
@@ -182,11 +232,11 @@ internal sealed class LlamaMlp : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor x, ActivationCapture capture, string path)
+    public Tensor Forward(Tensor x, ActivationCapture capture, CaptureSite at)
     {
-        var gate = capture.Rec(path + ".gate_proj", gate_proj.Apply(x));
-        var act = capture.Rec(path + ".act_fn", DecoderOps.Activation(activation, gate));
-        var up = capture.Rec(path + ".up_proj", up_proj.Apply(x));
-        return capture.Rec(path + ".down_proj", down_proj.Apply(act * up));
+        var gate = capture.Rec(at.Of("gate_proj"), gate_proj.Apply(x));
+        var act = capture.Rec(at.Of("act_fn"), DecoderOps.Activation(activation, gate));
+        var up = capture.Rec(at.Of("up_proj"), up_proj.Apply(x));
+        return capture.Rec(at.Of("down_proj"), down_proj.Apply(act * up));
     }
 }

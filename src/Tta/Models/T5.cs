@@ -65,10 +65,57 @@ public sealed class T5Model : nn.Module, ITransformerModel
     private readonly Device device;
     private readonly ScalarType dtype;
 
-    public string ModelType => "t5";
     public JsonObject Config { get; }
     public T5Config Hyper { get; }
-    public IReadOnlyList<string> Stacks { get; } = ["encoder", "decoder"];
+    IArchitecture ITransformerModel.Architecture => Architecture.Instance;
+
+    internal static readonly CaptureSite EncoderRoot = CaptureSite.Root("encoder");
+    internal static readonly CaptureSite DecoderRoot = CaptureSite.Root("decoder");
+    internal static readonly OutputFields EncoderFields = new("encoder", "encoder_");
+    internal static readonly OutputFields DecoderFields = new("decoder", "decoder_");
+
+    /// <summary>
+    /// T5's facts: an encoder and a decoder stack, the <c>shared</c> embedding, a decoder that starts from
+    /// <c>decoder_start_token_id</c>, and an unscaled query·key term per head beside the relative position bias.
+    /// </summary>
+    public sealed class Architecture : IArchitecture
+    {
+        public static readonly Architecture Instance = new();
+
+        public string ModelType => "t5";
+        public IReadOnlyList<string> Stacks { get; } = ["encoder", "decoder"];
+        public ITransformerModel Load(Checkpoint checkpoint, ScalarType dtype, Device? device) => T5Model.Load(checkpoint, dtype, device);
+        public ModelFacts Facts(JsonObject config) => T5Model.Facts(config);
+        public IReadOnlyList<string> InputEmbeddingKeys { get; } = ["shared.weight", "encoder.embed_tokens.weight"];
+
+        public ModelInputs ForText(JsonObject config, long[] ids)
+        {
+            var input = tensor(ids, [1, ids.Length], ScalarType.Int64);
+            var start = config.Int("decoder_start_token_id", config.Int("pad_token_id", 0));
+            var decoder = cat([tensor(new long[] { start }, [1, 1], ScalarType.Int64), input[.., ..^1]], 1);
+            return new ModelInputs(input, ones_like(input), DecoderInputIds: decoder, DecoderAttentionMask: ones_like(decoder));
+        }
+
+        public IReadOnlyList<CapturePoint> CapturePoints(JsonObject config)
+        {
+            var h = T5Config.From(config);
+            var points = new List<CapturePoint> { EncoderRoot.Of("encoder.embed_tokens") };
+            T5Stack.AddPoints(points, h, isDecoder: false);
+            points.Add(EncoderFields.Output("encoder_last_hidden_state"));
+            points.Add(DecoderRoot.Of("decoder.embed_tokens"));
+            T5Stack.AddPoints(points, h, isDecoder: true);
+            points.AddRange([DecoderFields.Output("last_hidden_state"), DecoderRoot.Of("lm_head"), DecoderFields.Logits]);
+            return points;
+        }
+
+        public IReadOnlySet<CaptureKind> QueryKeyKinds { get; } = new HashSet<CaptureKind> { CaptureKind.Query, CaptureKind.Key, CaptureKind.PositionBias };
+
+        // No 1/√d_kv: T5 folds it into the initialisation.
+        public QueryKeyTerms? QueryKey(ActivationCapture capture, CapturePoint scores, int heads, JsonObject config) =>
+            capture.Find(scores.Path, CaptureKind.Query) is { } q && capture.Find(scores.Path, CaptureKind.Key) is { } k
+                ? new QueryKeyTerms(q[0], k[0], heads, heads, 1.0)
+                : null;
+    }
 
     private T5Model(JsonObject config, bool ownLmHead, ScalarType dtype, Device device) : base("T5ForConditionalGeneration")
     {
@@ -78,8 +125,8 @@ public sealed class T5Model : nn.Module, ITransformerModel
         this.device = device;
         var h = Hyper;
         shared = new T5Embedding(h.VocabSize, h.DModel, dtype, device);
-        encoder = new T5Stack("encoder", h, isDecoder: false, dtype, device);
-        decoder = new T5Stack("decoder", h, isDecoder: true, dtype, device);
+        encoder = new T5Stack(h, isDecoder: false, dtype, device);
+        decoder = new T5Stack(h, isDecoder: true, dtype, device);
         if (ownLmHead) lm_head = new T5Linear(h.DModel, h.VocabSize, dtype, device);
         RegisterComponents();
     }
@@ -167,21 +214,22 @@ public sealed class T5Model : nn.Module, ITransformerModel
             var decoderSelf = Additive(causal.unsqueeze(0).unsqueeze(0) & decMask.unsqueeze(1).unsqueeze(1), min);
 
             var encEmbeds = shared.Forward(ids);
-            capture.Record("encoder.embed_tokens", encEmbeds);
+            capture.Record(EncoderRoot.Of("encoder.embed_tokens"), encEmbeds);
             var encoded = encoder.Forward(encEmbeds, encoderMask, null, null, capture);
-            capture.Record("encoder_last_hidden_state", encoded);
+            capture.Record(EncoderFields.Output("encoder_last_hidden_state"), encoded);
 
             var decEmbeds = shared.Forward(decIds);
-            capture.Record("decoder.embed_tokens", decEmbeds);
+            capture.Record(DecoderRoot.Of("decoder.embed_tokens"), decEmbeds);
             var decoded = decoder.Forward(decEmbeds, decoderSelf, encoded, encoderMask, capture);
-            capture.Record("last_hidden_state", decoded);
+            capture.Record(DecoderFields.Output("last_hidden_state"), decoded);
 
-            if (capture.Wants("lm_head") || capture.Wants("logits"))
+            var (head, logitsField) = (DecoderRoot.Of("lm_head"), DecoderFields.Logits);
+            if (capture.Wants(head) || capture.Wants(logitsField))
             {
                 var x = Hyper.ScaleDecoderOutputs ? decoded.Mul(Math.Pow(Hyper.DModel, -0.5)) : decoded;
                 var logits = nn.functional.linear(x, lm_head?.weight ?? shared.weight);
-                capture.Record("lm_head", logits);
-                capture.Record("logits", logits);
+                capture.Record(head, logits);
+                capture.Record(logitsField, logits);
             }
         }
     }
@@ -296,13 +344,13 @@ internal sealed class T5Attention : nn.Module
     private readonly T5Embedding? relative_attention_bias;
 #pragma warning restore IDE1006
     private readonly T5Config h;
-    private readonly string path;
+    private readonly CaptureSite at;
     private readonly bool bidirectional;
 
-    public T5Attention(string path, T5Config h, bool hasRelativeBias, bool bidirectional, ScalarType dtype, Device device)
+    public T5Attention(CaptureSite at, T5Config h, bool hasRelativeBias, bool bidirectional, ScalarType dtype, Device device)
         : base("T5Attention")
     {
-        this.path = path;
+        this.at = at;
         this.h = h;
         this.bidirectional = bidirectional;
         q = new T5Linear(h.DModel, h.Inner, dtype, device);
@@ -324,11 +372,11 @@ internal sealed class T5Attention : nn.Module
         var src = keyValue ?? x;
         long b = x.shape[0], qLen = x.shape[1], kLen = src.shape[1];
         var qs = q.Forward(x);
-        capture.Record(path + ".q", qs);
+        capture.Record(at.Part("q", CaptureKind.Query), qs);
         var ks = k.Forward(src);
-        capture.Record(path + ".k", ks);
+        capture.Record(at.Part("k", CaptureKind.Key), ks);
         var vs = v.Forward(src);
-        capture.Record(path + ".v", vs);
+        capture.Record(at.Part("v", CaptureKind.Value), vs);
         Tensor Heads(Tensor t, long len) => t.view(b, len, h.NumHeads, h.DKv).transpose(1, 2);
 
         var scores = Heads(qs, qLen).matmul(Heads(ks, kLen).transpose(2, 3)); // T5: no 1/sqrt(d_kv)
@@ -340,7 +388,7 @@ internal sealed class T5Attention : nn.Module
                 var buckets = T5RelativePosition.Buckets(qLen, kLen, bidirectional, h.RelativeAttentionNumBuckets,
                     h.RelativeAttentionMaxDistance, x.device);
                 var values = relative_attention_bias.Forward(buckets); // [q, k, heads]
-                capture.Record(path + ".relative_attention_bias", values);
+                capture.Record(at.Of("relative_attention_bias"), values);
                 positionBias = values.permute(2, 0, 1).unsqueeze(0);
             }
             else
@@ -349,21 +397,35 @@ internal sealed class T5Attention : nn.Module
                 hasBias = false;
             }
         }
-        capture.Record(path + ".position_bias", positionBias);
+        capture.Record(at.Part("position_bias", CaptureKind.PositionBias), positionBias);
         // In place: one [heads, q, k] map for the scores, one for the probabilities.
         if (hasBias) scores.AddInPlace(positionBias);
         scores.AddInPlace(mask);
-        capture.Record(path + ".scores", scores);
+        capture.Record(at.Part("scores", CaptureKind.AttentionScores), scores);
         var probs = scores.softmax(-1, ScalarType.Float32).to(scores.dtype);
-        capture.Record(path + ".probs", probs);
+        capture.Record(at.Part("probs", CaptureKind.AttentionProbs), probs);
 
         var context = probs.matmul(Heads(vs, kLen)).transpose(1, 2).reshape(b, qLen, h.Inner);
         var output = o.Forward(context);
-        capture.Record(path + ".o", output);
-        capture.Record(path + "#0", output);
-        capture.Record(path + "#1", positionBias);
-        capture.Record(path + "#2", probs);
+        capture.Record(at.Of("o"), output);
+        capture.Record(at.Item(0), output);
+        capture.Record(at.Item(1), positionBias);
+        capture.Record(at.Item(2), probs);
         return (output, positionBias, probs);
+    }
+
+    /// <summary>What <see cref="Forward"/> records, in order (<paramref name="relativeBias"/>: this call computes the bias from its table).</summary>
+    public static IEnumerable<CapturePoint> Points(CaptureSite at, bool relativeBias)
+    {
+        yield return at.Part("q", CaptureKind.Query);
+        yield return at.Part("k", CaptureKind.Key);
+        yield return at.Part("v", CaptureKind.Value);
+        if (relativeBias) yield return at.Of("relative_attention_bias");
+        yield return at.Part("position_bias", CaptureKind.PositionBias);
+        yield return at.Part("scores", CaptureKind.AttentionScores);
+        yield return at.Part("probs", CaptureKind.AttentionProbs);
+        yield return at.Of("o");
+        for (var i = 0; i < 3; i++) yield return at.Item(i);
     }
 }
 
@@ -375,14 +437,13 @@ internal sealed class T5AttentionLayer : nn.Module
     private readonly T5Attention? EncDecAttention;
     private readonly T5LayerNorm layer_norm;
 #pragma warning restore IDE1006
-    private readonly string path;
+    private readonly CaptureSite at;
 
-    public T5AttentionLayer(string path, T5Config h, bool cross, bool hasRelativeBias, bool bidirectional,
+    public T5AttentionLayer(CaptureSite at, T5Config h, bool cross, bool hasRelativeBias, bool bidirectional,
         ScalarType dtype, Device device) : base(cross ? "T5LayerCrossAttention" : "T5LayerSelfAttention")
     {
-        this.path = path;
-        var attention = new T5Attention(path + (cross ? ".EncDecAttention" : ".SelfAttention"), h, hasRelativeBias,
-            bidirectional, dtype, device);
+        this.at = at;
+        var attention = new T5Attention(AttentionSite(at, cross), h, hasRelativeBias, bidirectional, dtype, device);
         if (cross) EncDecAttention = attention;
         else SelfAttention = attention;
         layer_norm = new T5LayerNorm(h.DModel, h.LayerNormEpsilon, dtype, device);
@@ -393,14 +454,21 @@ internal sealed class T5AttentionLayer : nn.Module
         Tensor mask, ActivationCapture capture)
     {
         var normed = layer_norm.Forward(x);
-        capture.Record(path + ".layer_norm", normed);
+        capture.Record(at.Of("layer_norm"), normed);
         var (output, bias, probs) = (SelfAttention ?? EncDecAttention)!.Forward(normed, keyValue, positionBias, mask, capture);
         var hidden = x.Add(output);
-        capture.Record(path + "#0", hidden);
-        capture.Record(path + "#1", bias);
-        capture.Record(path + "#2", probs);
+        capture.Record(at.Item(0), hidden);
+        capture.Record(at.Item(1), bias);
+        capture.Record(at.Item(2), probs);
         return (hidden, bias, probs);
     }
+
+    private static CaptureSite AttentionSite(CaptureSite at, bool cross) =>
+        cross ? at.Child("EncDecAttention").AsCross() : at.Child("SelfAttention");
+
+    /// <summary>What <see cref="Forward"/> records, in order.</summary>
+    public static IEnumerable<CapturePoint> Points(CaptureSite at, bool cross, bool relativeBias) =>
+        [at.Of("layer_norm"), .. T5Attention.Points(AttentionSite(at, cross), relativeBias), at.Item(0), at.Item(1), at.Item(2)];
 }
 
 /// <summary><c>T5DenseActDense</c> (wi → act → wo) or <c>T5DenseGatedActDense</c> (act(wi_0) · wi_1 → wo).</summary>
@@ -412,12 +480,12 @@ internal sealed class T5Dense : nn.Module
     private readonly T5Linear? wi_1;
     private readonly T5Linear wo;
 #pragma warning restore IDE1006
-    private readonly string path;
+    private readonly CaptureSite at;
     private readonly Func<Tensor, Tensor> act;
 
-    public T5Dense(string path, T5Config h, ScalarType dtype, Device device) : base("T5Dense")
+    public T5Dense(CaptureSite at, T5Config h, ScalarType dtype, Device device) : base("T5Dense")
     {
-        this.path = path;
+        this.at = at;
         var actName = h.DenseActFn;
         act = t => DecoderOps.Activation(actName, t);
         if (h.IsGatedAct)
@@ -437,26 +505,31 @@ internal sealed class T5Dense : nn.Module
         if (wi is not null)
         {
             var up = wi.Forward(x);
-            capture.Record(path + ".wi", up);
+            capture.Record(at.Of("wi"), up);
             hidden = act(up);
-            capture.Record(path + ".act", hidden);
+            capture.Record(at.Of("act"), hidden);
         }
         else
         {
             var gate = wi_0!.Forward(x);
-            capture.Record(path + ".wi_0", gate);
+            capture.Record(at.Of("wi_0"), gate);
             var activated = act(gate);
-            capture.Record(path + ".act", activated);
+            capture.Record(at.Of("act"), activated);
             var linear = wi_1!.Forward(x);
-            capture.Record(path + ".wi_1", linear);
+            capture.Record(at.Of("wi_1"), linear);
             hidden = activated * linear;
         }
         if (hidden.dtype != wo.weight.dtype) hidden = hidden.to(wo.weight.dtype);
         var output = wo.Forward(hidden);
-        capture.Record(path + ".wo", output);
-        capture.Record(path, output);
+        capture.Record(at.Of("wo"), output);
+        capture.Record(at.Module, output);
         return output;
     }
+
+    /// <summary>What <see cref="Forward"/> records, in order.</summary>
+    public static IEnumerable<CapturePoint> Points(CaptureSite at, bool gated) => gated
+        ? [at.Of("wi_0"), at.Of("act"), at.Of("wi_1"), at.Of("wo"), at.Module]
+        : [at.Of("wi"), at.Of("act"), at.Of("wo"), at.Module];
 }
 
 internal sealed class T5LayerFF : nn.Module
@@ -465,12 +538,12 @@ internal sealed class T5LayerFF : nn.Module
     private readonly T5Dense DenseReluDense;
     private readonly T5LayerNorm layer_norm;
 #pragma warning restore IDE1006
-    private readonly string path;
+    private readonly CaptureSite at;
 
-    public T5LayerFF(string path, T5Config h, ScalarType dtype, Device device) : base("T5LayerFF")
+    public T5LayerFF(CaptureSite at, T5Config h, ScalarType dtype, Device device) : base("T5LayerFF")
     {
-        this.path = path;
-        DenseReluDense = new T5Dense(path + ".DenseReluDense", h, dtype, device);
+        this.at = at;
+        DenseReluDense = new T5Dense(at.Child("DenseReluDense"), h, dtype, device);
         layer_norm = new T5LayerNorm(h.DModel, h.LayerNormEpsilon, dtype, device);
         RegisterComponents();
     }
@@ -478,31 +551,35 @@ internal sealed class T5LayerFF : nn.Module
     public Tensor Forward(Tensor x, ActivationCapture capture)
     {
         var normed = layer_norm.Forward(x);
-        capture.Record(path + ".layer_norm", normed);
+        capture.Record(at.Of("layer_norm"), normed);
         var hidden = x.Add(DenseReluDense.Forward(normed, capture));
-        capture.Record(path, hidden);
+        capture.Record(at.Module, hidden);
         return hidden;
     }
+
+    /// <summary>What <see cref="Forward"/> records, in order.</summary>
+    public static IEnumerable<CapturePoint> Points(CaptureSite at, bool gated) =>
+        [at.Of("layer_norm"), .. T5Dense.Points(at.Child("DenseReluDense"), gated), at.Module];
 }
 
 internal sealed class T5Block : nn.Module
 {
     private readonly ModuleList<nn.Module> layer;
-    private readonly string path;
+    private readonly CaptureSite at;
     private readonly bool isDecoder;
 
-    public T5Block(string path, T5Config h, bool isDecoder, bool hasRelativeBias, ScalarType dtype, Device device)
+    public T5Block(CaptureSite at, T5Config h, bool isDecoder, bool hasRelativeBias, ScalarType dtype, Device device)
         : base("T5Block")
     {
-        this.path = path;
+        this.at = at;
         this.isDecoder = isDecoder;
         var layers = new List<nn.Module>
         {
-            new T5AttentionLayer(path + ".layer.0", h, cross: false, hasRelativeBias, bidirectional: !isDecoder, dtype, device),
+            new T5AttentionLayer(at.Child("layer.0"), h, cross: false, hasRelativeBias, bidirectional: !isDecoder, dtype, device),
         };
         if (isDecoder)
-            layers.Add(new T5AttentionLayer(path + ".layer.1", h, cross: true, hasRelativeBias: false, bidirectional: true, dtype, device));
-        layers.Add(new T5LayerFF(path + $".layer.{layers.Count}", h, dtype, device));
+            layers.Add(new T5AttentionLayer(at.Child("layer.1"), h, cross: true, hasRelativeBias: false, bidirectional: true, dtype, device));
+        layers.Add(new T5LayerFF(at.Child($"layer.{layers.Count}"), h, dtype, device));
         layer = new ModuleList<nn.Module>([.. layers]);
         RegisterComponents();
     }
@@ -520,10 +597,20 @@ internal sealed class T5Block : nn.Module
             hidden = ClampHalf(hidden);
         }
         hidden = ClampHalf(((T5LayerFF)layer[^1]).Forward(hidden, capture));
-        capture.Record(path + "#0", hidden);
-        capture.Record(path + "#1", sBias);
-        if (isDecoder) capture.Record(path + "#2", crossBias!);
+        capture.Record(at.Item(0), hidden);
+        capture.Record(at.Item(1), sBias);
+        if (isDecoder) capture.Record(at.Item(2), crossBias!);
         return (hidden, sBias, crossBias, sProbs, cProbs);
+    }
+
+    /// <summary>What <see cref="Forward"/> records, in order (the first block computes the self-attention bias from its table).</summary>
+    public static IEnumerable<CapturePoint> Points(CaptureSite at, T5Config h, bool isDecoder)
+    {
+        var first = at.Layer == 0;
+        var points = T5AttentionLayer.Points(at.Child("layer.0"), cross: false, relativeBias: first);
+        if (isDecoder) points = points.Concat(T5AttentionLayer.Points(at.Child("layer.1"), cross: true, relativeBias: false));
+        points = points.Concat(T5LayerFF.Points(at.Child(isDecoder ? "layer.2" : "layer.1"), h.IsGatedAct)).Concat([at.Item(0), at.Item(1)]);
+        return isDecoder ? points.Append(at.Item(2)) : points;
     }
 
     /// <summary>float16 overflow guard of the reference: infinities are clamped to ±(max − 1000).</summary>
@@ -541,43 +628,60 @@ internal sealed class T5Stack : nn.Module
     private readonly ModuleList<T5Block> block;
     private readonly T5LayerNorm final_layer_norm;
 #pragma warning restore IDE1006
-    private readonly string path;
-    private readonly bool isDecoder;
+    private readonly CaptureSite at;
+    private readonly OutputFields fields;
 
-    public T5Stack(string path, T5Config h, bool isDecoder, ScalarType dtype, Device device) : base("T5Stack")
+    public T5Stack(T5Config h, bool isDecoder, ScalarType dtype, Device device) : base("T5Stack")
     {
-        this.path = path;
-        this.isDecoder = isDecoder;
+        (at, fields) = Sites(isDecoder);
         var count = isDecoder ? h.NumDecoderLayers : h.NumLayers;
         block = new ModuleList<T5Block>([.. Enumerable.Range(0, count)
-            .Select(i => new T5Block($"{path}.block.{i}", h, isDecoder, hasRelativeBias: i == 0, dtype, device))]);
+            .Select(i => new T5Block(at.Child("block").Block(i), h, isDecoder, hasRelativeBias: i == 0, dtype, device))]);
         final_layer_norm = new T5LayerNorm(h.DModel, h.LayerNormEpsilon, dtype, device);
         RegisterComponents();
     }
 
+    private static (CaptureSite At, OutputFields Fields) Sites(bool isDecoder) => isDecoder
+        ? (T5Model.DecoderRoot.Child("decoder"), T5Model.DecoderFields)
+        : (T5Model.EncoderRoot.Child("encoder"), T5Model.EncoderFields);
+
+    /// <summary>Adds what <see cref="Forward"/> records, in order.</summary>
+    public static void AddPoints(List<CapturePoint> points, T5Config h, bool isDecoder)
+    {
+        var (at, fields) = Sites(isDecoder);
+        var count = isDecoder ? h.NumDecoderLayers : h.NumLayers;
+        for (var i = 0; i < count; i++)
+        {
+            points.Add(fields.HiddenState(i));
+            points.AddRange(T5Block.Points(at.Child("block").Block(i), h, isDecoder));
+            points.Add(fields.Attentions(i));
+            if (isDecoder) points.Add(fields.CrossAttentions(i));
+        }
+        points.AddRange([at.Of("final_layer_norm"), fields.HiddenState(count)]);
+    }
+
     public Tensor Forward(Tensor embeds, Tensor selfMask, Tensor? encoded, Tensor? crossMask, ActivationCapture capture)
     {
-        var prefix = isDecoder ? "decoder_" : "encoder_";
         var hidden = embeds;
         Tensor? selfBias = null, crossBias = null;
         for (var i = 0; i < block.Count; i++)
         {
-            capture.Record($"{prefix}hidden_states.{i}", hidden);
+            capture.Record(fields.HiddenState(i), hidden);
             // Each block in its own dispose scope: only the running hidden state and the position biases (made in
             // block 0, shared by every later block) leave it.
             using var scope = NewDisposeScope();
             var (next, sBias, cBias, sProbs, cProbs) =
                 block[i].Forward(hidden, selfBias, selfMask, encoded, crossBias, crossMask, capture);
-            capture.Record($"{prefix}attentions.{i}", sProbs);
-            if (cProbs is not null) capture.Record($"cross_attentions.{i}", cProbs);
+            capture.Record(fields.Attentions(i), sProbs);
+            if (cProbs is not null) capture.Record(fields.CrossAttentions(i), cProbs);
             selfBias ??= sBias.MoveToOuterDisposeScope();
             if (cBias is not null) crossBias ??= cBias.MoveToOuterDisposeScope();
             if (!ReferenceEquals(hidden, embeds)) hidden.Dispose();
             hidden = next.MoveToOuterDisposeScope();
         }
         hidden = final_layer_norm.Forward(hidden);
-        capture.Record(path + ".final_layer_norm", hidden);
-        capture.Record($"{prefix}hidden_states.{block.Count}", hidden);
+        capture.Record(at.Of("final_layer_norm"), hidden);
+        capture.Record(fields.HiddenState(block.Count), hidden);
         return hidden;
     }
 }

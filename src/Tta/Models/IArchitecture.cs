@@ -1,0 +1,59 @@
+using System.Text.Json.Nodes;
+using static TorchSharp.torch;
+
+namespace Tta.Models;
+
+/// <summary>
+/// What one architecture knows, most of it from config.json alone (before anything is loaded): how to load a
+/// checkpoint, its layout and sizes, its stacks and layer count, where its input embedding is, how one text becomes
+/// its inputs, every capture point a forward pass can record, and how its attention's query·key term splits per
+/// head. One class per architecture, nested in the architecture's own file; <see cref="ModelFactory"/> maps
+/// <c>model_type</c> to it, and a loaded model exposes it (<see cref="ITransformerModel.Architecture"/>).
+/// </summary>
+public interface IArchitecture
+{
+    /// <summary>config.json's <c>model_type</c>.</summary>
+    string ModelType { get; }
+
+    /// <summary>Stacks the model has: <c>encoder</c>, <c>decoder</c> or <c>decoder-only</c>.</summary>
+    IReadOnlyList<string> Stacks { get; }
+
+    /// <summary>Builds the model in <paramref name="dtype"/> on <paramref name="device"/> and loads the checkpoint's weights.</summary>
+    ITransformerModel Load(Checkpoint checkpoint, ScalarType dtype, Device? device);
+
+    /// <summary>The checkpoint layout and activation sizes of a config (validated, nothing allocated).</summary>
+    ModelFacts Facts(JsonObject config);
+
+    /// <summary>
+    /// Layers of the deepest stack: <c>hidden_states.N</c> runs over N = 0..LayerCount (0 = the embedding output).
+    /// </summary>
+    int LayerCount(JsonObject config) => Facts(config).Layout.Blocks.Max(b => b.Count);
+
+    /// <summary>Checkpoint keys of the input embedding matrix [vocab, dim], in the order to try them.</summary>
+    IReadOnlyList<string> InputEmbeddingKeys { get; }
+
+    /// <summary>
+    /// The inputs of one text (a batch of one, no padding). Encoder–decoder models see it on both sides: the decoder
+    /// gets it shifted right by one behind the decoder start token (teacher forcing).
+    /// </summary>
+    ModelInputs ForText(JsonObject config, long[] ids)
+    {
+        var input = tensor(ids, [1, ids.Length], ScalarType.Int64);
+        return new ModelInputs(input, ones_like(input));
+    }
+
+    /// <summary>
+    /// Every capture point a forward pass of a model with this config can record, in recording order (a point that
+    /// depends on the checkpoint rather than the config, such as BERT's optional pooler, is included).
+    /// </summary>
+    IReadOnlyList<CapturePoint> CapturePoints(JsonObject config);
+
+    /// <summary>The kinds <see cref="QueryKey"/> reads besides the scores (what Extract stores for the attention metric).</summary>
+    IReadOnlySet<CaptureKind> QueryKeyKinds { get; }
+
+    /// <summary>
+    /// The query·key term of the attention module <paramref name="scores"/> belongs to, from what
+    /// <paramref name="capture"/> holds of it (batch of one), or null when the captures cannot give it.
+    /// </summary>
+    QueryKeyTerms? QueryKey(ActivationCapture capture, CapturePoint scores, int heads, JsonObject config);
+}
