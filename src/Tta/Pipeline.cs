@@ -35,12 +35,15 @@ public static class Pipeline
 
     /// <summary>
     /// Checks that need more than the experiment file, done before any stage runs: the device against the build's
-    /// backend, and requested layers and capture-point patterns against each model whose checkpoint is already at hand
-    /// (local checkpoints and models downloaded earlier, also earlier in this run: every stage checks again).
+    /// backend, requested layers against each model whose checkpoint is already at hand (local checkpoints and models
+    /// downloaded earlier, also earlier in this run: every stage checks again), and capture-point patterns once every
+    /// model's config is at hand (<see cref="CapturePointCheck"/>).
     /// </summary>
     public static void Validate(RunContext context)
     {
         foreach (var e in context.Experiments)
+        {
+            var known = new List<CapturePointCheck.KnownModel>();
             foreach (var m in e.Models)
             {
                 if (m.Device == "cuda" && TorchBackend != "cuda")
@@ -51,8 +54,10 @@ public static class Pipeline
                 if (dir is null || configPath is null || !File.Exists(configPath)) continue;
                 var config = CheckpointConfigCheck.Load(configPath);
                 if (e.Extract.Layers is not null) ExperimentLoader.CheckLayers(e, m, ModelFactory.LayerCount(config, dir));
-                CapturePointCheck.Check(e, m, config, dir);
+                known.Add(new(m, config, dir));
             }
+            if (known.Count == e.Models.Count) CapturePointCheck.Check(e, known);
+        }
     }
 
     /// <summary>

@@ -75,5 +75,5 @@ public sealed class StoredPoints
     public static ActivationPoint KeyOf(CapturePoint point) => new(point.Name, point.Stack, point.Layer, point.Head);
 
     /// <summary>Whether a block holds a hidden state (a whole one, not a head).</summary>
-    public bool IsHiddenState(ActivationPoint key) => key.Head is null && this[key].Kind == CaptureKind.HiddenState;
+    public bool IsHiddenStateBlock(ActivationPoint key) => key.Head is null && this[key].Kind == CaptureKind.HiddenState;
 }

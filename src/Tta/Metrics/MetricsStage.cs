@@ -164,7 +164,7 @@ public sealed class NearestMetricsUnit(Workspace ws, Experiment experiment, Mode
             using var embeddings = NearestTokens.LoadEmbeddings(checkpoint);
             var groups = new List<NearestStore.Group>();
             var points = StoredPoints.Read(metadata, Upstream.OutputPath);
-            var searched = blocks.Where(b => points.IsHiddenState(b.Key) && b.Dim == embeddings.shape[1]).ToList(); // in embedding space
+            var searched = blocks.Where(b => points.IsHiddenStateBlock(b.Key) && b.Dim == embeddings.shape[1]).ToList(); // in embedding space
             foreach (var block in searched)
                 foreach (var measure in NearestTokens.Measures)
                     groups.Add(new(block.Key with { Measure = measure },

@@ -27,7 +27,7 @@ public static class TrajectoryMetrics
     /// </summary>
     public static IReadOnlyList<(string Point, string Stack, IReadOnlyList<VectorBlock> Layers)> Trajectories(IEnumerable<VectorBlock> blocks,
         StoredPoints points) =>
-        blocks.Where(b => points.IsHiddenState(b.Key))
+        blocks.Where(b => points.IsHiddenStateBlock(b.Key))
             .GroupBy(b => points[b.Key].Path)
             .OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => (g.Key, g.First().Key.Stack, (IReadOnlyList<VectorBlock>)g.OrderBy(b => b.Key.Layer).ToList()))
