@@ -184,6 +184,8 @@ public static class TtaCli
             var s = Sizes("figure-sizes") ?? [100, 512];
             Tta.Figures.FigureBenchmark.Run(io.Out, work, s[0], s[1]);
         }
+        if (Wanted("tokenizers"))
+            Tta.Tokenizers.TokenizerBenchmark.Run(io.Out, work, o.Get("root") ?? Directory.GetCurrentDirectory());
         return 0;
     }
 

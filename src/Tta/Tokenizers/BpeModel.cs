@@ -25,6 +25,7 @@ public sealed class BpeModel
     private readonly int[] singleCharIds = new int[char.MaxValue + 1];
     private readonly ConcurrentDictionary<string, int[]> cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> cacheBySpan;
+    private int cachedCount;
 
     public string? UnknownToken { get; init; }
     public string? ContinuingSubwordPrefix { get; init; }
@@ -68,7 +69,11 @@ public sealed class BpeModel
     public bool TryGetId(string token, out int id) => vocab.TryGetValue(token, out id);
 
     /// <summary>Empties the word cache (benchmarks time first encodes with it).</summary>
-    public void ClearCache() => cache.Clear();
+    public void ClearCache()
+    {
+        cache.Clear();
+        cachedCount = 0;
+    }
 
     /// <summary>Ids of one pre-token (thread-safe; words shorter than <see cref="CacheMaxLength"/> are cached).</summary>
     public IReadOnlyList<int> Tokenize(string word) => Tokenize(word.AsSpan());
@@ -86,14 +91,16 @@ public sealed class BpeModel
             Symbols(word, symbols);
             result = Merge(symbols);
         }
-        if (word.Length < CacheMaxLength && cache.Count < CacheCapacity) cacheBySpan.TryAdd(word, result);
+        // (ConcurrentDictionary.Count takes every lock: count the entries ourselves.)
+        if (word.Length < CacheMaxLength && cachedCount < CacheCapacity && cacheBySpan.TryAdd(word, result))
+            Interlocked.Increment(ref cachedCount);
         return result;
     }
 
     /// <summary>tokenizers' <c>merge_word</c>: the initial symbols, with its unknown-token and byte-fallback rules.</summary>
     private void Symbols(ReadOnlySpan<char> word, List<int> symbols)
     {
-        var plain = ContinuingSubwordPrefix is null && EndOfWordSuffix is null;
+        var plain = string.IsNullOrEmpty(ContinuingSubwordPrefix) && string.IsNullOrEmpty(EndOfWordSuffix);
         int pendingUnknown = -1;
         for (var i = 0; i < word.Length;)
         {
