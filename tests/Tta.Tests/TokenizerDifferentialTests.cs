@@ -42,6 +42,7 @@ public sealed class TokenizerDifferentialTests(ITestOutputHelper output)
     [InlineData("gpt2")]
     [InlineData("t5-unigram-json")]
     [InlineData("t5-precompiled-json")]
+    [InlineData("t5-first-json")]
     [InlineData("t5-spiece")]
     [InlineData("bert-wordpiece")]
     [InlineData("minilm")]
@@ -71,6 +72,71 @@ public sealed class TokenizerDifferentialTests(ITestOutputHelper output)
             $"{kind}: {sweepDifferences} of {sweep.Count} code points and {differences.Count - sweepDifferences} of {random.Count} random strings differ; first: {(differences.Count > 0 ? Describe(texts[differences[0]]) : "")}");
     }
 
+    /// <summary>
+    /// Normalizers and pre-tokenizers the tokenizers above do not use, each against Hugging Face's own
+    /// <c>normalizeString</c> / <c>preTokenizeString</c>: the normalized text and the pre-tokens must be equal.
+    /// </summary>
+    [Theory]
+    [InlineData("nfd-strip-lower")]
+    [InlineData("bert-cased-metaspace")]
+    [InlineData("bytelevel-prefix")]
+    public async Task NormalizersAndPreTokenizersEqualTheReference(string kind)
+    {
+        var oracle = Oracle();
+        if (oracle is null) return;
+        var (normalizer, preTokenizer) = kind switch
+        {
+            "nfd-strip-lower" => (
+                Sequence("normalizers", new JsonObject { ["type"] = "NFD" }, new JsonObject { ["type"] = "StripAccents" },
+                    new JsonObject { ["type"] = "Lowercase" }, new JsonObject { ["type"] = "Strip", ["strip_left"] = true, ["strip_right"] = true }),
+                Sequence("pretokenizers", new JsonObject { ["type"] = "Whitespace" },
+                    new JsonObject { ["type"] = "Digits", ["individual_digits"] = true },
+                    new JsonObject { ["type"] = "Punctuation", ["behavior"] = "Contiguous" })),
+            "bert-cased-metaspace" => (
+                new JsonObject
+                {
+                    ["type"] = "BertNormalizer", ["clean_text"] = true, ["handle_chinese_chars"] = true, ["strip_accents"] = true,
+                    ["lowercase"] = false,
+                },
+                Sequence("pretokenizers", new JsonObject { ["type"] = "WhitespaceSplit" },
+                    new JsonObject { ["type"] = "Punctuation", ["behavior"] = "Isolated" },
+                    new JsonObject { ["type"] = "Digits", ["individual_digits"] = false },
+                    new JsonObject { ["type"] = "Metaspace", ["replacement"] = "\u2581", ["prepend_scheme"] = "first", ["split"] = true })),
+            _ => (
+                new JsonObject { ["type"] = "Strip", ["strip_left"] = false, ["strip_right"] = true },
+                new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = true, ["use_regex"] = true, ["trim_offsets"] = true }),
+        };
+        var json = Path.Combine(Repo.TempDir(), kind + ".json");
+        File.WriteAllText(json, new JsonObject
+        {
+            ["version"] = "1.0",
+            ["normalizer"] = normalizer,
+            ["pre_tokenizer"] = preTokenizer,
+            ["model"] = new JsonObject { ["type"] = "WordLevel", ["vocab"] = new JsonObject { ["[UNK]"] = 0 }, ["unk_token"] = "[UNK]" },
+        }.ToJsonString());
+        var ours = (HuggingFaceTokenizer)HuggingFaceTokenizer.Load(json);
+        var sweep = CodePointSweep();
+        List<string> texts = [.. sweep, .. RandomSample(seed: 1414, RandomStrings)];
+        var expectedTask = Task.Run(() => oracle.Components(json, texts));
+        var actual = new string[texts.Count];
+        Parallel.For(0, texts.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
+        {
+            var normalized = ours.Normalize(texts[i]);
+            actual[i] = new JsonArray(normalized, new JsonArray([.. ours.PreTokenize(normalized).Select(p => JsonValue.Create(p))])).ToJsonString();
+        });
+        var expected = await expectedTask;
+        var differences = Enumerable.Range(0, texts.Count)
+            .Where(i => !JsonNode.DeepEquals(JsonNode.Parse(expected[i]), JsonNode.Parse(actual[i]))).ToList();
+        foreach (var i in differences.Take(25))
+            output.WriteLine($"{Describe(texts[i])}: reference {Truncate(expected[i])}, ours {Truncate(actual[i])}");
+        var sweepDifferences = differences.Count(i => i < sweep.Count);
+        Assert.True(differences.Count == 0,
+            $"{kind}: {sweepDifferences} of {sweep.Count} code points and {differences.Count - sweepDifferences} random strings differ");
+
+        static JsonObject Sequence(string key, params JsonNode[] items) => new() { ["type"] = "Sequence", [key] = new JsonArray(items) };
+        static string Truncate(string s) => s.Length > 300 ? s[..300] + "…" : s;
+    }
+
     private (ITextTokenizer Ours, Func<IReadOnlyList<string>, List<long[]>> Reference) Tokenizers(string kind, TokenizerOracle oracle, string work)
     {
         switch (kind)
@@ -84,22 +150,30 @@ public sealed class TokenizerDifferentialTests(ITestOutputHelper output)
                 {
                     // T5's own tokenizer.json layout: spiece.model's nmt_nfkc charsmap as a Precompiled normalizer, then
                     // WhitespaceSplit and Metaspace.
-                    var model = SentencePieceModelProto.Parse(File.ReadAllBytes(Fixture("t5-unigram", "spiece.model")));
-                    var tokenizer = JsonNode.Parse(File.ReadAllText(Fixture("t5-unigram-json", "tokenizer.json")))!.AsObject();
-                    tokenizer["normalizer"] = new JsonObject
-                    {
-                        ["type"] = "Precompiled",
-                        ["precompiled_charsmap"] = Convert.ToBase64String(model.PrecompiledCharsMap),
-                    };
-                    tokenizer["pre_tokenizer"] = new JsonObject
+                    var json = UnigramJson(work, kind, Precompiled(), new JsonObject
                     {
                         ["type"] = "Sequence",
-                        ["pretokenizers"] = new JsonArray(
-                            new JsonObject { ["type"] = "WhitespaceSplit" },
-                            new JsonObject { ["type"] = "Metaspace", ["replacement"] = "\u2581", ["prepend_scheme"] = "always", ["split"] = true }),
-                    };
-                    var json = Path.Combine(work, "t5-precompiled.json");
-                    File.WriteAllText(json, tokenizer.ToJsonString());
+                        ["pretokenizers"] = new JsonArray(new JsonObject { ["type"] = "WhitespaceSplit" }, Metaspace("always")),
+                    });
+                    return (HuggingFaceTokenizer.Load(json), t => oracle.HuggingFace(json, t));
+                }
+            case "t5-first-json":
+                {
+                    // Metaspace's "first" scheme prepends only at original offset 0: every normalizer that can delete the
+                    // first character (clean text, the charsmap, strip, accents) in front of it.
+                    var json = UnigramJson(work, kind, new JsonObject
+                    {
+                        ["type"] = "Sequence",
+                        ["normalizers"] = new JsonArray(
+                            new JsonObject
+                            {
+                                ["type"] = "BertNormalizer", ["clean_text"] = true, ["handle_chinese_chars"] = false,
+                                ["strip_accents"] = false, ["lowercase"] = false,
+                            },
+                            Precompiled(),
+                            new JsonObject { ["type"] = "Strip", ["strip_left"] = true, ["strip_right"] = false },
+                            new JsonObject { ["type"] = "StripAccents" }),
+                    }, Metaspace("first"));
                     return (HuggingFaceTokenizer.Load(json), t => oracle.HuggingFace(json, t));
                 }
             case "t5-spiece":
@@ -127,6 +201,27 @@ public sealed class TokenizerDifferentialTests(ITestOutputHelper output)
                 }
         }
     }
+
+    /// <summary>The Unigram fixture's tokenizer.json with another normalizer and pre-tokenizer.</summary>
+    private static string UnigramJson(string work, string name, JsonObject normalizer, JsonObject preTokenizer)
+    {
+        var tokenizer = JsonNode.Parse(File.ReadAllText(Fixture("t5-unigram-json", "tokenizer.json")))!.AsObject();
+        tokenizer["normalizer"] = normalizer;
+        tokenizer["pre_tokenizer"] = preTokenizer;
+        var json = Path.Combine(work, name + ".json");
+        File.WriteAllText(json, tokenizer.ToJsonString());
+        return json;
+    }
+
+    private static JsonObject Precompiled() => new()
+    {
+        ["type"] = "Precompiled",
+        ["precompiled_charsmap"] = Convert.ToBase64String(
+            SentencePieceModelProto.Parse(File.ReadAllBytes(Fixture("t5-unigram", "spiece.model"))).PrecompiledCharsMap),
+    };
+
+    private static JsonObject Metaspace(string scheme) =>
+        new() { ["type"] = "Metaspace", ["replacement"] = "\u2581", ["prepend_scheme"] = scheme, ["split"] = true };
 
     /// <summary>all-MiniLM-L6-v2's tokenizer.json around a vocab.txt: uncased BertNormalizer, BertPreTokenizer, WordPiece.</summary>
     public static string BertTokenizerJson(IReadOnlyList<string> vocab)

@@ -157,16 +157,19 @@ public sealed class BertWordPieceTokenizer : ITextTokenizer
     /// becomes a space), space out CJK ideographs, strip accents (NFD, drop nonspacing marks), lower-case; every
     /// character class from <see cref="HuggingFaceUnicode"/>.
     /// </summary>
-    public string Normalize(string text)
+    public string Normalize(string text) => BertNormalize(text, CleanText, SplitChineseCharacters, StripAccents, LowerCase);
+
+    /// <inheritdoc cref="Normalize"/>
+    public static string BertNormalize(string text, bool cleanText, bool splitChinese, bool stripAccents, bool lowerCase)
     {
         var sb = new StringBuilder(text.Length + 8);
         foreach (var rune in text.EnumerateRunes())
         {
             var cp = rune.Value;
             var classes = HuggingFaceUnicode.Classes(cp);
-            if (CleanText && (classes & HuggingFaceCharClass.CleanTextRemoves) != 0) continue;
-            if (CleanText && (classes & HuggingFaceCharClass.CleanTextSpace) != 0) sb.Append(' ');
-            else if (SplitChineseCharacters && (classes & HuggingFaceCharClass.Chinese) != 0)
+            if (cleanText && (classes & HuggingFaceCharClass.CleanTextRemoves) != 0) continue;
+            if (cleanText && (classes & HuggingFaceCharClass.CleanTextSpace) != 0) sb.Append(' ');
+            else if (splitChinese && (classes & HuggingFaceCharClass.Chinese) != 0)
             {
                 sb.Append(' ');
                 HuggingFaceUnicode.AppendCodePoint(sb, cp);
@@ -175,14 +178,14 @@ public sealed class BertWordPieceTokenizer : ITextTokenizer
             else HuggingFaceUnicode.AppendCodePoint(sb, cp);
         }
         var s = sb.ToString();
-        if (StripAccents)
+        if (stripAccents)
         {
             sb.Clear();
             foreach (var rune in HuggingFaceUnicode.Nfd(s).EnumerateRunes())
                 if (!HuggingFaceUnicode.Is(rune.Value, HuggingFaceCharClass.NonspacingMark)) HuggingFaceUnicode.AppendCodePoint(sb, rune.Value);
             s = sb.ToString();
         }
-        if (LowerCase)
+        if (lowerCase)
         {
             sb.Clear();
             foreach (var rune in s.EnumerateRunes()) HuggingFaceUnicode.AppendLowercase(rune.Value, sb);

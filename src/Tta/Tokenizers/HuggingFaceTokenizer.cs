@@ -13,12 +13,18 @@ namespace Tta.Tokenizers;
 /// </summary>
 public sealed class HuggingFaceTokenizer : ITextTokenizer
 {
-    /// <summary>A pre-token: its text and whether it starts the input (for Metaspace's "first" prepend scheme).</summary>
-    private readonly record struct Piece(string Text, bool AtStart);
+    /// <summary>
+    /// A pre-token: its text and how many of its leading UTF-16 units come from the input's first character (original
+    /// offset 0, which is what Metaspace's "first" prepend scheme asks for).
+    /// </summary>
+    private readonly record struct Piece(string Text, int Zero)
+    {
+        public bool AtStart => Zero > 0;
+    }
 
     private sealed record AddedToken(int Id, string Content, bool SingleWord, bool LStrip, bool RStrip, bool Normalized);
 
-    private readonly Func<string, string> normalize;
+    private readonly Normalizer normalizer;
     private readonly Func<List<Piece>, List<Piece>> preTokenize;
     private readonly Action<string, List<(int Id, string Token)>> model;
     private readonly Func<List<(int Id, string Token)>, List<(int Id, string Token)>> postProcess;
@@ -27,7 +33,7 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
 
     private HuggingFaceTokenizer(JsonObject json)
     {
-        normalize = BuildNormalizer(json["normalizer"]);
+        normalizer = BuildNormalizer(json["normalizer"]);
         preTokenize = BuildPreTokenizer(json["pre_tokenizer"]);
         var modelJson = json["model"] as JsonObject ?? throw new InvalidDataException("tokenizer.json: no model");
         model = BuildModel(modelJson);
@@ -36,7 +42,7 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
             Bool(a["lstrip"]) ?? false, Bool(a["rstrip"]) ?? false, Bool(a["normalized"]) ?? false))
             .Where(a => a.Content.Length > 0).ToList();
         rawAdded = [.. added.Where(a => !a.Normalized).OrderByDescending(a => a.Content.Length)];
-        normalizedAdded = [.. added.Where(a => a.Normalized).Select(a => a with { Content = normalize(a.Content) })
+        normalizedAdded = [.. added.Where(a => a.Normalized).Select(a => a with { Content = normalizer.Apply(a.Content) })
             .Where(a => a.Content.Length > 0).OrderByDescending(a => a.Content.Length)];
         postProcess = BuildPostProcessor(json["post_processor"]);
     }
@@ -54,25 +60,26 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
     public TokenizedText Encode(string text)
     {
         var tokens = new List<(int Id, string Token)>();
-        var first = true;
-        foreach (var (segment, rawToken, atStart) in SplitAdded(text, rawAdded))
+        foreach (var (segment, rawToken, segmentAtStart) in SplitAdded(text, rawAdded))
         {
             if (rawToken is not null)
             {
                 tokens.Add((rawToken.Id, rawToken.Content));
                 continue;
             }
-            var normalized = normalize(segment);
+            var normalized = normalizer.Apply(segment);
+            var zero = segmentAtStart && segment.Length > 0 ? Units(normalized, normalizer.Aligned(segment, 1)) : 0;
+            var offset = 0;
             foreach (var (part, token, _) in SplitAdded(normalized, normalizedAdded))
             {
+                var partOffset = offset;
+                offset += part.Length;
                 if (token is not null)
                 {
                     tokens.Add((token.Id, token.Content));
                     continue;
                 }
-                var pieces = preTokenize([new Piece(part, atStart && first)]);
-                foreach (var p in pieces) model(p.Text, tokens);
-                first = false;
+                foreach (var p in preTokenize([new Piece(part, Math.Clamp(zero - partOffset, 0, part.Length))])) model(p.Text, tokens);
             }
         }
         tokens = postProcess(tokens);
@@ -81,6 +88,12 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
         for (var i = 0; i < tokens.Count; i++) (ids[i], strings[i]) = (tokens[i].Id, tokens[i].Token);
         return new TokenizedText(ids, strings);
     }
+
+    /// <summary>The normalizer alone (tests compare it with Hugging Face's <c>normalizeString</c>).</summary>
+    internal string Normalize(string text) => normalizer.Apply(text);
+
+    /// <summary>The pre-tokenizer alone, on text that starts the input (as Hugging Face's <c>preTokenizeString</c>).</summary>
+    internal List<string> PreTokenize(string text) => text.Length == 0 ? [] : preTokenize([new Piece(text, Units(text, 1))]).Select(p => p.Text).ToList();
 
     /// <summary>Empties the BPE word cache, if the model has one (benchmarks time first encodes).</summary>
     public void ClearCache() => bpeModel?.ClearCache();
@@ -150,61 +163,153 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
 
     // ---- normalizers -------------------------------------------------------------------------------------------------
 
-    private static Func<string, string> BuildNormalizer(JsonNode? node)
+    /// <summary>
+    /// A normalizer: the transformation, and how many leading code points of its output come from the first
+    /// <c>count</c> code points of its input (tokenizers' alignments, reduced to what Metaspace's "first" scheme needs:
+    /// which characters still have original offset 0).
+    /// </summary>
+    private sealed record Normalizer(Func<string, string> Apply, Func<string, int, int> Aligned)
     {
-        if (node is not JsonObject n) return s => s;
+        public static readonly Normalizer None = new(s => s, (_, count) => count);
+    }
+
+    /// <summary>Sums <paramref name="length"/> over the first <paramref name="count"/> code points of <paramref name="s"/>.</summary>
+    private static int SumFirst(string s, int count, Func<int, int> length)
+    {
+        var sum = 0;
+        foreach (var r in s.EnumerateRunes())
+        {
+            if (count-- <= 0) break;
+            sum += length(r.Value);
+        }
+        return sum;
+    }
+
+    /// <summary>UTF-16 length of the first <paramref name="codePoints"/> code points of <paramref name="s"/>.</summary>
+    private static int Units(string s, int codePoints)
+    {
+        var i = 0;
+        for (; i < s.Length && codePoints > 0; codePoints--) i += char.IsSurrogatePair(s, i) ? 2 : 1;
+        return i;
+    }
+
+    private static Normalizer BuildNormalizer(JsonNode? node)
+    {
+        if (node is not JsonObject n) return Normalizer.None;
         var type = Str(n["type"]);
         switch (type)
         {
             case "Sequence":
                 var parts = (n["normalizers"] as JsonArray ?? []).Select(BuildNormalizer).ToArray();
-                return s => parts.Aggregate(s, (acc, f) => f(acc));
+                return new(s => parts.Aggregate(s, (acc, f) => f.Apply(acc)), (s, count) =>
+                {
+                    foreach (var f in parts)
+                    {
+                        count = f.Aligned(s, count);
+                        s = f.Apply(s);
+                    }
+                    return count;
+                });
             case "Replace":
                 var content = Str(n["content"]) ?? "";
                 if (n["pattern"]?["String"] is JsonValue sv)
                 {
                     var find = sv.GetValue<string>();
-                    return s => find.Length == 0 ? s : s.Replace(find, content, StringComparison.Ordinal);
+                    return new(s => find.Length == 0 ? s : s.Replace(find, content, StringComparison.Ordinal),
+                        (s, count) => find.Length == 0 || !s.StartsWith(find, StringComparison.Ordinal) ? count
+                            : content.Length > 0 ? content.EnumerateRunes().Count() : Math.Max(0, count - find.EnumerateRunes().Count()));
                 }
                 if (n["pattern"]?["Regex"] is JsonValue rv)
                 {
                     var regex = new Regex(rv.GetValue<string>(), RegexOptions.CultureInvariant);
-                    return s => regex.Replace(s, content.Replace("$", "$$", StringComparison.Ordinal));
+                    return new(s => regex.Replace(s, content.Replace("$", "$$", StringComparison.Ordinal)),
+                        (s, count) => regex.Match(s) is not { Success: true, Index: 0, Length: > 0 } m ? count
+                            : content.Length > 0 ? content.EnumerateRunes().Count() : Math.Max(0, count - m.Value.EnumerateRunes().Count()));
                 }
                 throw new NotSupportedException("tokenizer.json: Replace normalizer without a pattern");
             case "Strip":
                 bool left = Bool(n["strip_left"]) ?? true, right = Bool(n["strip_right"]) ?? true;
-                return s =>
+                return new(s =>
                 {
                     var start = 0;
                     var end = s.Length;
                     if (left) while (start < end && IsWhiteSpace(s[start])) start++;
                     if (right) while (end > start && IsWhiteSpace(s[end - 1])) end--;
                     return s[start..end];
-                };
+                }, (s, count) =>
+                {
+                    var leading = 0;
+                    while (left && leading < s.Length && IsWhiteSpace(s[leading])) leading++; // whitespace is all in the BMP
+                    return Math.Max(0, count - leading);
+                });
             case "Lowercase":
-                return Lower;
+                return new(Lower, (s, count) => SumFirst(s, count, LowercaseLength));
+            case "BertNormalizer":
+                bool clean = Bool(n["clean_text"]) ?? true, chinese = Bool(n["handle_chinese_chars"]) ?? true,
+                    lowercase = Bool(n["lowercase"]) ?? true;
+                var strip = Bool(n["strip_accents"]) ?? lowercase;
+                return new(s => BertWordPieceTokenizer.BertNormalize(s, clean, chinese, strip, lowercase), (s, count) =>
+                {
+                    // Per step: clean text drops characters, CJK ones grow to three, accents go after NFD, lower case.
+                    Span<int> scratch = stackalloc int[4];
+                    var aligned = new List<int>();
+                    foreach (var r in s.EnumerateRunes())
+                    {
+                        if (count-- <= 0) break;
+                        var classes = HuggingFaceUnicode.Classes(r.Value);
+                        if (clean && (classes & HuggingFaceCharClass.CleanTextRemoves) != 0) continue;
+                        var cp = clean && (classes & HuggingFaceCharClass.CleanTextSpace) != 0 ? ' ' : r.Value;
+                        if (chinese && (classes & HuggingFaceCharClass.Chinese) != 0) aligned.AddRange([' ', cp, ' ']);
+                        else aligned.Add(cp);
+                    }
+                    var total = 0;
+                    foreach (var cp in aligned)
+                    {
+                        if (!strip) total += lowercase ? LowercaseLength(cp) : 1;
+                        else
+                            foreach (var d in HuggingFaceUnicode.Decompose(cp, scratch))
+                                if (!HuggingFaceUnicode.Is(d, HuggingFaceCharClass.NonspacingMark)) total += lowercase ? LowercaseLength(d) : 1;
+                    }
+                    return total;
+                });
             case "Prepend":
                 var prefix = Str(n["prepend"]) ?? "";
-                return s => s.Length == 0 ? s : prefix + s;
+                return new(s => s.Length == 0 ? s : prefix + s, (s, count) => s.Length == 0 ? count : count + prefix.EnumerateRunes().Count());
             case "Precompiled":
                 var b64 = Str(n["precompiled_charsmap"]);
-                if (string.IsNullOrEmpty(b64)) return s => s;
+                if (string.IsNullOrEmpty(b64)) return Normalizer.None;
                 var map = new PrecompiledCharsMap(Convert.FromBase64String(b64));
-                return map.NormalizeLikeTokenizers;
+                return new(map.NormalizeLikeTokenizers, (s, count) => count == 0 ? 0 : map.AlignedAtStart(s));
             case "NFD":
-                return HuggingFaceUnicode.Nfd;
+                return new(HuggingFaceUnicode.Nfd, (s, count) =>
+                {
+                    Span<int> scratch = stackalloc int[4];
+                    var total = 0;
+                    foreach (var r in s.EnumerateRunes())
+                    {
+                        if (count-- <= 0) break;
+                        total += HuggingFaceUnicode.Decompose(r.Value, scratch).Length;
+                    }
+                    return total;
+                });
             case "StripAccents":
-                return s =>
+                return new(s =>
                 {
                     var sb = new StringBuilder(s.Length);
                     foreach (var r in s.EnumerateRunes())
                         if (!HuggingFaceUnicode.Is(r.Value, HuggingFaceCharClass.CombiningMark)) HuggingFaceUnicode.AppendCodePoint(sb, r.Value);
                     return sb.ToString();
-                };
+                }, (s, count) => SumFirst(s, count, cp => HuggingFaceUnicode.Is(cp, HuggingFaceCharClass.CombiningMark) ? 0 : 1));
             default:
                 throw new NotSupportedException($"tokenizer.json: normalizer '{type}' is not supported");
         }
+    }
+
+    private static int LowercaseLength(int cp)
+    {
+        var sb = new StringBuilder(4);
+        HuggingFaceUnicode.AppendLowercase(cp, sb);
+        return sb.ToString().EnumerateRunes().Count();
     }
 
     private static string Lower(string s)
@@ -235,12 +340,12 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
                         var text = prefixSpace && !p.Text.StartsWith(' ') ? " " + p.Text : p.Text;
                         if (!useRegex)
                         {
-                            if (text.Length > 0) result.Add(new Piece(BpeModel.ToByteLevel(text), p.AtStart));
+                            if (text.Length > 0) result.Add(new Piece(BpeModel.ToByteLevel(text), p.AtStart ? 1 : 0));
                             continue;
                         }
                         var k = 0;
                         foreach (var (start, length) in Gpt2Spans(text))
-                            result.Add(new Piece(BpeModel.ToByteLevel(text.AsSpan(start, length)), p.AtStart && k++ == 0));
+                            result.Add(new Piece(BpeModel.ToByteLevel(text.AsSpan(start, length)), p.AtStart && k++ == 0 ? 1 : 0));
                     }
                     return result;
                 };
@@ -253,8 +358,8 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
                     var text = p.Text.Replace(" ", replacement, StringComparison.Ordinal);
                     if (!text.StartsWith(replacement, StringComparison.Ordinal) && (scheme == "always" || scheme == "first" && p.AtStart))
                         text = replacement + text;
-                    var parts = split ? SplitOn(text, Matches(text, replacement), "MergedWithNext", false) : [text];
-                    return parts.Select((t, k) => new Piece(t, p.AtStart && k == 0));
+                    var parts = split ? SplitOn(text, Matches(text, replacement), "MergedWithNext", false) : [(0, text.Length)];
+                    return parts.Where(g => g.End > g.Start).Select(g => new Piece(text[g.Start..g.End], p.AtStart && g.Start == 0 ? 1 : 0));
                 }).ToList();
             case "Split":
                 var behavior = Str(n["behavior"]) ?? "Isolated";
@@ -271,27 +376,38 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
                     find = s => regex.Matches(s).Where(m => m.Length > 0).Select(m => (m.Index, m.Index + m.Length)).ToList();
                 }
                 else throw new NotSupportedException("tokenizer.json: Split pre-tokenizer without a pattern");
-                return pieces => Each(pieces, p => SplitOn(p.Text, find(p.Text), behavior, invert));
+                return pieces => Each(pieces, t => SplitOn(t, find(t), behavior, invert));
             case "Punctuation":
                 var pb = Str(n["behavior"]) ?? "Isolated";
-                return pieces => Each(pieces, p => SplitOn(p.Text, CharMatches(p.Text, HuggingFaceCharClass.Punctuation), pb, false));
+                return pieces => Each(pieces, t => SplitOn(t, CharMatches(t, HuggingFaceCharClass.Punctuation), pb, false));
             case "Digits":
                 var individual = Bool(n["individual_digits"]) ?? false;
-                return pieces => Each(pieces, p => SplitOn(p.Text, CharMatches(p.Text, HuggingFaceCharClass.Numeric),
+                return pieces => Each(pieces, t => SplitOn(t, CharMatches(t, HuggingFaceCharClass.Numeric),
                     individual ? "Isolated" : "Contiguous", false));
             case "WhitespaceSplit":
-                return pieces => Each(pieces, p => SplitOn(p.Text, CharMatches(p.Text, HuggingFaceCharClass.WhiteSpace), "Removed", false));
+                return pieces => Each(pieces, WhitespaceSplit);
             case "Whitespace":
-                return pieces => Each(pieces, p => WordsAndSymbols(p.Text));
+                return pieces => Each(pieces, WordsAndSymbols);
             case "BertPreTokenizer":
-                return pieces => Each(pieces, p => BertWordPieceTokenizer.PreTokenize(p.Text));
+                // tokenizers: split on whitespace (removed), then on punctuation (isolated)
+                return pieces => Each(Each(pieces, WhitespaceSplit), t => SplitOn(t, CharMatches(t, HuggingFaceCharClass.Punctuation), "Isolated", false));
             default:
                 throw new NotSupportedException($"tokenizer.json: pre-tokenizer '{type}' is not supported");
         }
     }
 
-    private static List<Piece> Each(List<Piece> pieces, Func<Piece, IEnumerable<string>> split) =>
-        pieces.SelectMany(p => split(p).Where(s => s.Length > 0).Select((s, k) => new Piece(s, p.AtStart && k == 0))).ToList();
+    /// <summary>Splits every piece into the spans <paramref name="split"/> finds, each keeping what of its text has
+    /// original offset 0.</summary>
+    private static List<Piece> Each(List<Piece> pieces, Func<string, List<(int Start, int End)>> split)
+    {
+        var result = new List<Piece>(pieces.Count * 2);
+        foreach (var p in pieces)
+            foreach (var (start, end) in split(p.Text))
+                if (end > start) result.Add(new Piece(p.Text[start..end], Math.Clamp(p.Zero - start, 0, end - start)));
+        return result;
+    }
+
+    private static List<(int, int)> WhitespaceSplit(string s) => SplitOn(s, CharMatches(s, HuggingFaceCharClass.WhiteSpace), "Removed", false);
 
     private static List<(int, int)> Matches(string s, string literal)
     {
@@ -315,9 +431,9 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
     }
 
     /// <summary>The Whitespace pre-tokenizer, the regex crate's <c>\w+|[^\w\s]+</c> over code points.</summary>
-    private static List<string> WordsAndSymbols(string s)
+    private static List<(int, int)> WordsAndSymbols(string s)
     {
-        var list = new List<string>();
+        var list = new List<(int, int)>();
         var start = -1;
         var startWord = false;
         for (var i = 0; i <= s.Length;)
@@ -332,7 +448,7 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
             }
             if (start >= 0 && (kind == 0 || (kind == 1) != startWord))
             {
-                list.Add(s[start..i]);
+                list.Add((start, i));
                 start = -1;
             }
             if (kind != 0 && start < 0)
@@ -346,7 +462,7 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
     }
 
     /// <summary>The tokenizers library's SplitDelimiterBehavior applied to sorted, non-overlapping matches.</summary>
-    private static List<string> SplitOn(string s, List<(int Start, int End)> matches, string behavior, bool invert)
+    private static List<(int Start, int End)> SplitOn(string s, List<(int Start, int End)> matches, string behavior, bool invert)
     {
         var segments = new List<(int Start, int End, bool Match)>();
         var at = 0;
@@ -397,7 +513,7 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
             default:
                 throw new NotSupportedException($"tokenizer.json: split behavior '{behavior}' is not supported");
         }
-        return spans.Where(p => p.End > p.Start).Select(p => s[p.Start..p.End]).ToList();
+        return spans.Where(p => p.End > p.Start).ToList();
     }
 
     /// <summary>

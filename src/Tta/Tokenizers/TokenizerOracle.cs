@@ -52,6 +52,9 @@ public sealed class TokenizerOracle
     /// <summary>SentencePiece's <c>EncodeAsIds</c> of each text (no end-of-sequence id).</summary>
     public List<long[]> SentencePiece(string model, IReadOnlyList<string> texts) => Ids("spm", model, texts);
 
+    /// <summary>Per text, Hugging Face's normalized text and its pre-tokens, as a JSON line <c>[normalized, [pieces]]</c>.</summary>
+    public string[] Components(string tokenizerJson, IReadOnlyList<string> texts) => Lines("components", tokenizerJson, texts);
+
     /// <summary>Writes GPT-2's real vocabulary and merges as the tokenizer.json GPT-2 ships.</summary>
     public string WriteGpt2TokenizerJson(string path)
     {
@@ -67,7 +70,11 @@ public sealed class TokenizerOracle
         return stdout;
     }
 
-    private List<long[]> Ids(string kind, string model, IReadOnlyList<string> texts)
+    private List<long[]> Ids(string kind, string model, IReadOnlyList<string> texts) =>
+        Lines(kind, model, texts).Select(l => l.Length == 0 ? []
+            : l.Split(' ').Select(x => long.Parse(x, CultureInfo.InvariantCulture)).ToArray()).ToList();
+
+    private string[] Lines(string kind, string model, IReadOnlyList<string> texts)
     {
         var work = Path.Combine(Path.GetTempPath(), "tta-oracle-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(work);
@@ -77,10 +84,9 @@ public sealed class TokenizerOracle
             var output = Path.Combine(work, "out.txt");
             WriteStrings(input, texts);
             Node([kind, Path.GetFullPath(model), input, output], TimeSpan.FromMinutes(10));
-            var lines = File.ReadAllLines(output);
+            var lines = File.ReadAllLines(output, Encoding.UTF8);
             if (lines.Length != texts.Count) throw new InvalidDataException($"oracle returned {lines.Length} lines for {texts.Count} texts");
-            return lines.Select(l => l.Length == 0 ? []
-                : l.Split(' ').Select(x => long.Parse(x, CultureInfo.InvariantCulture)).ToArray()).ToList();
+            return lines;
         }
         finally
         {
