@@ -95,7 +95,10 @@ public sealed class TokenizerDifferentialTests(ITestOutputHelper output)
             "bert-cased-metaspace" => (
                 new JsonObject
                 {
-                    ["type"] = "BertNormalizer", ["clean_text"] = true, ["handle_chinese_chars"] = true, ["strip_accents"] = true,
+                    ["type"] = "BertNormalizer",
+                    ["clean_text"] = true,
+                    ["handle_chinese_chars"] = true,
+                    ["strip_accents"] = true,
                     ["lowercase"] = false,
                 },
                 Sequence("pretokenizers", new JsonObject { ["type"] = "WhitespaceSplit" },
@@ -167,8 +170,11 @@ public sealed class TokenizerDifferentialTests(ITestOutputHelper output)
                         ["normalizers"] = new JsonArray(
                             new JsonObject
                             {
-                                ["type"] = "BertNormalizer", ["clean_text"] = true, ["handle_chinese_chars"] = false,
-                                ["strip_accents"] = false, ["lowercase"] = false,
+                                ["type"] = "BertNormalizer",
+                                ["clean_text"] = true,
+                                ["handle_chinese_chars"] = false,
+                                ["strip_accents"] = false,
+                                ["lowercase"] = false,
                             },
                             Precompiled(),
                             new JsonObject { ["type"] = "Strip", ["strip_left"] = true, ["strip_right"] = false },
@@ -233,8 +239,13 @@ public sealed class TokenizerDifferentialTests(ITestOutputHelper output)
         foreach (var t in (string[])["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
             added.Add(new JsonObject
             {
-                ["id"] = Id(t), ["content"] = t, ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false,
-                ["normalized"] = false, ["special"] = true,
+                ["id"] = Id(t),
+                ["content"] = t,
+                ["single_word"] = false,
+                ["lstrip"] = false,
+                ["rstrip"] = false,
+                ["normalized"] = false,
+                ["special"] = true,
             });
         return new JsonObject
         {
@@ -242,18 +253,26 @@ public sealed class TokenizerDifferentialTests(ITestOutputHelper output)
             ["added_tokens"] = added,
             ["normalizer"] = new JsonObject
             {
-                ["type"] = "BertNormalizer", ["clean_text"] = true, ["handle_chinese_chars"] = true, ["strip_accents"] = null,
+                ["type"] = "BertNormalizer",
+                ["clean_text"] = true,
+                ["handle_chinese_chars"] = true,
+                ["strip_accents"] = null,
                 ["lowercase"] = true,
             },
             ["pre_tokenizer"] = new JsonObject { ["type"] = "BertPreTokenizer" },
             ["post_processor"] = new JsonObject
             {
-                ["type"] = "BertProcessing", ["sep"] = new JsonArray("[SEP]", Id("[SEP]")), ["cls"] = new JsonArray("[CLS]", Id("[CLS]")),
+                ["type"] = "BertProcessing",
+                ["sep"] = new JsonArray("[SEP]", Id("[SEP]")),
+                ["cls"] = new JsonArray("[CLS]", Id("[CLS]")),
             },
             ["model"] = new JsonObject
             {
-                ["type"] = "WordPiece", ["unk_token"] = "[UNK]", ["continuing_subword_prefix"] = "##",
-                ["max_input_chars_per_word"] = 100, ["vocab"] = ids,
+                ["type"] = "WordPiece",
+                ["unk_token"] = "[UNK]",
+                ["continuing_subword_prefix"] = "##",
+                ["max_input_chars_per_word"] = 100,
+                ["vocab"] = ids,
             },
         }.ToJsonString();
     }

@@ -8,8 +8,9 @@ namespace Tta.Tokenizers;
 /// A Hugging Face <c>tokenizer.json</c> run as the tokenizers library runs <c>encode(text)</c> with special tokens added:
 /// added tokens split out of the raw text, each remaining segment normalised, pre-tokenised, tokenised by the model
 /// (BPE, Unigram, WordLevel), then the post-processor's template. A WordPiece model (BERT) is handed to
-/// <see cref="BertWordPieceTokenizer"/>. Components this class does not implement raise <see cref="NotSupportedException"/>
-/// when the file is loaded, so a tokenizer is either exact or refused.
+/// <see cref="BertWordPieceTokenizer"/>. Characters are classified with Hugging Face's own tables
+/// (<see cref="HuggingFaceUnicode"/>). Components this class does not implement raise <see cref="NotSupportedException"/>
+/// when the file is loaded; what is checked against Hugging Face, and what is not, is listed in the README.
 /// </summary>
 public sealed class HuggingFaceTokenizer : ITextTokenizer
 {
