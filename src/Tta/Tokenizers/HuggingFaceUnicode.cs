@@ -21,24 +21,12 @@ public static class HuggingFaceUnicode
     static HuggingFaceUnicode()
     {
         var flags = new ushort[0x110000];
-        void Set(ReadOnlySpan<int> ranges, HuggingFaceCharClass c)
+        foreach (var c in Enum.GetValues<HuggingFaceCharClass>())
         {
+            var ranges = Ranges(c);
             for (var i = 0; i < ranges.Length; i += 2)
                 for (var cp = ranges[i]; cp < ranges[i + 1]; cp++) flags[cp] |= (ushort)c;
         }
-        Set(HuggingFaceUnicodeData.CleanTextRemoves, HuggingFaceCharClass.CleanTextRemoves);
-        Set(HuggingFaceUnicodeData.CleanTextSpace, HuggingFaceCharClass.CleanTextSpace);
-        Set(HuggingFaceUnicodeData.Chinese, HuggingFaceCharClass.Chinese);
-        Set(HuggingFaceUnicodeData.WhiteSpace, HuggingFaceCharClass.WhiteSpace);
-        Set(HuggingFaceUnicodeData.Numeric, HuggingFaceCharClass.Numeric);
-        Set(HuggingFaceUnicodeData.Punctuation, HuggingFaceCharClass.Punctuation);
-        Set(HuggingFaceUnicodeData.NonspacingMark, HuggingFaceCharClass.NonspacingMark);
-        Set(HuggingFaceUnicodeData.CombiningMark, HuggingFaceCharClass.CombiningMark);
-        Set(HuggingFaceUnicodeData.RegexWord, HuggingFaceCharClass.RegexWord);
-        Set(HuggingFaceUnicodeData.RegexSpace, HuggingFaceCharClass.RegexSpace);
-        Set(HuggingFaceUnicodeData.OnigLetter, HuggingFaceCharClass.OnigLetter);
-        Set(HuggingFaceUnicodeData.OnigNumber, HuggingFaceCharClass.OnigNumber);
-        Set(HuggingFaceUnicodeData.OnigSpace, HuggingFaceCharClass.OnigSpace);
         var order = HuggingFaceUnicodeData.CanonicalOrder;
         for (var i = 0; i < order.Length; i += 2)
         {
@@ -71,6 +59,25 @@ public static class HuggingFaceUnicode
         }
         foreach (var (cp, to) in Mappings(HuggingFaceUnicodeData.Decompositions)) DecompositionMap[cp] = to;
     }
+
+    /// <summary>The generated range table of one class (none for the classes computed here).</summary>
+    private static ReadOnlySpan<int> Ranges(HuggingFaceCharClass c) => c switch
+    {
+        HuggingFaceCharClass.CleanTextRemoves => HuggingFaceUnicodeData.CleanTextRemoves,
+        HuggingFaceCharClass.CleanTextSpace => HuggingFaceUnicodeData.CleanTextSpace,
+        HuggingFaceCharClass.Chinese => HuggingFaceUnicodeData.Chinese,
+        HuggingFaceCharClass.WhiteSpace => HuggingFaceUnicodeData.WhiteSpace,
+        HuggingFaceCharClass.Numeric => HuggingFaceUnicodeData.Numeric,
+        HuggingFaceCharClass.Punctuation => HuggingFaceUnicodeData.Punctuation,
+        HuggingFaceCharClass.NonspacingMark => HuggingFaceUnicodeData.NonspacingMark,
+        HuggingFaceCharClass.CombiningMark => HuggingFaceUnicodeData.CombiningMark,
+        HuggingFaceCharClass.RegexWord => HuggingFaceUnicodeData.RegexWord,
+        HuggingFaceCharClass.RegexSpace => HuggingFaceUnicodeData.RegexSpace,
+        HuggingFaceCharClass.OnigLetter => HuggingFaceUnicodeData.OnigLetter,
+        HuggingFaceCharClass.OnigNumber => HuggingFaceUnicodeData.OnigNumber,
+        HuggingFaceCharClass.OnigSpace => HuggingFaceUnicodeData.OnigSpace,
+        _ => [],
+    };
 
     private static List<(int, int[])> Mappings(ReadOnlySpan<int> data)
     {
