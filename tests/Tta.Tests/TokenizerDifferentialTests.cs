@@ -10,7 +10,9 @@ namespace Tta.Tests;
 /// Differential tests against the real tokenizers, run through node (tests/tokenizer-oracle): Hugging Face's Rust
 /// tokenizers 0.22 for tokenizer.json files and SentencePiece (C++ compiled to wasm) for spiece.model. Every Unicode
 /// scalar value c in the string <c>c + " a" + c + "b"</c>, then 10,000 seeded random strings; the ids must be equal,
-/// every one of them. One node process per tokenizer.
+/// every one of them. One node process per tokenizer. One tokenizer of each kind (GPT-2, the T5 layouts, spiece.model,
+/// MiniLM) gets a string per code point; the others get the same strings 64 to a line, which costs a fifth of the time
+/// (most of it is per call) and still puts every code point through every path.
 /// </summary>
 public sealed class TokenizerDifferentialTests(ITestOutputHelper output)
 {
@@ -31,6 +33,12 @@ public sealed class TokenizerDifferentialTests(ITestOutputHelper output)
         return list;
     }
 
+    /// <summary>The sweep's strings, <paramref name="perLine"/> to a line, joined by line feeds.</summary>
+    public static List<string> GroupedCodePointSweep(int perLine) =>
+        CodePointSweep().Chunk(perLine).Select(group => string.Join("\n", group)).ToList();
+
+    private static List<string> Sweep(bool full) => full ? CodePointSweep() : GroupedCodePointSweep(64);
+
     public static List<string> RandomSample(int seed, int count)
     {
         var random = new RandomText(seed);
@@ -38,20 +46,20 @@ public sealed class TokenizerDifferentialTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData("bytelevel-bpe")]
-    [InlineData("gpt2")]
-    [InlineData("t5-unigram-json")]
-    [InlineData("t5-precompiled-json")]
-    [InlineData("t5-first-json")]
-    [InlineData("t5-spiece")]
-    [InlineData("bert-wordpiece")]
-    [InlineData("minilm")]
-    public async Task IdsEqualTheReferenceOnEveryCodePointAndOnRandomStrings(string kind)
+    [InlineData("bytelevel-bpe", false)]
+    [InlineData("gpt2", true)]
+    [InlineData("t5-unigram-json", false)]
+    [InlineData("t5-precompiled-json", false)]
+    [InlineData("t5-first-json", true)]
+    [InlineData("t5-spiece", true)]
+    [InlineData("bert-wordpiece", false)]
+    [InlineData("minilm", true)]
+    public async Task IdsEqualTheReferenceOnEveryCodePointAndOnRandomStrings(string kind, bool stringPerCodePoint)
     {
         var oracle = Oracle();
         if (oracle is null) return;
         var work = Repo.TempDir();
-        var sweep = CodePointSweep();
+        var sweep = Sweep(stringPerCodePoint);
         var random = RandomSample(seed: 14, RandomStrings);
         List<string> texts = [.. sweep, .. random];
 
@@ -69,7 +77,7 @@ public sealed class TokenizerDifferentialTests(ITestOutputHelper output)
         foreach (var i in differences.Take(25))
             output.WriteLine($"{(i < sweep.Count ? "code point" : "random")} {Describe(texts[i])}: {FirstDifference(expected[i], actual[i])}");
         Assert.True(differences.Count == 0,
-            $"{kind}: {sweepDifferences} of {sweep.Count} code points and {differences.Count - sweepDifferences} of {random.Count} random strings differ; first: {(differences.Count > 0 ? Describe(texts[differences[0]]) : "")}");
+            $"{kind}: {sweepDifferences} of {sweep.Count} code-point strings and {differences.Count - sweepDifferences} of {random.Count} random strings differ; first: {(differences.Count > 0 ? Describe(texts[differences[0]]) : "")}");
     }
 
     /// <summary>
@@ -118,7 +126,7 @@ public sealed class TokenizerDifferentialTests(ITestOutputHelper output)
             ["model"] = new JsonObject { ["type"] = "WordLevel", ["vocab"] = new JsonObject { ["[UNK]"] = 0 }, ["unk_token"] = "[UNK]" },
         }.ToJsonString());
         var ours = (HuggingFaceTokenizer)HuggingFaceTokenizer.Load(json);
-        var sweep = CodePointSweep();
+        var sweep = Sweep(full: false);
         List<string> texts = [.. sweep, .. RandomSample(seed: 1414, RandomStrings)];
         var expectedTask = Task.Run(() => oracle.Components(json, texts));
         var actual = new string[texts.Count];
@@ -134,7 +142,7 @@ public sealed class TokenizerDifferentialTests(ITestOutputHelper output)
             output.WriteLine($"{Describe(texts[i])}: reference {Truncate(expected[i])}, ours {Truncate(actual[i])}");
         var sweepDifferences = differences.Count(i => i < sweep.Count);
         Assert.True(differences.Count == 0,
-            $"{kind}: {sweepDifferences} of {sweep.Count} code points and {differences.Count - sweepDifferences} random strings differ");
+            $"{kind}: {sweepDifferences} of {sweep.Count} code-point strings and {differences.Count - sweepDifferences} random strings differ");
 
         static JsonObject Sequence(string key, params JsonNode[] items) => new() { ["type"] = "Sequence", [key] = new JsonArray(items) };
         static string Truncate(string s) => s.Length > 300 ? s[..300] + "…" : s;
