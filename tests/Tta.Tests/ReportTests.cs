@@ -182,33 +182,6 @@ public class ReportTests(ITestOutputHelper output)
         Assert.NotEmpty(broken.Errors);
     }
 
-    /// <summary>
-    /// Smoke run of the figure benchmark (2 heatmaps of 32x32; not timed, nothing asserted about speed). Set
-    /// TTA_FIGURE_BENCHMARK=COUNTxSIZE (e.g. 100x512) to run the real comparison and read the timings in the output.
-    /// </summary>
-    [Fact]
-    public void FigureBenchmarkRuns()
-    {
-        var setting = Environment.GetEnvironmentVariable("TTA_FIGURE_BENCHMARK");
-        var (count, size) = (2, 32);
-        if (!string.IsNullOrWhiteSpace(setting))
-        {
-            var parts = setting.Split('x');
-            (count, size) = (int.Parse(parts[0]), int.Parse(parts[1]));
-        }
-        var dir = Repo.TempDir();
-        var log = new StringWriter();
-        FigureBenchmark.Run(log, dir, count, size);
-        output.WriteLine(log.ToString());
-        Assert.Contains($"tta (ScottPlot + SkiaSharp): {count} heatmaps {size}x{size}", log.ToString());
-        Assert.True(File.Exists(Path.Combine(dir, "tta", $"hm{count - 1:000}.pdf")));
-        Assert.Equal((long)count * size * size * 4, new FileInfo(Path.Combine(dir, "heatmaps.f32")).Length);
-        if (log.ToString().Contains("ratio matplotlib / tta", StringComparison.Ordinal))
-            Assert.True(File.Exists(Path.Combine(dir, "matplotlib", $"hm{count - 1:000}.png")));
-        else
-            output.WriteLine("matplotlib comparison did not run (see above)");
-    }
-
     /// <summary>Headless Chromium driven over the DevTools protocol (a small WebSocket client).</summary>
     private sealed class Chromium : IAsyncDisposable
     {
