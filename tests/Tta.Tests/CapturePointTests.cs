@@ -131,7 +131,11 @@ public partial class CapturePointTests
         {
             SyntheticCheckpoint.Write(dir, "falcon-7b", ScalarType.Float32, layers: 2, overrides: new Dictionary<string, JsonNode?>
             {
-                ["hidden_size"] = 32, ["num_attention_heads"] = 4, ["vocab_size"] = 64, ["parallel_attn"] = false, ["multi_query"] = false,
+                ["hidden_size"] = 32,
+                ["num_attention_heads"] = 4,
+                ["vocab_size"] = 64,
+                ["parallel_attn"] = false,
+                ["multi_query"] = false,
             });
             using var model = ModelFactory.Load(dir, ScalarType.Float32);
             using var scope = NewDisposeScope();

@@ -22,20 +22,11 @@ public sealed record AttentionParts(string Path, string Stack, int Layer, bool C
 /// <summary>
 /// Attention decomposition (the paper's layer-0 figures of Flan-T5-xl). The Extract pass also stores the attention
 /// quantities of the chosen blocks (<see cref="CaptureFilter"/>, attention-inputs.parquet); the query·key term is then
-/// recomputed from the captured query and key projections, per head, exactly as the model combines them (each
-/// architecture says how: <see cref="IArchitecture.QueryKey"/>):
-/// <list type="bullet">
-/// <item>T5: <c>PATH.q</c> · <c>PATH.k</c>ᵀ, no scaling (T5 folds it into the initialisation); the position bias is
-/// the captured <c>PATH.position_bias</c> (without the mask).</item>
-/// <item>BERT: <c>PATH.query</c> · <c>PATH.key</c>ᵀ / √d_head.</item>
-/// <item>GPT-2: q and k split from <c>PATH.c_attn</c>, times the model's scale (1/√d_head if
-/// <c>scale_attn_weights</c>, divided by layer+1 if <c>scale_attn_by_inverse_layer_idx</c>).</item>
-/// <item>Llama: <c>PATH.q_proj</c> and <c>PATH.k_proj</c> after the rotary embedding (the captured
-/// <c>model.rotary_emb</c> cos/sin), key heads repeated for grouped-query attention, / √d_head. RoPE puts position
-/// into q and k, so there is no separate bias term.</item>
-/// <item>Falcon: its fused, layout-dependent query_key_value projection is not decomposed; only scores and probs
-/// are reported.</item>
-/// </list>
+/// recomputed from the captured query and key projections, per head, exactly as the model combines them: each
+/// architecture says how (<see cref="IArchitecture.QueryKey"/>: T5 unscaled beside its relative position bias, BERT
+/// and Llama / √d_head, Llama after the rotary embedding with grouped key heads, GPT-2 split from its fused projection
+/// with its scaling flags; Falcon's fused, layout-dependent projection is not decomposed, only scores and probs are
+/// reported). The position bias is the captured <see cref="CaptureKind.PositionBias"/> (without the mask).
 /// So for every model except Falcon, <c>qk + position_bias + mask = scores</c> (the mask being 0 where attention
 /// is allowed).
 /// </summary>
