@@ -21,27 +21,43 @@ public static class CapturePointCheck
     /// </summary>
     public static void Check(Experiment e, IReadOnlyList<KnownModel> models)
     {
-        var points = models.Select(m => ModelFactory.CapturePoints(m.Config, m.CheckpointDir)).ToList();
-        for (var i = 0; i < e.Extract.Points.Count; i++)
-        {
-            var pattern = e.Extract.Points[i];
-            var regex = PointPattern.ToRegex(pattern);
-            if (points.Any(list => list.Any(p => regex.IsMatch(p.Name)))) continue;
-            var at = e.Extract.PointsAt is { } spans && i < spans.Count ? spans[i] : new SourceSpan(e.SourcePath, 1, 1);
-            var names = models.Select(m => $"'{m.Spec.Key}' ({m.Spec.Id})");
-            throw new ConfigException(at,
-                $"extract.points: '{pattern}' matches no capture point of model{(models.Count > 1 ? "s" : "")} {string.Join(", ", names)} — use {Suggestions(points[0])}");
-        }
+        var patterns = e.Extract.Points.Select(PointPattern.ToRegex).ToList();
+        var matched = new bool[patterns.Count];
+        var left = patterns.Count;
+        // One pass over the points, stopping once every pattern matched something (points come lazily).
+        foreach (var model in models)
+            foreach (var point in ModelFactory.CapturePoints(model.Config, model.CheckpointDir))
+            {
+                for (var i = 0; i < patterns.Count; i++)
+                    if (!matched[i] && patterns[i].IsMatch(point.Name))
+                    {
+                        matched[i] = true;
+                        left--;
+                    }
+                if (left == 0) return;
+            }
+        var first = Array.IndexOf(matched, false);
+        if (first < 0) return;
+        var at = e.Extract.PointsAt is { } spans && first < spans.Count ? spans[first] : new SourceSpan(e.SourcePath, 1, 1);
+        var names = models.Select(m => $"'{m.Spec.Key}' ({m.Spec.Id})");
+        throw new ConfigException(at, $"extract.points: '{e.Extract.Points[first]}' matches no capture point of model{(models.Count > 1 ? "s" : "")} " +
+            $"{string.Join(", ", names)} — use {Suggestions(ModelFactory.CapturePoints(models[0].Config, models[0].CheckpointDir))}");
     }
 
-    /// <summary>The hidden-state series with their range, attention maps, and a module of the first block as examples.</summary>
-    private static string Suggestions(IReadOnlyList<CapturePoint> points)
+    /// <summary>The hidden-state series with their range, attention maps, and a module of the first block as examples (in one pass).</summary>
+    private static string Suggestions(IEnumerable<CapturePoint> points)
     {
-        var series = points.Where(p => p.Kind == CaptureKind.HiddenState).GroupBy(p => p.Path)
-            .Select(g => $"{g.Key}.* (N = 0..{g.Max(p => p.Layer).ToString(CultureInfo.InvariantCulture)})");
-        var attentions = points.Where(p => p.Kind == CaptureKind.Attentions).Select(p => p.Path + ".*").Distinct();
-        var module = points.FirstOrDefault(p => p.Kind == CaptureKind.Module && p.Layer == 0 && !p.Name.Contains('#', StringComparison.Ordinal))?.Name;
+        var series = new Dictionary<string, int>(StringComparer.Ordinal);
+        var attentions = new HashSet<string>(StringComparer.Ordinal);
+        string? module = null;
+        foreach (var p in points)
+        {
+            if (p.Kind == CaptureKind.HiddenState) series[p.Path] = Math.Max(p.Layer, series.GetValueOrDefault(p.Path));
+            else if (p.Kind == CaptureKind.Attentions) attentions.Add(p.Path);
+            else if (module is null && p.Kind == CaptureKind.Module && p.Layer == 0 && !p.Name.Contains('#', StringComparison.Ordinal)) module = p.Name;
+        }
         var examples = module is null ? "" : $", or module paths such as {module}, {module}.* or *.probs";
-        return string.Join(", ", series.Concat(attentions)) + examples;
+        return string.Join(", ", series.Select(kv => $"{kv.Key}.* (N = 0..{kv.Value.ToString(CultureInfo.InvariantCulture)})")
+            .Concat(attentions.Select(a => a + ".*"))) + examples;
     }
 }

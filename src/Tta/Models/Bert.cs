@@ -58,33 +58,36 @@ public sealed class Bert : ITransformerModel
         // BertForMaskedLM / BertForPreTraining checkpoints keep the encoder under "bert.".
         public IReadOnlyList<string> InputEmbeddingKeys { get; } = ["embeddings.word_embeddings.weight", "bert.embeddings.word_embeddings.weight"];
 
-        public IReadOnlyList<CapturePoint> CapturePoints(JsonObject config)
+        public IEnumerable<CapturePoint> CapturePoints(JsonObject config) => Points(BertConfig.FromJson(config).NumLayers);
+
+        private static IEnumerable<CapturePoint> Points(int layers)
         {
-            var c = BertConfig.FromJson(config);
-            var (root, fields) = (Root, Fields);
-            var embeddings = root.Child("embeddings");
-            var points = new List<CapturePoint>
-            {
+            var embeddings = Root.Child("embeddings");
+            CapturePoint[] first =
+            [
                 embeddings.Of("word_embeddings"), embeddings.Of("token_type_embeddings"), embeddings.Of("position_embeddings"),
-                embeddings.Of("LayerNorm"), embeddings.Module, fields.HiddenState(0),
-            };
-            for (var i = 0; i < c.NumLayers; i++)
+                embeddings.Of("LayerNorm"), embeddings.Module, Fields.HiddenState(0),
+            ];
+            foreach (var p in first) yield return p;
+            for (var i = 0; i < layers; i++)
             {
                 var at = LayerSite(i);
                 var (attention, intermediate, output) = (at.Child("attention"), at.Child("intermediate"), at.Child("output"));
                 var (self, selfOutput) = (attention.Child("self"), attention.Child("output"));
-                points.AddRange(
+                CapturePoint[] block =
                 [
                     self.Part("query", CaptureKind.Query), self.Part("key", CaptureKind.Key), self.Part("value", CaptureKind.Value),
                     self.Part("scores", CaptureKind.AttentionScores), self.Part("probs", CaptureKind.AttentionProbs), self.Item(0), self.Item(1),
                     selfOutput.Of("dense"), selfOutput.Of("LayerNorm"), selfOutput.Module, attention.Item(0), attention.Item(1),
                     intermediate.Of("dense"), intermediate.Of("intermediate_act_fn"), intermediate.Module,
-                    output.Of("dense"), output.Of("LayerNorm"), output.Module, at.Module, fields.HiddenState(i + 1), fields.Attentions(i),
-                ]);
+                    output.Of("dense"), output.Of("LayerNorm"), output.Module, at.Module, Fields.HiddenState(i + 1), Fields.Attentions(i),
+                ];
+                foreach (var p in block) yield return p;
             }
-            var pooler = root.Child("pooler");
-            points.AddRange([fields.Output("last_hidden_state"), pooler.Of("dense"), pooler.Module]); // the pooler when the checkpoint has one
-            return points;
+            var pooler = Root.Child("pooler");
+            yield return Fields.Output("last_hidden_state");
+            yield return pooler.Of("dense"); // the pooler, when the checkpoint has one
+            yield return pooler.Module;
         }
 
         public IReadOnlySet<CaptureKind> QueryKeyKinds { get; } = new HashSet<CaptureKind> { CaptureKind.Query, CaptureKind.Key };

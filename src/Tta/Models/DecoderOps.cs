@@ -53,6 +53,22 @@ public abstract class DecoderModel : nn.Module, ITransformerModel
     protected internal static IEnumerable<CapturePoint> TailPoints(string finalNorm, int layers) =>
         [Root.Of(finalNorm), Fields.HiddenState(layers), Fields.Output("last_hidden_state"), Root.Of("lm_head"), Fields.Logits];
 
+    /// <summary>
+    /// Every point a decoder-only model records, lazily: <paramref name="leading"/> (embeddings, rotary tables), then
+    /// per block its input hidden state and <paramref name="block"/>'s points, then <see cref="TailPoints"/>.
+    /// </summary>
+    protected internal static IEnumerable<CapturePoint> AllPoints(IEnumerable<CapturePoint> leading, int layers,
+        Func<int, IEnumerable<CapturePoint>> block, string finalNorm)
+    {
+        foreach (var p in leading) yield return p;
+        for (var i = 0; i < layers; i++)
+        {
+            yield return Fields.HiddenState(i);
+            foreach (var p in block(i)) yield return p;
+        }
+        foreach (var p in TailPoints(finalNorm, layers)) yield return p;
+    }
+
     /// <summary>Records the final norm's output <paramref name="x"/> and the outputs <see cref="TailPoints"/> names; logits only when wanted.</summary>
     protected static void RecordTail(ActivationCapture capture, string finalNorm, int layers, Tensor x, Func<Tensor, Tensor> logitsOf)
     {

@@ -41,14 +41,11 @@ public sealed class Falcon : DecoderModel
         public ModelFacts Facts(JsonObject config) => Falcon.Facts(config);
         public IReadOnlyList<string> InputEmbeddingKeys { get; } = ["transformer.word_embeddings.weight", "word_embeddings.weight"];
 
-        public IReadOnlyList<CapturePoint> CapturePoints(JsonObject config)
+        public IEnumerable<CapturePoint> CapturePoints(JsonObject config)
         {
             var c = FalconConfig.From(config);
-            List<CapturePoint> points = [Root.Of("transformer.word_embeddings"), .. RotaryPoints];
-            for (var i = 0; i < c.Layers; i++)
-                points.AddRange([Fields.HiddenState(i), .. FalconBlock.Points(BlockSite(i), c.Shape.Norms)]);
-            points.AddRange(TailPoints("transformer.ln_f", c.Layers));
-            return points;
+            return AllPoints([Root.Of("transformer.word_embeddings"), .. RotaryPoints], c.Layers,
+                i => FalconBlock.Points(BlockSite(i), c.Shape.Norms), "transformer.ln_f");
         }
 
         public IReadOnlySet<CaptureKind> QueryKeyKinds { get; } = new HashSet<CaptureKind>();

@@ -28,15 +28,9 @@ public sealed class Gpt2 : DecoderModel
         public ModelFacts Facts(JsonObject config) => Gpt2.Facts(config);
         public IReadOnlyList<string> InputEmbeddingKeys { get; } = ["transformer.wte.weight", "wte.weight"];
 
-        public IReadOnlyList<CapturePoint> CapturePoints(JsonObject config)
-        {
-            var c = Gpt2Config.From(config);
-            var points = new List<CapturePoint> { Root.Of("transformer.wte"), Root.Of("transformer.wpe") };
-            for (var i = 0; i < c.Layers; i++)
-                points.AddRange([Fields.HiddenState(i), .. Gpt2Block.Points(BlockSite(i))]);
-            points.AddRange(TailPoints("transformer.ln_f", c.Layers));
-            return points;
-        }
+        public IEnumerable<CapturePoint> CapturePoints(JsonObject config) =>
+            AllPoints([Root.Of("transformer.wte"), Root.Of("transformer.wpe")], Gpt2Config.From(config).Layers,
+                i => Gpt2Block.Points(BlockSite(i)), "transformer.ln_f");
 
         public IReadOnlySet<CaptureKind> QueryKeyKinds { get; } = new HashSet<CaptureKind> { CaptureKind.QueryKeyValue };
 

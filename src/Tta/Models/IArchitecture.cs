@@ -44,9 +44,10 @@ public interface IArchitecture
 
     /// <summary>
     /// Every capture point a forward pass of a model with this config can record, in recording order (a point that
-    /// depends on the checkpoint rather than the config, such as BERT's optional pooler, is included).
+    /// depends on the checkpoint rather than the config, such as BERT's optional pooler, is included). The config is
+    /// read at once (a bad value throws here); the points come lazily, so an absurd depth costs nothing until read.
     /// </summary>
-    IReadOnlyList<CapturePoint> CapturePoints(JsonObject config);
+    IEnumerable<CapturePoint> CapturePoints(JsonObject config);
 
     /// <summary>The kinds <see cref="QueryKey"/> reads besides the scores (what Extract stores for the attention metric).</summary>
     IReadOnlySet<CaptureKind> QueryKeyKinds { get; }

@@ -31,15 +31,9 @@ public sealed class Llama : DecoderModel
         public ModelFacts Facts(JsonObject config) => Llama.Facts(config);
         public IReadOnlyList<string> InputEmbeddingKeys { get; } = ["model.embed_tokens.weight", "embed_tokens.weight"];
 
-        public IReadOnlyList<CapturePoint> CapturePoints(JsonObject config)
-        {
-            var c = LlamaConfig.From(config);
-            List<CapturePoint> points = [Root.Of("model.embed_tokens"), .. RotaryPoints];
-            for (var i = 0; i < c.Layers; i++)
-                points.AddRange([Fields.HiddenState(i), .. LlamaLayer.Points(LayerSite(i))]);
-            points.AddRange(TailPoints("model.norm", c.Layers));
-            return points;
-        }
+        public IEnumerable<CapturePoint> CapturePoints(JsonObject config) =>
+            AllPoints([Root.Of("model.embed_tokens"), .. RotaryPoints], LlamaConfig.From(config).Layers,
+                i => LlamaLayer.Points(LayerSite(i)), "model.norm");
 
         public IReadOnlySet<CaptureKind> QueryKeyKinds { get; } =
             new HashSet<CaptureKind> { CaptureKind.Query, CaptureKind.Key, CaptureKind.RotaryCos, CaptureKind.RotarySin };

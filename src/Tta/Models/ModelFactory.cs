@@ -38,7 +38,7 @@ public static class ModelFactory
         ConfigJson.Checked(directory, () => For(config, directory).LayerCount(config));
 
     /// <summary>Every capture point a model with this config can record (<see cref="IArchitecture.CapturePoints"/>).</summary>
-    public static IReadOnlyList<CapturePoint> CapturePoints(JsonObject config, string directory) =>
+    public static IEnumerable<CapturePoint> CapturePoints(JsonObject config, string directory) =>
         ConfigJson.Checked(directory, () => For(config, directory).CapturePoints(config));
 
     /// <summary>

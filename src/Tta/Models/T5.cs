@@ -96,17 +96,13 @@ public sealed class T5Model : nn.Module, ITransformerModel
             return new ModelInputs(input, ones_like(input), DecoderInputIds: decoder, DecoderAttentionMask: ones_like(decoder));
         }
 
-        public IReadOnlyList<CapturePoint> CapturePoints(JsonObject config)
-        {
-            var h = T5Config.From(config);
-            var points = new List<CapturePoint> { EncoderRoot.Of("encoder.embed_tokens") };
-            T5Stack.AddPoints(points, h, isDecoder: false);
-            points.Add(EncoderFields.Output("encoder_last_hidden_state"));
-            points.Add(DecoderRoot.Of("decoder.embed_tokens"));
-            T5Stack.AddPoints(points, h, isDecoder: true);
-            points.AddRange([DecoderFields.Output("last_hidden_state"), DecoderRoot.Of("lm_head"), DecoderFields.Logits]);
-            return points;
-        }
+        public IEnumerable<CapturePoint> CapturePoints(JsonObject config) => Points(T5Config.From(config));
+
+        private static IEnumerable<CapturePoint> Points(T5Config h) =>
+            T5Stack.Points(h, isDecoder: false).Prepend(EncoderRoot.Of("encoder.embed_tokens"))
+                .Append(EncoderFields.Output("encoder_last_hidden_state")).Append(DecoderRoot.Of("decoder.embed_tokens"))
+                .Concat(T5Stack.Points(h, isDecoder: true))
+                .Concat([DecoderFields.Output("last_hidden_state"), DecoderRoot.Of("lm_head"), DecoderFields.Logits]);
 
         public IReadOnlySet<CaptureKind> QueryKeyKinds { get; } = new HashSet<CaptureKind> { CaptureKind.Query, CaptureKind.Key, CaptureKind.PositionBias };
 
@@ -645,19 +641,20 @@ internal sealed class T5Stack : nn.Module
         ? (T5Model.DecoderRoot.Child("decoder"), T5Model.DecoderFields)
         : (T5Model.EncoderRoot.Child("encoder"), T5Model.EncoderFields);
 
-    /// <summary>Adds what <see cref="Forward"/> records, in order.</summary>
-    public static void AddPoints(List<CapturePoint> points, T5Config h, bool isDecoder)
+    /// <summary>What <see cref="Forward"/> records, in order (lazily).</summary>
+    public static IEnumerable<CapturePoint> Points(T5Config h, bool isDecoder)
     {
         var (at, fields) = Sites(isDecoder);
         var count = isDecoder ? h.NumDecoderLayers : h.NumLayers;
         for (var i = 0; i < count; i++)
         {
-            points.Add(fields.HiddenState(i));
-            points.AddRange(T5Block.Points(at.Child("block").Block(i), h, isDecoder));
-            points.Add(fields.Attentions(i));
-            if (isDecoder) points.Add(fields.CrossAttentions(i));
+            yield return fields.HiddenState(i);
+            foreach (var p in T5Block.Points(at.Child("block").Block(i), h, isDecoder)) yield return p;
+            yield return fields.Attentions(i);
+            if (isDecoder) yield return fields.CrossAttentions(i);
         }
-        points.AddRange([at.Of("final_layer_norm"), fields.HiddenState(count)]);
+        yield return at.Of("final_layer_norm");
+        yield return fields.HiddenState(count);
     }
 
     public Tensor Forward(Tensor embeds, Tensor selfMask, Tensor? encoded, Tensor? crossMask, ActivationCapture capture)
