@@ -1,0 +1,288 @@
+using System.Globalization;
+using System.Text.Json;
+using Tta.Cache;
+using Tta.Config;
+using Tta.Extract;
+using Tta.Figures;
+using Tta.Metrics;
+
+namespace Tta.Explorer;
+
+/// <summary>
+/// Reads what the explorer page of one experiment shows — the metrics files of every model × text (one block at a
+/// time), the figure units' files, the unit manifests — and returns the page data with the quantised maps.
+/// </summary>
+public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
+{
+    /// <summary>How many nearest tokens the hover shows at most.</summary>
+    public const int MaxNearest = 5;
+
+    public const string ThumbsFolder = "~thumbs"; // '~' cannot start a model key, so this never meets a model's folder
+
+    private readonly List<QuantizedMap> maps = [];
+    private readonly List<string> thumbs = [];
+
+    public string PageDir => Path.Combine(ws.FiguresDir, experiment.Name);
+
+    /// <summary>Thumbnails written by <see cref="Build"/>.</summary>
+    public IReadOnlyList<string> ThumbnailFiles => thumbs;
+
+    public IReadOnlyList<QuantizedMap> Maps => maps;
+
+    /// <summary>The experiment file's text (relative paths are taken from the workspace root, as in an archive).</summary>
+    public static string ExperimentText(Workspace ws, Experiment e) =>
+        File.ReadAllText(Path.IsPathRooted(e.SourcePath) ? e.SourcePath : ws.Absolute(e.SourcePath));
+
+    /// <summary>The metric units whose files the page reads for one model × text, by kind.</summary>
+    public static IEnumerable<(string Kind, MetricsUnitBase Unit)> MetricUnits(Workspace ws, Experiment e, ModelSpec m, TextSpec t)
+    {
+        yield return ("similarity", MetricsStage.For(ws, e, m, t));
+        if (e.Metrics.Attention is not null) yield return ("attention", new AttentionMetricsUnit(ws, e, m, t));
+        if (e.Metrics.Projection) yield return ("projection", new TrajectoryProjectionUnit(ws, e, m, t));
+        if (e.Metrics.Nearest is not null) yield return ("nearest", new NearestMetricsUnit(ws, e, m, t));
+    }
+
+    /// <summary>The run's units below the explorer (Extract, Metrics, Figures) as the run manifest records them.</summary>
+    public static List<PageUnit> RunUnits(Workspace ws, Experiment e)
+    {
+        var context = new RunContext(ws, [e], TextWriter.Null);
+        var units = new List<PageUnit>();
+        foreach (var stage in new[] { ExtractStage.Name, MetricsStage.Name, FiguresStage.Name })
+            foreach (var unit in Pipeline.Units(stage, context).Where(u => u is not ExplorerUnit))
+            {
+                var manifest = StageRunner.Upstream(unit.ManifestPath, $"{stage} {unit.Key}");
+                units.Add(new PageUnit(stage, unit.Key, manifest.Fingerprint, manifest.Outputs.Count));
+            }
+        return units;
+    }
+
+    public PageData Build()
+    {
+        var sets = new List<PageSet>();
+        var resolved = new Dictionary<string, (string? Sha, string DType)>(StringComparer.Ordinal);
+        foreach (var m in experiment.Models)
+            foreach (var t in experiment.Texts)
+            {
+                var set = BuildSet(m, t, out var metadata);
+                sets.Add(set);
+                resolved.TryAdd(m.Key, (metadata.GetValueOrDefault("tta.revision_sha"), metadata.GetValueOrDefault("tta.dtype") ?? m.DType));
+            }
+        var colormap = Colormaps.Get(experiment.Figures.Colormap);
+        var lut = Enumerable.Range(0, 256).Select(i => colormap.GetColor(i / 255.0)).Select(c => $"#{c.R:x2}{c.G:x2}{c.B:x2}").ToList();
+        return new PageData(
+            Title: $"tta explorer · {experiment.Name}",
+            Experiment: experiment.Name,
+            Colormap: lut,
+            MaskedColor: MaskedColor(experiment.Figures.Colormap),
+            MissingColor: "#ff00ff",
+            DecoderStart: FigureContext.DecoderStart,
+            Models: [.. experiment.Models.Select(m => new PageModel(m.Key, m.Id, m.Source, m.Revision, resolved[m.Key].Sha, resolved[m.Key].DType))],
+            Texts: [.. experiment.Texts.Select(t => t.Key)],
+            Sets: sets,
+            Maps: [.. maps.Select(q => new PageMap(q.Rows, q.Cols, q.Symmetric, q.Min, q.Scale, q.MaskedCells))],
+            Yaml: ExperimentText(ws, experiment),
+            Run: RunUnits(ws, experiment));
+    }
+
+    /// <summary>Masked cells: white, which no colormap here but gray reaches; a light red for gray.</summary>
+    public static string MaskedColor(string colormap) => colormap == "gray" ? "#f4c7c3" : "#ffffff";
+
+    private PageSet BuildSet(ModelSpec m, TextSpec t, out IReadOnlyDictionary<string, string> metadata)
+    {
+        IReadOnlyDictionary<string, string>? meta = null;
+        var similarity = new List<SimilarityEntry>();
+        var attention = new List<AttentionEntry>();
+        var projection = new List<ProjectionEntry>();
+        Dictionary<string, NearestEntry>? nearest = null;
+        foreach (var (kind, unit) in MetricUnits(ws, experiment, m, t))
+        {
+            StageRunner.Upstream(unit.ManifestPath, $"{kind} metrics of {experiment.Name}/{m.Key}/{t.Key} (stage Metrics)");
+            switch (kind)
+            {
+                case "similarity":
+                    meta = Similarity(unit.OutputPath, similarity);
+                    break;
+                case "attention":
+                    Attention(unit.OutputPath, attention);
+                    break;
+                case "projection":
+                    Projection(unit.OutputPath, projection);
+                    break;
+                case "nearest":
+                    nearest = Nearest(unit.OutputPath);
+                    break;
+            }
+        }
+        metadata = meta!;
+        var tokens = metadata.TryGetValue("tta.tokens", out var json) ? JsonSerializer.Deserialize<string[]>(json) ?? [] : [];
+        var figures = Figures(m, t, similarity);
+        return new PageSet(m.Key, t.Key, [.. tokens.Select(TokenLabel)], similarity, attention, projection, nearest, figures);
+    }
+
+    private int Add(QuantizedMap map)
+    {
+        maps.Add(map);
+        return maps.Count - 1;
+    }
+
+    private IReadOnlyDictionary<string, string> Similarity(string parquet, List<SimilarityEntry> entries)
+    {
+        var blocks = new List<(ActivationPoint Key, int Map)>();
+        var metadata = Sync(() => VectorStoreReader.ForEachBlockAsync(parquet, block =>
+        {
+            blocks.Add((block.Key, Add(QuantizedMap.From(block.Values, block.Positions, block.Dim, maskBelow: null))));
+            return Task.CompletedTask;
+        }));
+        var labels = PointLabels(blocks.Select(b => b.Key));
+        var measures = experiment.Metrics.Similarity;
+        entries.AddRange(blocks
+            .OrderBy(b => Math.Max(0, measures.ToList().IndexOf(b.Key.Measure ?? ""))).ThenBy(b => Depth.StackOrder(b.Key.Stack))
+            .ThenBy(b => Depth.Within(b.Key.Point, b.Key.Layer)).ThenBy(b => b.Key.Point, StringComparer.Ordinal)
+            .Select(b => new SimilarityEntry(b.Key.Stack, b.Key.Point, b.Key.Layer, labels(b.Key.Stack, b.Key.Point), b.Key.Measure ?? "", b.Map)));
+        return metadata;
+    }
+
+    /// <summary>Names points for captions (<see cref="Depth.Describe"/>), knowing which hidden states each stack stores.</summary>
+    private static Func<string, string, string> PointLabels(IEnumerable<ActivationPoint> keys)
+    {
+        var last = keys.Where(k => Depth.HiddenStateIndex(k.Point) is not null)
+            .GroupBy(k => (k.Stack, Series: k.Point[..k.Point.LastIndexOf('.')]))
+            .ToDictionary(g => g.Key, g => Depth.LastContiguous(g.Select(k => Depth.HiddenStateIndex(k.Point)!.Value)));
+        return (stack, point) =>
+        {
+            var dot = point.LastIndexOf('.');
+            var described = Depth.Describe(point, dot > 0 ? last.GetValueOrDefault((stack, point[..dot])) : null);
+            return described == point ? point : $"{described} ({point})";
+        };
+    }
+
+    private void Attention(string parquet, List<AttentionEntry> entries)
+    {
+        var (metadata, blocks) = Sync(() => VectorStoreReader.ReadAsync(parquet));
+        var kernelRows = metadata.TryGetValue("tta.kernel_rows", out var json)
+            ? JsonSerializer.Deserialize<Dictionary<string, int>>(json) ?? []
+            : [];
+        var maskBelow = QuantizedMap.DTypeMin(metadata.GetValueOrDefault("tta.dtype"));
+        var groups = blocks.GroupBy(b => b.Key with { Measure = null })
+            .OrderBy(g => Depth.StackOrder(g.Key.Stack)).ThenBy(g => g.Key.Layer).ThenBy(g => g.Key.Point, StringComparer.Ordinal)
+            .ThenBy(g => g.Key.Head);
+        foreach (var group in groups)
+        {
+            var byMeasure = group.ToDictionary(b => b.Key.Measure ?? "", StringComparer.Ordinal);
+            // As the static figures: a bias that is zero everywhere (T5 cross-attention) is no position bias.
+            if (byMeasure.TryGetValue("position_bias", out var bias) && bias.Values.All(v => v == 0))
+            {
+                byMeasure.Remove("position_bias");
+                byMeasure.Remove("kernel");
+            }
+            var panels = new SortedDictionary<string, int>(StringComparer.Ordinal);
+            foreach (var (_, measure) in MetricFigures.Panels)
+                if (byMeasure.TryGetValue(measure, out var b))
+                    panels[measure] = Add(QuantizedMap.From(b.Values, b.Positions, b.Dim, maskBelow));
+            KernelEntry? kernel = null;
+            if (byMeasure.TryGetValue("kernel", out var k) && kernelRows.TryGetValue(group.Key.Point, out var row))
+                kernel = new KernelEntry(row, k.Values);
+            entries.Add(new AttentionEntry(group.Key.Stack, group.Key.Point, group.Key.Layer, group.Key.Head ?? 0,
+                group.Key.Point.Contains("EncDecAttention", StringComparison.Ordinal), panels, kernel));
+        }
+    }
+
+    private static void Projection(string parquet, List<ProjectionEntry> entries)
+    {
+        var (metadata, blocks) = Sync(() => VectorStoreReader.ReadAsync(parquet));
+        var info = metadata.TryGetValue("tta.projection", out var json)
+            ? JsonSerializer.Deserialize<Dictionary<string, TrajectoryProjectionUnit.ProjectionInfo>>(json) ?? []
+            : [];
+        var labels = PointLabels(blocks.Select(b => b.Key));
+        foreach (var series in blocks.GroupBy(b => TrajectoryProjection.SeriesOf(b.Key with { Measure = null }) ?? b.Key.Point)
+                     .OrderBy(g => Depth.StackOrder(g.First().Key.Stack)).ThenBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var layers = series.OrderBy(b => b.Key.Layer).ToList();
+            var (tokens, count) = (layers[0].Positions, layers.Count);
+            var x = new float[tokens * count];
+            var y = new float[tokens * count];
+            var range = layers.SelectMany(b => b.Values).Select(Math.Abs).DefaultIfEmpty(0).Max();
+            for (var l = 0; l < count; l++)
+                for (var p = 0; p < tokens; p++)
+                {
+                    x[p * count + l] = Round(layers[l].Values[p * 2], range);
+                    y[p * count + l] = Round(layers[l].Values[p * 2 + 1], range);
+                }
+            var ratio = info.TryGetValue(series.Key, out var i) ? i.ExplainedVarianceRatio : [];
+            entries.Add(new ProjectionEntry(series.Key, layers[0].Key.Stack, [.. layers.Select(b => b.Key.Layer)],
+                [.. layers.Select(b => labels(b.Key.Stack, b.Key.Point))], [.. ratio.Select(r => Math.Round(r, 4))], x, y));
+        }
+    }
+
+    /// <summary>Five significant digits of the largest coordinate: far below a pixel, a third of the JSON.</summary>
+    private static float Round(float v, float range)
+    {
+        if (!(range > 0) || !float.IsFinite(v)) return v;
+        var step = Math.Pow(10, Math.Floor(Math.Log10(range)) - 4);
+        return (float)(Math.Round(v / step) * step);
+    }
+
+    private static Dictionary<string, NearestEntry> Nearest(string parquet)
+    {
+        var rows = NearestRows.Read(parquet);
+        var result = new Dictionary<string, NearestEntry>(StringComparer.Ordinal);
+        foreach (var series in rows.GroupBy(r => r.Point[..Math.Max(0, r.Point.LastIndexOf('.'))], StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var k = Math.Min(MaxNearest, series.Max(r => r.Rank) + 1);
+            var byMeasure = new SortedDictionary<string, IReadOnlyDictionary<string, IReadOnlyList<IReadOnlyList<string>>>>(StringComparer.Ordinal);
+            foreach (var measure in series.GroupBy(r => r.Measure, StringComparer.Ordinal))
+            {
+                var byLayer = new SortedDictionary<string, IReadOnlyList<IReadOnlyList<string>>>(StringComparer.Ordinal);
+                foreach (var layer in measure.GroupBy(r => r.Layer))
+                {
+                    var positions = layer.Max(r => r.Position) + 1;
+                    var lists = Enumerable.Range(0, positions).Select(_ => new List<string>()).ToList();
+                    foreach (var r in layer.Where(r => r.Rank < k).OrderBy(r => r.Position).ThenBy(r => r.Rank))
+                        lists[r.Position].Add(r.Token is null ? "#" + r.TokenId.ToString(CultureInfo.InvariantCulture) : TokenLabel(r.Token));
+                    byLayer[layer.Key.ToString(CultureInfo.InvariantCulture)] = lists;
+                }
+                byMeasure[measure.Key] = byLayer;
+            }
+            result[series.Key] = new NearestEntry(k, byMeasure);
+        }
+        return result;
+    }
+
+    /// <summary>The figure unit's files in gallery order, each with a thumbnail (written here) of its PNG.</summary>
+    private List<FigureEntry> Figures(ModelSpec m, TextSpec t, List<SimilarityEntry> similarity)
+    {
+        var unit = new FiguresUnit(ws, experiment, m, t);
+        var manifest = StageRunner.Upstream(unit.ManifestPath, $"figures of {unit.Key}");
+        var labels = similarity.GroupBy(s => (s.Stack, s.Point)).ToDictionary(g => g.Key, g => g.First().Label);
+        string Describe(string stack, string point) => labels.GetValueOrDefault((stack, point)) ?? point;
+        var entries = new List<FigureEntry>();
+        foreach (var figure in FigureCatalog.Catalog(manifest.Outputs.Select(o => ws.Absolute(o.Path)), Describe))
+        {
+            string? thumb = null;
+            var (w, h) = (0, 0);
+            if (figure.Files.TryGetValue("png", out var png))
+            {
+                var target = Path.Combine(PageDir, ThumbsFolder, m.Key, t.Key, figure.Stem + ".png");
+                (w, h) = Thumbnails.Write(png, target);
+                thumbs.Add(target);
+                thumb = Url(target);
+            }
+            var files = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (format, path) in figure.Files) files[format] = Url(path);
+            entries.Add(new FigureEntry(figure.Kind, figure.Group, figure.Caption, thumb, w, h, files));
+        }
+        return entries;
+    }
+
+    /// <summary>A relative URL from the page to <paramref name="file"/>, each segment percent-encoded.</summary>
+    private string Url(string file)
+    {
+        var relative = Path.GetRelativePath(Path.GetFullPath(PageDir), Path.GetFullPath(file)).Replace('\\', '/');
+        return string.Join('/', relative.Split('/').Select(s => s is ".." or "." ? s : Uri.EscapeDataString(s)));
+    }
+
+    /// <summary>The one place a token becomes a label on the page (switches to the shared token display once it exists).</summary>
+    private static string TokenLabel(string token) => HeatmapFigure.TickLabel(token);
+
+    private static T Sync<T>(Func<Task<T>> run) => Task.Run(run).GetAwaiter().GetResult();
+}
