@@ -98,7 +98,7 @@ public static class ExperimentArchive
     /// <summary>One member of the archive: its name and where its bytes come from.</summary>
     private sealed record Member(string Name, string Kind, string Description, Func<byte[]> Read, string? ExpectedSha256 = null)
     {
-        public bool IsText => Kind is "experiment" or "text";
+        public bool IsText => Kind is "experiment" or "text" || (Kind == "explorer" && Name.EndsWith(".html", StringComparison.Ordinal));
         public bool IsJson => Kind is "unit-manifest" or "run-manifest";
     }
 
@@ -154,6 +154,7 @@ public static class ExperimentArchive
                     if (e.Metrics.Attention is not null) optional.Add((new AttentionMetricsUnit(ws, e, m, t), "attention decomposition"));
                     if (e.Metrics.Nearest is not null) optional.Add((new NearestMetricsUnit(ws, e, m, t), "nearest tokens"));
                     if (e.Metrics.Trajectory) optional.Add((new TrajectoryMetricsUnit(ws, e, m, t), "trajectory metrics"));
+                    if (e.Metrics.Projection) optional.Add((new TrajectoryProjectionUnit(ws, e, m, t), "trajectory projection"));
                     foreach (var (unit, what) in optional)
                     {
                         var files = AddOutputs(unit, "metrics", $"{what} (Metrics output, Parquet)");
@@ -165,6 +166,10 @@ public static class ExperimentArchive
                     AddUnit(figures, UnitManifest.TryRead(figures.ManifestPath)!, metricFiles, images);
                 }
             }
+            // The explorer page (a text member: paths in its copy of the YAML are rewritten) and its thumbnails.
+            var explorer = new Explorer.ExplorerUnit(ws, e);
+            var explorerFiles = AddOutputs(explorer, "explorer", "interactive explorer (page or gallery thumbnail; Figures output)");
+            AddUnit(explorer, UnitManifest.TryRead(explorer.ManifestPath)!, [.. members.Where(x => x.Kind is "metrics" or "figure").Select(x => x.Name)], explorerFiles);
             var runManifest = RunManifest();
             members.Add(new Member(RunManifestName, "run-manifest",
                 "run manifest: unit fingerprints and timings, models and weight hashes, tool versions, git commit, machine",
@@ -198,7 +203,7 @@ public static class ExperimentArchive
             foreach (var o in manifest.Outputs)
             {
                 var abs = ws.Absolute(o.Path);
-                var name = kind == "figure" ? FigureMember(abs) : CacheMember(abs);
+                var name = kind is "figure" or "explorer" ? FigureMember(abs) : CacheMember(abs);
                 members.Add(new Member(name, kind, $"{description} of {unit.Key}", FileBytes(abs), o.Sha256));
                 names.Add(name);
             }

@@ -102,7 +102,7 @@ public static class TrajectoryProjection
             throw new InvalidDataException($"{block.Key.Point}: {block.Dim} features, but {series} has {acc.Dim}");
         using var scope = NewDisposeScope();
         var x = tensor(block.Values, [block.Positions, block.Dim]).to(ScalarType.Float64);
-        acc.Sum.add_(x.sum(0));
+        acc.Sum.add_(x.sum(0L)); // 0L: a literal 0 would bind to the sum(ScalarType) overload
         acc.Gram.add_(x.t().matmul(x));
         acc.Rows += block.Positions;
     }
