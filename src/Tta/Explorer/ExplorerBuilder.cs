@@ -67,12 +67,10 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
                 sets.Add(set);
                 resolved.TryAdd(m.Key, (metadata.GetValueOrDefault("tta.revision_sha"), metadata.GetValueOrDefault("tta.dtype") ?? m.DType));
             }
-        var colormap = Colormaps.Get(experiment.Figures.Colormap);
-        var lut = Enumerable.Range(0, 256).Select(i => colormap.GetColor(i / 255.0)).Select(c => $"#{c.R:x2}{c.G:x2}{c.B:x2}").ToList();
         return new PageData(
             Title: $"tta explorer · {experiment.Name}",
             Experiment: experiment.Name,
-            Colormap: lut,
+            Colormap: ColormapLut(experiment.Figures.Colormap),
             MaskedColor: MaskedColor(experiment.Figures.Colormap),
             MissingColor: "#ff00ff",
             DecoderStart: FigureContext.DecoderStart,
@@ -82,6 +80,13 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
             Maps: [.. maps.Select(q => new PageMap(q.Rows, q.Cols, q.Symmetric, q.Min, q.Scale, q.MaskedCells))],
             Yaml: ExperimentText(ws, experiment),
             Run: RunUnits(ws, experiment));
+    }
+
+    /// <summary>A colormap as 256 <c>#rrggbb</c> colours, low to high.</summary>
+    public static IReadOnlyList<string> ColormapLut(string name)
+    {
+        var colormap = Colormaps.Get(name);
+        return [.. Enumerable.Range(0, 256).Select(i => colormap.GetColor(i / 255.0)).Select(c => $"#{c.R:x2}{c.G:x2}{c.B:x2}")];
     }
 
     /// <summary>Masked cells: white, which no colormap here but gray reaches; a light red for gray.</summary>

@@ -235,7 +235,7 @@
       void s;
     };
     p.paint = () => { if (view) view.paint(); };
-    p.step = (d) => { p.index = Math.max(0, Math.min(p.entries().length - 1, p.index + d)); slider.value = p.index; p.draw(); };
+    p.step = (d) => { p.index = Math.max(0, Math.min(p.entries().length - 1, p.index + d)); slider.value = p.index; return p.draw(); };
     slider.addEventListener('input', () => { p.index = Number(slider.value); p.draw(); });
     modelSel.addEventListener('change', () => { p.model = modelSel.value; p.sync(); p.draw(); });
     textSel.addEventListener('change', () => { p.text = textSel.value; p.sync(); p.draw(); });
@@ -514,6 +514,7 @@
       return { rows: map.rows, cols: map.cols, scale: map.scale, values: out };
     },
     showView,
+    step: (k, d) => state.panes[k].step(d),
     navigate: (model, text) => { $('model').value = model; $('text').value = text; navigate(); },
   });
 
