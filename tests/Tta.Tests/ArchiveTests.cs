@@ -357,7 +357,7 @@ public class ArchiveAllMetricsTests
     public void OptionalMetricsAreArchivedAndTheirFiguresVerify()
     {
         var ws = new TinyWorkspace(TinyWorkspace.DefaultYaml.Replace("figures:",
-            "metrics:\n  attention: { layers: [0], heads: [1] }\n  nearest: { k: 3 }\n  trajectory: true\nfigures:"));
+            "metrics:\n  attention: { layers: [0], heads: [1] }\n  nearest: { k: 3 }\n  trajectory: true\n  projection: true\nfigures:"));
         foreach (var stage in new[] { "Download", "Extract", "Metrics", "Figures" })
         {
             var (c, o) = ws.Cli("run", $"--stage={stage}");
@@ -367,13 +367,15 @@ public class ArchiveAllMetricsTests
         Assert.True(code == 0, output);
         var archive = Assert.Single(Directory.GetFiles(Path.Combine(ws.FiguresDir, "archives"), "*.zip"));
         var names = ArchivedTinyExperiment.Members(archive).Keys.ToList();
-        foreach (var kind in new[] { "similarity", "attention", "nearest", "trajectory" })
+        foreach (var kind in new[] { "similarity", "attention", "nearest", "trajectory", "projection" })
             Assert.Contains($"cache/metrics/tiny/tiny/one/{kind}.parquet", names);
         Assert.Contains(names, n => n.Contains("-attention-softmax.png", StringComparison.Ordinal));
         Assert.Contains(names, n => n.Contains("-nearest-ip.png", StringComparison.Ordinal));
         var report = ArchiveVerifier.Verify(archive, TextWriter.Null);
         Assert.Empty(report.Problems);
-        var figures = names.Count(n => n.StartsWith("figures/", StringComparison.Ordinal));
+        Assert.Contains(names, n => n.Contains("-projection-pca.png", StringComparison.Ordinal));
+        // Every figure is regenerated (the explorer's page and thumbnails are rebuilt and compared separately).
+        var figures = names.Count(n => n.StartsWith("figures/tiny/tiny/", StringComparison.Ordinal));
         Assert.Equal(figures, report.FiguresCompared);
     }
 }
