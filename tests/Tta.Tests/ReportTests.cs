@@ -61,15 +61,19 @@ public class ReportTests(ExplorerRun run, ITestOutputHelper output) : IClassFixt
         if (chrome is null) return;
         var firstMap = (await chrome.Json("window.__tta.firstMapMs")).GetDouble();
         output.WriteLine($"first map after {firstMap:0} ms");
+        // A screenshot of every view goes to test-output/explorer/ for a look.
+        var shots = Path.Combine(AppContext.BaseDirectory, "test-output", "explorer");
+        Directory.CreateDirectory(shots);
         foreach (var view in new[] { "attention", "trajectory", "figures", "run", "similarity" })
         {
             await chrome.Page.ClickAsync($"#views button[data-view='{view}']");
             await chrome.Page.WaitForExpressionAsync($"!document.getElementById('view-{view}').hidden");
             await Task.Delay(300);
+            await chrome.Page.ScreenshotAsync(Path.Combine(shots, view + ".png"));
         }
         await chrome.Page.ClickAsync("#two-panes");
         await chrome.Page.WaitForExpressionAsync("document.querySelectorAll('.pane canvas.map').length === 2 && window.__tta.drawn >= 3");
-        var screenshot = Path.Combine(Repo.TempDir(), "explorer.png");
+        var screenshot = Path.Combine(shots, "two-panes.png");
         await chrome.Page.ScreenshotAsync(screenshot);
         output.WriteLine($"screenshot {screenshot}; requests: {chrome.Requests.Count}");
         foreach (var e in chrome.Errors) output.WriteLine(e);
