@@ -161,34 +161,35 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
         };
     }
 
+    /// <summary>One block at a time: a head's panels are quantised as they come, so memory holds one map.</summary>
     private void Attention(string parquet, List<AttentionEntry> entries)
     {
-        var (metadata, blocks) = Sync(() => VectorStoreReader.ReadAsync(parquet));
+        var metadata = Sync(() => VectorStoreReader.ReadMetadataAsync(parquet));
         var kernelRows = metadata.TryGetValue("tta.kernel_rows", out var json)
             ? JsonSerializer.Deserialize<Dictionary<string, int>>(json) ?? []
             : [];
         var maskBelow = QuantizedMap.DTypeMin(metadata.GetValueOrDefault("tta.dtype"));
-        var groups = blocks.GroupBy(b => b.Key with { Measure = null })
-            .OrderBy(g => Depth.StackOrder(g.Key.Stack)).ThenBy(g => g.Key.Layer).ThenBy(g => g.Key.Point, StringComparer.Ordinal)
-            .ThenBy(g => g.Key.Head);
-        foreach (var group in groups)
+        var measures = MetricFigures.Panels.Select(p => p.Measure).ToHashSet(StringComparer.Ordinal);
+        var heads = new Dictionary<ActivationPoint, (SortedDictionary<string, int> Panels, List<float[]> Kernel, bool ZeroBias)>();
+        Sync(() => VectorStoreReader.ForEachBlockAsync(parquet, block =>
         {
-            var byMeasure = group.ToDictionary(b => b.Key.Measure ?? "", StringComparer.Ordinal);
+            var key = block.Key with { Measure = null };
+            if (!heads.TryGetValue(key, out var head)) heads[key] = head = (new(StringComparer.Ordinal), [], false);
+            var measure = block.Key.Measure ?? "";
             // As the static figures: a bias that is zero everywhere (T5 cross-attention) is no position bias.
-            if (byMeasure.TryGetValue("position_bias", out var bias) && bias.Values.All(v => v == 0))
-            {
-                byMeasure.Remove("position_bias");
-                byMeasure.Remove("kernel");
-            }
-            var panels = new SortedDictionary<string, int>(StringComparer.Ordinal);
-            foreach (var (_, measure) in MetricFigures.Panels)
-                if (byMeasure.TryGetValue(measure, out var b))
-                    panels[measure] = Add(QuantizedMap.From(b.Values, b.Positions, b.Dim, maskBelow));
-            KernelEntry? kernel = null;
-            if (byMeasure.TryGetValue("kernel", out var k) && kernelRows.TryGetValue(group.Key.Point, out var row))
-                kernel = new KernelEntry(row, k.Values);
-            entries.Add(new AttentionEntry(group.Key.Stack, group.Key.Point, group.Key.Layer, group.Key.Head ?? 0,
-                group.Key.Point.Contains("EncDecAttention", StringComparison.Ordinal), panels, kernel));
+            if (measure == "position_bias" && block.Values.All(v => v == 0)) heads[key] = head with { ZeroBias = true };
+            else if (measure == "kernel") head.Kernel.Add(block.Values);
+            else if (measures.Contains(measure)) head.Panels[measure] = Add(QuantizedMap.From(block.Values, block.Positions, block.Dim, maskBelow));
+            return Task.CompletedTask;
+        }));
+        foreach (var (key, head) in heads.OrderBy(h => Depth.StackOrder(h.Key.Stack)).ThenBy(h => h.Key.Layer)
+                     .ThenBy(h => h.Key.Point, StringComparer.Ordinal).ThenBy(h => h.Key.Head))
+        {
+            var kernel = !head.ZeroBias && head.Kernel.Count > 0 && kernelRows.TryGetValue(key.Point, out var row)
+                ? new KernelEntry(row, head.Kernel[0])
+                : null;
+            entries.Add(new AttentionEntry(key.Stack, key.Point, key.Layer, key.Head ?? 0,
+                key.Point.Contains("EncDecAttention", StringComparison.Ordinal), head.Panels, kernel));
         }
     }
 
