@@ -1,0 +1,45 @@
+using System.Text;
+
+namespace Tta.Execution.Slurm;
+
+/// <summary>One array task's state at the last poll, with what a report needs: its unit key and its logs.</summary>
+/// <param name="JobId">the array's job id (tasks are JOBID_INDEX in Slurm's tools)</param>
+/// <param name="Index">the task's index in the array</param>
+/// <param name="SlurmState">Slurm's own state name (PENDING, FAILED, …); empty before the first poll</param>
+/// <param name="Reason">Slurm's reason (Dependency, Resources, NonZeroExitCode, …)</param>
+/// <param name="ExitCode">the exit code of a finished task that ran, when Slurm reports one</param>
+/// <param name="Signal">the signal that ended it, when one did (0 when none)</param>
+public sealed record SlurmTaskStatus(
+    string Stage,
+    string Key,
+    string JobId,
+    int Index,
+    SlurmTaskState State,
+    string SlurmState,
+    string Reason,
+    string StdoutPath,
+    string StderrPath,
+    int? ExitCode = null,
+    int? Signal = null)
+{
+    public string TaskId => $"{JobId}_{Index}";
+
+    /// <summary>"Metrics x/m/t: FAILED, exit code 3 (job 12_4); log: /…/12_4.err, /…/12_4.out".</summary>
+    public string Describe()
+    {
+        var text = new StringBuilder().Append(Stage).Append(' ').Append(Key).Append(": ")
+            .Append(string.IsNullOrEmpty(SlurmState) ? State.ToString() : SlurmState);
+        if (State == SlurmTaskState.DependencyNeverSatisfied)
+            text.Append(", not run: a job it depends on failed");
+        else if (State == SlurmTaskState.Lost)
+            text.Append(", no longer known to the controller (MinJobAge passed before it was seen to finish)");
+        else if (Signal is > 0)
+            text.Append(", signal ").Append(Signal);
+        else if (ExitCode is not null && State != SlurmTaskState.Completed)
+            text.Append(", exit code ").Append(ExitCode);
+        text.Append(" (job ").Append(TaskId).Append(')');
+        if (State != SlurmTaskState.DependencyNeverSatisfied)
+            text.Append("; log: ").Append(StderrPath).Append(", ").Append(StdoutPath);
+        return text.ToString();
+    }
+}
