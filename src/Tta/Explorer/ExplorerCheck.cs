@@ -36,7 +36,12 @@ public static partial class ExplorerCheck
         var pageName = prefix + ExplorerPage.FileName;
         var archived = zip.Entries.Where(e => e.FullName == pageName || e.FullName.StartsWith(prefix + ExplorerBuilder.ThumbsFolder + "/", StringComparison.Ordinal))
             .ToDictionary(e => e.FullName, StringComparer.Ordinal);
-        if (!archived.TryGetValue(pageName, out var pageEntry))
+        if (!archived.TryGetValue(pageName, out var pageEntry) && zip.GetEntry($"cache/figures/{experiment.Name}/explorer.manifest.json") is null)
+        {
+            log.WriteLine("no explorer in this archive (made by a tta without one); nothing to rebuild");
+            return 0;
+        }
+        if (pageEntry is null)
         {
             problems.Add($"{pageName}: missing from the archive (the explorer of '{experiment.Name}')");
             return 0;
