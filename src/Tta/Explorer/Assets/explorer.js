@@ -167,6 +167,26 @@
     return r;
   }
 
+  /** Token labels beside a map (rows, left) and below it (columns), every k-th where cells are too small for all. */
+  function axisLabels(left, bottom, tokens, n, size) {
+    const gutter = 84, cell = size / n, stride = Math.max(1, Math.ceil(11 / cell));
+    const cut = (t) => (t.length > 11 ? t.slice(0, 10) + '…' : t);
+    left.width = gutter; left.height = size; bottom.width = size; bottom.height = gutter;
+    const a = left.getContext('2d'), b = bottom.getContext('2d');
+    for (const [ctx, vertical] of [[a, false], [b, true]]) {
+      ctx.font = '10px system-ui, "DejaVu Sans", sans-serif';
+      ctx.textBaseline = 'middle'; ctx.textAlign = 'right';
+      for (let i = 0; i < n; i++) {
+        const highlighted = i === state.highlight;
+        if (i % stride !== 0 && !highlighted) continue;
+        ctx.fillStyle = highlighted ? '#d62728' : '#333';
+        const text = cut(tokens[i] == null ? '#' + i : tokens[i]);
+        if (vertical) { ctx.save(); ctx.translate((i + 0.5) * cell, 3); ctx.rotate(-Math.PI / 2); ctx.fillText(text, 0, 0); ctx.restore(); }
+        else ctx.fillText(text, gutter - 3, (i + 0.5) * cell);
+      }
+    }
+  }
+
   function colorbar(lo, hi) {
     const c = el('canvas', { width: 160, height: 10 });
     const ctx = c.getContext('2d');
@@ -188,8 +208,10 @@
     const slider = el('input', { type: 'range', min: 0, max: 0, value: 0, step: 1, class: 'layer', 'aria-label': 'layer' });
     const label = el('span', { class: 'layer-label' });
     const canvas = el('canvas', { class: 'map' });
+    const left = el('canvas', { class: 'axis' }), bottom = el('canvas', { class: 'axis' });
     const bar = el('div');
-    root.append(el('div', { class: 'pane-controls' }, modelSel, textSel, measureSel), el('div', { class: 'pane-controls' }, slider, label), canvas, bar);
+    root.append(el('div', { class: 'pane-controls' }, modelSel, textSel, measureSel), el('div', { class: 'pane-controls' }, slider, label),
+      el('div', { class: 'mapgrid' }, left, canvas, el('div'), bottom), bar);
     p.root = root; p.slider = slider; p.canvas = canvas;
 
     p.entries = () => { const s = set(p.model, p.text); return s ? s.similarity.filter((e) => e.measure === p.measure) : []; };
@@ -205,7 +227,7 @@
       p.index = Math.max(0, Math.min(n - 1, p.index));
       slider.value = p.index;
     };
-    const size = () => Math.max(240, Math.min(720, Math.floor((root.clientWidth || 600) - 24), window.innerHeight - 230));
+    const size = () => Math.max(240, Math.min(720, Math.floor((root.clientWidth || 600) - 24 - 90), window.innerHeight - 320));
     let view = null;
     let token = 0;
     p.draw = async () => {
@@ -228,13 +250,15 @@
         view = heatmap(canvas, px, (i, j) => ({ lines: ['query: ' + tok(tokens(), i), 'key: ' + tok(tokens(), j)], query: tokens()[i], key: tokens()[j] }));
       }
       view.show(map, c, lut(map, shared));
+      const tokens = tokensFor(s, e.stack);
+      p.labels = () => axisLabels(left, bottom, tokens, map.rows, px);
+      p.labels();
       Object.assign(canvas.dataset, { model: p.model, text: p.text, measure: p.measure, point: e.point, stack: e.stack, index: p.index, map: e.map });
       bar.replaceChildren(shared ? colorbar(shared.lo, shared.hi) : colorbar(map.min, map.min + (LEVELS - 1) * map.scale));
       hooks.drawn++;
       if (hooks.firstMapMs == null) { hooks.firstMapMs = performance.now(); resolveReady(); }
-      void s;
     };
-    p.paint = () => { if (view) view.paint(); };
+    p.paint = () => { if (view) view.paint(); if (p.labels) p.labels(); };
     p.step = (d) => { p.index = Math.max(0, Math.min(p.entries().length - 1, p.index + d)); slider.value = p.index; return p.draw(); };
     slider.addEventListener('input', () => { p.index = Number(slider.value); p.draw(); });
     modelSel.addEventListener('change', () => { p.model = modelSel.value; p.sync(); p.draw(); });
