@@ -261,21 +261,26 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
         var manifest = StageRunner.Upstream(unit.ManifestPath, $"figures of {unit.Key}");
         var labels = similarity.GroupBy(s => (s.Stack, s.Point)).ToDictionary(g => g.Key, g => g.First().Label);
         string Describe(string stack, string point) => labels.GetValueOrDefault((stack, point)) ?? point;
-        var entries = new List<FigureEntry>();
-        foreach (var figure in FigureCatalog.Catalog(manifest.Outputs.Select(o => ws.Absolute(o.Path)), Describe))
+        var figures = FigureCatalog.Catalog(manifest.Outputs.Select(o => ws.Absolute(o.Path)), Describe);
+        // Decoding a 6000-px PNG takes a while: thumbnails are made side by side (a few at a time, as each decode
+        // holds the full image), each into its own file, so the result does not depend on the order.
+        var sizes = new (string Target, int Width, int Height)?[figures.Count];
+        Parallel.For(0, figures.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Min(4, Environment.ProcessorCount) }, i =>
         {
-            string? thumb = null;
-            var (w, h) = (0, 0);
-            if (figure.Files.TryGetValue("png", out var png))
-            {
-                var target = Path.Combine(PageDir, ThumbsFolder, m.Key, t.Key, figure.Stem + ".png");
-                (w, h) = Thumbnails.Write(png, target);
-                thumbs.Add(target);
-                thumb = Url(target);
-            }
+            if (!figures[i].Files.TryGetValue("png", out var png)) return;
+            var target = Path.Combine(PageDir, ThumbsFolder, m.Key, t.Key, figures[i].Stem + ".png");
+            var (w, h) = Thumbnails.Write(png, target);
+            sizes[i] = (target, w, h);
+        });
+        var entries = new List<FigureEntry>();
+        for (var i = 0; i < figures.Count; i++)
+        {
+            var (figure, thumb) = (figures[i], sizes[i]);
+            if (thumb is not null) thumbs.Add(thumb.Value.Target);
             var files = new SortedDictionary<string, string>(StringComparer.Ordinal);
             foreach (var (format, path) in figure.Files) files[format] = Url(path);
-            entries.Add(new FigureEntry(figure.Kind, figure.Group, figure.Caption, thumb, w, h, files));
+            entries.Add(new FigureEntry(figure.Kind, figure.Group, figure.Caption, thumb is null ? null : Url(thumb.Value.Target),
+                thumb?.Width ?? 0, thumb?.Height ?? 0, files));
         }
         return entries;
     }
