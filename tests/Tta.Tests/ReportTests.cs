@@ -71,6 +71,14 @@ public class ReportTests(ExplorerRun run, ITestOutputHelper output) : IClassFixt
             await Task.Delay(300);
             await chrome.Page.ScreenshotAsync(Path.Combine(shots, view + ".png"));
         }
+        // Run details: the experiment file verbatim, and each model with the revision it resolved to (for a local
+        // checkpoint, the weights' sha256 that Download recorded, as the Parquet metadata carries it).
+        await chrome.Page.ClickAsync("#views button[data-view='run']");
+        Assert.Equal(File.ReadAllText(run.Workspace.ExperimentPath), (await chrome.Json("document.getElementById('run-yaml').textContent")).GetString());
+        var resolved = run.Read("one", "similarity").Metadata["tta.revision_sha"];
+        Assert.Contains(resolved, (await chrome.Json("document.querySelector('#run-models tbody').textContent")).GetString());
+        Assert.Contains("tiny/t5/one/attention", (await chrome.Json("document.querySelector('#run-units tbody').textContent")).GetString());
+        await chrome.Page.ClickAsync("#views button[data-view='similarity']");
         await chrome.Page.ClickAsync("#two-panes");
         await chrome.Page.WaitForExpressionAsync("document.querySelectorAll('.pane canvas.map').length === 2 && window.__tta.drawn >= 3");
         var screenshot = Path.Combine(shots, "two-panes.png");
