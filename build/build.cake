@@ -1,6 +1,9 @@
 // tta task graph. Logic lives in src/ (the tta-cli verbs); this file only wires stages together.
 // Stage tasks carry the skip decision as a criteria, so Cake's summary shows Skipped/Executed truthfully; the
 // user-facing targets (Download, Extract, Metrics, Figures) are thin aggregates without criteria.
+// The run lock (src/Tta/Cache/RunLock.cs) is taken here once and held for the whole run; the tta-cli processes of
+// the stages learn it from the TTA_RUN_LOCK environment variable. build.sh builds Tta.dll before Cake starts.
+#r "../src/Tta.Cli/bin/Release/net10.0/Tta.dll"
 
 var target = Argument("target", "Figures");
 var configuration = Argument("configuration", "Release");
@@ -22,6 +25,10 @@ string Forwarded()
     return string.Join(" ", parts);
 }
 
+// --verify re-hashes every recorded output once, when each stage's status is decided (it marks what differs, so
+// the run that follows rebuilds it without hashing again).
+string Verify() => HasArgument("verify") ? " --verify" : "";
+
 int Cli(string arguments) =>
     StartProcess("dotnet", new ProcessSettings { Arguments = $"\"{cli}\" {arguments} --root=\"{root}\"", WorkingDirectory = root });
 
@@ -34,20 +41,35 @@ void CliOrFail(string arguments)
 // tta-cli status: 0 = up to date, 3 = stale, anything else is an error worth stopping for.
 bool Stale(string stage)
 {
-    var code = Cli($"status --stage={stage} {Forwarded()}");
+    var code = Cli($"status --stage={stage} {Forwarded()}{Verify()}");
     if (code == 3) return true;
     if (code == 0) return false;
     throw new CakeException(code, $"could not decide whether {stage} is up to date (exit {code})");
 }
 
 var pipelineTargets = new[] { "Download", "Extract", "Metrics", "Figures", "Archive" };
+Tta.Cache.RunLock runLock = null;
 
 Setup(context =>
 {
+    // Every option must be one tta knows (Cake itself ignores unknown ones, so a typo would pass silently).
+    var given = context.Arguments.GetArguments()
+        .SelectMany(a => a.Value.DefaultIfEmpty("").Select(v => string.IsNullOrEmpty(v) ? $"--{a.Key}" : $"--{a.Key}=\"{v}\""));
+    CliOrFail($"check-options {string.Join(" ", given)}");
+    var workspace = Tta.Cache.Workspace.At(root, HasArgument("cache") ? Argument<string>("cache") : null, HasArgument("figures") ? Argument<string>("figures") : null);
+    var pipeline = pipelineTargets.Contains(target, StringComparer.OrdinalIgnoreCase);
+    var clean = string.Equals(target, "Clean", StringComparison.OrdinalIgnoreCase);
+    if (pipeline || (clean && System.IO.Directory.Exists(workspace.CacheDir)))
+    {
+        // One lock spans the whole run, so nothing (Clean, another run) slips in between its stages.
+        runLock = Tta.Cache.RunLock.Acquire(workspace.CacheDir, Tta.Cache.LockMode.Exclusive, null, Console.Out);
+        System.Environment.SetEnvironmentVariable(Tta.Cache.RunLock.HeldVariable, runLock.EnvironmentValue);
+    }
     // Bad experiment files stop the run before any stage touches cache/ or figures/.
-    if (pipelineTargets.Contains(target, StringComparer.OrdinalIgnoreCase))
-        CliOrFail($"validate {Forwarded()}");
+    if (pipeline) CliOrFail($"validate {Forwarded()}");
 });
+
+Teardown(context => runLock?.Dispose());
 
 Task("Download-Weights")
     .WithCriteria(() => Stale("Download"), "Download is up to date")
@@ -119,7 +141,7 @@ Task("Bench")
     });
 
 Task("Clean")
-    .Description("Deletes cache/ and figures/.")
+    .Description("Deletes what tta wrote in cache/ and figures/ (only folders tta created).")
     .Does(() => CliOrFail($"clean {Forwarded()}"));
 
 RunTarget(target);

@@ -12,10 +12,20 @@ public static class TtaCli
     public const int Stale = 3;
     public const int BadInput = 2;
 
+    public static readonly IReadOnlyList<string> Verbs = ["validate", "status", "run", "forward", "clean", "archive", "verify", "bench", "check-options"];
+
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var options = Options.Parse(args);
         var io = new Writers(stdout, stderr);
+        if (options.Verb == "check-options") return CheckOptions(options, io);
+        if (KnownOptions.Problem(options.Given, OptionScope.Cli, StringComparison.Ordinal) is { } problem)
+        {
+            io.Error.WriteLine($"error: {problem}");
+            return BadInput;
+        }
+        var previousHashLog = ContentHash.Log;
+        if (options.Has("explain")) ContentHash.Log = io.Out; // each file hashed, with where its hash came from
         try
         {
             return options.Verb switch
@@ -28,7 +38,7 @@ public static class TtaCli
                 "archive" => Archive(options, io),
                 "verify" => Verify(options, io),
                 "bench" => Bench(options, io),
-                _ => Usage(io),
+                _ => Usage(options, io),
             };
         }
         catch (ConfigException e)
@@ -41,19 +51,42 @@ public static class TtaCli
             io.Error.WriteLine($"error: {e.Message}");
             return 1;
         }
+        finally
+        {
+            ContentHash.Log = previousHashLog;
+        }
     }
 
-    private static int Usage(Writers io)
+    /// <summary>
+    /// check-options: the options ./build.sh was given (Cake passes its arguments here), checked against the table
+    /// of known options; exit 2 naming an unknown one.
+    /// </summary>
+    private static int CheckOptions(Options o, Writers io)
     {
+        var given = o.Given.ToList();
+        if (given.Count > 0 && given[^1].Name == "root") given.RemoveAt(given.Count - 1); // what build.cake adds to every call
+        if (KnownOptions.Problem(given, OptionScope.Build, StringComparison.OrdinalIgnoreCase) is not { } problem) return 0;
+        io.Error.WriteLine($"error: {problem}");
+        return BadInput;
+    }
+
+    private static int Usage(Options o, Writers io)
+    {
+        if (o.Verb.Length > 0)
+        {
+            var guess = ExperimentLoader.Closest(o.Verb, Verbs);
+            io.Error.WriteLine($"error: unknown verb '{o.Verb}'{(guess is null ? "" : $" — did you mean '{guess}'?")}");
+        }
         io.Error.WriteLine("""
             usage: tta-cli <verb> [options]
               validate  --experiment=PATH|GLOB …          check experiment files
-              status    --stage=STAGE [--explain]          exit 0 when up to date, 3 when stale
-              run       --stage=STAGE [--explain]          run the stale units of a stage
+              status    --stage=STAGE [--explain] [--verify] exit 0 when up to date, 3 when stale
+              run       --stage=STAGE [--explain] [--verify] run the stale units of a stage
               forward   --model=DIR --inputs=case.json --out=FILE.safetensors
-              clean                                        delete cache/ and figures/
+              clean                                        delete what tta wrote in cache/ and figures/
               archive   [--experiment=…] [--out=DIR]       zip each experiment's results (default DIR: figures/archives)
               verify    --archive=FILE.zip                 check an archive's checksums and regenerate its figures
+              check-options --NAME=VALUE …                 check ./build.sh options against the known ones
             common: --root=DIR --cache=DIR --figures=DIR --force --force-stage=STAGE
             """);
         return BadInput;
@@ -102,9 +135,9 @@ public static class TtaCli
     {
         var stage = Pipeline.Canonical(o.Required("stage"));
         var c = Context(o, io);
-        var statuses = Pipeline.Check(stage, c, Forced(o, stage));
+        var statuses = Pipeline.Check(stage, c, Forced(o, stage), o.Has("verify"));
         var stale = statuses.Where(s => !s.UpToDate).ToList();
-        if (o.Has("explain"))
+        if (o.Has("explain") || o.Has("verify"))
             foreach (var s in statuses)
                 io.Out.WriteLine(s.UpToDate ? $"{stage} {s.Unit.Key}: up to date" : $"{stage} {s.Unit.Key}: stale — {string.Join("; ", s.Reasons)}");
         return stale.Count == 0 ? 0 : Stale;
@@ -114,7 +147,7 @@ public static class TtaCli
     {
         var stage = Pipeline.Canonical(o.Required("stage"));
         var c = Context(o, io);
-        Pipeline.Run(stage, c, Forced(o, stage), o.Has("explain"));
+        Pipeline.Run(stage, c, Forced(o, stage), o.Has("explain"), o.Has("verify"));
         foreach (var d in c.Shared.Values.OfType<IDisposable>()) d.Dispose();
         return 0;
     }
@@ -190,20 +223,18 @@ public static class TtaCli
     private static int Clean(Options o, Writers io)
     {
         var ws = Workspace.At(o.Get("root") ?? Directory.GetCurrentDirectory(), o.Get("cache"), o.Get("figures"));
-        using (CacheLock.Acquire(ws.CacheDir, TimeSpan.FromSeconds(30), io.Out))
-        {
-            foreach (var entry in Directory.EnumerateFileSystemEntries(ws.CacheDir).Where(p => Path.GetFileName(p) != ".lock"))
-                if (Directory.Exists(entry)) Directory.Delete(entry, true); else File.Delete(entry);
-        }
-        if (Directory.Exists(ws.FiguresDir)) Directory.Delete(ws.FiguresDir, true);
-        io.Out.WriteLine($"removed {ws.Relative(ws.CacheDir)}/ and {ws.Relative(ws.FiguresDir)}/");
+        var report = WorkspaceCleaner.Clean(ws, null, io.Out);
+        io.Out.WriteLine($"removed {report.FilesRemoved} file(s) that tta wrote in {ws.Relative(ws.CacheDir)}/ and {ws.Relative(ws.FiguresDir)}/");
+        if (report.Kept.Count > 0)
+            io.Out.WriteLine($"kept {report.Kept.Count} file(s) that tta did not write (delete them yourself if you do not need them): " +
+                             string.Join(", ", report.Kept.Take(10).Select(ws.Relative)) + (report.Kept.Count > 10 ? ", …" : ""));
         return 0;
     }
 }
 
 internal sealed record Writers(TextWriter Out, TextWriter Error);
 
-/// <summary>--key=value and --flag options after a verb; repeated keys accumulate.</summary>
+/// <summary>--key=value and --flag options after a verb; repeated keys accumulate. Checked against <see cref="KnownOptions"/>.</summary>
 internal sealed class Options
 {
     private readonly List<KeyValuePair<string, string?>> values = [];
@@ -220,6 +251,9 @@ internal sealed class Options
         }
         return o;
     }
+
+    /// <summary>Every option as given: name and value (null for a bare <c>--name</c>).</summary>
+    public IEnumerable<(string Name, string? Value)> Given => values.Select(kv => (kv.Key, kv.Value));
 
     public string? Get(string key) => values.LastOrDefault(kv => kv.Key == key).Value;
     public bool Has(string key) => values.Any(kv => kv.Key == key && kv.Value is null or "true");

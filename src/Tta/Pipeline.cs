@@ -36,8 +36,8 @@ public static class Pipeline
 
     /// <summary>
     /// Checks that need more than the experiment file, done before any stage runs: the device against the build's
-    /// backend, and requested layers against each model whose config.json is already at hand (local checkpoints and
-    /// models downloaded earlier; the rest are checked in Extract before anything is written).
+    /// backend, and requested layers and capture-point patterns against each model whose checkpoint is already at hand
+    /// (local checkpoints and models downloaded earlier, also earlier in this run: every stage checks again).
     /// </summary>
     public static void Validate(RunContext context)
     {
@@ -47,9 +47,13 @@ public static class Pipeline
                 if (m.Device == "cuda" && TorchBackend != "cuda")
                     throw new ConfigException(m.At,
                         $"model '{m.Key}' asks for device: cuda, but this build uses TorchSharp's CPU backend; set device: cpu, or rebuild with ./build.sh --torch=cuda where the TorchSharp-cuda-linux package is available");
-                if (e.Extract.Layers is null) continue;
-                var config = KnownConfig(context.Workspace, e, m);
-                if (config is not null) ExperimentLoader.CheckLayers(e, m, LayerCount(config));
+                var dir = KnownCheckpoint(context.Workspace, e, m);
+                var configPath = dir is null ? null : Path.Combine(dir, "config.json");
+                if (dir is null || configPath is null || !File.Exists(configPath)) continue;
+                var config = CheckpointConfigCheck.Load(configPath);
+                var layers = LayerCount(config);
+                if (e.Extract.Layers is not null) ExperimentLoader.CheckLayers(e, m, layers);
+                CapturePointCheck.Check(e, m, dir, layers);
             }
     }
 
@@ -57,41 +61,53 @@ public static class Pipeline
     public static int LayerCount(JsonObject config) =>
         config.Int("num_hidden_layers", config.Int("num_layers", config.Int("n_layer", 0)));
 
-    private static JsonObject? KnownConfig(Workspace ws, Experiment e, ModelSpec m)
+    /// <summary>
+    /// The checkpoint folder of a model when it is at hand without downloading: a local one, or a download whose
+    /// unit is up to date (a damaged one is Download's to repair, not a reason to stop here). Else null.
+    /// </summary>
+    private static string? KnownCheckpoint(Workspace ws, Experiment e, ModelSpec m)
     {
-        string? dir = null;
-        if (m.Source == "local") dir = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(e.SourcePath)!, m.Path ?? "."));
-        else
-        {
-            try { dir = DownloadStage.Result(ws, e, m).CheckpointDir; }
-            catch (MissingInputException) { }
-        }
-        var path = dir is null ? null : Path.Combine(dir, "config.json");
-        return path is not null && File.Exists(path) ? JsonNode.Parse(File.ReadAllText(path))?.AsObject() : null;
+        if (m.Source == "local") return Path.GetFullPath(Path.Combine(Path.GetDirectoryName(e.SourcePath)!, m.Path ?? "."));
+        if (!StageRunner.Check(DownloadStage.For(ws, e, m), ws).UpToDate) return null;
+        try { return DownloadStage.Result(ws, e, m).CheckpointDir; }
+        catch (MissingInputException) { return null; }
     }
 
-    /// <summary>Status of every unit of a stage; forced units are stale whatever their manifests say.</summary>
-    public static IReadOnlyList<UnitStatus> Check(string stage, RunContext context, bool forced) =>
-        Units(stage, context).Select(u => Status(u, context, forced)).ToList();
-
-    private static UnitStatus Status(StageUnit unit, RunContext context, bool forced) =>
-        forced ? new UnitStatus(unit, false, ["forced"]) : StageRunner.Check(unit, context.Workspace);
-
-    /// <summary>Runs the stale units of a stage under the cache lock; returns how many ran.</summary>
-    public static int Run(string stage, RunContext context, bool forced, bool explain)
+    /// <summary>
+    /// Status of every unit of a stage; forced units are stale whatever their manifests say, and with
+    /// <paramref name="verify"/> every recorded output is hashed again (see <see cref="StageRunner.Check"/>).
+    /// </summary>
+    public static IReadOnlyList<UnitStatus> Check(string stage, RunContext context, bool forced, bool verify = false)
     {
-        using var cacheLock = CacheLock.Acquire(context.Workspace.CacheDir, TimeSpan.FromMinutes(10), context.Log);
+        // Verification may mark manifests: it writes, so it runs under the run lock.
+        using var runLock = verify ? RunLock.Acquire(context.Workspace.CacheDir, LockMode.Exclusive, null, context.Log) : null;
+        return Units(stage, context).Select(u => Status(u, context, forced, verify)).ToList();
+    }
+
+    private static UnitStatus Status(StageUnit unit, RunContext context, bool forced, bool verify) =>
+        forced ? new UnitStatus(unit, false, ["forced"]) : StageRunner.Check(unit, context.Workspace, verify);
+
+    /// <summary>
+    /// Runs the stale units of a stage under the run lock (held already when a parent process, such as the Cake run,
+    /// took it for the whole run); returns how many ran.
+    /// </summary>
+    public static int Run(string stage, RunContext context, bool forced, bool explain, bool verify = false)
+    {
+        using var runLock = RunLock.Acquire(context.Workspace.CacheDir, LockMode.Exclusive, null, context.Log);
+        if (explain && runLock.Inherited) context.Log.WriteLine($"{stage}: working under the run lock of process {runLock.EnvironmentValue.Split(':')[1]}");
+        context.Workspace.EnsureFolders();
+        TempFiles.RemoveStale([context.Workspace.CacheDir, context.Workspace.FiguresDir], context.Log);
         var ran = 0;
         // Each unit is checked just before it would run: a later unit of a stage may read an earlier one's output.
         foreach (var unit in Units(stage, context).ToList())
         {
-            var status = Status(unit, context, forced);
+            var status = Status(unit, context, forced, verify);
             if (status.UpToDate)
             {
                 context.Log.WriteLine($"{stage} {status.Unit.Key}: up to date");
                 continue;
             }
-            if (explain) context.Log.WriteLine($"{stage} {status.Unit.Key}: stale — {string.Join("; ", status.Reasons)}");
+            if (explain || verify) context.Log.WriteLine($"{stage} {status.Unit.Key}: stale — {string.Join("; ", status.Reasons)}");
             var watch = Stopwatch.StartNew();
             StageRunner.Run(status.Unit, context);
             context.Log.WriteLine($"{stage} {status.Unit.Key}: done in {watch.Elapsed.TotalSeconds:0.00} s");

@@ -179,6 +179,8 @@ public class ExperimentLoaderTests
         Assert.DoesNotContain("Idx:", msg);
         AssertError("name: \"tiny\nmodels: []\n", 1, 7, "YAML syntax error");
         AssertError("name: tiny\nmodels:\n  - id: a\n\tsource: hub\n", 4, 1, "YAML syntax error", "tabs");
+        // A tab used as indentation further down is reported where the tab is, not at 1:1.
+        AssertError(Minimal.Replace("  - name: one", "\t- name: one", StringComparison.Ordinal), 6, 1, "YAML syntax error", "tab");
     }
 
     [Fact]
@@ -189,7 +191,7 @@ public class ExperimentLoaderTests
             "unknown key 'revison'", "did you mean 'revision'");
         AssertError(Minimal + "\nfigures:\n  colourmap: gray\n", 9, 3, "unknown key 'colourmap'", "did you mean 'colormap'");
         // Far from every key: no guess, but the valid keys are listed.
-        var msg = AssertError(Minimal + "\nzzzzzzzzzzzz: 1\n", 8, 1, "unknown key 'zzzzzzzzzzzz'", "valid keys here: name, models, texts");
+        var msg = AssertError(Minimal + "\nzzzzzzzzzzzz: 1\n", 8, 1, "unknown key 'zzzzzzzzzzzz'", "valid keys here: name, license, models, texts");
         Assert.DoesNotContain("did you mean", msg);
     }
 
@@ -388,5 +390,15 @@ public class ExperimentLoaderTests
         AssertError(yaml, 11, 23, $"figure kind '{kind}' needs metrics.{kind}", $"add '{fix}' under 'metrics:'", $"remove '{kind}'");
         // Block style: the error points at the item's own line.
         AssertError(Minimal + $"\nfigures:\n  kinds:\n    - similarity\n    - {kind}\n", 11, 7, $"metrics.{kind}");
+    }
+
+    [Fact]
+    public void LicenseIsAnSpdxIdWithADefault()
+    {
+        var (_, path) = Yaml(Minimal);
+        Assert.Equal("CC-BY-4.0", ExperimentLoader.Load(path).License);
+        (_, path) = Yaml(Minimal + "\nlicense: CC0-1.0\n");
+        Assert.Equal("CC0-1.0", ExperimentLoader.Load(path).License);
+        AssertError(Minimal + "\nlicense: \"CC BY 4.0\"\n", 8, 10, "'CC BY 4.0' is not an SPDX license id", "spdx.org/licenses");
     }
 }

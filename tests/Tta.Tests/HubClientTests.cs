@@ -300,6 +300,34 @@ public class HubClientTests
     }
 
     [Fact]
+    public async Task ASmallFileThatDoesNotMatchItsEtagIsRejectedAndRefetched()
+    {
+        // config.json is not an LFS file: its ETag is the git blob sha1 of its content, which was never checked.
+        using var hub = new FakeHub();
+        var files = Gpt2Files();
+        var sha = hub.AddRepo("org/gpt2-tiny", files);
+        hub.AddFault("GET config.json", new FakeHub.CorruptByte(10));
+        var env = NewEnv(hub);
+
+        var (snapshot, output) = await Download(Settings(env), "org/gpt2-tiny");
+        Assert.Contains($"git blob sha1", output);
+        Assert.Contains($"does not match the ETag {GitSha1(files["config.json"])}", output);
+        Assert.Equal(2, hub.Requests.Count(r => r.Method == "GET" && r.File == "config.json"));
+        AssertPythonLayout(env.Cache, "org/gpt2-tiny", sha, files, ["config.json"]);
+        // The snapshot carries each file's sha256, checked in this call, for the stage to record without reading again.
+        Assert.Equal(Sha256(files["config.json"]), snapshot.Sha256["config.json"]);
+        Assert.Equal(Sha256(files["model.safetensors"]), snapshot.Sha256["model.safetensors"]);
+
+        // A cached blob changed behind the client's back is noticed by its content and fetched again.
+        var blob = Path.Combine(RepoDir(env.Cache, "org/gpt2-tiny"), "blobs", GitSha1(files["config.json"]));
+        File.WriteAllText(blob, "{}");
+        (snapshot, output) = await Download(Settings(env), "org/gpt2-tiny");
+        Assert.Contains("not its name", output);
+        Assert.Equal(files["config.json"], File.ReadAllBytes(blob));
+        Assert.Equal(Sha256(files["config.json"]), snapshot.Sha256["config.json"]);
+    }
+
+    [Fact]
     public async Task GatedRepoExplainsHfTokenAndNeverLeaksIt()
     {
         using var hub = new FakeHub();

@@ -6,7 +6,7 @@ namespace Tta.Tests;
 /// <summary>A <c>source: hub</c> model through the real stages, against a fake Hub on 127.0.0.1.</summary>
 public class HubPipelineTests
 {
-    private const string Yaml = """
+    internal const string Yaml = """
         name: tiny
         models:
           - id: org/bert-tiny

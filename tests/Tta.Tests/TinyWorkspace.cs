@@ -55,6 +55,16 @@ public sealed class TinyWorkspace
         return (code, output.ToString());
     }
 
+    /// <summary>Runs every stage in-process, failing the test on the first one that fails.</summary>
+    public void RunAll(params string[] extra)
+    {
+        foreach (var stage in new[] { "Download", "Extract", "Metrics", "Figures" })
+        {
+            var (code, output) = Cli("run", [$"--stage={stage}", .. extra]);
+            Assert.True(code == 0, $"{stage} failed: {output}");
+        }
+    }
+
     /// <summary>Every file under cache/ and figures/ with its size and mtime, to show a run touched nothing.</summary>
     public string Snapshot()
     {

@@ -20,8 +20,14 @@ public sealed record VerifyReport(IReadOnlyList<string> Problems, int MembersChe
 /// <summary>
 /// Checks an archive written by <see cref="ExperimentArchive"/> without the workspace or any model: every member's
 /// SHA-256 against <c>SHA256SUMS</c> and <c>ro-crate-metadata.json</c>, then regenerates the figures from the
-/// archived similarity Parquet files (the Figures stage over a temporary workspace) and compares them byte for byte
+/// archived metrics Parquet files (the Figures stage over a temporary workspace) and compares them byte for byte
 /// with the archived figures.
+/// <para>
+/// An archive may come from anyone, so it is read defensively: members are streamed (memory stays bounded whatever
+/// their size), each within a size cap for its kind and no further than the size it declares; unsafe names (absolute,
+/// <c>..</c>, backslashes, duplicates), symbolic links and encrypted members are refused unread; and nothing is written
+/// outside one temporary folder, removed at the end.
+/// </para>
 /// </summary>
 public static partial class ArchiveVerifier
 {
@@ -31,61 +37,131 @@ public static partial class ArchiveVerifier
     [GeneratedRegex("^[A-Za-z0-9._-]+$")]
     private static partial Regex SafeKey();
 
+    /// <summary>Largest member accepted, by kind: metadata and texts, figures, anything else (Parquet).</summary>
+    public static long MaxMetadataBytes { get; set; } = 64L << 20;
+    public static long MaxFigureBytes { get; set; } = 512L << 20;
+    public static long MaxDataBytes { get; set; } = 64L << 30;
+
     public static VerifyReport Verify(string archivePath, TextWriter log)
     {
         var problems = new List<string>();
-        using var zip = ZipFile.OpenRead(archivePath);
-        var actual = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var entry in zip.Entries)
+        ZipArchive zip;
+        try { zip = ZipFile.OpenRead(archivePath); }
+        catch (InvalidDataException ex) { return new VerifyReport([$"{Path.GetFileName(archivePath)}: not a readable zip archive ({ex.Message})"], 0, 0); }
+        using (zip)
         {
-            if (entry.FullName.EndsWith('/')) continue;
-            if (actual.ContainsKey(entry.FullName)) { problems.Add($"{entry.FullName}: member appears twice in the archive"); continue; }
-            try
+            var members = SafeMembers(zip, problems);
+            var actual = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (name, entry) in members)
             {
-                using var s = entry.Open();
-                actual[entry.FullName] = Convert.ToHexStringLower(SHA256.HashData(s));
+                try { actual[name] = Convert.ToHexStringLower(SHA256.HashData(new BoundedStream(entry))); }
+                catch (InvalidDataException ex) { problems.Add($"{name}: cannot be read from the zip ({ex.Message})"); }
             }
-            catch (InvalidDataException ex)
+
+            var crateSums = CrateChecksums(members, problems, out var crateReadable);
+            var listed = CheckSums(members, actual, crateSums, problems);
+            foreach (var (name, sha) in crateSums)
             {
-                problems.Add($"{entry.FullName}: cannot be read from the zip ({ex.Message})");
+                if (!actual.TryGetValue(name, out var a) || a == sha) continue;
+                if (listed.TryGetValue(name, out var l) && l == a)
+                    problems.Add($"{ExperimentArchive.CrateName}: the sha256 of {name} is wrong (the member matches {ExperimentArchive.SumsName})");
+                else if (!problems.Any(p => p.StartsWith(name + ":", StringComparison.Ordinal)))
+                    problems.Add($"{name}: SHA-256 differs from the one in {ExperimentArchive.CrateName} — the member was changed or damaged");
             }
-        }
+            foreach (var name in actual.Keys.Where(n => crateReadable && n is not ExperimentArchive.CrateName and not ExperimentArchive.SumsName && !crateSums.ContainsKey(n)))
+                problems.Add($"{name}: not described (with a sha256) in {ExperimentArchive.CrateName}");
+            log.WriteLine($"checked the SHA-256 of {actual.Count} members: {(problems.Count == 0 ? "all match" : $"{problems.Count} problem(s)")}");
 
-        var crateSums = CrateChecksums(zip, problems, out var crateReadable);
-        var listed = CheckSums(zip, actual, crateSums, problems);
-        foreach (var (name, sha) in crateSums)
-        {
-            if (!actual.TryGetValue(name, out var a) || a == sha) continue;
-            if (listed.TryGetValue(name, out var l) && l == a)
-                problems.Add($"{ExperimentArchive.CrateName}: the sha256 of {name} is wrong (the member matches {ExperimentArchive.SumsName})");
-            else if (!problems.Any(p => p.StartsWith(name + ":", StringComparison.Ordinal)))
-                problems.Add($"{name}: SHA-256 differs from the one in {ExperimentArchive.CrateName} — the member was changed or damaged");
+            var compared = RegenerateFigures(members, problems, log);
+            Explorer.ExplorerCheck.Verify(members, problems, log);
+            return new VerifyReport(problems, actual.Count, compared);
         }
-        foreach (var name in actual.Keys.Where(n => crateReadable && n is not ExperimentArchive.CrateName and not ExperimentArchive.SumsName && !crateSums.ContainsKey(n)))
-            problems.Add($"{name}: not described (with a sha256) in {ExperimentArchive.CrateName}");
-        log.WriteLine($"checked the SHA-256 of {actual.Count} members: {(problems.Count == 0 ? "all match" : $"{problems.Count} problem(s)")}");
-
-        var compared = RegenerateFigures(zip, problems, log);
-        Explorer.ExplorerCheck.Verify(zip, problems, log);
-        return new VerifyReport(problems, actual.Count, compared);
     }
 
-    private static byte[]? ReadMember(ZipArchive zip, string name)
+    /// <summary>
+    /// The members that may be read, by name; every other entry is a problem: an unsafe name, a second member of one
+    /// name, a link, an encrypted member, or one that declares more bytes than its kind may have.
+    /// </summary>
+    private static Dictionary<string, ZipArchiveEntry> SafeMembers(ZipArchive zip, List<string> problems)
     {
-        var entry = zip.GetEntry(name);
-        if (entry is null) return null;
-        using var s = entry.Open();
-        using var ms = new MemoryStream();
+        var members = new Dictionary<string, ZipArchiveEntry>(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in zip.Entries)
+        {
+            var name = entry.FullName;
+            var shown = Printable(name);
+            if (!seen.Add(name))
+            {
+                problems.Add($"{shown}: member appears twice in the archive");
+                members.Remove(name);
+                continue;
+            }
+            if (UnsafeName(name) is { } why) { problems.Add($"{shown}: unsafe member name ({why}); not read"); continue; }
+            if (name.EndsWith('/')) continue; // a folder entry
+            // Unix mode in the high half of the external attributes: S_IFLNK is a symbolic link.
+            if (((entry.ExternalAttributes >> 16) & 0xF000) == 0xA000) { problems.Add($"{shown}: is a symbolic link; not read"); continue; }
+            if (entry.IsEncrypted) { problems.Add($"{shown}: is encrypted; not read"); continue; }
+            var cap = Cap(name);
+            if (entry.Length > cap)
+            {
+                problems.Add($"{shown}: declares {entry.Length} bytes, more than the {cap} allowed for a {ExperimentArchive.MediaType(name)} member; not read");
+                continue;
+            }
+            members[name] = entry;
+        }
+        return members;
+    }
+
+    /// <summary>Why a member name is unsafe to use as a path, or null.</summary>
+    internal static string? UnsafeName(string name)
+    {
+        if (name.Length == 0) return "empty";
+        if (name.Length > 1024) return "longer than 1024 characters";
+        if (name.Any(c => char.IsControl(c))) return "control characters";
+        if (name.Contains('\\')) return "a backslash";
+        if (name.StartsWith('/') || (name.Length >= 2 && name[1] == ':')) return "an absolute path";
+        var parts = name.TrimEnd('/').Split('/');
+        if (parts.Any(p => p is ".." or ".")) return "a '..' or '.' part";
+        if (parts.Any(p => p.Length == 0)) return "an empty part";
+        return null;
+    }
+
+    private static string Printable(string name) =>
+        name.Any(char.IsControl) ? JsonSerializer.Serialize(name) : name;
+
+    private static long Cap(string name) => ExperimentArchive.MediaType(name) switch
+    {
+        "image/png" or "application/pdf" or "image/svg+xml" => MaxFigureBytes,
+        "application/vnd.apache.parquet" => MaxDataBytes,
+        "text/plain" when !name.StartsWith(ArchiveLayout.ExperimentPrefix + "/", StringComparison.Ordinal)
+                          && !name.StartsWith(ArchiveLayout.ExternalPrefix + "/", StringComparison.Ordinal) => MaxMetadataBytes,
+        "text/plain" => MaxFigureBytes, // input texts
+        _ => MaxMetadataBytes,
+    };
+
+    /// <summary>A small member's bytes (metadata: at most <see cref="MaxMetadataBytes"/>), or null when absent.</summary>
+    internal static byte[]? ReadMember(Dictionary<string, ZipArchiveEntry> members, string name)
+    {
+        if (!members.TryGetValue(name, out var entry)) return null;
+        if (entry.Length > MaxMetadataBytes) throw new InvalidDataException($"{name} declares {entry.Length} bytes, too many for metadata");
+        using var s = new BoundedStream(entry);
+        using var ms = new MemoryStream((int)entry.Length);
         s.CopyTo(ms);
         return ms.ToArray();
     }
 
     /// <summary>File entities of the crate that carry a sha256, by member name.</summary>
-    private static Dictionary<string, string> CrateChecksums(ZipArchive zip, List<string> problems, out bool readable)
+    private static Dictionary<string, string> CrateChecksums(Dictionary<string, ZipArchiveEntry> members, List<string> problems, out bool readable)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         readable = false;
-        var bytes = ReadMember(zip, ExperimentArchive.CrateName);
+        byte[]? bytes;
+        try { bytes = ReadMember(members, ExperimentArchive.CrateName); }
+        catch (InvalidDataException ex)
+        {
+            problems.Add($"{ExperimentArchive.CrateName}: cannot be read ({ex.Message})");
+            return result;
+        }
         if (bytes is null)
         {
             problems.Add($"{ExperimentArchive.CrateName}: missing from the archive");
@@ -116,10 +192,16 @@ public static partial class ArchiveVerifier
     }
 
     /// <summary>Checks every member against SHA256SUMS; returns the list's entries.</summary>
-    private static Dictionary<string, string> CheckSums(ZipArchive zip, Dictionary<string, string> actual, Dictionary<string, string> crate, List<string> problems)
+    private static Dictionary<string, string> CheckSums(Dictionary<string, ZipArchiveEntry> members, Dictionary<string, string> actual, Dictionary<string, string> crate, List<string> problems)
     {
         var listed = new Dictionary<string, string>(StringComparer.Ordinal);
-        var bytes = ReadMember(zip, ExperimentArchive.SumsName);
+        byte[]? bytes;
+        try { bytes = ReadMember(members, ExperimentArchive.SumsName); }
+        catch (InvalidDataException ex)
+        {
+            problems.Add($"{ExperimentArchive.SumsName}: cannot be read ({ex.Message})");
+            return listed;
+        }
         if (bytes is null)
         {
             problems.Add($"{ExperimentArchive.SumsName}: missing from the archive");
@@ -137,9 +219,9 @@ public static partial class ArchiveVerifier
         {
             if (!actual.TryGetValue(name, out var a))
             {
-                if (zip.GetEntry(name) is null && !crate.ContainsKey(name))
-                    problems.Add($"{ExperimentArchive.SumsName}: lists '{name}', which is not in the archive (or the list was changed)");
-                else if (zip.GetEntry(name) is null)
+                if (!members.ContainsKey(name) && !crate.ContainsKey(name))
+                    problems.Add($"{ExperimentArchive.SumsName}: lists '{Printable(name)}', which is not in the archive (or the list was changed)");
+                else if (!members.ContainsKey(name) && UnsafeName(name) is null)
                     problems.Add($"{name}: missing from the archive");
                 continue;
             }
@@ -156,13 +238,13 @@ public static partial class ArchiveVerifier
         return listed;
     }
 
-    /// <summary>Runs the Figures stage on the archived similarity Parquet files and compares the results.</summary>
-    private static int RegenerateFigures(ZipArchive zip, List<string> problems, TextWriter log)
+    /// <summary>Runs the Figures stage on the archived metrics Parquet files and compares the results.</summary>
+    private static int RegenerateFigures(Dictionary<string, ZipArchiveEntry> members, List<string> problems, TextWriter log)
     {
         Experiment experiment;
         try
         {
-            experiment = ExperimentFromRunManifest(ReadMember(zip, ExperimentArchive.RunManifestName)
+            experiment = ExperimentFromRunManifest(ReadMember(members, ExperimentArchive.RunManifestName)
                 ?? throw new InvalidDataException("missing from the archive"));
         }
         catch (Exception ex) when (ex is JsonException or InvalidDataException or InvalidOperationException or ArgumentException or NullReferenceException)
@@ -170,7 +252,7 @@ public static partial class ArchiveVerifier
             problems.Add($"{ExperimentArchive.RunManifestName}: cannot tell which figures to regenerate ({ex.Message})");
             return 0;
         }
-        var temp = Path.Combine(Path.GetTempPath(), $"tta-verify-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var temp = Directory.CreateTempSubdirectory("tta-verify-").FullName;
         var compared = 0;
         try
         {
@@ -181,22 +263,29 @@ public static partial class ArchiveVerifier
                 {
                     var key = $"{experiment.Name}/{m.Key}/{t.Key}";
                     var prefix = $"figures/{key}/";
-                    var archived = zip.Entries.Where(x => x.FullName.StartsWith(prefix, StringComparison.Ordinal) && !x.FullName.EndsWith('/'))
-                        .ToDictionary(x => x.FullName, StringComparer.Ordinal);
+                    var archived = members.Where(x => x.Key.StartsWith(prefix, StringComparison.Ordinal))
+                        .ToDictionary(x => x.Key, x => x.Value, StringComparer.Ordinal);
                     // Every metrics file a figure kind reads (similarity.parquet, attention.parquet, …).
                     var parquet = $"cache/metrics/{key}/similarity.parquet";
                     var missing = false;
                     foreach (var kind in experiment.Figures.Kinds)
                     {
                         var member = $"cache/metrics/{key}/{kind}.parquet";
-                        var data = ReadMember(zip, member);
-                        if (data is null)
+                        if (!members.TryGetValue(member, out var entry))
                         {
                             problems.Add($"{member}: missing from the archive, so the figures of {key} cannot be regenerated");
                             missing = true;
                             continue;
                         }
-                        AtomicFile.WriteAllBytes(Path.Combine(MetricsStage.Dir(ws, experiment, m, t), kind + ".parquet"), data);
+                        try
+                        {
+                            Extract(entry, Path.Combine(MetricsStage.Dir(ws, experiment, m, t), kind + ".parquet"), temp);
+                        }
+                        catch (InvalidDataException ex)
+                        {
+                            problems.Add($"{member}: cannot be read from the zip ({ex.Message})");
+                            missing = true;
+                        }
                     }
                     if (missing) continue;
                     IReadOnlyList<string> regenerated;
@@ -218,10 +307,10 @@ public static partial class ArchiveVerifier
                             problems.Add($"{name}: regenerated from {parquet} but missing from the archive");
                             continue;
                         }
-                        var mine = File.ReadAllBytes(path);
-                        var theirs = ReadMember(zip, entry.FullName)!;
-                        if (!mine.AsSpan().SequenceEqual(theirs))
-                            problems.Add($"{name}: differs from the figure regenerated from {parquet}");
+                        bool same;
+                        try { same = SameBytes(path, entry); }
+                        catch (InvalidDataException) { same = false; }
+                        if (!same) problems.Add($"{name}: differs from the figure regenerated from {parquet}");
                     }
                     foreach (var name in archived.Keys)
                         problems.Add($"{name}: not produced when regenerating the figures of {key} from {parquet}");
@@ -233,6 +322,34 @@ public static partial class ArchiveVerifier
             try { Directory.Delete(temp, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
         return compared;
+    }
+
+    /// <summary>Streams a member into <paramref name="path"/>, which must lie inside <paramref name="temp"/>.</summary>
+    internal static void Extract(ZipArchiveEntry entry, string path, string temp)
+    {
+        if (!Workspace.IsUnder(path, temp)) throw new InvalidOperationException($"refusing to write {path}: outside the verification folder {temp}");
+        AtomicFile.Write(path, target =>
+        {
+            using var source = new BoundedStream(entry);
+            source.CopyTo(target, 1 << 20);
+        });
+    }
+
+    /// <summary>Whether a file and a member hold the same bytes, compared in chunks.</summary>
+    internal static bool SameBytes(string path, ZipArchiveEntry entry)
+    {
+        using var mine = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        if (mine.Length != entry.Length) return false;
+        using var theirs = new BoundedStream(entry);
+        var a = new byte[1 << 16];
+        var b = new byte[1 << 16];
+        while (true)
+        {
+            var n = mine.ReadAtLeast(a, a.Length, throwOnEndOfStream: false);
+            var k = theirs.ReadAtLeast(b, b.Length, throwOnEndOfStream: false);
+            if (n != k || !a.AsSpan(0, n).SequenceEqual(b.AsSpan(0, k))) return false;
+            if (n == 0) return true;
+        }
     }
 
     /// <summary>
@@ -259,6 +376,6 @@ public static partial class ArchiveVerifier
         var figures = e["figures"].Deserialize<FiguresSpec>(Redaction.Json) ?? throw new InvalidDataException("no figures options");
         var metrics = e["metrics"].Deserialize<MetricsSpec>(Redaction.Json) ?? new MetricsSpec([]);
         return new Experiment(Key(e["name"], "experiment name"), file, models, texts,
-            new ExtractSpec([], null, 0, null), metrics, figures);
+            new ExtractSpec([], null, 0, null), metrics, figures, e["license"]?.GetValue<string>() ?? Experiment.DefaultLicense);
     }
 }

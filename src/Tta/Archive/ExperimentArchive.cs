@@ -42,7 +42,7 @@ public static class ExperimentArchive
     {
         var created = DateTime.SpecifyKind((createdUtc ?? DateTime.UtcNow).ToUniversalTime(), DateTimeKind.Utc);
         created = created.AddTicks(-(created.Ticks % TimeSpan.TicksPerSecond));
-        using var cacheLock = CacheLock.Acquire(ws.CacheDir, TimeSpan.FromMinutes(10), log);
+        using var runLock = RunLock.Acquire(ws.CacheDir, LockMode.Exclusive, null, log);
         var context = new RunContext(ws, [experiment], log);
         var stale = Pipeline.StageNames.SelectMany(s => Pipeline.Check(s, context, forced: false).Where(u => !u.UpToDate)
             .Select(u => $"{s} {u.Unit.Key}: {string.Join("; ", u.Reasons)}")).ToList();
@@ -51,7 +51,8 @@ public static class ExperimentArchive
                 $"experiment '{experiment.Name}' is not fully built, so it cannot be archived:\n  {string.Join("\n  ", stale)}\n" +
                 $"run ./build.sh --experiment={ws.Relative(experiment.SourcePath)} first");
 
-        var plan = new Plan(ws, experiment, created, Redaction.ForEnvironment(ws.Root, [(ExperimentFolder(experiment), "experiment")]));
+        var layout = new ArchiveLayout(experiment);
+        var plan = new Plan(ws, experiment, created, layout, Redaction.ForEnvironment(ws.Root, layout.Folders));
         plan.Collect();
         Directory.CreateDirectory(outDir);
         var path = Path.Combine(outDir, FileName(experiment, created));
@@ -59,29 +60,6 @@ public static class ExperimentArchive
             path = Path.Combine(outDir, Path.GetFileNameWithoutExtension(FileName(experiment, created)) + $"-{n}.zip");
         AtomicFile.Write(path, stream => plan.WriteZip(stream));
         return path;
-    }
-
-    private static List<(string Key, string Path)> TextFiles(Experiment e) =>
-        e.Texts.Where(t => t.File is not null)
-            .Select(t => (t.Key, Path: Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(e.SourcePath))!, t.File!)))).ToList();
-
-    /// <summary>
-    /// The folder archived as <c>experiment/</c>: the deepest one holding the experiment file and its text files, so
-    /// the references in the YAML still resolve inside the archive.
-    /// </summary>
-    private static string ExperimentFolder(Experiment e)
-    {
-        var yaml = Path.GetFullPath(e.SourcePath);
-        var baseDir = Path.GetDirectoryName(yaml)!;
-        foreach (var (_, p) in TextFiles(e))
-            while (!IsUnder(p, baseDir)) baseDir = Path.GetDirectoryName(baseDir) ?? throw new InvalidOperationException($"{p} has no common folder with {yaml}");
-        return baseDir;
-    }
-
-    private static bool IsUnder(string path, string dir)
-    {
-        var rel = Path.GetRelativePath(dir, path);
-        return rel != ".." && !rel.StartsWith(".." + Path.DirectorySeparatorChar, StringComparison.Ordinal) && !Path.IsPathRooted(rel);
     }
 
     internal static string MediaType(string name) => Path.GetExtension(name).ToLowerInvariant() switch
@@ -95,8 +73,11 @@ public static class ExperimentArchive
         _ => "text/plain",
     };
 
-    /// <summary>One member of the archive: its name and where its bytes come from.</summary>
-    private sealed record Member(string Name, string Kind, string Description, Func<byte[]> Read, string? ExpectedSha256 = null)
+    /// <summary>
+    /// One member of the archive: its name, its kind (what the crate and the checks make of it) and where its bytes
+    /// come from; a stage output carries its recorded sha256 and its unit's manifest.
+    /// </summary>
+    private sealed record Member(string Name, string Kind, string Description, Func<byte[]> Read, string? ExpectedSha256 = null, string? UnitManifest = null)
     {
         public bool IsText => Kind is "experiment" or "text" || (Kind == "explorer" && Name.EndsWith(".html", StringComparison.Ordinal));
         public bool IsJson => Kind is "unit-manifest" or "run-manifest";
@@ -106,12 +87,11 @@ public static class ExperimentArchive
     private sealed record UnitRecord(StageUnit Unit, UnitManifest Manifest, string ManifestMember, DateTime EndUtc,
         IReadOnlyList<string> Objects, IReadOnlyList<string> Results);
 
-    private sealed class Plan(Workspace ws, Experiment e, DateTime created, Redaction redaction)
+    private sealed class Plan(Workspace ws, Experiment e, DateTime created, ArchiveLayout layout, Redaction redaction)
     {
         private readonly List<Member> members = [];
         private readonly List<UnitRecord> units = [];
         private readonly Dictionary<string, JsonObject> models = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, string> textMembers = new(StringComparer.Ordinal);
         private string experimentMember = "";
         private readonly Dictionary<string, (string Sha256, long Bytes, bool Rewritten)> written = new(StringComparer.Ordinal);
 
@@ -142,7 +122,7 @@ public static class ExperimentArchive
                 foreach (var t in e.Texts)
                 {
                     var inputs = new List<string> { modelId, experimentMember };
-                    if (textMembers.TryGetValue(t.Key, out var textMember)) inputs.Add(textMember);
+                    if (layout.TextMember(t.Key) is { } textMember) inputs.Add(textMember);
                     var extract = ExtractStage.For(ws, e, m, t);
                     var activations = AddOutputs(extract, "activations", "activations (Extract output, Parquet)");
                     AddUnit(extract, UnitManifest.TryRead(extract.ManifestPath)!, inputs, activations);
@@ -178,23 +158,26 @@ public static class ExperimentArchive
             if (duplicates.Count > 0) throw new InvalidOperationException($"archive members named twice: {string.Join(", ", duplicates)}");
         }
 
-        /// <summary>The experiment file and its text files, under <c>experiment/</c> (see <see cref="ExperimentFolder"/>).</summary>
+        /// <summary>
+        /// The experiment file (its references rewritten where they would not resolve) and its text files, under
+        /// <c>experiment/</c> or <c>external/N/</c> (see <see cref="ArchiveLayout"/>).
+        /// </summary>
         private void CollectExperimentFiles()
         {
             var yaml = Path.GetFullPath(e.SourcePath);
-            var files = TextFiles(e);
-            var baseDir = ExperimentFolder(e);
-            string Name(string p) => "experiment/" + Path.GetRelativePath(baseDir, p).Replace('\\', '/');
-            experimentMember = Name(yaml);
-            members.Add(new Member(experimentMember, "experiment", "experiment file (YAML)", FileBytes(yaml)));
-            foreach (var (key, p) in files)
+            experimentMember = layout.ExperimentMember;
+            members.Add(new Member(experimentMember, "experiment", "experiment file (YAML)", () => layout.RewriteYaml(File.ReadAllBytes(yaml))));
+            foreach (var t in e.Texts.Where(t => t.File is not null))
             {
-                textMembers[key] = Name(p);
-                if (members.All(m => m.Name != Name(p)))
-                    members.Add(new Member(Name(p), "text", $"input text '{key}'", FileBytes(p)));
+                var name = layout.TextMember(t.Key)!;
+                var path = Path.GetFullPath(Path.Combine(layout.ExperimentFolder, t.File!));
+                var external = layout.Externals.FirstOrDefault(x => x.Name == name);
+                var description = external is null ? $"input text '{t.Key}'"
+                    : $"input text '{t.Key}', from outside the experiment folder (the experiment's {external.Reference})";
+                if (members.All(m => m.Name != name))
+                    members.Add(new Member(name, "text", description, FileBytes(path)));
             }
         }
-
 
         private List<string> AddOutputs(StageUnit unit, string kind, string description)
         {
@@ -204,7 +187,7 @@ public static class ExperimentArchive
             {
                 var abs = ws.Absolute(o.Path);
                 var name = kind is "figure" or "explorer" ? FigureMember(abs) : CacheMember(abs);
-                members.Add(new Member(name, kind, $"{description} of {unit.Key}", FileBytes(abs), o.Sha256));
+                members.Add(new Member(name, kind, $"{description} of {unit.Key}", FileBytes(abs), o.Sha256, unit.ManifestPath));
                 names.Add(name);
             }
             return names;
@@ -233,7 +216,7 @@ public static class ExperimentArchive
                 ["revision"] = m.Revision,
                 ["dtype"] = m.DType,
                 ["device"] = m.Device,
-                ["path"] = m.Path is null ? null : Path.GetRelativePath(Path.GetDirectoryName(Path.GetFullPath(e.SourcePath))!, m.Path).Replace('\\', '/'),
+                ["path"] = layout.ModelName(m.Key),
                 ["weights_sha256"] = download.Facts?.GetValueOrDefault("weights_sha256"),
                 ["files"] = files,
             };
@@ -272,13 +255,18 @@ public static class ExperimentArchive
                 texts.Add(new JsonObject
                 {
                     ["key"] = t.Key,
-                    ["file"] = textMembers.GetValueOrDefault(t.Key),
+                    ["file"] = layout.TextMember(t.Key),
                     ["sha256"] = Hashing.Sha256(t.Text),
                 });
+            var external = new JsonArray();
+            foreach (var x in layout.Externals)
+                external.Add(new JsonObject { ["name"] = x.Name, ["yaml_key"] = x.Reference, ["what"] = x.What, ["archived"] = x.Archived });
             var spec = new JsonObject
             {
                 ["name"] = e.Name,
                 ["file"] = experimentMember,
+                ["license"] = e.License,
+                ["external"] = external,
                 ["models"] = new JsonArray([.. e.Models.Select(m => (JsonNode)models[m.Key].DeepClone())]),
                 ["texts"] = texts,
                 ["extract"] = new JsonObject
@@ -309,7 +297,14 @@ public static class ExperimentArchive
         {
             var bytes = m.Read();
             if (m.ExpectedSha256 is not null && Convert.ToHexStringLower(SHA256.HashData(bytes)) != m.ExpectedSha256)
-                throw new InvalidOperationException($"{m.Name} changed since its stage unit recorded it; run the pipeline again before archiving");
+            {
+                // The fast check (size and time) missed it: the unit is marked, so the next run rebuilds it.
+                if (m.UnitManifest is not null && UnitManifest.TryRead(m.UnitManifest) is { } manifest)
+                    StageRunner.MarkInvalid(m.UnitManifest, manifest, $"{m.Name} has content other than its recorded sha256 (found while archiving)");
+                throw new InvalidOperationException(
+                    $"{m.Name} changed since its stage unit recorded it (its sha256 differs); that unit is now marked stale — " +
+                    "run ./build.sh --target=Archive again to rebuild it and archive (./build.sh --verify re-hashes every output and rebuilds what changed)");
+            }
             var original = bytes;
             if (m.IsJson)
                 bytes = Redaction.ToBytes(redaction.Rewrite(JsonNode.Parse(bytes))!);
@@ -375,9 +370,19 @@ public static class ExperimentArchive
                 ["description"] = $"Results of the tta experiment '{e.Name}' (transformer token trajectories): experiment file, " +
                                   "activations and similarity maps (Parquet), heatmap figures, and the manifests of every stage unit that made them.",
                 ["datePublished"] = Iso(created),
+                ["license"] = Ref(LicenseId(e.License)),
                 ["conformsTo"] = Ref(ProcessRunCrate),
                 ["hasPart"] = hasPart,
                 ["mentions"] = new JsonArray([.. units.Select(u => (JsonNode)Ref(ActionId(u)))]),
+            });
+            graph.Add(new JsonObject
+            {
+                ["@id"] = LicenseId(e.License),
+                ["@type"] = "CreativeWork",
+                ["name"] = e.License,
+                ["identifier"] = e.License,
+                ["description"] = $"The licence of these results (SPDX id {e.License}), from the experiment's license key " +
+                                  $"(default {Experiment.DefaultLicense}).",
             });
             graph.Add(new JsonObject
             {
@@ -458,7 +463,9 @@ public static class ExperimentArchive
                     ["@type"] = "Dataset",
                     ["name"] = m.Id,
                     ["alternateName"] = m.Key,
-                    ["description"] = $"model checkpoint (source: {m.Source}, dtype {m.DType})",
+                    ["description"] = $"model checkpoint (source: {m.Source}, dtype {m.DType})" + (layout.ModelName(m.Key) is { } folder
+                        ? $"; a local folder, called {folder} here (the experiment's {layout.Externals.FirstOrDefault(x => x.Name == folder)?.Reference ?? "path"}), not archived"
+                        : ""),
                     ["hasPart"] = parts,
                 };
                 if (m.Revision.Length > 0) model["version"] = m.Revision;
@@ -500,6 +507,8 @@ public static class ExperimentArchive
         private static string ActionId(UnitRecord u) => $"#run-{u.Unit.Stage.ToLowerInvariant()}-{Uri.EscapeDataString(u.ManifestMember)}";
 
         private static JsonObject Ref(string id) => new() { ["@id"] = id };
+
+        private static string LicenseId(string spdx) => $"https://spdx.org/licenses/{spdx}";
     }
 
     public const string ProcessRunCrate = "https://w3id.org/ro/wfrun/process/0.5";

@@ -8,44 +8,63 @@ public static class AtomicFile
 {
     public static void Write(string path, Action<Stream> write)
     {
-        var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
-        Directory.CreateDirectory(dir);
-        var temp = TempPathFor(path);
+        var temp = Begin(path);
+        FileStream? stream = null;
         try
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-            }
+            stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
+            write(stream);
+            stream.Flush(flushToDisk: true);
+            stream.Dispose();
+            stream = null;
             File.Move(temp, path, overwrite: true);
         }
         catch
         {
-            TryDelete(temp);
+            Abandon(stream, temp);
             throw;
         }
     }
 
     public static async Task WriteAsync(string path, Func<Stream, Task> write)
     {
-        var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
-        Directory.CreateDirectory(dir);
-        var temp = TempPathFor(path);
+        var temp = Begin(path);
+        FileStream? stream = null;
         try
         {
-            await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20, useAsync: false))
-            {
-                await write(stream);
-                stream.Flush(flushToDisk: true);
-            }
+            stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20, useAsync: false);
+            await write(stream);
+            stream.Flush(flushToDisk: true);
+            await stream.DisposeAsync();
+            stream = null;
             File.Move(temp, path, overwrite: true);
         }
         catch
         {
-            TryDelete(temp);
+            Abandon(stream, temp);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Gets rid of a temporary file after a failure: the name goes first (POSIX lets an open file be unlinked), then
+    /// the stream is closed, ignoring what closing throws — on a full disk the close's own flush fails again, and that
+    /// must not keep the file.
+    /// </summary>
+    public static void Abandon(Stream? stream, string temp)
+    {
+        TryDelete(temp);
+        try { stream?.Dispose(); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        catch (ObjectDisposedException) { }
+        TryDelete(temp);
+    }
+
+    private static string Begin(string path)
+    {
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
+        return TempPathFor(path);
     }
 
     public static void WriteAllText(string path, string text) =>
@@ -57,7 +76,10 @@ public static class AtomicFile
         Write(path, s => s.Write(copy));
     }
 
-    /// <summary>Temporary names start with ".tmp-" so cache scans and cleanup can recognise leftovers.</summary>
+    /// <summary>
+    /// Temporary names start with ".tmp-" and carry the writer's process id, so scans skip them and a later run can
+    /// remove those of processes that died (<see cref="TempFiles"/>).
+    /// </summary>
     public static string TempPathFor(string path) =>
         System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!,
             $".tmp-{System.IO.Path.GetFileName(path)}-{Environment.ProcessId}-{Guid.NewGuid():N}");

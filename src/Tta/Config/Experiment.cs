@@ -6,7 +6,10 @@ public sealed record SourceSpan(string File, int Line, int Column)
     public override string ToString() => $"{File}:{Line}:{Column}";
 }
 
-/// <summary>An experiment file (experiments/*.yaml), validated. See README "Experiment files" for every field.</summary>
+/// <summary>
+/// An experiment file (experiments/*.yaml), validated. See README "Experiment files" for every field.
+/// <see cref="License"/> is the SPDX id of the licence its results are published under (archives carry it).
+/// </summary>
 public sealed record Experiment(
     string Name,
     string SourcePath,
@@ -14,7 +17,12 @@ public sealed record Experiment(
     IReadOnlyList<TextSpec> Texts,
     ExtractSpec Extract,
     MetricsSpec Metrics,
-    FiguresSpec Figures);
+    FiguresSpec Figures,
+    string License = Experiment.DefaultLicense)
+{
+    /// <summary>The licence of results whose experiment names none: Creative Commons Attribution 4.0.</summary>
+    public const string DefaultLicense = "CC-BY-4.0";
+}
 
 /// <summary>
 /// A model to study. <c>Source</c>: <c>nuget</c> (Id is a NuGet package embedding an ONNX BERT model and vocab.txt,
@@ -34,12 +42,16 @@ public sealed record ModelSpec(
 /// <summary>One input text; inline or read from a file relative to the experiment file.</summary>
 public sealed record TextSpec(string Key, string Text, string? File, SourceSpan At);
 
-/// <summary>What to capture: glob patterns over capture-point names, optional layer subset, token limit.</summary>
+/// <summary>
+/// What to capture: glob patterns over capture-point names, optional layer subset, token limit. The positions are for
+/// messages only: they are not settings (not in fingerprints, so moving a line in the file reruns nothing).
+/// </summary>
 public sealed record ExtractSpec(
     IReadOnlyList<string> Points,       // default ["*hidden_states.*"]
     IReadOnlyList<int>? Layers,         // null = all layers
     int MaxTokens,                      // default 512; longer texts are an error, not silently cut
-    SourceSpan? LayersAt);
+    [property: System.Text.Json.Serialization.JsonIgnore] SourceSpan? LayersAt,
+    [property: System.Text.Json.Serialization.JsonIgnore] IReadOnlyList<SourceSpan>? PointsAt = null);
 
 /// <summary>
 /// Which metrics to compute. Similarity measures: <c>cosine</c>, <c>dot</c>. The others are off unless configured:

@@ -39,7 +39,7 @@ public static partial class ExperimentLoader
         ["projection"] = "projection: true",
     };
 
-    private static readonly string[] TopKeys = ["name", "models", "texts", "extract", "metrics", "figures"];
+    private static readonly string[] TopKeys = ["name", "license", "models", "texts", "extract", "metrics", "figures"];
     private static readonly string[] ModelKeys = ["id", "source", "revision", "path", "name", "dtype", "device"];
     private static readonly string[] TextKeys = ["name", "text", "file"];
     private static readonly string[] ExtractKeys = ["points", "layers", "max_tokens"];
@@ -53,6 +53,10 @@ public static partial class ExperimentLoader
 
     [GeneratedRegex("^[A-Za-z0-9._-]+$")]
     private static partial Regex KeyRx();
+
+    // An SPDX license id (https://spdx.org/licenses/), or a LicenseRef- of your own.
+    [GeneratedRegex("^(?:[A-Za-z0-9][A-Za-z0-9.+-]*|LicenseRef-[A-Za-z0-9.-]+)$")]
+    private static partial Regex SpdxIdRx();
 
     [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9._-]*$")]
     private static partial Regex NugetIdRx();
@@ -324,7 +328,8 @@ public static partial class ExperimentLoader
 
     // ---------------------------------------------------------------- suggestions
 
-    private static string? Closest(string word, IEnumerable<string> candidates)
+    /// <summary>The candidate closest to <paramref name="word"/> (edit distance), when it is close enough to be a likely typo.</summary>
+    public static string? Closest(string word, IEnumerable<string> candidates)
     {
         string? best = null;
         var bestD = int.MaxValue;
@@ -381,7 +386,7 @@ public static partial class ExperimentLoader
             }
             catch (YamlException ex)
             {
-                throw SyntaxError(ex);
+                throw SyntaxError(ex, text);
             }
             if (stream.Documents.Count == 0 || IsNull(stream.Documents[0].RootNode))
                 throw new ConfigException(new SourceSpan(file, 1, 1),
@@ -404,7 +409,15 @@ public static partial class ExperimentLoader
             var extract = ReadExtract(Optional(top, "extract"));
             var metrics = ReadMetrics(Optional(top, "metrics"));
             var figures = ReadFigures(Optional(top, "figures"), metrics);
-            return new Experiment(name, fullPath, models, texts, extract, metrics, figures);
+            var license = Experiment.DefaultLicense;
+            if (Optional(top, "license") is { } l && !IsNull(l.Value))
+            {
+                license = String(l.Value, "license");
+                if (!SpdxIdRx().IsMatch(license))
+                    throw Error(l.Value, $"'{license}' is not an SPDX license id",
+                        $"use an id from https://spdx.org/licenses/ such as CC-BY-4.0, CC0-1.0 or MIT (default {Experiment.DefaultLicense})");
+            }
+            return new Experiment(name, fullPath, models, texts, extract, metrics, figures, license);
         }
 
         // ---------------------------------------------------------------- sections
@@ -584,8 +597,12 @@ public static partial class ExperimentLoader
             var f = Fields(node, "'extract'", ExtractKeys);
 
             var points = DefaultPoints;
+            IReadOnlyList<SourceSpan>? pointsAt = null;
             if (f.TryGetValue("points", out var p) && !IsNull(p.Value))
+            {
                 points = StringList(p.Value, "points", null, "glob patterns over capture names, e.g. [\"hidden_states.*\"]");
+                pointsAt = ((YamlSequenceNode)p.Value).Children.Select(At).ToList();
+            }
 
             IReadOnlyList<int>? layers = null;
             SourceSpan? layersAt = null;
@@ -622,7 +639,7 @@ public static partial class ExperimentLoader
                 if (maxTokens <= 0)
                     throw Error(m.Value, $"max_tokens must be positive, got {maxTokens}", $"use a whole number ≥ 1 (default {DefaultMaxTokens})");
             }
-            return new ExtractSpec(points, layers, maxTokens, layersAt);
+            return new ExtractSpec(points, layers, maxTokens, layersAt, pointsAt);
         }
 
         private MetricsSpec ReadMetrics(Entry? section)
@@ -868,7 +885,7 @@ public static partial class ExperimentLoader
 
         // ---------------------------------------------------------------- syntax
 
-        private ConfigException SyntaxError(YamlException ex)
+        private ConfigException SyntaxError(YamlException ex, string text)
         {
             var inner = ex.Message;
             var prefix = YamlMarkPrefixRx().Match(inner);
@@ -877,10 +894,30 @@ public static partial class ExperimentLoader
             inner = inner.Trim().TrimEnd('.');
             if (inner.StartsWith("Duplicate key", StringComparison.Ordinal))
                 return new ConfigException(At(ex.Start), "duplicate key in a mapping — keep only one of them");
-            // Scanner errors mark the token being scanned; a stray tab is better shown where the tab is.
-            var at = inner.Contains("tab character", StringComparison.Ordinal) ? ex.End : ex.Start;
-            return new ConfigException(At(at),
+            // Scanner errors mark the token being scanned (for a tab used as indentation, often the start of the
+            // enclosing mapping); a stray tab is shown where the tab is.
+            var at = inner.Contains("tab", StringComparison.OrdinalIgnoreCase) && TabPosition(text, ex.Start) is { } tab ? tab : At(ex.Start);
+            return new ConfigException(at,
                 $"YAML syntax error: {inner} — check indentation (spaces, not tabs), quoting and the ':' after each key");
+        }
+
+        /// <summary>
+        /// The first tab in the indentation of a line at or after <paramref name="from"/> (else the first tab after it,
+        /// else anywhere in the file).
+        /// </summary>
+        private SourceSpan? TabPosition(string text, Mark from)
+        {
+            var lines = text.Split('\n');
+            var start = (int)Math.Max(0, from.Line - 1);
+            for (var pass = 0; pass < 3; pass++)
+                for (var i = pass == 2 ? 0 : start; i < lines.Length; i++)
+                {
+                    var line = lines[i];
+                    var indent = line.Length - line.TrimStart(' ', '\t').Length;
+                    var col = pass == 0 ? line.IndexOf('\t', 0, indent) : line.IndexOf('\t');
+                    if (col >= 0) return new SourceSpan(file, i + 1, col + 1);
+                }
+            return null;
         }
 
         /// <summary>
@@ -928,7 +965,7 @@ public static partial class ExperimentLoader
             }
             catch (YamlException ex)
             {
-                throw SyntaxError(ex);
+                throw SyntaxError(ex, text);
             }
             catch (InvalidOperationException)
             {

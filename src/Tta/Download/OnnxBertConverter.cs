@@ -31,11 +31,17 @@ public static partial class OnnxBertConverter
     /// <summary>
     /// Converts the ONNX model and vocab.txt embedded in a NuGet package's assembly (resources ending in
     /// <c>.Resources.model.onnx</c> and <c>.Resources.vocab.txt</c>). Returns <paramref name="outDir"/>; a directory that
-    /// already holds a complete conversion (config.json is written last) is left as it is.
+    /// already holds a conversion whose files all match its record (<see cref="ConversionRecord"/>, written last) is
+    /// left as it is, any other is converted again.
     /// </summary>
     public static string ConvertPackage(string packageDir, string outDir, TextWriter? log = null)
     {
-        if (IsComplete(outDir)) return outDir;
+        // Content is the truth: a folder is adopted only when every file has the content its conversion recorded.
+        var mismatch = ConversionRecord.Mismatch(outDir, OutputNames);
+        if (mismatch is null) return outDir;
+        if (Directory.Exists(outDir)) log?.WriteLine($"convert: {outDir}: {mismatch}; converting again");
+        var record = Path.Combine(outDir, ConversionRecord.FileName);
+        if (File.Exists(record)) File.Delete(record); // from here until the new record, the folder is not trusted
         var candidates = NuGetModelPackage.LibraryAssemblies(packageDir);
         foreach (var dll in candidates)
         {
@@ -46,17 +52,17 @@ public static partial class OnnxBertConverter
                 ? NuGetModelPackage.ReadResource(dll, ".Resources.vocab.txt")
                 : throw new InvalidDataException($"{dll}: has model.onnx but no embedded vocab.txt");
             log?.WriteLine($"convert: {Path.GetFileName(dll)} ({onnx.Length / (1 << 20)} MiB ONNX) -> {outDir}");
-            Convert(OnnxModel.Parse(onnx), vocab, outDir, $"{Path.GetFileName(packageDir.TrimEnd('/'))}:{Path.GetFileName(dll)}");
+            var source = $"{Path.GetFileName(packageDir.TrimEnd('/'))}:{Path.GetFileName(dll)}";
+            Convert(OnnxModel.Parse(onnx), vocab, outDir, source);
+            ConversionRecord.Write(outDir, source, OutputNames);
             return outDir;
         }
         throw new InvalidDataException(
             $"{packageDir}: no assembly under lib/ embeds a '*.Resources.model.onnx' resource (assemblies: {string.Join(", ", candidates.Select(Path.GetFileName))})");
     }
 
-    /// <summary>True when <paramref name="dir"/> holds config.json, model.safetensors and vocab.txt.</summary>
-    public static bool IsComplete(string dir) =>
-        File.Exists(Path.Combine(dir, "config.json")) && File.Exists(Path.Combine(dir, "model.safetensors"))
-        && File.Exists(Path.Combine(dir, "vocab.txt"));
+    /// <summary>The files a conversion writes.</summary>
+    public static readonly IReadOnlyList<string> OutputNames = ["config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"];
 
     /// <summary>Writes the checkpoint directory (files atomically, config.json last).</summary>
     public static void Convert(OnnxModel onnx, byte[] vocabTxt, string outDir, string source = "onnx")

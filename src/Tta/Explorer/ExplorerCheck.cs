@@ -17,16 +17,17 @@ public static partial class ExplorerCheck
     [GeneratedRegex("""<script type="application/json" id="tta-data">(.*?)</script>""", RegexOptions.Singleline)]
     private static partial Regex DataScript();
 
-    /// <summary>Adds a problem per differing or missing file; returns the number of files compared.</summary>
-    public static int Verify(ZipArchive zip, List<string> problems, TextWriter log)
+    /// <summary>
+    /// Adds a problem per differing or missing file; returns the number of files compared. <paramref name="members"/>:
+    /// the archive's members whose names Verify found safe.
+    /// </summary>
+    public static int Verify(Dictionary<string, ZipArchiveEntry> members, List<string> problems, TextWriter log)
     {
         Config.Experiment experiment;
         try
         {
-            using var s = zip.GetEntry(ExperimentArchive.RunManifestName)?.Open() ?? throw new InvalidDataException("missing");
-            using var ms = new MemoryStream();
-            s.CopyTo(ms);
-            experiment = ArchiveVerifier.ExperimentFromRunManifest(ms.ToArray());
+            experiment = ArchiveVerifier.ExperimentFromRunManifest(ArchiveVerifier.ReadMember(members, ExperimentArchive.RunManifestName)
+                ?? throw new InvalidDataException("missing"));
         }
         catch (Exception ex) when (ex is JsonException or InvalidDataException or InvalidOperationException or ArgumentException or NullReferenceException)
         {
@@ -34,34 +35,37 @@ public static partial class ExplorerCheck
         }
         var prefix = $"figures/{experiment.Name}/";
         var pageName = prefix + ExplorerPage.FileName;
-        var archived = zip.Entries.Where(e => e.FullName == pageName || e.FullName.StartsWith(prefix + ExplorerBuilder.ThumbsFolder + "/", StringComparison.Ordinal))
-            .ToDictionary(e => e.FullName, StringComparer.Ordinal);
-        if (!archived.TryGetValue(pageName, out var pageEntry) && zip.GetEntry($"cache/figures/{experiment.Name}/explorer.manifest.json") is null)
+        var archived = members.Where(e => e.Key == pageName || e.Key.StartsWith(prefix + ExplorerBuilder.ThumbsFolder + "/", StringComparison.Ordinal))
+            .ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+        if (!archived.ContainsKey(pageName) && !members.ContainsKey($"cache/figures/{experiment.Name}/explorer.manifest.json"))
         {
             log.WriteLine("no explorer in this archive (made by a tta without one); nothing to rebuild");
             return 0;
         }
-        if (pageEntry is null)
+        if (!archived.ContainsKey(pageName))
         {
             problems.Add($"{pageName}: missing from the archive (the explorer of '{experiment.Name}')");
             return 0;
         }
-        var temp = Path.Combine(Path.GetTempPath(), $"tta-verify-explorer-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var temp = Directory.CreateTempSubdirectory("tta-verify-explorer-").FullName;
         var compared = 0;
         try
         {
             var ws = Workspace.At(temp, Path.Combine(temp, "cache"), Path.Combine(temp, "figures"));
-            foreach (var entry in zip.Entries.Where(e => !e.FullName.EndsWith('/') && !archived.ContainsKey(e.FullName)
-                         && (e.FullName.StartsWith("cache/", StringComparison.Ordinal) || e.FullName.StartsWith("figures/", StringComparison.Ordinal))))
+            string? yaml;
+            try
             {
-                var target = Path.GetFullPath(Path.Combine(temp, entry.FullName));
-                if (!target.StartsWith(temp + Path.DirectorySeparatorChar, StringComparison.Ordinal)) continue; // a member name that climbs out is reported by the checksum check
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                entry.ExtractToFile(target);
+                foreach (var (name, entry) in members.Where(e => !archived.ContainsKey(e.Key)
+                             && (e.Key.StartsWith("cache/", StringComparison.Ordinal) || e.Key.StartsWith("figures/", StringComparison.Ordinal))))
+                    ArchiveVerifier.Extract(entry, Path.GetFullPath(Path.Combine(temp, name)), temp);
+                var match = DataScript().Match(System.Text.Encoding.UTF8.GetString(ArchiveVerifier.ReadMember(members, pageName)!));
+                yaml = match.Success ? JsonDocument.Parse(match.Groups[1].Value).RootElement.GetProperty("yaml").GetString() : null;
             }
-            var page = Read(pageEntry);
-            var match = DataScript().Match(System.Text.Encoding.UTF8.GetString(page));
-            var yaml = match.Success ? JsonDocument.Parse(match.Groups[1].Value).RootElement.GetProperty("yaml").GetString() : null;
+            catch (Exception ex) when (ex is InvalidDataException or JsonException or KeyNotFoundException)
+            {
+                problems.Add($"{pageName}: the explorer cannot be rebuilt, its inputs cannot be read ({ex.Message})");
+                return 0;
+            }
             if (yaml is null)
             {
                 problems.Add($"{pageName}: holds no explorer data");
@@ -85,7 +89,7 @@ public static partial class ExplorerCheck
                 compared++;
                 if (!archived.Remove(name, out var entry))
                     problems.Add($"{name}: rebuilt with the explorer but missing from the archive");
-                else if (!File.ReadAllBytes(path).AsSpan().SequenceEqual(Read(entry)))
+                else if (!SameBytes(path, entry))
                     problems.Add($"{name}: differs from the explorer rebuilt from the archived Parquet files and figures");
             }
             foreach (var name in archived.Keys)
@@ -99,11 +103,9 @@ public static partial class ExplorerCheck
         return compared;
     }
 
-    private static byte[] Read(ZipArchiveEntry entry)
+    private static bool SameBytes(string path, ZipArchiveEntry entry)
     {
-        using var s = entry.Open();
-        using var ms = new MemoryStream();
-        s.CopyTo(ms);
-        return ms.ToArray();
+        try { return ArchiveVerifier.SameBytes(path, entry); }
+        catch (InvalidDataException) { return false; }
     }
 }

@@ -110,11 +110,11 @@ public sealed class VectorStoreWriter : IAsyncDisposable
         committed = true;
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        if (committed) return;
-        await stream.DisposeAsync();
-        File.Delete(temp);
+        // Not committed: the temporary file goes, even when closing it fails (a full disk fails the close's flush).
+        if (!committed) AtomicFile.Abandon(stream, temp);
+        return ValueTask.CompletedTask;
     }
 }
 

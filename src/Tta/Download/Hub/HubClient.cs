@@ -71,9 +71,10 @@ public sealed partial class HubClient : IDisposable
         HubFiles.CheckRevision(revision);
         var repo = new RepoCache(_settings.CacheDir, repoId);
 
-        if (_settings.Offline) return FromCacheOffline(repo, revision);
-        if (RepoCache.IsCommitSha(revision) && repo.ResolveLocal(revision, requireTokenizer: true) is { Files: { } cachedFiles })
-            return new HubSnapshot(repoId, revision, revision, repo.SnapshotDir(revision), cachedFiles);
+        if (_settings.Offline) return Verified(FromCacheOffline(repo, revision), repo);
+        if (RepoCache.IsCommitSha(revision) && repo.ResolveLocal(revision, requireTokenizer: true) is { Files: { } cachedFiles }
+            && TryVerify(repo, revision, cachedFiles) is { } cachedHashes)
+            return new HubSnapshot(repoId, revision, revision, repo.SnapshotDir(revision), cachedFiles) { Sha256 = cachedHashes };
 
         using var progress = new DownloadProgress(_progress, _live, repoId, _settings.ProgressInterval);
         RevisionInfo info;
@@ -84,14 +85,15 @@ public sealed partial class HubClient : IDisposable
         catch (HubException e) when (e.Kind == HubErrorKind.Network && FromCacheIfComplete(repo, revision) is { } cached)
         {
             progress.Note($"cannot reach {EndpointText} ({e.Message}); using the cached snapshot {cached.CommitSha}");
-            return cached;
+            return Verified(cached, repo);
         }
 
         var sha = info.Sha;
+        var hashes = new System.Collections.Concurrent.ConcurrentDictionary<string, string>(StringComparer.Ordinal);
         var (files, index) = SelectFiles(info, repoId, revision);
         if (index is not null)
         {
-            await EnsureFileAsync(repo, revision, sha, index, progress, ct).ConfigureAwait(false);
+            hashes[index] = await EnsureFileAsync(repo, revision, sha, index, progress, ct).ConfigureAwait(false);
             var shards = HubFiles.ShardsOf(ReadCached(repo, sha, index), index);
             foreach (var shard in shards)
             {
@@ -103,11 +105,90 @@ public sealed partial class HubClient : IDisposable
 
         var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _settings.MaxParallelDownloads), CancellationToken = ct };
         await Parallel.ForEachAsync(files.Where(f => f != index), options,
-            async (file, token) => await EnsureFileAsync(repo, revision, sha, file, progress, token).ConfigureAwait(false)).ConfigureAwait(false);
+            async (file, token) => hashes[file] = await EnsureFileAsync(repo, revision, sha, file, progress, token).ConfigureAwait(false)).ConfigureAwait(false);
 
         if (revision != sha && repo.ReadRef(revision) != sha)
             CacheIo(repo, () => AtomicFile.WriteAllText(repo.RefPath(revision), sha));
-        return new HubSnapshot(repoId, revision, sha, repo.SnapshotDir(sha), files);
+        return new HubSnapshot(repoId, revision, sha, repo.SnapshotDir(sha), files) { Sha256 = new Dictionary<string, string>(hashes, StringComparer.Ordinal) };
+    }
+
+    // ---------------------------------------------------------------- content checks
+
+    /// <summary>
+    /// A snapshot served from the cache without the Hub: every file is checked against its blob's name, and a blob
+    /// that does not match is an error (nothing can replace it without the network).
+    /// </summary>
+    private static HubSnapshot Verified(HubSnapshot snapshot, RepoCache repo)
+    {
+        var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var file in snapshot.Files)
+        {
+            var (sha256, problem) = CheckCached(repo, snapshot.CommitSha, file);
+            if (problem is not null)
+                throw new HubException(HubErrorKind.Integrity,
+                    $"{file} of {repo.RepoId} (commit {snapshot.CommitSha}) in the cache at {repo.Folder}: {problem}. It was changed or damaged; " +
+                    "delete that blob and download it again (HF_HUB_OFFLINE unset, with network access)");
+            hashes[file] = sha256;
+        }
+        return snapshot with { Sha256 = hashes };
+    }
+
+    /// <summary>The files' verified sha256, or null when one of them does not match its blob's name.</summary>
+    private static Dictionary<string, string>? TryVerify(RepoCache repo, string sha, IEnumerable<string> files)
+    {
+        var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var file in files)
+        {
+            var (sha256, problem) = CheckCached(repo, sha, file);
+            if (problem is not null) return null;
+            hashes[file] = sha256;
+        }
+        return hashes;
+    }
+
+    /// <summary>
+    /// Checks a cached file by its content: the blob a snapshot entry links to is named by its ETag, the sha256 of an
+    /// LFS file or the git blob sha1 of a small one, so the content must hash to the name. Returns the content's
+    /// sha256 (read once per process, see <see cref="ContentHash"/>) and what is wrong, if anything.
+    /// </summary>
+    private static (string Sha256, string? Problem) CheckCached(RepoCache repo, string sha, string file) =>
+        CheckBlob(ContentHash.Target(repo.PointerPath(sha, file)));
+
+    private static (string Sha256, string? Problem) CheckBlob(string blob)
+    {
+        var name = Path.GetFileName(blob);
+        if (GitSha1Hex().IsMatch(name))
+        {
+            var (sha256, sha1) = HashWithGitSha1(blob);
+            return (sha256, sha1 == name ? null : $"the blob {blob} holds content whose git blob sha1 is {sha1}, not its name");
+        }
+        var content = ContentHash.Sha256(blob, "to check it against its blob name");
+        return (content, Sha256Hex().IsMatch(name) && content != name ? $"the blob {blob} holds content whose sha256 is {content}, not its name" : null);
+    }
+
+    /// <summary>sha256 and git blob sha1 (<c>sha1("blob N\0" + content)</c>) of a file in one read.</summary>
+    private static (string Sha256, string GitSha1) HashWithGitSha1(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var sha1 = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
+        sha1.AppendData(System.Text.Encoding.ASCII.GetBytes($"blob {stream.Length.ToString(CultureInfo.InvariantCulture)}\0"));
+        var buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
+        try
+        {
+            for (int n; (n = stream.Read(buffer, 0, buffer.Length)) > 0;)
+            {
+                sha256.AppendData(buffer, 0, n);
+                sha1.AppendData(buffer, 0, n);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        var content = Convert.ToHexStringLower(sha256.GetHashAndReset());
+        ContentHash.Remember(path, content, "read to check it against its blob name (git blob sha1)");
+        return (content, Convert.ToHexStringLower(sha1.GetHashAndReset()));
     }
 
     // ---------------------------------------------------------------- cache only
@@ -387,6 +468,9 @@ public sealed partial class HubClient : IDisposable
     [GeneratedRegex("^[0-9a-f]{64}$")]
     private static partial Regex Sha256Hex();
 
+    [GeneratedRegex("^[0-9a-f]{40}$")]
+    private static partial Regex GitSha1Hex();
+
     /// <summary>A failure worth retrying that is not an exception of the HTTP stack (5xx, cut-short body).</summary>
     private sealed class TransientFailure(string message) : Exception(message);
 
@@ -395,18 +479,39 @@ public sealed partial class HubClient : IDisposable
 
     // ---------------------------------------------------------------- files
 
-    private async Task EnsureFileAsync(RepoCache repo, string revision, string sha, string file, DownloadProgress progress, CancellationToken ct)
+    /// <summary>
+    /// Makes sure the snapshot has <paramref name="file"/> with content that matches its blob's name (a cached blob
+    /// that does not is downloaded again) and returns the content's sha256.
+    /// </summary>
+    private async Task<string> EnsureFileAsync(RepoCache repo, string revision, string sha, string file, DownloadProgress progress, CancellationToken ct)
     {
-        if (repo.HasFile(sha, file)) return;
+        if (repo.HasFile(sha, file))
+        {
+            var (cached, problem) = CheckCached(repo, sha, file);
+            if (problem is null) return cached;
+            progress.Note($"{file}: {problem}; it was changed or damaged, downloading it again");
+            var damaged = ContentHash.Target(repo.PointerPath(sha, file));
+            CacheIo(repo, () =>
+            {
+                File.Delete(repo.PointerPath(sha, file));
+                if (damaged != repo.PointerPath(sha, file)) File.Delete(damaged);
+            });
+        }
         var meta = await HeadAsync(repo.RepoId, revision, sha, file, progress, ct).ConfigureAwait(false);
         var blob = repo.BlobPath(meta.Etag);
-        if (!File.Exists(blob))
+        await using (var held = await LockAsync(repo, meta.Etag, file, progress, ct).ConfigureAwait(false))
         {
-            await using var held = await LockAsync(repo, meta.Etag, file, progress, ct).ConfigureAwait(false);
+            // A blob another snapshot (or another process) brought is checked like any cached one.
+            if (File.Exists(blob) && CheckBlob(blob).Problem is { } problem)
+            {
+                progress.Note($"{file}: {problem}; downloading it again");
+                CacheIo(repo, () => File.Delete(blob));
+            }
             if (!File.Exists(blob))
                 await DownloadBlobAsync(repo, revision, file, meta, progress, ct).ConfigureAwait(false);
         }
         Link(repo, sha, file, blob);
+        return ContentHash.Sha256(blob); // known: computed while it downloaded or when it was checked
     }
 
     /// <summary>Relative symlink <c>snapshots/&lt;sha&gt;/&lt;file&gt;</c> → <c>../../blobs/&lt;etag&gt;</c>, replaced atomically.</summary>
@@ -466,10 +571,12 @@ public sealed partial class HubClient : IDisposable
             string? problem;
             try
             {
-                problem = await FetchAsync(repo, revision, file, meta, partial, progress, first: attempt == 1, ct).ConfigureAwait(false);
+                string? sha256;
+                (problem, sha256) = await FetchAsync(repo, revision, file, meta, partial, progress, first: attempt == 1, ct).ConfigureAwait(false);
                 if (problem is null)
                 {
                     File.Move(partial, blob, overwrite: true);
+                    ContentHash.Remember(blob, sha256!, "computed while downloading, checked against its ETag");
                     progress.FileFinished();
                     return;
                 }
@@ -495,15 +602,16 @@ public sealed partial class HubClient : IDisposable
     /// <summary>
     /// Fills <paramref name="partial"/> up to the expected size, resuming from the bytes already in it (also those
     /// left by an earlier run) with <c>Range: bytes=N-</c>, retrying connection problems with backoff. Returns null when
-    /// the file passed its checks (size; sha256 when the ETag is one), else what is wrong with it.
+    /// the file passed its checks (size; the ETag: sha256 of an LFS file, git blob sha1 of a small one), else what is
+    /// wrong with it; and the content's sha256.
     /// </summary>
-    private async Task<string?> FetchAsync(RepoCache repo, string revision, string file, FileMeta meta, string partial,
+    private async Task<(string? Problem, string? Sha256)> FetchAsync(RepoCache repo, string revision, string file, FileMeta meta, string partial,
         DownloadProgress progress, bool first, CancellationToken ct)
     {
         var context = new ErrorContext(repo.RepoId, revision, file);
         var expected = meta.Size;
-        var sha256 = Sha256Hex().IsMatch(meta.Etag);
-        using var hash = sha256 ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+        // The sha256 is computed as the bytes arrive (it identifies the file downstream, whatever its ETag is).
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = ArrayPool<byte>.Shared.Rent(1 << 18);
         try
         {
@@ -514,7 +622,7 @@ public sealed partial class HubClient : IDisposable
                 Disk(() => fs.SetLength(0));
                 written = 0;
             }
-            if (written > 0 && hash is not null)
+            if (written > 0)
             {
                 // The resumed prefix is part of what the checksum covers: hash it from disk, then go on with new bytes.
                 Disk(() => fs.Position = 0);
@@ -523,10 +631,10 @@ public sealed partial class HubClient : IDisposable
             Disk(() => fs.Position = written);
             if (first) progress.FileStarted(expected, written);
 
-            string Fail(string problem)
+            (string?, string?) Fail(string problem)
             {
                 progress.Discarded(written); // the caller deletes the file
-                return problem;
+                return (problem, null);
             }
 
             void Restart()
@@ -535,7 +643,7 @@ public sealed partial class HubClient : IDisposable
                 Disk(() => fs.Position = 0);
                 progress.Discarded(written);
                 written = 0;
-                if (hash is not null) hash.GetHashAndReset();
+                hash.GetHashAndReset();
             }
 
             var attempts = Math.Max(1, _settings.MaxAttempts);
@@ -586,7 +694,7 @@ public sealed partial class HubClient : IDisposable
                         if (expected is long max && written + n > max)
                             return Fail($"the server sent more than the {max} bytes it announced");
                         Disk(() => fs.Write(buffer, 0, n));
-                        hash?.AppendData(buffer, 0, n);
+                        hash.AppendData(buffer, 0, n);
                         written += n;
                         progress.Received(n);
                     }
@@ -611,12 +719,19 @@ public sealed partial class HubClient : IDisposable
             Disk(() => fs.Flush(flushToDisk: true));
             if (meta.Size is long size && written != size)
                 return Fail($"got {written} bytes instead of {size}");
-            if (hash is not null)
+            var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
+            if (Sha256Hex().IsMatch(meta.Etag) && actual != meta.Etag) return Fail($"sha256 {actual} does not match the expected {meta.Etag}");
+            if (GitSha1Hex().IsMatch(meta.Etag))
             {
-                var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
-                if (actual != meta.Etag) return Fail($"sha256 {actual} does not match the expected {meta.Etag}");
+                // A small (non-LFS) file: its ETag is the git blob sha1 of its content.
+                Disk(() => fs.Position = 0);
+                using var sha1 = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
+                sha1.AppendData(System.Text.Encoding.ASCII.GetBytes($"blob {written.ToString(CultureInfo.InvariantCulture)}\0"));
+                for (int n; (n = Disk(() => fs.Read(buffer, 0, buffer.Length))) > 0;) sha1.AppendData(buffer, 0, n);
+                var git = Convert.ToHexStringLower(sha1.GetHashAndReset());
+                if (git != meta.Etag) return Fail($"git blob sha1 {git} does not match the ETag {meta.Etag}");
             }
-            return null;
+            return (null, actual);
         }
         finally
         {

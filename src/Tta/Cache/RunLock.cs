@@ -1,0 +1,211 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace Tta.Cache;
+
+/// <summary>
+/// The run lock, <c>cache/.lock</c>: an flock(2) lock held from the start of a run to its end, so nothing (Clean,
+/// another run) slips in between its stages. A process that runs the stages as child processes (Cake) takes it once
+/// and names it in <see cref="HeldVariable"/>; a child whose ancestor holds it works under that lock instead of
+/// waiting for it. Runs take it <see cref="LockMode.Exclusive"/> today, so concurrent runs wait for each other; they
+/// can take it <see cref="LockMode.Shared"/> later (per-unit locks) while Clean keeps taking it exclusive. The kernel
+/// drops an flock when its holder dies, so a killed run leaves no stale lock.
+/// </summary>
+public sealed partial class RunLock : IDisposable
+{
+    /// <summary>Environment variable that tells child processes the lock is held: <c>mode:pid:path</c>.</summary>
+    public const string HeldVariable = "TTA_RUN_LOCK";
+    public const string FileName = ".lock";
+
+    // Locks this process holds, by path: a nested Acquire (archive after building, clean inside a run) reuses them.
+    private static readonly Dictionary<string, (RunLock Owner, int Count)> Held = new(StringComparer.Ordinal);
+
+    private readonly SafeFileHandle? handle;
+    private readonly string environmentValue;
+    private bool disposed;
+
+    private RunLock(string path, LockMode mode, SafeFileHandle? handle, string environmentValue)
+    {
+        LockPath = path;
+        Mode = mode;
+        this.handle = handle;
+        this.environmentValue = environmentValue;
+    }
+
+    public string LockPath { get; }
+    public LockMode Mode { get; }
+
+    /// <summary>True when an ancestor process holds the lock and this one works under it.</summary>
+    public bool Inherited => handle is null;
+
+    /// <summary>The value of <see cref="HeldVariable"/> for child processes that work under this lock.</summary>
+    public string EnvironmentValue => environmentValue;
+
+    public static string PathIn(string cacheDir) => System.IO.Path.Combine(System.IO.Path.GetFullPath(cacheDir), FileName);
+
+    /// <summary>
+    /// Takes the lock of <paramref name="cacheDir"/> (creating the folder, marked as tta's, if needed), waiting up to
+    /// <paramref name="wait"/> (null: as long as it takes) for another holder, and saying so once on
+    /// <paramref name="log"/>.
+    /// </summary>
+    public static RunLock Acquire(string cacheDir, LockMode mode, TimeSpan? wait, TextWriter log)
+    {
+        OwnedFolder.Ensure(cacheDir);
+        var path = PathIn(cacheDir);
+        lock (Held)
+        {
+            if (Held.TryGetValue(path, out var mine) && Covers(mine.Owner.Mode, mode))
+            {
+                Held[path] = (mine.Owner, mine.Count + 1);
+                return mine.Owner;
+            }
+        }
+        if (InheritedFromAncestor(path, mode) is { } inherited) return inherited;
+
+        var s = OpenLockFile(path);
+        try
+        {
+            var deadline = wait is { } w ? DateTime.UtcNow + w : DateTime.MaxValue;
+            var told = false;
+            while (!TryLock(s, path, mode))
+            {
+                if (DateTime.UtcNow >= deadline)
+                    throw new IOException($"{path} is held by another tta run{Holder(path)}; wait for it to finish (or stop it) and run again");
+                if (!told) log.WriteLine($"waiting for another tta run{Holder(path)} that holds {path} …");
+                told = true;
+                Thread.Sleep(200);
+            }
+            if (mode == LockMode.Exclusive) // the holder's pid, padded to overwrite an older one, for "waiting for …" messages
+                RandomAccess.Write(s, System.Text.Encoding.ASCII.GetBytes((Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "\n").PadRight(16)), 0);
+        }
+        catch
+        {
+            s.Dispose();
+            throw;
+        }
+        var value = $"{(mode == LockMode.Exclusive ? "exclusive" : "shared")}:{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}:{path}";
+        var created = new RunLock(path, mode, s, value);
+        lock (Held) Held[path] = (created, 1);
+        return created;
+    }
+
+    public void Dispose()
+    {
+        lock (Held)
+        {
+            if (disposed) return;
+            if (Held.TryGetValue(LockPath, out var mine) && ReferenceEquals(mine.Owner, this))
+            {
+                if (mine.Count > 1)
+                {
+                    Held[LockPath] = (this, mine.Count - 1);
+                    return;
+                }
+                Held.Remove(LockPath);
+            }
+            disposed = true;
+        }
+        handle?.Dispose(); // closing the descriptor drops the flock
+    }
+
+    private static bool Covers(LockMode held, LockMode wanted) => held == LockMode.Exclusive || wanted == LockMode.Shared;
+
+    /// <summary>
+    /// The lock named in <see cref="HeldVariable"/>, when it is this cache's, strong enough, held by an ancestor
+    /// process, and really held (a stale variable of a finished run does not count).
+    /// </summary>
+    private static RunLock? InheritedFromAncestor(string path, LockMode mode)
+    {
+        var value = Environment.GetEnvironmentVariable(HeldVariable);
+        if (string.IsNullOrEmpty(value)) return null;
+        var parts = value.Split(':', 3);
+        if (parts.Length != 3 || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) return null;
+        var held = parts[0] == "exclusive" ? LockMode.Exclusive : parts[0] == "shared" ? LockMode.Shared : (LockMode?)null;
+        if (held is not { } heldMode || parts[2] != path || !Covers(heldMode, mode) || !IsAncestor(pid)) return null;
+        // Someone holds it when an exclusive try on a descriptor of our own fails.
+        using (var probe = OpenLockFile(path))
+            if (TryLock(probe, path, LockMode.Exclusive)) return null;
+        return new RunLock(path, heldMode, null, value);
+    }
+
+    /// <summary>Whether <paramref name="pid"/> is this process's parent, grandparent, … (read from /proc).</summary>
+    private static bool IsAncestor(int pid)
+    {
+        var current = Environment.ProcessId;
+        for (var hops = 0; hops < 64 && current > 1; hops++)
+        {
+            current = ParentOf(current);
+            if (current == pid) return true;
+        }
+        return false;
+    }
+
+    internal static int ParentOf(int pid)
+    {
+        try
+        {
+            // /proc/PID/stat: "pid (comm) state ppid …"; comm may hold spaces and parentheses, so split after the last ')'.
+            var stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return int.Parse(fields[1], CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or ArgumentOutOfRangeException or IndexOutOfRangeException)
+        {
+            return 0;
+        }
+    }
+
+    private static string Holder(string path)
+    {
+        try
+        {
+            using var s = OpenLockFile(path);
+            var bytes = new byte[16];
+            var n = RandomAccess.Read(s, bytes, 0);
+            var text = System.Text.Encoding.ASCII.GetString(bytes, 0, n).Split('\n')[0].Trim();
+            return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? $" (pid {pid})" : "";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
+
+    private const int LockSh = 1, LockEx = 2, LockNb = 4;
+    private const int Eintr = 4, Ewouldblock = 11;
+
+    /// <summary>
+    /// Opens the lock file with open(2) itself: .NET's FileStream takes an flock of its own on open (LOCK_SH for
+    /// read-write sharing), which would fail, or interfere, while another process holds ours.
+    /// </summary>
+    private static SafeFileHandle OpenLockFile(string path)
+    {
+        const int ReadWrite = 2, Create = 0x40, CloseOnExec = 0x80000;
+        int fd;
+        do fd = Open(path, ReadWrite | Create | CloseOnExec, Convert.ToInt32("644", 8));
+        while (fd < 0 && Marshal.GetLastPInvokeError() == Eintr);
+        if (fd < 0) throw new IOException($"cannot open the lock file {path} (errno {Marshal.GetLastPInvokeError()})");
+        return new SafeFileHandle(fd, ownsHandle: true);
+    }
+
+    private static bool TryLock(SafeFileHandle s, string path, LockMode mode)
+    {
+        var fd = (int)s.DangerousGetHandle();
+        var operation = (mode == LockMode.Exclusive ? LockEx : LockSh) | LockNb;
+        while (true)
+        {
+            if (Flock(fd, operation) == 0) return true;
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno == Eintr) continue;
+            if (errno == Ewouldblock) return false;
+            throw new IOException($"flock on {path} failed (errno {errno})");
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
+    private static partial int Flock(int fd, int operation);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags, int mode);
+}
