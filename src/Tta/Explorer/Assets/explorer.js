@@ -125,11 +125,18 @@
 
   // ------------------------------------------------------------------ a heatmap canvas (similarity pane, attention panel)
   /** Draws map `entry` into `canvas` at `size` px; hover and click report cells. */
-  function heatmap(canvas, size, describe) {
-    const r = { map: null, codes: null, off: null, size };
-    canvas.width = size; canvas.height = size;
-    canvas.style.width = size + 'px'; canvas.style.height = size + 'px';
+  function heatmap(canvas, initialSize, describe) {
+    const r = { map: null, codes: null, off: null, size: 0 };
+    let size = 0;
     const ctx = canvas.getContext('2d');
+    /** Listeners stay as they are; only the canvas changes size. */
+    r.setSize = (px) => {
+      if (px === size) return;
+      size = r.size = px;
+      canvas.width = px; canvas.height = px;
+      canvas.style.width = px + 'px'; canvas.style.height = px + 'px';
+    };
+    r.setSize(initialSize);
     r.paint = () => {
       ctx.clearRect(0, 0, size, size);
       if (!r.off) return;
@@ -245,10 +252,11 @@
         for (const x of entries) { const m = data.maps[x.map]; shared.lo = Math.min(shared.lo, m.min); shared.hi = Math.max(shared.hi, m.min + (LEVELS - 1) * m.scale); }
       }
       const px = size();
-      if (!view || view.size !== px) {
+      if (!view) {
         const tokens = () => tokensFor(set(p.model, p.text), p.entry().stack);
         view = heatmap(canvas, px, (i, j) => ({ lines: ['query: ' + tok(tokens(), i), 'key: ' + tok(tokens(), j)], query: tokens()[i], key: tokens()[j] }));
       }
+      view.setSize(px);
       view.show(map, c, lut(map, shared));
       const tokens = tokensFor(s, e.stack);
       p.labels = () => axisLabels(left, bottom, tokens, map.rows, px);
@@ -512,6 +520,11 @@
     $('two-panes').addEventListener('change', buildPanes);
     $('att-module').addEventListener('change', drawAttention);
     $('traj-series').addEventListener('change', drawTrajectory);
+    let resizing = null;
+    window.addEventListener('resize', () => {
+      clearTimeout(resizing);
+      resizing = setTimeout(() => { for (const p of state.panes) p.draw(); if (state.view === 'trajectory') drawTrajectory(); }, 150);
+    });
     document.addEventListener('keydown', (ev) => {
       if (ev.key === 'Escape') { $('lightbox').hidden = true; return; }
       const tag = (ev.target && ev.target.tagName) || '';
