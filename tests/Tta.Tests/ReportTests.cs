@@ -131,6 +131,35 @@ public class ReportTests(ExplorerRun run, ITestOutputHelper output) : IClassFixt
     }
 
     [Fact]
+    public async Task ColourScaleSpansEveryLayerOrOnlyTheMapShown()
+    {
+        await using var chrome = await Open();
+        if (chrome is null) return;
+        // Dot products grow with depth, so the ranges of one layer and of all layers differ.
+        await chrome.Page.SelectAsync($"{FirstPane} select[aria-label='measure']", "dot");
+        await chrome.Page.WaitForExpressionAsync($"document.querySelector(\"{FirstPane} canvas.map\").dataset.measure === 'dot'");
+        var dot = run.Read("one", "similarity").Blocks.Where(b => b.Key.Measure == "dot").ToList();
+        async Task<(double Lo, double Hi)> Bar()
+        {
+            var bar = await chrome.Json($"(() => {{ const d = document.querySelector(\"{FirstPane} .colorbar\").dataset; return [Number(d.lo), Number(d.hi)]; }})()");
+            return (bar[0].GetDouble(), bar[1].GetDouble());
+        }
+        // Shared (the default): the range of every dot-product map of the text, encoder and decoder.
+        var (lo, hi) = await Bar();
+        var tolerance = Tolerance(dot.SelectMany(b => b.Values));
+        Assert.Equal(dot.Min(b => b.Values.Min()), lo, tolerance);
+        Assert.Equal(dot.Max(b => b.Values.Max()), hi, tolerance);
+        // Per layer: the range of the map shown.
+        await chrome.Page.ClickAsync("#shared-scale");
+        await chrome.Page.WaitForExpressionAsync("window.__tta.state().shared === false");
+        var first = dot.Single(b => b.Key.Point == "encoder_hidden_states.0");
+        await chrome.Page.WaitForExpressionAsync($"Math.abs(Number(document.querySelector(\"{FirstPane} .colorbar\").dataset.lo) - ({first.Values.Min().ToString("R", System.Globalization.CultureInfo.InvariantCulture)})) < 1e-6");
+        (lo, hi) = await Bar();
+        Assert.Equal(first.Values.Max(), hi, Tolerance(first.Values));
+        Assert.NotEqual(dot.Max(b => b.Values.Max()), hi, 10 * tolerance); // the check can fail: the ranges differ here
+    }
+
+    [Fact]
     public async Task HoveringACellShowsItsTokensAndValueFromTheParquet()
     {
         await using var chrome = await Open();

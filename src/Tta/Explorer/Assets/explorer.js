@@ -198,7 +198,7 @@
     const c = el('canvas', { width: 160, height: 10 });
     const ctx = c.getContext('2d');
     for (let x = 0; x < 160; x++) { const [r, g, b] = colormap[Math.round(x / 159 * 255)]; ctx.fillStyle = `rgb(${r},${g},${b})`; ctx.fillRect(x, 0, 1, 10); }
-    return el('div', { class: 'colorbar' }, el('span', { text: fmt(lo) }), c, el('span', { text: fmt(hi) }));
+    return el('div', { class: 'colorbar', 'data-lo': lo, 'data-hi': hi }, el('span', { text: fmt(lo) }), c, el('span', { text: fmt(hi) }));
   }
 
   // ------------------------------------------------------------------ similarity panes
