@@ -22,6 +22,7 @@ string Forwarded()
     if (HasArgument("cache")) parts.Add($"--cache=\"{Argument<string>("cache")}\"");
     if (HasArgument("figures")) parts.Add($"--figures=\"{Argument<string>("figures")}\"");
     if (HasArgument("memory-limit")) parts.Add($"--memory-limit={Argument<string>("memory-limit")}");
+    if (HasArgument("jobs")) parts.Add($"--jobs={Argument<string>("jobs")}");
     return string.Join(" ", parts);
 }
 
@@ -123,6 +124,16 @@ Task("Forward")
     .Does(() => CliOrFail($"forward --model=\"{Argument<string>("model")}\" --inputs=\"{Argument<string>("inputs")}\" --out=\"{Argument<string>("out")}\"" +
         (HasArgument("masking") ? $" --masking={Argument<string>("masking")}" : "")));
 
+Task("Synth")
+    .Description("Writes a synthetic checkpoint of a real model's shape: --shape=NAME --out=DIR [--dtype=…] [--layers=N] [--shards=N] [--weights=random|empty].")
+    .Does(() =>
+    {
+        var extra = "";
+        foreach (var key in new[] { "dtype", "layers", "shards", "weights" })
+            if (HasArgument(key)) extra += $" --{key}={Argument<string>(key)}";
+        CliOrFail($"synth --shape={Argument<string>("shape")} --out=\"{Argument<string>("out")}\"{extra}");
+    });
+
 Task("Archive")
     .Description("Builds what is stale, then zips each experiment's results into figures/archives/ (--out=DIR to choose).")
     .IsDependentOn("Render-Figures")
@@ -133,11 +144,13 @@ Task("Verify")
     .Does(() => CliOrFail($"verify --archive=\"{Argument<string>("archive")}\""));
 
 Task("Bench")
-    .Description("Benchmarks printing ratios against same-run baselines: --only=store,load,figures (default all).")
+    .Description("Benchmarks printing ratios against same-run baselines: --only=store,load,memory,extract,figures (default all); --falcon-layers=N, --tokens=N.")
     .Does(() =>
     {
-        var only = HasArgument("only") ? $"--only={Argument<string>("only")}" : "";
-        CliOrFail($"bench {only}");
+        var options = "";
+        foreach (var key in new[] { "only", "tokens", "falcon-layers", "repeats", "work" })
+            if (HasArgument(key)) options += $" --{key}={Argument<string>(key)}";
+        CliOrFail($"bench{options}");
     });
 
 Task("Clean")

@@ -4,7 +4,9 @@ using Tta.Config;
 
 // tta-cli: one verb per pipeline step; build/build.cake calls these. Exit codes: 0 ok (status: up to date),
 // 3 status: stale, 2 bad input (experiment file), 1 any other failure.
-return TtaCli.Run(args, Console.Out, Console.Error);
+var exitCode = TtaCli.Run(args, Console.Out, Console.Error);
+Tta.Models.ProcessMemory.ReportPeak();
+return exitCode;
 
 /// <summary>The CLI's verbs, callable in-process (tests use it with their own writers).</summary>
 public static class TtaCli
@@ -12,7 +14,7 @@ public static class TtaCli
     public const int Stale = 3;
     public const int BadInput = 2;
 
-    public static readonly IReadOnlyList<string> Verbs = ["validate", "status", "run", "forward", "clean", "archive", "verify", "bench", "check-options"];
+    public static readonly IReadOnlyList<string> Verbs = ["validate", "status", "run", "forward", "clean", "archive", "verify", "bench", "synth", "check-options"];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -38,6 +40,7 @@ public static class TtaCli
                 "archive" => Archive(options, io),
                 "verify" => Verify(options, io),
                 "bench" => Bench(options, io),
+                "synth" => Synth(options, io),
                 _ => Usage(options, io),
             };
         }
@@ -86,8 +89,11 @@ public static class TtaCli
               clean                                        delete what tta wrote in cache/ and figures/
               archive   [--experiment=…] [--out=DIR]       zip each experiment's results (default DIR: figures/archives)
               verify    --archive=FILE.zip                 check an archive's checksums and regenerate its figures
+              synth     --shape=NAME --out=DIR [--dtype=float32|bfloat16|float16] [--layers=N] [--shards=N] [--weights=random|empty]
+                        write a synthetic checkpoint of a real model's shape (t5-base, flan-t5-base, flan-t5-xl, falcon-7b,
+                        llama-2-7b, tinyllama-1.1b) and print its memory estimate
               check-options --NAME=VALUE …                 check ./build.sh options against the known ones
-            common: --root=DIR --cache=DIR --figures=DIR --force --force-stage=STAGE
+            common: --root=DIR --cache=DIR --figures=DIR --force --force-stage=STAGE --jobs=N (figure threads; default all cores)
             """);
         return BadInput;
     }
@@ -104,6 +110,7 @@ public static class TtaCli
         var context = new RunContext(ws, experiments, io.Out)
         {
             MemoryLimitBytes = o.Get("memory-limit") is { } limit ? ParseBytes(limit) : null,
+            Jobs = o.Get("jobs") is { } jobs ? (int.TryParse(jobs, out var n) && n >= 1 ? n : throw new ArgumentException($"--jobs={jobs}: write a whole number of threads, 1 or more")) : Environment.ProcessorCount,
         };
         Pipeline.Validate(context);
         return context;
@@ -175,32 +182,36 @@ public static class TtaCli
     }
 
     /// <summary>
-    /// Runs a checkpoint on a case.json and writes every internal tensor under the fixtures' names. Falcon: by default
-    /// (--masking=reference) attention is masked as transformers 5.x's Falcon does when attention weights are requested
-    /// (it adds the boolean mask to the scores instead of -inf), so the output diffs cleanly against such PyTorch runs;
-    /// --masking=correct gives real causal masking, as the Extract stage uses.
+    /// Runs a checkpoint on a case.json and writes every internal tensor under the fixtures' names. By default
+    /// (--masking=correct) attention is masked causally, as the Extract stage does. Falcon with --masking=reference
+    /// reproduces what transformers does when attention weights are requested from a Falcon loaded with SDPA attention
+    /// (it adds the boolean mask built for SDPA to the scores: +1 where allowed, +0 elsewhere, no masking at all); the
+    /// shared Falcon fixtures were recorded that way, so diffs against such PyTorch runs need it.
     /// </summary>
     private static int Forward(Options o, Writers io)
     {
-        var masking = o.Get("masking") ?? "reference";
+        var masking = o.Get("masking") ?? "correct";
         if (masking is not ("reference" or "correct")) throw new ArgumentException("--masking must be reference or correct");
         return Tta.Models.ForwardRunner.Run(o.Required("model"), o.Required("inputs"), o.Required("out"), io.Out, model =>
         {
             if (model is Tta.Models.Falcon falcon && masking == "reference")
             {
                 falcon.EmulateReferenceBoolMaskBug = true;
-                io.Out.WriteLine("forward: Falcon attention masked as transformers does when returning attention weights (--masking=correct for causal masking)");
+                io.Out.WriteLine("forward: Falcon attention masked as transformers does when it returns attention weights from an SDPA-loaded model (--masking=reference); the default --masking=correct masks causally");
             }
         });
     }
 
     /// <summary>
     /// Benchmarks that print ratios against baselines measured in the same run (never timed tests):
-    /// store (Parquet write/read, similarity maps), load (checkpoint peak RSS / file size), figures (vs matplotlib).
-    /// --only=store,load,figures picks some.
+    /// store (Parquet write/read, similarity maps), load (checkpoint peak RSS / file size), memory (peak RSS of Extract
+    /// at 512 tokens vs weights, estimate beside it; --falcon-layers=N, 32 = full Falcon-7b), extract (Extract stage vs
+    /// load + bare forward), figures (vs matplotlib). --only=store,load,memory,extract,figures picks some.
     /// </summary>
     private static int Bench(Options o, Writers io)
     {
+        if (o.Get("child") == "forward")
+            return Tta.Models.ModelBenchmark.BareForward(o.Required("model"), o.Required("text"), o.Get("dtype") ?? "float32", io.Out);
         var only = o.All("only");
         bool Wanted(string name) => only.Count == 0 || only.Contains(name);
         var work = o.Get("work") ?? Path.GetTempPath();
@@ -212,11 +223,38 @@ public static class TtaCli
         }
         if (Wanted("load"))
             Tta.Models.LoadBenchmark.Run(io.Out, work, long.Parse(o.Get("load-bytes") ?? (1L << 30).ToString(System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture));
+        if (Wanted("memory"))
+            Tta.Models.ModelBenchmark.RunMemory(io.Out, work, Sizes("tokens")?[0] ?? 512, Sizes("falcon-layers")?[0] ?? 4);
+        if (Wanted("extract"))
+            Tta.Models.ModelBenchmark.RunExtract(io.Out, work, Sizes("tokens")?[0] ?? 512, Sizes("repeats")?[0] ?? 3);
         if (Wanted("figures"))
         {
-            var s = Sizes("figure-sizes") ?? [100, 512];
-            Tta.Figures.FigureBenchmark.Run(io.Out, work, s[0], s[1]);
+            var s = Sizes("figure-sizes") ?? [100, 512, 12]; // count, tokens, cell pixels
+            Tta.Figures.FigureBenchmark.Run(io.Out, work, s[0], s[1], s.Length > 2 ? s[2] : 12,
+                int.TryParse(o.Get("jobs"), out var jobs) ? jobs : Environment.ProcessorCount);
         }
+        return 0;
+    }
+
+    /// <summary>
+    /// Writes a synthetic checkpoint (<see cref="Tta.Models.SyntheticCheckpoint"/>) and prints what running it would
+    /// need at 512 tokens, so memory can be planned before downloading the real one.
+    /// </summary>
+    private static int Synth(Options o, Writers io)
+    {
+        var root = o.Get("root") ?? Directory.GetCurrentDirectory();
+        var outDir = Path.GetFullPath(o.Required("out"), root);
+        int? Int(string key) => o.Get(key) is { } v
+            ? int.TryParse(v, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0
+                ? n : throw new ArgumentException($"--{key}={v}: write a positive whole number")
+            : null;
+        var weights = o.Get("weights") ?? "random";
+        if (weights is not ("random" or "empty")) throw new ArgumentException($"--weights={weights}: use random or empty (sparse files of zeros)");
+        var dtype = o.Get("dtype") is { } d ? Tta.Extract.ExtractStage.DType(d) : (TorchSharp.torch.ScalarType?)null;
+        var result = Tta.Models.SyntheticCheckpoint.Write(outDir, o.Required("shape"), dtype, Int("layers"), Int("shards"), weights == "random");
+        io.Out.WriteLine($"synth: {result}");
+        var estimate = Tta.Models.MemoryEstimate.For(outDir, result.DType, 512);
+        io.Out.WriteLine($"synth: running it on 512 tokens needs {estimate}{(estimate.Fits ? "" : " — does not fit here")}");
         return 0;
     }
 

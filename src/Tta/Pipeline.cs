@@ -98,20 +98,45 @@ public static class Pipeline
         context.Workspace.EnsureFolders();
         TempFiles.RemoveStale([context.Workspace.CacheDir, context.Workspace.FiguresDir], context.Log);
         var ran = 0;
-        // Each unit is checked just before it would run: a later unit of a stage may read an earlier one's output.
-        foreach (var unit in Units(stage, context).ToList())
+        var units = Units(stage, context).ToList();
+        // Each unit is checked just before it would run: a later unit of a stage may read an earlier one's output. A run
+        // of units that read nothing of each other's (RunsAlongside) is checked together and run side by side (--jobs).
+        for (var i = 0; i < units.Count;)
         {
-            var status = Status(unit, context, forced, verify);
-            if (status.UpToDate)
+            var batch = units[i].RunsAlongside ? units.Skip(i).TakeWhile(u => u.RunsAlongside).ToList() : [units[i]];
+            i += batch.Count;
+            var stale = new List<StageUnit>();
+            foreach (var status in batch.Select(u => Status(u, context, forced, verify)))
             {
-                context.Log.WriteLine($"{stage} {status.Unit.Key}: up to date");
-                continue;
+                if (status.UpToDate)
+                    context.Log.WriteLine($"{stage} {status.Unit.Key}: up to date");
+                else
+                {
+                    if (explain || verify) context.Log.WriteLine($"{stage} {status.Unit.Key}: stale — {string.Join("; ", status.Reasons)}");
+                    stale.Add(status.Unit);
+                }
             }
-            if (explain || verify) context.Log.WriteLine($"{stage} {status.Unit.Key}: stale — {string.Join("; ", status.Reasons)}");
-            var watch = Stopwatch.StartNew();
-            StageRunner.Run(status.Unit, context);
-            context.Log.WriteLine($"{stage} {status.Unit.Key}: done in {watch.Elapsed.TotalSeconds:0.00} s");
-            ran++;
+            var seconds = new double[stale.Count];
+            void RunOne(int k)
+            {
+                var watch = Stopwatch.StartNew();
+                StageRunner.Run(stale[k], context);
+                seconds[k] = watch.Elapsed.TotalSeconds;
+            }
+            if (stale.Count == 1 || context.Jobs == 1)
+                for (var k = 0; k < stale.Count; k++) RunOne(k);
+            else
+                try
+                {
+                    Parallel.For(0, stale.Count, new ParallelOptions { MaxDegreeOfParallelism = context.Jobs }, RunOne);
+                }
+                catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+                }
+            for (var k = 0; k < stale.Count; k++)
+                context.Log.WriteLine($"{stage} {stale[k].Key}: done in {seconds[k]:0.00} s");
+            ran += stale.Count;
         }
         return ran;
     }

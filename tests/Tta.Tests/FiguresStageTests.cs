@@ -4,11 +4,12 @@ using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using Tta.Extract;
 using Tta.Figures;
+using Xunit.Abstractions;
 
 namespace Tta.Tests;
 
 /// <summary>The Figures stage on the optional metrics: files per kind, their validity and content, selective reruns.</summary>
-public class FiguresStageTests
+public class FiguresStageTests(ITestOutputHelper output)
 {
     private static readonly string[] Stages = ["Download", "Extract", "Metrics", "Figures"];
 
@@ -57,7 +58,7 @@ public class FiguresStageTests
         var pdf = Encoding.Latin1.GetString(File.ReadAllBytes(Path.Combine(dir, stem + ".pdf")));
         Assert.StartsWith("%PDF-", pdf);
         Assert.Single(Regex.Matches(pdf, @"/Type\s*/Page(?![A-Za-z])"));
-        Assert.Matches(@"/MediaBox \[0 0 " + w + " " + h + @"\]", pdf);
+        FigureTests.CheckMediaBox(pdf, w, h);
         Assert.Contains("%%EOF", pdf[^32..]);
         var svg = XDocument.Load(Path.Combine(dir, stem + ".svg")).Root!;
         Assert.Equal("svg", svg.Name.LocalName);
@@ -87,7 +88,9 @@ public class FiguresStageTests
         var blocks = (await VectorStoreReader.ReadAsync(Path.Combine(ws.CacheDir, "metrics", "tiny", "tiny", "one", "attention.parquet"))).Blocks;
         var probs = blocks.Single(b => b.Key.Head == 1 && b.Key.Measure == "probs");
         var tokens = new[] { "[CLS]", "the", "cat", "sat", "on", "the", "mat", ".", "[SEP]" };
-        var layout = HeatmapFigure.ComputeLayout(PaperFigures.Attention(AttentionPanel.Softmax, probs.Values, probs.Positions, probs.Dim, tokens, tokens, "cividis_r", 8));
+        var layout = HeatmapFigure.ComputeLayout(PaperFigures.Attention(AttentionPanel.Softmax, probs.Values, probs.Positions, probs.Dim, tokens, tokens, "cividis_r", 8)
+            with
+        { Title = $"tiny · one · encoder · block 0 · attention.self · head 1 · {PaperFigures.SoftmaxTitle}" });
         var text = CheckFigure(dir, $"encoder-L00-{module}-h01-attention-softmax", new FigureLayout(layout.Width, layout.Height, 0, 0, 0, 0));
         Assert.Contains(PaperFigures.SoftmaxTitle, text);
         Assert.Contains(PaperFigures.KeyAxis, text);
@@ -113,7 +116,7 @@ public class FiguresStageTests
         {
             var svg = CheckFigure(dir, $"encoder-hidden_states-nearest-{measure}");
             foreach (var top in nearest.Where(r => r.Measure == measure && r.Rank == 0))
-                Assert.Contains(TokenGridFigure.FitLabel(top.Token ?? "#" + top.TokenId, TokenGridFigure.CellFontSize(20), 60), svg);
+                Assert.Contains(TokenGridFigure.FitLabel(TokenLabels.Label(top.Token ?? "#" + top.TokenId, 0), TokenGridFigure.CellFontSize(20), 60), svg);
         }
         Assert.Equal(6 + 6 + 4 + 2, stems.Length);
 
@@ -225,7 +228,9 @@ public class FiguresStageTests
         // The kernel chart: one bar per key position at j − (middle row), from the stored kernel row.
         var kernel = blocks.Single(b => b.Key.Stack == "encoder" && b.Key.Measure == "kernel");
         var row = kernel.Dim / 2;
-        var spec = PaperFigures.Kernel(kernel.Values, [.. Enumerable.Range(0, kernel.Dim).Select(j => j - row)]);
+        var spec = PaperFigures.Kernel(kernel.Values, [.. Enumerable.Range(0, kernel.Dim).Select(j => j - row)])
+            with
+        { Title = $"t5 · one · encoder · block 0 · layer.0.SelfAttention · head 2 · {PaperFigures.KernelTitle}" };
         var svg = CheckFigure(dir, "encoder-L00-encoder.block.0.layer.0.SelfAttention-h02-attention-kernel", BarChartFigure.ComputeLayout(spec));
         Assert.Contains(PaperFigures.KernelTitle, svg);
         Assert.Contains(PaperFigures.RelativeKeyAxis, svg);
@@ -234,5 +239,86 @@ public class FiguresStageTests
         var report = File.ReadAllText(Path.Combine(ws.FiguresDir, "tiny", "index.html"));
         Assert.Contains("· Position Bias Kernel\"", report);
         Assert.Contains("· Position Bias\"", report);
+
+        await DecoderSelfAttentionMaskIsDrawnAsMasked(ws, dir);
     }
+
+    /// <summary>
+    /// The decoder self-attention "Combined Attention Score" panel of a real run: the causal mask (float32's lowest value
+    /// added to the scores) is outside the colour range, every colour-bar label in the PDF text is at most 12
+    /// characters, and every masked cell of the PNG has the masked colour.
+    /// </summary>
+    private async Task DecoderSelfAttentionMaskIsDrawnAsMasked(TinyWorkspace ws, string dir)
+    {
+        var parquet = Path.Combine(ws.CacheDir, "metrics", "tiny", "t5", "one", "attention.parquet");
+        var (metadata, blocks) = await VectorStoreReader.ReadAsync(parquet);
+        var scores = blocks.Single(b => b.Key.Stack == "decoder" && b.Key.Point.Contains("SelfAttention") && b.Key.Measure == "scores");
+        var n = scores.Positions;
+        Assert.True(n >= 4);
+        for (var q = 0; q < n; q++)
+            for (var k = 0; k < n; k++)
+                Assert.Equal(k > q, scores.Values[q * n + k] <= -1e38f); // the causal mask, as transformers writes it
+
+        // The same job the stage ran, to know the figure's spec and layout.
+        var experiment = Tta.Config.ExperimentLoader.Load(ws.ExperimentPath);
+        var tokens = System.Text.Json.JsonSerializer.Deserialize<string[]>(metadata["tta.tokens"])!;
+        var context = new FigureContext("t5", "one", tokens, experiment.Figures, Repo.TempDir(), metadata["tta.dtype"]);
+        var stem = FiguresStage.FileStem(scores.Key with { Measure = "attention-combined" });
+        var job = MetricFigures.Attention(context, parquet).Single(j => j.Stem == stem);
+        var again = job.Render();
+        foreach (var ext in new[] { "png", "pdf" })
+            Assert.True(File.ReadAllBytes(Path.Combine(dir, stem + "." + ext)).AsSpan().SequenceEqual(File.ReadAllBytes(again.Single(p => p.EndsWith(ext)))), ext);
+        var spec = job.Heatmap!;
+        Assert.Contains("decoder · block 0 · layer.0.SelfAttention · head 2 · Combined Attention Score", spec.Title);
+        var plan = HeatmapFigure.Plan(spec);
+        var unmasked = scores.Values.Where(v => v > -1e38f).ToArray();
+        Assert.Equal(unmasked.Min(), plan.Scale.Min, 5);
+        Assert.Equal(unmasked.Max(), plan.Scale.Max, 5);
+        Assert.Equal(n * (n - 1) / 2, plan.Scale.MaskedCount);
+
+        var pdftotext = PdfText.Require(output);
+        if (pdftotext is not null)
+        {
+            var words = PdfText.Words(pdftotext, Path.Combine(dir, stem + ".pdf"));
+            const double pt = 72.0 / FigureFiles.DefaultDpi;
+            var barRight = (plan.Layout.Left + n * plan.Layout.CellPixels + plan.ColorbarGap + plan.ColorbarWidth) * pt;
+            var colourBar = words.Where(w => w.XMin > barRight && w.YMax <= (plan.Layout.Top + n * plan.Layout.CellPixels) * pt + 6).ToList();
+            var texts = colourBar.Select(w => w.Text).ToList();
+            Assert.All(plan.Colorbar.Labels, l => Assert.Contains(l, texts));
+            Assert.Contains("score", texts);
+            Assert.All(colourBar, w => Assert.True(w.Text.Length <= 12, $"colour-bar label '{w.Text}' is {w.Text.Length} characters"));
+            Assert.Contains(words, w => w.Text == "masked");
+        }
+
+        using var bitmap = SkiaSharp.SKBitmap.Decode(Path.Combine(dir, stem + ".png"));
+        var cell = plan.Layout.CellPixels;
+        for (var q = 0; q < n; q++)
+            for (var k = 0; k < n; k++)
+            {
+                var px = bitmap.GetPixel(plan.Layout.Left + k * cell + cell / 2, plan.Layout.Top + q * cell + cell / 2);
+                var expected = k > q ? plan.Scale.Masked : plan.Scale.ColorOf(scores.Values[q * n + k]);
+                Assert.True(px.Red == expected.Red && px.Green == expected.Green && px.Blue == expected.Blue, $"cell ({q},{k}) is {px}, expected {expected}");
+            }
+    }
+
+    [Fact]
+    public void FigureBytesDoNotDependOnTheNumberOfWorkers()
+    {
+        var ws = new TinyWorkspace(BertYaml());
+        foreach (var stage in Stages)
+            Assert.Equal(0, ws.Cli("run", $"--stage={stage}", "--jobs=1").Code);
+        var one = Hashes(ws.FiguresDir);
+        Assert.True(one.Count > 30);
+        var (code, log) = ws.Cli("run", "--stage=Figures", "--force", "--jobs=4");
+        Assert.True(code == 0, log);
+        var four = Hashes(ws.FiguresDir);
+        Assert.Equal(one.Keys, four.Keys);
+        Assert.Equal([], one.Keys.Where(k => one[k] != four[k]).Select(k => k[(k.LastIndexOf("-", StringComparison.Ordinal) + 1)..]).Distinct());
+        Assert.NotEqual(0, ws.Cli("run", "--stage=Figures", "--jobs=0").Code);
+    }
+
+    private static SortedDictionary<string, string> Hashes(string dir) => new(
+        Directory.GetFiles(dir, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".html", StringComparison.Ordinal))
+            .ToDictionary(f => Path.GetRelativePath(dir, f), f => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f)))),
+        StringComparer.Ordinal);
 }

@@ -31,9 +31,10 @@ public class ForwardTests(ITestOutputHelper output)
         var caseJson = Path.Combine(dir, "case.json");
         var outPath = Path.Combine(Repo.TempDir(), "forward.safetensors");
         var log = new StringWriter();
-        // Through the CLI verb the Forward target runs (for Falcon its default --masking=reference reproduces the
-        // reference's boolean-mask handling, so scores, probabilities and hidden states are comparable).
-        var rc = TtaCli.Run(["forward", $"--model={dir}", $"--inputs={caseJson}", $"--out={outPath}"], log, log);
+        // Through the CLI verb the Forward target runs. The Falcon fixtures were recorded as transformers computes
+        // attention weights of an SDPA-loaded Falcon (boolean mask added), so they are compared with --masking=reference.
+        string[] masking = name.StartsWith("falcon", StringComparison.Ordinal) ? ["--masking=reference"] : [];
+        var rc = TtaCli.Run(["forward", $"--model={dir}", $"--inputs={caseJson}", $"--out={outPath}", .. masking], log, log);
         Assert.Equal(0, rc);
         Assert.Contains(name.StartsWith("flan", StringComparison.Ordinal) ? "t5" : name.Split('-')[0], log.ToString());
 
@@ -66,5 +67,33 @@ public class ForwardTests(ITestOutputHelper output)
         Assert.Equal(name.StartsWith("falcon", StringComparison.Ordinal) ? 4 : 0, skipped);
         Assert.True(compared >= 30, $"{name}: only {compared} tensors compared");
         output.WriteLine($"{name}: {compared} fixture tensors within 1e-4 in the forward output ({ours.Entries.Count} written)");
+    }
+
+    /// <summary>Forward masks causally unless asked for the reference quirk: its default equals --masking=correct.</summary>
+    [Fact]
+    public void ForwardDefaultsToCausalMasking()
+    {
+        var dir = FixtureCheck.ModelDir("falcon-7b-tiny");
+        var caseJson = Path.Combine(dir, "case.json");
+        var tmp = Repo.TempDir();
+        SafetensorsFile Run(string name, params string[] extra)
+        {
+            var path = Path.Combine(tmp, name + ".safetensors");
+            var log = new StringWriter();
+            Assert.Equal(0, TtaCli.Run(["forward", $"--model={dir}", $"--inputs={caseJson}", $"--out={path}", .. extra], log, log));
+            return new SafetensorsFile(path);
+        }
+        using var byDefault = Run("default");
+        using var correct = Run("correct", "--masking=correct");
+        using var reference = Run("reference", "--masking=reference");
+        const string probs = "attentions.0";
+        using var d = byDefault.Load(probs);
+        Assert.True(d.eq(correct.Load(probs)).all().item<bool>());
+        Assert.False(d.eq(reference.Load(probs)).all().item<bool>());
+        // causal: nothing above the diagonal
+        Assert.Equal(0f, d.triu(1).abs().max().item<float>());
+        var error = new StringWriter();
+        Assert.Equal(1, TtaCli.Run(["forward", $"--model={dir}", $"--inputs={caseJson}", $"--out={Path.Combine(tmp, "x.safetensors")}", "--masking=sdpa"], error, error));
+        Assert.Contains("--masking must be reference or correct", error.ToString());
     }
 }

@@ -1,22 +1,27 @@
+using System.Diagnostics;
 using System.Text;
+using System.Text.Json.Nodes;
 using Tta.Models;
 using static TorchSharp.torch;
 
 namespace Tta.Tests;
 
-/// <summary>The estimate printed before a model loads: Falcon-7b in bf16 fits a 24 GiB machine, in float32 it does not.</summary>
+/// <summary>
+/// The estimate printed before a model loads counts the config's own layers and sizes: Falcon-7b in bf16 fits a
+/// 24 GiB machine and float32 does not; an absurd config is refused before anything is allocated; out-of-range
+/// config values are errors naming config.json and the key.
+/// </summary>
 public class MemoryEstimateTests
 {
     private const long Falcon7bParameters = 6_921_720_704;
 
-    /// <summary>A Falcon-7b-shaped checkpoint whose weights file is sparse: its header is real, its data never written.</summary>
-    private static string SparseFalcon7b()
+    private static string Checkpoint(string config, long parameters = 16)
     {
         var dir = Repo.TempDir();
-        File.WriteAllText(Path.Combine(dir, "config.json"),
-            """{"model_type": "falcon", "hidden_size": 4544, "num_attention_heads": 71, "num_hidden_layers": 32, "vocab_size": 65024}""");
-        var bytes = Falcon7bParameters * 2;
-        var header = Encoding.UTF8.GetBytes($$$"""{"w": {"dtype": "BF16", "shape": [{{{Falcon7bParameters}}}], "data_offsets": [0, {{{bytes}}}]}}""");
+        File.WriteAllText(Path.Combine(dir, "config.json"), config);
+        // A weights file whose header is real and whose data is a hole (sparse): nothing of it is ever read here.
+        var bytes = parameters * 2;
+        var header = Encoding.UTF8.GetBytes($$$"""{"w": {"dtype": "BF16", "shape": [{{{parameters}}}], "data_offsets": [0, {{{bytes}}}]}}""");
         using var f = File.Create(Path.Combine(dir, "model.safetensors"));
         f.Write(BitConverter.GetBytes((long)header.Length));
         f.Write(header);
@@ -24,23 +29,98 @@ public class MemoryEstimateTests
         return dir;
     }
 
+    private const string Falcon7b = """{"model_type": "falcon", "hidden_size": 4544, "num_attention_heads": 71, "num_hidden_layers": 32, "vocab_size": 65024}""";
+
     [Fact]
     public void Falcon7bInBfloat16FitsTwentyFourGibibytesAndFloat32DoesNot()
     {
-        var dir = SparseFalcon7b();
+        var dir = Checkpoint(Falcon7b, Falcon7bParameters);
         const long available = 24L << 30;
         var bf16 = MemoryEstimate.For(dir, ScalarType.BFloat16, tokens: 512, availableOverride: available);
-        Assert.Equal(Falcon7bParameters * 2, bf16.WeightBytes);
-        Assert.InRange(bf16.ActivationBytes, 100L << 20, 1L << 30); // a layer's working set, not every layer's captures
+        Assert.Equal(Falcon7bParameters * 2.0, bf16.WeightBytes); // counted from the config, as the model allocates it
+        Assert.InRange(bf16.ActivationBytes, 100L << 20, 1L << 30); // one block's working set, not every block's
         Assert.True(bf16.Fits, bf16.ToString());
 
         var fp32 = MemoryEstimate.For(dir, ScalarType.Float32, tokens: 512, availableOverride: available);
-        Assert.Equal(Falcon7bParameters * 4, fp32.WeightBytes);
+        Assert.Equal(Falcon7bParameters * 4.0, fp32.WeightBytes);
         Assert.False(fp32.Fits, fp32.ToString());
 
-        // Attention metrics keep whole [heads, T, T] maps: at T = 2048 one block costs gigabytes.
-        var kept = MemoryEstimate.For(dir, ScalarType.BFloat16, tokens: 2048, attentionBlocks: 1, availableOverride: available);
-        Assert.True(kept.ActivationBytes - MemoryEstimate.For(dir, ScalarType.BFloat16, 2048, 0, available).ActivationBytes
-                    == 9L * 71 * 2048 * 2048 * sizeof(float));
+        // Attention maps grow with T²: 71 heads at 2048 tokens are several hundred MB per map.
+        var longer = MemoryEstimate.For(dir, ScalarType.BFloat16, tokens: 2048, availableOverride: available);
+        Assert.True(longer.WorkingSetBytes > 2 * 71.0 * 2048 * 2048 * 2, longer.ToString());
+    }
+
+    [Fact]
+    public void TheEstimateUsesTheConfigsLayerCount()
+    {
+        var twelve = MemoryEstimate.For(Checkpoint(Falcon7b.Replace("\"num_hidden_layers\": 32", "\"num_hidden_layers\": 12")), ScalarType.BFloat16, 64, 1L << 40);
+        var twentyFour = MemoryEstimate.For(Checkpoint(Falcon7b.Replace("\"num_hidden_layers\": 32", "\"num_hidden_layers\": 24")), ScalarType.BFloat16, 64, 1L << 40);
+        var perBlock = (twentyFour.WeightBytes - twelve.WeightBytes) / 12 / 2;
+        Assert.Equal(4544.0 * (4544 + 2 * 64) + 4544.0 * 4544 + 2 * 4544.0 * 18176 + 2 * 4544, perBlock);
+    }
+
+    private static long Rss()
+    {
+        var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+    }
+
+    [Fact]
+    public void AnAbsurdConfigIsRefusedBeforeAnythingIsAllocated()
+    {
+        var dir = Checkpoint("""
+            {"model_type": "bert", "num_hidden_layers": 100000000, "hidden_size": 1000000000, "num_attention_heads": 1,
+             "intermediate_size": 4000000000, "vocab_size": 30522}
+            """.Replace("4000000000", "1000000000"));
+        var estimate = MemoryEstimate.For(dir, ScalarType.Float32, tokens: 512, availableOverride: 24L << 30);
+        Assert.False(estimate.Fits);
+        Assert.True(estimate.WeightBytes > 1e26, estimate.ToString()); // 10⁸ layers × ~4·10¹⁸ parameters, no overflow
+        Assert.Contains("GiB", estimate.ToString());
+
+        var before = Rss();
+        var watch = Stopwatch.StartNew();
+        var e = Assert.Throws<InsufficientMemoryException>(() => ModelFactory.Load(dir, ScalarType.Float32));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
+        Assert.True(Rss() - before < 256L << 20, $"RSS grew by {(Rss() - before) >> 20} MiB");
+        Assert.Contains(Path.Combine(dir, "config.json"), e.Message);
+        Assert.Contains("100000000 blocks", e.Message);
+    }
+
+    [Fact]
+    public void TheExtractStageRefusesTheAbsurdConfigWithTheEstimate()
+    {
+        var ws = new TinyWorkspace();
+        var config = Path.Combine(ws.Root, "experiments", "model", "config.json");
+        var json = JsonNode.Parse(File.ReadAllText(config))!.AsObject();
+        json["num_hidden_layers"] = 100_000_000;
+        json["hidden_size"] = 1_000_000_000;
+        File.WriteAllText(config, json.ToJsonString());
+        Assert.Equal(0, ws.Cli("run", "--stage=Download").Code);
+        var (code, output) = ws.Cli("run", "--stage=Extract");
+        Assert.NotEqual(0, code);
+        Assert.Contains("needs about", output);
+        Assert.Contains("not loading it", output);
+        Assert.Empty(Directory.GetFiles(ws.CacheDir, "*.parquet", SearchOption.AllDirectories));
+    }
+
+    [Theory]
+    [InlineData("vocab_size", "4000000000", "'vocab_size' is 4000000000")]
+    [InlineData("hidden_size", "-64", "'hidden_size' is -64; expected a positive integer")]
+    [InlineData("num_attention_heads", "2.5", "'num_attention_heads' is 2.5")]
+    [InlineData("num_hidden_layers", "\"twelve\"", "'num_hidden_layers' is \"twelve\"")]
+    [InlineData("layer_norm_eps", "\"small\"", "'layer_norm_eps' is \"small\"; expected a number")]
+    public void OutOfRangeConfigValuesNameTheFileAndTheKey(string key, string value, string expected)
+    {
+        var dir = Repo.TempDir();
+        var fixture = FixtureCheck.ModelDir("bert-tiny");
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(fixture, "config.json")))!.AsObject();
+        json[key] = JsonNode.Parse(value);
+        File.WriteAllText(Path.Combine(dir, "config.json"), json.ToJsonString());
+        File.Copy(Path.Combine(fixture, "model.safetensors"), Path.Combine(dir, "model.safetensors"));
+        foreach (var call in new Action[] { () => ModelFactory.Load(dir, ScalarType.Float32), () => MemoryEstimate.For(dir, ScalarType.Float32, 16) })
+        {
+            var e = Assert.Throws<InvalidDataException>(call);
+            Assert.StartsWith(Path.Combine(dir, "config.json") + ": " + expected, e.Message);
+        }
     }
 }

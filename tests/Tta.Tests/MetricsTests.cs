@@ -293,6 +293,71 @@ public class MetricsTests
         }
     }
 
+    /// <summary>
+    /// The attention metric decomposes the captures Extract stored (attention-inputs.parquet) without loading the model
+    /// (its weights are gone by then), and attention.parquet holds exactly what decomposing a fresh run of the model
+    /// gives: flan-t5-tiny (position bias, kernel, encoder, decoder and cross-attention) and gpt2-tiny (causal, fused
+    /// projection), every head of blocks 0 and 1.
+    /// </summary>
+    [Theory]
+    [InlineData("flan-t5-tiny")]
+    [InlineData("gpt2-tiny")]
+    public async Task AttentionMetricUsesTheExtractCapturesAndMatchesARunOfTheModel(string fixture)
+    {
+        var ws = new TinyWorkspace();
+        var model = Path.Combine(ws.Root, "experiments", "m");
+        Directory.CreateDirectory(model);
+        foreach (var f in new[] { "config.json", "model.safetensors" })
+            File.Copy(Path.Combine(FixtureCheck.ModelDir(fixture), f), Path.Combine(model, f));
+        var t5 = fixture.Contains("t5", StringComparison.Ordinal);
+        File.WriteAllText(Path.Combine(model, "tokenizer.json"),
+            SyntheticTokenizer.Create(t5 ? SyntheticTokenizerKind.Unigram : SyntheticTokenizerKind.ByteLevelBpe, t5 ? 320 : 300).ToJsonString());
+        ws.WriteExperiment($$"""
+            name: tiny
+            models:
+              - { id: {{fixture}}, source: local, path: m, name: m }
+            texts:
+              - { name: one, text: "Bo sat." }
+            metrics:
+              attention: { layers: [0, 1] }
+            """);
+        foreach (var stage in new[] { "Download", "Extract" }) Assert.Equal(0, ws.Cli("run", $"--stage={stage}").Code);
+        var unit = Path.Combine(ws.CacheDir, "extract", "tiny", "m", "one");
+        Assert.True(File.Exists(Path.Combine(unit, "attention-inputs.parquet")));
+        var weights = File.ReadAllBytes(Path.Combine(model, "model.safetensors"));
+        File.WriteAllBytes(Path.Combine(model, "model.safetensors"), []); // no model from here on
+        var (code, log) = ws.Cli("run", "--stage=Metrics");
+        Assert.True(code == 0, log);
+        Assert.DoesNotContain("needs about", log); // no model was planned for, let alone loaded
+        File.WriteAllBytes(Path.Combine(model, "model.safetensors"), weights);
+
+        var (metadata, blocks) = await VectorStoreReader.ReadAsync(Path.Combine(ws.CacheDir, "metrics", "tiny", "m", "one", "attention.parquet"));
+        Assert.Equal("attention/1", metadata["tta.format"]);
+        Assert.DoesNotContain("tta.config", metadata.Keys);
+        var ids = System.Text.Json.JsonSerializer.Deserialize<long[]>(metadata["tta.token_ids"])!;
+        using var net = ModelFactory.Load(model, ScalarType.Float32);
+        using var capture = new ActivationCapture(AttentionDecomposition.CaptureFilter([0, 1]));
+        var parts = AttentionDecomposition.Run(net, ids, capture);
+        var compared = 0;
+        foreach (var p in parts)
+            for (var h = 0; h < p.Heads; h++)
+            {
+                float[] Stored(string measure) => blocks.Single(b => b.Key.Point == p.Path && b.Key.Head == h && b.Key.Measure == measure).Values;
+                Assert.Equal(p.Scores[h].contiguous().data<float>().ToArray(), Stored("scores"));
+                Assert.Equal(p.Probs[h].contiguous().data<float>().ToArray(), Stored("probs"));
+                using var qk = p.Qk!(h);
+                Assert.Equal(qk.data<float>().ToArray(), Stored("qk"));
+                if (p.PositionBias is { } bias)
+                {
+                    Assert.Equal(bias[h].contiguous().data<float>().ToArray(), Stored("position_bias"));
+                    Assert.Equal(bias[h, AttentionDecomposition.KernelRow((int)p.Scores.shape[1], p.Causal)].contiguous().data<float>().ToArray(), Stored("kernel"));
+                }
+                compared++;
+            }
+        Assert.Equal(blocks.Select(b => (b.Key.Point, b.Key.Head)).Distinct().Count(), compared);
+        Assert.Equal(t5 ? 6 : 2, parts.Count); // T5: encoder self, decoder self and cross in blocks 0 and 1
+    }
+
     // ---------------------------------------------------------------- config
 
     private static Experiment LoadYaml(string metrics)
@@ -380,13 +445,13 @@ public class MetricsTests
         var ws = new TinyWorkspace(WithMetrics(MetricsYaml));
         RunAll(ws);
         var files = Directory.GetFiles(ws.CacheDir, "*.parquet", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
-        // per text: activations, similarity, attention, nearest, trajectory
-        Assert.Equal(2 * 5, files.Count);
+        // per text: activations and attention inputs (Extract), similarity, attention, nearest, trajectory
+        Assert.Equal(2 * 6, files.Count);
         foreach (var f in files.Where(f => !f.EndsWith("nearest.parquet", StringComparison.Ordinal)))
         {
             var (_, blocks) = await VectorStoreReader.ReadAsync(f);
             Assert.NotEmpty(blocks);
-            var measure = f.EndsWith("activations.parquet", StringComparison.Ordinal) ? "''" : "measure";
+            var measure = f.Contains($"{Path.DirectorySeparatorChar}extract{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "''" : "measure";
             var counts = Query($"SELECT point, {measure}, coalesce(head, -1), count(*), min(len(\"values\")), max(len(\"values\")) FROM read_parquet({Sql(f)}) GROUP BY ALL");
             Assert.Equal(blocks.Count, counts.Count);
             foreach (var b in blocks)
@@ -416,7 +481,7 @@ public class MetricsTests
 
         // nearest: k rows per (hidden state, measure, position), ranks 0..k-1, scores ordered, ids → vocabulary strings.
         var nearest = files.First(f => f.EndsWith("nearest.parquet", StringComparison.Ordinal));
-        var activations = files.First(f => f.Contains(Path.Combine("extract", "tiny", "tiny", "one"), StringComparison.Ordinal));
+        var activations = files.First(f => f.EndsWith(Path.Combine("extract", "tiny", "tiny", "one", "activations.parquet"), StringComparison.Ordinal));
         var (_, act) = await VectorStoreReader.ReadAsync(activations);
         var perPoint = Query($"SELECT point, measure, count(*), count(DISTINCT position), max(rank), count(token) FROM read_parquet({Sql(nearest)}) GROUP BY ALL ORDER BY ALL");
         Assert.Equal(act.Count * 2, perPoint.Count);

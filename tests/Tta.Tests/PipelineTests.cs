@@ -130,7 +130,7 @@ public class PipelineTests
         Assert.Equal(0, ws.Cli("run", "--stage=Download").Code);
         var (code, output) = ws.Cli("run", "--stage=Extract", "--memory-limit=64K");
         Assert.Equal(1, code);
-        Assert.Matches(@"model 'tiny' needs about [\d.]+ GiB \(weights [\d.]+ GiB \+ activations [\d.]+ GiB\), 0\.00 GiB available", output);
+        Assert.Matches(@"model 'tiny' needs about [\d.]+ GiB \(weights [\d.]+ GiB \+ one block's working set [\d.]+ GiB \+ largest capture [\d.]+ GiB \+ process [\d.]+ GiB\), 0\.00 GiB available", output);
         Assert.Contains("tiny.yaml:3:", output); // points at the model entry
         Assert.False(Directory.Exists(Path.Combine(ws.CacheDir, "extract")) &&
                      Directory.EnumerateFiles(Path.Combine(ws.CacheDir, "extract"), "*.parquet", SearchOption.AllDirectories).Any());

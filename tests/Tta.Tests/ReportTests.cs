@@ -17,8 +17,8 @@ public class ReportTests(ExplorerRun run, ITestOutputHelper output) : IClassFixt
 {
     private const string FirstPane = ".pane[data-pane='0']";
 
-    /// <summary>Token labels as the page shows them (the same display rule as the static figures).</summary>
-    private static string Label(string token) => HeatmapFigure.TickLabel(token);
+    /// <summary>Token labels as the page shows them: the static figures' display rule, never cut.</summary>
+    private string[] Labels(string text) => TokenLabels.Labels(Tokens(text), maxChars: 0);
 
     private string[] Tokens(string text) =>
         JsonSerializer.Deserialize<string[]>(run.Read(text, "similarity").Metadata["tta.tokens"])!;
@@ -168,9 +168,11 @@ public class ReportTests(ExplorerRun run, ITestOutputHelper output) : IClassFixt
         var n = tokens.Length;
         var block = run.Read("one", "similarity").Blocks.Single(b => b.Key.Point == "encoder_hidden_states.0" && b.Key.Measure == "cosine");
         var tip = await Hover(chrome, $"{FirstPane} canvas.map", n, n, 2, 5);
-        Assert.Equal(Label(tokens[2]), tip["query"]);
-        Assert.Equal(Label(tokens[5]), tip["key"]);
-        Assert.Contains($"query: {Label(tokens[2])} (#2)", tip["text"]);
+        var labels = Labels("one");
+        Assert.Equal(labels[2], tip["query"]);
+        Assert.Equal(labels[5], tip["key"]);
+        Assert.Contains($"query: {labels[2]} (#2)", tip["text"]);
+        Assert.DoesNotContain("▁", tip["text"]);
         Assert.Equal(block.Values[2 * n + 5], double.Parse(tip["value"], System.Globalization.CultureInfo.InvariantCulture), Tolerance(block.Values));
 
         // Decoder maps label their rows with the shifted-right input: row 0 is the start token.
@@ -180,7 +182,7 @@ public class ReportTests(ExplorerRun run, ITestOutputHelper output) : IClassFixt
         var decoder = run.Read("one", "similarity").Blocks.Single(b => b.Key.Point == "decoder_hidden_states.2" && b.Key.Measure == "cosine");
         tip = await Hover(chrome, $"{FirstPane} canvas.map", n, n, 0, 3);
         Assert.Equal(FigureContext.DecoderStart, tip["query"]);
-        Assert.Equal(Label(tokens[2]), tip["key"]);
+        Assert.Equal(labels[2], tip["key"]);
         Assert.Equal(decoder.Values[3], double.Parse(tip["value"], System.Globalization.CultureInfo.InvariantCulture), Tolerance(decoder.Values));
     }
 
@@ -246,10 +248,10 @@ public class ReportTests(ExplorerRun run, ITestOutputHelper output) : IClassFixt
         var tip = await chrome.Json("Object.assign({ text: document.getElementById('tooltip').textContent }, document.getElementById('tooltip').dataset)");
         Assert.Equal(l2, int.Parse(tip.GetProperty("layer").GetString()!));
         var hovered = int.Parse(tip.GetProperty("token").GetString()!);
-        Assert.Contains($"token: {Label(Tokens("one")[hovered])} (#{hovered})", tip.GetProperty("text").GetString());
+        Assert.Contains($"token: {Labels("one")[hovered]} (#{hovered})", tip.GetProperty("text").GetString());
         var nearest = NearestRows.Read(run.Metrics("one", "nearest"))
             .Where(r => r.Point == "encoder_hidden_states.2" && r.Measure == "ip" && r.Position == hovered).OrderBy(r => r.Rank)
-            .Select(r => r.Token is null ? "#" + r.TokenId : Label(r.Token));
+            .Select(r => r.Token is null ? "#" + r.TokenId : TokenLabels.Readable(r.Token, TokenLabels.IsByteLevel(Tokens("one"))));
         Assert.Contains("nearest (inner product): " + string.Join(" · ", nearest), tip.GetProperty("text").GetString());
     }
 
@@ -308,31 +310,4 @@ public class ReportTests(ExplorerRun run, ITestOutputHelper output) : IClassFixt
     }
 
     private const int ExplorerThumbSide = Thumbnails.MaxSide;
-
-    /// <summary>
-    /// Smoke run of the figure benchmark (2 heatmaps of 32x32; not timed, nothing asserted about speed). Set
-    /// TTA_FIGURE_BENCHMARK=COUNTxSIZE (e.g. 100x512) to run the real comparison and read the timings in the output.
-    /// </summary>
-    [Fact]
-    public void FigureBenchmarkRuns()
-    {
-        var setting = Environment.GetEnvironmentVariable("TTA_FIGURE_BENCHMARK");
-        var (count, size) = (2, 32);
-        if (!string.IsNullOrWhiteSpace(setting))
-        {
-            var parts = setting.Split('x');
-            (count, size) = (int.Parse(parts[0]), int.Parse(parts[1]));
-        }
-        var dir = Repo.TempDir();
-        var log = new StringWriter();
-        FigureBenchmark.Run(log, dir, count, size);
-        output.WriteLine(log.ToString());
-        Assert.Contains($"tta (ScottPlot + SkiaSharp): {count} heatmaps {size}x{size}", log.ToString());
-        Assert.True(File.Exists(Path.Combine(dir, "tta", $"hm{count - 1:000}.pdf")));
-        Assert.Equal((long)count * size * size * 4, new FileInfo(Path.Combine(dir, "heatmaps.f32")).Length);
-        if (log.ToString().Contains("ratio matplotlib / tta", StringComparison.Ordinal))
-            Assert.True(File.Exists(Path.Combine(dir, "matplotlib", $"hm{count - 1:000}.png")));
-        else
-            output.WriteLine("matplotlib comparison did not run (see above)");
-    }
 }

@@ -13,6 +13,9 @@ public sealed class RunContext(Workspace workspace, IReadOnlyList<Experiment> ex
     /// <summary>Memory to treat as available when deciding whether a model fits (--memory-limit); null = what the OS says.</summary>
     public long? MemoryLimitBytes { get; init; }
 
+    /// <summary>Threads that render figures at the same time (--jobs); all cores by default.</summary>
+    public int Jobs { get; init; } = Environment.ProcessorCount;
+
     /// <summary>Objects worth keeping across units of one process (loaded models, tokenizers).</summary>
     public Dictionary<string, object> Shared { get; } = [];
 
@@ -45,6 +48,9 @@ public abstract class StageUnit
 
     /// <summary>Writes the outputs (each atomically) and returns their absolute paths.</summary>
     public abstract IReadOnlyList<string> Run(RunContext context);
+
+    /// <summary>Whether the unit may run at the same time as its stage's other such units (it reads none of their outputs).</summary>
+    public virtual bool RunsAlongside => false;
 
     /// <summary>Facts downstream units read from the manifest (e.g. the checkpoint directory).</summary>
     public virtual IReadOnlyDictionary<string, string>? Facts(IReadOnlyList<OutputRecord> outputs) => null;

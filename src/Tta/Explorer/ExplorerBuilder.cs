@@ -72,7 +72,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
             Experiment: experiment.Name,
             Colormap: ColormapLut(experiment.Figures.Colormap),
             MaskedColor: MaskedColor(experiment.Figures.Colormap),
-            MissingColor: "#ff00ff",
+            MissingColor: MaskedColor(experiment.Figures.Colormap), // NaN as the static figures draw it (the hover tells which)
             DecoderStart: FigureContext.DecoderStart,
             Models: [.. experiment.Models.Select(m => new PageModel(m.Key, m.Id, m.Source, m.Revision, resolved[m.Key].Sha, resolved[m.Key].DType))],
             Texts: [.. experiment.Texts.Select(t => t.Key)],
@@ -82,15 +82,16 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
             Run: RunUnits(ws, experiment));
     }
 
-    /// <summary>A colormap as 256 <c>#rrggbb</c> colours, low to high.</summary>
-    public static IReadOnlyList<string> ColormapLut(string name)
-    {
-        var colormap = Colormaps.Get(name);
-        return [.. Enumerable.Range(0, 256).Select(i => colormap.GetColor(i / 255.0)).Select(c => $"#{c.R:x2}{c.G:x2}{c.B:x2}")];
-    }
+    /// <summary>A colormap as the static figures' 256-entry table (<see cref="ColorScale"/>), <c>#rrggbb</c>, low to high.</summary>
+    public static IReadOnlyList<string> ColormapLut(string name) =>
+        [.. ColorScale.For([0f], Colormaps.Get(name)).Lut.Select(c => $"#{c.Red:x2}{c.Green:x2}{c.Blue:x2}")];
 
-    /// <summary>Masked cells: white, which no colormap here but gray reaches; a light red for gray.</summary>
-    public static string MaskedColor(string colormap) => colormap == "gray" ? "#f4c7c3" : "#ffffff";
+    /// <summary>The static figures' masked colour for the colormap (<see cref="ColorScale.Masked"/>).</summary>
+    public static string MaskedColor(string colormap)
+    {
+        var c = ColorScale.For([0f], Colormaps.Get(colormap)).Masked;
+        return $"#{c.Red:x2}{c.Green:x2}{c.Blue:x2}";
+    }
 
     private PageSet BuildSet(ModelSpec m, TextSpec t, out IReadOnlyDictionary<string, string> metadata)
     {
@@ -114,14 +115,15 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
                     Projection(unit.OutputPath, projection);
                     break;
                 case "nearest":
-                    nearest = Nearest(unit.OutputPath);
+                    // Vocabulary strings read as the text's tokens do (byte-level or not, decided from the text).
+                    nearest = Nearest(unit.OutputPath, TokenLabels.IsByteLevel(TokensOf(meta!)));
                     break;
             }
         }
         metadata = meta!;
-        var tokens = metadata.TryGetValue("tta.tokens", out var json) ? JsonSerializer.Deserialize<string[]>(json) ?? [] : [];
         var figures = Figures(m, t, similarity);
-        return new PageSet(m.Key, t.Key, [.. tokens.Select(TokenLabel)], similarity, attention, projection, nearest, figures);
+        // The figures' display rule (readable text, visible whitespace), never cut: the page has room on hover.
+        return new PageSet(m.Key, t.Key, TokenLabels.Labels(TokensOf(metadata), maxChars: 0), similarity, attention, projection, nearest, figures);
     }
 
     private int Add(QuantizedMap map)
@@ -135,7 +137,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
         var blocks = new List<(ActivationPoint Key, int Map)>();
         var metadata = Sync(() => VectorStoreReader.ForEachBlockAsync(parquet, block =>
         {
-            blocks.Add((block.Key, Add(QuantizedMap.From(block.Values, block.Positions, block.Dim, maskBelow: null))));
+            blocks.Add((block.Key, Add(QuantizedMap.From(block.Values, block.Positions, block.Dim, maskThreshold: null))));
             return Task.CompletedTask;
         }));
         var labels = PointLabels(blocks.Select(b => b.Key));
@@ -168,7 +170,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
         var kernelRows = metadata.TryGetValue("tta.kernel_rows", out var json)
             ? JsonSerializer.Deserialize<Dictionary<string, int>>(json) ?? []
             : [];
-        var maskBelow = QuantizedMap.DTypeMin(metadata.GetValueOrDefault("tta.dtype"));
+        var maskThreshold = MaskedValues.Threshold(metadata.GetValueOrDefault("tta.dtype")); // the static figures' rule
         var measures = MetricFigures.Panels.Select(p => p.Measure).ToHashSet(StringComparer.Ordinal);
         var heads = new Dictionary<ActivationPoint, (SortedDictionary<string, int> Panels, List<float[]> Kernel, bool ZeroBias)>();
         Sync(() => VectorStoreReader.ForEachBlockAsync(parquet, block =>
@@ -179,7 +181,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
             // As the static figures: a bias that is zero everywhere (T5 cross-attention) is no position bias.
             if (measure == "position_bias" && block.Values.All(v => v == 0)) heads[key] = head with { ZeroBias = true };
             else if (measure == "kernel") head.Kernel.Add(block.Values);
-            else if (measures.Contains(measure)) head.Panels[measure] = Add(QuantizedMap.From(block.Values, block.Positions, block.Dim, maskBelow));
+            else if (measures.Contains(measure)) head.Panels[measure] = Add(QuantizedMap.From(block.Values, block.Positions, block.Dim, maskThreshold));
             return Task.CompletedTask;
         }));
         foreach (var (key, head) in heads.OrderBy(h => Depth.StackOrder(h.Key.Stack)).ThenBy(h => h.Key.Layer)
@@ -228,7 +230,10 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
         return (float)(Math.Round(v / step) * step);
     }
 
-    private static Dictionary<string, NearestEntry> Nearest(string parquet)
+    private static string[] TokensOf(IReadOnlyDictionary<string, string> metadata) =>
+        metadata.TryGetValue("tta.tokens", out var json) ? JsonSerializer.Deserialize<string[]>(json) ?? [] : [];
+
+    private static Dictionary<string, NearestEntry> Nearest(string parquet, bool byteLevel)
     {
         var rows = NearestRows.Read(parquet);
         var result = new Dictionary<string, NearestEntry>(StringComparer.Ordinal);
@@ -244,7 +249,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
                     var positions = layer.Max(r => r.Position) + 1;
                     var lists = Enumerable.Range(0, positions).Select(_ => new List<string>()).ToList();
                     foreach (var r in layer.Where(r => r.Rank < k).OrderBy(r => r.Position).ThenBy(r => r.Rank))
-                        lists[r.Position].Add(r.Token is null ? "#" + r.TokenId.ToString(CultureInfo.InvariantCulture) : TokenLabel(r.Token));
+                        lists[r.Position].Add(r.Token is null ? "#" + r.TokenId.ToString(CultureInfo.InvariantCulture) : TokenLabels.Readable(r.Token, byteLevel));
                     byLayer[layer.Key.ToString(CultureInfo.InvariantCulture)] = lists;
                 }
                 byMeasure[measure.Key] = byLayer;
@@ -291,9 +296,6 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
         var relative = Path.GetRelativePath(Path.GetFullPath(PageDir), Path.GetFullPath(file)).Replace('\\', '/');
         return string.Join('/', relative.Split('/').Select(s => s is ".." or "." ? s : Uri.EscapeDataString(s)));
     }
-
-    /// <summary>The one place a token becomes a label on the page (switches to the shared token display once it exists).</summary>
-    private static string TokenLabel(string token) => HeatmapFigure.TickLabel(token);
 
     private static T Sync<T>(Func<Task<T>> run) => Task.Run(run).GetAwaiter().GetResult();
 }

@@ -20,22 +20,14 @@ public sealed record QuantizedMap(int Rows, int Cols, bool Symmetric, double Min
 
     public double Max => Min + (Levels - 1) * Scale;
 
-    /// <summary>Whether <paramref name="value"/> is a mask: −inf, or at or below half the lowest finite value of the model's dtype.</summary>
-    public static bool IsMasked(float value, double dtypeMin) => float.IsNegativeInfinity(value) || value <= dtypeMin / 2;
-
-    /// <summary>The lowest finite value of a dtype (what transformers fills masked scores with): float32, bfloat16 or float16.</summary>
-    public static double DTypeMin(string? dtype) => dtype switch
-    {
-        "float16" => -65504.0,
-        "bfloat16" => -3.3895313892515355e38,
-        _ => float.MinValue,
-    };
-
-    /// <summary>Quantises row-major <paramref name="values"/> [rows, cols]; <paramref name="maskBelow"/>: a dtype minimum (<see cref="DTypeMin"/>), or null for maps that have no mask.</summary>
-    public static QuantizedMap From(ReadOnlySpan<float> values, int rows, int cols, double? maskBelow)
+    /// <summary>
+    /// Quantises row-major <paramref name="values"/> [rows, cols]; <paramref name="maskThreshold"/>: the static figures'
+    /// mask rule for the model's dtype (<see cref="Figures.MaskedValues.Threshold"/>), or null for maps without masks.
+    /// </summary>
+    public static QuantizedMap From(ReadOnlySpan<float> values, int rows, int cols, float? maskThreshold)
     {
         if (values.Length != rows * cols) throw new ArgumentException($"{values.Length} values for {rows}x{cols}");
-        bool Masked(float v) => maskBelow is { } m && IsMasked(v, m);
+        bool Masked(float v) => maskThreshold is { } m && Figures.MaskedValues.IsMasked(v, m);
         double min = double.PositiveInfinity, max = double.NegativeInfinity;
         var masked = 0;
         foreach (var v in values)

@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Tta.Cache;
 using Tta.Config;
 using Tta.Download;
+using Tta.Metrics;
 using Tta.Models;
 using Tta.Tokenizers;
 using static TorchSharp.torch;
@@ -13,7 +14,7 @@ namespace Tta.Extract;
 public static partial class ExtractStage
 {
     public const string Name = "Extract";
-    public const string CodeVersion = "extract-2";
+    public const string CodeVersion = "extract-3";
 
     public static IEnumerable<StageUnit> Units(RunContext context) =>
         from e in context.Experiments from m in e.Models from t in e.Texts select (StageUnit)For(context.Workspace, e, m, t);
@@ -22,6 +23,15 @@ public static partial class ExtractStage
 
     public static string OutputPath(Workspace ws, Experiment e, ModelSpec m, TextSpec t) =>
         Path.Combine(ws.CacheDir, "extract", e.Name, m.Key, t.Key, "activations.parquet");
+
+    /// <summary>
+    /// The attention captures the attention metric decomposes (<see cref="AttentionDecomposition.CaptureFilter"/>),
+    /// written by the same forward pass when <c>metrics.attention</c> is configured, so that metric needs no model.
+    /// </summary>
+    public static string AttentionInputsPath(Workspace ws, Experiment e, ModelSpec m, TextSpec t) =>
+        Path.Combine(ws.CacheDir, "extract", e.Name, m.Key, t.Key, AttentionInputsFile);
+
+    public const string AttentionInputsFile = "attention-inputs.parquet";
 
     public static ScalarType DType(string name) => name switch
     {
@@ -40,9 +50,8 @@ public static partial class ExtractStage
         {
             var dtype = DType(model.DType);
             // The model serves every text of the run, so plan for the longest allowed one.
-            var attentionBlocks = context.Experiments.Max(e => e.Metrics.Attention?.Layers.Count ?? 0);
             var estimate = MemoryEstimate.For(checkpoint, dtype, Math.Max(tokens, context.Experiments.Max(e => e.Extract.MaxTokens)),
-                attentionBlocks, context.MemoryLimitBytes);
+                context.MemoryLimitBytes);
             context.Log.WriteLine($"model '{model.Key}' ({model.DType}, {model.Device}): needs {estimate}");
             if (!estimate.Fits)
                 throw new InsufficientMemoryException(
@@ -78,16 +87,19 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
     public override string Stage => ExtractStage.Name;
     public override string Key => $"{experiment.Name}/{model.Key}/{text.Key}";
     public string OutputPath => ExtractStage.OutputPath(ws, experiment, model, text);
+    public string AttentionInputsPath => ExtractStage.AttentionInputsPath(ws, experiment, model, text);
     public override string ManifestPath => Path.Combine(Path.GetDirectoryName(OutputPath)!, "manifest.json");
 
     public override StageFingerprint Fingerprint()
     {
         var (_, weights) = DownloadStage.Result(ws, experiment, model);
-        return new StageFingerprint(Stage, ExtractStage.CodeVersion)
+        var fingerprint = new StageFingerprint(Stage, ExtractStage.CodeVersion)
             .AddConfig("model", new { model.Id, model.Source, model.Revision, model.DType, model.Device })
             .AddConfig("extract", experiment.Extract)
             .Add("text", Hashing.Sha256(text.Text))
             .Add("weights", weights);
+        // Only the blocks: the heads are chosen when decomposing, so changing them does not rerun the model.
+        return experiment.Metrics.Attention is { } attention ? fingerprint.AddConfig("metrics.attention.layers", attention.Layers) : fingerprint;
     }
 
     public override IReadOnlyList<string> Run(RunContext context)
@@ -123,40 +135,51 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
             var layer = ExtractStage.LayerOf(name);
             return layers is null || layer < 0 || layers.Contains(layer);
         }
+        var forAttention = experiment.Metrics.Attention is { } attention ? AttentionDecomposition.CaptureFilter(attention.Layers) : null;
 
-        // Each captured tensor goes to the store as the forward pass produces it: memory holds one layer's
+        // Each captured tensor goes to its store(s) as the forward pass produces it: memory holds one layer's
         // activations, not the whole set.
         using var scope = NewDisposeScope();
         var writer = VectorStoreWriter.CreateAsync(OutputPath, metadata).GetAwaiter().GetResult();
+        VectorStoreWriter? attentionWriter = null;
         try
         {
-            using var capture = new ActivationCapture(Selected, (name, value) =>
+            if (forAttention is not null)
             {
-                var layer = ExtractStage.LayerOf(name);
-                var stack = ExtractStage.StackOf(name, net.Stacks);
-                foreach (var (head, block) in Blocks(value))
-                    writer.WriteAsync(new ActivationPoint(name, stack, layer, head), block.Values, block.Rows, block.Cols).GetAwaiter().GetResult();
-            });
-            var ids = tensor(tokens.Ids, [1, tokens.Ids.Length], ScalarType.Int64);
-            var mask = ones_like(ids);
-            Tensor? decoderIds = null;
-            if (net.Stacks.Contains("decoder"))
-            {
-                // Encoder–decoder models see the text on both sides: the decoder gets it shifted right (teacher forcing).
-                var start = net.Config.Int("decoder_start_token_id", net.Config.Int("pad_token_id", 0));
-                decoderIds = cat([full(1, 1, start, ScalarType.Int64), ids[.., ..^1]], 1);
+                var attentionMetadata = new Dictionary<string, string>(metadata)
+                {
+                    ["tta.format"] = AttentionDecomposition.InputsFormat,
+                    ["tta.model_type"] = net.ModelType,
+                    ["tta.stacks"] = JsonSerializer.Serialize(net.Stacks),
+                    ["tta.config"] = net.Config.ToJsonString(),
+                };
+                attentionWriter = VectorStoreWriter.CreateAsync(AttentionInputsPath, attentionMetadata).GetAwaiter().GetResult();
             }
-            using (no_grad()) net.Run(new ModelInputs(ids, mask, DecoderInputIds: decoderIds, DecoderAttentionMask: decoderIds is null ? null : ones_like(decoderIds)), capture);
-            if (capture.RecordedCount == 0)
+            var extracted = 0;
+            using var capture = new ActivationCapture(name => Selected(name) || forAttention?.Invoke(name) == true, (name, value) =>
+            {
+                var point = new ActivationPoint(name, ExtractStage.StackOf(name, net.Stacks), ExtractStage.LayerOf(name));
+                foreach (var (head, block) in Blocks(value))
+                {
+                    if (Selected(name)) writer.WriteAsync(point with { Head = head }, block.Values, block.Rows, block.Cols).GetAwaiter().GetResult();
+                    if (forAttention?.Invoke(name) == true)
+                        attentionWriter!.WriteAsync(point with { Head = head }, block.Values, block.Rows, block.Cols).GetAwaiter().GetResult();
+                }
+                if (Selected(name)) extracted++;
+            });
+            using (no_grad()) net.Run(ModelInputs.ForText(net, tokens.Ids), capture);
+            if (extracted == 0)
                 throw new ConfigException(experiment.Extract.LayersAt ?? text.At,
                     $"extract.points {JsonSerializer.Serialize(experiment.Extract.Points)} selects nothing for model '{model.Key}' ({net.ModelType}); use names like hidden_states.* or module paths");
             writer.CommitAsync().GetAwaiter().GetResult();
+            attentionWriter?.CommitAsync().GetAwaiter().GetResult();
         }
         finally
         {
             writer.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            attentionWriter?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
-        return [OutputPath];
+        return attentionWriter is null ? [OutputPath] : [OutputPath, AttentionInputsPath];
     }
 
     /// <summary>Splits a captured tensor of one text into [rows, cols] blocks: [1,T,D] → one; [1,H,T,T] → one per head.</summary>

@@ -26,11 +26,13 @@ public static class BarChartFigure
     /// <summary>The data area is at least this wide, however few bars there are.</summary>
     public const int MinDataWidth = 160;
 
-    public static IReadOnlyList<string> Render(BarChartSpec spec, string pathWithoutExtension, IReadOnlyList<string> formats)
+    public static IReadOnlyList<string> Render(BarChartSpec spec, string pathWithoutExtension, IReadOnlyList<string> formats,
+        int dpi = FigureFiles.DefaultDpi)
     {
         ArgumentNullException.ThrowIfNull(spec);
         var plan = Plan(spec);
-        return FigureCommon.WriteAll(pathWithoutExtension, formats, plan.Layout, spec.Title, vector => Build(spec, plan));
+        return FigureCommon.WriteAll(pathWithoutExtension, formats, plan.Layout, spec.Title, vector => Build(spec, plan),
+            FigureCommon.Texts(plan.X, plan.Y).Concat([spec.XLabel, spec.YLabel]), dpi);
     }
 
     public static FigureLayout ComputeLayout(BarChartSpec spec) => Plan(spec).Layout;

@@ -59,11 +59,12 @@ internal static class FigureCommon
     }
 
     /// <summary>
-    /// Writes <c>pathWithoutExtension.{format}</c> for each format, atomically; <paramref name="build"/> makes a fresh
-    /// plot (argument: true for vector output).
+    /// Writes <c>pathWithoutExtension.{format}</c> for each format, atomically, through <see cref="FigureFiles"/>;
+    /// <paramref name="build"/> makes a fresh plot (argument: true for vector output). <paramref name="texts"/> are the
+    /// strings the plot draws: its PDF embeds the pinned font reduced to them (and printable ASCII).
     /// </summary>
     public static IReadOnlyList<string> WriteAll(string pathWithoutExtension, IReadOnlyList<string> formats,
-        FigureLayout layout, string title, Func<bool, Plot> build)
+        FigureLayout layout, string title, Func<bool, Plot> build, IEnumerable<string> texts, int dpi = FigureFiles.DefaultDpi)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(pathWithoutExtension);
         var wanted = ParseFormats(formats);
@@ -71,17 +72,22 @@ internal static class FigureCommon
         foreach (var format in wanted)
         {
             var path = pathWithoutExtension + "." + format;
-            using var plot = build(format != "png");
             switch (format)
             {
                 case "png":
-                    AtomicFile.WriteAllBytes(path, plot.GetImageBytes(layout.Width, layout.Height, ImageFormat.Png));
+                    using (var plot = build(false))
+                        AtomicFile.WriteAllBytes(path, FigureFiles.Png(layout.Width, layout.Height, dpi, canvas => plot.Render(canvas, layout.Width, layout.Height)));
                     break;
                 case "svg":
-                    AtomicFile.WriteAllText(path, plot.GetSvgXml(layout.Width, layout.Height));
+                    using (var plot = build(true))
+                        AtomicFile.WriteAllText(path, FigureFiles.NumberSvgIds(plot.GetSvgXml(layout.Width, layout.Height)));
                     break;
                 case "pdf":
-                    AtomicFile.Write(path, stream => WritePdf(plot, title, layout.Width, layout.Height, stream));
+                    // Labels name the subset font while this plot is built; the PDF embeds only its glyphs.
+                    using (FigureFont.Use(FigureFont.SubsetName(texts.Append(title))))
+                    using (var plot = build(true))
+                        AtomicFile.Write(path, stream => FigureFiles.Pdf(stream, title, layout.Width, layout.Height, dpi,
+                            canvas => plot.Render(canvas, layout.Width, layout.Height)));
                     break;
             }
             written.Add(path);
@@ -89,28 +95,8 @@ internal static class FigureCommon
         return written;
     }
 
-    /// <summary>One-page PDF without dates (identical input gives identical bytes), text as text in the pinned font.</summary>
-    public static void WritePdf(Plot plot, string title, int width, int height, Stream stream)
-    {
-        // No creation/modification dates and no PDF/A (whose XMP id is time-based): identical input, identical bytes.
-        var metadata = new SKDocumentPdfMetadata
-        {
-            Title = title,
-            Creator = "tta",
-            Producer = "tta (ScottPlot, SkiaSharp)",
-            Creation = null,
-            Modified = null,
-            PdfA = false,
-            RasterDpi = SKDocument.DefaultRasterDpi,
-            EncodingQuality = 101,
-        };
-        using var document = SKDocument.CreatePdf(stream, metadata)
-            ?? throw new InvalidOperationException("SkiaSharp could not create a PDF document");
-        var canvas = document.BeginPage(width, height);
-        plot.Render(canvas, width, height);
-        document.EndPage();
-        document.Close();
-    }
+    /// <summary>Every label of the ticks.</summary>
+    public static IEnumerable<string> Texts(params FigureTicks[] ticks) => ticks.SelectMany(t => t.Labels);
 
     public static float Width(SKFont font, string? text) => string.IsNullOrEmpty(text) ? 0 : font.MeasureText(text);
 
@@ -160,49 +146,28 @@ internal static class FigureCommon
         return new FigureLayout(l + dataW + r, t + dataH + b, l, t, r, b);
     }
 
-    /// <summary>Round-numbered ticks inside [min, max], about one per <paramref name="pixelsPerTick"/> of axis.</summary>
+    /// <summary>
+    /// Round-numbered ticks inside [min, max], about one per <paramref name="pixelsPerTick"/> of axis, labelled with at
+    /// most <see cref="NumberLabels.MaxChars"/> characters.
+    /// </summary>
     public static FigureTicks NiceTicks(double min, double max, float axisPixels, float pixelsPerTick = 40)
     {
         var span = max - min;
         if (!(span > 0))
-            return new FigureTicks([min], [Format(min, 0)], TickSize, false);
+            return new FigureTicks([min], NumberLabels.Format([min], 0), TickSize, false);
         var target = Math.Clamp((int)(axisPixels / pixelsPerTick), 2, 10);
         var raw = span / target;
         var magnitude = Math.Pow(10, Math.Floor(Math.Log10(raw)));
         var step = new[] { 1.0, 2.0, 5.0, 10.0 }.Select(m => m * magnitude).First(s => s >= raw * (1 - 1e-9));
-        var decimals = Math.Max(0, -(int)Math.Floor(Math.Log10(step) + 1e-9));
         var positions = new List<double>();
-        var labels = new List<string>();
         for (var k = Math.Ceiling(min / step - 1e-9); k * step <= max + step * 1e-9; k++)
         {
             var v = k * step;
             if (Math.Abs(v) < step * 1e-9)
                 v = 0;
             positions.Add(v);
-            labels.Add(Format(v, decimals));
         }
-        return new FigureTicks([.. positions], [.. labels], TickSize, false);
-    }
-
-    /// <summary>
-    /// Colour range of a matrix: [min, max] of its finite values, widened by 0.5 each way when they are all equal, and
-    /// [0, 1] when none is finite.
-    /// </summary>
-    public static (double Min, double Max) ValueRange(float[] values)
-    {
-        double min = double.PositiveInfinity, max = double.NegativeInfinity;
-        foreach (var v in values)
-        {
-            if (!float.IsFinite(v))
-                continue;
-            if (v < min) min = v;
-            if (v > max) max = v;
-        }
-        if (double.IsPositiveInfinity(min))
-            (min, max) = (0, 1);
-        else if (min == max)
-            (min, max) = (min - 0.5, max + 0.5);
-        return (min, max);
+        return new FigureTicks([.. positions], NumberLabels.Format(positions, step), TickSize, false);
     }
 
     /// <summary>A value range padded to round numbers: [floor to step, ceil to step], always containing 0 if asked.</summary>
@@ -228,9 +193,6 @@ internal static class FigureCommon
         var pad = (max - min) * 0.05;
         return (min < 0 || !includeZero ? min - pad : min, max > 0 || !includeZero ? max + pad : max);
     }
-
-    private static string Format(double v, int decimals) =>
-        v.ToString("F" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
     /// <summary>
     /// Integer ticks 0..count-1 (cell centres at i + 0.5 when <paramref name="centred"/>), thinned so labels are at least
@@ -262,19 +224,20 @@ internal static class FigureCommon
         return new FigureTicks([.. positions], [.. labels], TickSize, false);
     }
 
-    /// <summary>Token labels (escaped, truncated) for cells 0..count-1, rotated on a horizontal axis, thinned to fit.</summary>
+    /// <summary>Token labels (<see cref="TokenLabels"/>) for cells 0..count-1, rotated on a horizontal axis, thinned to fit.</summary>
     public static FigureTicks TokenTicks(IReadOnlyList<string> tokens, int cellPixels, bool horizontal, bool flip = false)
     {
         float size = Math.Clamp(cellPixels - 2, 7, 11);
         using var font = FigureFont.CreateFont(size);
         var count = tokens.Count;
         var step = HeatmapFigure.TickStep(count, tokens: true, cellPixels, font.Spacing);
+        var all = TokenLabels.Labels(tokens);
         var positions = new List<double>();
         var labels = new List<string>();
         for (var i = 0; i < count; i += step)
         {
             positions.Add(flip ? count - i - 0.5 : i + 0.5);
-            labels.Add(HeatmapFigure.TickLabel(tokens[i]));
+            labels.Add(all[i]);
         }
         return new FigureTicks([.. positions], [.. labels], size, horizontal);
     }
@@ -355,26 +318,25 @@ internal static class FigureCommon
 
     /// <summary>
     /// Adds a row-major <paramref name="rows"/> x <paramref name="cols"/> matrix as a heatmap filling plot units
-    /// [0, cols) x [0, rows), row 0 at the top, colours over [<paramref name="min"/>, <paramref name="max"/>], non-finite
-    /// cells grey. Vector output draws one rectangle per cell up to <see cref="HeatmapFigure.MaxVectorCells"/>.
+    /// [0, cols) x [0, rows), row 0 at the top, coloured by <paramref name="scale"/> (masked and NaN cells in its masked
+    /// colour). Vector output draws one rectangle per cell up to <see cref="HeatmapFigure.MaxVectorCells"/>.
     /// </summary>
-    public static Heatmap AddHeatmap(Plot plot, float[] values, int rows, int cols, IColormap colormap, double min,
-        double max, bool vector)
+    public static Heatmap AddHeatmap(Plot plot, float[] values, int rows, int cols, ColorScale scale, bool vector)
     {
         var data = new double[rows, cols];
         for (var r = 0; r < rows; r++)
             for (var c = 0; c < cols; c++)
             {
                 var v = values[r * cols + c];
-                data[r, c] = float.IsFinite(v) ? v : double.NaN;
+                data[r, c] = float.IsNaN(v) || MaskedValues.IsMasked(v, scale.Threshold) ? double.NaN : v;
             }
         var heatmap = plot.Add.Heatmap(data);
-        heatmap.Colormap = colormap;
+        heatmap.Colormap = scale.Colormap;
         heatmap.Rectangle = new CoordinateRect(0, cols, 0, rows);
         heatmap.FlipVertically = false;
         heatmap.Smooth = false;
-        heatmap.ManualRange = new ScottPlot.Range(min, max);
-        heatmap.NaNCellColor = Colors.LightGray;
+        heatmap.ManualRange = new ScottPlot.Range(scale.Min, scale.Max);
+        heatmap.NaNCellColor = new Color(scale.Masked.Red, scale.Masked.Green, scale.Masked.Blue);
         if (vector && (long)rows * cols <= HeatmapFigure.MaxVectorCells)
             heatmap.RenderStrategy = new Heatmap.RenderStrategies.Rectangles();
         return heatmap;

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using ScottPlot;
 using SkiaSharp;
 
@@ -7,7 +8,8 @@ namespace Tta.Figures;
 /// The one typeface every figure uses, loaded from a TTF embedded in this assembly (DejaVu Sans 2.37 from Debian's
 /// fonts-dejavu-core; licence in Fonts/LICENSE-DejaVu.txt) so that text metrics and glyphs do not depend on the fonts
 /// installed on the machine. <see cref="EnsureRegistered"/> puts a resolver first in ScottPlot's font chain that
-/// answers every font request with this typeface and makes its name ScottPlot's default.
+/// answers every font request with this typeface (or, for a <see cref="SubsetName"/>, with a subset of it) and makes
+/// its name ScottPlot's default. PDFs embed a subset holding only the glyphs they draw (<see cref="FontSubset"/>).
 /// </summary>
 public static class FigureFont
 {
@@ -17,20 +19,57 @@ public static class FigureFont
     /// <summary>Manifest name of the embedded TTF.</summary>
     public const string ResourceName = "Tta.Figures.Fonts.DejaVuSans.ttf";
 
-    private static readonly Lazy<SKTypeface> LazyTypeface = new(Load, LazyThreadSafetyMode.ExecutionAndPublication);
+    /// <summary>Font names that stand for a subset: this prefix and the subset's characters.</summary>
+    public const string SubsetPrefix = Name + " subset ";
+
+    private static readonly Lazy<byte[]> LazyBytes = new(ReadResource, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<SKTypeface> LazyTypeface = new(() => FromBytes(LazyBytes.Value), LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly ConcurrentDictionary<string, Lazy<SKTypeface>> Subsets = new(StringComparer.Ordinal);
     private static readonly Lock Gate = new();
     private static bool _registered;
+
+    [ThreadStatic]
+    private static string? _current;
 
     /// <summary>The pinned typeface (kept alive for the life of the process).</summary>
     public static SKTypeface Typeface => LazyTypeface.Value;
 
-    /// <summary>The embedded font file's bytes.</summary>
-    public static byte[] ReadFontBytes()
+    /// <summary>The embedded font file's bytes (a copy).</summary>
+    public static byte[] ReadFontBytes() => [.. LazyBytes.Value];
+
+    /// <summary>
+    /// A new typeface of the pinned font reduced to the characters of <paramref name="texts"/> (for one PDF; the
+    /// caller disposes it). Glyph metrics are those of <see cref="Typeface"/>.
+    /// </summary>
+    public static SKTypeface CreateSubset(IEnumerable<string> texts) => FromBytes(FontSubset.Create(LazyBytes.Value, texts));
+
+    /// <summary>
+    /// A font name ScottPlot resolves to the pinned font reduced to printable ASCII and the characters of
+    /// <paramref name="texts"/>; one typeface per distinct character set, kept for the life of the process (ScottPlot
+    /// caches typefaces by name).
+    /// </summary>
+    public static string SubsetName(IEnumerable<string> texts)
     {
-        using var stream = OpenResource();
-        using var copy = new MemoryStream();
-        stream.CopyTo(copy);
-        return copy.ToArray();
+        ArgumentNullException.ThrowIfNull(texts);
+        var chars = new SortedSet<int>(Enumerable.Range(0x20, 0x7F - 0x20));
+        foreach (var text in texts)
+            foreach (var rune in (text ?? "").EnumerateRunes())
+                chars.Add(rune.Value);
+        var key = string.Concat(chars.Select(char.ConvertFromUtf32));
+        var name = SubsetPrefix + key;
+        Subsets.GetOrAdd(name, _ => new Lazy<SKTypeface>(() => CreateSubset([key]), LazyThreadSafetyMode.ExecutionAndPublication));
+        return name;
+    }
+
+    /// <summary>The font name <see cref="Apply"/> gives ScottPlot labels on this thread (<see cref="Name"/> unless <see cref="Use"/>d).</summary>
+    public static string CurrentName => _current ?? Name;
+
+    /// <summary>Until disposed, <see cref="Apply"/> on this thread names <paramref name="fontName"/> (e.g. a <see cref="SubsetName"/>).</summary>
+    public static IDisposable Use(string fontName)
+    {
+        var previous = _current;
+        _current = fontName;
+        return new Restore(previous);
     }
 
     /// <summary>
@@ -53,31 +92,45 @@ public static class FigureFont
         }
     }
 
-    /// <summary>Points a ScottPlot label style at the pinned font.</summary>
+    /// <summary>Points a ScottPlot label style at the pinned font (<see cref="CurrentName"/>).</summary>
     public static void Apply(LabelStyle style)
     {
-        style.FontName = Name;
+        style.FontName = CurrentName;
         style.Italic = false;
     }
 
     /// <summary>An <see cref="SKFont"/> of the pinned typeface, for measuring text before laying a figure out.</summary>
     public static SKFont CreateFont(float size) => new(Typeface, size) { Subpixel = true, Edging = SKFontEdging.Antialias };
 
-    private static Stream OpenResource() =>
-        typeof(FigureFont).Assembly.GetManifestResourceStream(ResourceName)
-        ?? throw new InvalidOperationException($"embedded font {ResourceName} is missing from {typeof(FigureFont).Assembly.GetName().Name}");
-
-    private static SKTypeface Load()
+    private static byte[] ReadResource()
     {
-        var data = SKData.CreateCopy(ReadFontBytes());
+        using var stream = typeof(FigureFont).Assembly.GetManifestResourceStream(ResourceName)
+            ?? throw new InvalidOperationException($"embedded font {ResourceName} is missing from {typeof(FigureFont).Assembly.GetName().Name}");
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+
+    private static SKTypeface FromBytes(byte[] bytes)
+    {
+        // The typeface reads its glyphs from this data for as long as it lives, so the data is not disposed here.
+        var data = SKData.CreateCopy(bytes);
         return SKTypeface.FromData(data)
             ?? throw new InvalidOperationException($"SkiaSharp could not load the embedded font {ResourceName}");
     }
 
+    private static SKTypeface Resolve(string fontName, SKTypeface typeface) =>
+        fontName.StartsWith(SubsetPrefix, StringComparison.Ordinal) && Subsets.TryGetValue(fontName, out var subset) ? subset.Value : typeface;
+
     private sealed class PinnedResolver(SKTypeface typeface) : IFontResolver
     {
-        public SKTypeface CreateTypeface(string fontName, FontWeight weight, FontSlant slant, FontSpacing width) => typeface;
+        public SKTypeface CreateTypeface(string fontName, FontWeight weight, FontSlant slant, FontSpacing width) => Resolve(fontName, typeface);
 
-        public SKTypeface CreateTypeface(string fontName, bool bold, bool italic) => typeface;
+        public SKTypeface CreateTypeface(string fontName, bool bold, bool italic) => Resolve(fontName, typeface);
+    }
+
+    private sealed class Restore(string? previous) : IDisposable
+    {
+        public void Dispose() => _current = previous;
     }
 }

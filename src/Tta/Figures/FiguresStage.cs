@@ -16,7 +16,7 @@ namespace Tta.Figures;
 public static class FiguresStage
 {
     public const string Name = "Figures";
-    public const string CodeVersion = "figures-3";
+    public const string CodeVersion = "figures-4";
 
     public static IEnumerable<StageUnit> Units(RunContext context) =>
         context.Experiments.SelectMany(e =>
@@ -37,6 +37,9 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
 {
     public override string Stage => FiguresStage.Name;
     public override string Key => $"{experiment.Name}/{model.Key}/{text.Key}";
+
+    /// <summary>Figure units of different experiments, models and texts read and write nothing of each other's.</summary>
+    public override bool RunsAlongside => true;
     public override string ManifestPath => Path.Combine(ws.CacheDir, "figures", experiment.Name, model.Key, text.Key, "manifest.json");
     private string OutputDir => Path.Combine(ws.FiguresDir, experiment.Name, model.Key, text.Key);
     private MetricsUnit Upstream => MetricsStage.For(ws, experiment, model, text);
@@ -69,18 +72,20 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
         return fp;
     }
 
+    /// <summary>Every figure of every requested kind, rendered side by side on <see cref="RunContext.Jobs"/> threads.</summary>
     public override IReadOnlyList<string> Run(RunContext context)
     {
         var f = experiment.Figures;
         // Files of an earlier run of this unit that this run will not rewrite (e.g. a removed format) go away.
         if (Directory.Exists(OutputDir)) Directory.Delete(OutputDir, recursive: true);
-        var outputs = new List<string>();
+        var jobs = new List<FigureJob>();
         foreach (var kind in f.Kinds)
         {
             var input = Input(kind).OutputPath;
-            var tokens = ReadTokens(input);
-            var figure = new FigureContext(model.Key, text.Key, tokens, f, OutputDir);
-            outputs.AddRange(kind switch
+            var metadata = Task.Run(() => VectorStoreReader.ReadMetadataAsync(input)).GetAwaiter().GetResult();
+            var tokens = metadata.TryGetValue("tta.tokens", out var json) ? JsonSerializer.Deserialize<string[]>(json) ?? [] : [];
+            var figure = new FigureContext(model.Key, text.Key, tokens, f, OutputDir, metadata.GetValueOrDefault("tta.dtype"));
+            jobs.AddRange(kind switch
             {
                 "similarity" => Similarity(figure, input),
                 "attention" => MetricFigures.Attention(figure, input),
@@ -90,31 +95,29 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
                 _ => throw new InvalidOperationException($"unknown figure kind '{kind}'"),
             });
         }
-        return outputs;
+        return FigureJobs.Run(jobs, context);
     }
 
-    /// <summary>The input tokens, from any metrics file's metadata (they all carry the activation store's).</summary>
-    private static string[] ReadTokens(string parquet)
-    {
-        var metadata = Task.Run(() => VectorStoreReader.ReadMetadataAsync(parquet)).GetAwaiter().GetResult();
-        return metadata.TryGetValue("tta.tokens", out var json) ? JsonSerializer.Deserialize<string[]>(json) ?? [] : [];
-    }
-
-    private List<string> Similarity(FigureContext c, string parquet)
+    /// <summary>One heatmap per (point, measure) of similarity.parquet; the maps are read first, then drawn in parallel.</summary>
+    private static List<FigureJob> Similarity(FigureContext c, string parquet)
     {
         var f = c.Spec;
-        var outputs = new List<string>();
+        var jobs = new List<FigureJob>();
         Task.Run(() => VectorStoreReader.ForEachBlockAsync(parquet, block =>
         {
-            var labels = c.Labels(block.Key.Stack, block.Positions); // decoder rows see the text shifted right
+            var key = block.Key;
+            var labels = c.Labels(key.Stack, block.Positions); // decoder rows see the text shifted right
+            var measure = key.Measure == "cosine" ? "cosine similarity" : "dot product";
+            // hidden_states.N is the input of layer N; a module's number is its block.
+            var where = key.Layer < 0 ? null : (key.Point.Contains("hidden_states", StringComparison.Ordinal) ? "layer " : "block ") + key.Layer.ToString(CultureInfo.InvariantCulture);
             var spec = new HeatmapSpec(block.Values, block.Positions, block.Positions,
-                Title: $"{model.Key} · {text.Key} · {block.Key.Point} · {block.Key.Measure}",
+                Title: c.Title(key.Stack, where, key.Point, measure),
                 XLabel: "Token Position", YLabel: "Token Position", XTicks: labels, YTicks: labels,
-                Colormap: f.Colormap, CellPixels: f.CellPixels,
-                ColorbarLabel: block.Key.Measure == "cosine" ? "cosine similarity" : "dot product");
-            outputs.AddRange(HeatmapFigure.Render(spec, Path.Combine(OutputDir, FiguresStage.FileStem(block.Key)), f.Formats));
+                Colormap: f.Colormap, CellPixels: f.CellPixels, ColorbarLabel: measure);
+            var stem = FiguresStage.FileStem(key);
+            jobs.Add(new FigureJob(stem, () => HeatmapFigure.Render(spec, c.Path(stem), f.Formats, f.Dpi), spec));
             return Task.CompletedTask;
         })).GetAwaiter().GetResult();
-        return outputs;
+        return jobs;
     }
 }

@@ -1,13 +1,14 @@
 using System.Globalization;
-using System.Text;
-using ScottPlot;
+using SkiaSharp;
 
 namespace Tta.Figures;
 
 /// <summary>
 /// A matrix to draw as a heatmap. <paramref name="Values"/> is row-major (<c>Values[r * Cols + c]</c>), row 0 is drawn
-/// at the top. <paramref name="XTicks"/>/<paramref name="YTicks"/> label columns/rows (e.g. tokens; null: numeric
-/// indices). Every cell is <paramref name="CellPixels"/> square, so the image grows with the matrix.
+/// at the top. <paramref name="XTicks"/>/<paramref name="YTicks"/> are the tokens of the columns/rows as the tokenizer
+/// wrote them (shown through <see cref="TokenLabels"/>; null: numeric indices). Every cell is
+/// <paramref name="CellPixels"/> square, so the image grows with the matrix. Values that are −∞ or at most
+/// <paramref name="MaskThreshold"/> are masks (<see cref="MaskedValues"/>).
 /// </summary>
 public sealed record HeatmapSpec(
     float[] Values,
@@ -20,25 +21,37 @@ public sealed record HeatmapSpec(
     IReadOnlyList<string>? YTicks,
     string Colormap,
     int CellPixels,
-    string ColorbarLabel);
+    string ColorbarLabel,
+    float MaskThreshold = MaskedValues.DefaultThreshold);
 
 /// <summary>
-/// Where things go in a rendered heatmap, in pixels (PNG) or points (PDF, one unit per pixel). The data area, which
-/// holds exactly Cols x Rows cells of CellPixels each, spans x in [Left, Width - Right) and y in [Top, Height - Bottom).
+/// Where things go in a rendered heatmap, in pixels (the PDF page is the same at the figure's dpi). The data area,
+/// which holds exactly Cols x Rows cells of CellPixels each, spans x in [Left, Width - Right) and y in
+/// [Top, Height - Bottom).
 /// </summary>
 public sealed record HeatmapLayout(int Width, int Height, int Left, int Top, int Right, int Bottom, int CellPixels)
     : FigureLayout(Width, Height, Left, Top, Right, Bottom);
 
-/// <summary>Renders <see cref="HeatmapSpec"/>s to PNG, SVG (ScottPlot) and single-page vector PDF (SkiaSharp).</summary>
+/// <summary>
+/// Renders <see cref="HeatmapSpec"/>s to PNG, PDF and SVG, drawn straight on a SkiaSharp canvas: the matrix is one
+/// image of one pixel per cell scaled nearest-neighbour (in the PDF an image XObject at cell resolution, as
+/// matplotlib's <c>imshow</c>), text and axes are vector. Every token is labelled up to <see cref="AllTokensUpTo"/>
+/// tokens, with the label font sized to the cell; beyond that, or where cells are too small for a legible label, a
+/// regular subset is labelled and a caption says so. Masked and NaN cells take a neutral colour outside the colormap,
+/// named under the colour bar; a matrix with nothing to colour gives a figure that says so.
+/// </summary>
 public static class HeatmapFigure
 {
-    /// <summary>Token labels longer than this many characters are cut and end with an ellipsis.</summary>
-    public const int MaxTickChars = 12;
+    /// <summary>Up to this many rows/columns every token is labelled (when cells are tall enough); beyond it, every k-th.</summary>
+    public const int AllTokensUpTo = 512;
 
-    /// <summary>Up to this many rows/columns every token is labelled; beyond it, every k-th.</summary>
-    public const int AllTokensUpTo = 128;
+    /// <summary>Token label font size per pixel of the label pitch (cell × step): DejaVu's ink fits without touching.</summary>
+    public const float TokenFontPerPixel = 0.82f;
 
-    /// <summary>Above this many cells SVG/PDF draw the matrix as one image instead of one rectangle per cell.</summary>
+    /// <summary>Smallest token label font, in pixels; smaller cells get every k-th token labelled.</summary>
+    public const float MinTokenFont = 6.5f;
+
+    /// <summary>SVG draws up to this many cells as rectangles; above it, one image (PNG and PDF always use one image).</summary>
     public const int MaxVectorCells = 256 * 256;
 
     public static readonly IReadOnlyList<string> Formats = ["png", "pdf", "svg"];
@@ -46,72 +59,36 @@ public static class HeatmapFigure
     /// <summary>
     /// Writes <c>pathWithoutExtension.{format}</c> for each requested format (png, pdf, svg; case-insensitive,
     /// duplicates ignored), each atomically. Returns the written paths in request order. Identical inputs give
-    /// byte-identical PNG and PDF files.
+    /// byte-identical files. <paramref name="dpi"/> sets the PDF page size (pixels × 72 / dpi points) and the PNG's
+    /// stated resolution.
     /// </summary>
-    public static IReadOnlyList<string> Render(HeatmapSpec spec, string pathWithoutExtension, IReadOnlyList<string> formats)
+    public static IReadOnlyList<string> Render(HeatmapSpec spec, string pathWithoutExtension, IReadOnlyList<string> formats,
+        int dpi = FigureFiles.DefaultDpi)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentException.ThrowIfNullOrWhiteSpace(pathWithoutExtension);
         FigureCommon.ParseFormats(formats); // a bad format is reported before a bad spec
         var plan = Plan(spec);
-        return FigureCommon.WriteAll(pathWithoutExtension, formats, plan.Layout, spec.Title, vector => Build(spec, plan, vector));
+        return FigureFiles.WriteAll(pathWithoutExtension, formats, plan.Layout, string.Join(" ", plan.TitleLines), dpi, plan.Texts,
+            (canvas, typeface, target) => new HeatmapPainter(spec, plan, canvas, typeface, target).Draw());
     }
 
     /// <summary>The figure geometry <see cref="Render"/> will use for this spec.</summary>
     public static HeatmapLayout ComputeLayout(HeatmapSpec spec) => Plan(spec).Layout;
 
     /// <summary>
-    /// Shortens a token for an axis label: control characters become visible escapes (\n, \t, ...), a label of
-    /// only spaces shows them as '␣', and more than <see cref="MaxTickChars"/> characters are cut with '…'.
-    /// </summary>
-    public static string TickLabel(string token)
-    {
-        ArgumentNullException.ThrowIfNull(token);
-        var sb = new StringBuilder(token.Length);
-        foreach (var rune in token.EnumerateRunes())
-        {
-            switch (rune.Value)
-            {
-                case '\n': sb.Append("\\n"); break;
-                case '\r': sb.Append("\\r"); break;
-                case '\t': sb.Append("\\t"); break;
-                default:
-                    if (Rune.IsControl(rune))
-                        sb.Append(CultureInfo.InvariantCulture, $"\\x{rune.Value:X2}");
-                    else
-                        sb.Append(rune.ToString());
-                    break;
-            }
-        }
-        var text = sb.ToString();
-        if (text.Length > 0 && string.IsNullOrWhiteSpace(text))
-            text = new string('␣', text.Length);
-        var elements = StringInfo.ParseCombiningCharacters(text);
-        if (elements.Length > MaxTickChars)
-            text = text[..elements[MaxTickChars]] + "…";
-        return text;
-    }
-
-    /// <summary>
-    /// Which rows/columns of an axis of <paramref name="count"/> cells get a label: all when labels are tokens and
-    /// <paramref name="count"/> ≤ <see cref="AllTokensUpTo"/> and they fit, otherwise every step-th, with step from
-    /// 1, 2, 5, 10, 20, 50, ... chosen so labels are at least <paramref name="minSpacingPx"/> apart.
+    /// Which rows/columns of an axis of <paramref name="count"/> cells get a label. Token axes: every one up to
+    /// <see cref="AllTokensUpTo"/>, beyond it every ⌈count / AllTokensUpTo⌉-th, and then the smallest regular step
+    /// that puts labels at least <paramref name="minSpacingPx"/> apart. Numeric axes: a step from 1, 2, 5, 10, 20, …
+    /// that keeps labels <paramref name="minSpacingPx"/> apart.
     /// </summary>
     public static int TickStep(int count, bool tokens, int cellPixels, float minSpacingPx)
     {
         var step = 1;
         if (tokens && count > AllTokensUpTo)
-            step = NiceAtLeast((int)Math.Ceiling(count / (double)AllTokensUpTo));
+            step = (int)Math.Ceiling(count / (double)AllTokensUpTo);
         while (step * (double)cellPixels < minSpacingPx && step < count)
-            step = NextNice(step);
-        return step;
-    }
-
-    private static int NiceAtLeast(int n)
-    {
-        var step = 1;
-        while (step < n)
-            step = NextNice(step);
+            step = tokens ? step + 1 : NextNice(step);
         return step;
     }
 
@@ -124,8 +101,18 @@ public static class HeatmapFigure
         return lead < 2 ? 2 * magnitude : lead < 5 ? 5 * magnitude : 10 * magnitude;
     }
 
-    private sealed record FigurePlan(HeatmapLayout Layout, IColormap Colormap, double Min, double Max,
-        FigureTicks X, FigureTicks Y, FigureTicks ColorbarTicks, float ColorbarPanel);
+    /// <summary>
+    /// Size of the figure's own text (title, axis labels, colour bar) per pixel of a reference 640-pixel map: it grows
+    /// with the map, up to 4×, so that a 6000-pixel map does not carry a title a hundredth of its width.
+    /// </summary>
+    public static float TextScale(int dataWidth, int dataHeight) => Math.Clamp(Math.Max(dataWidth, dataHeight) / 640f, 1f, 4f);
+
+    /// <summary>"1st", "2nd", "3rd", "4th", … "11th", "12th", "13th", "21st".</summary>
+    public static string Ordinal(int n)
+    {
+        var suffix = (n % 100) is 11 or 12 or 13 ? "th" : (n % 10) switch { 1 => "st", 2 => "nd", 3 => "rd", _ => "th" };
+        return n.ToString(CultureInfo.InvariantCulture) + suffix;
+    }
 
     private static void Validate(HeatmapSpec spec)
     {
@@ -142,54 +129,154 @@ public static class HeatmapFigure
             throw new ArgumentException($"{spec.YTicks.Count} y tick labels for {spec.Rows} rows");
     }
 
-    private static FigurePlan Plan(HeatmapSpec spec)
+    internal static HeatmapPlan Plan(HeatmapSpec spec)
     {
         Validate(spec);
         var colormap = Colormaps.Get(spec.Colormap);
-        FigureFont.EnsureRegistered();
+        var scale = ColorScale.For(spec.Values, colormap, spec.MaskThreshold);
+        int cell = spec.CellPixels, dataW = spec.Cols * cell, dataH = spec.Rows * cell;
+        var s = TextScale(dataW, dataH);
+        float titleSize = 16 * s, labelSize = 14 * s, tickSize = 11 * s, lineWidth = Math.Max(1, MathF.Round(0.8f * s));
 
-        var (min, max) = FigureCommon.ValueRange(spec.Values);
-        int cell = spec.CellPixels;
-        var x = Ticks(spec.XTicks, spec.Cols, cell, horizontal: true);
-        var y = Ticks(spec.YTicks, spec.Rows, cell, horizontal: false);
-        var cb = FigureCommon.NiceTicks(min, max, spec.Rows * cell);
-        var cbPanel = FigureCommon.ColorbarPanelWidth(cb, spec.ColorbarLabel);
-        var common = FigureCommon.Layout(spec.Cols * cell, spec.Rows * cell, x, y, spec.Title, spec.XLabel, spec.YLabel,
-            FigureCommon.ColorbarGap + cbPanel, spec.ColorbarLabel);
-        var layout = new HeatmapLayout(common.Width, common.Height, common.Left, common.Top, common.Right, common.Bottom, cell);
-        // The colorbar takes all of the right margin after the gap, including any widening for long labels.
-        return new FigurePlan(layout, colormap, min, max, x, y, cb, layout.Right - FigureCommon.ColorbarGap);
+        var x = AxisTicks(spec.XTicks, spec.Cols, cell, tickSize, horizontal: true);
+        var y = AxisTicks(spec.YTicks, spec.Rows, cell, tickSize, horizontal: false);
+        var colorbar = FigureCommon.NiceTicks(scale.Min, scale.Max, dataH, 40 * s);
+        var caption = Caption(spec, x, y);
+        var legend = scale.MaskedLegend;
+        var message = scale.IsEmpty
+            ? $"nothing to draw: {(scale.NaNCount == spec.Values.Length ? "every value is NaN" : scale.NaNCount == 0 ? "every value is masked" : "every value is NaN or masked")}"
+            : null;
+
+        using var tick = HeatmapPainter.Font(FigureFont.Typeface, tickSize);
+        using var label = HeatmapPainter.Font(FigureFont.Typeface, labelSize);
+        using var titleFont = HeatmapPainter.Font(FigureFont.Typeface, titleSize);
+        using var xFont = HeatmapPainter.Font(FigureFont.Typeface, x.FontSize);
+        using var yFont = HeatmapPainter.Font(FigureFont.Typeface, y.FontSize);
+        float outer = 10 * s, gap = 4 * s;
+        float Band(SKFont f, string text) => string.IsNullOrEmpty(text) ? 0 : gap + f.Spacing;
+        // Token labels stand vertically under the x axis; numbers lie horizontally.
+        var xExtent = x.Tokens ? FigureCommon.MaxWidth(xFont, x.Labels) : xFont.Spacing;
+        var yExtent = FigureCommon.MaxWidth(yFont, y.Labels);
+        var cbExtent = FigureCommon.MaxWidth(tick, colorbar.Labels);
+
+        float left = outer + Band(label, spec.YLabel) + yExtent + y.Gap + y.TickLength + lineWidth;
+        float bottom = lineWidth + x.TickLength + x.Gap + xExtent + Band(label, spec.XLabel)
+            + (caption is null ? 0 : gap + tick.Spacing) + outer;
+        float cbWidth = 16 * s, cbGap = 12 * s;
+        float right = cbGap + cbWidth + lineWidth + tickSize * 0.4f + gap + cbExtent + Band(label, spec.ColorbarLabel) + outer;
+        if (legend is not null)
+        {
+            // A swatch of the masked colour and its name under the colour bar.
+            var swatch = tick.Spacing;
+            right = Math.Max(right, cbGap + swatch + gap + FigureCommon.Width(tick, legend) + outer);
+            bottom = Math.Max(bottom, tickSize + swatch + outer);
+        }
+        // Text that must fit across the figure: the axis label and the caption.
+        var widest = Math.Max(FigureCommon.Width(label, spec.XLabel), FigureCommon.Width(tick, caption)) + 2 * outer;
+        float width = left + dataW + right;
+        // The title may widen a small figure up to 600 pixels (× text scale), then wraps at its " · " separators.
+        var titleFull = FigureCommon.Width(titleFont, spec.Title) + 2 * outer;
+        widest = Math.Max(widest, Math.Min(titleFull, 600 * s));
+        var titleLines = WrapTitle(spec.Title, titleFont, Math.Max(width, widest) - 2 * outer);
+        widest = Math.Max(widest, FigureCommon.MaxWidth(titleFont, titleLines) + 2 * outer);
+        if (widest > width)
+        {
+            left += (widest - width) / 2;
+            right += (widest - width) / 2;
+        }
+        float top = outer + (titleLines.Count == 0 ? 0 : titleLines.Count * titleFont.Spacing + gap);
+        // The y axis label is centred on the data area: a label taller than the map pushes the margins apart.
+        var tallest = Math.Max(FigureCommon.Width(label, spec.YLabel), FigureCommon.Width(label, spec.ColorbarLabel)) + 2 * outer;
+        if (tallest > dataH + top + bottom)
+        {
+            var extra = (tallest - dataH - top - bottom) / 2;
+            top += extra;
+            bottom += extra;
+        }
+
+        int l = (int)MathF.Ceiling(left), r = (int)MathF.Ceiling(right), t = (int)MathF.Ceiling(top), b = (int)MathF.Ceiling(bottom);
+        var layout = new HeatmapLayout(l + dataW + r, t + dataH + b, l, t, r, b, cell);
+        var texts = new List<string>(x.Labels.Length + y.Labels.Length + 16);
+        texts.AddRange(titleLines);
+        texts.AddRange([spec.XLabel, spec.YLabel, spec.ColorbarLabel, caption ?? "", legend ?? "", message ?? "", ":"]);
+        texts.AddRange(x.Labels);
+        texts.AddRange(y.Labels);
+        texts.AddRange(colorbar.Labels);
+        return new HeatmapPlan(layout, scale, titleSize, labelSize, tickSize, lineWidth, titleLines, x, y, colorbar,
+            xExtent, yExtent, cbExtent, cbGap, cbWidth, gap, outer, caption, legend, message, texts);
     }
 
-    /// <summary>Ticks of the x (horizontal: columns, left to right) or y axis (rows, row 0 at the top).</summary>
-    private static FigureTicks Ticks(IReadOnlyList<string>? tokens, int count, int cell, bool horizontal)
+    /// <summary>Ticks of the x (columns, left to right) or y axis (rows, top to bottom), positions in cells from the start.</summary>
+    private static HeatmapAxisTicks AxisTicks(IReadOnlyList<string>? tokens, int count, int cell, float tickSize, bool horizontal)
     {
         if (tokens is not null)
-            return FigureCommon.TokenTicks(tokens, cell, horizontal, flip: !horizontal);
-        float spacing;
-        using (var font = FigureFont.CreateFont(FigureCommon.TickSize))
         {
-            spacing = horizontal
-                ? font.MeasureText((count - 1).ToString(CultureInfo.InvariantCulture)) + 12
-                : font.Spacing + 4;
+            var step = TickStep(count, tokens: true, cell, MinTokenFont / TokenFontPerPixel);
+            var font = Math.Min(TokenFontPerPixel * cell * step, Math.Max(11f, tickSize));
+            var labels = TokenLabels.Labels(tokens);
+            var positions = new List<double>();
+            var shown = new List<string>();
+            for (var i = 0; i < count; i += step)
+            {
+                positions.Add(i + 0.5);
+                shown.Add(labels[i]);
+            }
+            return new HeatmapAxisTicks([.. positions], [.. shown], font, step, Tokens: true,
+                TickLength: Math.Max(2, 0.4f * font), Gap: Math.Max(1.5f, 0.25f * font));
         }
-        return FigureCommon.IndexTicks(0, count, cell, centred: true, flip: !horizontal, minSpacingPx: spacing);
+        float spacing;
+        using (var f = HeatmapPainter.Font(FigureFont.Typeface, tickSize))
+            spacing = horizontal ? f.MeasureText((count - 1).ToString(CultureInfo.InvariantCulture)) + 1.2f * tickSize : f.Spacing + 0.4f * tickSize;
+        var numericStep = TickStep(count, tokens: false, cell, spacing);
+        var at = new List<double>();
+        var text = new List<string>();
+        for (var i = 0; i < count; i += numericStep)
+        {
+            at.Add(i + 0.5);
+            text.Add(i.ToString(CultureInfo.InvariantCulture));
+        }
+        return new HeatmapAxisTicks([.. at], [.. text], tickSize, numericStep, Tokens: false,
+            TickLength: 0.4f * tickSize, Gap: 0.3f * tickSize);
     }
 
-    private static Plot Build(HeatmapSpec spec, FigurePlan plan, bool vector)
+    /// <summary>The caption that says which tokens are labelled when not all are; null when all are.</summary>
+    private static string? Caption(HeatmapSpec spec, HeatmapAxisTicks x, HeatmapAxisTicks y)
     {
-        var plot = FigureCommon.NewPlot(plan.Layout, spec.Title, plan.X, plan.Y, spec.XLabel, spec.YLabel,
-            0, spec.Cols, 0, spec.Rows, FigureCommon.ColorbarGap);
-        try
+        var xs = x.Tokens && x.Step > 1;
+        var ys = y.Tokens && y.Step > 1;
+        if (!xs && !ys) return null;
+        if (xs && ys && x.Step == y.Step && spec.Rows == spec.Cols)
+            return $"Every {Ordinal(x.Step)} of the {spec.Cols} tokens is labelled.";
+        var parts = new List<string>();
+        if (xs) parts.Add($"{Name(spec.XLabel, "columns")}: every {Ordinal(x.Step)} of {spec.Cols} tokens");
+        if (ys) parts.Add($"{Name(spec.YLabel, "rows")}: every {Ordinal(y.Step)} of {spec.Rows} tokens");
+        return "Labelled: " + string.Join("; ", parts) + ".";
+
+        static string Name(string label, string fallback) => string.IsNullOrWhiteSpace(label) ? fallback : label;
+    }
+
+    /// <summary>Greedy lines of the title's " · "-separated parts, each at most <paramref name="maxWidth"/> wide if it can be.</summary>
+    private static List<string> WrapTitle(string title, SKFont font, float maxWidth)
+    {
+        if (string.IsNullOrEmpty(title)) return [];
+        const string separator = " · ";
+        var lines = new List<string>();
+        var current = "";
+        foreach (var part in title.Split(separator))
         {
-            var heatmap = FigureCommon.AddHeatmap(plot, spec.Values, spec.Rows, spec.Cols, plan.Colormap, plan.Min, plan.Max, vector);
-            FigureCommon.AddColorbar(plot, heatmap, plan.ColorbarTicks, spec.ColorbarLabel, plan.ColorbarPanel);
-            return plot;
+            var candidate = current.Length == 0 ? part : current + separator + part;
+            if (current.Length > 0 && font.MeasureText(candidate) > maxWidth)
+            {
+                lines.Add(current);
+                current = part;
+            }
+            else
+            {
+                current = candidate;
+            }
         }
-        catch
-        {
-            plot.Dispose();
-            throw;
-        }
+        lines.Add(current);
+        return lines;
     }
 }
+

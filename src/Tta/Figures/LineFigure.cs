@@ -39,12 +39,18 @@ public static class LineFigure
     public const int MinDataWidth = 240;
     public const int MaxLegendEntries = 10;
 
-    public static IReadOnlyList<string> Render(LineChartSpec spec, string pathWithoutExtension, IReadOnlyList<string> formats)
+    public static IReadOnlyList<string> Render(LineChartSpec spec, string pathWithoutExtension, IReadOnlyList<string> formats,
+        int dpi = FigureFiles.DefaultDpi)
     {
         ArgumentNullException.ThrowIfNull(spec);
         var plan = Plan(spec);
-        return FigureCommon.WriteAll(pathWithoutExtension, formats, plan.Layout, spec.Title, vector => Build(spec, plan));
+        var legend = spec.SeriesLabels?.Select(LegendLabel) ?? [];
+        return FigureCommon.WriteAll(pathWithoutExtension, formats, plan.Layout, spec.Title, vector => Build(spec, plan),
+            FigureCommon.Texts(plan.X, plan.Y).Concat(legend).Concat([spec.XLabel, spec.YLabel, "± 1 s.d.", $"mean of {spec.Series}"]), dpi);
     }
+
+    /// <summary>A series label as the legend shows it: as given (callers make tokens readable), cut at 24 characters.</summary>
+    public static string LegendLabel(string label) => TokenLabels.Cut(label ?? "", 24);
 
     public static FigureLayout ComputeLayout(LineChartSpec spec) => Plan(spec).Layout;
 
@@ -162,7 +168,7 @@ public static class LineFigure
                     line.LineWidth = 1.5f;
                     line.MarkerSize = spec.Points <= 64 ? 3 : 0;
                     if (labelled)
-                        line.LegendText = HeatmapFigure.TickLabel(spec.SeriesLabels![s]);
+                        line.LegendText = LegendLabel(spec.SeriesLabels![s]);
                 }
                 legend = labelled;
             }
@@ -171,7 +177,7 @@ public static class LineFigure
                 plot.Legend.IsVisible = true;
                 plot.Legend.Alignment = Alignment.UpperRight;
                 plot.Legend.FontSize = 10;
-                plot.Legend.FontName = FigureFont.Name;
+                plot.Legend.FontName = FigureFont.CurrentName;
             }
             else
             {

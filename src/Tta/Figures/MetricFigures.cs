@@ -11,7 +11,8 @@ namespace Tta.Figures;
 /// What the figures of one experiment × model × text need besides the data: names for titles, the input tokens, the
 /// figure settings and the output folder.
 /// </summary>
-public sealed record FigureContext(string ModelKey, string TextKey, IReadOnlyList<string> Tokens, FiguresSpec Spec, string OutputDir)
+public sealed record FigureContext(string ModelKey, string TextKey, IReadOnlyList<string> Tokens, FiguresSpec Spec, string OutputDir,
+    string? Dtype = null)
 {
     /// <summary>Start token label of a decoder's shifted-right input.</summary>
     public const string DecoderStart = "<start>";
@@ -27,6 +28,13 @@ public sealed record FigureContext(string ModelKey, string TextKey, IReadOnlyLis
     }
 
     public string Path(string stem) => System.IO.Path.Combine(OutputDir, stem);
+
+    /// <summary>
+    /// A figure title that names what it shows: model · text, then <paramref name="parts"/> (stack, block or layer,
+    /// module, head, measure; empty ones left out).
+    /// </summary>
+    public string Title(params string?[] parts) =>
+        string.Join(" · ", new[] { ModelKey, TextKey }.Concat(parts).Where(p => !string.IsNullOrEmpty(p)));
 }
 
 /// <summary>
@@ -52,15 +60,17 @@ public static class MetricFigures
     /// Per (attention module, block, head) of attention.parquet: the Q.Kᵀ, position bias, combined score and softmax
     /// heatmaps (those present: no Q.Kᵀ where it was not recovered; no bias panel and no kernel without a position bias
     /// or where it is zero everywhere) and the position bias kernel as a bar chart over relative key position j − r
-    /// (r = the module's <c>tta.kernel_rows</c> entry).
+    /// (r = the module's <c>tta.kernel_rows</c> entry). Masks are recognised by value for the model's dtype
+    /// (<see cref="MaskedValues"/>).
     /// </summary>
-    public static List<string> Attention(FigureContext c, string parquet)
+    public static List<FigureJob> Attention(FigureContext c, string parquet)
     {
         var (metadata, blocks) = Read(parquet);
         var kernelRows = metadata.TryGetValue("tta.kernel_rows", out var json)
             ? JsonSerializer.Deserialize<Dictionary<string, int>>(json) ?? []
             : [];
-        var outputs = new List<string>();
+        var threshold = MaskedValues.Threshold(c.Dtype ?? metadata.GetValueOrDefault("tta.dtype"));
+        var jobs = new List<FigureJob>();
         foreach (var group in blocks.GroupBy(b => b.Key with { Measure = null }))
         {
             var key = group.Key;
@@ -73,23 +83,39 @@ public static class MetricFigures
             }
             // Cross-attention (T5 EncDecAttention): decoder queries over encoder keys.
             var cross = key.Point.Contains("EncDecAttention", StringComparison.Ordinal);
+            var where = new[] { key.Stack, $"block {key.Layer}", ModuleName(key), key.Head is { } h ? $"head {h}" : null };
             foreach (var (panel, measure) in Panels)
             {
                 if (!byMeasure.TryGetValue(measure, out var b)) continue;
                 var spec = PaperFigures.Attention(panel, b.Values, b.Positions, b.Dim,
-                    c.Labels(key.Stack, b.Positions), c.Labels(cross ? "encoder" : key.Stack, b.Dim), c.Spec.Colormap, c.Spec.CellPixels);
-                outputs.AddRange(HeatmapFigure.Render(spec, c.Path(Stem(key, "attention", PaperFigures.Slug(panel))), c.Spec.Formats));
+                    c.Labels(key.Stack, b.Positions), c.Labels(cross ? "encoder" : key.Stack, b.Dim), c.Spec.Colormap, c.Spec.CellPixels)
+                    with { Title = c.Title([.. where, PaperFigures.Title(panel)]), MaskThreshold = threshold };
+                var stem = Stem(key, "attention", PaperFigures.Slug(panel));
+                jobs.Add(new FigureJob(stem, () => HeatmapFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi), spec));
             }
             if (byMeasure.TryGetValue("kernel", out var kernel))
             {
                 if (!kernelRows.TryGetValue(key.Point, out var row))
                     throw new InvalidDataException($"{parquet}: kernel of {key.Point} but no query row for it in tta.kernel_rows");
                 var relative = Enumerable.Range(0, kernel.Values.Length).Select(j => j - row).ToArray();
-                outputs.AddRange(BarChartFigure.Render(PaperFigures.Kernel(kernel.Values, relative),
-                    c.Path(Stem(key, "attention", KernelSlug)), c.Spec.Formats));
+                var spec = PaperFigures.Kernel(kernel.Values, relative) with { Title = c.Title([.. where, PaperFigures.KernelTitle]) };
+                var stem = Stem(key, "attention", KernelSlug);
+                jobs.Add(new FigureJob(stem, () => BarChartFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi)));
             }
         }
-        return outputs;
+        return jobs;
+    }
+
+    /// <summary>
+    /// The module part of a capture point after its block number: <c>encoder.block.0.layer.0.SelfAttention</c> →
+    /// <c>layer.0.SelfAttention</c>, <c>encoder.layer.0.attention.self</c> → <c>attention.self</c>.
+    /// </summary>
+    public static string ModuleName(ActivationPoint key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var marker = "." + key.Layer.ToString(CultureInfo.InvariantCulture) + ".";
+        var at = key.Layer >= 0 ? key.Point.IndexOf(marker, StringComparison.Ordinal) : -1;
+        return at >= 0 ? key.Point[(at + marker.Length)..] : key.Point;
     }
 
     /// <summary>
@@ -110,13 +136,13 @@ public static class MetricFigures
     /// the layer of the turn for curvature): one line per token with token labels in the legend for at most
     /// <see cref="LineFigure.MaxLegendEntries"/> tokens, else the mean ± one standard deviation over tokens.
     /// </summary>
-    public static List<string> Trajectory(FigureContext c, string parquet)
+    public static List<FigureJob> Trajectory(FigureContext c, string parquet)
     {
         var (metadata, blocks) = Read(parquet);
         var layersOf = metadata.TryGetValue("tta.layers", out var json)
             ? JsonSerializer.Deserialize<Dictionary<string, int[]>>(json) ?? []
             : [];
-        var outputs = new List<string>();
+        var jobs = new List<FigureJob>();
         foreach (var b in blocks)
         {
             var measure = b.Key.Measure ?? "";
@@ -126,20 +152,21 @@ public static class MetricFigures
             var (firstX, xLabel) = consecutive
                 ? (layers[first], "Layer")
                 : (first, layers.Length > 0 ? $"Stored layer index (layers {string.Join(", ", layers)})" : "Stored layer index");
-            var tokens = c.Labels(b.Key.Stack, b.Positions);
+            var tokens = c.Labels(b.Key.Stack, b.Positions) is { } raw ? TokenLabels.Labels(raw) : null;
             var perToken = b.Positions <= LineFigure.MaxLegendEntries;
             var labels = perToken
                 ? Enumerable.Range(0, b.Positions).Select(i => tokens is null ? $"{i}" : $"{i} {tokens[i]}").ToArray()
                 : null;
             var spec = new LineChartSpec(b.Values, b.Positions, b.Dim, labels,
-                Title: $"{c.ModelKey} · {c.TextKey} · {b.Key.Point} · {measure.Replace('_', ' ')}",
+                Title: c.Title(b.Key.Stack, b.Key.Point, measure.Replace('_', ' ')),
                 XLabel: xLabel, YLabel: yLabel,
                 Mode: perToken ? LineMode.PerSeries : LineMode.MeanBand,
                 // Lines take colours in series order; the unreversed map keeps the first ones dark on white.
                 Colormap: c.Spec.Colormap.Replace("_r", "", StringComparison.Ordinal), FirstX: firstX);
-            outputs.AddRange(LineFigure.Render(spec, c.Path(Stem(b.Key, "trajectory", measure)), c.Spec.Formats));
+            var stem = Stem(b.Key, "trajectory", measure);
+            jobs.Add(new FigureJob(stem, () => LineFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi)));
         }
-        return outputs;
+        return jobs;
     }
 
     public static string NearestMeasureLabel(string measure) => measure switch
@@ -154,10 +181,10 @@ public static class MetricFigures
     /// stored one; a layer that is not stored is a grey row), columns = positions, cell = the rank-1 vocabulary token
     /// (its id as <c>#id</c> where the file has no string), colour = its score.
     /// </summary>
-    public static List<string> Nearest(FigureContext c, string parquet)
+    public static List<FigureJob> Nearest(FigureContext c, string parquet)
     {
         var rows = NearestRows.Read(parquet).Where(r => r.Rank == 0);
-        var outputs = new List<string>();
+        var jobs = new List<FigureJob>();
         var series = rows.GroupBy(r => (Series: SeriesOf(r.Point), r.Stack, r.Measure))
             .OrderBy(g => g.Key.Stack, StringComparer.Ordinal).ThenBy(g => g.Key.Series, StringComparer.Ordinal)
             .ThenBy(g => g.Key.Measure, StringComparer.Ordinal);
@@ -179,12 +206,12 @@ public static class MetricFigures
             }
             var measureLabel = NearestMeasureLabel(g.Key.Measure);
             var spec = new TokenGridSpec(labels, scores, height, cols,
-                Title: $"{c.ModelKey} · {c.TextKey} · {g.Key.Series} · nearest token ({measureLabel})",
+                Title: c.Title(g.Key.Stack, g.Key.Series, $"nearest token ({measureLabel})"),
                 ColumnTokens: c.Labels(g.Key.Stack, cols), ColorbarLabel: measureLabel, Colormap: c.Spec.Colormap, FirstRow: low);
-            var key = new ActivationPoint(g.Key.Series, g.Key.Stack, -1);
-            outputs.AddRange(TokenGridFigure.Render(spec, c.Path(Stem(key, "nearest", g.Key.Measure)), c.Spec.Formats));
+            var stem = Stem(new ActivationPoint(g.Key.Series, g.Key.Stack, -1), "nearest", g.Key.Measure);
+            jobs.Add(new FigureJob(stem, () => TokenGridFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi)));
         }
-        return outputs;
+        return jobs;
     }
 
     /// <summary><c>hidden_states.3</c> → <c>hidden_states</c>.</summary>

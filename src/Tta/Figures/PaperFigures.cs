@@ -60,7 +60,8 @@ public static class PaperFigures
 
     /// <summary>
     /// A panel heatmap of a <paramref name="queries"/> x <paramref name="keys"/> row-major matrix. Token lists (when
-    /// given) label the axes, rotated on x and truncated. Masked entries (-inf) are drawn grey.
+    /// given) label the axes (vertical on x). Masked entries (−∞, or the dtype's lowest value as a mask: see
+    /// <see cref="MaskedValues"/>) are drawn in the masked colour and left out of the colour range.
     /// </summary>
     public static HeatmapSpec Attention(AttentionPanel panel, float[] values, int queries, int keys,
         IReadOnlyList<string>? queryTokens = null, IReadOnlyList<string>? keyTokens = null,
@@ -68,9 +69,22 @@ public static class PaperFigures
         new(values, queries, keys, Title(panel), KeyAxis, QueryAxis, keyTokens, queryTokens, colormap, cellPixels,
             ColorbarLabel(panel));
 
-    /// <summary>The position bias kernel: bias value per relative key position (key − query).</summary>
-    public static BarChartSpec Kernel(float[] bias, int[] relativePositions, int barPixels = 12, int plotHeight = 240) =>
-        new(bias, relativePositions, KernelTitle, RelativeKeyAxis, BiasAxis, barPixels, plotHeight);
+    /// <summary>Widest kernel data area (pixels) when the bar width is chosen automatically.</summary>
+    public const int KernelMaxWidth = 960;
+
+    /// <summary>
+    /// The position bias kernel: bias value per relative key position (key − query). By default (0) bars are 12 pixels
+    /// wide, narrower when there are many, so the data area is at most <see cref="KernelMaxWidth"/> wide, and it is a
+    /// third as tall (200–320 pixels): a readable 3:1 chart rather than a 3000 × 300 strip.
+    /// </summary>
+    public static BarChartSpec Kernel(float[] bias, int[] relativePositions, int barPixels = 0, int plotHeight = 0)
+    {
+        ArgumentNullException.ThrowIfNull(relativePositions);
+        var span = relativePositions.Length == 0 ? 1 : relativePositions.Max() - relativePositions.Min() + 1;
+        if (barPixels <= 0) barPixels = Math.Clamp(KernelMaxWidth / span, 1, 12);
+        if (plotHeight <= 0) plotHeight = Math.Clamp(span * barPixels / 3, 200, 320);
+        return new(bias, relativePositions, KernelTitle, RelativeKeyAxis, BiasAxis, barPixels, plotHeight);
+    }
 
     /// <summary>
     /// Reads the kernel off a <paramref name="queries"/> x <paramref name="keys"/> position-bias matrix: for each

@@ -33,13 +33,13 @@ public static class ProjectionFigure
     public const int MaxLabels = 64;
 
     /// <summary>Charts for every series of a projection.parquet, named <c>STACK-SERIES-projection-pca.*</c>.</summary>
-    public static List<string> Render(FigureContext c, string parquet)
+    public static List<FigureJob> Render(FigureContext c, string parquet)
     {
         var (metadata, blocks) = Task.Run(() => VectorStoreReader.ReadAsync(parquet)).GetAwaiter().GetResult();
         var info = metadata.TryGetValue("tta.projection", out var json)
             ? JsonSerializer.Deserialize<Dictionary<string, TrajectoryProjectionUnit.ProjectionInfo>>(json) ?? []
             : [];
-        var outputs = new List<string>();
+        var jobs = new List<FigureJob>();
         foreach (var series in blocks.GroupBy(b => TrajectoryProjection.SeriesOf(b.Key with { Measure = null }) ?? b.Key.Point)
                      .OrderBy(g => g.Key, StringComparer.Ordinal))
         {
@@ -56,31 +56,33 @@ public static class ProjectionFigure
             var ratio = info.TryGetValue(series.Key, out var i) ? i.ExplainedVarianceRatio : [double.NaN, double.NaN];
             var stack = layers[0].Key.Stack;
             var spec = new ProjectionSpec(x, y, tokens, [.. layers.Select(b => b.Key.Layer)], c.Labels(stack, tokens),
-                Title: $"{c.ModelKey} · {c.TextKey} · {series.Key} · trajectories, PCA over all layers",
+                Title: c.Title(stack, series.Key, "trajectories, PCA over all layers"),
                 XLabel: AxisLabel(1, ratio[0]), YLabel: AxisLabel(2, ratio[1]),
                 Colormap: c.Spec.Colormap.Replace("_r", "", StringComparison.Ordinal));
             var stem = FiguresStage.FileStem(new ActivationPoint(series.Key, stack, -1, null, "projection-" + TrajectoryProjection.Measure));
-            outputs.AddRange(Render(spec, c.Path(stem), c.Spec.Formats));
+            jobs.Add(new FigureJob(stem, () => Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi)));
         }
-        return outputs;
+        return jobs;
     }
 
     private static string AxisLabel(int component, double ratio) => double.IsFinite(ratio)
         ? $"PC{component} ({(ratio * 100).ToString("0.0", CultureInfo.InvariantCulture)}% of variance)"
         : $"PC{component}";
 
-    public static IReadOnlyList<string> Render(ProjectionSpec spec, string pathWithoutExtension, IReadOnlyList<string> formats)
+    public static IReadOnlyList<string> Render(ProjectionSpec spec, string pathWithoutExtension, IReadOnlyList<string> formats,
+        int dpi = FigureFiles.DefaultDpi)
     {
         ArgumentNullException.ThrowIfNull(spec);
         var plan = Plan(spec);
-        return FigureCommon.WriteAll(pathWithoutExtension, formats, plan.Layout, plan.Title, _ => Build(spec, plan));
+        return FigureCommon.WriteAll(pathWithoutExtension, formats, plan.Layout, plan.Title, _ => Build(spec, plan),
+            FigureCommon.Texts(plan.X, plan.Y).Concat(plan.Labels ?? []).Concat([spec.XLabel, spec.YLabel]), dpi);
     }
 
     /// <summary>Which tokens get a label: all up to <see cref="MaxLabels"/>, else every k-th.</summary>
     public static int LabelStride(int tokens) => tokens <= MaxLabels ? 1 : (tokens + MaxLabels - 1) / MaxLabels;
 
     private sealed record ProjectionPlan(FigureLayout Layout, string Title, double XMin, double XMax, double YMin, double YMax,
-        FigureTicks X, FigureTicks Y, IColormap Colormap);
+        FigureTicks X, FigureTicks Y, IColormap Colormap, string[]? Labels);
 
     private static ProjectionPlan Plan(ProjectionSpec spec)
     {
@@ -96,7 +98,9 @@ public static class ProjectionFigure
         var stride = LabelStride(spec.Tokens);
         var title = stride == 1 || spec.TokenLabels is null ? spec.Title : $"{spec.Title} (every {stride}th token labelled)";
         var layout = FigureCommon.Layout(spec.PlotPixels, spec.PlotPixels, x, y, title, spec.XLabel, spec.YLabel, FigureCommon.Outer);
-        return new ProjectionPlan(layout, title, xMin, xMax, yMin, yMax, x, y, Colormaps.Get(spec.Colormap));
+        // The figures' token display rule (readable text, visible whitespace, cut with an ellipsis).
+        var labels = spec.TokenLabels is null ? null : TokenLabels.Labels(spec.TokenLabels);
+        return new ProjectionPlan(layout, title, xMin, xMax, yMin, yMax, x, y, Colormaps.Get(spec.Colormap), labels);
     }
 
     private static Plot Build(ProjectionSpec spec, ProjectionPlan plan)
@@ -121,9 +125,9 @@ public static class ProjectionFigure
                 var line = plot.Add.ScatterLine(xs, ys, color.WithAlpha(0.8));
                 line.LineWidth = 1f;
                 line.MarkerSize = 3;
-                if (spec.TokenLabels is not null && t % stride == 0)
+                if (plan.Labels is not null && t % stride == 0)
                 {
-                    var label = plot.Add.Text(TokenLabel(spec.TokenLabels[t]), xs[^1], ys[^1]);
+                    var label = plot.Add.Text(plan.Labels[t], xs[^1], ys[^1]);
                     label.LabelFontSize = 9;
                     label.LabelFontColor = color;
                     FigureFont.Apply(label.LabelStyle);
@@ -139,7 +143,4 @@ public static class ProjectionFigure
             throw;
         }
     }
-
-    /// <summary>The one place a token becomes a label here (switches to the shared token display once it exists).</summary>
-    private static string TokenLabel(string token) => HeatmapFigure.TickLabel(token);
 }

@@ -6,7 +6,7 @@ namespace Tta.Figures;
 /// A labelled grid such as nearest tokens across layers: <paramref name="Rows"/> layers (row 0 = layer
 /// <paramref name="FirstRow"/>, drawn at the top) by <paramref name="Cols"/> positions. <paramref name="Labels"/> and
 /// <paramref name="Scores"/> are row-major (<c>[r * Cols + c]</c>): the cell shows the label as text on the colormap
-/// colour of its score (non-finite: grey). <paramref name="ColumnTokens"/> optionally names the input token of each
+/// colour of its score (NaN: the masked colour, see <see cref="ColorScale"/>). <paramref name="ColumnTokens"/> names the input token of each
 /// position on the x axis. Every cell is <paramref name="CellWidth"/> x <paramref name="CellHeight"/> pixels; labels that
 /// do not fit are cut with '…'.
 /// </summary>
@@ -28,11 +28,13 @@ public sealed record TokenGridSpec(
 /// <summary>Renders <see cref="TokenGridSpec"/>s to PNG, SVG and one-page vector PDF, deterministically and atomically.</summary>
 public static class TokenGridFigure
 {
-    public static IReadOnlyList<string> Render(TokenGridSpec spec, string pathWithoutExtension, IReadOnlyList<string> formats)
+    public static IReadOnlyList<string> Render(TokenGridSpec spec, string pathWithoutExtension, IReadOnlyList<string> formats,
+        int dpi = FigureFiles.DefaultDpi)
     {
         ArgumentNullException.ThrowIfNull(spec);
         var plan = Plan(spec);
-        return FigureCommon.WriteAll(pathWithoutExtension, formats, plan.Layout, spec.Title, vector => Build(spec, plan, vector));
+        return FigureCommon.WriteAll(pathWithoutExtension, formats, plan.Layout, spec.Title, vector => Build(spec, plan, vector),
+            plan.CellText.Concat(FigureCommon.Texts(plan.X, plan.Y, plan.ColorbarTicks)).Concat([spec.XLabel, spec.YLabel, spec.ColorbarLabel]), dpi);
     }
 
     public static FigureLayout ComputeLayout(TokenGridSpec spec) => Plan(spec).Layout;
@@ -41,13 +43,14 @@ public static class TokenGridFigure
     public static float CellFontSize(int cellHeight) => Math.Clamp(cellHeight - 8, 6, 11);
 
     /// <summary>
-    /// The text a cell shows: <see cref="HeatmapFigure.TickLabel"/> escaping, then cut (by text element) with '…' until
-    /// it is at most <paramref name="maxWidth"/> pixels wide in the pinned font at <paramref name="fontSize"/>.
+    /// The text a cell shows: <paramref name="label"/> (already readable, see <see cref="TokenLabels"/>) cut (by text
+    /// element) with '…' until it is at most <paramref name="maxWidth"/> pixels wide in the pinned font at
+    /// <paramref name="fontSize"/>.
     /// </summary>
     public static string FitLabel(string label, float fontSize, float maxWidth)
     {
         ArgumentNullException.ThrowIfNull(label);
-        var text = HeatmapFigure.TickLabel(label);
+        var text = label;
         using var font = FigureFont.CreateFont(fontSize);
         if (font.MeasureText(text) <= maxWidth)
             return text;
@@ -62,7 +65,7 @@ public static class TokenGridFigure
         return "…";
     }
 
-    private sealed record GridPlan(FigureLayout Layout, IColormap Colormap, double Min, double Max, FigureTicks X,
+    private sealed record GridPlan(FigureLayout Layout, ColorScale Scale, FigureTicks X,
         FigureTicks Y, FigureTicks ColorbarTicks, float ColorbarPanel, string[] CellText, float FontSize);
 
     private static GridPlan Plan(TokenGridSpec spec)
@@ -81,21 +84,23 @@ public static class TokenGridFigure
         var colormap = Colormaps.Get(spec.Colormap);
         FigureFont.EnsureRegistered();
 
-        var (min, max) = FigureCommon.ValueRange(spec.Scores);
+        var scale = ColorScale.For(spec.Scores, colormap);
 
         int dataW = spec.Cols * spec.CellWidth, dataH = spec.Rows * spec.CellHeight;
         var x = spec.ColumnTokens is not null
             ? WithIndex(FigureCommon.TokenTicks(spec.ColumnTokens, spec.CellWidth, horizontal: true), spec.ColumnTokens.Count)
             : FigureCommon.IndexTicks(0, spec.Cols, spec.CellWidth, centred: true);
         var y = FigureCommon.IndexTicks(spec.FirstRow, spec.Rows, spec.CellHeight, centred: true, flip: true);
-        var cb = FigureCommon.NiceTicks(min, max, dataH);
+        var cb = FigureCommon.NiceTicks(scale.Min, scale.Max, dataH);
         var cbPanel = FigureCommon.ColorbarPanelWidth(cb, spec.ColorbarLabel);
         var layout = FigureCommon.Layout(dataW, dataH, x, y, spec.Title, spec.XLabel, spec.YLabel,
             FigureCommon.ColorbarGap + cbPanel, spec.ColorbarLabel);
 
         var fontSize = CellFontSize(spec.CellHeight);
-        var text = spec.Labels.Select(l => FitLabel(l ?? "", fontSize, spec.CellWidth - 4)).ToArray();
-        return new GridPlan(layout, colormap, min, max, x, y, cb, cbPanel, text, fontSize);
+        // Cell tokens and column tokens come from one vocabulary: decoded together (byte-level or not).
+        var readable = TokenLabels.Labels([.. spec.Labels.Select(l => l ?? ""), .. spec.ColumnTokens ?? []], maxChars: 0);
+        var text = readable.Take(spec.Labels.Length).Select(l => FitLabel(l, fontSize, spec.CellWidth - 4)).ToArray();
+        return new GridPlan(layout, scale, x, y, cb, cbPanel, text, fontSize);
     }
 
     /// <summary>Token tick labels prefixed with their position ("3 quick"), which the grid's cells do not show.</summary>
@@ -112,9 +117,8 @@ public static class TokenGridFigure
             0, spec.Cols, 0, spec.Rows, FigureCommon.ColorbarGap);
         try
         {
-            var heatmap = FigureCommon.AddHeatmap(plot, spec.Scores, spec.Rows, spec.Cols, plan.Colormap, plan.Min, plan.Max, vector);
+            var heatmap = FigureCommon.AddHeatmap(plot, spec.Scores, spec.Rows, spec.Cols, plan.Scale, vector);
 
-            var span = plan.Max - plan.Min;
             for (var r = 0; r < spec.Rows; r++)
                 for (var c = 0; c < spec.Cols; c++)
                 {
@@ -122,10 +126,11 @@ public static class TokenGridFigure
                     if (label.Length == 0)
                         continue;
                     var v = spec.Scores[r * spec.Cols + c];
-                    var background = float.IsFinite(v) ? plan.Colormap.GetColor((v - plan.Min) / span) : Colors.LightGray;
+                    var cell = plan.Scale.ColorOf(v);
+                    var background = new Color(cell.Red, cell.Green, cell.Blue);
                     var text = plot.Add.Text(label, c + 0.5, spec.Rows - r - 0.5);
                     text.LabelFontSize = plan.FontSize;
-                    text.LabelFontName = FigureFont.Name;
+                    text.LabelFontName = FigureFont.CurrentName;
                     text.LabelAlignment = Alignment.MiddleCenter;
                     text.LabelFontColor = FigureCommon.Luminance(background) > 0.35 ? Colors.Black : Colors.White;
                     text.LabelBold = false;

@@ -20,9 +20,9 @@ public sealed record AttentionParts(string Path, string Stack, int Layer, bool C
 }
 
 /// <summary>
-/// Attention decomposition (the paper's layer-0 figures of Flan-T5-xl). The model is run with a capture of only the
-/// attention quantities of the chosen blocks; the query·key term is then recomputed from the captured query and key
-/// projections, per head, exactly as the model combines them:
+/// Attention decomposition (the paper's layer-0 figures of Flan-T5-xl). The Extract pass also stores the attention
+/// quantities of the chosen blocks (<see cref="CaptureFilter"/>, attention-inputs.parquet); the query·key term is then
+/// recomputed from the captured query and key projections, per head, exactly as the model combines them:
 /// <list type="bullet">
 /// <item>T5: <c>PATH.q</c> · <c>PATH.k</c>ᵀ, no scaling (T5 folds it into the initialisation); the position bias is
 /// the captured <c>PATH.position_bias</c> (without the mask).</item>
@@ -50,28 +50,49 @@ public static class AttentionDecomposition
         name is "model.rotary_emb#0" or "model.rotary_emb#1"
         || Suffixes.Any(s => name.EndsWith(s, StringComparison.Ordinal)) && layers.Contains(ExtractStage.LayerOf(name));
 
+    /// <summary>tta.format of the attention captures Extract stores for this decomposition (attention-inputs.parquet).</summary>
+    public const string InputsFormat = "attention-inputs/1";
+
     /// <summary>
     /// Runs <paramref name="net"/> on one text and decomposes the attention modules of the blocks that
     /// <paramref name="capture"/> (made with <see cref="CaptureFilter"/>) selects; the parts share the capture's
-    /// tensors, so the caller disposes it when done with them.
+    /// tensors, so the caller disposes it when done with them. (The pipeline does not run a model for this: Extract
+    /// stores the same captures, see <see cref="FromStore"/>.)
     /// </summary>
     public static List<AttentionParts> Run(ITransformerModel net, long[] ids, ActivationCapture capture)
     {
         using (var scope = NewDisposeScope())
-        {
-            var input = tensor(ids, [1, ids.Length], ScalarType.Int64);
-            Tensor? decoderIds = null;
-            if (net.Stacks.Contains("decoder"))
-            {
-                // As in Extract: the decoder sees the text shifted right (teacher forcing).
-                var start = net.Config.Int("decoder_start_token_id", net.Config.Int("pad_token_id", 0));
-                decoderIds = cat([full(1, 1, start, ScalarType.Int64), input[.., ..^1]], 1);
-            }
-            using (no_grad())
-                net.Run(new ModelInputs(input, ones_like(input), DecoderInputIds: decoderIds,
-                    DecoderAttentionMask: decoderIds is null ? null : ones_like(decoderIds)), capture);
-        }
+        using (no_grad())
+            net.Run(ModelInputs.ForText(net, ids), capture);
         return Decompose(capture, net.ModelType, net.Config, net.Stacks);
+    }
+
+    /// <summary>
+    /// The captures of a stored attention-inputs file as they were recorded: per-head blocks of a point stacked back
+    /// into [1, heads, rows, cols], other points [1, rows, cols], in the order they were written.
+    /// </summary>
+    public static ActivationCapture FromStore(IReadOnlyList<VectorBlock> blocks)
+    {
+        var capture = ActivationCapture.All();
+        foreach (var group in blocks.GroupBy(b => b.Key.Point))
+        {
+            var first = group.First();
+            if (first.Key.Head is null)
+            {
+                capture.Adopt(group.Key, NativeTensor.FromFloats(first.Values, [1, first.Positions, first.Dim]));
+                continue;
+            }
+            var heads = group.OrderBy(b => b.Key.Head).ToList();
+            var values = new float[heads.Sum(b => b.Values.Length)];
+            var at = 0;
+            foreach (var b in heads)
+            {
+                b.Values.CopyTo(values, at);
+                at += b.Values.Length;
+            }
+            capture.Adopt(group.Key, NativeTensor.FromFloats(values, [1, heads.Count, first.Positions, first.Dim]));
+        }
+        return capture;
     }
 
     /// <summary>Builds the parts of every attention module found in <paramref name="capture"/> (batch of one).</summary>
@@ -152,7 +173,7 @@ public static class AttentionDecomposition
             using var scope = NewDisposeScope();
             var qh = qc.narrow(-1, h * d, d).to(ScalarType.Float64);
             var kh = kc.narrow(-1, h / groups * d, d).to(ScalarType.Float64);
-            return (qh.matmul(kh.t()) * scale).to(ScalarType.Float32).MoveToOuterDisposeScope();
+            return qh.matmul(kh.t()).Mul(scale).to(ScalarType.Float32).MoveToOuterDisposeScope();
         };
     }
 

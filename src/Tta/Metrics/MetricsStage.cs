@@ -80,6 +80,11 @@ public abstract class MetricsUnitBase(Workspace ws, Experiment experiment, Model
 
     protected UnitManifest Activations() =>
         StageRunner.Upstream(Upstream.ManifestPath, $"activations of {UnitName} (stage Extract)");
+
+    /// <summary>The Extract output of this unit's text whose file name is <paramref name="file"/>.</summary>
+    protected OutputRecord ExtractOutput(string file) =>
+        Activations().Outputs.FirstOrDefault(o => Path.GetFileName(o.Path) == file)
+        ?? throw new MissingInputException($"{file} of {UnitName} (stage Extract) is not built yet");
 }
 
 /// <summary>Similarity maps of every stored per-token vector set, per measure, into similarity.parquet.</summary>
@@ -115,86 +120,6 @@ public sealed class MetricsUnit(Workspace ws, Experiment experiment, ModelSpec m
             await writer.CommitAsync();
             return [OutputPath];
         });
-    }
-}
-
-/// <summary>
-/// Attention decomposition into attention.parquet (store layout with a measure column): per attention module of the
-/// chosen blocks and per chosen head, blocks <c>qk</c>, <c>position_bias</c> (T5), <c>scores</c>, <c>probs</c>
-/// ([queries, keys], point = module path, layer = block) and <c>kernel</c> (one row: the bias of query row r over
-/// key positions j, i.e. relative position j − r; r is in metadata <c>tta.kernel_rows</c>, a JSON object
-/// path → r). The model is run again here with only these quantities captured.
-/// </summary>
-public sealed class AttentionMetricsUnit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text)
-    : MetricsUnitBase(ws, experiment, model, text, "attention")
-{
-    public const string CodeVersion = "attention-1";
-
-    public override StageFingerprint Fingerprint()
-    {
-        var (_, weights) = DownloadStage.Result(Ws, Experiment, Model);
-        return new StageFingerprint(Stage, CodeVersion)
-            .AddConfig("metrics.attention", Experiment.Metrics.Attention)
-            .AddConfig("model", new { Model.Id, Model.DType })
-            .Add("weights", weights)
-            .Add("activations", Activations().Outputs[0].Sha256); // the token ids come from there
-    }
-
-    public override IReadOnlyList<string> Run(RunContext context)
-    {
-        var spec = Experiment.Metrics.Attention!;
-        var fingerprint = Fingerprint().Value;
-        var (checkpoint, _) = DownloadStage.Result(Ws, Experiment, Model);
-        var metadata = MetricsStage.Sync(() => VectorStoreReader.ReadMetadataAsync(Upstream.OutputPath));
-        var ids = JsonSerializer.Deserialize<long[]>(metadata["tta.token_ids"]) ?? [];
-        var net = ExtractStage.LoadModel(context, Model, checkpoint, ids.Length);
-        using var capture = new ActivationCapture(AttentionDecomposition.CaptureFilter(spec.Layers));
-        var parts = AttentionDecomposition.Run(net, ids, capture);
-        foreach (var layer in spec.Layers.Where(l => parts.All(p => p.Layer != l)))
-            throw new ConfigException(spec.At,
-                $"metrics.attention: model '{Model.Key}' has no attention module in block {layer}; it has blocks {string.Join(", ", parts.Select(p => p.Layer).Distinct())} among those asked for — use blocks 0..{Pipeline.LayerCount(net.Config) - 1}");
-        var kernelRows = new SortedDictionary<string, int>(StringComparer.Ordinal);
-        foreach (var p in parts.Where(p => p.PositionBias is not null))
-            kernelRows[p.Path] = AttentionDecomposition.KernelRow((int)p.Scores.shape[1], p.Causal);
-        var meta = MetricsStage.Metadata(metadata, "attention/1", fingerprint);
-        meta["tta.kernel_rows"] = JsonSerializer.Serialize(kernelRows);
-
-        MetricsStage.Sync(async () =>
-        {
-            await using var writer = await VectorStoreWriter.CreateAsync(OutputPath, meta, withMeasure: true);
-            foreach (var p in parts)
-            {
-                var heads = spec.HeadsFor(p.Stack) ?? Enumerable.Range(0, (int)p.Heads).ToList();
-                var bad = heads.FirstOrDefault(h => h >= p.Heads, -1);
-                if (bad >= 0)
-                    throw new ConfigException(spec.At, $"metrics.attention: head {bad} out of range for {p.Path} of model '{Model.Key}', which has {p.Heads} heads — use heads 0..{p.Heads - 1}");
-                var (tq, tk) = ((int)p.Scores.shape[1], (int)p.Scores.shape[2]);
-                foreach (var h in heads)
-                {
-                    if (p.Qk is not null)
-                    {
-                        using var qk = p.Qk(h);
-                        await writer.WriteAsync(AttentionDecomposition.Key(p, h, "qk"), Floats(qk), tq, tk);
-                    }
-                    if (p.PositionBias is { } bias)
-                    {
-                        await writer.WriteAsync(AttentionDecomposition.Key(p, h, "position_bias"), Floats(bias[h]), tq, tk);
-                        await writer.WriteAsync(AttentionDecomposition.Key(p, h, "kernel"), Floats(bias[h, kernelRows[p.Path]]), 1, tk);
-                    }
-                    await writer.WriteAsync(AttentionDecomposition.Key(p, h, "scores"), Floats(p.Scores[h]), tq, tk);
-                    await writer.WriteAsync(AttentionDecomposition.Key(p, h, "probs"), Floats(p.Probs[h]), tq, tk);
-                }
-            }
-            await writer.CommitAsync();
-            return 0;
-        });
-        return [OutputPath];
-    }
-
-    private static float[] Floats(TorchSharp.torch.Tensor t)
-    {
-        using var c = t.contiguous();
-        return Models.NativeTensor.ToFloatArray(c);
     }
 }
 

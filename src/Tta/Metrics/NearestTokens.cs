@@ -59,22 +59,22 @@ public static class NearestTokens
         var l2 = measure == "l2";
         using var outer = NewDisposeScope();
         var e = embeddings.to(ScalarType.Float32);
-        var eNorms = l2 ? e.pow(2).sum(1) : null; // [vocab]
+        var eNorms = l2 ? e.Squared().sum(1) : null; // [vocab]
         for (var r0 = 0; r0 < rows; r0 += rowChunk)
         {
             using var scope = NewDisposeScope();
             var n = Math.Min(rowChunk, rows - r0);
             var x = tensor(vectors.Slice(r0 * dim, n * dim).ToArray(), [n, dim]);
-            var xNorms = l2 ? x.pow(2).sum(1, keepdim: true) : null;
+            var xNorms = l2 ? x.Squared().sum(1, keepdim: true) : null;
             Tensor? bestScore = null, bestId = null;
             for (long v0 = 0; v0 < vocab; v0 += vocabChunk)
             {
                 var m = Math.Min(vocabChunk, vocab - v0);
                 var dot = x.matmul(e.narrow(0, v0, m).t()); // [n, m]
                 // Ranking key: larger is better for both measures.
-                var key = l2 ? -(xNorms! - 2 * dot + eNorms!.narrow(0, v0, m).unsqueeze(0)) : dot;
+                var key = l2 ? (xNorms! - dot.Mul(2L)).Add(eNorms!.narrow(0, v0, m).unsqueeze(0)).neg() : dot;
                 var (s, i) = key.topk((int)Math.Min(k, m), dim: 1, largest: true, sorted: true);
-                i = i + v0;
+                i = i.Add(v0);
                 if (bestScore is null) (bestScore, bestId) = (s, i);
                 else
                 {
@@ -88,7 +88,7 @@ public static class NearestTokens
             var chosen = bestId!;
             var ev = e.index_select(0, chosen.flatten()).view(n, k, dim).to(ScalarType.Float64);
             var xv = x.to(ScalarType.Float64).unsqueeze(1);
-            var exact = l2 ? (xv - ev).pow(2).sum(2) : (xv * ev).sum(2);
+            var exact = l2 ? (xv - ev).Squared().sum(2) : (xv * ev).sum(2);
             var idArr = chosen.contiguous().data<long>().ToArray();
             var scArr = exact.contiguous().data<double>().ToArray();
             for (var row = 0; row < n; row++)

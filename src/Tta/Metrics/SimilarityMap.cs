@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Tta.Models;
 using static TorchSharp.torch;
 
 namespace Tta.Metrics;
@@ -32,7 +33,7 @@ public static class SimilarityMap
             var map = gram;
             if (m == "cosine")
             {
-                var norms = gram.diagonal().clamp_min(0).sqrt().clamp_min(1e-12);
+                var norms = gram.diagonal().ClampMin(0.0).sqrt().ClampMin(1e-12);
                 map = gram / norms.unsqueeze(1) / norms.unsqueeze(0);
             }
             return Models.NativeTensor.ToFloatArray(map);

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Tta.Extract;
+using Tta.Models;
 using static TorchSharp.torch;
 
 namespace Tta.Metrics;
@@ -48,7 +49,7 @@ public static partial class TrajectoryMetrics
         using var scope = NewDisposeScope();
         Tensor Load(int i) => tensor(layers[i].Values, [t, d]).to(ScalarType.Float64);
         static Tensor Cos(Tensor a, Tensor b) =>
-            (a * b).sum(1) / (a.norm(1).clamp_min(1e-12) * b.norm(1).clamp_min(1e-12));
+            (a * b).sum(1) / (a.norm(1).ClampMin(1e-12) * b.norm(1).ClampMin(1e-12));
 
         var final = Load(count - 1);
         var step = new List<Tensor>();
@@ -65,7 +66,7 @@ public static partial class TrajectoryMetrics
             step.Add(s.norm(1));
             cosNext.Add(Cos(prev, cur));
             cosFinal.Add(Cos(cur, final));
-            if (prevStep is not null) curvature.Add(Cos(prevStep, s).clamp(-1.0, 1.0).acos());
+            if (prevStep is not null) curvature.Add(Cos(prevStep, s).Clamp(-1.0, 1.0).acos());
             (prev, prevStep) = (cur, s);
         }
 

@@ -60,6 +60,14 @@ public sealed class ActivationCapture : IDisposable
         using (copy) sink(name, copy);
     }
 
+    /// <summary>Keeps <paramref name="value"/> itself (no copy) under <paramref name="name"/>: a capture rebuilt from storage.</summary>
+    public void Adopt(string name, Tensor value)
+    {
+        if (sink is not null) throw new InvalidOperationException("a streaming capture keeps nothing");
+        if (!names.Add(name)) throw new InvalidOperationException($"capture point '{name}' recorded twice");
+        items.Add(new(name, value.DetachFromDisposeScope()));
+    }
+
     /// <summary>Captured tensors in the order the forward pass produced them.</summary>
     public IReadOnlyList<KeyValuePair<string, Tensor>> Items => items;
 

@@ -15,31 +15,19 @@ public sealed record BertConfig(
     public static BertConfig FromJson(JsonObject c)
     {
         var cfg = new BertConfig(
-            c.Int("hidden_size"), c.Int("num_hidden_layers"), c.Int("num_attention_heads"), c.Int("intermediate_size"),
-            c.Int("vocab_size"), c.Int("max_position_embeddings", 512), c.Int("type_vocab_size", 2),
+            c.Size("hidden_size"), c.Size("num_hidden_layers"), c.Size("num_attention_heads"), c.Size("intermediate_size"),
+            c.Size("vocab_size"), c.Size("max_position_embeddings", 512), c.Size("type_vocab_size", 2),
             c.Double("layer_norm_eps", 1e-12), c.Str("hidden_act", "gelu"));
         if (cfg.HiddenSize % cfg.NumHeads != 0)
-            throw new InvalidDataException($"config.json: hidden_size {cfg.HiddenSize} is not a multiple of num_attention_heads {cfg.NumHeads}");
+            throw new ConfigValueException($"'hidden_size' {cfg.HiddenSize} is not a multiple of 'num_attention_heads' {cfg.NumHeads}");
         var position = c.Str("position_embedding_type", "absolute");
         if (position != "absolute")
             throw new NotSupportedException($"config.json: position_embedding_type '{position}' is not supported (only 'absolute')");
         if (c.Bool("is_decoder", false) || c.Bool("add_cross_attention", false))
             throw new NotSupportedException("config.json: BERT as a decoder (is_decoder / add_cross_attention) is not supported");
-        _ = Activation(cfg.HiddenAct); // fail early on an unknown activation
+        DecoderOps.CheckActivation(cfg.HiddenAct, "bert"); // fail early on an unknown activation
         return cfg;
     }
-
-    /// <summary>The activation named by <c>hidden_act</c>, as Hugging Face's ACT2FN defines it.</summary>
-    public static Func<Tensor, Tensor> Activation(string name) => name switch
-    {
-        "gelu" or "gelu_python" => x => nn.functional.gelu(x),
-        "gelu_new" or "gelu_pytorch_tanh" or "gelu_fast" => x =>
-            0.5 * x * (1.0 + tanh(Math.Sqrt(2.0 / Math.PI) * (x + 0.044715 * x.pow(3)))),
-        "relu" => x => nn.functional.relu(x),
-        "silu" or "swish" => x => nn.functional.silu(x),
-        "tanh" => x => x.tanh(),
-        _ => throw new NotSupportedException($"config.json: hidden_act '{name}' is not supported"),
-    };
 }
 
 /// <summary>
@@ -65,6 +53,25 @@ public sealed class Bert : ITransformerModel
         this.model = model;
         this.dtype = dtype;
         this.device = device;
+    }
+
+    /// <summary>The checkpoint layout and activation sizes of a BERT config (validated, nothing allocated).</summary>
+    public static ModelFacts Facts(JsonObject config)
+    {
+        var c = BertConfig.FromJson(config);
+        long d = c.HiddenSize, ff = c.IntermediateSize;
+        var block = new LayoutBuilder("encoder.layer.{i}.")
+            .Linear("attention.self.query", d, d, bias: true).Linear("attention.self.key", d, d, bias: true)
+            .Linear("attention.self.value", d, d, bias: true).Linear("attention.output.dense", d, d, bias: true)
+            .Norm("attention.output.LayerNorm", d).Linear("intermediate.dense", ff, d, bias: true)
+            .Linear("output.dense", d, ff, bias: true).Norm("output.LayerNorm", d);
+        var once = new LayoutBuilder("embeddings.").Matrix("word_embeddings.weight", c.VocabSize, d)
+            .Matrix("position_embeddings.weight", c.MaxPositions, d).Matrix("token_type_embeddings.weight", c.TypeVocabSize, d)
+            .Norm("LayerNorm", d);
+        // The pooler (pooler.dense) is optional: loaded when a checkpoint has one, and left out here (d² + d parameters).
+        return new ModelFacts("bert", new CheckpointLayout(once.Tensors, [new(c.NumLayers, block.Tensors)]),
+            new ActivationShape(d, ff, c.NumHeads, c.NumHeads, c.HeadDim, AttentionModulesPerBlock: 1,
+                GatedFeedForward: false, SoftmaxInFloat32: false));
     }
 
     public static Bert Load(Checkpoint checkpoint, ScalarType dtype, Device? device = null)
@@ -106,16 +113,16 @@ public sealed class Bert : ITransformerModel
         capture.Record("embeddings.word_embeddings", words);
         var tokenTypes = e.token_type_embeddings.Apply(types);
         capture.Record("embeddings.token_type_embeddings", tokenTypes);
-        var positionIds = arange(seq, ScalarType.Int64, device).unsqueeze(0);
+        var positionIds = ScalarOps.Arange(seq, ScalarType.Int64, device).unsqueeze(0);
         var positions = e.position_embeddings.Apply(positionIds);
         capture.Record("embeddings.position_embeddings", positions);
-        var hidden = e.LayerNorm.Apply(words + tokenTypes + positions);
+        var hidden = e.LayerNorm.Apply(words.Add(tokenTypes).Add(positions));
         capture.Record("embeddings.LayerNorm", hidden);
         capture.Record("embeddings", hidden);
         capture.Record("hidden_states.0", hidden);
 
         // Additive mask [batch, 1, 1, key]: 0 where attended, the dtype's lowest value at padding (as transformers).
-        var additive = (mask.eq(0).to(dtype) * finfo(dtype).min).unsqueeze(1).unsqueeze(1);
+        var additive = mask.Eq(0).to(dtype).Mul(finfo(dtype).min).unsqueeze(1).unsqueeze(1);
 
         for (var i = 0; i < cfg.NumLayers; i++)
         {
@@ -137,7 +144,9 @@ public sealed class Bert : ITransformerModel
             capture.Record(p, output);
             capture.Record($"hidden_states.{i + 1}", output);
             capture.Record($"attentions.{i}", probs);
+            var previous = hidden;
             hidden = output.MoveToOuterDisposeScope();
+            previous.Dispose(); // copied by the capture already; only the running hidden state leaves a layer
         }
         capture.Record("last_hidden_state", hidden);
         if (model.pooler is { } pooler && (capture.Wants("pooler.dense") || capture.Wants("pooler")))
@@ -244,7 +253,8 @@ public sealed class Bert : ITransformerModel
             var v = value.Apply(hidden);
             capture.Record(path + ".value", v);
             Tensor Heads(Tensor x) => x.view(b, t, c.NumHeads, c.HeadDim).transpose(1, 2);
-            var scores = matmul(Heads(q), Heads(k).transpose(-1, -2)) * Math.Pow(c.HeadDim, -0.5) + additiveMask;
+            var scores = matmul(Heads(q), Heads(k).transpose(-1, -2)).MulInPlace(Math.Pow(c.HeadDim, -0.5));
+            scores.AddInPlace(additiveMask);
             capture.Record(path + ".scores", scores);
             var probs = scores.softmax(-1);
             capture.Record(path + ".probs", probs);
@@ -270,7 +280,7 @@ public sealed class Bert : ITransformerModel
         {
             var d = dense.Apply(x);
             capture.Record(path + ".dense", d);
-            var y = LayerNorm.Apply(d + residual);
+            var y = LayerNorm.Apply(d.Add(residual));
             capture.Record(path + ".LayerNorm", y);
             capture.Record(path, y);
             return y;
@@ -285,7 +295,8 @@ public sealed class Bert : ITransformerModel
         public BertIntermediate(BertConfig c, ScalarType dtype, Device device) : base("BertIntermediate")
         {
             dense = new LinearMap(c.HiddenSize, c.IntermediateSize, true, dtype, device);
-            Act = BertConfig.Activation(c.HiddenAct);
+            var act = c.HiddenAct;
+            Act = x => DecoderOps.Activation(act, x);
             RegisterComponents();
         }
     }

@@ -80,6 +80,11 @@ public sealed class Checkpoint : IDisposable
 
     public IEnumerable<string> TensorNames => byName.Keys;
 
+    private readonly HashSet<string> loaded = new(StringComparer.Ordinal);
+
+    /// <summary>Checkpoint tensors no <see cref="LoadInto"/> call has read (so far).</summary>
+    public IReadOnlyList<string> UnusedTensorNames => [.. byName.Keys.Where(k => !loaded.Contains(k)).Order(StringComparer.Ordinal)];
+
     public bool Contains(string name) => byName.ContainsKey(name);
 
     public StoredTensor Entry(string name) => byName.TryGetValue(name, out var t)
@@ -131,6 +136,7 @@ public sealed class Checkpoint : IDisposable
             sb.Append("found tensors: " + string.Join(", ", byName.Keys.Order(StringComparer.Ordinal).Take(20)) + (byName.Count > 20 ? $", … ({byName.Count} in all)" : ""));
             throw new InvalidDataException(sb.ToString());
         }
+        loaded.UnionWith(used);
         // File bytes straight into each parameter's storage (converted chunk-wise if needed); a few tensors at a time,
         // since one thread copying out of the page cache and faulting in fresh pages does not saturate memory.
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Clamp(Environment.ProcessorCount, 1, 4) };
@@ -150,23 +156,101 @@ public sealed class Checkpoint : IDisposable
     }
 }
 
-/// <summary>Reads typed fields of a config.json with clear errors.</summary>
+/// <summary>
+/// A config.json value that is missing, of the wrong type or out of range; the message names the key (callers that
+/// know the file prefix its path, see <see cref="ConfigJson.Checked{T}"/>).
+/// </summary>
+public sealed class ConfigValueException(string message) : FormatException(message);
+
+/// <summary>
+/// Reads typed fields of a config.json with clear errors: a key that is present (and not null) but holds the wrong
+/// type or an out-of-range value is an error naming the key, never silently replaced by the fallback.
+/// </summary>
 public static class ConfigJson
 {
+    private static JsonValue? Present(JsonObject c, string key) => c[key] switch
+    {
+        null => null,
+        JsonValue v when v.GetValueKind() == JsonValueKind.Null => null,
+        JsonValue v => v,
+        var other => throw new ConfigValueException($"'{key}' is {other.ToJsonString()}; expected a single value"),
+    };
+
+    /// <summary>A JSON number's value (parsed or built in code), else null.</summary>
+    private static double? Number(JsonValue v) =>
+        v.GetValueKind() == JsonValueKind.Number
+        && double.TryParse(v.ToJsonString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d)
+            ? d : null;
+
+    private static int ParseInt(JsonValue v, string key, int min)
+    {
+        if (Number(v) is { } d && d == Math.Floor(d) && d >= min && d <= int.MaxValue)
+            return (int)d;
+        var what = min > 0 ? "a positive integer" : min == 0 ? "a non-negative integer" : "an integer";
+        throw new ConfigValueException($"'{key}' is {v.ToJsonString()}; expected {what} of at most {int.MaxValue}");
+    }
+
+    /// <summary>A required integer.</summary>
     public static int Int(this JsonObject c, string key) =>
-        c[key]?.GetValue<int>() ?? throw new InvalidDataException($"config.json: missing '{key}'");
+        Present(c, key) is { } v ? ParseInt(v, key, int.MinValue) : throw new ConfigValueException($"'{key}' is missing");
 
+    /// <summary>An optional integer (<paramref name="fallback"/> when absent or null).</summary>
     public static int Int(this JsonObject c, string key, int fallback) =>
-        c[key] is JsonValue v && v.TryGetValue<int>(out var x) ? x : fallback;
+        Present(c, key) is { } v ? ParseInt(v, key, int.MinValue) : fallback;
 
-    public static double Double(this JsonObject c, string key, double fallback) =>
-        c[key] is JsonValue v ? v.GetValue<double>() : fallback;
+    /// <summary>A required size (a count or dimension): an integer of at least 1.</summary>
+    public static int Size(this JsonObject c, string key) =>
+        Present(c, key) is { } v ? ParseInt(v, key, 1) : throw new ConfigValueException($"'{key}' is missing");
 
-    public static string Str(this JsonObject c, string key, string fallback) =>
-        c[key] is JsonValue v && v.TryGetValue<string>(out var s) ? s : fallback;
+    /// <summary>An optional size: an integer of at least 1, <paramref name="fallback"/> when absent or null.</summary>
+    public static int Size(this JsonObject c, string key, int fallback) =>
+        Present(c, key) is { } v ? ParseInt(v, key, 1) : fallback;
 
-    public static bool Bool(this JsonObject c, string key, bool fallback) =>
-        c[key] is JsonValue v && v.TryGetValue<bool>(out var b) ? b : fallback;
+    /// <summary>The first size present among aliases (old and new Hugging Face names); required.</summary>
+    public static int SizeAny(this JsonObject c, params string[] keys) =>
+        SizeOrNull(c, keys) ?? throw new ConfigValueException($"'{keys[0]}' is missing");
+
+    /// <summary>The first size present among aliases, or null.</summary>
+    public static int? SizeOrNull(this JsonObject c, params string[] keys)
+    {
+        foreach (var k in keys)
+            if (Present(c, k) is { } v) return ParseInt(v, k, 1);
+        return null;
+    }
+
+    public static double Double(this JsonObject c, string key, double fallback)
+    {
+        if (Present(c, key) is not { } v) return fallback;
+        return Number(v) is { } d && double.IsFinite(d) ? d : throw new ConfigValueException($"'{key}' is {v.ToJsonString()}; expected a number");
+    }
+
+    public static string Str(this JsonObject c, string key, string fallback)
+    {
+        if (Present(c, key) is not { } v) return fallback;
+        return v.TryGetValue<string>(out var s) ? s : throw new ConfigValueException($"'{key}' is {v.ToJsonString()}; expected a string");
+    }
+
+    public static bool Bool(this JsonObject c, string key, bool fallback)
+    {
+        if (Present(c, key) is not { } v) return fallback;
+        return v.TryGetValue<bool>(out var b) ? b : throw new ConfigValueException($"'{key}' is {v.ToJsonString()}; expected true or false");
+    }
+
+    /// <summary>
+    /// Runs <paramref name="read"/> over the config of checkpoint <paramref name="directory"/>, turning a bad value into
+    /// an error that names the file and the key.
+    /// </summary>
+    public static T Checked<T>(string directory, Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (ConfigValueException e)
+        {
+            throw new InvalidDataException($"{Path.Combine(directory, "config.json")}: {e.Message} — correct that value in config.json");
+        }
+    }
 
     public static string ToIndentedJson(this JsonNode n) => n.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
 }

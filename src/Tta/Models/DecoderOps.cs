@@ -54,11 +54,17 @@ public abstract class DecoderModel : nn.Module, ITransformerModel
         });
     }
 
-    /// <summary>Runs a layer in its own dispose scope, keeping only its returned hidden state.</summary>
-    protected static Tensor Scoped(Func<Tensor> layer)
+    /// <summary>
+    /// Runs a block in its own dispose scope: only its output (the next hidden state) leaves it, and the input hidden
+    /// state is released (whatever the capture wanted of it was copied before), so memory holds one block's
+    /// intermediates and one hidden state, whatever the depth.
+    /// </summary>
+    protected static Tensor RunBlock(Tensor input, Func<Tensor> block)
     {
-        using var scope = NewDisposeScope();
-        return layer().MoveToOuterDisposeScope();
+        Tensor output;
+        using (var scope = NewDisposeScope()) output = block().MoveToOuterDisposeScope();
+        input.Dispose();
+        return output;
     }
 
     /// <summary>Creates an uninitialised parameter (weights come from the checkpoint).</summary>
@@ -164,8 +170,8 @@ internal sealed class RmsNormMap : nn.Module
     public Tensor Apply(Tensor x)
     {
         var x32 = x.to_type(ScalarType.Float32);
-        var variance = x32.pow(2).mean([-1L], keepdim: true);
-        return weight * (x32 * rsqrt(variance + eps)).to_type(x.dtype);
+        var variance = x32.Squared().mean([-1L], keepdim: true);
+        return weight * (x32 * rsqrt(variance.Add(eps))).to_type(x.dtype);
     }
 }
 
@@ -180,7 +186,7 @@ public static class DecoderOps
     {
         var seq = attentionMask.shape[1];
         var causal = ones([seq, seq], ScalarType.Bool, attentionMask.device).tril();
-        var keys = attentionMask.ne(0).unsqueeze(1).unsqueeze(1); // [b, 1, 1, k]
+        var keys = attentionMask.Ne(0).unsqueeze(1).unsqueeze(1); // [b, 1, 1, k]
         return causal.unsqueeze(0).unsqueeze(0).logical_and(keys);
     }
 
@@ -189,7 +195,7 @@ public static class DecoderOps
     {
         var lowest = finfo(dtype).min;
         var zero = zeros(1, dtype, allowed.device);
-        return where(allowed, zero, full(1, lowest, dtype, allowed.device));
+        return where(allowed, zero, ScalarOps.Full([1], lowest, dtype, allowed.device));
     }
 
     /// <summary>
@@ -200,26 +206,28 @@ public static class DecoderOps
     public static Tensor PositionIds(Tensor attentionMask)
     {
         var seq = attentionMask.shape[1];
-        var real = attentionMask.ne(0);
+        var real = attentionMask.Ne(0);
         var leftPadded = seq > 1 && real.narrow(1, 1, seq - 1).logical_and(real.narrow(1, 0, seq - 1).logical_not()).any().item<bool>();
-        if (!leftPadded) return arange(seq, ScalarType.Int64, attentionMask.device).unsqueeze(0);
-        var pos = real.to_type(ScalarType.Int64).cumsum(1) - 1;
-        return pos.masked_fill(real.logical_not(), 1);
+        if (!leftPadded) return ScalarOps.Arange(seq, ScalarType.Int64, attentionMask.device).unsqueeze(0);
+        var pos = real.to_type(ScalarType.Int64).cumsum(1).Sub(1L);
+        return pos.MaskedFill(real.logical_not(), 1L);
     }
 
-    public static readonly IReadOnlyList<string> Activations = ["gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "relu", "silu", "swish", "tanh"];
+    public static readonly IReadOnlyList<string> Activations = ["gelu", "gelu_python", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "relu", "silu", "swish", "tanh"];
 
     /// <summary>Fails early, at load time, for an activation <see cref="Activation"/> does not know.</summary>
     public static string CheckActivation(string name, string modelType) => Activations.Contains(name)
         ? name
         : throw new NotSupportedException($"{modelType}: activation '{name}' is not supported ({string.Join(", ", Activations)})");
 
-    /// <summary>Hugging Face activations by config name (<c>ACT2FN</c>).</summary>
+    /// <summary>
+    /// Hugging Face activations by config name (<c>ACT2FN</c>). gelu_new is 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))),
+    /// which is torch's tanh-approximated GELU (one fused kernel, no scalars).
+    /// </summary>
     public static Tensor Activation(string name, Tensor x) => name switch
     {
-        "gelu" => nn.functional.gelu(x),
-        "gelu_new" or "gelu_pytorch_tanh" or "gelu_fast" =>
-            0.5 * x * (1.0 + tanh(Math.Sqrt(2.0 / Math.PI) * (x + 0.044715 * x.pow(3.0)))),
+        "gelu" or "gelu_python" => nn.functional.gelu(x),
+        "gelu_new" or "gelu_pytorch_tanh" or "gelu_fast" => nn.functional.gelu(x, TorchSharp.Modules.GELU.Approximate.tanh),
         "relu" => nn.functional.relu(x),
         "silu" or "swish" => nn.functional.silu(x),
         "tanh" => tanh(x),
@@ -247,7 +255,8 @@ public static class DecoderOps
             throw new InvalidOperationException($"{path}: {q.shape[1]} query heads are not a multiple of {k.shape[1]} KV heads");
         k = RepeatKv(k, groups);
         v = RepeatKv(v, groups);
-        var scores = matmul(q, k.transpose(-1, -2)) * scale + mask;
+        var scores = matmul(q, k.transpose(-1, -2)).MulInPlace(scale);
+        scores.AddInPlace(mask);
         capture.Record(path + ".scores", scores);
         var probs = softmaxInFloat32
             ? scores.softmax(-1, ScalarType.Float32).to_type(q.dtype)
@@ -269,21 +278,6 @@ public static class DecoderOps
     {
         capture.Record(name, value);
         return value;
-    }
-
-    /// <summary>The first config key present among aliases (old and new Hugging Face names).</summary>
-    internal static int IntAny(this JsonObject c, params string[] keys)
-    {
-        foreach (var k in keys)
-            if (c[k] is JsonValue v && v.TryGetValue<int>(out var x)) return x;
-        throw new InvalidDataException($"config.json: missing '{keys[0]}'");
-    }
-
-    internal static int? IntOrNull(this JsonObject c, params string[] keys)
-    {
-        foreach (var k in keys)
-            if (c[k] is JsonValue v && v.TryGetValue<int>(out var x)) return x;
-        return null;
     }
 }
 
@@ -308,32 +302,33 @@ public sealed class Rotary
     {
         // transformers 5 folds theta and scaling into rope_parameters; older configs have rope_theta + rope_scaling.
         var p = config["rope_parameters"] as JsonObject ?? config["rope_scaling"] as JsonObject ?? new JsonObject();
-        theta = p["rope_theta"] is JsonValue t ? t.GetValue<double>() : config.Double("rope_theta", 10000.0);
-        type = p["rope_type"] is JsonValue rt ? rt.GetValue<string>() : p["type"] is JsonValue tt ? tt.GetValue<string>() : "default";
+        theta = p.Double("rope_theta", config.Double("rope_theta", 10000.0));
+        type = p.Str("rope_type", p.Str("type", "default"));
         if (!SupportedTypes.Contains(type))
             throw new NotSupportedException($"{modelType}: rope type '{type}' is not supported (supported: {string.Join(", ", SupportedTypes)})");
-        var partial = p["partial_rotary_factor"] is JsonValue pr ? pr.GetValue<double>() : config.Double("partial_rotary_factor", 1.0);
+        var partial = p.Double("partial_rotary_factor", config.Double("partial_rotary_factor", 1.0));
         if (partial != 1.0)
             throw new NotSupportedException($"{modelType}: partial_rotary_factor {partial} is not supported (only 1.0)");
         dim = headDim;
-        factor = p["factor"] is JsonValue f ? f.GetValue<double>() : 1.0;
+        factor = p.Double("factor", 1.0);
         if (type != "default" && p["factor"] is null)
             throw new InvalidDataException($"{modelType}: rope type '{type}' needs a 'factor'");
-        maxPositions = config.Int("max_position_embeddings", 2048);
-        lowFreqFactor = p["low_freq_factor"] is JsonValue lf ? lf.GetValue<double>() : 1.0;
-        highFreqFactor = p["high_freq_factor"] is JsonValue hf ? hf.GetValue<double>() : 4.0;
-        originalMaxPositions = p["original_max_position_embeddings"] is JsonValue om ? om.GetValue<int>() : maxPositions;
+        maxPositions = config.Size("max_position_embeddings", 2048);
+        lowFreqFactor = p.Double("low_freq_factor", 1.0);
+        highFreqFactor = p.Double("high_freq_factor", 4.0);
+        originalMaxPositions = p.Size("original_max_position_embeddings", maxPositions);
     }
 
     private Tensor InverseFrequencies(double b, Device device) =>
-        1.0 / pow(full(1, b, ScalarType.Float32, device), arange(0, dim, 2, ScalarType.Int64, device).to_type(ScalarType.Float32) / dim);
+        ScalarOps.Full([1], b, ScalarType.Float32, device)
+            .pow(ScalarOps.Arange(0, dim, 2, ScalarType.Int64, device).to_type(ScalarType.Float32).Div(dim)).reciprocal();
 
     private Tensor InverseFrequencies(long seqLen, Device device)
     {
         switch (type)
         {
             case "linear":
-                return InverseFrequencies(theta, device) / factor;
+                return InverseFrequencies(theta, device).Div(factor);
             case "dynamic":
                 if (seqLen <= maxPositions) return InverseFrequencies(theta, device);
                 var b = theta * Math.Pow(factor * seqLen / maxPositions - (factor - 1), dim / (dim - 2.0));
@@ -343,11 +338,11 @@ public sealed class Rotary
                     var inv = InverseFrequencies(theta, device);
                     var lowWavelen = originalMaxPositions / lowFreqFactor;
                     var highWavelen = originalMaxPositions / highFreqFactor;
-                    var wavelen = 2 * Math.PI / inv;
-                    var scaled = where(wavelen.gt(lowWavelen), inv / factor, inv);
-                    var smooth = (originalMaxPositions / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
-                    var smoothed = (1 - smooth) * scaled / factor + smooth * scaled;
-                    var medium = wavelen.lt(highWavelen).logical_not().logical_and(wavelen.gt(lowWavelen).logical_not());
+                    var wavelen = inv.RDiv(2 * Math.PI);
+                    var scaled = where(wavelen.Gt(lowWavelen), inv.Div(factor), inv);
+                    var smooth = wavelen.RDiv(originalMaxPositions).Sub(lowFreqFactor).Div(highFreqFactor - lowFreqFactor);
+                    var smoothed = smooth.RSub(1.0).mul(scaled).Div(factor).Add(smooth.mul(scaled));
+                    var medium = wavelen.Lt(highWavelen).logical_not().logical_and(wavelen.Gt(lowWavelen).logical_not());
                     return where(medium, smoothed, scaled);
                 }
             default:
@@ -371,6 +366,6 @@ public sealed class Rotary
     {
         var half = x.shape[^1] / 2;
         var rotated = cat([x.narrow(-1, half, half).neg(), x.narrow(-1, 0, half)], -1);
-        return x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1);
+        return (x * cos.unsqueeze(1)).Add(rotated * sin.unsqueeze(1));
     }
 }

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -40,38 +41,35 @@ public sealed class Falcon : DecoderModel
     public Falcon(Checkpoint checkpoint, ScalarType dtype, Device? device = null)
         : base(nameof(Falcon), checkpoint.Config, dtype, device)
     {
-        var c = checkpoint.Config;
-        if (c.Bool("alibi", false))
-            throw new NotSupportedException($"{checkpoint.Directory}: falcon with alibi=true (ALiBi positions, falcon-rw layout) is not supported; only rotary Falcon checkpoints are");
-        var hidden = c.Int("hidden_size");
-        var heads = c.IntAny("num_attention_heads", "n_head");
-        if (hidden % heads != 0) throw new InvalidDataException($"falcon: hidden_size {hidden} is not a multiple of num_attention_heads {heads}");
-        var newArch = c.Bool("new_decoder_architecture", false);
-        var multiQuery = c.Bool("multi_query", true);
-        var parallel = c.Bool("parallel_attn", true);
-        var configKv = c.IntOrNull("num_kv_heads", "n_head_kv") ?? heads;
-        // Key/value heads: grouped in the new architecture, one for multi-query, one per query head otherwise.
-        var kvHeads = newArch ? configKv : multiQuery ? 1 : heads;
-        if (heads % kvHeads != 0)
-            throw new InvalidDataException($"falcon: num_attention_heads {heads} is not a multiple of num_kv_heads {kvHeads}");
-        var lnCount = c.IntOrNull("num_ln_in_parallel_attn") ?? (newArch ? 2 : 1);
-        var norms = (parallel, newArch, lnCount) switch
-        {
-            (false, false, _) => FalconNorms.Sequential,
-            (false, true, _) => throw new NotSupportedException("falcon: new_decoder_architecture needs parallel_attn=true"),
-            (true, true, 2) => FalconNorms.TwoParallel,
-            (true, _, 1) => FalconNorms.OneParallel,
-            _ => throw new NotSupportedException($"falcon: num_ln_in_parallel_attn={lnCount} is not supported with new_decoder_architecture={newArch}"),
-        };
-        layers = c.IntAny("num_hidden_layers", "n_layer");
-        var shape = new FalconShape(hidden, heads, kvHeads, hidden / heads, c.IntOrNull("ffn_hidden_size") ?? 4 * hidden,
-            c.Double("layer_norm_epsilon", 1e-5), c.Bool("bias", false), newArch, multiQuery, norms,
-            DecoderOps.CheckActivation(c.Str("activation", "gelu"), "falcon"));
-        rotary = new Rotary(c, shape.HeadDim, ModelType);
-        transformer = new FalconBody(c.Int("vocab_size"), layers, shape, dtype, Device);
-        if (!c.Bool("tie_word_embeddings", true)) lm_head = new LinearMap(hidden, c.Int("vocab_size"), false, dtype, Device);
+        var c = FalconConfig.From(checkpoint.Config);
+        layers = c.Layers;
+        rotary = new Rotary(checkpoint.Config, c.Shape.HeadDim, ModelType);
+        transformer = new FalconBody(c.Vocab, layers, c.Shape, dtype, Device);
+        if (!c.TieWordEmbeddings) lm_head = new LinearMap(c.Shape.Hidden, c.Vocab, false, dtype, Device);
         RegisterComponents();
         LoadWeights(checkpoint, "transformer.");
+    }
+
+    /// <summary>The checkpoint layout and activation sizes of a Falcon config (validated, nothing allocated).</summary>
+    public static ModelFacts Facts(JsonObject config)
+    {
+        var c = FalconConfig.From(config);
+        var s = c.Shape;
+        long hidden = s.Hidden, ffn = s.Ffn;
+        var block = new LayoutBuilder("transformer.h.{i}.");
+        if (s.Norms == FalconNorms.TwoParallel) block.Norm("ln_attn", hidden).Norm("ln_mlp", hidden);
+        else block.Norm("input_layernorm", hidden);
+        if (s.Norms == FalconNorms.Sequential) block.Norm("post_attention_layernorm", hidden);
+        block.Linear("self_attention.query_key_value", s.FusedWidth, hidden, s.Bias)
+            .Linear("self_attention.dense", hidden, hidden, s.Bias)
+            .Linear("mlp.dense_h_to_4h", ffn, hidden, s.Bias)
+            .Linear("mlp.dense_4h_to_h", hidden, ffn, s.Bias);
+        var once = new LayoutBuilder("transformer.").Matrix("word_embeddings.weight", c.Vocab, hidden).Tensors;
+        var tail = new LayoutBuilder().Norm("transformer.ln_f", hidden);
+        if (!c.TieWordEmbeddings) tail.Matrix("lm_head.weight", c.Vocab, hidden);
+        return new ModelFacts("falcon", new CheckpointLayout(once, [new(c.Layers, block.Tensors)], tail.Tensors),
+            new ActivationShape(hidden, ffn, s.Heads, s.KvHeads, s.HeadDim, AttentionModulesPerBlock: 1,
+                GatedFeedForward: false, SoftmaxInFloat32: false));
     }
 
     protected override void Forward(Tensor ids, Tensor mask, ActivationCapture capture)
@@ -86,7 +84,7 @@ public sealed class Falcon : DecoderModel
         {
             capture.Record($"hidden_states.{i}", x);
             var (block, input, index) = (transformer.h[i], x, i);
-            x = Scoped(() => block.Forward(input, cos, sin, additive, capture, $"transformer.h.{index}", index));
+            x = RunBlock(input, () => block.Forward(input, cos, sin, additive, capture, $"transformer.h.{index}", index));
         }
         x = capture.Rec("transformer.ln_f", transformer.ln_f.Apply(x));
         capture.Record($"hidden_states.{layers}", x);
@@ -103,7 +101,47 @@ public sealed class Falcon : DecoderModel
 internal enum FalconNorms { OneParallel, TwoParallel, Sequential }
 
 internal sealed record FalconShape(int Hidden, int Heads, int KvHeads, int HeadDim, int Ffn, double Eps, bool Bias,
-    bool NewArchitecture, bool MultiQuery, FalconNorms Norms, string Activation);
+    bool NewArchitecture, bool MultiQuery, FalconNorms Norms, string Activation)
+{
+    /// <summary>Output width of the fused query_key_value projection.</summary>
+    public long FusedWidth => NewArchitecture ? (long)(Heads + 2 * KvHeads) * HeadDim
+        : MultiQuery ? Hidden + 2L * HeadDim
+        : 3L * Hidden;
+}
+
+/// <summary>A Falcon config.json, read and checked as transformers reads it.</summary>
+internal sealed record FalconConfig(FalconShape Shape, int Layers, int Vocab, bool TieWordEmbeddings)
+{
+    public static FalconConfig From(JsonObject c)
+    {
+        if (c.Bool("alibi", false))
+            throw new NotSupportedException("falcon with alibi=true (ALiBi positions, falcon-rw layout) is not supported; only rotary Falcon checkpoints are");
+        var hidden = c.Size("hidden_size");
+        var heads = c.SizeAny("num_attention_heads", "n_head");
+        if (hidden % heads != 0) throw new ConfigValueException($"'hidden_size' {hidden} is not a multiple of 'num_attention_heads' {heads}");
+        var newArch = c.Bool("new_decoder_architecture", false);
+        var multiQuery = c.Bool("multi_query", true);
+        var parallel = c.Bool("parallel_attn", true);
+        var configKv = c.SizeOrNull("num_kv_heads", "n_head_kv") ?? heads;
+        // Key/value heads: grouped in the new architecture, one for multi-query, one per query head otherwise.
+        var kvHeads = newArch ? configKv : multiQuery ? 1 : heads;
+        if (heads % kvHeads != 0)
+            throw new ConfigValueException($"'num_attention_heads' {heads} is not a multiple of 'num_kv_heads' {kvHeads}");
+        var lnCount = c.SizeOrNull("num_ln_in_parallel_attn") ?? (newArch ? 2 : 1);
+        var norms = (parallel, newArch, lnCount) switch
+        {
+            (false, false, _) => FalconNorms.Sequential,
+            (false, true, _) => throw new NotSupportedException("falcon: new_decoder_architecture needs parallel_attn=true"),
+            (true, true, 2) => FalconNorms.TwoParallel,
+            (true, _, 1) => FalconNorms.OneParallel,
+            _ => throw new NotSupportedException($"falcon: num_ln_in_parallel_attn={lnCount} is not supported with new_decoder_architecture={newArch}"),
+        };
+        var ffn = c.SizeOrNull("ffn_hidden_size") ?? (int)Math.Min(int.MaxValue, 4L * hidden);
+        var shape = new FalconShape(hidden, heads, kvHeads, hidden / heads, ffn, c.Double("layer_norm_epsilon", 1e-5),
+            c.Bool("bias", false), newArch, multiQuery, norms, DecoderOps.CheckActivation(c.Str("activation", "gelu"), "falcon"));
+        return new FalconConfig(shape, c.SizeAny("num_hidden_layers", "n_layer"), c.Size("vocab_size"), c.Bool("tie_word_embeddings", true));
+    }
+}
 
 internal sealed class FalconBody : nn.Module
 {
@@ -163,11 +201,11 @@ internal sealed class FalconBlock : nn.Module
         Tensor output;
         if (norms == FalconNorms.Sequential)
         {
-            var residual = x + attn;
+            var residual = x.Add(attn);
             mlpIn = capture.Rec(path + ".post_attention_layernorm", post_attention_layernorm!.Apply(residual));
-            output = residual + capture.Rec(path + ".mlp", mlp.Forward(mlpIn, capture, path + ".mlp"));
+            output = residual.Add(capture.Rec(path + ".mlp", mlp.Forward(mlpIn, capture, path + ".mlp")));
         }
-        else output = x + (capture.Rec(path + ".mlp", mlp.Forward(mlpIn, capture, path + ".mlp")) + attn);
+        else output = x.Add(capture.Rec(path + ".mlp", mlp.Forward(mlpIn, capture, path + ".mlp")).Add(attn));
         capture.Record(path + "#0", output);
         capture.Record(path + "#1", probs);
         return output;
@@ -183,10 +221,7 @@ internal sealed class FalconAttention : nn.Module
     public FalconAttention(FalconShape s, ScalarType dtype, Device device) : base(nameof(FalconAttention))
     {
         this.s = s;
-        var fused = s.NewArchitecture ? (s.Heads + 2 * s.KvHeads) * s.HeadDim
-            : s.MultiQuery ? s.Hidden + 2 * s.HeadDim
-            : 3 * s.Hidden;
-        query_key_value = new LinearMap(s.Hidden, fused, s.Bias, dtype, device);
+        query_key_value = new LinearMap(s.Hidden, s.FusedWidth, s.Bias, dtype, device);
         dense = new LinearMap(s.Hidden, s.Hidden, s.Bias, dtype, device);
         RegisterComponents();
     }

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -21,20 +22,30 @@ public sealed class Gpt2 : DecoderModel
     public Gpt2(Checkpoint checkpoint, ScalarType dtype, Device? device = null)
         : base(nameof(Gpt2), checkpoint.Config, dtype, device)
     {
-        var c = checkpoint.Config;
-        var hidden = c.IntAny("n_embd", "hidden_size");
-        var heads = c.IntAny("n_head", "num_attention_heads");
-        if (hidden % heads != 0) throw new InvalidDataException($"gpt2: n_embd {hidden} is not a multiple of n_head {heads}");
-        layers = c.IntAny("n_layer", "num_hidden_layers");
-        maxPositions = c.IntAny("n_positions", "max_position_embeddings");
-        var shape = new Gpt2Shape(hidden, heads, c.IntOrNull("n_inner") ?? 4 * hidden, c.Double("layer_norm_epsilon", 1e-5),
-            DecoderOps.CheckActivation(c.Str("activation_function", "gelu_new"), "gpt2"),
-            c.Bool("scale_attn_weights", true), c.Bool("scale_attn_by_inverse_layer_idx", false),
-            c.Bool("reorder_and_upcast_attn", false));
-        transformer = new Gpt2Body(c.Int("vocab_size"), maxPositions, layers, shape, dtype, Device);
-        if (!c.Bool("tie_word_embeddings", true)) lm_head = new LinearMap(hidden, c.Int("vocab_size"), false, dtype, Device);
+        var c = Gpt2Config.From(checkpoint.Config);
+        layers = c.Layers;
+        maxPositions = c.Positions;
+        transformer = new Gpt2Body(c.Vocab, maxPositions, layers, c.Shape, dtype, Device);
+        if (!c.TieWordEmbeddings) lm_head = new LinearMap(c.Shape.Hidden, c.Vocab, false, dtype, Device);
         RegisterComponents();
         LoadWeights(checkpoint, "transformer.");
+    }
+
+    /// <summary>The checkpoint layout and activation sizes of a GPT-2 config (validated, nothing allocated).</summary>
+    public static ModelFacts Facts(JsonObject config)
+    {
+        var c = Gpt2Config.From(config);
+        var s = c.Shape;
+        long hidden = s.Hidden, inner = s.Inner;
+        var block = new LayoutBuilder("transformer.h.{i}.")
+            .Norm("ln_1", hidden).Conv1D("attn.c_attn", hidden, 3 * hidden).Conv1D("attn.c_proj", hidden, hidden)
+            .Norm("ln_2", hidden).Conv1D("mlp.c_fc", hidden, inner).Conv1D("mlp.c_proj", inner, hidden);
+        var once = new LayoutBuilder("transformer.").Matrix("wte.weight", c.Vocab, hidden).Matrix("wpe.weight", c.Positions, hidden);
+        var tail = new LayoutBuilder().Norm("transformer.ln_f", hidden);
+        if (!c.TieWordEmbeddings) tail.Matrix("lm_head.weight", c.Vocab, hidden);
+        return new ModelFacts("gpt2", new CheckpointLayout(once.Tensors, [new(c.Layers, block.Tensors)], tail.Tensors),
+            new ActivationShape(hidden, inner, s.Heads, s.Heads, hidden / s.Heads, AttentionModulesPerBlock: 1,
+                GatedFeedForward: false, SoftmaxInFloat32: s.UpcastSoftmax));
     }
 
     protected override void Forward(Tensor ids, Tensor mask, ActivationCapture capture)
@@ -43,13 +54,13 @@ public sealed class Gpt2 : DecoderModel
             throw new ArgumentException($"gpt2: sequence length {ids.shape[1]} exceeds n_positions {maxPositions}");
         var tokens = capture.Rec("transformer.wte", transformer.wte.Apply(ids));
         var positions = capture.Rec("transformer.wpe", transformer.wpe.Apply(DecoderOps.PositionIds(mask)));
-        var x = tokens + positions;
+        var x = tokens.Add(positions);
         var additive = DecoderOps.AdditiveMask(DecoderOps.AllowedPairs(mask), DType);
         for (var i = 0; i < layers; i++)
         {
             capture.Record($"hidden_states.{i}", x);
             var (block, input, index) = (transformer.h[i], x, i);
-            x = Scoped(() => block.Forward(input, additive, capture, $"transformer.h.{index}", index));
+            x = RunBlock(input, () => block.Forward(input, additive, capture, $"transformer.h.{index}", index));
         }
         x = capture.Rec("transformer.ln_f", transformer.ln_f.Apply(x));
         capture.Record($"hidden_states.{layers}", x);
@@ -65,6 +76,22 @@ public sealed class Gpt2 : DecoderModel
 
 internal sealed record Gpt2Shape(int Hidden, int Heads, int Inner, double Eps, string Activation, bool ScaleByDim,
     bool ScaleByInverseLayer, bool UpcastSoftmax);
+
+/// <summary>A GPT-2 config.json, read and checked as transformers reads it.</summary>
+internal sealed record Gpt2Config(Gpt2Shape Shape, int Layers, int Positions, int Vocab, bool TieWordEmbeddings)
+{
+    public static Gpt2Config From(JsonObject c)
+    {
+        var hidden = c.SizeAny("n_embd", "hidden_size");
+        var heads = c.SizeAny("n_head", "num_attention_heads");
+        if (hidden % heads != 0) throw new ConfigValueException($"'n_embd' {hidden} is not a multiple of 'n_head' {heads}");
+        var shape = new Gpt2Shape(hidden, heads, c.SizeOrNull("n_inner") ?? (int)Math.Min(int.MaxValue, 4L * hidden),
+            c.Double("layer_norm_epsilon", 1e-5), DecoderOps.CheckActivation(c.Str("activation_function", "gelu_new"), "gpt2"),
+            c.Bool("scale_attn_weights", true), c.Bool("scale_attn_by_inverse_layer_idx", false), c.Bool("reorder_and_upcast_attn", false));
+        return new Gpt2Config(shape, c.SizeAny("n_layer", "num_hidden_layers"), c.SizeAny("n_positions", "max_position_embeddings"),
+            c.Size("vocab_size"), c.Bool("tie_word_embeddings", true));
+    }
+}
 
 internal sealed class Gpt2Body : nn.Module
 {
@@ -106,9 +133,9 @@ internal sealed class Gpt2Block : nn.Module
         capture.Record(path + ".attn#0", a);
         capture.Record(path + ".attn#1", probs);
         capture.Record($"attentions.{index}", probs);
-        x = x + a;
+        x = x.Add(a);
         h = capture.Rec(path + ".ln_2", ln_2.Apply(x));
-        x = x + capture.Rec(path + ".mlp", mlp.Forward(h, capture, path + ".mlp"));
+        x = x.Add(capture.Rec(path + ".mlp", mlp.Forward(h, capture, path + ".mlp")));
         return capture.Rec(path, x);
     }
 }

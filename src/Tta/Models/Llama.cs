@@ -22,22 +22,32 @@ public sealed class Llama : DecoderModel
     public Llama(Checkpoint checkpoint, ScalarType dtype, Device? device = null)
         : base(nameof(Llama), checkpoint.Config, dtype, device)
     {
-        var c = checkpoint.Config;
-        var hidden = c.Int("hidden_size");
-        var heads = c.Int("num_attention_heads");
-        var kvHeads = c.Int("num_key_value_heads", heads);
-        var headDim = c.IntOrNull("head_dim") ?? hidden / heads;
-        if (heads % kvHeads != 0)
-            throw new InvalidDataException($"llama: num_attention_heads {heads} is not a multiple of num_key_value_heads {kvHeads}");
-        layers = c.Int("num_hidden_layers");
-        var shape = new LlamaShape(hidden, heads, kvHeads, headDim, c.Int("intermediate_size"),
-            c.Double("rms_norm_eps", 1e-6), c.Bool("attention_bias", false), c.Bool("mlp_bias", false),
-            DecoderOps.CheckActivation(c.Str("hidden_act", "silu"), "llama"));
-        rotary = new Rotary(c, headDim, ModelType);
-        model = new LlamaBody(c.Int("vocab_size"), layers, shape, dtype, Device);
-        if (!c.Bool("tie_word_embeddings", false)) lm_head = new LinearMap(hidden, c.Int("vocab_size"), false, dtype, Device);
+        var c = LlamaConfig.From(checkpoint.Config);
+        layers = c.Layers;
+        rotary = new Rotary(checkpoint.Config, c.Shape.HeadDim, ModelType);
+        model = new LlamaBody(c.Vocab, layers, c.Shape, dtype, Device);
+        if (!c.TieWordEmbeddings) lm_head = new LinearMap(c.Shape.Hidden, c.Vocab, false, dtype, Device);
         RegisterComponents();
         LoadWeights(checkpoint, "model.");
+    }
+
+    /// <summary>The checkpoint layout and activation sizes of a Llama config (validated, nothing allocated).</summary>
+    public static ModelFacts Facts(JsonObject config)
+    {
+        var c = LlamaConfig.From(config);
+        var s = c.Shape;
+        long hidden = s.Hidden, q = (long)s.Heads * s.HeadDim, kv = (long)s.KvHeads * s.HeadDim, ff = s.Intermediate;
+        var block = new LayoutBuilder("model.layers.{i}.").Norm("input_layernorm", hidden, bias: false)
+            .Linear("self_attn.q_proj", q, hidden, s.AttentionBias).Linear("self_attn.k_proj", kv, hidden, s.AttentionBias)
+            .Linear("self_attn.v_proj", kv, hidden, s.AttentionBias).Linear("self_attn.o_proj", hidden, q, s.AttentionBias)
+            .Norm("post_attention_layernorm", hidden, bias: false)
+            .Linear("mlp.gate_proj", ff, hidden, s.MlpBias).Linear("mlp.up_proj", ff, hidden, s.MlpBias)
+            .Linear("mlp.down_proj", hidden, ff, s.MlpBias);
+        var tail = new LayoutBuilder().Norm("model.norm", hidden, bias: false);
+        if (!c.TieWordEmbeddings) tail.Matrix("lm_head.weight", c.Vocab, hidden);
+        return new ModelFacts("llama", new CheckpointLayout([new("model.embed_tokens.weight", [c.Vocab, hidden])], [new(c.Layers, block.Tensors)], tail.Tensors),
+            new ActivationShape(hidden, ff, s.Heads, s.KvHeads, s.HeadDim, AttentionModulesPerBlock: 1,
+                GatedFeedForward: true, SoftmaxInFloat32: true));
     }
 
     protected override void Forward(Tensor ids, Tensor mask, ActivationCapture capture)
@@ -51,7 +61,7 @@ public sealed class Llama : DecoderModel
         {
             capture.Record($"hidden_states.{i}", x);
             var (layer, input, index) = (model.layers[i], x, i);
-            x = Scoped(() => layer.Forward(input, cos, sin, additive, capture, $"model.layers.{index}", index));
+            x = RunBlock(input, () => layer.Forward(input, cos, sin, additive, capture, $"model.layers.{index}", index));
         }
         x = capture.Rec("model.norm", model.norm.Apply(x));
         capture.Record($"hidden_states.{layers}", x);
@@ -67,6 +77,24 @@ public sealed class Llama : DecoderModel
 
 internal sealed record LlamaShape(int Hidden, int Heads, int KvHeads, int HeadDim, int Intermediate, double Eps,
     bool AttentionBias, bool MlpBias, string Activation);
+
+/// <summary>A Llama config.json, read and checked as transformers reads it.</summary>
+internal sealed record LlamaConfig(LlamaShape Shape, int Layers, int Vocab, bool TieWordEmbeddings)
+{
+    public static LlamaConfig From(JsonObject c)
+    {
+        var hidden = c.Size("hidden_size");
+        var heads = c.Size("num_attention_heads");
+        var kvHeads = c.Size("num_key_value_heads", heads);
+        var headDim = c.Size("head_dim", Math.Max(1, hidden / heads));
+        if (heads % kvHeads != 0)
+            throw new ConfigValueException($"'num_attention_heads' {heads} is not a multiple of 'num_key_value_heads' {kvHeads}");
+        var shape = new LlamaShape(hidden, heads, kvHeads, headDim, c.Size("intermediate_size"),
+            c.Double("rms_norm_eps", 1e-6), c.Bool("attention_bias", false), c.Bool("mlp_bias", false),
+            DecoderOps.CheckActivation(c.Str("hidden_act", "silu"), "llama"));
+        return new LlamaConfig(shape, c.Size("num_hidden_layers"), c.Size("vocab_size"), c.Bool("tie_word_embeddings", false));
+    }
+}
 
 internal sealed class LlamaBody : nn.Module
 {
@@ -106,9 +134,9 @@ internal sealed class LlamaLayer : nn.Module
         capture.Record(path + ".self_attn#0", attn);
         capture.Record(path + ".self_attn#1", probs);
         capture.Record($"attentions.{index}", probs);
-        x = x + attn;
+        x = x.Add(attn);
         h = capture.Rec(path + ".post_attention_layernorm", post_attention_layernorm.Apply(x));
-        x = x + capture.Rec(path + ".mlp", mlp.Forward(h, capture, path + ".mlp"));
+        x = x.Add(capture.Rec(path + ".mlp", mlp.Forward(h, capture, path + ".mlp")));
         return capture.Rec(path, x);
     }
 }

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text;
-using System.Text.Json.Nodes;
 using static TorchSharp.torch;
 
 namespace Tta.Models;
@@ -58,17 +56,17 @@ public static partial class LoadBenchmark
         GC.WaitForPendingFinalizers();
         GC.Collect();
         TrimHeap(); // return freed native memory to the system, so the baseline holds no reusable pages
-        var reset = ResetPeakRss();
-        var baseline = Status("VmRSS");
-        var peakBefore = Status("VmHWM");
+        var reset = ProcessMemory.ResetPeak();
+        var baseline = ProcessMemory.Resident;
+        var peakBefore = ProcessMemory.Peak;
         var sw = Stopwatch.StartNew();
         long peak, after;
         double seconds;
         using (var model = ModelFactory.Load(dir, ScalarType.BFloat16))
         {
             seconds = sw.Elapsed.TotalSeconds;
-            peak = Status("VmHWM");
-            after = Status("VmRSS");
+            peak = ProcessMemory.Peak;
+            after = ProcessMemory.Resident;
         }
         // Without a reset the high-water mark may predate the load; it is meaningful only if it was at the baseline.
         var measured = reset || peakBefore <= baseline;
@@ -76,123 +74,22 @@ public static partial class LoadBenchmark
     }
 
     /// <summary>
-    /// Writes config.json and a model.safetensors of a Llama-shaped model (GQA, SwiGLU, untied head) of at least
-    /// <paramref name="bytes"/> bytes in bfloat16, tensor by tensor in bounded chunks; returns the directory.
+    /// Writes a reduced-depth TinyLlama-shaped checkpoint (real widths: GQA, SwiGLU, untied head) of at least
+    /// <paramref name="bytes"/> bytes in bfloat16, as one model.safetensors (<see cref="SyntheticCheckpoint"/>);
+    /// returns the directory.
     /// </summary>
     public static string WriteSyntheticLlama(string workDir, long bytes)
     {
-        const long vocab = 32000;
-        long hidden = 2048;
-        while (hidden > 128 && 2 * vocab * hidden * 2 > bytes / 4) hidden /= 2;
-        var headDim = 64L;
-        var heads = hidden / headDim;
-        var kvHeads = Math.Max(1, heads / 4);
-        var intermediate = (hidden * 11 / 4 + 63) / 64 * 64;
-        var perLayer = 2 * (hidden * hidden * 2 + hidden * kvHeads * headDim * 2 + 3 * hidden * intermediate + 2 * hidden);
-        var embeddings = 2 * (2 * vocab * hidden + hidden);
-        var layers = Math.Max(1, (bytes - embeddings + perLayer - 1) / perLayer);
-
         var dir = Path.Combine(workDir, $"llama-synthetic-{bytes}");
-        Directory.CreateDirectory(dir);
-        var config = new JsonObject
-        {
-            ["model_type"] = "llama",
-            ["architectures"] = new JsonArray("LlamaForCausalLM"),
-            ["hidden_size"] = hidden,
-            ["intermediate_size"] = intermediate,
-            ["num_hidden_layers"] = layers,
-            ["num_attention_heads"] = heads,
-            ["num_key_value_heads"] = kvHeads,
-            ["head_dim"] = headDim,
-            ["vocab_size"] = vocab,
-            ["max_position_embeddings"] = 4096,
-            ["rms_norm_eps"] = 1e-5,
-            ["rope_theta"] = 10000.0,
-            ["tie_word_embeddings"] = false,
-            ["hidden_act"] = "silu",
-            ["torch_dtype"] = "bfloat16",
-        };
-        File.WriteAllText(Path.Combine(dir, "config.json"), config.ToIndentedJson());
-
-        var tensors = new List<(string Name, long[] Shape, bool Ones)> { ("model.embed_tokens.weight", [vocab, hidden], false) };
-        for (var i = 0; i < layers; i++)
-        {
-            var p = $"model.layers.{i}.";
-            tensors.Add((p + "input_layernorm.weight", [hidden], true));
-            tensors.Add((p + "self_attn.q_proj.weight", [heads * headDim, hidden], false));
-            tensors.Add((p + "self_attn.k_proj.weight", [kvHeads * headDim, hidden], false));
-            tensors.Add((p + "self_attn.v_proj.weight", [kvHeads * headDim, hidden], false));
-            tensors.Add((p + "self_attn.o_proj.weight", [hidden, heads * headDim], false));
-            tensors.Add((p + "post_attention_layernorm.weight", [hidden], true));
-            tensors.Add((p + "mlp.gate_proj.weight", [intermediate, hidden], false));
-            tensors.Add((p + "mlp.up_proj.weight", [intermediate, hidden], false));
-            tensors.Add((p + "mlp.down_proj.weight", [hidden, intermediate], false));
-        }
-        tensors.Add(("model.norm.weight", [hidden], true));
-        tensors.Add(("lm_head.weight", [vocab, hidden], false));
-
-        var header = new JsonObject { ["__metadata__"] = new JsonObject { ["format"] = "pt" } };
-        long offset = 0;
-        foreach (var (name, shape, _) in tensors)
-        {
-            var n = shape.Aggregate(1L, (a, b) => a * b) * 2;
-            header[name] = new JsonObject
-            {
-                ["dtype"] = "BF16",
-                ["shape"] = new JsonArray(shape.Select(s => (JsonNode)s).ToArray()),
-                ["data_offsets"] = new JsonArray(offset, offset + n),
-            };
-            offset += n;
-        }
-        var headerBytes = Encoding.UTF8.GetBytes(header.ToJsonString());
-        var padded = new byte[(headerBytes.Length + 7) / 8 * 8];
-        Array.Fill(padded, (byte)' ');
-        headerBytes.CopyTo(padded, 0);
-        var path = Path.Combine(dir, "model.safetensors");
-        Cache.AtomicFile.Write(path, stream =>
-        {
-            stream.Write(BitConverter.GetBytes((long)padded.Length));
-            stream.Write(padded);
-            // One chunk of N(0, 0.02) values, written over and over: the loader's work does not depend on the values.
-            using var generator = new Generator(1234);
-            using var random = (randn(StoredTensor.ChunkElements, generator: generator) * 0.02).to_type(ScalarType.BFloat16);
-            using var unit = ones(StoredTensor.ChunkElements, ScalarType.BFloat16);
-            var randomBytes = random.bytes.ToArray();
-            var unitBytes = unit.bytes.ToArray();
-            foreach (var (_, shape, isOnes) in tensors)
-            {
-                var count = shape.Aggregate(1L, (a, b) => a * b);
-                for (long start = 0; start < count; start += StoredTensor.ChunkElements)
-                {
-                    var n = (int)Math.Min(StoredTensor.ChunkElements, count - start);
-                    stream.Write(isOnes ? unitBytes : randomBytes, 0, 2 * n);
-                }
-            }
-        });
+        var shape = SyntheticShape.Named("tinyllama-1.1b");
+        var config = shape.Config;
+        config["num_hidden_layers"] = 1;
+        var layout = Llama.Facts(config).Layout;
+        var oneLayer = (long)layout.ParameterCount * 2;
+        var perLayer = (long)layout.Blocks[0].Template.Sum(t => t.Elements) * 2;
+        var layers = (int)Math.Max(1, 1 + (bytes - oneLayer + perLayer - 1) / perLayer);
+        SyntheticCheckpoint.Write(dir, "tinyllama-1.1b", ScalarType.BFloat16, layers: layers, shards: 1);
         return dir;
-    }
-
-    private static long Status(string field)
-    {
-        if (!File.Exists("/proc/self/status")) return 0;
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith(field + ":", StringComparison.Ordinal))
-                return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
-        return 0;
-    }
-
-    /// <summary>Resets VmHWM to the current RSS (Linux: "5" to /proc/self/clear_refs).</summary>
-    private static bool ResetPeakRss()
-    {
-        try
-        {
-            File.WriteAllText("/proc/self/clear_refs", "5");
-            return true;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
     }
 
     /// <summary>Drops the file's clean pages from the page cache (posix_fadvise DONTNEED); false where unavailable.</summary>

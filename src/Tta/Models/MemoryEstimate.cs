@@ -1,47 +1,95 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
 using static TorchSharp.torch;
 
 namespace Tta.Models;
 
 /// <summary>
-/// How much memory running a checkpoint will take, printed before the model is loaded so that a model that cannot
-/// fit is refused with the numbers instead of being killed by the OS half way through.
-/// Weights: every stored tensor at the requested dtype (read from the file headers, nothing is loaded).
-/// Activations: the working set of one forward pass over <c>tokens</c> positions (a few hidden-size and
-/// feed-forward-size buffers and the attention maps of a layer, twice over for temporaries), the largest single
-/// captured tensor (Extract streams captures to disk one at a time), and the attention maps the attention metrics
-/// keep (scores, probabilities and bias per head, for each requested block and attention module).
+/// How much memory running a checkpoint will take, printed before the model is loaded so that a model that cannot fit
+/// is refused with the numbers instead of being killed by the OS half way through. Everything comes from the config
+/// (<see cref="ModelFacts"/>: the architecture's own layer count and sizes), nothing is allocated:
+/// <list type="bullet">
+/// <item>weights: every parameter the config describes, in the load dtype;</item>
+/// <item>one block's working set at <c>tokens</c> positions: every intermediate a block allocates (each block runs in
+/// its own dispose scope, so only one block's intermediates live at a time), its attention maps included (scores and
+/// probabilities per query head, a float32 softmax where the model computes one, query/key/value, repeated key/value
+/// heads, the feed-forward buffers), plus what lives across blocks (running hidden state, masks, T5's position
+/// biases, the encoder output);</item>
+/// <item>the largest capture: Extract streams captured tensors to its stores one at a time, each as a float32 copy,
+/// its per-head blocks and the Parquet page buffers; the largest possible is one [heads, T, T] map or one
+/// feed-forward activation;</item>
+/// <item>the process itself: the .NET runtime and libtorch (<see cref="ProcessBytes"/>, measured).</item>
+/// </list>
+/// Bench (<c>--only=memory</c>) prints the estimate beside the measured peak RSS.
 /// </summary>
-public sealed record MemoryEstimate(long WeightBytes, long ActivationBytes, long? AvailableBytes)
+public sealed record MemoryEstimate(double WeightBytes, double WorkingSetBytes, double CaptureBytes, long? AvailableBytes)
 {
-    public long TotalBytes => WeightBytes + ActivationBytes;
+    /// <summary>Resident memory of tta-cli with libtorch loaded and no model (measured on Linux x64, .NET 10, TorchSharp 0.107).</summary>
+    public const long ProcessBytes = 320L << 20;
+
+    public double ActivationBytes => WorkingSetBytes + CaptureBytes;
+
+    public double TotalBytes => WeightBytes + ActivationBytes + ProcessBytes;
 
     public bool Fits => AvailableBytes is not { } a || TotalBytes <= a;
 
     public override string ToString() =>
-        $"about {Gib(TotalBytes)} (weights {Gib(WeightBytes)} + activations {Gib(ActivationBytes)})" +
+        $"about {Gib(TotalBytes)} (weights {Gib(WeightBytes)} + one block's working set {Gib(WorkingSetBytes)} + largest capture {Gib(CaptureBytes)} + process {Gib(ProcessBytes)})" +
         (AvailableBytes is { } a ? $", {Gib(a)} available" : "");
 
-    public static string Gib(long bytes) => (bytes / (double)(1L << 30)).ToString("0.00", CultureInfo.InvariantCulture) + " GiB";
+    public static string Gib(double bytes)
+    {
+        var g = bytes / (1L << 30);
+        return (g < 1e6 ? g.ToString("0.00", CultureInfo.InvariantCulture) : g.ToString("0.##E+0", CultureInfo.InvariantCulture)) + " GiB";
+    }
 
-    public static MemoryEstimate For(string checkpointDir, ScalarType dtype, int tokens, int attentionBlocks = 0, long? availableOverride = null)
+    /// <summary>The estimate for checkpoint <paramref name="checkpointDir"/> run on <paramref name="tokens"/> positions.</summary>
+    public static MemoryEstimate For(string checkpointDir, ScalarType dtype, int tokens, long? availableOverride = null)
     {
         using var checkpoint = new Checkpoint(checkpointDir);
-        var element = SafetensorsFile.ElementSize(dtype);
-        var weights = checkpoint.TensorNames.Sum(n => checkpoint.Entry(n).Shape.Aggregate(1L, (a, b) => a * b)) * element;
-        var c = checkpoint.Config;
-        long hidden = c.Int("hidden_size", c.Int("d_model", c.Int("n_embd", 0)));
-        long ff = c.Int("intermediate_size", c.Int("d_ff", c.Int("n_inner", (int)(4 * hidden))));
-        long heads = c.Int("num_attention_heads", c.Int("num_heads", c.Int("n_head", 1)));
-        long t = Math.Max(1, tokens);
-        var attentionMap = heads * t * t;
-        // One layer: ~8 hidden-size and 2 feed-forward-size buffers, 3 attention maps (scores, probs, bias).
-        var perLayer = (8 * t * hidden + 2 * t * ff + 3 * attentionMap) * element;
-        var largestCapture = Math.Max(t * Math.Max(hidden, ff), attentionMap) * sizeof(float);
-        // Attention metrics keep scores, probs and bias of up to 3 attention modules per block (T5 decoder: self + cross).
-        var attentionKept = attentionBlocks * 3L * 3L * attentionMap * sizeof(float);
-        return new MemoryEstimate(weights, 2 * perLayer + largestCapture + attentionKept, availableOverride ?? Available());
+        return For(ModelFactory.Facts(checkpoint.Config, checkpointDir), dtype, tokens, availableOverride ?? Available());
+    }
+
+    public static MemoryEstimate For(ModelFacts facts, ScalarType dtype, int tokens, long? available)
+    {
+        double e = SafetensorsFile.ElementSize(dtype);
+        var a = facts.Activations;
+        double t = Math.Max(1, tokens), d = a.Hidden, ff = a.FeedForward, hd = a.HeadDim;
+        double q = a.Heads * hd, kv = a.KvHeads * hd;
+        var map = a.Heads * t * t;                                               // one [heads, T, T] attention map
+
+        // One attention module: q, k, v (and their head-split or rotated copies), key/value heads repeated to the
+        // query heads, the scores and probabilities (plus a float32 softmax where the dtype is smaller), the context
+        // and its merged and projected forms.
+        var repeated = a.KvHeads < a.Heads ? 2 * q : 0;
+        var softmax32 = a.SoftmaxInFloat32 && e < 4 ? map * 4 / e : 0;
+        var attention = 2 * t * (q + 2 * kv) + t * repeated + 2 * map + softmax32 + 3 * t * q + 2 * t * d;
+        // Feed-forward: up (and gate) projections and the activation, then the down projection.
+        var feedForward = (a.GatedFeedForward ? 4 : 2) * t * ff + t * d;
+        // Norms and residual sums around the modules.
+        var residual = 4 * t * d * a.AttentionModulesPerBlock;
+        var block = (a.AttentionModulesPerBlock * attention + feedForward + residual) * e;
+        // Across blocks: the running hidden state and embeddings, the encoder output, the additive mask and T5-style
+        // position biases kept for every block.
+        var held = (3 * t * d + t * t + a.AttentionModulesPerBlock * map) * e + t * t;
+
+        // Capture: a float32 copy of one tensor, its per-head blocks as managed arrays and the Parquet page buffers.
+        var largest = Math.Max(map, t * Math.Max(ff, d)) * sizeof(float);
+        var capture = 3 * largest;
+
+        return new MemoryEstimate(facts.Layout.ParameterCount * e, block + held, capture, available);
+    }
+
+    /// <summary>
+    /// Refuses a model whose weights alone cannot fit in the memory this process can have, before any parameter is
+    /// allocated (a config of 10⁸ layers is refused here, not by the OS after it grew past the machine).
+    /// </summary>
+    public static void RefuseIfWeightsCannotFit(string directory, ModelFacts facts, ScalarType dtype)
+    {
+        var weights = facts.Layout.ParameterCount * SafetensorsFile.ElementSize(dtype);
+        if (Available() is { } available && weights + ProcessBytes > available)
+            throw new InsufficientMemoryException(
+                $"{Path.Combine(directory, "config.json")}: the config describes {facts.Layout.ParameterCount:0.###E+0} parameters over {facts.Blocks} blocks, " +
+                $"{Gib(weights)} in {dtype}, more than the {Gib(available)} available; not loading it");
     }
 
     /// <summary>Memory this process can still use: MemAvailable, or less where a cgroup limit says so.</summary>

@@ -21,21 +21,22 @@ public sealed record T5Config(
         var parts = proj.Split('-');
         var gated = parts[0] == "gated";
         if ((gated && parts.Length != 2) || (!gated && parts.Length != 1))
-            throw new InvalidDataException($"config.json: feed_forward_proj '{proj}' is not of the form [gated-]ACT");
+            throw new ConfigValueException($"'feed_forward_proj' is '{proj}'; expected the form [gated-]ACT");
         var act = parts[^1];
         if (proj == "gated-gelu") act = "gelu_new";
+        DecoderOps.CheckActivation(act, "t5");
         var tie = c.Bool("tie_word_embeddings", true);
-        var layers = c.Int("num_layers");
+        var layers = c.Size("num_layers");
         return new T5Config(
-            VocabSize: c.Int("vocab_size"),
-            DModel: c.Int("d_model"),
-            DKv: c.Int("d_kv"),
-            DFf: c.Int("d_ff"),
-            NumHeads: c.Int("num_heads"),
+            VocabSize: c.Size("vocab_size"),
+            DModel: c.Size("d_model"),
+            DKv: c.Size("d_kv"),
+            DFf: c.Size("d_ff"),
+            NumHeads: c.Size("num_heads"),
             NumLayers: layers,
-            NumDecoderLayers: c.Int("num_decoder_layers", layers),
-            RelativeAttentionNumBuckets: c.Int("relative_attention_num_buckets", 32),
-            RelativeAttentionMaxDistance: c.Int("relative_attention_max_distance", 128),
+            NumDecoderLayers: c.Size("num_decoder_layers", layers),
+            RelativeAttentionNumBuckets: c.Size("relative_attention_num_buckets", 32),
+            RelativeAttentionMaxDistance: c.Size("relative_attention_max_distance", 128),
             LayerNormEpsilon: c.Double("layer_norm_epsilon", 1e-6),
             IsGatedAct: gated,
             DenseActFn: act,
@@ -97,6 +98,44 @@ public sealed class T5Model : nn.Module, ITransformerModel
         return model;
     }
 
+    /// <summary>The checkpoint layout and activation sizes of a T5 config (validated, nothing allocated).</summary>
+    public static ModelFacts Facts(JsonObject config)
+    {
+        var h = T5Config.From(config);
+        long d = h.DModel, inner = h.Inner, ff = h.DFf;
+        TensorSpec W(string name, long rows, long cols) => new(name, [rows, cols]);
+        TensorSpec Norm(string name) => new(name, [d], TensorFill.Ones);
+        List<TensorSpec> Attention(string p) =>
+            [W(p + ".q.weight", inner, d), W(p + ".k.weight", inner, d), W(p + ".v.weight", inner, d), W(p + ".o.weight", d, inner)];
+        List<TensorSpec> Dense(string p) => h.IsGatedAct
+            ? [W(p + ".wi_0.weight", ff, d), W(p + ".wi_1.weight", ff, d), W(p + ".wo.weight", d, ff)]
+            : [W(p + ".wi.weight", ff, d), W(p + ".wo.weight", d, ff)];
+        var encoder = new List<TensorSpec>();
+        encoder.AddRange(Attention("encoder.block.{i}.layer.0.SelfAttention"));
+        encoder.Add(Norm("encoder.block.{i}.layer.0.layer_norm.weight"));
+        encoder.AddRange(Dense("encoder.block.{i}.layer.1.DenseReluDense"));
+        encoder.Add(Norm("encoder.block.{i}.layer.1.layer_norm.weight"));
+        var decoder = new List<TensorSpec>();
+        decoder.AddRange(Attention("decoder.block.{i}.layer.0.SelfAttention"));
+        decoder.Add(Norm("decoder.block.{i}.layer.0.layer_norm.weight"));
+        decoder.AddRange(Attention("decoder.block.{i}.layer.1.EncDecAttention"));
+        decoder.Add(Norm("decoder.block.{i}.layer.1.layer_norm.weight"));
+        decoder.AddRange(Dense("decoder.block.{i}.layer.2.DenseReluDense"));
+        decoder.Add(Norm("decoder.block.{i}.layer.2.layer_norm.weight"));
+        List<TensorSpec> once =
+        [
+            W("shared.weight", h.VocabSize, d),
+            W("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", h.RelativeAttentionNumBuckets, h.NumHeads),
+            Norm("encoder.final_layer_norm.weight"),
+            W("decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", h.RelativeAttentionNumBuckets, h.NumHeads),
+            Norm("decoder.final_layer_norm.weight"),
+        ];
+        if (!h.TieWordEmbeddings) once.Add(W("lm_head.weight", h.VocabSize, d));
+        var layout = new CheckpointLayout(once, [new(h.NumLayers, encoder), new(h.NumDecoderLayers, decoder)]);
+        return new ModelFacts("t5", layout, new ActivationShape(d, ff, h.NumHeads, h.NumHeads, h.DKv,
+            AttentionModulesPerBlock: 2, GatedFeedForward: h.IsGatedAct, SoftmaxInFloat32: true));
+    }
+
     /// <summary>Checkpoint key of a parameter (all parameters are stored under their own names).</summary>
     public static string KeyFor(string parameter) => parameter switch
     {
@@ -112,9 +151,9 @@ public sealed class T5Model : nn.Module, ITransformerModel
         using (var scope = NewDisposeScope())
         {
             var ids = inputs.InputIds.to(device);
-            var mask = inputs.AttentionMask.to(device).ne(0);
+            var mask = inputs.AttentionMask.to(device).Ne(0);
             var decIds = decoderIds.to(device);
-            var decMask = (inputs.DecoderAttentionMask?.to(device) ?? ones_like(decIds)).ne(0);
+            var decMask = (inputs.DecoderAttentionMask?.to(device) ?? ones_like(decIds)).Ne(0);
             if (!mask.shape.SequenceEqual(ids.shape) || !decMask.shape.SequenceEqual(decIds.shape))
                 throw new ArgumentException("T5: attention masks must have the shape of their input ids");
             if (decIds.shape[0] != ids.shape[0])
@@ -139,7 +178,7 @@ public sealed class T5Model : nn.Module, ITransformerModel
 
             if (capture.Wants("lm_head") || capture.Wants("logits"))
             {
-                var x = Hyper.ScaleDecoderOutputs ? decoded * Math.Pow(Hyper.DModel, -0.5) : decoded;
+                var x = Hyper.ScaleDecoderOutputs ? decoded.Mul(Math.Pow(Hyper.DModel, -0.5)) : decoded;
                 var logits = nn.functional.linear(x, lm_head?.weight ?? shared.weight);
                 capture.Record("lm_head", logits);
                 capture.Record("logits", logits);
@@ -148,7 +187,7 @@ public sealed class T5Model : nn.Module, ITransformerModel
     }
 
     private Tensor Additive(Tensor allowed, double min) =>
-        zeros(allowed.shape, dtype, device).masked_fill(allowed.logical_not(), min);
+        zeros(allowed.shape, dtype, device).MaskedFill(allowed.logical_not(), min);
 }
 
 /// <summary>
@@ -169,20 +208,20 @@ public static class T5RelativePosition
         if (bidirectional)
         {
             numBuckets /= 2;
-            result = result + rel.gt(0).to(ScalarType.Int64) * numBuckets;
+            result = result.Add(rel.Gt(0L).to(ScalarType.Int64).Mul((long)numBuckets));
             n = rel.abs();
         }
         else
         {
-            n = (-rel).clamp_min(0);
+            n = rel.neg().ClampMin(0L);
         }
         var maxExact = numBuckets / 2;
-        var isSmall = n.lt(maxExact);
+        var isSmall = n.Lt((long)maxExact);
         // float32 arithmetic as the reference implementation does it (the small branch hides n = 0).
-        var large = n.clamp_min(1).to(ScalarType.Float32).div(maxExact).log()
-            .div(Math.Log((double)maxDistance / maxExact)).mul(numBuckets - maxExact)
-            .to(ScalarType.Int64).add(maxExact).clamp_max(numBuckets - 1);
-        result = result + where(isSmall, n, large);
+        var large = n.ClampMin(1L).to(ScalarType.Float32).Div(maxExact).log()
+            .Div(Math.Log((double)maxDistance / maxExact)).Mul((double)(numBuckets - maxExact))
+            .to(ScalarType.Int64).Add((long)maxExact).ClampMax((long)(numBuckets - 1));
+        result = result.Add(where(isSmall, n, large));
         return result.MoveToOuterDisposeScope();
     }
 
@@ -191,8 +230,8 @@ public static class T5RelativePosition
         Device? device = null)
     {
         using var scope = NewDisposeScope();
-        var context = arange(queryLength, ScalarType.Int64, device).unsqueeze(1);
-        var memory = arange(keyLength, ScalarType.Int64, device).unsqueeze(0);
+        var context = ScalarOps.Arange(queryLength, ScalarType.Int64, device).unsqueeze(1);
+        var memory = ScalarOps.Arange(keyLength, ScalarType.Int64, device).unsqueeze(0);
         return Bucket(memory - context, bidirectional, numBuckets, maxDistance).MoveToOuterDisposeScope();
     }
 }
@@ -243,8 +282,8 @@ internal sealed class T5LayerNorm : nn.Module
 
     public Tensor Forward(Tensor x)
     {
-        var variance = x.to(ScalarType.Float32).pow(2).mean([-1], keepdim: true);
-        var h = x * (variance + eps).rsqrt(); // promotes to float32 for half inputs, as in the reference
+        var variance = x.to(ScalarType.Float32).Squared().mean([-1], keepdim: true);
+        var h = x * variance.Add(eps).rsqrt(); // promotes to float32 for half inputs, as in the reference
         if (weight.dtype is ScalarType.Float16 or ScalarType.BFloat16) h = h.to(weight.dtype);
         return weight * h;
     }
@@ -311,10 +350,11 @@ internal sealed class T5Attention : nn.Module
             }
         }
         capture.Record(path + ".position_bias", positionBias);
-        if (hasBias) scores = scores + positionBias;
-        scores = scores + mask;
+        // In place: one [heads, q, k] map for the scores, one for the probabilities.
+        if (hasBias) scores.AddInPlace(positionBias);
+        scores.AddInPlace(mask);
         capture.Record(path + ".scores", scores);
-        var probs = scores.to(ScalarType.Float32).softmax(-1).to(scores.dtype);
+        var probs = scores.softmax(-1, ScalarType.Float32).to(scores.dtype);
         capture.Record(path + ".probs", probs);
 
         var context = probs.matmul(Heads(vs, kLen)).transpose(1, 2).reshape(b, qLen, h.Inner);
@@ -355,7 +395,7 @@ internal sealed class T5AttentionLayer : nn.Module
         var normed = layer_norm.Forward(x);
         capture.Record(path + ".layer_norm", normed);
         var (output, bias, probs) = (SelfAttention ?? EncDecAttention)!.Forward(normed, keyValue, positionBias, mask, capture);
-        var hidden = x + output;
+        var hidden = x.Add(output);
         capture.Record(path + "#0", hidden);
         capture.Record(path + "#1", bias);
         capture.Record(path + "#2", probs);
@@ -378,7 +418,8 @@ internal sealed class T5Dense : nn.Module
     public T5Dense(string path, T5Config h, ScalarType dtype, Device device) : base("T5Dense")
     {
         this.path = path;
-        act = Activation(h.DenseActFn);
+        var actName = h.DenseActFn;
+        act = t => DecoderOps.Activation(actName, t);
         if (h.IsGatedAct)
         {
             wi_0 = new T5Linear(h.DModel, h.DFf, dtype, device);
@@ -416,17 +457,6 @@ internal sealed class T5Dense : nn.Module
         capture.Record(path, output);
         return output;
     }
-
-    internal static Func<Tensor, Tensor> Activation(string name) => name switch
-    {
-        "relu" => t => nn.functional.relu(t),
-        // gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
-        "gelu_new" or "gelu_pytorch_tanh" or "gelu_fast" => t =>
-            0.5 * t * (1.0 + (Math.Sqrt(2.0 / Math.PI) * (t + 0.044715 * t.pow(3.0))).tanh()),
-        "gelu" => t => nn.functional.gelu(t),
-        "silu" or "swish" => t => nn.functional.silu(t),
-        _ => throw new NotSupportedException($"T5: activation '{name}' is not supported (relu, gelu_new, gelu, silu)"),
-    };
 }
 
 internal sealed class T5LayerFF : nn.Module
@@ -449,7 +479,7 @@ internal sealed class T5LayerFF : nn.Module
     {
         var normed = layer_norm.Forward(x);
         capture.Record(path + ".layer_norm", normed);
-        var hidden = x + DenseReluDense.Forward(normed, capture);
+        var hidden = x.Add(DenseReluDense.Forward(normed, capture));
         capture.Record(path, hidden);
         return hidden;
     }
@@ -501,7 +531,7 @@ internal sealed class T5Block : nn.Module
     {
         if (x.dtype != ScalarType.Float16 || !x.isinf().any().item<bool>()) return x;
         var limit = finfo(ScalarType.Float16).max - 1000;
-        return x.clamp(-limit, limit);
+        return x.Clamp(-limit, limit);
     }
 }
 
@@ -533,10 +563,17 @@ internal sealed class T5Stack : nn.Module
         for (var i = 0; i < block.Count; i++)
         {
             capture.Record($"{prefix}hidden_states.{i}", hidden);
-            (hidden, selfBias, crossBias, var sProbs, var cProbs) =
+            // Each block in its own dispose scope: only the running hidden state and the position biases (made in
+            // block 0, shared by every later block) leave it.
+            using var scope = NewDisposeScope();
+            var (next, sBias, cBias, sProbs, cProbs) =
                 block[i].Forward(hidden, selfBias, selfMask, encoded, crossBias, crossMask, capture);
             capture.Record($"{prefix}attentions.{i}", sProbs);
             if (cProbs is not null) capture.Record($"cross_attentions.{i}", cProbs);
+            selfBias ??= sBias.MoveToOuterDisposeScope();
+            if (cBias is not null) crossBias ??= cBias.MoveToOuterDisposeScope();
+            if (!ReferenceEquals(hidden, embeds)) hidden.Dispose();
+            hidden = next.MoveToOuterDisposeScope();
         }
         hidden = final_layer_norm.Forward(hidden);
         capture.Record(path + ".final_layer_norm", hidden);
