@@ -1,4 +1,5 @@
 using Tta.Extract;
+using Tta.Models;
 using static TorchSharp.torch;
 
 namespace Tta.Metrics;
@@ -102,18 +103,17 @@ public static class TrajectoryProjection
             throw new InvalidDataException($"{block.Key.Point}: {block.Dim} features, but {series} has {acc.Dim}");
         using var scope = NewDisposeScope();
         var x = tensor(block.Values, [block.Positions, block.Dim]).to(ScalarType.Float64);
-        acc.Sum.add_(x.sum(0L)); // 0L: a literal 0 would bind to the sum(ScalarType) overload
-        acc.Gram.add_(x.t().matmul(x));
+        acc.Sum.AddInPlace(x.sum(0L)); // 0L: a literal 0 would bind to the sum(ScalarType) overload
+        acc.Gram.AddInPlace(x.t().matmul(x));
         acc.Rows += block.Positions;
     }
 
     private static ProjectionFit Finish(string series, Accumulator acc)
     {
         using var scope = NewDisposeScope();
-        var n = tensor((double)acc.Rows, ScalarType.Float64);
-        var mean = acc.Sum.div(n);
-        var cov = acc.Gram.div(n).sub(mean.outer(mean));
-        cov = cov.add(cov.t()).div(tensor(2.0, ScalarType.Float64)); // exactly symmetric for eigh
+        var mean = acc.Sum.Div(acc.Rows);
+        var cov = acc.Gram.Div(acc.Rows).sub(mean.outer(mean));
+        cov = cov.Add(cov.t()).Div(2.0); // exactly symmetric for eigh
         var (values, vectors) = linalg.eigh(cov); // ascending eigenvalues, eigenvectors in columns
         var lambdas = values.data<double>().ToArray();
         var dim = acc.Dim;
