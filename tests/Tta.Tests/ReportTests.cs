@@ -27,9 +27,17 @@ public class ReportTests(ExplorerRun run, ITestOutputHelper output) : IClassFixt
     {
         var chrome = await HeadlessChromium.StartOrSkip(output);
         if (chrome is null) return null;
-        await chrome.Open(run.Page);
-        await chrome.Json("window.__tta.ready");
-        return chrome;
+        try
+        {
+            await chrome.Open(run.Page);
+            await chrome.Json("window.__tta.ready");
+            return chrome;
+        }
+        catch
+        {
+            await chrome.DisposeAsync(); // no browser left running when the page fails to open
+            throw;
+        }
     }
 
     /// <summary>Moves the mouse to the centre of cell (i, j) of a map canvas and returns the tooltip's data.</summary>
