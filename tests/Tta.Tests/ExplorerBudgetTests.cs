@@ -66,7 +66,8 @@ public class ExplorerBudgetTests(ITestOutputHelper output)
                         similarity.Add(new SimilarityEntry(stack, point, l, l == 0 ? "embeddings" : $"layer {l - 1}", SimilarityMap.Measures[m], maps.Count - 1));
                     }
                 }
-                var fit = TrajectoryProjection.Fit(blocks)[0];
+                var fields = new Models.OutputFields(stack, stack + "_");
+                var fit = TrajectoryProjection.Fit(blocks, Extract.StoredPoints.Of(Enumerable.Range(0, HiddenStates).Select(fields.HiddenState)))[0];
                 var x = new float[Tokens * HiddenStates];
                 var y = new float[Tokens * HiddenStates];
                 for (var l = 0; l < HiddenStates; l++)

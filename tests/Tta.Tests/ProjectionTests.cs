@@ -69,7 +69,10 @@ public class ProjectionTests
         // A module capture point and a per-head block are no trajectory vectors.
         blocks.Add(new VectorBlock(new ActivationPoint("encoder.layer.0.attention.self.query", "encoder", 0), 6, 5, new float[30]));
 
-        var fit = Assert.Single(TrajectoryProjection.Fit(blocks));
+        var encoder = new Models.OutputFields("encoder", "encoder_");
+        var points = StoredPoints.Of([.. Enumerable.Range(0, 3).Select(encoder.HiddenState),
+            new Models.CaptureSite("encoder", 0, "encoder.layer.0.attention.self").Part("query", Models.CaptureKind.Query)]);
+        var fit = Assert.Single(TrajectoryProjection.Fit(blocks, points));
         Assert.Equal(("encoder_hidden_states", "encoder", 18, 5), (fit.Series, fit.Stack, fit.Rows, fit.Dim));
         var (mean, reference) = ReferencePca(rows);
         for (var k = 0; k < 5; k++) Assert.Equal(mean[k], fit.Mean[k], 5);

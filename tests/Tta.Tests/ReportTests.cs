@@ -257,7 +257,7 @@ public class ReportTests(ExplorerRun run, ITestOutputHelper output) : IClassFixt
         Assert.Equal(l2, int.Parse(tip.GetProperty("layer").GetString()!));
         var hovered = int.Parse(tip.GetProperty("token").GetString()!);
         Assert.Contains($"token: {Labels("one")[hovered]} (#{hovered})", tip.GetProperty("text").GetString());
-        var nearest = NearestRows.Read(run.Metrics("one", "nearest"))
+        var nearest = NearestRows.Read(run.Metrics("one", "nearest")).Rows
             .Where(r => r.Point == "encoder_hidden_states.2" && r.Measure == "ip" && r.Position == hovered).OrderBy(r => r.Rank)
             .Select(r => r.Token is null ? "#" + r.TokenId : TokenLabels.Readable(r.Token, TokenLabels.IsByteLevel(Tokens("one"))));
         Assert.Contains("nearest (inner product): " + string.Join(" · ", nearest), tip.GetProperty("text").GetString());

@@ -1,18 +1,15 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
+using Tta.Models;
 
 namespace Tta.Explorer;
 
 /// <summary>
 /// The order in which the explorer (and its figure gallery) walks a model: encoder before decoder, and within a stack
-/// by depth — embeddings, then layer 0…N, then the final output — with module capture points of block b between the
-/// input and the output of that block.
+/// by depth — what is recorded before the blocks (embeddings), then layer 0…N, then the final output — with module
+/// capture points of block b between the input and the output of that block.
 /// </summary>
-public static partial class Depth
+public static class Depth
 {
-    [GeneratedRegex(@"hidden_states\.(\d+)$")]
-    private static partial Regex HiddenStateRx();
-
     public static int StackOrder(string stack) => stack switch
     {
         "encoder" => 0,
@@ -21,29 +18,25 @@ public static partial class Depth
         _ => 3,
     };
 
-    /// <summary>Sort key within a stack: hidden_states.N → 2N, a module of block b → 2b+1, embeddings modules first, others last.</summary>
-    public static double Within(string point, int layer)
-    {
-        var m = HiddenStateRx().Match(point);
-        if (m.Success) return 2.0 * int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
-        if (layer >= 0) return 2.0 * layer + 1;
-        return point.Contains("emb", StringComparison.OrdinalIgnoreCase) ? -1 : double.MaxValue;
-    }
+    /// <summary>
+    /// Sort key within a stack: hidden state N → 2N, a point in block b → 2b+1, a point outside the blocks −1 when
+    /// the model records it before them (<paramref name="beforeBlocks"/>: embeddings), else last.
+    /// </summary>
+    public static double Within(CapturePoint point, bool beforeBlocks) =>
+        point.Kind == CaptureKind.HiddenState ? 2.0 * point.Layer : OfBlock(point.Layer, beforeBlocks);
 
-    /// <summary>The hidden-state index of a point (<c>encoder_hidden_states.4</c> → 4), or null.</summary>
-    public static int? HiddenStateIndex(string point)
-    {
-        var m = HiddenStateRx().Match(point);
-        return m.Success ? int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : null;
-    }
+    /// <summary>Sort key of something in block <paramref name="layer"/> (−1: none; first or last as <paramref name="beforeBlocks"/> says).</summary>
+    public static double OfBlock(int layer, bool beforeBlocks = false) =>
+        layer >= 0 ? 2.0 * layer + 1 : beforeBlocks ? -1 : double.MaxValue;
 
     /// <summary>
     /// What a point is, for captions: hidden state 0 = "embeddings", N = "layer N−1" (the output of block N−1), the last
-    /// = "final" when every hidden state from 0 up to it is stored (<paramref name="lastContiguous"/>); else the point.
+    /// = "final" when every hidden state from 0 up to it is stored (<paramref name="lastContiguous"/>); else its name.
     /// </summary>
-    public static string Describe(string point, int? lastContiguous)
+    public static string Describe(CapturePoint point, int? lastContiguous)
     {
-        if (HiddenStateIndex(point) is not { } n) return point;
+        if (point.Kind != CaptureKind.HiddenState) return point.Name;
+        var n = point.Layer;
         if (n == 0) return "embeddings";
         if (n == lastContiguous) return "final";
         return "layer " + (n - 1).ToString(CultureInfo.InvariantCulture);

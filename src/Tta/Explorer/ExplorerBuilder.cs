@@ -5,6 +5,7 @@ using Tta.Config;
 using Tta.Extract;
 using Tta.Figures;
 using Tta.Metrics;
+using Tta.Models;
 
 namespace Tta.Explorer;
 
@@ -20,6 +21,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
     public const string ThumbsFolder = "~thumbs"; // '~' cannot start a model key, so this never meets a model's folder
 
     private readonly List<QuantizedMap> maps = [];
+    private readonly Dictionary<(string Stack, string Point), double> similarityDepths = [];
     private readonly List<string> thumbs = [];
 
     public string PageDir => Path.Combine(ws.FiguresDir, experiment.Name);
@@ -121,7 +123,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
             }
         }
         metadata = meta!;
-        var figures = Figures(m, t, similarity);
+        var figures = Figures(m, t, similarity, similarityDepths);
         // The figures' display rule (readable text, visible whitespace), never cut: the page has room on hover.
         return new PageSet(m.Key, t.Key, TokenLabels.Labels(TokensOf(metadata), maxChars: 0), similarity, attention, projection, nearest, figures);
     }
@@ -140,26 +142,33 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
             blocks.Add((block.Key, Add(QuantizedMap.From(block.Values, block.Positions, block.Dim, maskThreshold: null))));
             return Task.CompletedTask;
         }));
-        var labels = PointLabels(blocks.Select(b => b.Key));
+        var points = StoredPoints.Read(metadata, parquet);
+        var recorded = blocks.Select(b => points[b.Key with { Measure = null }]).ToList();
+        var labels = PointLabels(recorded);
+        // The file holds the points in the order the model recorded them: what a stack records before its first
+        // block (its embeddings) comes first.
+        var firstBlock = recorded.Select((p, i) => (p, i)).Where(x => x.p.Layer >= 0).GroupBy(x => x.p.Stack)
+            .ToDictionary(g => g.Key, g => g.Min(x => x.i));
+        similarityDepths.Clear();
+        for (var i = 0; i < recorded.Count; i++)
+            similarityDepths.TryAdd((recorded[i].Stack, recorded[i].Name), Depth.Within(recorded[i], i < firstBlock.GetValueOrDefault(recorded[i].Stack, int.MaxValue)));
         var measures = experiment.Metrics.Similarity;
-        entries.AddRange(blocks
-            .OrderBy(b => Math.Max(0, measures.ToList().IndexOf(b.Key.Measure ?? ""))).ThenBy(b => Depth.StackOrder(b.Key.Stack))
-            .ThenBy(b => Depth.Within(b.Key.Point, b.Key.Layer)).ThenBy(b => b.Key.Point, StringComparer.Ordinal)
-            .Select(b => new SimilarityEntry(b.Key.Stack, b.Key.Point, b.Key.Layer, labels(b.Key.Stack, b.Key.Point), b.Key.Measure ?? "", b.Map)));
+        entries.AddRange(blocks.Zip(recorded, (b, p) => (b.Map, Point: p, Measure: b.Key.Measure ?? ""))
+            .OrderBy(b => Math.Max(0, measures.ToList().IndexOf(b.Measure))).ThenBy(b => Depth.StackOrder(b.Point.Stack))
+            .ThenBy(b => similarityDepths[(b.Point.Stack, b.Point.Name)]).ThenBy(b => b.Point.Name, StringComparer.Ordinal)
+            .Select(b => new SimilarityEntry(b.Point.Stack, b.Point.Name, b.Point.Layer, labels(b.Point), b.Measure, b.Map)));
         return metadata;
     }
 
     /// <summary>Names points for captions (<see cref="Depth.Describe"/>), knowing which hidden states each stack stores.</summary>
-    private static Func<string, string, string> PointLabels(IEnumerable<ActivationPoint> keys)
+    private static Func<CapturePoint, string> PointLabels(IEnumerable<CapturePoint> points)
     {
-        var last = keys.Where(k => Depth.HiddenStateIndex(k.Point) is not null)
-            .GroupBy(k => (k.Stack, Series: k.Point[..k.Point.LastIndexOf('.')]))
-            .ToDictionary(g => g.Key, g => Depth.LastContiguous(g.Select(k => Depth.HiddenStateIndex(k.Point)!.Value)));
-        return (stack, point) =>
+        var last = points.Where(p => p.Kind == CaptureKind.HiddenState).GroupBy(p => (p.Stack, p.Path))
+            .ToDictionary(g => g.Key, g => Depth.LastContiguous(g.Select(p => p.Layer)));
+        return point =>
         {
-            var dot = point.LastIndexOf('.');
-            var described = Depth.Describe(point, dot > 0 ? last.GetValueOrDefault((stack, point[..dot])) : null);
-            return described == point ? point : $"{described} ({point})";
+            var described = Depth.Describe(point, last.GetValueOrDefault((point.Stack, point.Path)));
+            return described == point.Name ? point.Name : $"{described} ({point.Name})";
         };
     }
 
@@ -167,6 +176,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
     private void Attention(string parquet, List<AttentionEntry> entries)
     {
         var metadata = Sync(() => VectorStoreReader.ReadMetadataAsync(parquet));
+        var points = StoredPoints.Read(metadata, parquet);
         var kernelRows = metadata.TryGetValue("tta.kernel_rows", out var json)
             ? JsonSerializer.Deserialize<Dictionary<string, int>>(json) ?? []
             : [];
@@ -191,7 +201,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
                 ? new KernelEntry(row, head.Kernel[0])
                 : null;
             entries.Add(new AttentionEntry(key.Stack, key.Point, key.Layer, key.Head ?? 0,
-                key.Point.Contains("EncDecAttention", StringComparison.Ordinal), head.Panels, kernel));
+                points[key with { Head = null }].Cross, head.Panels, kernel));
         }
     }
 
@@ -201,8 +211,9 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
         var info = metadata.TryGetValue("tta.projection", out var json)
             ? JsonSerializer.Deserialize<Dictionary<string, TrajectoryProjectionUnit.ProjectionInfo>>(json) ?? []
             : [];
-        var labels = PointLabels(blocks.Select(b => b.Key));
-        foreach (var series in blocks.GroupBy(b => TrajectoryProjection.SeriesOf(b.Key with { Measure = null }) ?? b.Key.Point)
+        var points = StoredPoints.Read(metadata, parquet);
+        var labels = PointLabels(blocks.Select(b => points[b.Key with { Measure = null }]));
+        foreach (var series in blocks.GroupBy(b => TrajectoryProjection.TrajectorySeries(points, b.Key) ?? b.Key.Point)
                      .OrderBy(g => Depth.StackOrder(g.First().Key.Stack)).ThenBy(g => g.Key, StringComparer.Ordinal))
         {
             var layers = series.OrderBy(b => b.Key.Layer).ToList();
@@ -218,7 +229,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
                 }
             var ratio = info.TryGetValue(series.Key, out var i) ? i.ExplainedVarianceRatio : [];
             entries.Add(new ProjectionEntry(series.Key, layers[0].Key.Stack, [.. layers.Select(b => b.Key.Layer)],
-                [.. layers.Select(b => labels(b.Key.Stack, b.Key.Point))], [.. ratio.Select(r => Math.Round(r, 4))], x, y));
+                [.. layers.Select(b => labels(points[b.Key with { Measure = null }]))], [.. ratio.Select(r => Math.Round(r, 4))], x, y));
         }
     }
 
@@ -235,9 +246,11 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
 
     private static Dictionary<string, NearestEntry> Nearest(string parquet, bool byteLevel)
     {
-        var rows = NearestRows.Read(parquet);
+        var (metadata, rows) = NearestRows.Read(parquet);
+        var points = StoredPoints.Read(metadata, parquet);
         var result = new Dictionary<string, NearestEntry>(StringComparer.Ordinal);
-        foreach (var series in rows.GroupBy(r => r.Point[..Math.Max(0, r.Point.LastIndexOf('.'))], StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
+        foreach (var series in rows.GroupBy(r => points[new ActivationPoint(r.Point, r.Stack, r.Layer)].Path, StringComparer.Ordinal)
+                     .OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             var k = Math.Min(MaxNearest, series.Max(r => r.Rank) + 1);
             var byMeasure = new SortedDictionary<string, IReadOnlyDictionary<string, IReadOnlyList<IReadOnlyList<string>>>>(StringComparer.Ordinal);
@@ -260,12 +273,14 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
     }
 
     /// <summary>The figure unit's files in gallery order, each with a thumbnail (written here) of its PNG.</summary>
-    private List<FigureEntry> Figures(ModelSpec m, TextSpec t, List<SimilarityEntry> similarity)
+    private List<FigureEntry> Figures(ModelSpec m, TextSpec t, List<SimilarityEntry> similarity,
+        IReadOnlyDictionary<(string Stack, string Point), double> depths)
     {
         var unit = new FiguresUnit(ws, experiment, m, t);
         var manifest = StageRunner.Upstream(unit.ManifestPath, $"figures of {unit.Key}");
         var labels = similarity.GroupBy(s => (s.Stack, s.Point)).ToDictionary(g => g.Key, g => g.First().Label);
-        string Describe(string stack, string point) => labels.GetValueOrDefault((stack, point)) ?? point;
+        (string Label, double Depth) Describe(string stack, string point, int layer) =>
+            (labels.GetValueOrDefault((stack, point)) ?? point, depths.TryGetValue((stack, point), out var d) ? d : Depth.OfBlock(layer));
         var figures = FigureCatalog.Catalog(manifest.Outputs.Select(o => ws.Absolute(o.Path)), Describe);
         // Decoding a 6000-px PNG takes a while: thumbnails are made side by side (a few at a time, as each decode
         // holds the full image), each into its own file, so the result does not depend on the order.

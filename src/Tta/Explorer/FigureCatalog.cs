@@ -27,9 +27,10 @@ public static partial class FigureCatalog
 
     /// <summary>
     /// Groups <paramref name="files"/> (the outputs of one figure unit) by stem and describes each;
-    /// <paramref name="describePoint"/> names a capture point (e.g. hidden state 0 → "embeddings").
+    /// <paramref name="describePoint"/> names a similarity map's capture point (stack, point, layer; e.g. hidden state
+    /// 0 → "embeddings") and gives its depth (<see cref="Depth.Within"/>).
     /// </summary>
-    public static List<GalleryFigure> Catalog(IEnumerable<string> files, Func<string, string, string> describePoint)
+    public static List<GalleryFigure> Catalog(IEnumerable<string> files, Func<string, string, int, (string Label, double Depth)> describePoint)
     {
         var result = new List<GalleryFigure>();
         foreach (var group in files.GroupBy(f => Path.GetFileNameWithoutExtension(f), StringComparer.Ordinal))
@@ -41,7 +42,8 @@ public static partial class FigureCatalog
             .ThenBy(f => f.Order.Depth).ThenBy(f => f.Order.Head).ThenBy(f => f.Order.Part).ThenBy(f => f.Order.Stem, StringComparer.Ordinal)];
     }
 
-    public static GalleryFigure Describe(string stem, IReadOnlyDictionary<string, string> files, Func<string, string, string> describePoint)
+    public static GalleryFigure Describe(string stem, IReadOnlyDictionary<string, string> files,
+        Func<string, string, int, (string Label, double Depth)> describePoint)
     {
         var stack = Stacks.FirstOrDefault(s => stem.StartsWith(s + "-", StringComparison.Ordinal)) ?? "";
         var rest = stack.Length > 0 ? stem[(stack.Length + 1)..] : stem;
@@ -64,7 +66,7 @@ public static partial class FigureCatalog
                 point = point[..hm.Index];
             }
             var kindOrder = Kinds.ToList().IndexOf(kind);
-            var depth = Depth.Within(point, layer);
+            var depth = Depth.OfBlock(layer); // attention: its block; series figures: after the maps
             return kind switch
             {
                 "attention" => new GalleryFigure(kind, $"attention · {stack} block {layer} · {point}",
@@ -83,8 +85,9 @@ public static partial class FigureCatalog
         var dash = rest.LastIndexOf('-');
         var (p, measure) = dash > 0 ? (rest[..dash], rest[(dash + 1)..]) : (rest, "");
         var measureLabel = measure switch { "cosine" => "cosine", "dot" => "dot product", _ => measure };
-        return new GalleryFigure("similarity", $"similarity · {measureLabel}", $"{stack} · {describePoint(stack, p)}", stem, files,
-            (0, measure, Depth.StackOrder(stack), Depth.Within(p, layer), 0, 0, stem));
+        var (label, pointDepth) = describePoint(stack, p, layer);
+        return new GalleryFigure("similarity", $"similarity · {measureLabel}", $"{stack} · {label}", stem, files,
+            (0, measure, Depth.StackOrder(stack), pointDepth, 0, 0, stem));
     }
 
     private static string AttentionCaption(string what) => what == MetricFigures.KernelSlug

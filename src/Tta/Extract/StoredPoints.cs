@@ -36,6 +36,10 @@ public sealed class StoredPoints
         return json.ToJsonString();
     }
 
+    /// <summary>Points known in memory (as a file's metadata would describe them).</summary>
+    public static StoredPoints Of(IEnumerable<CapturePoint> points, string file = "(memory)") =>
+        new(points.DistinctBy(p => p.Name).ToDictionary(p => p.Name, p => (p.Kind, p.Path, p.Cross), StringComparer.Ordinal), file);
+
     /// <summary>The points described in a store file's metadata; <paramref name="file"/> names it in errors.</summary>
     public static StoredPoints Read(IReadOnlyDictionary<string, string> metadata, string file)
     {

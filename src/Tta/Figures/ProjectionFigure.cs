@@ -39,8 +39,9 @@ public static class ProjectionFigure
         var info = metadata.TryGetValue("tta.projection", out var json)
             ? JsonSerializer.Deserialize<Dictionary<string, TrajectoryProjectionUnit.ProjectionInfo>>(json) ?? []
             : [];
+        var points = StoredPoints.Read(metadata, parquet);
         var jobs = new List<FigureJob>();
-        foreach (var series in blocks.GroupBy(b => TrajectoryProjection.SeriesOf(b.Key with { Measure = null }) ?? b.Key.Point)
+        foreach (var series in blocks.GroupBy(b => TrajectoryProjection.TrajectorySeries(points, b.Key) ?? b.Key.Point)
                      .OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             var layers = series.OrderBy(b => b.Key.Layer).ToList();

@@ -56,19 +56,20 @@ public static class TrajectoryProjection
         }
     }
 
-    /// <summary>The series a hidden-state point belongs to (<c>encoder_hidden_states.3</c> → <c>encoder_hidden_states</c>), or null.</summary>
-    public static string? SeriesOf(ActivationPoint key) =>
-        key.Head is null && TrajectoryMetrics.IsHiddenState(key.Point) ? key.Point[..key.Point.LastIndexOf('.')] : null;
+    /// <summary>The series of a hidden-state block (<c>encoder_hidden_states.3</c> → <c>encoder_hidden_states</c>: its path), or null.</summary>
+    public static string? TrajectorySeries(StoredPoints points, ActivationPoint key) =>
+        points.IsHiddenStateBlock(key with { Measure = null }) ? points[key with { Measure = null }].Path : null;
 
     /// <summary>Fits one projection per hidden-state series of the store at <paramref name="path"/>.</summary>
     public static async Task<IReadOnlyList<ProjectionFit>> FitAsync(string path)
     {
+        var points = StoredPoints.Read(await VectorStoreReader.ReadMetadataAsync(path), path);
         var accumulators = new SortedDictionary<string, Accumulator>(StringComparer.Ordinal);
         try
         {
             await VectorStoreReader.ForEachBlockAsync(path, block =>
             {
-                Accumulate(accumulators, block);
+                Accumulate(accumulators, block, points);
                 return Task.CompletedTask;
             });
             return [.. accumulators.Select(kv => Finish(kv.Key, kv.Value))];
@@ -80,12 +81,12 @@ public static class TrajectoryProjection
     }
 
     /// <summary>Fits from blocks in memory (tests, small stores); same result as <see cref="FitAsync"/>.</summary>
-    public static IReadOnlyList<ProjectionFit> Fit(IEnumerable<VectorBlock> blocks)
+    public static IReadOnlyList<ProjectionFit> Fit(IEnumerable<VectorBlock> blocks, StoredPoints points)
     {
         var accumulators = new SortedDictionary<string, Accumulator>(StringComparer.Ordinal);
         try
         {
-            foreach (var block in blocks) Accumulate(accumulators, block);
+            foreach (var block in blocks) Accumulate(accumulators, block, points);
             return [.. accumulators.Select(kv => Finish(kv.Key, kv.Value))];
         }
         finally
@@ -94,9 +95,9 @@ public static class TrajectoryProjection
         }
     }
 
-    private static void Accumulate(SortedDictionary<string, Accumulator> accumulators, VectorBlock block)
+    private static void Accumulate(SortedDictionary<string, Accumulator> accumulators, VectorBlock block, StoredPoints points)
     {
-        if (SeriesOf(block.Key) is not { } series) return;
+        if (TrajectorySeries(points, block.Key) is not { } series) return;
         if (!accumulators.TryGetValue(series, out var acc))
             accumulators[series] = acc = new Accumulator(block.Key.Stack, block.Dim);
         if (acc.Dim != block.Dim)
