@@ -63,7 +63,7 @@ Setup(context =>
     if (pipeline || (clean && System.IO.Directory.Exists(workspace.CacheDir)))
     {
         // One lock spans the whole run, so nothing (Clean, another run) slips in between its stages.
-        runLock = Tta.Cache.RunLock.Acquire(workspace.CacheDir, Tta.Cache.LockMode.Exclusive, null, Console.Out);
+        runLock = Tta.Cache.RunLock.Acquire(workspace.CacheDir, clean ? Tta.Cache.LockMode.Exclusive : Tta.Cache.LockMode.Shared, null, Console.Out);
         System.Environment.SetEnvironmentVariable(Tta.Cache.RunLock.HeldVariable, runLock.EnvironmentValue);
     }
     // Bad experiment files stop the run before any stage touches cache/ or figures/.

@@ -39,6 +39,7 @@ internal static class KnownOptions
         new("repeats", Value, OptionScope.Both, "Bench: processes of each kind in extract (default 3)"),
         new("root", Value, OptionScope.Cli, "project root (default: the current folder)"),
         new("stage", Value, OptionScope.Cli, "status/run: the stage"),
+        new("unit", Value, OptionScope.Cli, "run: exactly one unit, by id (tta-cli units lists them)"),
         new("work", Value, OptionScope.Both, "Bench: scratch folder"),
         new("child", Value, OptionScope.Cli, "bench: run as the bare-forward baseline process"),
         new("text", Value, OptionScope.Cli, "bench: text file of the bare-forward baseline"),

@@ -1,6 +1,7 @@
 using Tta;
 using Tta.Cache;
 using Tta.Config;
+using Tta.Execution;
 
 // tta-cli: one verb per pipeline step; build/build.cake calls these. Exit codes: 0 ok (status: up to date),
 // 3 status: stale, 2 bad input (experiment file), 1 any other failure.
@@ -14,7 +15,7 @@ public static class TtaCli
     public const int Stale = 3;
     public const int BadInput = 2;
 
-    public static readonly IReadOnlyList<string> Verbs = ["validate", "status", "run", "forward", "clean", "archive", "verify", "bench", "synth", "check-options"];
+    public static readonly IReadOnlyList<string> Verbs = ["validate", "status", "run", "units", "forward", "clean", "archive", "verify", "bench", "synth", "check-options"];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -35,6 +36,7 @@ public static class TtaCli
                 "validate" => Validate(options, io),
                 "status" => Status(options, io),
                 "run" => RunStage(options, io),
+                "units" => Units(options, io),
                 "forward" => Forward(options, io),
                 "clean" => Clean(options, io),
                 "archive" => Archive(options, io),
@@ -84,7 +86,9 @@ public static class TtaCli
             usage: tta-cli <verb> [options]
               validate  --experiment=PATH|GLOB …          check experiment files
               status    --stage=STAGE [--explain] [--verify] exit 0 when up to date, 3 when stale
-              run       --stage=STAGE [--explain] [--verify] run the stale units of a stage
+              run       --stage=STAGE [--explain] [--verify] run the stale units of a stage (--jobs at a time)
+              run       --unit=ID                          run exactly one unit (if stale, or with --force)
+              units     [--stage=STAGE]                    list the run's unit ids and whether each is up to date
               forward   --model=DIR --inputs=case.json --out=FILE.safetensors
               clean                                        delete what tta wrote in cache/ and figures/
               archive   [--experiment=…] [--out=DIR]       zip each experiment's results (default DIR: figures/archives)
@@ -150,12 +154,30 @@ public static class TtaCli
         return stale.Count == 0 ? 0 : Stale;
     }
 
+    private static RunOptions RunOptions(Options o) => new(u => Forced(o, u.Stage), o.Has("explain"), o.Has("verify"));
+
+    /// <summary>run --stage=STAGE: the stale units of a stage, side by side (--jobs); run --unit=ID: exactly that unit.</summary>
     private static int RunStage(Options o, Writers io)
     {
-        var stage = Pipeline.Canonical(o.Required("stage"));
-        var c = Context(o, io);
-        Pipeline.Run(stage, c, Forced(o, stage), o.Has("explain"), o.Has("verify"));
-        foreach (var d in c.Shared.Values.OfType<IDisposable>()) d.Dispose();
+        using var c = Context(o, io);
+        if (o.Get("unit") is { } id)
+            Pipeline.RunUnit(id, c, RunOptions(o));
+        else
+            Pipeline.Run([Pipeline.Canonical(o.Required("stage"))], c, RunOptions(o));
+        return 0;
+    }
+
+    /// <summary>units [--stage=STAGE]: every unit id of the run (what run --unit takes), with its status.</summary>
+    private static int Units(Options o, Writers io)
+    {
+        using var c = Context(o, io);
+        var graph = Tta.Execution.UnitGraph.For(c);
+        var stage = o.Get("stage") is { } s ? Pipeline.Canonical(s) : null;
+        foreach (var unit in graph.Units.Where(u => stage is null || u.Stage == stage))
+        {
+            var status = StageRunner.Check(unit, c.Workspace);
+            io.Out.WriteLine($"{unit.Id}\t{(status.UpToDate ? "up to date" : "stale")}");
+        }
         return 0;
     }
 

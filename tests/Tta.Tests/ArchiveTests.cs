@@ -266,7 +266,7 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
         var download = JsonNode.Parse(ArchivedTinyExperiment.Members(built.ArchivePath)
             .Single(m => m.Key.StartsWith("cache/download/", StringComparison.Ordinal)).Value)!;
         Assert.Equal("local/experiment/model", download["unit"]!.GetValue<string>());
-        Assert.Equal("experiment/model", download["components"]!["path"]!.GetValue<string>());
+        Assert.Equal("\"experiment/model\"", download["components"]!["param:path"]!.GetValue<string>());
     }
 
     [Fact]
@@ -344,7 +344,7 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
         var (code, output) = ws.Cli("archive");
         Assert.Equal(1, code);
         Assert.Contains("not fully built", output);
-        Assert.Contains("Figures tiny/tiny/one: config.figures changed", output);
+        Assert.Contains("Figures tiny/tiny/one: param:figures changed", output);
         Assert.False(Directory.Exists(Path.Combine(ws.FiguresDir, "archives")));
     }
 }
