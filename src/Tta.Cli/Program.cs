@@ -15,7 +15,7 @@ public static class TtaCli
     public const int Stale = 3;
     public const int BadInput = 2;
 
-    public static readonly IReadOnlyList<string> Verbs = ["validate", "status", "run", "units", "forward", "clean", "archive", "verify", "bench", "synth", "check-options"];
+    public static readonly IReadOnlyList<string> Verbs = ["validate", "plan", "status", "run", "units", "forward", "clean", "archive", "verify", "bench", "synth", "check-options"];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -37,6 +37,7 @@ public static class TtaCli
                 "status" => Status(options, io),
                 "run" => RunStage(options, io),
                 "units" => Units(options, io),
+                "plan" => Plan(options, io),
                 "forward" => Forward(options, io),
                 "clean" => Clean(options, io),
                 "archive" => Archive(options, io),
@@ -70,9 +71,42 @@ public static class TtaCli
     {
         var given = o.Given.ToList();
         if (given.Count > 0 && given[^1].Name == "root") given.RemoveAt(given.Count - 1); // what build.cake adds to every call
+        return CheckBuildOptions(given, io);
+    }
+
+    private static int CheckBuildOptions(IEnumerable<(string Name, string? Value)> given, Writers io)
+    {
         if (KnownOptions.Problem(given, OptionScope.Build, StringComparison.OrdinalIgnoreCase) is not { } problem) return 0;
         io.Error.WriteLine($"error: {problem}");
         return BadInput;
+    }
+
+    /// <summary>
+    /// plan --journal=FILE --through=STAGE [options] -- [./build.sh's options]: what Cake's Setup calls once. Checks
+    /// ./build.sh's options and the experiments, then records in the journal which stages up to STAGE have stale
+    /// units (the stage tasks' criteria read it: one process instead of one per stage). Exit 2 on bad input.
+    /// </summary>
+    private static int Plan(Options o, Writers io)
+    {
+        var given = Options.Parse(["check", .. o.Rest]).Given.ToList();
+        if (given.Count > 0 && given[^1].Name == "root") given.RemoveAt(given.Count - 1); // what build.cake adds to every call
+        if (CheckBuildOptions(given, io) is var bad and not 0) return bad;
+        using var c = Context(o, io);
+        var through = Pipeline.Canonical(o.Required("through"));
+        var journal = new RunJournal();
+        foreach (var stage in Pipeline.StageNames.Take(Pipeline.Order(through) + 1))
+        {
+            var statuses = Pipeline.Check(stage, c, Forced(o, stage), o.Has("verify"));
+            var entry = journal[stage];
+            entry.Units = statuses.Count;
+            entry.StaleUnits = statuses.Count(s => !s.UpToDate);
+            entry.Stale = entry.StaleUnits > 0;
+            if (o.Has("explain") || o.Has("verify"))
+                foreach (var s in statuses)
+                    io.Out.WriteLine(s.UpToDate ? $"{stage} {s.Unit.Key}: up to date" : $"{stage} {s.Unit.Key}: stale — {string.Join("; ", s.Reasons)}");
+        }
+        journal.Write(o.Required("journal"));
+        return 0;
     }
 
     private static int Usage(Options o, Writers io)
@@ -156,15 +190,76 @@ public static class TtaCli
 
     private static RunOptions RunOptions(Options o) => new(u => Forced(o, u.Stage), o.Has("explain"), o.Has("verify"));
 
-    /// <summary>run --stage=STAGE: the stale units of a stage, side by side (--jobs); run --unit=ID: exactly that unit.</summary>
+    /// <summary>
+    /// run --stage=STAGE [--through=LAST]: the stale units of STAGE (through LAST, one process: a unit starts as soon
+    /// as what it reads is built), side by side (--jobs), here or on Slurm (--executor); run --unit=ID: exactly that
+    /// unit. With --journal=FILE, records which stages ran (for Cake's summary).
+    /// </summary>
     private static int RunStage(Options o, Writers io)
     {
         using var c = Context(o, io);
         if (o.Get("unit") is { } id)
+        {
             Pipeline.RunUnit(id, c, RunOptions(o));
-        else
-            Pipeline.Run([Pipeline.Canonical(o.Required("stage"))], c, RunOptions(o));
+            return 0;
+        }
+        var first = Pipeline.Order(o.Required("stage"));
+        var last = o.Get("through") is { } t ? Math.Max(first, Pipeline.Order(t)) : first;
+        var stages = Pipeline.StageNames.Skip(first).Take(last - first + 1).ToList();
+        var slurm = Slurm(o, c);
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler? onCtrlC = null;
+        if (slurm is not null)
+        {
+            // Ctrl-C cancels the run's Slurm jobs before this process ends.
+            onCtrlC = (_, e) => { e.Cancel = true; cancel.Cancel(); };
+            Console.CancelKeyPress += onCtrlC;
+        }
+        try
+        {
+            var outcomes = Pipeline.Run(stages, c, RunOptions(o), slurm, cancel.Token);
+            if (o.Get("journal") is { } path)
+            {
+                var journal = RunJournal.Read(path);
+                foreach (var stage in stages)
+                {
+                    journal[stage].Stale = false;
+                    journal[stage].Ran |= slurm is not null || outcomes.Any(u => u.Ran && u.Unit.Stage == stage);
+                }
+                journal.Write(path);
+            }
+        }
+        finally
+        {
+            if (onCtrlC is not null) Console.CancelKeyPress -= onCtrlC;
+        }
         return 0;
+    }
+
+    /// <summary>
+    /// The Slurm settings when the run goes to Slurm (--executor=slurm, or executor: kind: slurm in the experiments;
+    /// --partition, --account and --time win over the experiments' values); null for this machine.
+    /// </summary>
+    private static SlurmSettings? Slurm(Options o, RunContext c)
+    {
+        var blocks = c.Experiments.Where(e => e.Executor is not null).Select(e => e.Executor!).ToList();
+        if (blocks.Select(b => (b.Kind, b.Partition, b.Account, b.Time)).Distinct().Count() > 1)
+            throw new ConfigException(blocks[1].At!, "the experiments of this run ask for different executor: settings; run them separately, or give --executor, --partition, --account and --time on the command line");
+        var block = blocks.FirstOrDefault();
+        var kind = o.Get("executor") ?? block?.Kind ?? "local";
+        if (!ExperimentLoader.ExecutorKinds.Contains(kind))
+            throw new ArgumentException($"--executor={kind}: use one of {string.Join(", ", ExperimentLoader.ExecutorKinds)}");
+        if (kind != "slurm") return null;
+        var time = o.Get("time") ?? block?.Time;
+        var options = new Tta.Execution.Slurm.SlurmOptions(o.Get("partition") ?? block?.Partition, o.Get("account") ?? block?.Account,
+            time is null ? null : Tta.Execution.Slurm.SlurmTimeLimit.Parse(time, o.Get("time") is null ? "executor.time" : "--time"));
+        var common = new List<string> { $"--root={c.Workspace.Root}", $"--cache={c.Workspace.CacheDir}", $"--figures={c.Workspace.FiguresDir}" };
+        common.AddRange(c.Experiments.Select(e => $"--experiment={e.SourcePath}"));
+        return new SlurmSettings(options, ["dotnet", typeof(TtaCli).Assembly.Location], common)
+        {
+            PollInterval = o.Get("poll-seconds") is { } p ? TimeSpan.FromSeconds(double.Parse(p, System.Globalization.CultureInfo.InvariantCulture)) : null,
+            Progress = Tta.Execution.Slurm.SlurmProgressWriter.ForConsole(),
+        };
     }
 
     /// <summary>units [--stage=STAGE]: every unit id of the run (what run --unit takes), with its status.</summary>
@@ -300,11 +395,20 @@ internal sealed class Options
     private readonly List<KeyValuePair<string, string?>> values = [];
     public string Verb { get; private set; } = "";
 
+    /// <summary>Arguments after a lone <c>--</c>, kept as given (plan: the options ./build.sh was called with).</summary>
+    public List<string> Rest { get; } = [];
+
     public static Options Parse(string[] args)
     {
         var o = new Options();
-        foreach (var a in args)
+        for (var i = 0; i < args.Length; i++)
         {
+            var a = args[i];
+            if (a == "--")
+            {
+                o.Rest.AddRange(args[(i + 1)..]);
+                break;
+            }
             if (!a.StartsWith("--", StringComparison.Ordinal)) { if (o.Verb == "") o.Verb = a; continue; }
             var eq = a.IndexOf('=');
             o.values.Add(eq < 0 ? new(a[2..], null) : new(a[2..eq], a[(eq + 1)..]));

@@ -25,6 +25,9 @@ public static class Pipeline
         _ => throw new ArgumentException($"unknown stage '{stage}'; stages: {string.Join(", ", StageNames)}"),
     };
 
+    /// <summary>Position of a stage in <see cref="StageNames"/> (Download = 0).</summary>
+    public static int Order(string stage) => StageNames.ToList().IndexOf(Canonical(stage));
+
     public static string Canonical(string stage) =>
         StageNames.FirstOrDefault(s => string.Equals(s, stage, StringComparison.OrdinalIgnoreCase)
                                        || string.Equals(s, stage.Replace("-", ""), StringComparison.OrdinalIgnoreCase))
@@ -94,17 +97,21 @@ public static class Pipeline
 
     /// <summary>
     /// Runs the stale units of <paramref name="stages"/> on this machine (<see cref="LocalExecutor"/>: side by side up
-    /// to <c>--jobs</c>, each under its unit lock) while holding the run lock shared (held already when a parent
+    /// to <c>--jobs</c>, each under its unit lock), or on Slurm when <paramref name="slurm"/> is given, while holding the run lock shared (held already when a parent
     /// process, such as the Cake run, took it for the whole run), so Clean waits for it but other runs do not.
     /// </summary>
-    public static IReadOnlyList<UnitOutcome> Run(IReadOnlyCollection<string> stages, RunContext context, RunOptions options)
+    public static IReadOnlyList<UnitOutcome> Run(IReadOnlyCollection<string> stages, RunContext context, RunOptions options,
+        SlurmSettings? slurm = null, CancellationToken cancel = default)
     {
         using var runLock = RunLock.Acquire(context.Workspace.CacheDir, LockMode.Shared, null, context.Log);
         if (options.Explain && runLock.Inherited) context.Log.WriteLine($"working under the run lock of process {runLock.EnvironmentValue.Split(':')[1]}");
         context.Workspace.EnsureFolders();
         TempFiles.RemoveStale([context.Workspace.CacheDir, context.Workspace.FiguresDir], context.Log);
         var graph = UnitGraph.For(context);
-        return LocalExecutor.Run(graph, graph.Units.Where(u => stages.Contains(u.Stage)).ToList(), context, options);
+        var units = graph.Units.Where(u => stages.Contains(u.Stage)).ToList();
+        if (slurm is null) return LocalExecutor.Run(graph, units, context, options);
+        SlurmExecutor.Run(graph, units, context, options, slurm, cancel);
+        return [];
     }
 
     /// <summary>Runs exactly one unit of the graph (if it is stale, or forced), under the run lock shared.</summary>
