@@ -44,23 +44,26 @@ var pipelineTargets = new[] { "Download", "Extract", "Metrics", "Figures", "Arch
 // The last stage a target needs (Archive builds everything first).
 var throughStage = string.Equals(target, "Archive", StringComparison.OrdinalIgnoreCase) ? "Figures"
     : pipelineTargets.FirstOrDefault(t => string.Equals(t, target, StringComparison.OrdinalIgnoreCase)) ?? "Figures";
-// Setup's plan records which stages have stale units, and the run records which stages it ran: the stage tasks'
+// Setup's plan (which also checks the experiments) records which stages have stale units, and the run records which stages it ran: the stage tasks'
 // criteria read this file instead of starting a process each.
 var journal = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"tta-run-{System.Environment.ProcessId}.json");
 Tta.Execution.RunJournal Journal() => Tta.Execution.RunJournal.Read(journal);
 string firstRunner = null;
 Tta.Cache.RunLock runLock = null;
 
-// Every option ./build.sh was given, as given (checked against tta's table: Cake ignores unknown ones).
-string Given() => string.Join(" ", Context.Arguments.GetArguments()
-    .SelectMany(a => a.Value.DefaultIfEmpty("").Select(v => string.IsNullOrEmpty(v) ? $"--{a.Key}" : $"--{a.Key}=\"{v}\"")));
 
 Setup(context =>
 {
     var workspace = Tta.Cache.Workspace.At(root, HasArgument("cache") ? Argument<string>("cache") : null, HasArgument("figures") ? Argument<string>("figures") : null);
     var pipeline = pipelineTargets.Contains(target, StringComparer.OrdinalIgnoreCase);
     var clean = string.Equals(target, "Clean", StringComparison.OrdinalIgnoreCase);
-    if (!pipeline) CliOrFail($"check-options {Given()}");
+    // Every option must be one tta knows (Cake itself ignores unknown ones, so a typo would pass silently).
+    var given = context.Arguments.GetArguments().SelectMany(a => a.Value.DefaultIfEmpty(null).Select(v => (a.Key, v)));
+    if (Tta.Config.KnownOptions.Problem(given, Tta.Config.OptionScope.Build, StringComparison.OrdinalIgnoreCase) is { } problem)
+    {
+        Error($"error: {problem}");
+        throw new CakeException(2, problem);
+    }
     if (pipeline || (clean && System.IO.Directory.Exists(workspace.CacheDir)))
     {
         // One lock spans the whole run: shared by runs (units lock themselves), exclusive for Clean, so Clean never
@@ -69,7 +72,7 @@ Setup(context =>
         System.Environment.SetEnvironmentVariable(Tta.Cache.RunLock.HeldVariable, runLock.EnvironmentValue);
     }
     // Bad options or experiment files stop the run before any stage touches cache/ or figures/.
-    if (pipeline) CliOrFail($"plan --journal=\"{journal}\" --through={throughStage} {Forwarded()}{Verify()} -- {Given()}");
+    if (pipeline) CliOrFail($"plan --journal=\"{journal}\" --through={throughStage} {Forwarded()}{Verify()}");
 });
 
 Teardown(context =>

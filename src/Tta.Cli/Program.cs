@@ -71,26 +71,18 @@ public static class TtaCli
     {
         var given = o.Given.ToList();
         if (given.Count > 0 && given[^1].Name == "root") given.RemoveAt(given.Count - 1); // what build.cake adds to every call
-        return CheckBuildOptions(given, io);
-    }
-
-    private static int CheckBuildOptions(IEnumerable<(string Name, string? Value)> given, Writers io)
-    {
         if (KnownOptions.Problem(given, OptionScope.Build, StringComparison.OrdinalIgnoreCase) is not { } problem) return 0;
         io.Error.WriteLine($"error: {problem}");
         return BadInput;
     }
 
     /// <summary>
-    /// plan --journal=FILE --through=STAGE [options] -- [./build.sh's options]: what Cake's Setup calls once. Checks
-    /// ./build.sh's options and the experiments, then records in the journal which stages up to STAGE have stale
-    /// units (the stage tasks' criteria read it: one process instead of one per stage). Exit 2 on bad input.
+    /// plan --journal=FILE --through=STAGE [options]: what Cake's Setup calls once. Checks the experiments, then records
+    /// in the journal which stages up to STAGE have stale units (the stage tasks' criteria read it: one process instead
+    /// of one per stage). Exit 2 on bad input.
     /// </summary>
     private static int Plan(Options o, Writers io)
     {
-        var given = Options.Parse(["check", .. o.Rest]).Given.ToList();
-        if (given.Count > 0 && given[^1].Name == "root") given.RemoveAt(given.Count - 1); // what build.cake adds to every call
-        if (CheckBuildOptions(given, io) is var bad and not 0) return bad;
         using var c = Context(o, io);
         var through = Pipeline.Canonical(o.Required("through"));
         var journal = new RunJournal();
@@ -395,20 +387,11 @@ internal sealed class Options
     private readonly List<KeyValuePair<string, string?>> values = [];
     public string Verb { get; private set; } = "";
 
-    /// <summary>Arguments after a lone <c>--</c>, kept as given (plan: the options ./build.sh was called with).</summary>
-    public List<string> Rest { get; } = [];
-
     public static Options Parse(string[] args)
     {
         var o = new Options();
-        for (var i = 0; i < args.Length; i++)
+        foreach (var a in args)
         {
-            var a = args[i];
-            if (a == "--")
-            {
-                o.Rest.AddRange(args[(i + 1)..]);
-                break;
-            }
             if (!a.StartsWith("--", StringComparison.Ordinal)) { if (o.Verb == "") o.Verb = a; continue; }
             var eq = a.IndexOf('=');
             o.values.Add(eq < 0 ? new(a[2..], null) : new(a[2..eq], a[(eq + 1)..]));

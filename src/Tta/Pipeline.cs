@@ -104,7 +104,7 @@ public static class Pipeline
         SlurmSettings? slurm = null, CancellationToken cancel = default)
     {
         using var runLock = RunLock.Acquire(context.Workspace.CacheDir, LockMode.Shared, null, context.Log);
-        if (options.Explain && runLock.Inherited) context.Log.WriteLine($"working under the run lock of process {runLock.EnvironmentValue.Split(':')[1]}");
+        if (options.Explain && runLock.Inherited) context.Log.WriteLine($"run: working under the run lock of process {runLock.EnvironmentValue.Split(':')[1]}");
         context.Workspace.EnsureFolders();
         TempFiles.RemoveStale([context.Workspace.CacheDir, context.Workspace.FiguresDir], context.Log);
         var graph = UnitGraph.For(context);

@@ -265,7 +265,7 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
         // Paths become relative to the archive's layout (the experiment folder is archived as experiment/).
         var download = JsonNode.Parse(ArchivedTinyExperiment.Members(built.ArchivePath)
             .Single(m => m.Key.StartsWith("cache/download/", StringComparison.Ordinal)).Value)!;
-        Assert.Equal("local/experiment/model", download["unit"]!.GetValue<string>());
+        Assert.Equal("local/experiments/model", download["unit"]!.GetValue<string>()); // project-relative: no absolute path
         Assert.Equal("\"experiment/model\"", download["components"]!["param:path"]!.GetValue<string>());
     }
 

@@ -5,8 +5,10 @@ namespace Tta.Cache;
 /// <summary>
 /// What a stage unit's output depends on, derived from its <see cref="UnitDeclaration"/> by one rule for every unit:
 /// <c>stage</c> and <c>code</c>, one <c>param:NAME</c> per configuration value (canonical JSON), and one
-/// <c>in:…</c> per upstream input — the recorded sha256 of the file (<c>in:PATH</c>) when the input is one file, else
-/// a hash over every recorded (path, sha256) of the upstream unit, named by the folder that holds them (<c>in:FOLDER/*</c>); paths are relative to the project root, so fingerprints do not depend on where the project lies. The fingerprint is the
+/// <c>in:…</c> per upstream input — the recorded sha256 of the file (<c>in:Stage:Key/FILE</c>) when the input is one
+/// file, else a hash over every recorded (name, sha256) of the upstream unit (<c>in:Stage:Key</c>), names relative to
+/// the folder that holds them. Neither depends on where the cache or the project lies, so moving them (or
+/// <c>--cache</c>) changes no output bytes. The fingerprint is the
 /// SHA-256 of the sorted components, so any change to one of them, and only such a change, makes the unit stale; the
 /// components are kept in the manifest to explain why (<c>--explain</c>).
 /// </summary>
@@ -65,8 +67,13 @@ public sealed class StageFingerprint
                 : manifest.Outputs.Where(o => Path.GetFileName(o.Path) == input.File).ToList();
             if (records.Count == 0)
                 throw new MissingInputException($"{input.Unit.Stage} {input.Unit.Key} has no output {input.File ?? "at all"}; it must be rebuilt");
-            if (records.Count == 1) fp.Add("in:" + records[0].Path, records[0].Sha256);
-            else fp.Add("in:" + CommonFolder(records) + "*", Hashing.Sha256(string.Join("\n", records.OrderBy(r => r.Path, StringComparer.Ordinal).Select(r => r.Path + "\0" + r.Sha256))));
+            if (records.Count == 1)
+                fp.Add($"in:{input.Unit.Id}/{Path.GetFileName(records[0].Path)}", records[0].Sha256);
+            else
+            {
+                var folder = CommonFolder(records);
+                fp.Add($"in:{input.Unit.Id}", Hashing.Sha256(string.Join("\n", records.Select(r => r.Path[folder.Length..] + "\0" + r.Sha256).Order(StringComparer.Ordinal))));
+            }
         }
         return fp;
     }

@@ -45,7 +45,9 @@ public sealed class ModelDownloadUnit(Workspace ws, Experiment experiment, Model
 
     public override string Key => model.Source switch
     {
-        "local" => $"local/{LocalDir}",
+        // Relative to the project when it lies inside it, so unit ids (and the fingerprints that name them) do not
+        // depend on where the project is.
+        "local" => "local/" + (Workspace.IsUnder(LocalDir, ws.Root) ? ws.Relative(LocalDir) : LocalDir),
         _ => $"{model.Source}/{model.Id}/{model.Revision}",
     };
 

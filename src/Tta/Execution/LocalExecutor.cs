@@ -6,8 +6,8 @@ using Tta.Models;
 namespace Tta.Execution;
 
 /// <summary>
-/// Runs units on this machine: up to <see cref="RunContext.Jobs"/> at once, each as soon as the units it reads are
-/// done, while the memory estimates of the running units and of the models they share stay within the budget
+/// Runs units on this machine: up to <see cref="RunContext.Jobs"/> at once (one libtorch unit among them, see
+/// <see cref="UnitResources.Torch"/>), each as soon as the units it reads are done, while the memory estimates of the running units and of the models they share stay within the budget
 /// (<c>--memory-limit</c>, else available memory). A model is loaded once per process and serves every unit that
 /// reads it (every text of that model), and is released when no unit of the run needs it any more. Each unit runs
 /// under its <see cref="UnitLock"/> and is checked after taking it, so runs side by side build each unit once.
@@ -38,12 +38,13 @@ public static class LocalExecutor
                 if (!waitsFor[unit.Id].All(done.Contains)) continue;
                 if (!resources.TryGetValue(unit.Id, out var needs)) resources[unit.Id] = needs = NeedsOf(unit, context);
                 if (running.Count >= context.Jobs) continue;
+                if (needs.Torch && running.Values.Any(r => r.Needs.Torch)) continue;
                 var modelCost = needs.ModelKey is { } key && !residentModels.ContainsKey(key) ? needs.ModelBytes : 0;
                 if (running.Count > 0 && used + needs.WorkingBytes + modelCost > budget) continue;
                 if (needs.ModelKey is { } k && modelCost > 0) residentModels[k] = modelCost;
                 used += needs.WorkingBytes + modelCost;
                 pending.RemoveAt(i--);
-                running[Task.Run(() => RunOne(graph, unit, context, options))] = (unit, needs);
+                running[Task.Run(() => RunOne(graph, unit, needs, context, options))] = (unit, needs);
             }
             if (running.Count == 0) break; // a failure stopped the rest
             var finished = Task.WhenAny(running.Keys).GetAwaiter().GetResult();
@@ -79,7 +80,7 @@ public static class LocalExecutor
         catch (MissingInputException) { return UnitResources.Small; } // not buildable yet: it fails with the reason when run
     }
 
-    private static UnitOutcome RunOne(UnitGraph graph, StageUnit unit, RunContext context, RunOptions options)
+    private static UnitOutcome RunOne(UnitGraph graph, StageUnit unit, UnitResources needs, RunContext context, RunOptions options)
     {
         using var unitLock = UnitLock.Acquire(context.Workspace.CacheDir, unit, graph.UpstreamOf(unit), context.Log);
         var status = options.Forced(unit) ? new UnitStatus(unit, false, ["forced"]) : StageRunner.Check(unit, context.Workspace, options.Verify);
@@ -89,7 +90,7 @@ public static class LocalExecutor
             return new UnitOutcome(unit, false, 0);
         }
         if (options.Explain || options.Verify) context.Log.WriteLine($"{unit.Stage} {unit.Key}: stale — {string.Join("; ", status.Reasons)}");
-        TorchThreads.Configure(context.Jobs);
+        if (needs.Torch) TorchThreads.Configure();
         var watch = Stopwatch.StartNew();
         StageRunner.Run(unit, context);
         var seconds = watch.Elapsed.TotalSeconds;

@@ -26,10 +26,10 @@ public static class SlurmExecutor
         var arrays = new List<SlurmArrayJob>();
         var runDir = Path.Combine(context.Workspace.CacheDir, WorkspaceCleaner.SlurmFolder,
             DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
-        foreach (var stage in units.Where(u => u.Stage != Download.DownloadStage.Name).GroupBy(u => u.Stage))
+        foreach (var stage in Levels(graph, units.Where(u => u.Stage != Download.DownloadStage.Name).ToList()))
         {
             var tasks = new List<(StageUnit Unit, UnitResources Needs)>();
-            foreach (var unit in stage)
+            foreach (var unit in stage.Units)
             {
                 var rebuiltUpstream = graph.UpstreamOf(unit).Any(d => scheduled.Contains(d.Id));
                 var status = options.Forced(unit) || rebuiltUpstream ? null : StageRunner.Check(unit, context.Workspace, options.Verify);
@@ -46,10 +46,10 @@ public static class SlurmExecutor
             if (tasks.Count == 0) continue;
             // One process per task: its model, working set and the runtime itself.
             var memoryMb = tasks.Max(t => t.Needs.TotalBytes + MemoryEstimate.ProcessBytes) / (1L << 20) + 1;
-            arrays.Add(new SlurmArrayJob(stage.Key,
+            arrays.Add(new SlurmArrayJob(stage.Name,
                 [.. tasks.Select(t => new SlurmTask(t.Unit.Id, settings.TaskCommand(t.Unit, options.Forced(t.Unit), memoryMb)))],
-                Path.Combine(runDir, stage.Key), context.Workspace.Root, memoryMb, tasks.Any(t => t.Needs.Gpu)));
-            context.Log.WriteLine($"{stage.Key}: {tasks.Count} unit(s) to submit, --mem={memoryMb}M each" + (arrays[^1].Gpu ? ", --gres=gpu:1" : ""));
+                Path.Combine(runDir, stage.Name), context.Workspace.Root, memoryMb, tasks.Any(t => t.Needs.Gpu)));
+            context.Log.WriteLine($"{stage.Name}: {tasks.Count} unit(s) to submit, --mem={memoryMb}M each" + (arrays[^1].Gpu ? ", --gres=gpu:1" : ""));
         }
         if (arrays.Count == 0) return;
 
@@ -60,6 +60,20 @@ public static class SlurmExecutor
         if (!result.Succeeded)
             throw new SlurmException($"{result.Failures.Count(f => f.State != SlurmTaskState.DependencyNeverSatisfied)} unit(s) failed on Slurm; " +
                 $"rerun to resubmit what is still stale:\n{result.Report()}");
+    }
+
+    /// <summary>
+    /// The units of each stage in dependency levels: units that read another unit of their own stage (the report
+    /// reads the figures) go into a later array, named STAGE-2, STAGE-3, …, which waits for the earlier ones.
+    /// </summary>
+    private static IEnumerable<(string Name, List<StageUnit> Units)> Levels(UnitGraph graph, IReadOnlyList<StageUnit> units)
+    {
+        var level = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var unit in units) // graph order: upstream units come first
+            level[unit.Id] = graph.UpstreamOf(unit).Where(d => d.Stage == unit.Stage && level.ContainsKey(d.Id))
+                .Select(d => level[d.Id] + 1).DefaultIfEmpty(0).Max();
+        return units.GroupBy(u => (u.Stage, Level: level[u.Id]))
+            .Select(g => (g.Key.Level == 0 ? g.Key.Stage : $"{g.Key.Stage}-{g.Key.Level + 1}", g.ToList()));
     }
 
     private static UnitResources Needs(StageUnit unit, RunContext context)

@@ -106,7 +106,7 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
         var (checkpoint, _) = DownloadStage.Result(ws, experiment, model);
         var estimate = ExtractStage.Estimate(context, model, checkpoint, 0);
         return new UnitResources((long)estimate.ActivationBytes, ExtractStage.ModelKey(model, checkpoint),
-            (long)estimate.WeightBytes, model.Device == "cuda");
+            (long)estimate.WeightBytes, model.Device == "cuda", Torch: true);
     }
 
     /// <summary>Reads the model's checkpoint (every file Download recorded: config, weights, tokenizer) and the text.</summary>

@@ -72,6 +72,9 @@ public abstract class MetricsUnitBase(Workspace ws, Experiment experiment, Model
     protected ExtractUnit Upstream => ExtractStage.For(ws, experiment, model, text);
     protected string UnitName => $"{experiment.Name}/{model.Key}/{text.Key}";
 
+    /// <summary>Metrics compute with libtorch (see <see cref="UnitResources.Torch"/>).</summary>
+    public override UnitResources Resources(RunContext context) => UnitResources.SmallTorch;
+
     /// <summary>Optional metrics are units <c>exp/model/text/kind</c> with <c>kind.manifest.json</c> beside the output.</summary>
     public override string Key => $"{UnitName}/{kind}";
     public override string ManifestPath => Path.Combine(Path.GetDirectoryName(OutputPath)!, kind + ".manifest.json");

@@ -1,11 +1,11 @@
-using Tta.Config;
+namespace Tta.Config;
 
 /// <summary>
 /// Every option of ./build.sh and tta-cli, one line each. An option that is not here is an error naming it and the
 /// closest known one (Cake itself ignores unknown arguments, so a typo would otherwise run the default silently).
 /// Cake's own options (--verbosity, --dryrun, --showdescription, --tree, --exclusive, …) never reach this check.
 /// </summary>
-internal static class KnownOptions
+public static class KnownOptions
 {
     private const bool Value = true, Flag = false;
 
