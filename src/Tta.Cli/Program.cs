@@ -342,6 +342,8 @@ public static class TtaCli
             Tta.Figures.FigureBenchmark.Run(io.Out, work, s[0], s[1], s.Length > 2 ? s[2] : 12,
                 int.TryParse(o.Get("jobs"), out var jobs) ? jobs : Environment.ProcessorCount);
         }
+        if (Wanted("tokenizers"))
+            Tta.Tokenizers.TokenizerBenchmark.Run(io.Out, work, o.Get("root") ?? Directory.GetCurrentDirectory());
         return 0;
     }
 

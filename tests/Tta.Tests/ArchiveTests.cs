@@ -99,9 +99,8 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
         Assert.Equal(data.Order(StringComparer.Ordinal), data);
         Assert.Equal(["ro-crate-metadata.json", "SHA256SUMS"], names.TakeLast(2));
 
-        // The per-text figures are archived; the browsable index.html is rebuilt from them, not archived.
+        // The per-text figures are archived, and the explorer (index.html and its thumbnails).
         var figures = Directory.GetFiles(Path.Combine(built.Workspace.FiguresDir, "tiny"), "*", SearchOption.AllDirectories)
-            .Where(f => Path.GetFileName(f) != "index.html")
             .Select(f => "figures/" + Path.GetRelativePath(built.Workspace.FiguresDir, f).Replace('\\', '/')).Order(StringComparer.Ordinal);
         var expected = new List<string> { "experiment/tiny.yaml", "experiment/texts/one.txt", "run-manifest.json" };
         foreach (var text in new[] { "one", "two" })
@@ -112,10 +111,11 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
             expected.Add($"cache/metrics/tiny/tiny/{text}/manifest.json");
             expected.Add($"cache/figures/tiny/tiny/{text}/manifest.json");
         }
+        expected.Add("cache/figures/tiny/explorer.manifest.json");
         var download = Assert.Single(names, n => n.StartsWith("cache/download/", StringComparison.Ordinal));
         expected.Add(download);
         expected.AddRange(figures);
-        Assert.Equal(2 * 3 * 2 * 2, figures.Count());
+        Assert.Equal(2 * 3 * 2 * 2 + 1 + 2 * 3 * 2, figures.Count()); // figures, the explorer page, a thumbnail per PNG
         Assert.Equal(expected.Order(StringComparer.Ordinal), data);
 
         // Archived outputs are the cached files, byte for byte; model weights are not archived.
@@ -211,8 +211,9 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
         var (code, output) = Verify(damaged);
         Assert.NotEqual(0, code);
         var failures = output.Split('\n').Where(l => l.StartsWith("FAILED ", StringComparison.Ordinal)).ToList();
-        var failure = Assert.Single(failures);
+        var failure = Assert.Single(failures, f => !f.Contains("/~thumbs/", StringComparison.Ordinal) && !f.Contains("figures/tiny/index.html", StringComparison.Ordinal));
         Assert.StartsWith($"FAILED {target}: differs from the figure regenerated from cache/metrics/tiny/tiny/one/similarity.parquet", failure);
+        Assert.Contains(failures, f => f.Contains("/~thumbs/tiny/one/encoder-L02-hidden_states.2-cosine.png: differs", StringComparison.Ordinal)); // the explorer's thumbnail of it
     }
 
     [Fact]
@@ -291,14 +292,14 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
 
         // One CreateAction per stage unit, each pointing at entities of the graph.
         var actions = graph.Values.Where(n => n["@type"]!.GetValue<string>() == "CreateAction").ToList();
-        Assert.Equal(1 + 3 * 2, actions.Count);
+        Assert.Equal(1 + 3 * 2 + 1, actions.Count); // Download, Extract/Metrics/Figures per text, the explorer
         foreach (var a in actions)
         {
             Assert.Equal("#tta", a["instrument"]!["@id"]!.GetValue<string>());
             foreach (var r in a["object"]!.AsArray().Concat(a["result"]!.AsArray()))
                 Assert.True(graph.ContainsKey(r!["@id"]!.GetValue<string>()), r!.ToJsonString());
         }
-        var figures = actions.Where(a => a["name"]!.GetValue<string>().StartsWith("Figures ", StringComparison.Ordinal)).ToList();
+        var figures = actions.Where(a => a["name"]!.GetValue<string>().StartsWith("Figures ", StringComparison.Ordinal) && !a["name"]!.GetValue<string>().EndsWith("/explorer", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, figures.Count);
         Assert.All(figures, f => Assert.Equal(2 * 3 * 2 + 1, f["result"]!.AsArray().Count)); // 12 figures + manifest
         Assert.Equal("0.107.0", graph["#software-TorchSharp"]["softwareVersion"]!.GetValue<string>().Split('+')[0]);
@@ -315,7 +316,7 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
         var run = JsonNode.Parse(members["run-manifest.json"])!;
         var stages = run["stages"]!.AsArray();
         Assert.Equal(["Download", "Extract", "Metrics", "Figures"], stages.Select(s => s!["stage"]!.GetValue<string>()));
-        Assert.Equal([1, 2, 2, 2], stages.Select(s => s!["units"]!.AsArray().Count));
+        Assert.Equal([1, 2, 2, 3], stages.Select(s => s!["units"]!.AsArray().Count)); // Figures: 2 texts and the explorer
         // Each recorded fingerprint is the one in the archived unit manifest it names.
         foreach (var u in stages.SelectMany(s => s!["units"]!.AsArray()))
         {
@@ -356,7 +357,7 @@ public class ArchiveAllMetricsTests
     public void OptionalMetricsAreArchivedAndTheirFiguresVerify()
     {
         var ws = new TinyWorkspace(TinyWorkspace.DefaultYaml.Replace("figures:",
-            "metrics:\n  attention: { layers: [0], heads: [1] }\n  nearest: { k: 3 }\n  trajectory: true\nfigures:"));
+            "metrics:\n  attention: { layers: [0], heads: [1] }\n  nearest: { k: 3 }\n  trajectory: true\n  projection: true\nfigures:"));
         foreach (var stage in new[] { "Download", "Extract", "Metrics", "Figures" })
         {
             var (c, o) = ws.Cli("run", $"--stage={stage}");
@@ -366,13 +367,15 @@ public class ArchiveAllMetricsTests
         Assert.True(code == 0, output);
         var archive = Assert.Single(Directory.GetFiles(Path.Combine(ws.FiguresDir, "archives"), "*.zip"));
         var names = ArchivedTinyExperiment.Members(archive).Keys.ToList();
-        foreach (var kind in new[] { "similarity", "attention", "nearest", "trajectory" })
+        foreach (var kind in new[] { "similarity", "attention", "nearest", "trajectory", "projection" })
             Assert.Contains($"cache/metrics/tiny/tiny/one/{kind}.parquet", names);
         Assert.Contains(names, n => n.Contains("-attention-softmax.png", StringComparison.Ordinal));
         Assert.Contains(names, n => n.Contains("-nearest-ip.png", StringComparison.Ordinal));
         var report = ArchiveVerifier.Verify(archive, TextWriter.Null);
         Assert.Empty(report.Problems);
-        var figures = names.Count(n => n.StartsWith("figures/", StringComparison.Ordinal));
+        Assert.Contains(names, n => n.Contains("-projection-pca.png", StringComparison.Ordinal));
+        // Every figure is regenerated (the explorer's page and thumbnails are rebuilt and compared separately).
+        var figures = names.Count(n => n.StartsWith("figures/tiny/tiny/", StringComparison.Ordinal));
         Assert.Equal(figures, report.FiguresCompared);
     }
 }

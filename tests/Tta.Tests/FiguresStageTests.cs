@@ -120,13 +120,14 @@ public class FiguresStageTests(ITestOutputHelper output)
         }
         Assert.Equal(6 + 6 + 4 + 2, stems.Length);
 
-        // The report names every kind with its caption.
+        // The explorer's gallery names every kind with its caption.
         var report = File.ReadAllText(Path.Combine(ws.FiguresDir, "tiny", "index.html"));
-        foreach (var caption in new[] { "similarity: cosine", "attention: Q.Kᵀ", "attention: Combined Attention Score",
-                     "attention: Final Attention Weights (after softmax)", "trajectory: curvature", "trajectory: step length",
-                     "nearest: nearest token, inner product", "nearest: nearest token, squared L2 distance" })
+        foreach (var caption in new[] { "\"group\":\"similarity · cosine\"", "\"caption\":\"head 0 · Q.Kᵀ\"", "\"caption\":\"head 1 · Combined Attention Score\"",
+                     "\"caption\":\"head 0 · Final Attention Weights (after softmax)\"", "\"caption\":\"encoder · hidden_states · curvature\"",
+                     "\"caption\":\"encoder · hidden_states · step length\"", "\"caption\":\"encoder · hidden_states · inner product\"",
+                     "\"caption\":\"encoder · hidden_states · squared L2 distance\"" })
             Assert.Contains(caption, report);
-        Assert.DoesNotContain("attention: Position Bias", report);
+        Assert.DoesNotContain("· Position Bias\"", report);
         Assert.All(Stages, s => Assert.False(Status(ws, s).Stale));
     }
 
@@ -236,8 +237,8 @@ public class FiguresStageTests(ITestOutputHelper output)
         Assert.Contains(PaperFigures.PositionBiasTitle,
             CheckFigure(dir, "encoder-L00-encoder.block.0.layer.0.SelfAttention-h02-attention-position-bias"));
         var report = File.ReadAllText(Path.Combine(ws.FiguresDir, "tiny", "index.html"));
-        Assert.Contains("attention: Position Bias Kernel", report);
-        Assert.Contains("attention: Position Bias<", report);
+        Assert.Contains("· Position Bias Kernel\"", report);
+        Assert.Contains("· Position Bias\"", report);
 
         await DecoderSelfAttentionMaskIsDrawnAsMasked(ws, dir);
     }

@@ -23,8 +23,8 @@ public class PipelineTests
         ws.RunAll();
         var figures = Directory.GetFiles(ws.FiguresDir, "*", SearchOption.AllDirectories)
             .Where(f => Path.GetFileName(f) != Cache.OwnedFolder.MarkerName).ToArray();
-        // 2 texts × hidden_states.0..2 × {cosine, dot} × {png, pdf}, and the report page
-        Assert.Equal(2 * 3 * 2 * 2 + 1, figures.Length);
+        // 2 texts × hidden_states.0..2 × {cosine, dot} × {png, pdf}, the explorer page and a thumbnail per PNG
+        Assert.Equal(2 * 3 * 2 * 2 + 1 + 2 * 3 * 2, figures.Length);
         var report = File.ReadAllText(Path.Combine(ws.FiguresDir, "tiny", "index.html"));
         Assert.Contains("tiny/one/encoder-L02-hidden_states.2-cosine.png", report);
         Assert.Contains(figures, f => f.EndsWith("encoder-L02-hidden_states.2-cosine.pdf", StringComparison.Ordinal));

@@ -1,435 +1,321 @@
-using System.Diagnostics;
-using System.Net.Http;
-using System.Net.WebSockets;
-using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Tta.Explorer;
+using Tta.Extract;
 using Tta.Figures;
+using Tta.Metrics;
 using Xunit.Abstractions;
 
 namespace Tta.Tests;
 
-public class ReportTests(ITestOutputHelper output)
+/// <summary>
+/// The explorer page (figures/&lt;experiment&gt;/index.html) of a real flan-t5-tiny run, in Debian's Chromium driven by
+/// PuppeteerSharp with the network off: it loads from file:// without errors; the slider, the hover, the attention
+/// grid, the trajectory view and the gallery show what the Parquet files hold.
+/// </summary>
+public class ReportTests(ExplorerRun run, ITestOutputHelper output) : IClassFixture<ExplorerRun>
 {
-    private const string Yaml = """
-        name: demo
-        # a comment with <markup> & "quotes" that must show verbatim
-        models:
-          - id: tiny/model
-            revision: main
-        texts:
-          - key: fox
-            text: "The quick <b>brown</b> fox & 'friends' </pre><script>alert(1)</script>"
-        """;
+    private const string FirstPane = ".pane[data-pane='0']";
 
-    /// <summary>
-    /// Renders every figure kind from small synthetic data into <c>figures/demo/&lt;model&gt;/&lt;text&gt;/</c> and
-    /// returns the report data describing them (two models, one with a space and non-ASCII in its folder name).
-    /// </summary>
-    private static ReportData MakeReport(string figuresDir)
+    /// <summary>Token labels as the page shows them: the static figures' display rule, never cut.</summary>
+    private string[] Labels(string text) => TokenLabels.Labels(Tokens(text), maxChars: 0);
+
+    private string[] Tokens(string text) =>
+        JsonSerializer.Deserialize<string[]>(run.Read(text, "similarity").Metadata["tta.tokens"])!;
+
+    private async Task<HeadlessChromium?> Open()
     {
-        const int n = 6, layers = 4;
-        string[] tokens = ["<s>", " The", " quick", " brown", " fox", "."];
-        var figures = new List<ReportFigure>();
-        string[] formats = ["png", "pdf", "svg"];
-        foreach (var (model, seed) in new[] { ("tiny-t5", 1), ("gpt ünï", 2) })
+        var chrome = await HeadlessChromium.StartOrSkip(output);
+        if (chrome is null) return null;
+        try
         {
-            var rng = new Random(seed);
-            var dir = Path.Combine(figuresDir, "demo", model, "fox");
-            float[] Random(int count) => [.. Enumerable.Range(0, count).Select(_ => (float)rng.NextDouble())];
-            foreach (var panel in Enum.GetValues<AttentionPanel>())
-            {
-                var files = HeatmapFigure.Render(PaperFigures.Attention(panel, Random(n * n), n, n, tokens, tokens),
-                    Path.Combine(dir, "L00-" + PaperFigures.Slug(panel)), formats);
-                figures.Add(new ReportFigure(model, "fox", "attention", $"Layer 0: {PaperFigures.Title(panel)}", files));
-            }
-            var (rel, bias) = PaperFigures.KernelFromMatrix(Random(n * n), n, n);
-            figures.Add(new ReportFigure(model, "fox", "attention", "Layer 0: Position Bias Kernel",
-                BarChartFigure.Render(PaperFigures.Kernel(bias, rel), Path.Combine(dir, "L00-kernel"), formats)));
-            var grid = new TokenGridSpec([.. Enumerable.Range(0, layers * n).Select(i => tokens[(i * 7) % n])], Random(layers * n),
-                layers, n, "Nearest token across layers", tokens);
-            figures.Add(new ReportFigure(model, "fox", "trajectory", "Nearest token <per layer> & position",
-                TokenGridFigure.Render(grid, Path.Combine(dir, "nearest"), formats)));
-            foreach (var mode in Enum.GetValues<LineMode>())
-                figures.Add(new ReportFigure(model, "fox", "trajectory", $"Norm across layers ({mode})",
-                    LineFigure.Render(new LineChartSpec(Random(n * layers), n, layers, tokens, "Norm", "Layer", "norm", mode),
-                        Path.Combine(dir, "norm-" + mode), formats)));
+            await chrome.Open(run.Page);
+            await chrome.Json("window.__tta.ready");
+            return chrome;
         }
-        return new ReportData("demo", figures, Yaml,
-            [new ReportModel("tiny-t5", "tiny/t5", "hub", "main", "0123456789abcdef0123456789abcdef01234567"),
-             new ReportModel("gpt ünï", "x/gpt", "local", "-", null)],
-            """{ "stages": ["Download", "Figures"], "note": "<tags> & stuff" }""");
+        catch
+        {
+            await chrome.DisposeAsync(); // no browser left running when the page fails to open
+            throw;
+        }
     }
 
-    private static IEnumerable<string> LinkTargets(string html) =>
-        Regex.Matches(html, @"\b(?:src|href)=""([^""]*)""").Select(m => m.Groups[1].Value);
+    /// <summary>Moves the mouse to the centre of cell (i, j) of a map canvas and returns the tooltip's data.</summary>
+    private static async Task<Dictionary<string, string>> Hover(HeadlessChromium chrome, string canvas, int rows, int cols, int i, int j)
+    {
+        var box = await (await chrome.Page.QuerySelectorAsync(canvas))!.BoundingBoxAsync();
+        await chrome.Page.Mouse.MoveAsync(box!.X + (j + 0.5m) * box.Width / cols, box.Y + (i + 0.5m) * box.Height / rows);
+        await chrome.Page.WaitForExpressionAsync($"!document.getElementById('tooltip').hidden && document.getElementById('tooltip').dataset.row === '{i}' && document.getElementById('tooltip').dataset.col === '{j}'");
+        var tip = await chrome.Json("Object.assign({ text: document.getElementById('tooltip').textContent }, document.getElementById('tooltip').dataset)");
+        return tip.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
+    }
+
+    /// <summary>Half a quantisation step of a map: the most a shown value may differ from the stored one.</summary>
+    private static double Tolerance(IEnumerable<float> values)
+    {
+        var finite = values.Where(float.IsFinite).Select(v => (double)v).ToList();
+        return (finite.Max() - finite.Min()) / (QuantizedMap.Levels - 1) / 2 + 1e-6;
+    }
 
     [Fact]
-    public void PageGroupsFiguresEscapesTextAndLinksRelatively()
+    public async Task PageLoadsFromFileOfflineWithNoConsoleErrorsInAnyView()
     {
-        var figuresDir = Repo.TempDir();
-        var data = MakeReport(figuresDir);
-        var page = ReportPage.Write(figuresDir, data);
-        Assert.Equal(Path.Combine(figuresDir, "demo", "index.html"), page);
-        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(page)!, ".tmp-*"));
-        var html = File.ReadAllText(page);
-
-        // Self-contained: no scripts, no external style sheets or fonts, no absolute or remote URLs.
-        Assert.DoesNotContain("<script", html, StringComparison.OrdinalIgnoreCase);
+        var html = File.ReadAllText(run.Page);
+        Assert.Contains("Content-Security-Policy\" content=\"default-src 'none'", html);
+        Assert.DoesNotMatch(@"(?i)<(script|img|link)[^>]+(src|href)=""(https?:)?//", html);
         Assert.DoesNotContain("<link", html, StringComparison.OrdinalIgnoreCase);
-        Assert.DoesNotContain("@import", html);
-        Assert.DoesNotContain("url(", html);
-        Assert.Contains("<style>", html);
 
-        // Every link resolves to an existing file under the page's folder (anchors to an element of the page).
-        var pageDir = Path.GetDirectoryName(page)!;
-        var targets = LinkTargets(html).ToList();
-        Assert.NotEmpty(targets);
-        foreach (var target in targets)
+        await using var chrome = await Open();
+        if (chrome is null) return;
+        var firstMap = (await chrome.Json("window.__tta.firstMapMs")).GetDouble();
+        output.WriteLine($"first map after {firstMap:0} ms");
+        // A screenshot of every view goes to test-output/explorer/ for a look.
+        var shots = Path.Combine(AppContext.BaseDirectory, "test-output", "explorer");
+        Directory.CreateDirectory(shots);
+        foreach (var view in new[] { "attention", "trajectory", "figures", "run", "similarity" })
         {
-            if (target.StartsWith('#'))
-            {
-                Assert.Contains($"id=\"{target[1..]}\"", html);
-                continue;
-            }
-            Assert.DoesNotMatch("^[a-z]+:", target);
-            Assert.False(target.StartsWith('/'), target);
-            var file = Path.GetFullPath(Path.Combine(pageDir, Uri.UnescapeDataString(target)));
-            Assert.True(File.Exists(file), $"link {target} -> {file}");
+            await chrome.Page.ClickAsync($"#views button[data-view='{view}']");
+            await chrome.Page.WaitForExpressionAsync($"!document.getElementById('view-{view}').hidden");
+            await Task.Delay(300);
+            await chrome.Page.ScreenshotAsync(Path.Combine(shots, view + ".png"));
         }
-        // Every figure's every file is linked, its PNG shown.
-        var linked = targets.Where(t => !t.StartsWith('#')).Select(t => Path.GetFullPath(Path.Combine(pageDir, Uri.UnescapeDataString(t)))).ToHashSet();
-        foreach (var figure in data.Figures)
-            foreach (var file in figure.Files)
-                Assert.Contains(Path.GetFullPath(file), linked);
-        var images = Regex.Matches(html, @"<img src=""([^""]*)""").Select(m => m.Groups[1].Value).ToList();
-        Assert.Equal(data.Figures.Count, images.Count);
-        Assert.All(images, i => Assert.EndsWith(".png", i));
-        Assert.Contains("gpt%20%C3%BCn%C3%AF/fox/", html);
+        // Run details: the experiment file verbatim, and each model with the revision it resolved to (for a local
+        // checkpoint, the weights' sha256 that Download recorded, as the Parquet metadata carries it).
+        await chrome.Page.ClickAsync("#views button[data-view='run']");
+        Assert.Equal(File.ReadAllText(run.Workspace.ExperimentPath), (await chrome.Json("document.getElementById('run-yaml').textContent")).GetString());
+        var resolved = run.Read("one", "similarity").Metadata["tta.revision_sha"];
+        Assert.Contains(resolved, (await chrome.Json("document.querySelector('#run-models tbody').textContent")).GetString());
+        Assert.Contains("tiny/t5/one/attention", (await chrome.Json("document.querySelector('#run-units tbody').textContent")).GetString());
+        await chrome.Page.ClickAsync("#views button[data-view='similarity']");
+        await chrome.Page.ClickAsync("#two-panes");
+        await chrome.Page.WaitForExpressionAsync("document.querySelectorAll('.pane canvas.map').length === 2 && window.__tta.drawn >= 3");
+        var screenshot = Path.Combine(shots, "two-panes.png");
+        await chrome.Page.ScreenshotAsync(screenshot);
+        output.WriteLine($"screenshot {screenshot}; requests: {chrome.Requests.Count}");
+        foreach (var e in chrome.Errors) output.WriteLine(e);
+        Assert.Empty(chrome.Errors);
+        Assert.All(chrome.Requests, url => Assert.StartsWith("file://", url));
 
-        // Grouping: model sections in order, text within, kinds within.
-        var t5 = html.IndexOf("<h2>Model <code>tiny-t5</code>", StringComparison.Ordinal);
-        var gpt = html.IndexOf("<h2>Model <code>gpt ünï</code>", StringComparison.Ordinal);
-        Assert.True(t5 > 0 && gpt > t5);
-        var kindsInT5 = Regex.Matches(html[t5..gpt], "<h4>([^<]*)</h4>").Select(m => m.Groups[1].Value);
-        Assert.Equal(["attention", "trajectory"], kindsInT5);
-        Assert.Equal(2 * 8, Regex.Matches(html, "<figure>").Count);
-
-        // YAML, captions and manifest are escaped: the hostile text shows, it does not act.
-        Assert.Contains("&lt;/pre&gt;&lt;script&gt;alert(1)&lt;/script&gt;", html);
-        Assert.Contains("&lt;markup&gt; &amp; &quot;quotes&quot;", html);
-        Assert.Contains("Nearest token &lt;per layer&gt; &amp; position", html);
-        Assert.Contains("&lt;tags&gt; &amp; stuff", html);
-        Assert.Contains("0123456789abcdef0123456789abcdef01234567", html);
-        Assert.Contains("Layer 0: Q.Kᵀ", html);
-
-        // Writing twice gives the same page.
-        Assert.Equal(html, File.ReadAllText(ReportPage.Write(figuresDir, data)));
+        // The check can fail: a page whose script breaks reports it as an error.
+        var broken = Path.Combine(Path.GetDirectoryName(run.Page)!, "broken.html");
+        File.WriteAllText(broken, html.Replace("const data = JSON.parse", "missingFunction(); const data = JSON.parse"));
+        await chrome.Open(broken);
+        await Task.Delay(500);
+        Assert.NotEmpty(chrome.Errors);
+        File.Delete(broken);
     }
 
     [Fact]
-    public void MissingFigureFileIsAnErrorAndScanFindsTheStagesLayout()
+    public async Task MovingTheSliderShowsTheNextLayersValues()
     {
-        var figuresDir = Repo.TempDir();
-        var data = MakeReport(figuresDir);
-        var broken = data with { Figures = [.. data.Figures, new ReportFigure("m", "t", "k", "c", [Path.Combine(figuresDir, "nope.png")])] };
-        Assert.Throws<FileNotFoundException>(() => ReportPage.Write(figuresDir, broken));
-        Assert.False(File.Exists(ReportPage.PathFor(figuresDir, "demo")));
+        await using var chrome = await Open();
+        if (chrome is null) return;
+        var pane = (await chrome.Json("window.__tta.state()")).GetProperty("panes")[0];
+        Assert.Equal(("t5", "one", "cosine", 0, "encoder_hidden_states.0"),
+            (pane.GetProperty("model").GetString(), pane.GetProperty("text").GetString(), pane.GetProperty("measure").GetString(),
+             pane.GetProperty("index").GetInt32(), pane.GetProperty("point").GetString()));
 
-        var scanned = ReportPage.Scan(Path.Combine(figuresDir, "demo"));
-        Assert.Equal(data.Figures.Count, scanned.Count);
-        Assert.Equal(["gpt ünï", "tiny-t5"], scanned.Select(f => f.Model).Distinct());
-        Assert.All(scanned, f => Assert.Equal(["png", "pdf", "svg"], f.Files.Select(p => Path.GetExtension(p)[1..])));
-        Assert.Contains(scanned, f => f.Kind == "kernel" && f.Caption == "L00-kernel");
-        Assert.Empty(ReportPage.Scan(Path.Combine(figuresDir, "absent")));
+        await chrome.Page.FocusAsync($"{FirstPane} input.layer");
+        await chrome.Page.Keyboard.PressAsync("ArrowRight");
+        await chrome.Page.WaitForExpressionAsync($"document.querySelector(\"{FirstPane} canvas.map\").dataset.index === '1'");
+        var shown = await chrome.Json("window.__tta.paneValues(0)");
+        var values = shown.GetProperty("values").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        var blocks = run.Read("one", "similarity").Blocks;
+        VectorBlock Block(string point) => blocks.Single(b => b.Key.Point == point && b.Key.Measure == "cosine");
+        var (before, next) = (Block("encoder_hidden_states.0"), Block("encoder_hidden_states.1"));
+        Assert.Equal(next.Values.Length, values.Length);
+        var tolerance = Tolerance(next.Values);
+        for (var k = 0; k < values.Length; k++)
+            Assert.True(Math.Abs(values[k] - next.Values[k]) <= tolerance, $"cell {k}: shown {values[k]}, stored {next.Values[k]}");
+        // … and they are not the previous layer's.
+        Assert.Contains(Enumerable.Range(0, values.Length), k => Math.Abs(values[k] - before.Values[k]) > 10 * tolerance);
+
+        // The keyboard works outside the slider too: End goes to the last map (the decoder's final output).
+        await chrome.Page.ClickAsync("#title");
+        await chrome.Page.Keyboard.PressAsync("End");
+        var last = blocks.Count(b => b.Key.Measure == "cosine") - 1;
+        await chrome.Page.WaitForExpressionAsync($"document.querySelector(\"{FirstPane} canvas.map\").dataset.index === '{last}'");
+        Assert.Equal("decoder_hidden_states.2", (await chrome.Json("window.__tta.state()")).GetProperty("panes")[0].GetProperty("point").GetString());
     }
 
     [Fact]
-    public async Task ReportLoadsInHeadlessChromiumWithEveryImageAndNoErrors()
+    public async Task ColourScaleSpansEveryLayerOrOnlyTheMapShown()
     {
-        var chromium = Chromium.Find() ?? Chromium.Install(output);
-        if (chromium is null)
+        await using var chrome = await Open();
+        if (chrome is null) return;
+        // Dot products grow with depth, so the ranges of one layer and of all layers differ.
+        await chrome.Page.SelectAsync($"{FirstPane} select[aria-label='measure']", "dot");
+        await chrome.Page.WaitForExpressionAsync($"document.querySelector(\"{FirstPane} canvas.map\").dataset.measure === 'dot'");
+        var dot = run.Read("one", "similarity").Blocks.Where(b => b.Key.Measure == "dot").ToList();
+        async Task<(double Lo, double Hi)> Bar()
         {
-            // In CI the browser check must run; elsewhere (no apt, not root) say clearly that it did not.
-            Assert.True(Environment.GetEnvironmentVariable("CI") != "true", "chromium is missing and could not be installed with apt-get");
-            output.WriteLine("SKIPPED: chromium is not installed and `apt-get install -y chromium` failed; the browser check did not run");
-            return;
+            var bar = await chrome.Json($"(() => {{ const d = document.querySelector(\"{FirstPane} .colorbar\").dataset; return [Number(d.lo), Number(d.hi)]; }})()");
+            return (bar[0].GetDouble(), bar[1].GetDouble());
         }
-        var figuresDir = Repo.TempDir();
-        var data = MakeReport(figuresDir);
-        var page = ReportPage.Write(figuresDir, data);
-        var outDir = Path.Combine(AppContext.BaseDirectory, "test-output", "report");
-        Directory.CreateDirectory(outDir);
-
-        await using var browser = await Chromium.Launch(chromium);
-        var result = await browser.Load(page, Path.Combine(outDir, "report-screenshot.png"));
-        output.WriteLine($"{result.Images.Count} images, {result.Errors.Count} errors, {result.Requests.Count} requests; screenshot {outDir}/report-screenshot.png");
-        foreach (var e in result.Errors)
-            output.WriteLine("error: " + e);
-        Assert.Equal(data.Figures.Count, result.Images.Count);
-        foreach (var (src, width) in result.Images)
-            Assert.True(width > 0, $"image {src} did not load");
-        Assert.Empty(result.Errors);
-        Assert.All(result.Requests, url => Assert.StartsWith("file://", url));
-        var shot = File.ReadAllBytes(Path.Combine(outDir, "report-screenshot.png"));
-        Assert.True(shot.Length > 10_000 && shot[1] == 'P');
-
-        // The check can fail: with one image gone the browser reports it, as a broken image and as an error.
-        File.Delete(data.Figures[3].Files[0]);
-        var broken = await browser.Load(page, Path.Combine(outDir, "report-broken.png"));
-        Assert.Single(broken.Images, i => i.NaturalWidth == 0);
-        Assert.NotEmpty(broken.Errors);
+        // Shared (the default): the range of every dot-product map of the text, encoder and decoder.
+        var (lo, hi) = await Bar();
+        var tolerance = Tolerance(dot.SelectMany(b => b.Values));
+        Assert.Equal(dot.Min(b => b.Values.Min()), lo, tolerance);
+        Assert.Equal(dot.Max(b => b.Values.Max()), hi, tolerance);
+        // Per layer: the range of the map shown.
+        await chrome.Page.ClickAsync("#shared-scale");
+        await chrome.Page.WaitForExpressionAsync("window.__tta.state().shared === false");
+        var first = dot.Single(b => b.Key.Point == "encoder_hidden_states.0");
+        await chrome.Page.WaitForExpressionAsync($"Math.abs(Number(document.querySelector(\"{FirstPane} .colorbar\").dataset.lo) - ({first.Values.Min().ToString("R", System.Globalization.CultureInfo.InvariantCulture)})) < 1e-6");
+        (lo, hi) = await Bar();
+        Assert.Equal(first.Values.Max(), hi, Tolerance(first.Values));
+        Assert.NotEqual(dot.Max(b => b.Values.Max()), hi, 10 * tolerance); // the check can fail: the ranges differ here
     }
 
-    /// <summary>Headless Chromium driven over the DevTools protocol (a small WebSocket client).</summary>
-    private sealed class Chromium : IAsyncDisposable
+    [Fact]
+    public async Task HoveringACellShowsItsTokensAndValueFromTheParquet()
     {
-        private readonly Process _process;
-        private readonly string _profile;
-        private readonly ClientWebSocket _socket = new();
-        private readonly List<JsonObject> _events = [];
-        private readonly Dictionary<int, TaskCompletionSource<JsonObject>> _pending = [];
-        private readonly CancellationTokenSource _stop = new();
-        private Task? _reader;
-        private int _nextId;
+        await using var chrome = await Open();
+        if (chrome is null) return;
+        var tokens = Tokens("one");
+        var n = tokens.Length;
+        var block = run.Read("one", "similarity").Blocks.Single(b => b.Key.Point == "encoder_hidden_states.0" && b.Key.Measure == "cosine");
+        var tip = await Hover(chrome, $"{FirstPane} canvas.map", n, n, 2, 5);
+        var labels = Labels("one");
+        Assert.Equal(labels[2], tip["query"]);
+        Assert.Equal(labels[5], tip["key"]);
+        Assert.Contains($"query: {labels[2]} (#2)", tip["text"]);
+        Assert.DoesNotContain("▁", tip["text"]);
+        Assert.Equal(block.Values[2 * n + 5], double.Parse(tip["value"], System.Globalization.CultureInfo.InvariantCulture), Tolerance(block.Values));
 
-        private Chromium(Process process, string profile)
-        {
-            _process = process;
-            _profile = profile;
-        }
-
-        public sealed record LoadResult(List<(string Src, int NaturalWidth)> Images, List<string> Errors, List<string> Requests);
-
-        public static string? Find()
-        {
-            foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin").Split(':'))
-                foreach (var name in new[] { "chromium", "chromium-browser" })
-                    if (File.Exists(Path.Combine(dir, name)))
-                        return Path.Combine(dir, name);
-            return null;
-        }
-
-        public static string? Install(ITestOutputHelper log)
-        {
-            log.WriteLine("chromium missing: apt-get install -y chromium");
-            foreach (var args in new[] { "install -y chromium", "update", "install -y chromium" })
-            {
-                if (args == "update" && Find() is not null)
-                    break;
-                var psi = new ProcessStartInfo("apt-get", args) { RedirectStandardOutput = true, RedirectStandardError = true };
-                psi.Environment["DEBIAN_FRONTEND"] = "noninteractive";
-                try
-                {
-                    using var p = Process.Start(psi)!;
-                    var err = p.StandardError.ReadToEndAsync();
-                    p.StandardOutput.ReadToEnd();
-                    p.WaitForExit();
-                    if (p.ExitCode != 0)
-                        log.WriteLine($"apt-get {args} failed ({p.ExitCode}): {err.Result.Trim()}");
-                }
-                catch (System.ComponentModel.Win32Exception e)
-                {
-                    log.WriteLine("apt-get unavailable: " + e.Message);
-                    return null;
-                }
-            }
-            return Find();
-        }
-
-        public static async Task<Chromium> Launch(string executable)
-        {
-            var profile = Repo.TempDir();
-            var psi = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
-                "--remote-debugging-port=0", "--remote-allow-origins=*", $"--user-data-dir={profile}", "about:blank" })
-                psi.ArgumentList.Add(a);
-            var process = Process.Start(psi)!;
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            var browser = new Chromium(process, profile);
-            try
-            {
-                // Chromium writes the port it picked to DevToolsActivePort in the profile.
-                var portFile = Path.Combine(profile, "DevToolsActivePort");
-                var deadline = DateTime.UtcNow.AddSeconds(60);
-                while (!File.Exists(portFile) || File.ReadAllLines(portFile).Length < 2)
-                {
-                    if (process.HasExited || DateTime.UtcNow > deadline)
-                        throw new InvalidOperationException($"chromium did not start (exited: {process.HasExited})");
-                    await Task.Delay(100);
-                }
-                var port = int.Parse(File.ReadAllLines(portFile)[0].Trim());
-                using var http = new HttpClient();
-                JsonArray? targets = null;
-                while (targets is null || !targets.Any(t => (string?)t!["type"] == "page"))
-                {
-                    if (DateTime.UtcNow > deadline)
-                        throw new InvalidOperationException("chromium has no page target");
-                    targets = JsonNode.Parse(await http.GetStringAsync($"http://127.0.0.1:{port}/json/list"))!.AsArray();
-                    await Task.Delay(100);
-                }
-                var url = (string)targets.First(t => (string?)t!["type"] == "page")!["webSocketDebuggerUrl"]!;
-                await browser._socket.ConnectAsync(new Uri(url), CancellationToken.None);
-                browser._reader = Task.Run(browser.ReadLoop);
-                foreach (var domain in new[] { "Page", "Runtime", "Log", "Network" })
-                    await browser.Send(domain + ".enable");
-                await browser.Send("Emulation.setDeviceMetricsOverride",
-                    new JsonObject { ["width"] = 1280, ["height"] = 900, ["deviceScaleFactor"] = 1, ["mobile"] = false });
-                return browser;
-            }
-            catch
-            {
-                await browser.DisposeAsync();
-                throw;
-            }
-        }
-
-        /// <summary>Opens the file, waits for the load event, and reports images, errors and requested URLs.</summary>
-        public async Task<LoadResult> Load(string file, string screenshot)
-        {
-            lock (_events)
-                _events.Clear();
-            await Send("Page.navigate", new JsonObject { ["url"] = new Uri(file).AbsoluteUri });
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (!HasEvent("Page.loadEventFired"))
-            {
-                if (DateTime.UtcNow > deadline)
-                    throw new TimeoutException("page did not finish loading");
-                await Task.Delay(50);
-            }
-            await Task.Delay(500); // late console messages
-
-            var images = await Send("Runtime.evaluate", new JsonObject
-            {
-                ["expression"] = "JSON.stringify(Array.from(document.images).map(i => [i.getAttribute('src'), i.complete ? i.naturalWidth : -1]))",
-                ["returnByValue"] = true,
-            });
-            var list = JsonNode.Parse((string)images["result"]!["value"]!)!.AsArray()
-                .Select(a => ((string)a![0]!, (int)a[1]!)).ToList();
-
-            var metrics = await Send("Page.getLayoutMetrics");
-            var height = Math.Min(6000, (double)metrics["cssContentSize"]!["height"]!);
-            var shot = await Send("Page.captureScreenshot", new JsonObject
-            {
-                ["format"] = "png",
-                ["captureBeyondViewport"] = true,
-                ["clip"] = new JsonObject { ["x"] = 0, ["y"] = 0, ["width"] = 1280, ["height"] = height, ["scale"] = 1 },
-            });
-            await File.WriteAllBytesAsync(screenshot, Convert.FromBase64String((string)shot["data"]!));
-
-            var errors = new List<string>();
-            var requests = new List<string>();
-            lock (_events)
-                foreach (var e in _events)
-                {
-                    var method = (string)e["method"]!;
-                    var p = e["params"]!;
-                    switch (method)
-                    {
-                        case "Runtime.consoleAPICalled" when (string?)p["type"] is "error" or "assert":
-                            errors.Add("console: " + p["args"]!.ToJsonString());
-                            break;
-                        case "Runtime.exceptionThrown":
-                            errors.Add("exception: " + p["exceptionDetails"]!.ToJsonString());
-                            break;
-                        case "Log.entryAdded" when (string?)p["entry"]!["level"] == "error":
-                            errors.Add($"log: {p["entry"]!["text"]} {p["entry"]!["url"]}");
-                            break;
-                        case "Network.loadingFailed":
-                            errors.Add("network: " + p.ToJsonString());
-                            break;
-                        case "Network.requestWillBeSent":
-                            requests.Add((string)p["request"]!["url"]!);
-                            break;
-                    }
-                }
-            return new LoadResult(list, errors, requests);
-        }
-
-        private bool HasEvent(string method)
-        {
-            lock (_events)
-                return _events.Any(e => (string?)e["method"] == method);
-        }
-
-        private async Task<JsonObject> Send(string method, JsonObject? parameters = null)
-        {
-            TaskCompletionSource<JsonObject> done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-            int id;
-            lock (_pending)
-            {
-                id = ++_nextId;
-                _pending[id] = done;
-            }
-            var message = new JsonObject { ["id"] = id, ["method"] = method, ["params"] = parameters ?? new JsonObject() };
-            await _socket.SendAsync(Encoding.UTF8.GetBytes(message.ToJsonString()), WebSocketMessageType.Text, true, CancellationToken.None);
-            var reply = await done.Task.WaitAsync(TimeSpan.FromSeconds(60));
-            if (reply["error"] is { } error)
-                throw new InvalidOperationException($"{method}: {error.ToJsonString()}");
-            return reply["result"]!.AsObject();
-        }
-
-        private async Task ReadLoop()
-        {
-            var buffer = new byte[1 << 16];
-            using var message = new MemoryStream();
-            try
-            {
-                while (_socket.State == WebSocketState.Open)
-                {
-                    var r = await _socket.ReceiveAsync(buffer, _stop.Token);
-                    if (r.MessageType == WebSocketMessageType.Close)
-                        break;
-                    message.Write(buffer, 0, r.Count);
-                    if (!r.EndOfMessage)
-                        continue;
-                    var node = JsonNode.Parse(message.ToArray())!.AsObject();
-                    message.SetLength(0);
-                    if (node["id"] is { } idNode)
-                    {
-                        TaskCompletionSource<JsonObject>? done;
-                        lock (_pending)
-                            _pending.Remove((int)idNode, out done);
-                        done?.TrySetResult(node);
-                    }
-                    else
-                    {
-                        lock (_events)
-                            _events.Add(node);
-                    }
-                }
-            }
-            catch (OperationCanceledException) { }
-            catch (WebSocketException) { }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            _stop.Cancel();
-            try
-            {
-                if (_socket.State == WebSocketState.Open)
-                    await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "", CancellationToken.None);
-            }
-            catch (WebSocketException) { }
-            if (_reader is not null)
-                await _reader.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { });
-            _socket.Dispose();
-            try
-            {
-                if (!_process.HasExited)
-                    _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-            }
-            catch (InvalidOperationException) { }
-            catch (TimeoutException) { }
-            _process.Dispose();
-            try { Directory.Delete(_profile, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        }
+        // Decoder maps label their rows with the shifted-right input: row 0 is the start token.
+        await chrome.Page.ClickAsync("#title");
+        await chrome.Page.Keyboard.PressAsync("End");
+        await chrome.Page.WaitForExpressionAsync($"window.__tta.state().panes[0].stack === 'decoder' && document.querySelector(\"{FirstPane} canvas.map\").dataset.stack === 'decoder'");
+        var decoder = run.Read("one", "similarity").Blocks.Single(b => b.Key.Point == "decoder_hidden_states.2" && b.Key.Measure == "cosine");
+        tip = await Hover(chrome, $"{FirstPane} canvas.map", n, n, 0, 3);
+        Assert.Equal(FigureContext.DecoderStart, tip["query"]);
+        Assert.Equal(labels[2], tip["key"]);
+        Assert.Equal(decoder.Values[3], double.Parse(tip["value"], System.Globalization.CultureInfo.InvariantCulture), Tolerance(decoder.Values));
     }
+
+    [Fact]
+    public async Task AttentionGridShowsHeadsTimesPanelsWithMaskedCellsOutsideTheColourRange()
+    {
+        await using var chrome = await Open();
+        if (chrome is null) return;
+        await chrome.Page.ClickAsync("#views button[data-view='attention']");
+        const string module = "decoder.block.0.layer.0.SelfAttention";
+        await chrome.Page.SelectAsync("#att-module", $"decoder|0|{module}");
+        var blocks = run.Read("one", "attention").Blocks.Where(b => b.Key.Point == module).ToList();
+        var heads = blocks.Select(b => b.Key.Head).Distinct().Count();
+        await chrome.Page.WaitForExpressionAsync($"document.querySelectorAll('#att-grid canvas.map').length === {heads * 4}");
+        Assert.Equal(heads, (await chrome.Json("document.querySelectorAll('#att-grid canvas.kernel').length")).GetInt32());
+
+        var scores = blocks.Single(b => b.Key.Head == 1 && b.Key.Measure == "scores");
+        var n = scores.Positions;
+        var canvas = "#att-grid canvas[data-head='1'][data-panel='scores']";
+        // Above the diagonal the decoder's causal mask: shown as masked, not as a value.
+        Assert.True(scores.Values[n - 1] < -1e30, "the stored score of a masked cell is the mask value");
+        Assert.Equal("masked", (await Hover(chrome, canvas, n, n, 0, n - 1))["value"]);
+        var unmasked = scores.Values.Where(v => v > -1e30).ToArray();
+        var tip = await Hover(chrome, canvas, n, n, n - 1, 1);
+        Assert.Equal(scores.Values[(n - 1) * n + 1], double.Parse(tip["value"], System.Globalization.CultureInfo.InvariantCulture), Tolerance(unmasked));
+        // The colour range is that of the unmasked values (the page's map record), and the masked cells are counted.
+        var index = (await chrome.Json($"(() => {{ const s = window.__tta.data.sets.find(s => s.model === 't5' && s.text === 'one'); return s.attention.find(a => a.module === '{module}' && a.head === 1).panels.scores; }})()")).GetInt32();
+        var map = await chrome.Json($"window.__tta.data.maps[{index}]");
+        Assert.Equal(unmasked.Min(), map.GetProperty("min").GetDouble(), 1e-5);
+        Assert.Equal(unmasked.Max(), map.GetProperty("min").GetDouble() + (QuantizedMap.Levels - 1) * map.GetProperty("scale").GetDouble(), 1e-4);
+        Assert.Equal(n * (n - 1) / 2, map.GetProperty("masked").GetInt32());
+        Assert.Empty(chrome.Errors);
+    }
+
+    [Fact]
+    public async Task TrajectoryViewHasOnePolylinePerTokenWithOnePointPerLayer()
+    {
+        await using var chrome = await Open();
+        if (chrome is null) return;
+        await chrome.Page.ClickAsync("#views button[data-view='trajectory']");
+        await chrome.Page.WaitForSelectorAsync("#traj svg polyline");
+        var blocks = run.Read("one", "projection").Blocks.Where(b => b.Key.Point.StartsWith("encoder_hidden_states.", StringComparison.Ordinal))
+            .OrderBy(b => b.Key.Layer).ToList();
+        var lines = await chrome.Json("Array.from(document.querySelectorAll('#traj polyline')).map(p => p.getAttribute('points').trim().split(/\\s+/).map(xy => xy.split(',').map(Number)))");
+        var tokens = blocks[0].Positions;
+        Assert.Equal(tokens, lines.GetArrayLength());
+        Assert.All(lines.EnumerateArray(), line => Assert.Equal(blocks.Count, line.GetArrayLength()));
+        // Screen x follows PC1 and screen y runs against PC2 (SVG y grows downwards), point for point.
+        for (var l = 0; l < blocks.Count; l++)
+            for (var a = 0; a < tokens; a++)
+                for (var b = a + 1; b < tokens; b++)
+                {
+                    var (xa, xb) = (lines[a][l][0].GetDouble(), lines[b][l][0].GetDouble());
+                    var (pa, pb) = (blocks[l].Values[a * 2], blocks[l].Values[b * 2]);
+                    if (Math.Abs(pa - pb) > 1e-2 * Math.Abs(pa) + 1e-3) Assert.Equal(Math.Sign(pa - pb), Math.Sign(xa - xb));
+                }
+
+        // Hovering a layer marker names token and layer and lists the nearest vocabulary tokens there.
+        var (t, l2) = (3, 2);
+        var box = await (await chrome.Page.QuerySelectorAsync("#traj svg"))!.BoundingBoxAsync();
+        await chrome.Page.Mouse.MoveAsync(box!.X + (decimal)lines[t][l2][0].GetDouble(), box.Y + (decimal)lines[t][l2][1].GetDouble());
+        await chrome.Page.WaitForExpressionAsync("!document.getElementById('tooltip').hidden");
+        var tip = await chrome.Json("Object.assign({ text: document.getElementById('tooltip').textContent }, document.getElementById('tooltip').dataset)");
+        Assert.Equal(l2, int.Parse(tip.GetProperty("layer").GetString()!));
+        var hovered = int.Parse(tip.GetProperty("token").GetString()!);
+        Assert.Contains($"token: {Labels("one")[hovered]} (#{hovered})", tip.GetProperty("text").GetString());
+        var nearest = NearestRows.Read(run.Metrics("one", "nearest"))
+            .Where(r => r.Point == "encoder_hidden_states.2" && r.Measure == "ip" && r.Position == hovered).OrderBy(r => r.Rank)
+            .Select(r => r.Token is null ? "#" + r.TokenId : TokenLabels.Readable(r.Token, TokenLabels.IsByteLevel(Tokens("one"))));
+        Assert.Contains("nearest (inner product): " + string.Join(" · ", nearest), tip.GetProperty("text").GetString());
+    }
+
+    [Fact]
+    public async Task ClickingARowHighlightsThatTokenInEveryView()
+    {
+        await using var chrome = await Open();
+        if (chrome is null) return;
+        var n = Tokens("one").Length;
+        // After the window shrinks the map is redrawn smaller, and a click still counts once.
+        var before = (await chrome.Json($"document.querySelector(\"{FirstPane} canvas.map\").width")).GetInt32();
+        await chrome.Page.SetViewportAsync(new PuppeteerSharp.ViewPortOptions { Width = 900, Height = 700 });
+        await chrome.Page.WaitForExpressionAsync($"document.querySelector(\"{FirstPane} canvas.map\").width < {before}");
+        var box = await (await chrome.Page.QuerySelectorAsync($"{FirstPane} canvas.map"))!.BoundingBoxAsync();
+        await chrome.Page.Mouse.ClickAsync(box!.X + 1.5m * box.Width / n, box.Y + 4.5m * box.Height / n);
+        Assert.Equal(4, (await chrome.Json("window.__tta.state().highlight")).GetInt32());
+        await chrome.Page.ClickAsync("#views button[data-view='trajectory']");
+        await chrome.Page.WaitForSelectorAsync("#traj polyline.highlight");
+        Assert.Equal(["4"], (await chrome.Json("Array.from(document.querySelectorAll('#traj polyline.highlight')).map(p => p.dataset.token)"))
+            .EnumerateArray().Select(e => e.GetString()));
+    }
+
+    [Fact]
+    public async Task ThumbnailsLoadLazilyAndOpenFullSizeWithEveryFormat()
+    {
+        await using var chrome = await Open();
+        if (chrome is null) return;
+        var thumbsBefore = chrome.Requests.Count(u => u.Contains("/~thumbs/", StringComparison.Ordinal));
+        Assert.Equal(0, thumbsBefore); // the gallery is not open: nothing loaded
+        await chrome.Page.ClickAsync("#views button[data-view='figures']");
+        await Task.Delay(1000);
+        const string count = "(() => { const i = Array.from(document.querySelectorAll('#gallery img')); return [i.length, i.filter(x => x.complete && x.naturalWidth > 0 && x.getAttribute('src')).length]; })()";
+        var counts = await chrome.Json(count);
+        var (total, loaded) = (counts[0].GetInt32(), counts[1].GetInt32());
+        output.WriteLine($"{loaded} of {total} thumbnails loaded before scrolling");
+        var stems = Directory.GetFiles(Path.Combine(run.Workspace.FiguresDir, "tiny", "t5", "one"), "*.png").Length;
+        Assert.Equal(stems, total);
+        Assert.InRange(loaded, 1, total - 1);
+        Assert.Equal(loaded, chrome.Requests.Count(u => u.Contains("/~thumbs/", StringComparison.Ordinal)));
+        // Scrolled through, every one loads.
+        for (var y = 0; y < 40; y++)
+        {
+            await chrome.Page.EvaluateExpressionAsync("window.scrollBy(0, 400)");
+            await Task.Delay(50);
+        }
+        await chrome.Page.WaitForExpressionAsync($"{count}[1] === {total}");
+
+        // A thumbnail opens the figure full size, with links to its PNG, PDF and SVG (files that exist).
+        await chrome.Page.EvaluateExpressionAsync("document.querySelector('#gallery img').click()");
+        await chrome.Page.WaitForExpressionAsync("!document.getElementById('lightbox').hidden && document.querySelector('#lightbox-image img').complete");
+        var links = (await chrome.Json("Array.from(document.querySelectorAll('#lightbox-links a')).map(a => a.href)")).EnumerateArray().Select(a => a.GetString()!).ToList();
+        Assert.Equal([".png", ".pdf", ".svg"], links.Select(Path.GetExtension));
+        Assert.All(links, l => Assert.True(File.Exists(new Uri(l).LocalPath), l));
+        Assert.True((await chrome.Json("document.querySelector('#lightbox-image img').naturalWidth")).GetInt32() > ExplorerThumbSide);
+        Assert.Empty(chrome.Errors);
+    }
+
+    private const int ExplorerThumbSide = Thumbnails.MaxSide;
 }

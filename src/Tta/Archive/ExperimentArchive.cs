@@ -79,7 +79,7 @@ public static class ExperimentArchive
     /// </summary>
     private sealed record Member(string Name, string Kind, string Description, Func<byte[]> Read, string? ExpectedSha256 = null, string? UnitManifest = null)
     {
-        public bool IsText => Kind is "experiment" or "text";
+        public bool IsText => Kind is "experiment" or "text" || (Kind == "explorer" && Name.EndsWith(".html", StringComparison.Ordinal));
         public bool IsJson => Kind is "unit-manifest" or "run-manifest";
     }
 
@@ -134,6 +134,7 @@ public static class ExperimentArchive
                     if (e.Metrics.Attention is not null) optional.Add((new AttentionMetricsUnit(ws, e, m, t), "attention decomposition"));
                     if (e.Metrics.Nearest is not null) optional.Add((new NearestMetricsUnit(ws, e, m, t), "nearest tokens"));
                     if (e.Metrics.Trajectory) optional.Add((new TrajectoryMetricsUnit(ws, e, m, t), "trajectory metrics"));
+                    if (e.Metrics.Projection) optional.Add((new TrajectoryProjectionUnit(ws, e, m, t), "trajectory projection"));
                     foreach (var (unit, what) in optional)
                     {
                         var files = AddOutputs(unit, "metrics", $"{what} (Metrics output, Parquet)");
@@ -145,6 +146,10 @@ public static class ExperimentArchive
                     AddUnit(figures, UnitManifest.TryRead(figures.ManifestPath)!, metricFiles, images);
                 }
             }
+            // The explorer page (a text member: paths in its copy of the YAML are rewritten) and its thumbnails.
+            var explorer = new Explorer.ExplorerUnit(ws, e);
+            var explorerFiles = AddOutputs(explorer, "explorer", "interactive explorer (page or gallery thumbnail; Figures output)");
+            AddUnit(explorer, UnitManifest.TryRead(explorer.ManifestPath)!, [.. members.Where(x => x.Kind is "metrics" or "figure").Select(x => x.Name)], explorerFiles);
             var runManifest = RunManifest();
             members.Add(new Member(RunManifestName, "run-manifest",
                 "run manifest: unit fingerprints and timings, models and weight hashes, tool versions, git commit, machine",
@@ -181,7 +186,7 @@ public static class ExperimentArchive
             foreach (var o in manifest.Outputs)
             {
                 var abs = ws.Absolute(o.Path);
-                var name = kind == "figure" ? FigureMember(abs) : CacheMember(abs);
+                var name = kind is "figure" or "explorer" ? FigureMember(abs) : CacheMember(abs);
                 members.Add(new Member(name, kind, $"{description} of {unit.Key}", FileBytes(abs), o.Sha256, unit.ManifestPath));
                 names.Add(name);
             }

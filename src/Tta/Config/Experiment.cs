@@ -57,13 +57,15 @@ public sealed record ExtractSpec(
 /// <summary>
 /// Which metrics to compute. Similarity measures: <c>cosine</c>, <c>dot</c>. The others are off unless configured:
 /// attention decomposition (<see cref="AttentionMetricSpec"/>), nearest-vocabulary decoding
-/// (<see cref="NearestMetricSpec"/>) and per-token trajectory metrics across layers.
+/// (<see cref="NearestMetricSpec"/>), per-token trajectory metrics across layers, and the 2-D PCA projection of the
+/// trajectories (<c>projection</c>).
 /// </summary>
 public sealed record MetricsSpec(
     IReadOnlyList<string> Similarity,
     AttentionMetricSpec? Attention = null,
     NearestMetricSpec? Nearest = null,
-    bool Trajectory = false);
+    bool Trajectory = false,
+    bool Projection = false);
 
 /// <summary>
 /// Attention decomposition of the attention modules of the given blocks (0-based block index, as in module paths

@@ -18,7 +18,7 @@ public static partial class ExperimentLoader
     public static IReadOnlyList<string> Devices { get; } = ["cpu", "cuda"];
     public static IReadOnlyList<string> Measures { get; } = ["cosine", "dot"];
     /// <summary>Figure kinds; every kind but similarity needs its metric (<see cref="FigureKindMetric"/>).</summary>
-    public static IReadOnlyList<string> FigureKinds { get; } = ["similarity", "attention", "trajectory", "nearest"];
+    public static IReadOnlyList<string> FigureKinds { get; } = ["similarity", "attention", "trajectory", "nearest", "projection"];
     public static IReadOnlyList<string> Formats { get; } = ["png", "pdf", "svg"];
     public static IReadOnlyList<string> Colormaps { get; } = ["cividis_r", "cividis", "viridis", "gray"];
 
@@ -36,13 +36,14 @@ public static partial class ExperimentLoader
         ["attention"] = "attention: { layers: [0] }",
         ["trajectory"] = "trajectory: true",
         ["nearest"] = "nearest: { k: 5 }",
+        ["projection"] = "projection: true",
     };
 
     private static readonly string[] TopKeys = ["name", "license", "models", "texts", "extract", "metrics", "figures", "executor"];
     private static readonly string[] ModelKeys = ["id", "source", "revision", "path", "name", "dtype", "device"];
     private static readonly string[] TextKeys = ["name", "text", "file"];
     private static readonly string[] ExtractKeys = ["points", "layers", "max_tokens"];
-    private static readonly string[] MetricsKeys = ["similarity", "attention", "nearest", "trajectory"];
+    private static readonly string[] MetricsKeys = ["similarity", "attention", "nearest", "trajectory", "projection"];
     private static readonly string[] AttentionKeys = ["layers", "heads", "encoder_heads", "decoder_heads"];
     private static readonly string[] NearestKeys = ["k"];
     private static readonly string[] ExecutorKeys = ["kind", "partition", "account", "time"];
@@ -698,7 +699,10 @@ public static partial class ExperimentLoader
             var trajectory = false;
             if (f.TryGetValue("trajectory", out var t) && !IsNull(t.Value))
                 trajectory = Bool(t.Value, "trajectory");
-            return new MetricsSpec(sim, attention, nearest, trajectory);
+            var projection = false;
+            if (f.TryGetValue("projection", out var pr) && !IsNull(pr.Value))
+                projection = Bool(pr.Value, "projection");
+            return new MetricsSpec(sim, attention, nearest, trajectory, projection);
         }
 
         /// <summary>A non-empty list of distinct whole numbers ≥ 0.</summary>
@@ -771,6 +775,7 @@ public static partial class ExperimentLoader
             "attention" => metrics.Attention is not null,
             "trajectory" => metrics.Trajectory,
             "nearest" => metrics.Nearest is not null,
+            "projection" => metrics.Projection,
             _ => true,
         };
 

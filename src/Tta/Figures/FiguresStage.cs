@@ -10,7 +10,8 @@ namespace Tta.Figures;
 /// <summary>
 /// Figures stage, per experiment × model × text and requested kind (<c>figures.kinds</c>), in every requested format
 /// under figures/: similarity heatmaps per (point, measure); attention panels and kernel per (module, block, head);
-/// trajectory line charts and nearest-token grids per (hidden-state series, measure). See <see cref="MetricFigures"/>.
+/// trajectory line charts and nearest-token grids per (hidden-state series, measure), trajectory projections per
+/// series. See <see cref="MetricFigures"/>. Last, per experiment, the interactive explorer (<see cref="Explorer.ExplorerUnit"/>).
 /// </summary>
 public static class FiguresStage
 {
@@ -20,7 +21,7 @@ public static class FiguresStage
     public static IEnumerable<StageUnit> Units(RunContext context) =>
         context.Experiments.SelectMany(e =>
             (from m in e.Models from t in e.Texts select (StageUnit)new FiguresUnit(context.Workspace, e, m, t))
-            .Append(new ReportUnit(context.Workspace, e)));
+            .Append(new Explorer.ExplorerUnit(context.Workspace, e)));
 
     /// <summary>File name (without extension) that says model, text, stack, layer, point and kind.</summary>
     public static string FileStem(ActivationPoint key)
@@ -48,6 +49,7 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
         "attention" => new AttentionMetricsUnit(ws, experiment, model, text),
         "trajectory" => new TrajectoryMetricsUnit(ws, experiment, model, text),
         "nearest" => new NearestMetricsUnit(ws, experiment, model, text),
+        "projection" => new TrajectoryProjectionUnit(ws, experiment, model, text),
         _ => throw new InvalidOperationException($"unknown figure kind '{kind}'"),
     };
 
@@ -85,6 +87,7 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
                 "attention" => MetricFigures.Attention(figure, input),
                 "trajectory" => MetricFigures.Trajectory(figure, input),
                 "nearest" => MetricFigures.Nearest(figure, input),
+                "projection" => ProjectionFigure.Render(figure, input),
                 _ => throw new InvalidOperationException($"unknown figure kind '{kind}'"),
             });
         }
@@ -112,82 +115,5 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
             return Task.CompletedTask;
         })).GetAwaiter().GetResult();
         return jobs;
-    }
-}
-
-/// <summary>
-/// The experiment's browsable report, figures/&lt;experiment&gt;/index.html: rebuilt when any figure unit of the
-/// experiment or the experiment file changed.
-/// </summary>
-public sealed class ReportUnit(Workspace ws, Experiment experiment) : StageUnit
-{
-    public override string Stage => FiguresStage.Name;
-    public override string Key => $"{experiment.Name}/index.html";
-    public override string ManifestPath => Path.Combine(ws.CacheDir, "figures", experiment.Name, "report.manifest.json");
-
-    private IEnumerable<FiguresUnit> FigureUnits =>
-        from m in experiment.Models from t in experiment.Texts select new FiguresUnit(ws, experiment, m, t);
-
-    public override UnitDeclaration Declare()
-    {
-        var declaration = new UnitDeclaration(FiguresStage.CodeVersion + "/report")
-            .Param("experiment_file", Hashing.Sha256(File.ReadAllText(experiment.SourcePath)))
-            .Writes(ReportPage.PathFor(ws.FiguresDir, experiment.Name));
-        foreach (var unit in FigureUnits) declaration.Reads(unit);
-        return declaration;
-    }
-
-    public override IReadOnlyList<string> Run(RunContext context)
-    {
-        var figures = new List<ReportFigure>();
-        var manifests = new List<UnitManifest>();
-        foreach (var unit in FigureUnits)
-        {
-            var manifest = StageRunner.Upstream(unit.ManifestPath, $"figures of {unit.Key}");
-            manifests.Add(manifest);
-            var parts = unit.Key.Split('/');
-            figures.AddRange(manifest.Outputs.Select(o => ws.Absolute(o.Path))
-                .GroupBy(f => Path.GetFileNameWithoutExtension(f), StringComparer.Ordinal)
-                .OrderBy(g => g.Key, StringComparer.Ordinal)
-                .Select(g => new ReportFigure(parts[1], parts[2], Describe(g.Key), g.Key, g.ToList())));
-        }
-        var models = experiment.Models.Select(m =>
-        {
-            var download = UnitManifest.TryRead(Download.DownloadStage.For(ws, experiment, m).ManifestPath);
-            return new ReportModel(m.Key, m.Id, m.Source, m.Revision, download?.Facts?.GetValueOrDefault("weights_sha256") is { } w ? "weights sha256 " + w[..16] : null);
-        }).ToList();
-        var runManifest = string.Join("\n", manifests.Select(m => $"{m.Stage} {m.Unit}: fingerprint {m.Fingerprint[..16]}, {m.Outputs.Count} files, {m.Seconds:0.00} s"));
-        var data = new ReportData(experiment.Name, figures, File.ReadAllText(experiment.SourcePath), models, runManifest,
-            $"tta · {experiment.Name}");
-        return [ReportPage.Write(ws.FiguresDir, data)];
-    }
-
-    /// <summary>
-    /// Kind of a figure from its file stem: <c>stack-Lnn-point-measure</c> (similarity) or
-    /// <c>…-KIND-WHAT</c> for the other kinds (see <see cref="MetricFigures"/>).
-    /// </summary>
-    public static string Describe(string stem)
-    {
-        foreach (var kind in new[] { "attention", "trajectory", "nearest" })
-        {
-            var at = stem.LastIndexOf($"-{kind}-", StringComparison.Ordinal);
-            if (at < 0) continue;
-            var what = stem[(at + kind.Length + 2)..];
-            var caption = kind switch
-            {
-                "attention" => what == MetricFigures.KernelSlug
-                    ? PaperFigures.KernelTitle
-                    : MetricFigures.Panels.Select(p => p.Panel).Where(p => PaperFigures.Slug(p) == what).Select(PaperFigures.Title).FirstOrDefault() ?? what,
-                "nearest" => "nearest token, " + MetricFigures.NearestMeasureLabel(what),
-                _ => what.Replace('_', ' '),
-            };
-            return $"{kind}: {caption}";
-        }
-        return stem[(stem.LastIndexOf('-') + 1)..] switch
-        {
-            "cosine" => "similarity: cosine",
-            "dot" => "similarity: dot product",
-            var other => other,
-        };
     }
 }

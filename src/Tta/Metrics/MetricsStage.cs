@@ -18,6 +18,7 @@ namespace Tta.Metrics;
 /// <item><c>attention.parquet</c> (<c>metrics.attention</c>): <see cref="AttentionDecomposition"/>.</item>
 /// <item><c>nearest.parquet</c> (<c>metrics.nearest</c>): <see cref="NearestTokens"/>, layout <see cref="NearestStore"/>.</item>
 /// <item><c>trajectory.parquet</c> (<c>metrics.trajectory</c>): <see cref="TrajectoryMetrics"/>.</item>
+/// <item><c>projection.parquet</c> (<c>metrics.projection</c>): <see cref="TrajectoryProjectionUnit"/>.</item>
 /// </list>
 /// </summary>
 public static class MetricsStage
@@ -36,6 +37,7 @@ public static class MetricsStage
                     if (e.Metrics.Attention is not null) yield return new AttentionMetricsUnit(ws, e, m, t);
                     if (e.Metrics.Nearest is not null) yield return new NearestMetricsUnit(ws, e, m, t);
                     if (e.Metrics.Trajectory) yield return new TrajectoryMetricsUnit(ws, e, m, t);
+                    if (e.Metrics.Projection) yield return new TrajectoryProjectionUnit(ws, e, m, t);
                 }
     }
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 
@@ -20,6 +19,7 @@ public sealed class BertWordPieceTokenizer : ITextTokenizer
     public bool LowerCase { get; }
     public bool StripAccents { get; }
     public bool SplitChineseCharacters { get; }
+    public bool CleanText { get; }
     public int MaxInputCharsPerWord { get; }
     public string ContinuingSubwordPrefix { get; }
     public string UnknownToken { get; }
@@ -28,8 +28,9 @@ public sealed class BertWordPieceTokenizer : ITextTokenizer
     public BertWordPieceTokenizer(IReadOnlyList<string> vocabulary, bool lowerCase, bool? stripAccents = null,
         bool splitChineseCharacters = true, string unknownToken = "[UNK]", string clsToken = "[CLS]",
         string sepToken = "[SEP]", string continuingSubwordPrefix = "##", int maxInputCharsPerWord = 100,
-        IEnumerable<string>? specialTokens = null)
+        IEnumerable<string>? specialTokens = null, bool cleanText = true)
     {
+        CleanText = cleanText;
         tokens = vocabulary.ToArray();
         ids = new Dictionary<string, int>(tokens.Length, StringComparer.Ordinal);
         for (var i = 0; i < tokens.Length; i++) ids.TryAdd(tokens[i], i); // the first occurrence wins, as in HF
@@ -151,35 +152,43 @@ public sealed class BertWordPieceTokenizer : ITextTokenizer
         if (start < text.Length) yield return (text[start..], false);
     }
 
-    /// <summary>BertNormalizer: clean text, space out CJK ideographs, strip accents (NFD, drop Mn), lower-case.</summary>
-    public string Normalize(string text)
+    /// <summary>
+    /// BertNormalizer, step for step as Hugging Face's: clean text (drop NUL, U+FFFD and control characters, whitespace
+    /// becomes a space), space out CJK ideographs, strip accents (NFD, drop nonspacing marks), lower-case; every
+    /// character class from <see cref="HuggingFaceUnicode"/>.
+    /// </summary>
+    public string Normalize(string text) => BertNormalize(text, CleanText, SplitChineseCharacters, StripAccents, LowerCase);
+
+    /// <inheritdoc cref="Normalize"/>
+    public static string BertNormalize(string text, bool cleanText, bool splitChinese, bool stripAccents, bool lowerCase)
     {
         var sb = new StringBuilder(text.Length + 8);
         foreach (var rune in text.EnumerateRunes())
         {
             var cp = rune.Value;
-            if (cp == 0 || cp == 0xFFFD || IsControl(rune)) continue;
-            if (IsWhitespace(rune)) sb.Append(' ');
-            else if (SplitChineseCharacters && IsChinese(cp)) sb.Append(' ').Append(rune.ToString()).Append(' ');
-            else sb.Append(rune.ToString());
+            var classes = HuggingFaceUnicode.Classes(cp);
+            if (cleanText && (classes & HuggingFaceCharClass.CleanTextRemoves) != 0) continue;
+            if (cleanText && (classes & HuggingFaceCharClass.CleanTextSpace) != 0) sb.Append(' ');
+            else if (splitChinese && (classes & HuggingFaceCharClass.Chinese) != 0)
+            {
+                sb.Append(' ');
+                HuggingFaceUnicode.AppendCodePoint(sb, cp);
+                sb.Append(' ');
+            }
+            else HuggingFaceUnicode.AppendCodePoint(sb, cp);
         }
         var s = sb.ToString();
-        if (StripAccents)
+        if (stripAccents)
         {
             sb.Clear();
-            foreach (var rune in s.EnumerateRunes())
-                foreach (var d in Decompose(rune.Value))
-                    if (Rune.GetUnicodeCategory(new Rune(d)) != UnicodeCategory.NonSpacingMark) sb.Append(new Rune(d).ToString());
+            foreach (var rune in HuggingFaceUnicode.Nfd(s).EnumerateRunes())
+                if (!HuggingFaceUnicode.Is(rune.Value, HuggingFaceCharClass.NonspacingMark)) HuggingFaceUnicode.AppendCodePoint(sb, rune.Value);
             s = sb.ToString();
         }
-        if (LowerCase)
+        if (lowerCase)
         {
             sb.Clear();
-            foreach (var rune in s.EnumerateRunes())
-            {
-                if (rune.Value == 0x130) sb.Append("i\u0307"); // the one full lower-case mapping that is not 1:1
-                else sb.Append(Rune.ToLowerInvariant(rune).ToString());
-            }
+            foreach (var rune in s.EnumerateRunes()) HuggingFaceUnicode.AppendLowercase(rune.Value, sb);
             s = sb.ToString();
         }
         return s;
@@ -189,23 +198,21 @@ public sealed class BertWordPieceTokenizer : ITextTokenizer
     public static List<string> PreTokenize(string text)
     {
         var words = new List<string>();
-        var current = new StringBuilder();
-        void Flush()
+        var start = 0;
+        for (var i = 0; i < text.Length;)
         {
-            if (current.Length > 0) words.Add(current.ToString());
-            current.Clear();
-        }
-        foreach (var rune in text.EnumerateRunes())
-        {
-            if (IsWhitespace(rune)) Flush();
-            else if (IsPunctuation(rune))
+            var rune = Rune.GetRuneAt(text, i);
+            var classes = HuggingFaceUnicode.Classes(rune.Value);
+            var next = i + rune.Utf16SequenceLength;
+            if ((classes & (HuggingFaceCharClass.WhiteSpace | HuggingFaceCharClass.Punctuation)) != 0)
             {
-                Flush();
-                words.Add(rune.ToString());
+                if (i > start) words.Add(text[start..i]);
+                if ((classes & HuggingFaceCharClass.WhiteSpace) == 0) words.Add(text[i..next]);
+                start = next;
             }
-            else current.Append(rune.ToString());
+            i = next;
         }
-        Flush();
+        if (start < text.Length) words.Add(text[start..]);
         return words;
     }
 
@@ -248,57 +255,5 @@ public sealed class BertWordPieceTokenizer : ITextTokenizer
             start = end;
         }
         into.AddRange(found);
-    }
-
-    private static bool IsWhitespace(Rune r) => r.Value is '\t' or '\n' or '\r' || Rune.IsWhiteSpace(r);
-
-    /// <summary>Control characters (Cc, Cf, Cs, Co, Cn) except tab and newlines, which count as whitespace.</summary>
-    private static bool IsControl(Rune r)
-    {
-        if (r.Value is '\t' or '\n' or '\r') return false;
-        return Rune.GetUnicodeCategory(r) is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.Surrogate
-            or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned;
-    }
-
-    /// <summary>ASCII punctuation (all of !"#$%&amp;'()*+,-./:;&lt;=&gt;?@[\]^_`{|}~) or a Unicode P* character.</summary>
-    private static bool IsPunctuation(Rune r)
-    {
-        var cp = r.Value;
-        if (cp is >= 33 and <= 47 or >= 58 and <= 64 or >= 91 and <= 96 or >= 123 and <= 126) return true;
-        return Rune.IsPunctuation(r);
-    }
-
-    /// <summary>The CJK Unified Ideographs blocks BERT splits into single characters.</summary>
-    private static bool IsChinese(int cp) =>
-        cp is >= 0x4E00 and <= 0x9FFF or >= 0x3400 and <= 0x4DBF or >= 0x20000 and <= 0x2A6DF or >= 0x2A700 and <= 0x2B73F
-            or >= 0x2B740 and <= 0x2B81F or >= 0x2B820 and <= 0x2CEAF or >= 0xF900 and <= 0xFAFF or >= 0x2F800 and <= 0x2FA1F;
-
-    private static readonly Lazy<Dictionary<int, int[]>> Decompositions = new(() =>
-    {
-        var map = new Dictionary<int, int[]>();
-        var data = UnicodeDecompositionData.Entries;
-        for (var i = 0; i < data.Length;)
-        {
-            var cp = data[i];
-            var n = data[i + 1];
-            map[cp] = data.Slice(i + 2, n).ToArray();
-            i += 2 + n;
-        }
-        return map;
-    });
-
-    /// <summary>Canonical decomposition (NFD) of one code point.</summary>
-    public static int[] Decompose(int cp)
-    {
-        const int SBase = 0xAC00, LBase = 0x1100, VBase = 0x1161, TBase = 0x11A7, TCount = 28, NCount = 588, SCount = 11172;
-        if (cp is >= SBase and < SBase + SCount)
-        {
-            var s = cp - SBase;
-            var l = LBase + s / NCount;
-            var v = VBase + s % NCount / TCount;
-            var t = TBase + s % TCount;
-            return t == TBase ? [l, v] : [l, v, t];
-        }
-        return Decompositions.Value.TryGetValue(cp, out var d) ? d : [cp];
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -9,26 +8,33 @@ namespace Tta.Tokenizers;
 /// A Hugging Face <c>tokenizer.json</c> run as the tokenizers library runs <c>encode(text)</c> with special tokens added:
 /// added tokens split out of the raw text, each remaining segment normalised, pre-tokenised, tokenised by the model
 /// (BPE, Unigram, WordLevel), then the post-processor's template. A WordPiece model (BERT) is handed to
-/// <see cref="BertWordPieceTokenizer"/>. Components this class does not implement raise <see cref="NotSupportedException"/>
-/// when the file is loaded, so a tokenizer is either exact or refused.
+/// <see cref="BertWordPieceTokenizer"/>. Characters are classified with Hugging Face's own tables
+/// (<see cref="HuggingFaceUnicode"/>). Components this class does not implement raise <see cref="NotSupportedException"/>
+/// when the file is loaded; what is checked against Hugging Face, and what is not, is listed in the README.
 /// </summary>
 public sealed class HuggingFaceTokenizer : ITextTokenizer
 {
-    /// <summary>A pre-token: its text and whether it starts the input (for Metaspace's "first" prepend scheme).</summary>
-    private readonly record struct Piece(string Text, bool AtStart);
+    /// <summary>
+    /// A pre-token: its text and how many of its leading UTF-16 units come from the input's first character (original
+    /// offset 0, which is what Metaspace's "first" prepend scheme asks for).
+    /// </summary>
+    private readonly record struct Piece(string Text, int Zero)
+    {
+        public bool AtStart => Zero > 0;
+    }
 
     private sealed record AddedToken(int Id, string Content, bool SingleWord, bool LStrip, bool RStrip, bool Normalized);
 
-    private readonly Func<string, string> normalize;
+    private readonly Normalizer normalizer;
     private readonly Func<List<Piece>, List<Piece>> preTokenize;
-    private readonly Func<string, List<(int Id, string Token)>> model;
+    private readonly Action<string, List<(int Id, string Token)>> model;
     private readonly Func<List<(int Id, string Token)>, List<(int Id, string Token)>> postProcess;
     private readonly AddedToken[] rawAdded;
     private readonly AddedToken[] normalizedAdded;
 
     private HuggingFaceTokenizer(JsonObject json)
     {
-        normalize = BuildNormalizer(json["normalizer"]);
+        normalizer = BuildNormalizer(json["normalizer"]);
         preTokenize = BuildPreTokenizer(json["pre_tokenizer"]);
         var modelJson = json["model"] as JsonObject ?? throw new InvalidDataException("tokenizer.json: no model");
         model = BuildModel(modelJson);
@@ -37,7 +43,7 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
             Bool(a["lstrip"]) ?? false, Bool(a["rstrip"]) ?? false, Bool(a["normalized"]) ?? false))
             .Where(a => a.Content.Length > 0).ToList();
         rawAdded = [.. added.Where(a => !a.Normalized).OrderByDescending(a => a.Content.Length)];
-        normalizedAdded = [.. added.Where(a => a.Normalized).Select(a => a with { Content = normalize(a.Content) })
+        normalizedAdded = [.. added.Where(a => a.Normalized).Select(a => a with { Content = normalizer.Apply(a.Content) })
             .Where(a => a.Content.Length > 0).OrderByDescending(a => a.Content.Length)];
         postProcess = BuildPostProcessor(json["post_processor"]);
     }
@@ -55,35 +61,52 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
     public TokenizedText Encode(string text)
     {
         var tokens = new List<(int Id, string Token)>();
-        var first = true;
-        foreach (var (segment, rawToken, atStart) in SplitAdded(text, rawAdded, 0))
+        foreach (var (segment, rawToken, segmentAtStart) in SplitAdded(text, rawAdded))
         {
             if (rawToken is not null)
             {
                 tokens.Add((rawToken.Id, rawToken.Content));
                 continue;
             }
-            var normalized = normalize(segment);
-            foreach (var (part, token, _) in SplitAdded(normalized, normalizedAdded, 0))
+            var normalized = normalizer.Apply(segment);
+            var zero = segmentAtStart && segment.Length > 0 ? Units(normalized, normalizer.Aligned(segment, 1)) : 0;
+            var offset = 0;
+            foreach (var (part, token, _) in SplitAdded(normalized, normalizedAdded))
             {
+                var partOffset = offset;
+                offset += part.Length;
                 if (token is not null)
                 {
                     tokens.Add((token.Id, token.Content));
                     continue;
                 }
-                var pieces = preTokenize([new Piece(part, atStart && first)]);
-                foreach (var p in pieces) tokens.AddRange(model(p.Text));
-                first = false;
+                foreach (var p in preTokenize([new Piece(part, Math.Clamp(zero - partOffset, 0, part.Length))])) model(p.Text, tokens);
             }
         }
         tokens = postProcess(tokens);
-        return new TokenizedText(tokens.Select(t => (long)t.Id).ToArray(), tokens.Select(t => t.Token).ToArray());
+        var ids = new long[tokens.Count];
+        var strings = new string[tokens.Count];
+        for (var i = 0; i < tokens.Count; i++) (ids[i], strings[i]) = (tokens[i].Id, tokens[i].Token);
+        return new TokenizedText(ids, strings);
     }
+
+    /// <summary>The normalizer alone (tests compare it with Hugging Face's <c>normalizeString</c>).</summary>
+    internal string Normalize(string text) => normalizer.Apply(text);
+
+    /// <summary>The pre-tokenizer alone, on text that starts the input (as Hugging Face's <c>preTokenizeString</c>).</summary>
+    internal List<string> PreTokenize(string text) => text.Length == 0 ? [] : preTokenize([new Piece(text, Units(text, 1))]).Select(p => p.Text).ToList();
+
+    /// <summary>Empties the BPE word cache, if the model has one (benchmarks time first encodes).</summary>
+    public void ClearCache() => bpeModel?.ClearCache();
 
     // ---- added tokens ------------------------------------------------------------------------------------------------
 
-    /// <summary>Leftmost-longest matches of the added tokens; returns (text, token or null, starts the input).</summary>
-    private static List<(string Text, AddedToken? Token, bool AtStart)> SplitAdded(string text, AddedToken[] added, int offset)
+    /// <summary>
+    /// The added tokens found as tokenizers' <c>find_matches</c> finds them: leftmost-longest, non-overlapping matches
+    /// (Aho-Corasick), a single-word token dropped where a word character (the regex crate's <c>\w</c>) touches it,
+    /// lstrip/rstrip taking the whitespace (<c>\s</c>) beside it. Returns (text, token or null, starts the input).
+    /// </summary>
+    private static List<(string Text, AddedToken? Token, bool AtStart)> SplitAdded(string text, AddedToken[] added)
     {
         var result = new List<(string, AddedToken?, bool)>();
         var segmentStart = 0;
@@ -91,13 +114,13 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
         while (i < text.Length && added.Length > 0)
         {
             AddedToken? match = null;
-            foreach (var a in added)
+            foreach (var a in added) // longest first
             {
-                if (string.CompareOrdinal(text, i, a.Content, 0, a.Content.Length) != 0 || i + a.Content.Length > text.Length) continue;
-                if (a.SingleWord && (i > 0 && IsWordChar(text[i - 1]) || i + a.Content.Length < text.Length && IsWordChar(text[i + a.Content.Length])))
-                    continue;
-                match = a;
-                break;
+                if (i + a.Content.Length <= text.Length && string.CompareOrdinal(text, i, a.Content, 0, a.Content.Length) == 0)
+                {
+                    match = a;
+                    break;
+                }
             }
             if (match is null)
             {
@@ -106,83 +129,194 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
             }
             var start = i;
             var end = i + match.Content.Length;
-            if (match.LStrip) while (start > segmentStart && char.IsWhiteSpace(text[start - 1])) start--;
-            if (match.RStrip) while (end < text.Length && char.IsWhiteSpace(text[end])) end++;
-            if (start > segmentStart) result.Add((text[segmentStart..start], null, offset + segmentStart == 0));
-            result.Add((text[start..end], match, offset + start == 0));
+            i = end; // a discarded match is still consumed, as Aho-Corasick's iterator does
+            if (match.SingleWord && (start > 0 && IsWordBefore(text, start) || end < text.Length && IsWordAt(text, end))) continue;
+            if (match.LStrip) while (start > segmentStart && IsSpaceBefore(text, start, out var width)) start -= width;
+            if (match.RStrip) while (end < text.Length && IsSpaceAt(text, end, out var width)) end += width;
+            if (start > segmentStart) result.Add((text[segmentStart..start], null, segmentStart == 0));
+            result.Add((text[start..end], match, start == 0));
             segmentStart = i = end;
         }
-        if (segmentStart < text.Length) result.Add((text[segmentStart..], null, offset + segmentStart == 0));
+        if (segmentStart < text.Length) result.Add((text[segmentStart..], null, segmentStart == 0));
         return result;
     }
 
-    private static bool IsWordChar(char c) => char.IsLetterOrDigit(c) || c == '_';
+    private static bool IsWordAt(string s, int at) =>
+        HuggingFaceUnicode.Is(Rune.GetRuneAt(s, at).Value, HuggingFaceCharClass.RegexWord);
+
+    private static bool IsWordBefore(string s, int at) =>
+        Rune.DecodeLastFromUtf16(s.AsSpan(0, at), out var r, out _) == System.Buffers.OperationStatus.Done
+        && HuggingFaceUnicode.Is(r.Value, HuggingFaceCharClass.RegexWord);
+
+    private static bool IsSpaceAt(string s, int at, out int width)
+    {
+        width = 1; // every \s character is in the BMP
+        return HuggingFaceUnicode.Is(s[at], HuggingFaceCharClass.RegexSpace);
+    }
+
+    private static bool IsSpaceBefore(string s, int at, out int width)
+    {
+        width = 1;
+        return HuggingFaceUnicode.Is(s[at - 1], HuggingFaceCharClass.RegexSpace);
+    }
+
+    private static bool IsWhiteSpace(char c) => HuggingFaceUnicode.Is(c, HuggingFaceCharClass.WhiteSpace);
 
     // ---- normalizers -------------------------------------------------------------------------------------------------
 
-    private static Func<string, string> BuildNormalizer(JsonNode? node)
+    /// <summary>
+    /// A normalizer: the transformation, and how many leading code points of its output come from the first
+    /// <c>count</c> code points of its input (tokenizers' alignments, reduced to what Metaspace's "first" scheme needs:
+    /// which characters still have original offset 0).
+    /// </summary>
+    private sealed record Normalizer(Func<string, string> Apply, Func<string, int, int> Aligned)
     {
-        if (node is not JsonObject n) return s => s;
+        public static readonly Normalizer None = new(s => s, (_, count) => count);
+    }
+
+    /// <summary>Sums <paramref name="length"/> over the first <paramref name="count"/> code points of <paramref name="s"/>.</summary>
+    private static int SumFirst(string s, int count, Func<int, int> length)
+    {
+        var sum = 0;
+        foreach (var r in s.EnumerateRunes())
+        {
+            if (count-- <= 0) break;
+            sum += length(r.Value);
+        }
+        return sum;
+    }
+
+    /// <summary>UTF-16 length of the first <paramref name="codePoints"/> code points of <paramref name="s"/>.</summary>
+    private static int Units(string s, int codePoints)
+    {
+        var i = 0;
+        for (; i < s.Length && codePoints > 0; codePoints--) i += char.IsSurrogatePair(s, i) ? 2 : 1;
+        return i;
+    }
+
+    private static Normalizer BuildNormalizer(JsonNode? node)
+    {
+        if (node is not JsonObject n) return Normalizer.None;
         var type = Str(n["type"]);
         switch (type)
         {
             case "Sequence":
                 var parts = (n["normalizers"] as JsonArray ?? []).Select(BuildNormalizer).ToArray();
-                return s => parts.Aggregate(s, (acc, f) => f(acc));
+                return new(s => parts.Aggregate(s, (acc, f) => f.Apply(acc)), (s, count) =>
+                {
+                    foreach (var f in parts)
+                    {
+                        count = f.Aligned(s, count);
+                        s = f.Apply(s);
+                    }
+                    return count;
+                });
             case "Replace":
                 var content = Str(n["content"]) ?? "";
                 if (n["pattern"]?["String"] is JsonValue sv)
                 {
                     var find = sv.GetValue<string>();
-                    return s => find.Length == 0 ? s : s.Replace(find, content, StringComparison.Ordinal);
+                    return new(s => find.Length == 0 ? s : s.Replace(find, content, StringComparison.Ordinal),
+                        (s, count) => find.Length == 0 || !s.StartsWith(find, StringComparison.Ordinal) ? count
+                            : content.Length > 0 ? content.EnumerateRunes().Count() : Math.Max(0, count - find.EnumerateRunes().Count()));
                 }
                 if (n["pattern"]?["Regex"] is JsonValue rv)
                 {
                     var regex = new Regex(rv.GetValue<string>(), RegexOptions.CultureInvariant);
-                    return s => regex.Replace(s, content.Replace("$", "$$", StringComparison.Ordinal));
+                    return new(s => regex.Replace(s, content.Replace("$", "$$", StringComparison.Ordinal)),
+                        (s, count) => regex.Match(s) is not { Success: true, Index: 0, Length: > 0 } m ? count
+                            : content.Length > 0 ? content.EnumerateRunes().Count() : Math.Max(0, count - m.Value.EnumerateRunes().Count()));
                 }
                 throw new NotSupportedException("tokenizer.json: Replace normalizer without a pattern");
             case "Strip":
                 bool left = Bool(n["strip_left"]) ?? true, right = Bool(n["strip_right"]) ?? true;
-                return s =>
+                return new(s =>
                 {
                     var start = 0;
                     var end = s.Length;
-                    if (left) while (start < end && char.IsWhiteSpace(s[start])) start++;
-                    if (right) while (end > start && char.IsWhiteSpace(s[end - 1])) end--;
+                    if (left) while (start < end && IsWhiteSpace(s[start])) start++;
+                    if (right) while (end > start && IsWhiteSpace(s[end - 1])) end--;
                     return s[start..end];
-                };
+                }, (s, count) =>
+                {
+                    var leading = 0;
+                    while (left && leading < s.Length && IsWhiteSpace(s[leading])) leading++; // whitespace is all in the BMP
+                    return Math.Max(0, count - leading);
+                });
             case "Lowercase":
-                return Lower;
+                return new(Lower, (s, count) => SumFirst(s, count, LowercaseLength));
+            case "BertNormalizer":
+                bool clean = Bool(n["clean_text"]) ?? true, chinese = Bool(n["handle_chinese_chars"]) ?? true,
+                    lowercase = Bool(n["lowercase"]) ?? true;
+                var strip = Bool(n["strip_accents"]) ?? lowercase;
+                return new(s => BertWordPieceTokenizer.BertNormalize(s, clean, chinese, strip, lowercase), (s, count) =>
+                {
+                    // Per step: clean text drops characters, CJK ones grow to three, accents go after NFD, lower case.
+                    Span<int> scratch = stackalloc int[4];
+                    var aligned = new List<int>();
+                    foreach (var r in s.EnumerateRunes())
+                    {
+                        if (count-- <= 0) break;
+                        var classes = HuggingFaceUnicode.Classes(r.Value);
+                        if (clean && (classes & HuggingFaceCharClass.CleanTextRemoves) != 0) continue;
+                        var cp = clean && (classes & HuggingFaceCharClass.CleanTextSpace) != 0 ? ' ' : r.Value;
+                        if (chinese && (classes & HuggingFaceCharClass.Chinese) != 0) aligned.AddRange([' ', cp, ' ']);
+                        else aligned.Add(cp);
+                    }
+                    var total = 0;
+                    foreach (var cp in aligned)
+                    {
+                        if (!strip) total += lowercase ? LowercaseLength(cp) : 1;
+                        else
+                            foreach (var d in HuggingFaceUnicode.Decompose(cp, scratch))
+                                if (!HuggingFaceUnicode.Is(d, HuggingFaceCharClass.NonspacingMark)) total += lowercase ? LowercaseLength(d) : 1;
+                    }
+                    return total;
+                });
             case "Prepend":
                 var prefix = Str(n["prepend"]) ?? "";
-                return s => s.Length == 0 ? s : prefix + s;
+                return new(s => s.Length == 0 ? s : prefix + s, (s, count) => s.Length == 0 ? count : count + prefix.EnumerateRunes().Count());
             case "Precompiled":
                 var b64 = Str(n["precompiled_charsmap"]);
-                if (string.IsNullOrEmpty(b64)) return s => s;
+                if (string.IsNullOrEmpty(b64)) return Normalizer.None;
                 var map = new PrecompiledCharsMap(Convert.FromBase64String(b64));
-                return map.NormalizeLikeTokenizers;
+                return new(map.NormalizeLikeTokenizers, (s, count) => count == 0 ? 0 : map.AlignedAtStart(s));
             case "NFD":
-                return Nfd;
+                return new(HuggingFaceUnicode.Nfd, (s, count) =>
+                {
+                    Span<int> scratch = stackalloc int[4];
+                    var total = 0;
+                    foreach (var r in s.EnumerateRunes())
+                    {
+                        if (count-- <= 0) break;
+                        total += HuggingFaceUnicode.Decompose(r.Value, scratch).Length;
+                    }
+                    return total;
+                });
             case "StripAccents":
-                return s => string.Concat(s.EnumerateRunes().Where(r => Rune.GetUnicodeCategory(r) != UnicodeCategory.NonSpacingMark));
+                return new(s =>
+                {
+                    var sb = new StringBuilder(s.Length);
+                    foreach (var r in s.EnumerateRunes())
+                        if (!HuggingFaceUnicode.Is(r.Value, HuggingFaceCharClass.CombiningMark)) HuggingFaceUnicode.AppendCodePoint(sb, r.Value);
+                    return sb.ToString();
+                }, (s, count) => SumFirst(s, count, cp => HuggingFaceUnicode.Is(cp, HuggingFaceCharClass.CombiningMark) ? 0 : 1));
             default:
                 throw new NotSupportedException($"tokenizer.json: normalizer '{type}' is not supported");
         }
     }
 
+    private static int LowercaseLength(int cp)
+    {
+        var sb = new StringBuilder(4);
+        HuggingFaceUnicode.AppendLowercase(cp, sb);
+        return sb.ToString().EnumerateRunes().Count();
+    }
+
     private static string Lower(string s)
     {
         var sb = new StringBuilder(s.Length);
-        foreach (var r in s.EnumerateRunes()) sb.Append(r.Value == 0x130 ? "i\u0307" : Rune.ToLowerInvariant(r).ToString());
-        return sb.ToString();
-    }
-
-    private static string Nfd(string s)
-    {
-        var sb = new StringBuilder(s.Length);
-        foreach (var r in s.EnumerateRunes())
-            foreach (var cp in BertWordPieceTokenizer.Decompose(r.Value)) sb.Append(new Rune(cp).ToString());
+        foreach (var r in s.EnumerateRunes()) HuggingFaceUnicode.AppendLowercase(r.Value, sb);
         return sb.ToString();
     }
 
@@ -199,12 +333,23 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
                 return pieces => parts.Aggregate(pieces, (acc, f) => f(acc));
             case "ByteLevel":
                 bool prefixSpace = Bool(n["add_prefix_space"]) ?? true, useRegex = Bool(n["use_regex"]) ?? true;
-                return pieces => Each(pieces, p =>
+                return pieces =>
                 {
-                    var text = prefixSpace && !p.Text.StartsWith(' ') ? " " + p.Text : p.Text;
-                    var split = useRegex ? Gpt2Split(text) : [text];
-                    return split.Select(s => BpeModel.ToByteLevel(s));
-                });
+                    var result = new List<Piece>(pieces.Count * 4);
+                    foreach (var p in pieces)
+                    {
+                        var text = prefixSpace && !p.Text.StartsWith(' ') ? " " + p.Text : p.Text;
+                        if (!useRegex)
+                        {
+                            if (text.Length > 0) result.Add(new Piece(BpeModel.ToByteLevel(text), p.AtStart ? 1 : 0));
+                            continue;
+                        }
+                        var k = 0;
+                        foreach (var (start, length) in Gpt2Spans(text))
+                            result.Add(new Piece(BpeModel.ToByteLevel(text.AsSpan(start, length)), p.AtStart && k++ == 0 ? 1 : 0));
+                    }
+                    return result;
+                };
             case "Metaspace":
                 var replacement = Str(n["replacement"]) ?? "\u2581";
                 var scheme = Str(n["prepend_scheme"]) ?? ((Bool(n["add_prefix_space"]) ?? true) ? "always" : "never");
@@ -214,8 +359,8 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
                     var text = p.Text.Replace(" ", replacement, StringComparison.Ordinal);
                     if (!text.StartsWith(replacement, StringComparison.Ordinal) && (scheme == "always" || scheme == "first" && p.AtStart))
                         text = replacement + text;
-                    var parts = split ? SplitOn(text, Matches(text, replacement), "MergedWithNext", false) : [text];
-                    return parts.Select((t, k) => new Piece(t, p.AtStart && k == 0));
+                    var parts = split ? SplitOn(text, Matches(text, replacement), "MergedWithNext", false) : [(0, text.Length)];
+                    return parts.Where(g => g.End > g.Start).Select(g => new Piece(text[g.Start..g.End], p.AtStart && g.Start == 0 ? 1 : 0));
                 }).ToList();
             case "Split":
                 var behavior = Str(n["behavior"]) ?? "Isolated";
@@ -232,28 +377,38 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
                     find = s => regex.Matches(s).Where(m => m.Length > 0).Select(m => (m.Index, m.Index + m.Length)).ToList();
                 }
                 else throw new NotSupportedException("tokenizer.json: Split pre-tokenizer without a pattern");
-                return pieces => Each(pieces, p => SplitOn(p.Text, find(p.Text), behavior, invert));
+                return pieces => Each(pieces, t => SplitOn(t, find(t), behavior, invert));
             case "Punctuation":
                 var pb = Str(n["behavior"]) ?? "Isolated";
-                return pieces => Each(pieces, p => SplitOn(p.Text, CharMatches(p.Text, IsPunctuation), pb, false));
+                return pieces => Each(pieces, t => SplitOn(t, CharMatches(t, HuggingFaceCharClass.Punctuation), pb, false));
             case "Digits":
                 var individual = Bool(n["individual_digits"]) ?? false;
-                return pieces => Each(pieces, p => SplitOn(p.Text, CharMatches(p.Text, r => Rune.IsDigit(r)),
+                return pieces => Each(pieces, t => SplitOn(t, CharMatches(t, HuggingFaceCharClass.Numeric),
                     individual ? "Isolated" : "Contiguous", false));
             case "WhitespaceSplit":
-                return pieces => Each(pieces, p => SplitOn(p.Text, CharMatches(p.Text, Rune.IsWhiteSpace), "Removed", false));
+                return pieces => Each(pieces, WhitespaceSplit);
             case "Whitespace":
-                var words = new Regex(@"\w+|[^\w\s]+", RegexOptions.CultureInvariant);
-                return pieces => Each(pieces, p => words.Matches(p.Text).Select(m => m.Value));
+                return pieces => Each(pieces, WordsAndSymbols);
             case "BertPreTokenizer":
-                return pieces => Each(pieces, p => BertWordPieceTokenizer.PreTokenize(p.Text));
+                // tokenizers: split on whitespace (removed), then on punctuation (isolated)
+                return pieces => Each(Each(pieces, WhitespaceSplit), t => SplitOn(t, CharMatches(t, HuggingFaceCharClass.Punctuation), "Isolated", false));
             default:
                 throw new NotSupportedException($"tokenizer.json: pre-tokenizer '{type}' is not supported");
         }
     }
 
-    private static List<Piece> Each(List<Piece> pieces, Func<Piece, IEnumerable<string>> split) =>
-        pieces.SelectMany(p => split(p).Where(s => s.Length > 0).Select((s, k) => new Piece(s, p.AtStart && k == 0))).ToList();
+    /// <summary>Splits every piece into the spans <paramref name="split"/> finds, each keeping what of its text has
+    /// original offset 0.</summary>
+    private static List<Piece> Each(List<Piece> pieces, Func<string, List<(int Start, int End)>> split)
+    {
+        var result = new List<Piece>(pieces.Count * 2);
+        foreach (var p in pieces)
+            foreach (var (start, end) in split(p.Text))
+                if (end > start) result.Add(new Piece(p.Text[start..end], Math.Clamp(p.Zero - start, 0, end - start)));
+        return result;
+    }
+
+    private static List<(int, int)> WhitespaceSplit(string s) => SplitOn(s, CharMatches(s, HuggingFaceCharClass.WhiteSpace), "Removed", false);
 
     private static List<(int, int)> Matches(string s, string literal)
     {
@@ -264,23 +419,51 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
         return list;
     }
 
-    private static List<(int, int)> CharMatches(string s, Func<Rune, bool> predicate)
+    private static List<(int, int)> CharMatches(string s, HuggingFaceCharClass classes)
     {
         var list = new List<(int, int)>();
         for (var i = 0; i < s.Length;)
         {
             Rune.DecodeFromUtf16(s.AsSpan(i), out var r, out var len);
-            if (predicate(r)) list.Add((i, i + len));
+            if (HuggingFaceUnicode.Is(r.Value, classes)) list.Add((i, i + len));
             i += Math.Max(1, len);
         }
         return list;
     }
 
-    private static bool IsPunctuation(Rune r) =>
-        r.Value is >= 33 and <= 47 or >= 58 and <= 64 or >= 91 and <= 96 or >= 123 and <= 126 || Rune.IsPunctuation(r);
+    /// <summary>The Whitespace pre-tokenizer, the regex crate's <c>\w+|[^\w\s]+</c> over code points.</summary>
+    private static List<(int, int)> WordsAndSymbols(string s)
+    {
+        var list = new List<(int, int)>();
+        var start = -1;
+        var startWord = false;
+        for (var i = 0; i <= s.Length;)
+        {
+            var len = 1;
+            var kind = 0; // 0 space or end, 1 word, 2 symbol
+            if (i < s.Length)
+            {
+                Rune.DecodeFromUtf16(s.AsSpan(i), out var r, out len);
+                var c = HuggingFaceUnicode.Classes(r.Value);
+                kind = (c & HuggingFaceCharClass.RegexWord) != 0 ? 1 : (c & HuggingFaceCharClass.RegexSpace) != 0 ? 0 : 2;
+            }
+            if (start >= 0 && (kind == 0 || (kind == 1) != startWord))
+            {
+                list.Add((start, i));
+                start = -1;
+            }
+            if (kind != 0 && start < 0)
+            {
+                start = i;
+                startWord = kind == 1;
+            }
+            i += Math.Max(1, len);
+        }
+        return list;
+    }
 
     /// <summary>The tokenizers library's SplitDelimiterBehavior applied to sorted, non-overlapping matches.</summary>
-    private static List<string> SplitOn(string s, List<(int Start, int End)> matches, string behavior, bool invert)
+    private static List<(int Start, int End)> SplitOn(string s, List<(int Start, int End)> matches, string behavior, bool invert)
     {
         var segments = new List<(int Start, int End, bool Match)>();
         var at = 0;
@@ -331,58 +514,79 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
             default:
                 throw new NotSupportedException($"tokenizer.json: split behavior '{behavior}' is not supported");
         }
-        return spans.Where(p => p.End > p.Start).Select(p => s[p.Start..p.End]).ToList();
+        return spans.Where(p => p.End > p.Start).ToList();
     }
 
     /// <summary>
     /// GPT-2's pre-tokenisation pattern
     /// <c>'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+</c>, matched over code points
-    /// (a .NET regex would see astral letters and digits as surrogates).
+    /// with Oniguruma's classes as Hugging Face's build has them (<see cref="HuggingFaceUnicode"/>).
     /// </summary>
-    public static List<string> Gpt2Split(string text)
+    public static List<string> Gpt2Split(string text) => Gpt2Spans(text).Select(s => text.Substring(s.Start, s.Length)).ToList();
+
+    /// <summary><see cref="Gpt2Split"/> as (start, length) spans of the UTF-16 text.</summary>
+    public static List<(int Start, int Length)> Gpt2Spans(string text)
     {
-        var runes = text.EnumerateRunes().ToArray();
-        var kinds = runes.Select(Kind).ToArray();
-        var result = new List<string>();
+        var result = new List<(int, int)>(text.Length / 4 + 1);
         var i = 0;
-        while (i < runes.Length)
+        while (i < text.Length)
         {
-            var end = MatchAt(i);
-            result.Add(string.Concat(runes[i..end].Select(r => r.ToString())));
+            var end = MatchAt(text, i);
+            result.Add((i, end - i));
             i = end;
         }
         return result;
 
-        int MatchAt(int i)
+        static int MatchAt(string s, int i)
         {
             // 's 't 're 've 'm 'll 'd
-            if (runes[i].Value == '\'')
-                foreach (var suffix in (string[])["s", "t", "re", "ve", "m", "ll", "d"])
-                    if (i + suffix.Length < runes.Length && Enumerable.Range(0, suffix.Length).All(k => runes[i + 1 + k].Value == suffix[k]))
-                        return i + 1 + suffix.Length;
-            //  ?\p{L}+ |  ?\p{N}+ |  ?[^\s\p{L}\p{N}]+
-            var body = runes[i].Value == ' ' && i + 1 < runes.Length ? i + 1 : i;
-            foreach (var kind in (char[])['L', 'N', 'O'])
+            if (s[i] == '\'' && i + 1 < s.Length)
             {
-                if (kinds[body] != kind) continue;
-                var end = body;
-                while (end < runes.Length && kinds[end] == kind) end++;
+                var c = s[i + 1];
+                if (c is 's' or 't' or 'm' or 'd') return i + 2;
+                if (i + 2 < s.Length && (c == 'r' && s[i + 2] == 'e' || c == 'v' && s[i + 2] == 'e' || c == 'l' && s[i + 2] == 'l')) return i + 3;
+            }
+            //  ?\p{L}+ |  ?\p{N}+ |  ?[^\s\p{L}\p{N}]+
+            var body = s[i] == ' ' && i + 1 < s.Length ? i + 1 : i;
+            var kind = Kind(s, body, out var width);
+            if (kind != Space)
+            {
+                var end = body + width;
+                while (end < s.Length && Kind(s, end, out width) == kind) end += width;
                 return end;
             }
-            // \s+(?!\S) | \s+
+            // \s+(?!\S) | \s+ (every \s character is one UTF-16 unit)
             var run = i;
-            while (run < runes.Length && kinds[run] == 'S') run++;
-            if (run == runes.Length || run - i == 1) return run;
+            while (run < s.Length && Kind(s, run, out _) == Space) run++;
+            if (run == s.Length || run - i == 1) return run;
             return run - 1;
         }
+    }
 
-        static char Kind(Rune r) =>
-            Rune.IsWhiteSpace(r) ? 'S' : Rune.IsLetter(r) ? 'L' : Rune.IsNumber(r) ? 'N' : 'O';
+    private const int Letter = 1, Number = 2, Space = 3, Other = 4;
+
+    private static int Kind(string s, int at, out int width)
+    {
+        var c = s[at];
+        int cp = c;
+        width = 1;
+        if (char.IsHighSurrogate(c) && at + 1 < s.Length && char.IsLowSurrogate(s[at + 1]))
+        {
+            cp = char.ConvertToUtf32(c, s[at + 1]);
+            width = 2;
+        }
+        else if (char.IsSurrogate(c)) cp = 0xFFFD; // a lone surrogate reaches Rust as U+FFFD
+        var classes = HuggingFaceUnicode.Classes(cp);
+        return (classes & HuggingFaceCharClass.OnigLetter) != 0 ? Letter
+            : (classes & HuggingFaceCharClass.OnigNumber) != 0 ? Number
+            : (classes & HuggingFaceCharClass.OnigSpace) != 0 ? Space : Other;
     }
 
     // ---- models ------------------------------------------------------------------------------------------------------
 
-    private static Func<string, List<(int, string)>> BuildModel(JsonObject m)
+    private BpeModel? bpeModel;
+
+    private Action<string, List<(int, string)>> BuildModel(JsonObject m)
     {
         var type = Str(m["type"]);
         switch (type)
@@ -397,10 +601,9 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
                         JsonValue v when v.GetValue<string>().Split(' ') is [var a, var b] => (a, b),
                         _ => throw new InvalidDataException($"tokenizer.json: bad merge {x?.ToJsonString()}"),
                     }).ToList();
-                    var bpe = new BpeModel(vocab, merges)
+                    var bpe = bpeModel = new BpeModel(vocab, merges, Str(m["continuing_subword_prefix"]))
                     {
                         UnknownToken = Str(m["unk_token"]),
-                        ContinuingSubwordPrefix = Str(m["continuing_subword_prefix"]),
                         EndOfWordSuffix = Str(m["end_of_word_suffix"]),
                         FuseUnknown = Bool(m["fuse_unk"]) ?? false,
                         ByteFallback = Bool(m["byte_fallback"]) ?? false,
@@ -408,7 +611,10 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
                     };
                     if (m["dropout"] is JsonValue d && d.TryGetValue<double>(out var p) && p > 0)
                         throw new NotSupportedException("tokenizer.json: BPE dropout is not supported (ids would be random)");
-                    return word => bpe.Tokenize(word).Select(id => (id, bpe.Token(id))).ToList();
+                    return (word, into) =>
+                    {
+                        foreach (var id in bpe.Tokenize(word.AsSpan())) into.Add((id, bpe.Token(id)));
+                    };
                 }
             case "Unigram":
                 {
@@ -419,16 +625,16 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
                     var unigram = new UnigramModel(entries.Select(e => e.Item1).ToList(), entries.Select(e => e.Item2).ToList(),
                         _ => true, unk, entries.Count == 0 ? 0 : entries.Min(e => e.Item2), Bool(m["byte_fallback"]) ?? false,
                         singlePrecision: false);
-                    return word => unigram.Encode(word).Select(t => (t.Id, t.Piece)).ToList();
+                    return (word, into) => into.AddRange(unigram.Encode(word));
                 }
             case "WordLevel":
                 {
                     var vocab = (m["vocab"] as JsonObject ?? throw new InvalidDataException("tokenizer.json: WordLevel without vocab"))
                         .ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<int>(), StringComparer.Ordinal);
                     var unkToken = Str(m["unk_token"]);
-                    return word => vocab.TryGetValue(word, out var id) ? [(id, word)]
-                        : unkToken is not null && vocab.TryGetValue(unkToken, out var unk) ? [(unk, unkToken)]
-                        : throw new InvalidDataException($"WordLevel: '{word}' is not in the vocabulary and there is no unknown token");
+                    return (word, into) => into.Add(vocab.TryGetValue(word, out var id) ? (id, word)
+                        : unkToken is not null && vocab.TryGetValue(unkToken, out var unk) ? (unk, unkToken)
+                        : throw new InvalidDataException($"WordLevel: '{word}' is not in the vocabulary and there is no unknown token"));
                 }
             default:
                 throw new NotSupportedException($"tokenizer.json: model '{type}' is not supported");
@@ -471,7 +677,7 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
         return new BertWordPieceTokenizer(list, lower, Bool(normalizer?["strip_accents"]),
             Bool(normalizer?["handle_chinese_chars"]) ?? true, Str(m["unk_token"]) ?? "[UNK]", cls, sep,
             Str(m["continuing_subword_prefix"]) ?? "##", m["max_input_chars_per_word"]?.GetValue<int>() ?? 100,
-            special.Count > 0 ? special : null);
+            special.Count > 0 ? special : null, Bool(normalizer?["clean_text"]) ?? true);
     }
 
     // ---- post-processors ---------------------------------------------------------------------------------------------

@@ -76,6 +76,30 @@ public sealed class PrecompiledCharsMap
     }
 
     /// <summary>
+    /// How many leading code points of <see cref="NormalizeLikeTokenizers"/>'s output tokenizers aligns with the
+    /// input's first character: the replacement of the first grapheme (its first character's, when looked up one by
+    /// one); never 0 for non-empty output, since tokenizers aligns the first output character with the first input
+    /// character even when that one's replacement is empty.
+    /// </summary>
+    public int AlignedAtStart(string text)
+    {
+        if (text.Length == 0) return 0;
+        var len = Math.Max(1, System.Globalization.StringInfo.GetNextTextElementLength(text, 0));
+        var bytes = Encoding.UTF8.GetBytes(text[..len]);
+        int produced;
+        if (bytes.Length < 6 && CommonPrefixSearch(bytes) is [var (value, _), ..]) produced = CountRunes(Replacement(value));
+        else
+        {
+            var first = Encoding.UTF8.GetBytes(char.IsSurrogatePair(text, 0) ? text[..2] : text[..1]);
+            produced = CommonPrefixSearch(first) is [var (v, _), ..] ? CountRunes(Replacement(v)) : 1;
+        }
+        return Math.Max(1, produced);
+
+        static int CountRunes(ReadOnlySpan<byte> utf8) => Encoding.UTF8.GetCharCount(utf8) is var n && n == 0 ? 0
+            : Encoding.UTF8.GetString(utf8).EnumerateRunes().Count();
+    }
+
+    /// <summary>
     /// The tokenizers library's <c>Precompiled</c> normalizer: per grapheme cluster (under 6 UTF-8 bytes) the first
     /// (shortest) trie key that prefixes it replaces the whole cluster; otherwise each character is looked up alone.
     /// </summary>

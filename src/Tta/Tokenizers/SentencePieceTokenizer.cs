@@ -182,8 +182,9 @@ public sealed class SentencePieceTokenizer : ITextTokenizer
             id => pieces[id].Type is SentencePieceModelProto.PieceType.Normal or SentencePieceModelProto.PieceType.UserDefined,
             unk, min, model.ByteFallback, singlePrecision: true)
         {
-            ScoreOverride = (id, length) => pieces[id].Type == SentencePieceModelProto.PieceType.UserDefined
-                ? (float)(length * maxScore - 0.1) : pieces[id].Score,
+            // As SentencePiece: length in UTF-8 bytes times the top score (float), less 0.1 (double).
+            ScoreOverride = (id, _) => pieces[id].Type == SentencePieceModelProto.PieceType.UserDefined
+                ? (float)Encoding.UTF8.GetByteCount(pieces[id].Text) * maxScore - 0.1 : pieces[id].Score,
         };
     }
 

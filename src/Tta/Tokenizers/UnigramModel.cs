@@ -67,7 +67,7 @@ public sealed class UnigramModel
         }
     }
 
-    /// <summary>Score of a matched piece; SentencePiece overrides it for user-defined pieces.</summary>
+    /// <summary>Score of a matched piece (id, UTF-16 length); SentencePiece overrides it for user-defined pieces.</summary>
     public Func<int, int, double>? ScoreOverride { get; init; }
 
     /// <summary>Best segmentation of <paramref name="text"/> as (id, piece string); unknowns carry their surface text.</summary>
@@ -96,10 +96,11 @@ public sealed class UnigramModel
                     var end = j + 1;
                     var length = end - begin;
                     var score = ScoreOverride?.Invoke(node.Id, length) ?? scores[node.Id];
-                    Relax(end, begin, node.Id, baseScore, score);
+                    Relax(end, begin, node.Id, baseScore + score);
                     if (length == charLen) hasSingle = true;
                 }
-                if (!hasSingle) Relax(begin + charLen, begin, UnknownId, baseScore, UnknownScore);
+                // SentencePiece adds the unknown score in float, the piece scores in double (then stores a float).
+                if (!hasSingle) Relax(begin + charLen, begin, UnknownId, SinglePrecision ? (float)baseScore + (float)UnknownScore : baseScore + UnknownScore);
             }
             begin += charLen;
         }
@@ -136,12 +137,13 @@ public sealed class UnigramModel
         }
         return spelt;
 
-        void Relax(int end, int start, int id, double baseScore, double score)
+        // SentencePiece compares the candidate (a double) with the float it stored for the best path so far, and stores
+        // the winner as a float; tokenizers keeps doubles throughout.
+        void Relax(int end, int start, int id, double candidate)
         {
-            var candidate = SinglePrecision ? (double)((float)baseScore + (float)score) : baseScore + score;
             if (from[end] < 0 || candidate > best[end])
             {
-                best[end] = candidate;
+                best[end] = SinglePrecision ? (float)candidate : candidate;
                 from[end] = start;
                 ids[end] = id;
             }

@@ -1,0 +1,559 @@
+// tta explorer: similarity maps with a layer slider, attention decomposition, token trajectories and the static
+// figures of one experiment. Data: the JSON in #tta-data (see src/Tta/Explorer/ExplorerData.cs) and, per map, its
+// 8-bit codes as base64 of raw deflate in <script id="mN">. Code q < 254 is the value min + q·scale; 254 = NaN
+// (missing), 255 = masked. A symmetric map stores its upper triangle only. Test hooks: window.__tta.
+'use strict';
+(function () {
+  const LEVELS = 254, MISSING = 254, MASKED = 255;
+  const data = JSON.parse(document.getElementById('tta-data').textContent);
+  const $ = (id) => document.getElementById(id);
+  const el = (tag, attrs, ...children) => {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === 'text') e.textContent = v; else if (k === 'class') e.className = v; else e.setAttribute(k, v);
+    }
+    for (const c of children) if (c != null) e.append(c);
+    return e;
+  };
+  const svgEl = (tag, attrs) => {
+    const e = document.createElementNS('http://www.w3.org/2000/svg', tag);
+    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+    return e;
+  };
+  const fmt = (v) => v == null ? '—' : (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : v.toPrecision(4));
+
+  // ------------------------------------------------------------------ colours
+  const hex = (s) => [parseInt(s.slice(1, 3), 16), parseInt(s.slice(3, 5), 16), parseInt(s.slice(5, 7), 16)];
+  const pack = ([r, g, b]) => (255 << 24) | (b << 16) | (g << 8) | r; // little-endian RGBA in a Uint32
+  const colormap = data.colormap.map(hex);
+  const maskedRgb = hex(data.maskedColor), missingRgb = hex(data.missingColor);
+
+  /** Code → packed colour for one map: per-map range, or the shared [lo, hi]. */
+  function lut(map, shared) {
+    const out = new Uint32Array(256);
+    const hi = map.min + (LEVELS - 1) * map.scale;
+    for (let q = 0; q < LEVELS; q++) {
+      const v = map.min + q * map.scale;
+      let t;
+      if (shared) t = shared.hi > shared.lo ? (v - shared.lo) / (shared.hi - shared.lo) : 0.5;
+      else t = hi > map.min ? q / (LEVELS - 1) : 0.5;
+      out[q] = pack(colormap[Math.max(0, Math.min(255, Math.round(t * 255)))]);
+    }
+    out[MISSING] = pack(missingRgb);
+    out[MASKED] = pack(maskedRgb);
+    return out;
+  }
+
+  // ------------------------------------------------------------------ maps
+  const decoded = new Map();
+  async function inflate(bytes) {
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  }
+  /** The codes of map i (inflated once, then cached). */
+  function codes(i) {
+    if (!decoded.has(i)) {
+      decoded.set(i, (async () => {
+        const text = document.getElementById('m' + i).textContent.trim();
+        const bin = atob(text);
+        const bytes = new Uint8Array(bin.length);
+        for (let k = 0; k < bin.length; k++) bytes[k] = bin.charCodeAt(k);
+        return inflate(bytes);
+      })());
+    }
+    return decoded.get(i);
+  }
+  function index(map, i, j) {
+    if (map.sym) {
+      if (i > j) { const t = i; i = j; j = t; }
+      return i * map.cols - (i * (i - 1)) / 2 + (j - i);
+    }
+    return i * map.cols + j;
+  }
+  function valueAt(map, c, i, j) {
+    const q = c[index(map, i, j)];
+    if (q === MASKED) return { masked: true, value: null };
+    if (q === MISSING) return { missing: true, value: null };
+    return { value: map.min + q * map.scale };
+  }
+  /** An offscreen canvas of the map at one pixel per cell. */
+  function raster(map, c, colours) {
+    const canvas = document.createElement('canvas');
+    canvas.width = map.cols; canvas.height = map.rows;
+    const ctx = canvas.getContext('2d');
+    const image = ctx.createImageData(map.cols, map.rows);
+    const px = new Uint32Array(image.data.buffer);
+    if (map.sym) {
+      const n = map.cols;
+      let k = 0;
+      for (let i = 0; i < n; i++) for (let j = i; j < n; j++) { const col = colours[c[k++]]; px[i * n + j] = col; px[j * n + i] = col; }
+    } else {
+      for (let k = 0; k < px.length; k++) px[k] = colours[c[k]];
+    }
+    ctx.putImageData(image, 0, 0);
+    return canvas;
+  }
+
+  // ------------------------------------------------------------------ state
+  const state = { view: 'similarity', model: data.models[0] ? data.models[0].key : '', text: data.texts[0] || '', highlight: null, shared: true, panes: [] };
+  const set = (model, text) => data.sets.find((s) => s.model === model && s.text === text);
+  const tokensFor = (s, stack) => stack === 'decoder' ? [data.decoderStart, ...s.tokens.slice(0, s.tokens.length - 1)] : s.tokens;
+  const tok = (list, i) => (list && i < list.length ? list[i] : '?') + ' (#' + i + ')';
+  const hooks = { firstMapMs: null, drawn: 0 };
+  let resolveReady;
+  hooks.ready = new Promise((r) => { resolveReady = r; });
+
+  // ------------------------------------------------------------------ tooltip
+  const tooltip = $('tooltip');
+  function showTip(ev, lines, attrs) {
+    tooltip.textContent = lines.join('\n');
+    for (const k of Object.keys(tooltip.dataset)) delete tooltip.dataset[k];
+    Object.assign(tooltip.dataset, attrs || {});
+    tooltip.hidden = false;
+    const x = Math.min(ev.clientX + 14, window.innerWidth - tooltip.offsetWidth - 4);
+    const y = Math.min(ev.clientY + 14, window.innerHeight - tooltip.offsetHeight - 4);
+    tooltip.style.left = x + 'px'; tooltip.style.top = y + 'px';
+  }
+  const hideTip = () => { tooltip.hidden = true; };
+
+  function setHighlight(i) {
+    state.highlight = state.highlight === i ? null : i;
+    for (const p of state.panes) p.paint();
+    for (const r of attentionRenderers) r.paint();
+    paintTrajectoryHighlight();
+  }
+
+  // ------------------------------------------------------------------ a heatmap canvas (similarity pane, attention panel)
+  /** Draws map `entry` into `canvas` at `size` px; hover and click report cells. */
+  function heatmap(canvas, initialSize, describe) {
+    const r = { map: null, codes: null, off: null, size: 0 };
+    let size = 0;
+    const ctx = canvas.getContext('2d');
+    /** Listeners stay as they are; only the canvas changes size. */
+    r.setSize = (px) => {
+      if (px === size) return;
+      size = r.size = px;
+      canvas.width = px; canvas.height = px;
+      canvas.style.width = px + 'px'; canvas.style.height = px + 'px';
+    };
+    r.setSize(initialSize);
+    r.paint = () => {
+      ctx.clearRect(0, 0, size, size);
+      if (!r.off) return;
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(r.off, 0, 0, size, size);
+      if (state.highlight != null && r.map) {
+        const h = state.highlight, ch = size / r.map.rows, cw = size / r.map.cols;
+        ctx.strokeStyle = 'rgba(214, 39, 40, 0.95)'; ctx.lineWidth = Math.max(1, Math.min(ch, 3));
+        if (h < r.map.rows) ctx.strokeRect(0.5, h * ch, size - 1, Math.max(ch, 1));
+        if (h < r.map.cols) ctx.strokeRect(h * cw, 0.5, Math.max(cw, 1), size - 1);
+      }
+    };
+    r.show = (map, c, colours) => {
+      r.map = map; r.codes = c; r.off = raster(map, c, colours);
+      r.paint();
+    };
+    r.cell = (ev) => {
+      if (!r.map) return null;
+      const box = canvas.getBoundingClientRect();
+      const i = Math.floor((ev.clientY - box.top) / box.height * r.map.rows);
+      const j = Math.floor((ev.clientX - box.left) / box.width * r.map.cols);
+      return i >= 0 && j >= 0 && i < r.map.rows && j < r.map.cols ? [i, j] : null;
+    };
+    canvas.addEventListener('mousemove', (ev) => {
+      const cell = r.cell(ev);
+      if (!cell) return hideTip();
+      const v = valueAt(r.map, r.codes, cell[0], cell[1]);
+      const d = describe(cell[0], cell[1]);
+      const shown = v.masked ? 'masked' : v.missing ? 'NaN' : fmt(v.value);
+      showTip(ev, [...d.lines, 'value: ' + shown + (v.value != null && r.map.scale > 0 ? '  (± ' + fmt(r.map.scale / 2) + ')' : '')],
+        { row: cell[0], col: cell[1], value: v.value == null ? shown : String(v.value), query: d.query, key: d.key });
+    });
+    canvas.addEventListener('mouseleave', hideTip);
+    canvas.addEventListener('click', (ev) => { const cell = r.cell(ev); if (cell) setHighlight(cell[0]); });
+    return r;
+  }
+
+  /** Token labels beside a map (rows, left) and below it (columns), every k-th where cells are too small for all. */
+  function axisLabels(left, bottom, tokens, n, size) {
+    const gutter = 84, cell = size / n, stride = Math.max(1, Math.ceil(11 / cell));
+    const cut = (t) => (t.length > 11 ? t.slice(0, 10) + '…' : t);
+    left.width = gutter; left.height = size; bottom.width = size; bottom.height = gutter;
+    const a = left.getContext('2d'), b = bottom.getContext('2d');
+    for (const [ctx, vertical] of [[a, false], [b, true]]) {
+      ctx.font = '10px system-ui, "DejaVu Sans", sans-serif';
+      ctx.textBaseline = 'middle'; ctx.textAlign = 'right';
+      for (let i = 0; i < n; i++) {
+        const highlighted = i === state.highlight;
+        if (i % stride !== 0 && !highlighted) continue;
+        ctx.fillStyle = highlighted ? '#d62728' : '#333';
+        const text = cut(tokens[i] == null ? '#' + i : tokens[i]);
+        if (vertical) { ctx.save(); ctx.translate((i + 0.5) * cell, 3); ctx.rotate(-Math.PI / 2); ctx.fillText(text, 0, 0); ctx.restore(); }
+        else ctx.fillText(text, gutter - 3, (i + 0.5) * cell);
+      }
+    }
+  }
+
+  function colorbar(lo, hi) {
+    const c = el('canvas', { width: 160, height: 10 });
+    const ctx = c.getContext('2d');
+    for (let x = 0; x < 160; x++) { const [r, g, b] = colormap[Math.round(x / 159 * 255)]; ctx.fillStyle = `rgb(${r},${g},${b})`; ctx.fillRect(x, 0, 1, 10); }
+    return el('div', { class: 'colorbar', 'data-lo': lo, 'data-hi': hi }, el('span', { text: fmt(lo) }), c, el('span', { text: fmt(hi) }));
+  }
+
+  // ------------------------------------------------------------------ similarity panes
+  function measuresOf(s) { return [...new Set(s.similarity.map((e) => e.measure))]; }
+
+  function makePane(k, init) {
+    const p = Object.assign({ k }, init);
+    const root = el('div', { class: 'pane', 'data-pane': k });
+    const modelSel = el('select', { 'aria-label': 'model' });
+    for (const m of data.models) modelSel.append(el('option', { value: m.key, text: m.key }));
+    const textSel = el('select', { 'aria-label': 'text' });
+    for (const t of data.texts) textSel.append(el('option', { value: t, text: t }));
+    const measureSel = el('select', { 'aria-label': 'measure' });
+    const slider = el('input', { type: 'range', min: 0, max: 0, value: 0, step: 1, class: 'layer', 'aria-label': 'layer' });
+    const label = el('span', { class: 'layer-label' });
+    const canvas = el('canvas', { class: 'map' });
+    const left = el('canvas', { class: 'axis' }), bottom = el('canvas', { class: 'axis' });
+    const bar = el('div');
+    root.append(el('div', { class: 'pane-controls' }, modelSel, textSel, measureSel), el('div', { class: 'pane-controls' }, slider, label),
+      el('div', { class: 'mapgrid' }, left, canvas, el('div'), bottom), bar);
+    p.root = root; p.slider = slider; p.canvas = canvas;
+
+    p.entries = () => { const s = set(p.model, p.text); return s ? s.similarity.filter((e) => e.measure === p.measure) : []; };
+    p.entry = () => p.entries()[p.index];
+    p.sync = () => {
+      const s = set(p.model, p.text);
+      modelSel.value = p.model; textSel.value = p.text;
+      measureSel.replaceChildren(...measuresOf(s).map((m) => el('option', { value: m, text: m === 'dot' ? 'dot product' : m })));
+      if (!measuresOf(s).includes(p.measure)) p.measure = measuresOf(s)[0];
+      measureSel.value = p.measure;
+      const n = p.entries().length;
+      slider.max = Math.max(0, n - 1);
+      p.index = Math.max(0, Math.min(n - 1, p.index));
+      slider.value = p.index;
+    };
+    const size = () => Math.max(240, Math.min(720, Math.floor((root.clientWidth || 600) - 24 - 90), window.innerHeight - 320));
+    let view = null;
+    let token = 0;
+    p.draw = async () => {
+      const mine = ++token;
+      const entries = p.entries(), e = entries[p.index];
+      const s = set(p.model, p.text);
+      if (!e) { label.textContent = 'no similarity maps'; return; }
+      label.textContent = `${e.stack} · ${e.label}  (${p.index + 1}/${entries.length})`;
+      const map = data.maps[e.map];
+      const c = await codes(e.map);
+      if (mine !== token) return;
+      let shared = null;
+      if (state.shared) {
+        shared = { lo: Infinity, hi: -Infinity };
+        for (const x of entries) { const m = data.maps[x.map]; shared.lo = Math.min(shared.lo, m.min); shared.hi = Math.max(shared.hi, m.min + (LEVELS - 1) * m.scale); }
+      }
+      const px = size();
+      if (!view) {
+        const tokens = () => tokensFor(set(p.model, p.text), p.entry().stack);
+        view = heatmap(canvas, px, (i, j) => ({ lines: ['query: ' + tok(tokens(), i), 'key: ' + tok(tokens(), j)], query: tokens()[i], key: tokens()[j] }));
+      }
+      view.setSize(px);
+      view.show(map, c, lut(map, shared));
+      const tokens = tokensFor(s, e.stack);
+      p.labels = () => axisLabels(left, bottom, tokens, map.rows, px);
+      p.labels();
+      Object.assign(canvas.dataset, { model: p.model, text: p.text, measure: p.measure, point: e.point, stack: e.stack, index: p.index, map: e.map });
+      bar.replaceChildren(shared ? colorbar(shared.lo, shared.hi) : colorbar(map.min, map.min + (LEVELS - 1) * map.scale));
+      hooks.drawn++;
+      if (hooks.firstMapMs == null) { hooks.firstMapMs = performance.now(); resolveReady(); }
+    };
+    p.paint = () => { if (view) view.paint(); if (p.labels) p.labels(); };
+    p.step = (d) => { p.index = Math.max(0, Math.min(p.entries().length - 1, p.index + d)); slider.value = p.index; return p.draw(); };
+    slider.addEventListener('input', () => { p.index = Number(slider.value); p.draw(); });
+    modelSel.addEventListener('change', () => { p.model = modelSel.value; p.sync(); p.draw(); });
+    textSel.addEventListener('change', () => { p.text = textSel.value; p.sync(); p.draw(); });
+    measureSel.addEventListener('change', () => { p.measure = measureSel.value; p.sync(); p.draw(); });
+    p.sync();
+    return p;
+  }
+
+  function buildPanes() {
+    const two = $('two-panes').checked;
+    const first = state.panes[0];
+    const base = first ? { model: first.model, text: first.text, measure: first.measure, index: first.index } : { model: state.model, text: state.text, measure: 'cosine', index: 0 };
+    const panes = [makePane(0, base)];
+    if (two) panes.push(makePane(1, Object.assign({}, base, { index: base.index + 1 })));
+    state.panes = panes;
+    $('panes').replaceChildren(...panes.map((p) => p.root));
+    for (const p of panes) { p.sync(); p.draw(); }
+  }
+
+  // ------------------------------------------------------------------ attention
+  let attentionRenderers = [];
+  const PANELS = [['qk', 'Q·Kᵀ'], ['position_bias', 'Position bias'], ['scores', 'Combined score'], ['probs', 'Softmax weights']];
+  function attentionModules(s) {
+    const mods = [];
+    for (const a of s.attention) {
+      const key = a.stack + '|' + a.block + '|' + a.module;
+      if (!mods.find((m) => m.key === key)) mods.push({ key, label: `${a.stack} · block ${a.block} · ${a.module}`, heads: [] });
+      mods.find((m) => m.key === key).heads.push(a);
+    }
+    return mods;
+  }
+  function buildAttention() {
+    const s = set(state.model, state.text);
+    const sel = $('att-module');
+    const mods = s ? attentionModules(s) : [];
+    const current = sel.value;
+    sel.replaceChildren(...mods.map((m) => el('option', { value: m.key, text: m.label })));
+    if (mods.find((m) => m.key === current)) sel.value = current;
+    drawAttention();
+  }
+  async function drawAttention() {
+    const s = set(state.model, state.text);
+    const grid = $('att-grid');
+    attentionRenderers = [];
+    const mod = s ? attentionModules(s).find((m) => m.key === $('att-module').value) : null;
+    if (!mod) { grid.replaceChildren(el('p', { class: 'empty', text: 'no attention decomposition for this model and text (metrics.attention)' })); return; }
+    const panels = PANELS.filter(([p]) => mod.heads.some((h) => p in h.panels));
+    const kernel = mod.heads.some((h) => h.kernel);
+    const cols = panels.length + (kernel ? 1 : 0);
+    const size = Math.max(120, Math.min(260, Math.floor((grid.clientWidth || 1000) / cols) - 40));
+    grid.style.gridTemplateColumns = `5em repeat(${cols}, ${size}px)`;
+    const cells = [el('div')];
+    for (const [, title] of panels) cells.push(el('div', { class: 'col', text: title }));
+    if (kernel) cells.push(el('div', { class: 'col', text: 'Position bias kernel' }));
+    const jobs = [];
+    for (const h of mod.heads) {
+      cells.push(el('div', { class: 'head', text: 'head ' + h.head }));
+      const qTokens = tokensFor(s, h.stack), kTokens = h.cross ? tokensFor(s, 'encoder') : qTokens;
+      for (const [p, title] of panels) {
+        if (!(p in h.panels)) { cells.push(el('div')); continue; }
+        const canvas = el('canvas', { class: 'map', 'data-head': h.head, 'data-panel': p });
+        const map = data.maps[h.panels[p]];
+        const r = heatmap(canvas, size, (i, j) => ({ lines: [`head ${h.head} · ${title}`, 'query: ' + tok(qTokens, i), 'key: ' + tok(kTokens, j)], query: qTokens[i], key: kTokens[j] }));
+        attentionRenderers.push(r);
+        const range = map.scale > 0 ? `${fmt(map.min)} … ${fmt(map.min + (LEVELS - 1) * map.scale)}` : fmt(map.min);
+        cells.push(el('div', {}, canvas, el('div', { class: 'cell', text: range + (map.masked ? ` · ${map.masked} masked` : '') })));
+        jobs.push(codes(h.panels[p]).then((c) => r.show(map, c, lut(map, null))));
+      }
+      if (kernel) cells.push(h.kernel ? kernelChart(h.kernel, size) : el('div'));
+    }
+    grid.replaceChildren(...cells);
+    await Promise.all(jobs);
+  }
+  function kernelChart(k, size) {
+    const w = size, hgt = Math.round(size * 0.6);
+    const c = el('canvas', { width: w, height: hgt, class: 'kernel' });
+    const ctx = c.getContext('2d');
+    const vals = k.values, lo = Math.min(0, ...vals), hi = Math.max(0, ...vals);
+    const y = (v) => hgt - 4 - (v - lo) / ((hi - lo) || 1) * (hgt - 8);
+    const bw = w / vals.length;
+    ctx.fillStyle = '#1f5fbf';
+    vals.forEach((v, j) => { const top = Math.min(y(v), y(0)); ctx.fillRect(j * bw, top, Math.max(bw - 0.5, 0.5), Math.abs(y(v) - y(0)) || 1); });
+    ctx.strokeStyle = '#999'; ctx.beginPath(); ctx.moveTo(0, y(0)); ctx.lineTo(w, y(0)); ctx.stroke();
+    c.addEventListener('mousemove', (ev) => {
+      const j = Math.floor((ev.clientX - c.getBoundingClientRect().left) / bw);
+      if (j >= 0 && j < vals.length) showTip(ev, ['relative position ' + (j - k.row), 'bias: ' + fmt(vals[j])], { rel: j - k.row, value: String(vals[j]) });
+    });
+    c.addEventListener('mouseleave', hideTip);
+    return el('div', {}, c, el('div', { class: 'cell', text: `row ${k.row}: key j − ${k.row}` }));
+  }
+
+  // ------------------------------------------------------------------ trajectories
+  let traj = null;
+  function buildTrajectory() {
+    const s = set(state.model, state.text);
+    const sel = $('traj-series');
+    const list = s ? s.projection : [];
+    const current = sel.value;
+    sel.replaceChildren(...list.map((p) => el('option', { value: p.series, text: `${p.stack} · ${p.series}` })));
+    if (list.find((p) => p.series === current)) sel.value = current;
+    drawTrajectory();
+  }
+  function drawTrajectory() {
+    const s = set(state.model, state.text);
+    const box = $('traj');
+    const p = s ? s.projection.find((x) => x.series === $('traj-series').value) : null;
+    traj = null;
+    if (!p) { box.replaceChildren(el('p', { class: 'empty', text: 'no trajectory projection for this model and text (metrics.projection: true)' })); $('traj-note').textContent = ''; return; }
+    const n = p.layers.length, tokens = p.x.length / n, labels = tokensFor(s, p.stack);
+    const W = Math.max(360, Math.min(900, (box.clientWidth || 900) - 10)), H = W, m = 30;
+    let x0 = Math.min(...p.x), x1 = Math.max(...p.x), y0 = Math.min(...p.y), y1 = Math.max(...p.y);
+    if (!(x1 > x0)) { x0 -= 1; x1 += 1; }
+    if (!(y1 > y0)) { y0 -= 1; y1 += 1; }
+    const sx = (v) => m + (v - x0) / (x1 - x0) * (W - 2 * m), sy = (v) => H - m - (v - y0) / (y1 - y0) * (H - 2 * m);
+    const svg = svgEl('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, 'data-series': p.series, 'data-layers': n, 'data-tokens': tokens });
+    const defs = svgEl('defs');
+    const marker = svgEl('marker', { id: 'layer-dot', viewBox: '0 0 6 6', refX: 3, refY: 3, markerWidth: 5, markerHeight: 5, markerUnits: 'userSpaceOnUse' });
+    marker.append(svgEl('circle', { cx: 3, cy: 3, r: 2.4, fill: '#333', 'fill-opacity': 0.55 }));
+    defs.append(marker);
+    svg.append(defs);
+    const lines = [];
+    const stride = tokens <= 64 ? 1 : Math.ceil(tokens / 64);
+    const points = [];
+    for (let t = 0; t < tokens; t++) {
+      const pts = [];
+      for (let l = 0; l < n; l++) { const X = sx(p.x[t * n + l]), Y = sy(p.y[t * n + l]); pts.push(X.toFixed(1) + ',' + Y.toFixed(1)); points.push([X, Y, t, l]); }
+      const [r, g, b] = colormap[Math.round((tokens === 1 ? 0.2 : 0.85 * t / (tokens - 1)) * 255)];
+      const line = svgEl('polyline', { points: pts.join(' '), stroke: `rgb(${r},${g},${b})`, 'marker-start': 'url(#layer-dot)', 'marker-mid': 'url(#layer-dot)', 'marker-end': 'url(#layer-dot)', 'data-token': t });
+      lines.push(line); svg.append(line);
+    }
+    for (let t = 0; t < tokens; t += stride) {
+      const text = svgEl('text', { x: sx(p.x[t * n + n - 1]) + 3, y: sy(p.y[t * n + n - 1]) - 3 });
+      text.textContent = labels[t] == null ? '#' + t : labels[t];
+      svg.append(text);
+    }
+    box.replaceChildren(svg);
+    $('traj-note').textContent = `PCA over all ${n} layers of the text · PC1 ${pct(p.ratio[0])}, PC2 ${pct(p.ratio[1])} of variance · markers: layers` + (stride > 1 ? ` · every ${stride}th token labelled` : '');
+    const nearest = s.nearest ? s.nearest[p.series] : null;
+    let hovered = null;
+    svg.addEventListener('mousemove', (ev) => {
+      const b = svg.getBoundingClientRect(), X = ev.clientX - b.left, Y = ev.clientY - b.top;
+      let best = null, dist = 144;
+      for (const q of points) { const d = (q[0] - X) ** 2 + (q[1] - Y) ** 2; if (d < dist) { dist = d; best = q; } }
+      if (hovered) hovered.classList.remove('hover');
+      if (!best) { hovered = null; return hideTip(); }
+      const [, , t, l] = best;
+      hovered = lines[t]; hovered.classList.add('hover');
+      const out = ['token: ' + tok(labels, t), 'layer: ' + p.layerLabels[l]];
+      if (nearest) for (const [measure, byLayer] of Object.entries(nearest.byMeasure)) {
+        const top = (byLayer[String(p.layers[l])] || [])[t];
+        if (top) out.push(`nearest (${measure === 'ip' ? 'inner product' : measure === 'l2' ? 'L2' : measure}): ${top.join(' · ')}`);
+      }
+      showTip(ev, out, { token: t, layer: p.layers[l] });
+    });
+    svg.addEventListener('mouseleave', () => { if (hovered) hovered.classList.remove('hover'); hideTip(); });
+    svg.addEventListener('click', () => { if (hovered) setHighlight(Number(hovered.dataset.token)); });
+    traj = { lines };
+    paintTrajectoryHighlight();
+  }
+  const pct = (r) => r == null ? '?' : (r * 100).toFixed(1) + '%';
+  function paintTrajectoryHighlight() {
+    if (!traj) return;
+    traj.lines.forEach((l, t) => l.classList.toggle('highlight', t === state.highlight));
+    const h = traj.lines[state.highlight];
+    if (h) h.parentNode.append(h); // on top
+  }
+
+  // ------------------------------------------------------------------ static figures
+  let observer = null;
+  function buildGallery() {
+    const s = set(state.model, state.text);
+    const box = $('gallery');
+    if (observer) observer.disconnect();
+    observer = new IntersectionObserver((entries) => {
+      for (const e of entries) if (e.isIntersecting) { const img = e.target; img.src = img.dataset.src; observer.unobserve(img); }
+    }, { rootMargin: '200px 0px' });
+    if (!s || s.figures.length === 0) { box.replaceChildren(el('p', { class: 'empty', text: 'no static figures for this model and text' })); return; }
+    const sections = [];
+    let current = null;
+    for (const f of s.figures) {
+      if (!current || current.group !== f.group) {
+        current = { group: f.group, grid: el('div', { class: 'grid' }) };
+        sections.push(el('section', {}, el('h2', { text: f.group }), current.grid));
+      }
+      const links = el('span', { class: 'formats' });
+      for (const fmtName of ['png', 'pdf', 'svg']) if (f.files[fmtName]) links.append(el('a', { href: f.files[fmtName], text: fmtName.toUpperCase() }));
+      let img = null;
+      const src = f.thumb || f.files.svg;
+      if (src) {
+        img = el('img', { 'data-src': src, alt: f.caption, class: 'thumb' });
+        if (f.thumbWidth) { img.width = f.thumbWidth; img.height = f.thumbHeight; }
+        img.addEventListener('click', () => openFigure(f));
+        observer.observe(img);
+      }
+      current.grid.append(el('figure', {}, img, el('figcaption', {}, el('span', { text: f.caption }), links)));
+    }
+    box.replaceChildren(...sections);
+  }
+  function openFigure(f) {
+    $('lightbox-caption').textContent = f.caption;
+    const links = $('lightbox-links');
+    links.replaceChildren(...['png', 'pdf', 'svg'].filter((x) => f.files[x]).map((x) => el('a', { href: f.files[x], text: x.toUpperCase() + ' ' })));
+    const full = f.files.png || f.files.svg;
+    $('lightbox-image').replaceChildren(full ? el('img', { src: full, alt: f.caption }) : el('p', { class: 'empty', text: 'PDF only' }));
+    $('lightbox').hidden = false;
+  }
+  $('lightbox-close').addEventListener('click', () => { $('lightbox').hidden = true; });
+  $('lightbox').addEventListener('click', (ev) => { if (ev.target === $('lightbox')) $('lightbox').hidden = true; });
+
+  // ------------------------------------------------------------------ run details
+  function buildRun() {
+    const body = document.querySelector('#run-models tbody');
+    body.replaceChildren(...data.models.map((m) => el('tr', {}, el('td', {}, el('code', { text: m.key })), el('td', { text: m.id }), el('td', { text: m.source }),
+      el('td', {}, el('code', { text: m.revision })), el('td', {}, el('code', { text: m.resolved || '' })), el('td', { text: m.dType }))));
+    $('run-yaml').textContent = data.yaml;
+    document.querySelector('#run-units tbody').replaceChildren(...data.run.map((u) => el('tr', {}, el('td', { text: u.stage }), el('td', {}, el('code', { text: u.unit })),
+      el('td', {}, el('code', { text: u.fingerprint.slice(0, 16) })), el('td', { text: String(u.outputs) }))));
+  }
+
+  // ------------------------------------------------------------------ navigation
+  const VIEWS = [['similarity', 'Similarity'], ['attention', 'Attention'], ['trajectory', 'Trajectories'], ['figures', 'Figures'], ['run', 'Run details']];
+  function showView(v) {
+    state.view = v;
+    for (const b of $('views').children) b.setAttribute('aria-selected', String(b.dataset.view === v));
+    for (const s of document.querySelectorAll('.view')) s.hidden = s.dataset.view !== v;
+    hideTip();
+    if (v === 'attention') buildAttention();
+    if (v === 'trajectory') buildTrajectory();
+    if (v === 'figures') buildGallery();
+  }
+  function navigate() {
+    state.model = $('model').value; state.text = $('text').value;
+    if (state.panes[0]) { Object.assign(state.panes[0], { model: state.model, text: state.text }); state.panes[0].sync(); state.panes[0].draw(); }
+    showView(state.view);
+  }
+
+  function init() {
+    document.title = data.title;
+    for (const m of data.models) $('model').append(el('option', { value: m.key, text: m.key }));
+    for (const t of data.texts) $('text').append(el('option', { value: t, text: t }));
+    $('model').addEventListener('change', navigate);
+    $('text').addEventListener('change', navigate);
+    for (const [v, name] of VIEWS) {
+      const b = el('button', { type: 'button', role: 'tab', 'data-view': v, text: name });
+      b.addEventListener('click', () => showView(v));
+      $('views').append(b);
+    }
+    $('masked-swatch').style.background = data.maskedColor;
+    $('shared-scale').addEventListener('change', () => { state.shared = $('shared-scale').checked; for (const p of state.panes) p.draw(); });
+    $('two-panes').addEventListener('change', buildPanes);
+    $('att-module').addEventListener('change', drawAttention);
+    $('traj-series').addEventListener('change', drawTrajectory);
+    let resizing = null;
+    window.addEventListener('resize', () => {
+      clearTimeout(resizing);
+      resizing = setTimeout(() => { for (const p of state.panes) p.draw(); if (state.view === 'trajectory') drawTrajectory(); }, 150);
+    });
+    document.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Escape') { $('lightbox').hidden = true; return; }
+      const tag = (ev.target && ev.target.tagName) || '';
+      if (state.view !== 'similarity' || tag === 'INPUT' || tag === 'SELECT' || tag === 'TEXTAREA' || !state.panes[0]) return;
+      if (ev.key === 'ArrowRight') { state.panes[0].step(1); ev.preventDefault(); }
+      if (ev.key === 'ArrowLeft') { state.panes[0].step(-1); ev.preventDefault(); }
+      if (ev.key === 'Home') { state.panes[0].step(-1e9); ev.preventDefault(); }
+      if (ev.key === 'End') { state.panes[0].step(1e9); ev.preventDefault(); }
+    });
+    buildRun();
+    showView('similarity');
+    buildPanes();
+  }
+
+  // Test hooks: the state, the values a pane shows, and when the first map was drawn (ms since navigation start).
+  window.__tta = Object.assign(hooks, {
+    data,
+    state: () => ({ view: state.view, model: state.model, text: state.text, highlight: state.highlight, shared: state.shared,
+      panes: state.panes.map((p) => { const e = p.entry(); return { model: p.model, text: p.text, measure: p.measure, index: p.index, point: e && e.point, stack: e && e.stack, map: e && e.map }; }) }),
+    paneValues: async (k) => {
+      const p = state.panes[k], e = p.entry(), map = data.maps[e.map], c = await codes(e.map);
+      const out = [];
+      for (let i = 0; i < map.rows; i++) for (let j = 0; j < map.cols; j++) out.push(valueAt(map, c, i, j).value);
+      return { rows: map.rows, cols: map.cols, scale: map.scale, values: out };
+    },
+    showView,
+    step: (k, d) => state.panes[k].step(d),
+    navigate: (model, text) => { $('model').value = model; $('text').value = text; navigate(); },
+  });
+
+  try { init(); } catch (e) { console.error('explorer failed to start: ' + (e && e.stack || e)); throw e; }
+})();

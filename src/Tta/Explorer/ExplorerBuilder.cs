@@ -1,0 +1,301 @@
+using System.Globalization;
+using System.Text.Json;
+using Tta.Cache;
+using Tta.Config;
+using Tta.Extract;
+using Tta.Figures;
+using Tta.Metrics;
+
+namespace Tta.Explorer;
+
+/// <summary>
+/// Reads what the explorer page of one experiment shows — the metrics files of every model × text (one block at a
+/// time), the figure units' files, the unit manifests — and returns the page data with the quantised maps.
+/// </summary>
+public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
+{
+    /// <summary>How many nearest tokens the hover shows at most.</summary>
+    public const int MaxNearest = 5;
+
+    public const string ThumbsFolder = "~thumbs"; // '~' cannot start a model key, so this never meets a model's folder
+
+    private readonly List<QuantizedMap> maps = [];
+    private readonly List<string> thumbs = [];
+
+    public string PageDir => Path.Combine(ws.FiguresDir, experiment.Name);
+
+    /// <summary>Thumbnails written by <see cref="Build"/>.</summary>
+    public IReadOnlyList<string> ThumbnailFiles => thumbs;
+
+    public IReadOnlyList<QuantizedMap> Maps => maps;
+
+    /// <summary>The experiment file's text (relative paths are taken from the workspace root, as in an archive).</summary>
+    public static string ExperimentText(Workspace ws, Experiment e) =>
+        File.ReadAllText(Path.IsPathRooted(e.SourcePath) ? e.SourcePath : ws.Absolute(e.SourcePath));
+
+    /// <summary>The metric units whose files the page reads for one model × text, by kind.</summary>
+    public static IEnumerable<(string Kind, MetricsUnitBase Unit)> MetricUnits(Workspace ws, Experiment e, ModelSpec m, TextSpec t)
+    {
+        yield return ("similarity", MetricsStage.For(ws, e, m, t));
+        if (e.Metrics.Attention is not null) yield return ("attention", new AttentionMetricsUnit(ws, e, m, t));
+        if (e.Metrics.Projection) yield return ("projection", new TrajectoryProjectionUnit(ws, e, m, t));
+        if (e.Metrics.Nearest is not null) yield return ("nearest", new NearestMetricsUnit(ws, e, m, t));
+    }
+
+    /// <summary>The run's units below the explorer (Extract, Metrics, Figures) as the run manifest records them.</summary>
+    public static List<PageUnit> RunUnits(Workspace ws, Experiment e)
+    {
+        var context = new RunContext(ws, [e], TextWriter.Null);
+        var units = new List<PageUnit>();
+        foreach (var stage in new[] { ExtractStage.Name, MetricsStage.Name, FiguresStage.Name })
+            foreach (var unit in Pipeline.Units(stage, context).Where(u => u is not ExplorerUnit))
+            {
+                var manifest = StageRunner.Upstream(unit.ManifestPath, $"{stage} {unit.Key}");
+                units.Add(new PageUnit(stage, unit.Key, manifest.Fingerprint, manifest.Outputs.Count));
+            }
+        return units;
+    }
+
+    public PageData Build()
+    {
+        var sets = new List<PageSet>();
+        var resolved = new Dictionary<string, (string? Sha, string DType)>(StringComparer.Ordinal);
+        foreach (var m in experiment.Models)
+            foreach (var t in experiment.Texts)
+            {
+                var set = BuildSet(m, t, out var metadata);
+                sets.Add(set);
+                resolved.TryAdd(m.Key, (metadata.GetValueOrDefault("tta.revision_sha"), metadata.GetValueOrDefault("tta.dtype") ?? m.DType));
+            }
+        return new PageData(
+            Title: $"tta explorer · {experiment.Name}",
+            Experiment: experiment.Name,
+            Colormap: ColormapLut(experiment.Figures.Colormap),
+            MaskedColor: MaskedColor(experiment.Figures.Colormap),
+            MissingColor: MaskedColor(experiment.Figures.Colormap), // NaN as the static figures draw it (the hover tells which)
+            DecoderStart: FigureContext.DecoderStart,
+            Models: [.. experiment.Models.Select(m => new PageModel(m.Key, m.Id, m.Source, m.Revision, resolved[m.Key].Sha, resolved[m.Key].DType))],
+            Texts: [.. experiment.Texts.Select(t => t.Key)],
+            Sets: sets,
+            Maps: [.. maps.Select(q => new PageMap(q.Rows, q.Cols, q.Symmetric, q.Min, q.Scale, q.MaskedCells))],
+            Yaml: ExperimentText(ws, experiment),
+            Run: RunUnits(ws, experiment));
+    }
+
+    /// <summary>A colormap as the static figures' 256-entry table (<see cref="ColorScale"/>), <c>#rrggbb</c>, low to high.</summary>
+    public static IReadOnlyList<string> ColormapLut(string name) =>
+        [.. ColorScale.For([0f], Colormaps.Get(name)).Lut.Select(c => $"#{c.Red:x2}{c.Green:x2}{c.Blue:x2}")];
+
+    /// <summary>The static figures' masked colour for the colormap (<see cref="ColorScale.Masked"/>).</summary>
+    public static string MaskedColor(string colormap)
+    {
+        var c = ColorScale.For([0f], Colormaps.Get(colormap)).Masked;
+        return $"#{c.Red:x2}{c.Green:x2}{c.Blue:x2}";
+    }
+
+    private PageSet BuildSet(ModelSpec m, TextSpec t, out IReadOnlyDictionary<string, string> metadata)
+    {
+        IReadOnlyDictionary<string, string>? meta = null;
+        var similarity = new List<SimilarityEntry>();
+        var attention = new List<AttentionEntry>();
+        var projection = new List<ProjectionEntry>();
+        Dictionary<string, NearestEntry>? nearest = null;
+        foreach (var (kind, unit) in MetricUnits(ws, experiment, m, t))
+        {
+            StageRunner.Upstream(unit.ManifestPath, $"{kind} metrics of {experiment.Name}/{m.Key}/{t.Key} (stage Metrics)");
+            switch (kind)
+            {
+                case "similarity":
+                    meta = Similarity(unit.OutputPath, similarity);
+                    break;
+                case "attention":
+                    Attention(unit.OutputPath, attention);
+                    break;
+                case "projection":
+                    Projection(unit.OutputPath, projection);
+                    break;
+                case "nearest":
+                    // Vocabulary strings read as the text's tokens do (byte-level or not, decided from the text).
+                    nearest = Nearest(unit.OutputPath, TokenLabels.IsByteLevel(TokensOf(meta!)));
+                    break;
+            }
+        }
+        metadata = meta!;
+        var figures = Figures(m, t, similarity);
+        // The figures' display rule (readable text, visible whitespace), never cut: the page has room on hover.
+        return new PageSet(m.Key, t.Key, TokenLabels.Labels(TokensOf(metadata), maxChars: 0), similarity, attention, projection, nearest, figures);
+    }
+
+    private int Add(QuantizedMap map)
+    {
+        maps.Add(map);
+        return maps.Count - 1;
+    }
+
+    private IReadOnlyDictionary<string, string> Similarity(string parquet, List<SimilarityEntry> entries)
+    {
+        var blocks = new List<(ActivationPoint Key, int Map)>();
+        var metadata = Sync(() => VectorStoreReader.ForEachBlockAsync(parquet, block =>
+        {
+            blocks.Add((block.Key, Add(QuantizedMap.From(block.Values, block.Positions, block.Dim, maskThreshold: null))));
+            return Task.CompletedTask;
+        }));
+        var labels = PointLabels(blocks.Select(b => b.Key));
+        var measures = experiment.Metrics.Similarity;
+        entries.AddRange(blocks
+            .OrderBy(b => Math.Max(0, measures.ToList().IndexOf(b.Key.Measure ?? ""))).ThenBy(b => Depth.StackOrder(b.Key.Stack))
+            .ThenBy(b => Depth.Within(b.Key.Point, b.Key.Layer)).ThenBy(b => b.Key.Point, StringComparer.Ordinal)
+            .Select(b => new SimilarityEntry(b.Key.Stack, b.Key.Point, b.Key.Layer, labels(b.Key.Stack, b.Key.Point), b.Key.Measure ?? "", b.Map)));
+        return metadata;
+    }
+
+    /// <summary>Names points for captions (<see cref="Depth.Describe"/>), knowing which hidden states each stack stores.</summary>
+    private static Func<string, string, string> PointLabels(IEnumerable<ActivationPoint> keys)
+    {
+        var last = keys.Where(k => Depth.HiddenStateIndex(k.Point) is not null)
+            .GroupBy(k => (k.Stack, Series: k.Point[..k.Point.LastIndexOf('.')]))
+            .ToDictionary(g => g.Key, g => Depth.LastContiguous(g.Select(k => Depth.HiddenStateIndex(k.Point)!.Value)));
+        return (stack, point) =>
+        {
+            var dot = point.LastIndexOf('.');
+            var described = Depth.Describe(point, dot > 0 ? last.GetValueOrDefault((stack, point[..dot])) : null);
+            return described == point ? point : $"{described} ({point})";
+        };
+    }
+
+    /// <summary>One block at a time: a head's panels are quantised as they come, so memory holds one map.</summary>
+    private void Attention(string parquet, List<AttentionEntry> entries)
+    {
+        var metadata = Sync(() => VectorStoreReader.ReadMetadataAsync(parquet));
+        var kernelRows = metadata.TryGetValue("tta.kernel_rows", out var json)
+            ? JsonSerializer.Deserialize<Dictionary<string, int>>(json) ?? []
+            : [];
+        var maskThreshold = MaskedValues.Threshold(metadata.GetValueOrDefault("tta.dtype")); // the static figures' rule
+        var measures = MetricFigures.Panels.Select(p => p.Measure).ToHashSet(StringComparer.Ordinal);
+        var heads = new Dictionary<ActivationPoint, (SortedDictionary<string, int> Panels, List<float[]> Kernel, bool ZeroBias)>();
+        Sync(() => VectorStoreReader.ForEachBlockAsync(parquet, block =>
+        {
+            var key = block.Key with { Measure = null };
+            if (!heads.TryGetValue(key, out var head)) heads[key] = head = (new(StringComparer.Ordinal), [], false);
+            var measure = block.Key.Measure ?? "";
+            // As the static figures: a bias that is zero everywhere (T5 cross-attention) is no position bias.
+            if (measure == "position_bias" && block.Values.All(v => v == 0)) heads[key] = head with { ZeroBias = true };
+            else if (measure == "kernel") head.Kernel.Add(block.Values);
+            else if (measures.Contains(measure)) head.Panels[measure] = Add(QuantizedMap.From(block.Values, block.Positions, block.Dim, maskThreshold));
+            return Task.CompletedTask;
+        }));
+        foreach (var (key, head) in heads.OrderBy(h => Depth.StackOrder(h.Key.Stack)).ThenBy(h => h.Key.Layer)
+                     .ThenBy(h => h.Key.Point, StringComparer.Ordinal).ThenBy(h => h.Key.Head))
+        {
+            var kernel = !head.ZeroBias && head.Kernel.Count > 0 && kernelRows.TryGetValue(key.Point, out var row)
+                ? new KernelEntry(row, head.Kernel[0])
+                : null;
+            entries.Add(new AttentionEntry(key.Stack, key.Point, key.Layer, key.Head ?? 0,
+                key.Point.Contains("EncDecAttention", StringComparison.Ordinal), head.Panels, kernel));
+        }
+    }
+
+    private static void Projection(string parquet, List<ProjectionEntry> entries)
+    {
+        var (metadata, blocks) = Sync(() => VectorStoreReader.ReadAsync(parquet));
+        var info = metadata.TryGetValue("tta.projection", out var json)
+            ? JsonSerializer.Deserialize<Dictionary<string, TrajectoryProjectionUnit.ProjectionInfo>>(json) ?? []
+            : [];
+        var labels = PointLabels(blocks.Select(b => b.Key));
+        foreach (var series in blocks.GroupBy(b => TrajectoryProjection.SeriesOf(b.Key with { Measure = null }) ?? b.Key.Point)
+                     .OrderBy(g => Depth.StackOrder(g.First().Key.Stack)).ThenBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var layers = series.OrderBy(b => b.Key.Layer).ToList();
+            var (tokens, count) = (layers[0].Positions, layers.Count);
+            var x = new float[tokens * count];
+            var y = new float[tokens * count];
+            var range = layers.SelectMany(b => b.Values).Select(Math.Abs).DefaultIfEmpty(0).Max();
+            for (var l = 0; l < count; l++)
+                for (var p = 0; p < tokens; p++)
+                {
+                    x[p * count + l] = Round(layers[l].Values[p * 2], range);
+                    y[p * count + l] = Round(layers[l].Values[p * 2 + 1], range);
+                }
+            var ratio = info.TryGetValue(series.Key, out var i) ? i.ExplainedVarianceRatio : [];
+            entries.Add(new ProjectionEntry(series.Key, layers[0].Key.Stack, [.. layers.Select(b => b.Key.Layer)],
+                [.. layers.Select(b => labels(b.Key.Stack, b.Key.Point))], [.. ratio.Select(r => Math.Round(r, 4))], x, y));
+        }
+    }
+
+    /// <summary>Five significant digits of the largest coordinate: far below a pixel, a third of the JSON.</summary>
+    private static float Round(float v, float range)
+    {
+        if (!(range > 0) || !float.IsFinite(v)) return v;
+        var step = Math.Pow(10, Math.Floor(Math.Log10(range)) - 4);
+        return (float)(Math.Round(v / step) * step);
+    }
+
+    private static string[] TokensOf(IReadOnlyDictionary<string, string> metadata) =>
+        metadata.TryGetValue("tta.tokens", out var json) ? JsonSerializer.Deserialize<string[]>(json) ?? [] : [];
+
+    private static Dictionary<string, NearestEntry> Nearest(string parquet, bool byteLevel)
+    {
+        var rows = NearestRows.Read(parquet);
+        var result = new Dictionary<string, NearestEntry>(StringComparer.Ordinal);
+        foreach (var series in rows.GroupBy(r => r.Point[..Math.Max(0, r.Point.LastIndexOf('.'))], StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var k = Math.Min(MaxNearest, series.Max(r => r.Rank) + 1);
+            var byMeasure = new SortedDictionary<string, IReadOnlyDictionary<string, IReadOnlyList<IReadOnlyList<string>>>>(StringComparer.Ordinal);
+            foreach (var measure in series.GroupBy(r => r.Measure, StringComparer.Ordinal))
+            {
+                var byLayer = new SortedDictionary<string, IReadOnlyList<IReadOnlyList<string>>>(StringComparer.Ordinal);
+                foreach (var layer in measure.GroupBy(r => r.Layer))
+                {
+                    var positions = layer.Max(r => r.Position) + 1;
+                    var lists = Enumerable.Range(0, positions).Select(_ => new List<string>()).ToList();
+                    foreach (var r in layer.Where(r => r.Rank < k).OrderBy(r => r.Position).ThenBy(r => r.Rank))
+                        lists[r.Position].Add(r.Token is null ? "#" + r.TokenId.ToString(CultureInfo.InvariantCulture) : TokenLabels.Readable(r.Token, byteLevel));
+                    byLayer[layer.Key.ToString(CultureInfo.InvariantCulture)] = lists;
+                }
+                byMeasure[measure.Key] = byLayer;
+            }
+            result[series.Key] = new NearestEntry(k, byMeasure);
+        }
+        return result;
+    }
+
+    /// <summary>The figure unit's files in gallery order, each with a thumbnail (written here) of its PNG.</summary>
+    private List<FigureEntry> Figures(ModelSpec m, TextSpec t, List<SimilarityEntry> similarity)
+    {
+        var unit = new FiguresUnit(ws, experiment, m, t);
+        var manifest = StageRunner.Upstream(unit.ManifestPath, $"figures of {unit.Key}");
+        var labels = similarity.GroupBy(s => (s.Stack, s.Point)).ToDictionary(g => g.Key, g => g.First().Label);
+        string Describe(string stack, string point) => labels.GetValueOrDefault((stack, point)) ?? point;
+        var figures = FigureCatalog.Catalog(manifest.Outputs.Select(o => ws.Absolute(o.Path)), Describe);
+        // Decoding a 6000-px PNG takes a while: thumbnails are made side by side (a few at a time, as each decode
+        // holds the full image), each into its own file, so the result does not depend on the order.
+        var sizes = new (string Target, int Width, int Height)?[figures.Count];
+        Parallel.For(0, figures.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Min(4, Environment.ProcessorCount) }, i =>
+        {
+            if (!figures[i].Files.TryGetValue("png", out var png)) return;
+            var target = Path.Combine(PageDir, ThumbsFolder, m.Key, t.Key, figures[i].Stem + ".png");
+            var (w, h) = Thumbnails.Write(png, target);
+            sizes[i] = (target, w, h);
+        });
+        var entries = new List<FigureEntry>();
+        for (var i = 0; i < figures.Count; i++)
+        {
+            var (figure, thumb) = (figures[i], sizes[i]);
+            if (thumb is not null) thumbs.Add(thumb.Value.Target);
+            var files = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (format, path) in figure.Files) files[format] = Url(path);
+            entries.Add(new FigureEntry(figure.Kind, figure.Group, figure.Caption, thumb is null ? null : Url(thumb.Value.Target),
+                thumb?.Width ?? 0, thumb?.Height ?? 0, files));
+        }
+        return entries;
+    }
+
+    /// <summary>A relative URL from the page to <paramref name="file"/>, each segment percent-encoded.</summary>
+    private string Url(string file)
+    {
+        var relative = Path.GetRelativePath(Path.GetFullPath(PageDir), Path.GetFullPath(file)).Replace('\\', '/');
+        return string.Join('/', relative.Split('/').Select(s => s is ".." or "." ? s : Uri.EscapeDataString(s)));
+    }
+
+    private static T Sync<T>(Func<Task<T>> run) => Task.Run(run).GetAwaiter().GetResult();
+}

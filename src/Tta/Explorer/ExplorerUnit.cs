@@ -1,0 +1,54 @@
+using Tta.Cache;
+using Tta.Config;
+using Tta.Figures;
+
+namespace Tta.Explorer;
+
+/// <summary>
+/// The experiment's interactive explorer, <c>figures/&lt;experiment&gt;/index.html</c>, with thumbnails of the static
+/// figures under <c>figures/&lt;experiment&gt;/~thumbs/</c>. It declares everything the page shows (see
+/// <see cref="Declare"/>), so it is rebuilt when, and only when, one of them changes.
+/// </summary>
+public sealed class ExplorerUnit(Workspace ws, Experiment experiment) : StageUnit
+{
+    public const string CodeVersion = "explorer-1";
+
+    public override string Stage => FiguresStage.Name;
+    public override string Key => $"{experiment.Name}/explorer";
+    public override string ManifestPath => Path.Combine(ws.CacheDir, "figures", experiment.Name, "explorer.manifest.json");
+    public string PagePath => Path.Combine(ws.FiguresDir, experiment.Name, ExplorerPage.FileName);
+
+    /// <summary>
+    /// Reads every metrics file it embeds, every figure unit's files (thumbnails, links) and, for the run details, the
+    /// activations of every text; its parameters are the page assets, the experiment file and the colormap.
+    /// </summary>
+    public override UnitDeclaration Declare()
+    {
+        var declaration = new UnitDeclaration(CodeVersion)
+            .Param("assets", ExplorerPage.AssetsSha256)
+            .Param("experiment_file", Hashing.Sha256(ExplorerBuilder.ExperimentText(ws, experiment)))
+            .Param("figures.colormap", experiment.Figures.Colormap)
+            .Writes(PagePath)
+            .Writes(Path.Combine(Path.GetDirectoryName(PagePath)!, ExplorerBuilder.ThumbsFolder));
+        foreach (var m in experiment.Models)
+            foreach (var t in experiment.Texts)
+            {
+                declaration.Reads(Extract.ExtractStage.For(ws, experiment, m, t), Extract.ExtractStage.ActivationsFile);
+                foreach (var (_, unit) in ExplorerBuilder.MetricUnits(ws, experiment, m, t))
+                    declaration.Reads(unit, Path.GetFileName(unit.OutputPath));
+                declaration.Reads(new FiguresUnit(ws, experiment, m, t));
+            }
+        return declaration;
+    }
+
+    public override IReadOnlyList<string> Run(RunContext context)
+    {
+        var builder = new ExplorerBuilder(ws, experiment);
+        // Thumbnails of an earlier run that this one does not rewrite go away.
+        var thumbs = Path.Combine(builder.PageDir, ExplorerBuilder.ThumbsFolder);
+        if (Directory.Exists(thumbs)) Directory.Delete(thumbs, recursive: true);
+        var data = builder.Build();
+        ExplorerPage.Write(PagePath, data, builder.Maps);
+        return [PagePath, .. builder.ThumbnailFiles];
+    }
+}
