@@ -158,7 +158,7 @@ Task("Verify")
     .Does(() => CliOrFail($"verify --archive=\"{Argument<string>("archive")}\""));
 
 Task("Bench")
-    .Description("Benchmarks printing ratios against same-run baselines: --only=store,load,memory,extract,figures,tokenizers (default all); --falcon-layers=N, --tokens=N.")
+    .Description("Benchmarks printing ratios against same-run baselines: --only=store,load,memory,extract,figures,tokenizers,scaleout (default all); --falcon-layers=N, --tokens=N.")
     .Does(() =>
     {
         var options = "";

@@ -315,7 +315,8 @@ public static class TtaCli
     /// Benchmarks that print ratios against baselines measured in the same run (never timed tests):
     /// store (Parquet write/read, similarity maps), load (checkpoint peak RSS / file size), memory (peak RSS of Extract
     /// at 512 tokens vs weights, estimate beside it; --falcon-layers=N, 32 = full Falcon-7b), extract (Extract stage vs
-    /// load + bare forward), figures (vs matplotlib). --only=store,load,memory,extract,figures picks some.
+    /// load + bare forward), figures (vs matplotlib), tokenizers (vs Hugging Face), scaleout (--jobs=1 vs 2, no-op vs
+    /// Snakemake). --only=store,load,memory,extract,figures,tokenizers,scaleout picks some.
     /// </summary>
     private static int Bench(Options o, Writers io)
     {
@@ -344,6 +345,8 @@ public static class TtaCli
         }
         if (Wanted("tokenizers"))
             Tta.Tokenizers.TokenizerBenchmark.Run(io.Out, work, o.Get("root") ?? Directory.GetCurrentDirectory());
+        if (Wanted("scaleout"))
+            ScaleOutBenchmark.Run(io.Out, work, o.Get("root") ?? Directory.GetCurrentDirectory(), Sizes("repeats")?[0] ?? 2);
         return 0;
     }
 
