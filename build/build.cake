@@ -1,6 +1,6 @@
 // tta task graph. Logic lives in src/ (the tta-cli verbs); this file only wires stages together.
-// Stage tasks carry the skip decision as a criteria, so Cake's summary shows Skipped/Executed truthfully; the
-// user-facing targets (Download, Extract, Metrics, Figures) are thin aggregates without criteria.
+// Stage tasks carry the skip decision as a criteria (from the run journal, see below), so Cake's summary shows
+// Skipped/Executed truthfully; the user-facing targets (Download, Extract, Metrics, Figures) are thin aggregates.
 // The run lock (src/Tta/Cache/RunLock.cs) is taken here once and held for the whole run; the tta-cli processes of
 // the stages learn it from the TTA_RUN_LOCK environment variable. build.sh builds Tta.dll before Cake starts.
 #r "../src/Tta.Cli/bin/Release/net10.0/Tta.dll"
@@ -22,7 +22,8 @@ string Forwarded()
     if (HasArgument("cache")) parts.Add($"--cache=\"{Argument<string>("cache")}\"");
     if (HasArgument("figures")) parts.Add($"--figures=\"{Argument<string>("figures")}\"");
     if (HasArgument("memory-limit")) parts.Add($"--memory-limit={Argument<string>("memory-limit")}");
-    if (HasArgument("jobs")) parts.Add($"--jobs={Argument<string>("jobs")}");
+    foreach (var key in new[] { "jobs", "executor", "partition", "account", "time" })
+        if (HasArgument(key)) parts.Add($"--{key}=\"{Argument<string>(key)}\"");
     return string.Join(" ", parts);
 }
 
@@ -39,57 +40,70 @@ void CliOrFail(string arguments)
     if (code != 0) throw new CakeException(code, $"tta-cli {arguments.Split(' ')[0]} failed (exit {code}); see the message above");
 }
 
-// tta-cli status: 0 = up to date, 3 = stale, anything else is an error worth stopping for.
-bool Stale(string stage)
-{
-    var code = Cli($"status --stage={stage} {Forwarded()}{Verify()}");
-    if (code == 3) return true;
-    if (code == 0) return false;
-    throw new CakeException(code, $"could not decide whether {stage} is up to date (exit {code})");
-}
-
 var pipelineTargets = new[] { "Download", "Extract", "Metrics", "Figures", "Archive" };
+// The last stage a target needs (Archive builds everything first).
+var throughStage = string.Equals(target, "Archive", StringComparison.OrdinalIgnoreCase) ? "Figures"
+    : pipelineTargets.FirstOrDefault(t => string.Equals(t, target, StringComparison.OrdinalIgnoreCase)) ?? "Figures";
+// Setup's plan (which also checks the experiments) records which stages have stale units, and the run records which stages it ran: the stage tasks'
+// criteria read this file instead of starting a process each.
+var journal = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"tta-run-{System.Environment.ProcessId}.json");
+Tta.Execution.RunJournal Journal() => Tta.Execution.RunJournal.Read(journal);
+string firstRunner = null;
 Tta.Cache.RunLock runLock = null;
+
 
 Setup(context =>
 {
-    // Every option must be one tta knows (Cake itself ignores unknown ones, so a typo would pass silently).
-    var given = context.Arguments.GetArguments()
-        .SelectMany(a => a.Value.DefaultIfEmpty("").Select(v => string.IsNullOrEmpty(v) ? $"--{a.Key}" : $"--{a.Key}=\"{v}\""));
-    CliOrFail($"check-options {string.Join(" ", given)}");
     var workspace = Tta.Cache.Workspace.At(root, HasArgument("cache") ? Argument<string>("cache") : null, HasArgument("figures") ? Argument<string>("figures") : null);
     var pipeline = pipelineTargets.Contains(target, StringComparer.OrdinalIgnoreCase);
     var clean = string.Equals(target, "Clean", StringComparison.OrdinalIgnoreCase);
+    // Every option must be one tta knows (Cake itself ignores unknown ones, so a typo would pass silently).
+    var given = context.Arguments.GetArguments().SelectMany(a => a.Value.DefaultIfEmpty(null).Select(v => (a.Key, v)));
+    if (Tta.Config.KnownOptions.Problem(given, Tta.Config.OptionScope.Build, StringComparison.OrdinalIgnoreCase) is { } problem)
+    {
+        Error($"error: {problem}");
+        throw new CakeException(2, problem);
+    }
     if (pipeline || (clean && System.IO.Directory.Exists(workspace.CacheDir)))
     {
-        // One lock spans the whole run, so nothing (Clean, another run) slips in between its stages.
-        runLock = Tta.Cache.RunLock.Acquire(workspace.CacheDir, Tta.Cache.LockMode.Exclusive, null, Console.Out);
+        // One lock spans the whole run: shared by runs (units lock themselves), exclusive for Clean, so Clean never
+        // slips in between stages.
+        runLock = Tta.Cache.RunLock.Acquire(workspace.CacheDir, clean ? Tta.Cache.LockMode.Exclusive : Tta.Cache.LockMode.Shared, null, Console.Out);
         System.Environment.SetEnvironmentVariable(Tta.Cache.RunLock.HeldVariable, runLock.EnvironmentValue);
     }
-    // Bad experiment files stop the run before any stage touches cache/ or figures/.
-    if (pipeline) CliOrFail($"validate {Forwarded()}");
+    // Bad options or experiment files stop the run before any stage touches cache/ or figures/.
+    if (pipeline) CliOrFail($"plan --journal=\"{journal}\" --through={throughStage} {Forwarded()}{Verify()}");
 });
 
-Teardown(context => runLock?.Dispose());
+Teardown(context =>
+{
+    runLock?.Dispose();
+    if (System.IO.File.Exists(journal)) System.IO.File.Delete(journal);
+});
 
-Task("Download-Weights")
-    .WithCriteria(() => Stale("Download"), "Download is up to date")
-    .Does(() => CliOrFail($"run --stage=Download {Forwarded()}"));
+// A stage task runs when its stage had stale units at the plan, or ran within an earlier task's process (then it
+// only says so). The first stale stage builds every stale stage through the target in one process (a unit starts as
+// soon as what it reads is built; with --executor=slurm, one job array per stage chained with afterok).
+void StageTask(string task, string stage, string dependsOn)
+{
+    var t = Task(task).WithCriteria(() => Journal().IsStale(stage) || Journal().Ran(stage), $"{stage} is up to date");
+    if (dependsOn != null) t.IsDependentOn(dependsOn);
+    t.Does(() =>
+    {
+        if (firstRunner != null)
+        {
+            Information($"{stage}: built by the run that {firstRunner} started");
+            return;
+        }
+        firstRunner = task;
+        CliOrFail($"run --stage={stage} --through={throughStage} --journal=\"{journal}\" {Forwarded()}");
+    });
+}
 
-Task("Extract-Activations")
-    .IsDependentOn("Download-Weights")
-    .WithCriteria(() => Stale("Extract"), "Extract is up to date")
-    .Does(() => CliOrFail($"run --stage=Extract {Forwarded()}"));
-
-Task("Compute-Metrics")
-    .IsDependentOn("Extract-Activations")
-    .WithCriteria(() => Stale("Metrics"), "Metrics is up to date")
-    .Does(() => CliOrFail($"run --stage=Metrics {Forwarded()}"));
-
-Task("Render-Figures")
-    .IsDependentOn("Compute-Metrics")
-    .WithCriteria(() => Stale("Figures"), "Figures is up to date")
-    .Does(() => CliOrFail($"run --stage=Figures {Forwarded()}"));
+StageTask("Download-Weights", "Download", null);
+StageTask("Extract-Activations", "Extract", "Download-Weights");
+StageTask("Compute-Metrics", "Metrics", "Extract-Activations");
+StageTask("Render-Figures", "Figures", "Compute-Metrics");
 
 Task("Download").IsDependentOn("Download-Weights");
 Task("Extract").IsDependentOn("Extract-Activations");
@@ -144,7 +158,7 @@ Task("Verify")
     .Does(() => CliOrFail($"verify --archive=\"{Argument<string>("archive")}\""));
 
 Task("Bench")
-    .Description("Benchmarks printing ratios against same-run baselines: --only=store,load,memory,extract,figures,tokenizers (default all); --falcon-layers=N, --tokens=N.")
+    .Description("Benchmarks printing ratios against same-run baselines: --only=store,load,memory,extract,figures,tokenizers,scaleout (default all); --falcon-layers=N, --tokens=N.")
     .Does(() =>
     {
         var options = "";

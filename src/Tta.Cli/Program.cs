@@ -1,6 +1,7 @@
 using Tta;
 using Tta.Cache;
 using Tta.Config;
+using Tta.Execution;
 
 // tta-cli: one verb per pipeline step; build/build.cake calls these. Exit codes: 0 ok (status: up to date),
 // 3 status: stale, 2 bad input (experiment file), 1 any other failure.
@@ -14,7 +15,7 @@ public static class TtaCli
     public const int Stale = 3;
     public const int BadInput = 2;
 
-    public static readonly IReadOnlyList<string> Verbs = ["validate", "status", "run", "forward", "clean", "archive", "verify", "bench", "synth", "check-options"];
+    public static readonly IReadOnlyList<string> Verbs = ["validate", "plan", "status", "run", "units", "forward", "clean", "archive", "verify", "bench", "synth", "check-options"];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -35,6 +36,8 @@ public static class TtaCli
                 "validate" => Validate(options, io),
                 "status" => Status(options, io),
                 "run" => RunStage(options, io),
+                "units" => Units(options, io),
+                "plan" => Plan(options, io),
                 "forward" => Forward(options, io),
                 "clean" => Clean(options, io),
                 "archive" => Archive(options, io),
@@ -73,6 +76,31 @@ public static class TtaCli
         return BadInput;
     }
 
+    /// <summary>
+    /// plan --journal=FILE --through=STAGE [options]: what Cake's Setup calls once. Checks the experiments, then records
+    /// in the journal which stages up to STAGE have stale units (the stage tasks' criteria read it: one process instead
+    /// of one per stage). Exit 2 on bad input.
+    /// </summary>
+    private static int Plan(Options o, Writers io)
+    {
+        using var c = Context(o, io);
+        var through = Pipeline.Canonical(o.Required("through"));
+        var journal = new RunJournal();
+        foreach (var stage in Pipeline.StageNames.Take(Pipeline.Order(through) + 1))
+        {
+            var statuses = Pipeline.Check(stage, c, Forced(o, stage), o.Has("verify"));
+            var entry = journal[stage];
+            entry.Units = statuses.Count;
+            entry.StaleUnits = statuses.Count(s => !s.UpToDate);
+            entry.Stale = entry.StaleUnits > 0;
+            if (o.Has("explain") || o.Has("verify"))
+                foreach (var s in statuses)
+                    io.Out.WriteLine(s.UpToDate ? $"{stage} {s.Unit.Key}: up to date" : $"{stage} {s.Unit.Key}: stale — {string.Join("; ", s.Reasons)}");
+        }
+        journal.Write(o.Required("journal"));
+        return 0;
+    }
+
     private static int Usage(Options o, Writers io)
     {
         if (o.Verb.Length > 0)
@@ -84,7 +112,9 @@ public static class TtaCli
             usage: tta-cli <verb> [options]
               validate  --experiment=PATH|GLOB …          check experiment files
               status    --stage=STAGE [--explain] [--verify] exit 0 when up to date, 3 when stale
-              run       --stage=STAGE [--explain] [--verify] run the stale units of a stage
+              run       --stage=STAGE [--explain] [--verify] run the stale units of a stage (--jobs at a time)
+              run       --unit=ID                          run exactly one unit (if stale, or with --force)
+              units     [--stage=STAGE]                    list the run's unit ids and whether each is up to date
               forward   --model=DIR --inputs=case.json --out=FILE.safetensors
               clean                                        delete what tta wrote in cache/ and figures/
               archive   [--experiment=…] [--out=DIR]       zip each experiment's results (default DIR: figures/archives)
@@ -150,12 +180,91 @@ public static class TtaCli
         return stale.Count == 0 ? 0 : Stale;
     }
 
+    private static RunOptions RunOptions(Options o) => new(u => Forced(o, u.Stage), o.Has("explain"), o.Has("verify"));
+
+    /// <summary>
+    /// run --stage=STAGE [--through=LAST]: the stale units of STAGE (through LAST, one process: a unit starts as soon
+    /// as what it reads is built), side by side (--jobs), here or on Slurm (--executor); run --unit=ID: exactly that
+    /// unit. With --journal=FILE, records which stages ran (for Cake's summary).
+    /// </summary>
     private static int RunStage(Options o, Writers io)
     {
-        var stage = Pipeline.Canonical(o.Required("stage"));
-        var c = Context(o, io);
-        Pipeline.Run(stage, c, Forced(o, stage), o.Has("explain"), o.Has("verify"));
-        foreach (var d in c.Shared.Values.OfType<IDisposable>()) d.Dispose();
+        using var c = Context(o, io);
+        if (o.Get("unit") is { } id)
+        {
+            Pipeline.RunUnit(id, c, RunOptions(o));
+            return 0;
+        }
+        var first = Pipeline.Order(o.Required("stage"));
+        var last = o.Get("through") is { } t ? Math.Max(first, Pipeline.Order(t)) : first;
+        var stages = Pipeline.StageNames.Skip(first).Take(last - first + 1).ToList();
+        var slurm = Slurm(o, c);
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler? onCtrlC = null;
+        if (slurm is not null)
+        {
+            // Ctrl-C cancels the run's Slurm jobs before this process ends.
+            onCtrlC = (_, e) => { e.Cancel = true; cancel.Cancel(); };
+            Console.CancelKeyPress += onCtrlC;
+        }
+        try
+        {
+            var outcomes = Pipeline.Run(stages, c, RunOptions(o), slurm, cancel.Token);
+            if (o.Get("journal") is { } path)
+            {
+                var journal = RunJournal.Read(path);
+                foreach (var stage in stages)
+                {
+                    journal[stage].Stale = false;
+                    journal[stage].Ran |= slurm is not null || outcomes.Any(u => u.Ran && u.Unit.Stage == stage);
+                }
+                journal.Write(path);
+            }
+        }
+        finally
+        {
+            if (onCtrlC is not null) Console.CancelKeyPress -= onCtrlC;
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// The Slurm settings when the run goes to Slurm (--executor=slurm, or executor: kind: slurm in the experiments;
+    /// --partition, --account and --time win over the experiments' values); null for this machine.
+    /// </summary>
+    private static SlurmSettings? Slurm(Options o, RunContext c)
+    {
+        var blocks = c.Experiments.Where(e => e.Executor is not null).Select(e => e.Executor!).ToList();
+        if (blocks.Select(b => (b.Kind, b.Partition, b.Account, b.Time)).Distinct().Count() > 1)
+            throw new ConfigException(blocks[1].At!, "the experiments of this run ask for different executor: settings; run them separately, or give --executor, --partition, --account and --time on the command line");
+        var block = blocks.FirstOrDefault();
+        var kind = o.Get("executor") ?? block?.Kind ?? "local";
+        if (!ExperimentLoader.ExecutorKinds.Contains(kind))
+            throw new ArgumentException($"--executor={kind}: use one of {string.Join(", ", ExperimentLoader.ExecutorKinds)}");
+        if (kind != "slurm") return null;
+        var time = o.Get("time") ?? block?.Time;
+        var options = new Tta.Execution.Slurm.SlurmOptions(o.Get("partition") ?? block?.Partition, o.Get("account") ?? block?.Account,
+            time is null ? null : Tta.Execution.Slurm.SlurmTimeLimit.Parse(time, o.Get("time") is null ? "executor.time" : "--time"));
+        var common = new List<string> { $"--root={c.Workspace.Root}", $"--cache={c.Workspace.CacheDir}", $"--figures={c.Workspace.FiguresDir}" };
+        common.AddRange(c.Experiments.Select(e => $"--experiment={e.SourcePath}"));
+        return new SlurmSettings(options, ["dotnet", typeof(TtaCli).Assembly.Location], common)
+        {
+            PollInterval = o.Get("poll-seconds") is { } p ? TimeSpan.FromSeconds(double.Parse(p, System.Globalization.CultureInfo.InvariantCulture)) : null,
+            Progress = Tta.Execution.Slurm.SlurmProgressWriter.ForConsole(),
+        };
+    }
+
+    /// <summary>units [--stage=STAGE]: every unit id of the run (what run --unit takes), with its status.</summary>
+    private static int Units(Options o, Writers io)
+    {
+        using var c = Context(o, io);
+        var graph = Tta.Execution.UnitGraph.For(c);
+        var stage = o.Get("stage") is { } s ? Pipeline.Canonical(s) : null;
+        foreach (var unit in graph.Units.Where(u => stage is null || u.Stage == stage))
+        {
+            var status = StageRunner.Check(unit, c.Workspace);
+            io.Out.WriteLine($"{unit.Id}\t{(status.UpToDate ? "up to date" : "stale")}");
+        }
         return 0;
     }
 
@@ -206,7 +315,8 @@ public static class TtaCli
     /// Benchmarks that print ratios against baselines measured in the same run (never timed tests):
     /// store (Parquet write/read, similarity maps), load (checkpoint peak RSS / file size), memory (peak RSS of Extract
     /// at 512 tokens vs weights, estimate beside it; --falcon-layers=N, 32 = full Falcon-7b), extract (Extract stage vs
-    /// load + bare forward), figures (vs matplotlib). --only=store,load,memory,extract,figures picks some.
+    /// load + bare forward), figures (vs matplotlib), tokenizers (vs Hugging Face), scaleout (--jobs=1 vs 2, no-op vs
+    /// Snakemake). --only=store,load,memory,extract,figures,tokenizers,scaleout picks some.
     /// </summary>
     private static int Bench(Options o, Writers io)
     {
@@ -235,6 +345,8 @@ public static class TtaCli
         }
         if (Wanted("tokenizers"))
             Tta.Tokenizers.TokenizerBenchmark.Run(io.Out, work, o.Get("root") ?? Directory.GetCurrentDirectory());
+        if (Wanted("scaleout"))
+            ScaleOutBenchmark.Run(io.Out, work, o.Get("root") ?? Directory.GetCurrentDirectory(), Sizes("repeats")?[0] ?? 2);
         return 0;
     }
 

@@ -1,9 +1,9 @@
-using System.Diagnostics;
 using System.Reflection;
 using Tta.Cache;
 using Tta.Config;
 using Tta.Models;
 using Tta.Download;
+using Tta.Execution;
 using Tta.Extract;
 using Tta.Figures;
 using Tta.Metrics;
@@ -23,6 +23,9 @@ public static class Pipeline
         FiguresStage.Name => FiguresStage.Units(context),
         _ => throw new ArgumentException($"unknown stage '{stage}'; stages: {string.Join(", ", StageNames)}"),
     };
+
+    /// <summary>Position of a stage in <see cref="StageNames"/> (Download = 0).</summary>
+    public static int Order(string stage) => StageNames.ToList().IndexOf(Canonical(stage));
 
     public static string Canonical(string stage) =>
         StageNames.FirstOrDefault(s => string.Equals(s, stage, StringComparison.OrdinalIgnoreCase)
@@ -78,65 +81,44 @@ public static class Pipeline
     /// </summary>
     public static IReadOnlyList<UnitStatus> Check(string stage, RunContext context, bool forced, bool verify = false)
     {
-        // Verification may mark manifests: it writes, so it runs under the run lock.
-        using var runLock = verify ? RunLock.Acquire(context.Workspace.CacheDir, LockMode.Exclusive, null, context.Log) : null;
-        return Units(stage, context).Select(u => Status(u, context, forced, verify)).ToList();
+        if (!verify) return Units(stage, context).Select(u => Status(u, context, forced, verify)).ToList();
+        // Verification may mark manifests: it writes, so each unit is verified under its unit lock, within the run.
+        using var runLock = RunLock.Acquire(context.Workspace.CacheDir, LockMode.Shared, null, context.Log);
+        return Units(stage, context).Select(u =>
+        {
+            using var unitLock = UnitLock.Acquire(context.Workspace.CacheDir, u, [], context.Log);
+            return Status(u, context, forced, verify);
+        }).ToList();
     }
 
     private static UnitStatus Status(StageUnit unit, RunContext context, bool forced, bool verify) =>
         forced ? new UnitStatus(unit, false, ["forced"]) : StageRunner.Check(unit, context.Workspace, verify);
 
     /// <summary>
-    /// Runs the stale units of a stage under the run lock (held already when a parent process, such as the Cake run,
-    /// took it for the whole run); returns how many ran.
+    /// Runs the stale units of <paramref name="stages"/> on this machine (<see cref="LocalExecutor"/>: side by side up
+    /// to <c>--jobs</c>, each under its unit lock), or on Slurm when <paramref name="slurm"/> is given, while holding the run lock shared (held already when a parent
+    /// process, such as the Cake run, took it for the whole run), so Clean waits for it but other runs do not.
     /// </summary>
-    public static int Run(string stage, RunContext context, bool forced, bool explain, bool verify = false)
+    public static IReadOnlyList<UnitOutcome> Run(IReadOnlyCollection<string> stages, RunContext context, RunOptions options,
+        SlurmSettings? slurm = null, CancellationToken cancel = default)
     {
-        using var runLock = RunLock.Acquire(context.Workspace.CacheDir, LockMode.Exclusive, null, context.Log);
-        if (explain && runLock.Inherited) context.Log.WriteLine($"{stage}: working under the run lock of process {runLock.EnvironmentValue.Split(':')[1]}");
+        using var runLock = RunLock.Acquire(context.Workspace.CacheDir, LockMode.Shared, null, context.Log);
+        if (options.Explain && runLock.Inherited) context.Log.WriteLine($"run: working under the run lock of process {runLock.EnvironmentValue.Split(':')[1]}");
         context.Workspace.EnsureFolders();
         TempFiles.RemoveStale([context.Workspace.CacheDir, context.Workspace.FiguresDir], context.Log);
-        var ran = 0;
-        var units = Units(stage, context).ToList();
-        // Each unit is checked just before it would run: a later unit of a stage may read an earlier one's output. A run
-        // of units that read nothing of each other's (RunsAlongside) is checked together and run side by side (--jobs).
-        for (var i = 0; i < units.Count;)
-        {
-            var batch = units[i].RunsAlongside ? units.Skip(i).TakeWhile(u => u.RunsAlongside).ToList() : [units[i]];
-            i += batch.Count;
-            var stale = new List<StageUnit>();
-            foreach (var status in batch.Select(u => Status(u, context, forced, verify)))
-            {
-                if (status.UpToDate)
-                    context.Log.WriteLine($"{stage} {status.Unit.Key}: up to date");
-                else
-                {
-                    if (explain || verify) context.Log.WriteLine($"{stage} {status.Unit.Key}: stale — {string.Join("; ", status.Reasons)}");
-                    stale.Add(status.Unit);
-                }
-            }
-            var seconds = new double[stale.Count];
-            void RunOne(int k)
-            {
-                var watch = Stopwatch.StartNew();
-                StageRunner.Run(stale[k], context);
-                seconds[k] = watch.Elapsed.TotalSeconds;
-            }
-            if (stale.Count == 1 || context.Jobs == 1)
-                for (var k = 0; k < stale.Count; k++) RunOne(k);
-            else
-                try
-                {
-                    Parallel.For(0, stale.Count, new ParallelOptions { MaxDegreeOfParallelism = context.Jobs }, RunOne);
-                }
-                catch (AggregateException e) when (e.InnerExceptions.Count > 0)
-                {
-                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
-                }
-            for (var k = 0; k < stale.Count; k++)
-                context.Log.WriteLine($"{stage} {stale[k].Key}: done in {seconds[k]:0.00} s");
-            ran += stale.Count;
-        }
-        return ran;
+        var graph = UnitGraph.For(context);
+        var units = graph.Units.Where(u => stages.Contains(u.Stage)).ToList();
+        if (slurm is null) return LocalExecutor.Run(graph, units, context, options);
+        SlurmExecutor.Run(graph, units, context, options, slurm, cancel);
+        return [];
+    }
+
+    /// <summary>Runs exactly one unit of the graph (if it is stale, or forced), under the run lock shared.</summary>
+    public static UnitOutcome RunUnit(string id, RunContext context, RunOptions options)
+    {
+        using var runLock = RunLock.Acquire(context.Workspace.CacheDir, LockMode.Shared, null, context.Log);
+        context.Workspace.EnsureFolders();
+        var graph = UnitGraph.For(context);
+        return LocalExecutor.Run(graph, [graph.Find(id)], context, options).Single();
     }
 }

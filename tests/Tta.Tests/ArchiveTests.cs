@@ -266,8 +266,8 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
         // Paths become relative to the archive's layout (the experiment folder is archived as experiment/).
         var download = JsonNode.Parse(ArchivedTinyExperiment.Members(built.ArchivePath)
             .Single(m => m.Key.StartsWith("cache/download/", StringComparison.Ordinal)).Value)!;
-        Assert.Equal("local/experiment/model", download["unit"]!.GetValue<string>());
-        Assert.Equal("experiment/model", download["components"]!["path"]!.GetValue<string>());
+        Assert.Equal("local/experiments/model", download["unit"]!.GetValue<string>()); // project-relative: no absolute path
+        Assert.Equal("\"experiment/model\"", download["components"]!["param:path"]!.GetValue<string>());
     }
 
     [Fact]
@@ -345,7 +345,7 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
         var (code, output) = ws.Cli("archive");
         Assert.Equal(1, code);
         Assert.Contains("not fully built", output);
-        Assert.Contains("Figures tiny/tiny/one: config.figures changed", output);
+        Assert.Contains("Figures tiny/tiny/one: param:figures changed", output);
         Assert.False(Directory.Exists(Path.Combine(ws.FiguresDir, "archives")));
     }
 }

@@ -251,7 +251,7 @@ public class ContentTruthTests
         Assert.DoesNotContain("never built", output);
         (code, output) = ws.Cli("status", "--stage=Metrics", "--explain");
         Assert.Equal(3, code);
-        Assert.Contains("activations of tiny/tiny/one (stage Extract) must be rebuilt", output);
+        Assert.Contains("Extract tiny/tiny/one must be rebuilt", output);
         ws.RunAll();
         Assert.All(new[] { "Extract", "Metrics", "Figures" }, s => Assert.Equal(0, ws.Cli("status", $"--stage={s}").Code));
     }

@@ -48,7 +48,7 @@ public class ExplorerUnitTests
             Assert.DoesNotContain("stale", Explain(ws, stage));
         var figures = Explain(ws, "Figures");
         Assert.Contains("tiny/tiny/one: up to date", figures);
-        Assert.Contains("tiny/explorer: stale — experiment_file changed", figures);
+        Assert.Contains("tiny/explorer: stale — param:experiment_file changed", figures);
         RunAll(ws);
         Assert.NotEqual(built, Stamp(page));
         Assert.Contains("# a note", File.ReadAllText(page));
@@ -66,7 +66,7 @@ public class ExplorerUnitTests
         var (code, rerun) = ws.Cli("run", "--stage=Figures", "--explain");
         Assert.True(code == 0, rerun);
         Assert.Contains("tiny/explorer: stale", rerun);
-        Assert.Contains("figures:tiny/one changed", rerun);
+        Assert.Contains("in:Figures:tiny/tiny/one changed", rerun);
         Assert.NotEqual(built, Stamp(page));
         Assert.Contains("tiny/explorer: up to date", Explain(ws, "Figures"));
     }

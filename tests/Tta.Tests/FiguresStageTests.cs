@@ -145,7 +145,7 @@ public class FiguresStageTests(ITestOutputHelper output)
             Assert.False(Status(ws, stage).Stale, stage);
         var (stale, explain) = Status(ws, "Figures");
         Assert.True(stale);
-        Assert.Contains("config.figures changed", explain);
+        Assert.Contains("param:figures changed", explain);
         RunAll(ws);
         Assert.Equal(metricsBefore, Snapshot(metricsDir));
         var stems = Stems(Dir(ws, "tiny", "one"));
@@ -161,9 +161,9 @@ public class FiguresStageTests(ITestOutputHelper output)
         Assert.Equal(0, ws.Cli("run", "--stage=Metrics").Code);
         (stale, explain) = Status(ws, "Figures");
         Assert.True(stale);
-        Assert.Contains("nearest changed", explain);
-        Assert.DoesNotContain("config.figures changed", explain);
-        Assert.DoesNotContain("attention changed", explain);
+        Assert.Contains("nearest.parquet changed", explain);
+        Assert.DoesNotContain("param:figures changed", explain);
+        Assert.DoesNotContain("attention.parquet changed", explain);
     }
 
     private static string Snapshot(string dir) => string.Join("\n",

@@ -42,7 +42,7 @@ public class PipelineTests
         Assert.False(IsStale(ws, "Metrics"));
         Assert.True(IsStale(ws, "Figures"));
         var (_, explain) = ws.Cli("status", "--stage=Figures", "--explain");
-        Assert.Contains("config.figures changed", explain);
+        Assert.Contains("param:figures changed", explain);
     }
 
     [Fact]

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace Tta.Cache;
@@ -12,7 +11,7 @@ namespace Tta.Cache;
 /// can take it <see cref="LockMode.Shared"/> later (per-unit locks) while Clean keeps taking it exclusive. The kernel
 /// drops an flock when its holder dies, so a killed run leaves no stale lock.
 /// </summary>
-public sealed partial class RunLock : IDisposable
+public sealed class RunLock : IDisposable
 {
     /// <summary>Environment variable that tells child processes the lock is held: <c>mode:pid:path</c>.</summary>
     public const string HeldVariable = "TTA_RUN_LOCK";
@@ -63,12 +62,12 @@ public sealed partial class RunLock : IDisposable
         }
         if (InheritedFromAncestor(path, mode) is { } inherited) return inherited;
 
-        var s = OpenLockFile(path);
+        var s = Flock.Open(path);
         try
         {
             var deadline = wait is { } w ? DateTime.UtcNow + w : DateTime.MaxValue;
             var told = false;
-            while (!TryLock(s, path, mode))
+            while (!Flock.TryLock(s, path, mode))
             {
                 if (DateTime.UtcNow >= deadline)
                     throw new IOException($"{path} is held by another tta run{Holder(path)}; wait for it to finish (or stop it) and run again");
@@ -124,8 +123,8 @@ public sealed partial class RunLock : IDisposable
         var held = parts[0] == "exclusive" ? LockMode.Exclusive : parts[0] == "shared" ? LockMode.Shared : (LockMode?)null;
         if (held is not { } heldMode || parts[2] != path || !Covers(heldMode, mode) || !IsAncestor(pid)) return null;
         // Someone holds it when an exclusive try on a descriptor of our own fails.
-        using (var probe = OpenLockFile(path))
-            if (TryLock(probe, path, LockMode.Exclusive)) return null;
+        using (var probe = Flock.Open(path))
+            if (Flock.TryLock(probe, path, LockMode.Exclusive)) return null;
         return new RunLock(path, heldMode, null, value);
     }
 
@@ -160,7 +159,7 @@ public sealed partial class RunLock : IDisposable
     {
         try
         {
-            using var s = OpenLockFile(path);
+            using var s = Flock.Open(path);
             var bytes = new byte[16];
             var n = RandomAccess.Read(s, bytes, 0);
             var text = System.Text.Encoding.ASCII.GetString(bytes, 0, n).Split('\n')[0].Trim();
@@ -171,41 +170,4 @@ public sealed partial class RunLock : IDisposable
             return "";
         }
     }
-
-    private const int LockSh = 1, LockEx = 2, LockNb = 4;
-    private const int Eintr = 4, Ewouldblock = 11;
-
-    /// <summary>
-    /// Opens the lock file with open(2) itself: .NET's FileStream takes an flock of its own on open (LOCK_SH for
-    /// read-write sharing), which would fail, or interfere, while another process holds ours.
-    /// </summary>
-    private static SafeFileHandle OpenLockFile(string path)
-    {
-        const int ReadWrite = 2, Create = 0x40, CloseOnExec = 0x80000;
-        int fd;
-        do fd = Open(path, ReadWrite | Create | CloseOnExec, Convert.ToInt32("644", 8));
-        while (fd < 0 && Marshal.GetLastPInvokeError() == Eintr);
-        if (fd < 0) throw new IOException($"cannot open the lock file {path} (errno {Marshal.GetLastPInvokeError()})");
-        return new SafeFileHandle(fd, ownsHandle: true);
-    }
-
-    private static bool TryLock(SafeFileHandle s, string path, LockMode mode)
-    {
-        var fd = (int)s.DangerousGetHandle();
-        var operation = (mode == LockMode.Exclusive ? LockEx : LockSh) | LockNb;
-        while (true)
-        {
-            if (Flock(fd, operation) == 0) return true;
-            var errno = Marshal.GetLastPInvokeError();
-            if (errno == Eintr) continue;
-            if (errno == Ewouldblock) return false;
-            throw new IOException($"flock on {path} failed (errno {errno})");
-        }
-    }
-
-    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
-    private static partial int Flock(int fd, int operation);
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags, int mode);
 }

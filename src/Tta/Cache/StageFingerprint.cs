@@ -1,14 +1,16 @@
-using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 
 namespace Tta.Cache;
 
 /// <summary>
-/// What a stage unit's output depends on: the stage's code version, the config fields the unit reads, and content
-/// hashes of its inputs (named components). The fingerprint is the SHA-256 of the sorted components, so any change
-/// to one of them, and only such a change, makes the unit stale; the components are kept in the manifest to explain why.
+/// What a stage unit's output depends on, derived from its <see cref="UnitDeclaration"/> by one rule for every unit:
+/// <c>stage</c> and <c>code</c>, one <c>param:NAME</c> per configuration value (canonical JSON), and one
+/// <c>in:…</c> per upstream input — the recorded sha256 of the file (<c>in:Stage:Key/FILE</c>) when the input is one
+/// file, else a hash over every recorded (name, sha256) of the upstream unit (<c>in:Stage:Key</c>), names relative to
+/// the folder that holds them. Neither depends on where the cache or the project lies, so moving them (or
+/// <c>--cache</c>) changes no output bytes. The fingerprint is the
+/// SHA-256 of the sorted components, so any change to one of them, and only such a change, makes the unit stale; the
+/// components are kept in the manifest to explain why (<c>--explain</c>).
 /// </summary>
 public sealed class StageFingerprint
 {
@@ -28,10 +30,6 @@ public sealed class StageFingerprint
         return this;
     }
 
-    /// <summary>Adds a config value by its canonical JSON (key order fixed), so formatting of the YAML does not matter.</summary>
-    public StageFingerprint AddConfig(string name, object? value) =>
-        Add("config." + name, JsonSerializer.Serialize(value, CanonicalJson));
-
     public string Value
     {
         get
@@ -42,89 +40,41 @@ public sealed class StageFingerprint
         }
     }
 
-    private static readonly JsonSerializerOptions CanonicalJson = new()
+    /// <summary>The folder (relative, ending in '/') that holds every one of <paramref name="records"/>.</summary>
+    private static string CommonFolder(IReadOnlyList<OutputRecord> records)
     {
-        WriteIndented = false,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-    };
-}
-
-public static class Hashing
-{
-    public static string Sha256(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
-
-    public static string Sha256File(string path)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
-    }
-}
-
-/// <summary>One output file of a unit, recorded so later runs can tell it is still the file this unit wrote.</summary>
-public sealed record OutputRecord(string Path, string Sha256, long Bytes, long MtimeTicks);
-
-/// <summary>
-/// The record of a completed unit, written last (atomically) after all its outputs: a unit without a manifest, with a
-/// different fingerprint, or whose outputs changed since, is stale. <see cref="Folders"/> are the cache and figures
-/// folders it was built for (a change of <c>--figures</c> makes it stale); <see cref="Invalid"/> says why a
-/// verification (<c>--verify</c>, Archive) found its outputs changed, so the next run rebuilds it.
-/// </summary>
-public sealed record UnitManifest(
-    string Stage,
-    string Unit,
-    string Fingerprint,
-    IReadOnlyDictionary<string, string> Components,
-    IReadOnlyList<OutputRecord> Outputs,
-    double Seconds,
-    IReadOnlyDictionary<string, string>? Facts = null,
-    ManifestFolders? Folders = null,
-    string? Invalid = null)
-{
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
-    };
-
-    /// <summary>The manifest at <paramref name="path"/>, or null when there is none or it cannot be read.</summary>
-    public static UnitManifest? TryRead(string path) => Read(path, out _);
-
-    /// <summary>
-    /// The manifest at <paramref name="path"/>; null with <paramref name="problem"/> null when there is none, or null
-    /// with <paramref name="problem"/> saying what is wrong when the file is not a valid manifest (it only makes the
-    /// unit stale: it is rebuilt).
-    /// </summary>
-    public static UnitManifest? Read(string path, out string? problem)
-    {
-        problem = null;
-        string text;
-        try
+        var prefix = records[0].Path;
+        foreach (var r in records.Skip(1))
         {
-            if (!File.Exists(path)) return null;
-            text = File.ReadAllText(path);
+            var n = 0;
+            while (n < prefix.Length && n < r.Path.Length && prefix[n] == r.Path[n]) n++;
+            prefix = prefix[..n];
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            problem = $"its manifest {path} cannot be read ({e.Message})";
-            return null;
-        }
-        try
-        {
-            var manifest = JsonSerializer.Deserialize<UnitManifest>(text, Json);
-            if (manifest is { Stage: not null, Unit: not null, Fingerprint: not null, Components: not null, Outputs: not null }
-                && manifest.Outputs.All(o => o is { Path: not null, Sha256: not null }))
-                return manifest;
-            problem = $"its manifest {path} is not a tta manifest (fields missing)";
-        }
-        catch (JsonException e)
-        {
-            problem = $"its manifest {path} is not valid JSON ({e.Message})";
-        }
-        return null;
+        return prefix[..(prefix.LastIndexOf('/') + 1)];
     }
 
-    public void Write(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json) + "\n");
-
-    public OutputRecord Output(string suffix) => Outputs.First(o => o.Path.EndsWith(suffix, StringComparison.Ordinal));
+    /// <summary>The fingerprint of <paramref name="unit"/>'s declaration (see the class summary for the rule).</summary>
+    public static StageFingerprint Of(StageUnit unit)
+    {
+        var declaration = unit.Declare();
+        var fp = new StageFingerprint(unit.Stage, declaration.CodeVersion);
+        foreach (var (name, json) in declaration.Params) fp.Add("param:" + name, json);
+        foreach (var input in declaration.Inputs)
+        {
+            var manifest = StageRunner.Upstream(input.Unit.ManifestPath, $"{input.Unit.Stage} {input.Unit.Key}");
+            var records = input.File is null
+                ? manifest.Outputs
+                : manifest.Outputs.Where(o => Path.GetFileName(o.Path) == input.File).ToList();
+            if (records.Count == 0)
+                throw new MissingInputException($"{input.Unit.Stage} {input.Unit.Key} has no output {input.File ?? "at all"}; it must be rebuilt");
+            if (records.Count == 1)
+                fp.Add($"in:{input.Unit.Id}/{Path.GetFileName(records[0].Path)}", records[0].Sha256);
+            else
+            {
+                var folder = CommonFolder(records);
+                fp.Add($"in:{input.Unit.Id}", Hashing.Sha256(string.Join("\n", records.Select(r => r.Path[folder.Length..] + "\0" + r.Sha256).Order(StringComparer.Ordinal))));
+            }
+        }
+        return fp;
+    }
 }

@@ -64,6 +64,9 @@ public static partial class WorkspaceCleaner
         return new Report(removed, kept.Order(StringComparer.Ordinal).ToList());
     }
 
+    /// <summary>Where the Slurm executor writes each run's task scripts and logs, under the cache.</summary>
+    public const string SlurmFolder = ".slurm";
+
     /// <summary>Files under <paramref name="folders"/> that tta wrote.</summary>
     private static HashSet<string> WrittenFiles(Workspace ws, IReadOnlyList<string> folders)
     {
@@ -84,6 +87,11 @@ public static partial class WorkspaceCleaner
                 }
             }
         }
+        // Unit lock files (nobody holds or waits on one while Clean holds the run lock exclusively) and the Slurm
+        // executor's task scripts and logs.
+        foreach (var folder in new[] { UnitLock.Folder, SlurmFolder })
+            if (Inside(Path.Combine(ws.CacheDir, folder)) && Directory.Exists(Path.Combine(ws.CacheDir, folder)))
+                files.UnionWith(Directory.EnumerateFiles(Path.Combine(ws.CacheDir, folder), "*", SearchOption.AllDirectories));
         foreach (var dir in folders)
         {
             files.UnionWith(Directory.EnumerateFiles(dir, ".tmp-*", SearchOption.AllDirectories));

@@ -18,7 +18,8 @@ public sealed record Experiment(
     ExtractSpec Extract,
     MetricsSpec Metrics,
     FiguresSpec Figures,
-    string License = Experiment.DefaultLicense)
+    string License = Experiment.DefaultLicense,
+    ExecutorSpec? Executor = null)
 {
     /// <summary>The licence of results whose experiment names none: Creative Commons Attribution 4.0.</summary>
     public const string DefaultLicense = "CC-BY-4.0";

@@ -39,13 +39,15 @@ public static partial class ExperimentLoader
         ["projection"] = "projection: true",
     };
 
-    private static readonly string[] TopKeys = ["name", "license", "models", "texts", "extract", "metrics", "figures"];
+    private static readonly string[] TopKeys = ["name", "license", "models", "texts", "extract", "metrics", "figures", "executor"];
     private static readonly string[] ModelKeys = ["id", "source", "revision", "path", "name", "dtype", "device"];
     private static readonly string[] TextKeys = ["name", "text", "file"];
     private static readonly string[] ExtractKeys = ["points", "layers", "max_tokens"];
     private static readonly string[] MetricsKeys = ["similarity", "attention", "nearest", "trajectory", "projection"];
     private static readonly string[] AttentionKeys = ["layers", "heads", "encoder_heads", "decoder_heads"];
     private static readonly string[] NearestKeys = ["k"];
+    private static readonly string[] ExecutorKeys = ["kind", "partition", "account", "time"];
+    public static IReadOnlyList<string> ExecutorKinds { get; } = ["local", "slurm"];
     private static readonly string[] FiguresKeys = ["kinds", "formats", "colormap", "token_labels", "cell_pixels", "dpi"];
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]*$")]
@@ -417,7 +419,8 @@ public static partial class ExperimentLoader
                     throw Error(l.Value, $"'{license}' is not an SPDX license id",
                         $"use an id from https://spdx.org/licenses/ such as CC-BY-4.0, CC0-1.0 or MIT (default {Experiment.DefaultLicense})");
             }
-            return new Experiment(name, fullPath, models, texts, extract, metrics, figures, license);
+            var executor = ReadExecutor(Optional(top, "executor"));
+            return new Experiment(name, fullPath, models, texts, extract, metrics, figures, license, executor);
         }
 
         // ---------------------------------------------------------------- sections
@@ -587,6 +590,23 @@ public static partial class ExperimentLoader
                 }
             }
             return result;
+        }
+
+        private ExecutorSpec? ReadExecutor(Entry? section)
+        {
+            if (section is null || IsNull(section.Value)) return null;
+            var f = Fields(section.Value, "'executor'", ExecutorKeys);
+            string? Text(string key) => f.TryGetValue(key, out var e) && !IsNull(e.Value) ? String(e.Value, key) : null;
+            var kind = Text("kind") ?? "local";
+            if (!ExecutorKinds.Contains(kind))
+                throw Error(f["kind"].Value, $"unknown executor kind '{kind}'", $"use one of: {List(ExecutorKinds)}");
+            var time = Text("time");
+            if (time is not null)
+            {
+                try { Execution.Slurm.SlurmTimeLimit.Parse(time, "executor.time"); }
+                catch (FormatException e) { throw Error(f["time"].Value, e.Message, "write minutes (90), H:MM:SS (2:00:00), D-HH (1-12) or D-HH:MM (1-12:30)"); }
+            }
+            return new ExecutorSpec(kind, Text("partition"), Text("account"), time, At(section.Value));
         }
 
         private ExtractSpec ReadExtract(Entry? section)

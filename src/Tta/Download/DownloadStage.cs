@@ -45,7 +45,9 @@ public sealed class ModelDownloadUnit(Workspace ws, Experiment experiment, Model
 
     public override string Key => model.Source switch
     {
-        "local" => $"local/{LocalDir}",
+        // Relative to the project when it lies inside it, so unit ids (and the fingerprints that name them) do not
+        // depend on where the project is.
+        "local" => "local/" + (Workspace.IsUnder(LocalDir, ws.Root) ? ws.Relative(LocalDir) : LocalDir),
         _ => $"{model.Source}/{model.Id}/{model.Revision}",
     };
 
@@ -57,12 +59,11 @@ public sealed class ModelDownloadUnit(Workspace ws, Experiment experiment, Model
         ? Path.Combine(ws.CacheDir, "download", "local", Hashing.Sha256(LocalDir)[..16] + ".manifest.json")
         : Path.Combine(OutputDir, "manifest.json");
 
-    public override StageFingerprint Fingerprint()
+    public override UnitDeclaration Declare()
     {
-        var fp = new StageFingerprint(Stage, DownloadStage.CodeVersion)
-            .Add("source", model.Source).Add("id", model.Id).Add("revision", model.Revision);
-        if (model.Source == "local") fp.Add("path", LocalDir);
-        return fp;
+        var declaration = new UnitDeclaration(DownloadStage.CodeVersion)
+            .Param("source", model.Source).Param("id", model.Id).Param("revision", model.Revision);
+        return model.Source == "local" ? declaration.Param("path", LocalDir).Writes(LocalDir) : declaration.Writes(OutputDir);
     }
 
     public override IReadOnlyList<string> Run(RunContext context)

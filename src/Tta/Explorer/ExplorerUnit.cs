@@ -6,10 +6,8 @@ namespace Tta.Explorer;
 
 /// <summary>
 /// The experiment's interactive explorer, <c>figures/&lt;experiment&gt;/index.html</c>, with thumbnails of the static
-/// figures under <c>figures/&lt;experiment&gt;/~thumbs/</c>. Its fingerprint holds everything the page shows: the page
-/// assets, the experiment file, the sha256 of every metrics file it embeds, the files of every figure unit, and the
-/// run details (each unit's fingerprint and output count), so it is rebuilt when, and only when, one of them
-/// changes.
+/// figures under <c>figures/&lt;experiment&gt;/~thumbs/</c>. It declares everything the page shows (see
+/// <see cref="Declare"/>), so it is rebuilt when, and only when, one of them changes.
 /// </summary>
 public sealed class ExplorerUnit(Workspace ws, Experiment experiment) : StageUnit
 {
@@ -20,24 +18,27 @@ public sealed class ExplorerUnit(Workspace ws, Experiment experiment) : StageUni
     public override string ManifestPath => Path.Combine(ws.CacheDir, "figures", experiment.Name, "explorer.manifest.json");
     public string PagePath => Path.Combine(ws.FiguresDir, experiment.Name, ExplorerPage.FileName);
 
-    public override StageFingerprint Fingerprint()
+    /// <summary>
+    /// Reads every metrics file it embeds, every figure unit's files (thumbnails, links) and, for the run details, the
+    /// activations of every text; its parameters are the page assets, the experiment file and the colormap.
+    /// </summary>
+    public override UnitDeclaration Declare()
     {
-        var fp = new StageFingerprint(Stage, CodeVersion)
-            .Add("assets", ExplorerPage.AssetsSha256)
-            .Add("experiment_file", Hashing.Sha256(ExplorerBuilder.ExperimentText(ws, experiment)))
-            .AddConfig("figures.colormap", experiment.Figures.Colormap);
+        var declaration = new UnitDeclaration(CodeVersion)
+            .Param("assets", ExplorerPage.AssetsSha256)
+            .Param("experiment_file", Hashing.Sha256(ExplorerBuilder.ExperimentText(ws, experiment)))
+            .Param("figures.colormap", experiment.Figures.Colormap)
+            .Writes(PagePath)
+            .Writes(Path.Combine(Path.GetDirectoryName(PagePath)!, ExplorerBuilder.ThumbsFolder));
         foreach (var m in experiment.Models)
             foreach (var t in experiment.Texts)
             {
-                foreach (var (kind, unit) in ExplorerBuilder.MetricUnits(ws, experiment, m, t))
-                    fp.Add($"metrics:{m.Key}/{t.Key}/{kind}",
-                        StageRunner.Upstream(unit.ManifestPath, $"{kind} metrics of {unit.Key} (stage Metrics)").Outputs[0].Sha256);
-                var figures = new FiguresUnit(ws, experiment, m, t);
-                var manifest = StageRunner.Upstream(figures.ManifestPath, $"figures of {figures.Key}");
-                fp.Add($"figures:{m.Key}/{t.Key}", Hashing.Sha256(string.Join("\n", manifest.Outputs.Select(o => $"{o.Path} {o.Sha256}"))));
+                declaration.Reads(Extract.ExtractStage.For(ws, experiment, m, t), Extract.ExtractStage.ActivationsFile);
+                foreach (var (_, unit) in ExplorerBuilder.MetricUnits(ws, experiment, m, t))
+                    declaration.Reads(unit, Path.GetFileName(unit.OutputPath));
+                declaration.Reads(new FiguresUnit(ws, experiment, m, t));
             }
-        fp.Add("run_details", Hashing.Sha256(string.Join("\n", ExplorerBuilder.RunUnits(ws, experiment))));
-        return fp;
+        return declaration;
     }
 
     public override IReadOnlyList<string> Run(RunContext context)

@@ -22,7 +22,9 @@ public static class ExtractStage
     public static ExtractUnit For(Workspace ws, Experiment e, ModelSpec m, TextSpec t) => new(ws, e, m, t);
 
     public static string OutputPath(Workspace ws, Experiment e, ModelSpec m, TextSpec t) =>
-        Path.Combine(ws.CacheDir, "extract", e.Name, m.Key, t.Key, "activations.parquet");
+        Path.Combine(ws.CacheDir, "extract", e.Name, m.Key, t.Key, ActivationsFile);
+
+    public const string ActivationsFile = "activations.parquet";
 
     /// <summary>
     /// The attention captures the attention metric decomposes (<see cref="AttentionDecomposition.CaptureFilter"/>),
@@ -46,20 +48,27 @@ public static class ExtractStage
     /// estimate, and refusing (with the estimate) a model that cannot fit.
     /// </summary>
     public static ITransformerModel LoadModel(RunContext context, ModelSpec model, string checkpoint, int tokens) =>
-        context.Keep($"model:{checkpoint}:{model.DType}:{model.Device}", () =>
+        context.Keep(ModelKey(model, checkpoint), () =>
         {
-            var dtype = DType(model.DType);
-            // The model serves every text of the run, so plan for the longest allowed one.
-            var estimate = MemoryEstimate.For(checkpoint, dtype, Math.Max(tokens, context.Experiments.Max(e => e.Extract.MaxTokens)),
-                context.MemoryLimitBytes);
+            var estimate = Estimate(context, model, checkpoint, tokens);
             context.Log.WriteLine($"model '{model.Key}' ({model.DType}, {model.Device}): needs {estimate}");
             if (!estimate.Fits)
                 throw new InsufficientMemoryException(
                     $"{model.At}: model '{model.Key}' needs {estimate}; not loading it. Use a smaller dtype (bfloat16), " +
                     "a lower extract.max_tokens, or a machine with more memory");
-            return ModelFactory.Load(checkpoint, dtype, model.Device == "cuda" ? CUDA : CPU);
+            return ModelFactory.Load(checkpoint, DType(model.DType), model.Device == "cuda" ? CUDA : CPU);
         });
 
+    /// <summary>What a loaded model is kept under in <see cref="RunContext"/>: one per checkpoint, dtype and device.</summary>
+    public static string ModelKey(ModelSpec model, string checkpoint) => $"model:{checkpoint}:{model.DType}:{model.Device}";
+
+    /// <summary>
+    /// The memory estimate of running the model: it serves every text of the run, so it plans for the longest
+    /// allowed one (the experiments' largest extract.max_tokens, or <paramref name="tokens"/> if longer).
+    /// </summary>
+    public static MemoryEstimate Estimate(RunContext context, ModelSpec model, string checkpoint, int tokens) =>
+        MemoryEstimate.For(checkpoint, DType(model.DType), Math.Max(tokens, context.Experiments.Max(e => e.Extract.MaxTokens)),
+            context.MemoryLimitBytes);
 }
 
 public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text) : StageUnit
@@ -70,16 +79,28 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
     public string AttentionInputsPath => ExtractStage.AttentionInputsPath(ws, experiment, model, text);
     public override string ManifestPath => Path.Combine(Path.GetDirectoryName(OutputPath)!, "manifest.json");
 
-    public override StageFingerprint Fingerprint()
+    /// <summary>The model's weights (shared by every text of the model in one process) and one forward pass's working set.</summary>
+    public override UnitResources Resources(RunContext context)
     {
-        var (_, weights) = DownloadStage.Result(ws, experiment, model);
-        var fingerprint = new StageFingerprint(Stage, ExtractStage.CodeVersion)
-            .AddConfig("model", new { model.Id, model.Source, model.Revision, model.DType, model.Device })
-            .AddConfig("extract", experiment.Extract)
-            .Add("text", Hashing.Sha256(text.Text))
-            .Add("weights", weights);
+        var (checkpoint, _) = DownloadStage.Result(ws, experiment, model);
+        var estimate = ExtractStage.Estimate(context, model, checkpoint, 0);
+        return new UnitResources((long)estimate.ActivationBytes, ExtractStage.ModelKey(model, checkpoint),
+            (long)estimate.WeightBytes, model.Device == "cuda", Torch: true);
+    }
+
+    /// <summary>Reads the model's checkpoint (every file Download recorded: config, weights, tokenizer) and the text.</summary>
+    public override UnitDeclaration Declare()
+    {
+        var declaration = new UnitDeclaration(ExtractStage.CodeVersion)
+            .Reads(DownloadStage.For(ws, experiment, model))
+            .Param("model", new { model.Id, model.Source, model.Revision, model.DType, model.Device })
+            .Param("extract", experiment.Extract)
+            .Param("text", Hashing.Sha256(text.Text))
+            .Writes(OutputPath);
         // Only the blocks: the heads are chosen when decomposing, so changing them does not rerun the model.
-        return experiment.Metrics.Attention is { } attention ? fingerprint.AddConfig("metrics.attention.layers", attention.Layers) : fingerprint;
+        return experiment.Metrics.Attention is { } attention
+            ? declaration.Param("metrics.attention.layers", attention.Layers).Writes(AttentionInputsPath)
+            : declaration;
     }
 
     public override IReadOnlyList<string> Run(RunContext context)

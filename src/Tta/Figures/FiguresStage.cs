@@ -39,38 +39,34 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
     public override string Stage => FiguresStage.Name;
     public override string Key => $"{experiment.Name}/{model.Key}/{text.Key}";
 
-    /// <summary>Figure units of different experiments, models and texts read and write nothing of each other's.</summary>
-    public override bool RunsAlongside => true;
     public override string ManifestPath => Path.Combine(ws.CacheDir, "figures", experiment.Name, model.Key, text.Key, "manifest.json");
     private string OutputDir => Path.Combine(ws.FiguresDir, experiment.Name, model.Key, text.Key);
     private MetricsUnit Upstream => MetricsStage.For(ws, experiment, model, text);
 
-    /// <summary>The metrics unit (manifest and output file) that a figure kind reads.</summary>
-    private (string ManifestPath, string OutputPath) Input(string kind) => kind switch
+    /// <summary>The metrics unit that a figure kind reads.</summary>
+    private MetricsUnitBase Input(string kind) => kind switch
     {
-        "similarity" => (Upstream.ManifestPath, Upstream.OutputPath),
-        "attention" => Paths(new AttentionMetricsUnit(ws, experiment, model, text)),
-        "trajectory" => Paths(new TrajectoryMetricsUnit(ws, experiment, model, text)),
-        "nearest" => Paths(new NearestMetricsUnit(ws, experiment, model, text)),
-        "projection" => Paths(new TrajectoryProjectionUnit(ws, experiment, model, text)),
+        "similarity" => Upstream,
+        "attention" => new AttentionMetricsUnit(ws, experiment, model, text),
+        "trajectory" => new TrajectoryMetricsUnit(ws, experiment, model, text),
+        "nearest" => new NearestMetricsUnit(ws, experiment, model, text),
+        "projection" => new TrajectoryProjectionUnit(ws, experiment, model, text),
         _ => throw new InvalidOperationException($"unknown figure kind '{kind}'"),
     };
 
-    private static (string, string) Paths(MetricsUnitBase unit) => (unit.ManifestPath, unit.OutputPath);
-
-    private UnitManifest InputManifest(string kind) =>
-        StageRunner.Upstream(Input(kind).ManifestPath, $"{kind} metrics of {Key} (stage Metrics)");
-
     /// <summary>
-    /// The figure settings and the sha256 of every metrics file the requested kinds read, so a change to one
-    /// metric's settings reruns only the figures (and this unit only when that file's bytes changed).
+    /// The figure settings and the metrics file of every requested kind, so a change to one metric's settings reruns
+    /// only the figures (and this unit only when that file's bytes changed).
     /// </summary>
-    public override StageFingerprint Fingerprint()
+    public override UnitDeclaration Declare()
     {
-        var fp = new StageFingerprint(Stage, FiguresStage.CodeVersion).AddConfig("figures", experiment.Figures);
+        var declaration = new UnitDeclaration(FiguresStage.CodeVersion).Param("figures", experiment.Figures).Writes(OutputDir);
         foreach (var kind in experiment.Figures.Kinds)
-            fp.Add(kind, InputManifest(kind).Outputs[0].Sha256);
-        return fp;
+        {
+            var input = Input(kind);
+            declaration.Reads(input, Path.GetFileName(input.OutputPath));
+        }
+        return declaration;
     }
 
     /// <summary>Every figure of every requested kind, rendered side by side on <see cref="RunContext.Jobs"/> threads.</summary>

@@ -20,10 +20,11 @@ public sealed class AttentionMetricsUnit(Workspace ws, Experiment experiment, Mo
 {
     public const string CodeVersion = "attention-2";
 
-    public override StageFingerprint Fingerprint() =>
-        new StageFingerprint(Stage, CodeVersion)
-            .AddConfig("metrics.attention", Experiment.Metrics.Attention)
-            .Add("attention inputs", ExtractOutput(ExtractStage.AttentionInputsFile).Sha256);
+    public override UnitDeclaration Declare() =>
+        new UnitDeclaration(CodeVersion)
+            .Reads(Upstream, ExtractStage.AttentionInputsFile)
+            .Param("metrics.attention", Experiment.Metrics.Attention)
+            .Writes(OutputPath);
 
     public override IReadOnlyList<string> Run(RunContext context)
     {

@@ -77,17 +77,12 @@ public abstract class MetricsUnitBase(Workspace ws, Experiment experiment, Model
     protected ExtractUnit Upstream => ExtractStage.For(ws, experiment, model, text);
     protected string UnitName => $"{experiment.Name}/{model.Key}/{text.Key}";
 
+    /// <summary>Metrics compute with libtorch (see <see cref="UnitResources.Torch"/>).</summary>
+    public override UnitResources Resources(RunContext context) => UnitResources.SmallTorch;
+
     /// <summary>Optional metrics are units <c>exp/model/text/kind</c> with <c>kind.manifest.json</c> beside the output.</summary>
     public override string Key => $"{UnitName}/{kind}";
     public override string ManifestPath => Path.Combine(Path.GetDirectoryName(OutputPath)!, kind + ".manifest.json");
-
-    protected UnitManifest Activations() =>
-        StageRunner.Upstream(Upstream.ManifestPath, $"activations of {UnitName} (stage Extract)");
-
-    /// <summary>The Extract output of this unit's text whose file name is <paramref name="file"/>.</summary>
-    protected OutputRecord ExtractOutput(string file) =>
-        Activations().Outputs.FirstOrDefault(o => Path.GetFileName(o.Path) == file)
-        ?? throw new MissingInputException($"{file} of {UnitName} (stage Extract) is not built yet");
 }
 
 /// <summary>Similarity maps of every stored per-token vector set, per measure, into similarity.parquet.</summary>
@@ -98,10 +93,11 @@ public sealed class MetricsUnit(Workspace ws, Experiment experiment, ModelSpec m
     public override string Key => UnitName;
     public override string ManifestPath => Path.Combine(Path.GetDirectoryName(OutputPath)!, "manifest.json");
 
-    public override StageFingerprint Fingerprint() =>
-        new StageFingerprint(Stage, MetricsStage.CodeVersion)
-            .AddConfig("metrics.similarity", Experiment.Metrics.Similarity)
-            .Add("activations", Activations().Outputs[0].Sha256);
+    public override UnitDeclaration Declare() =>
+        new UnitDeclaration(MetricsStage.CodeVersion)
+            .Reads(Upstream, ExtractStage.ActivationsFile)
+            .Param("metrics.similarity", Experiment.Metrics.Similarity)
+            .Writes(OutputPath);
 
     public override IReadOnlyList<string> Run(RunContext context)
     {
@@ -136,16 +132,13 @@ public sealed class NearestMetricsUnit(Workspace ws, Experiment experiment, Mode
 {
     public const string CodeVersion = "nearest-1";
 
-    public override StageFingerprint Fingerprint()
-    {
-        var (checkpoint, weights) = DownloadStage.Result(Ws, Experiment, Model);
-        var vocab = Path.Combine(checkpoint, "vocab.txt");
-        return new StageFingerprint(Stage, CodeVersion)
-            .AddConfig("metrics.nearest", Experiment.Metrics.Nearest)
-            .Add("weights", weights)
-            .Add("vocabulary", File.Exists(vocab) ? Hashing.Sha256File(vocab) : "none")
-            .Add("activations", Activations().Outputs[0].Sha256);
-    }
+    /// <summary>Reads the hidden states, and the checkpoint's input embeddings and vocabulary.</summary>
+    public override UnitDeclaration Declare() =>
+        new UnitDeclaration(CodeVersion)
+            .Reads(Upstream, ExtractStage.ActivationsFile)
+            .Reads(DownloadStage.For(Ws, Experiment, Model))
+            .Param("metrics.nearest", Experiment.Metrics.Nearest)
+            .Writes(OutputPath);
 
     public override IReadOnlyList<string> Run(RunContext context)
     {
@@ -192,10 +185,11 @@ public sealed class TrajectoryMetricsUnit(Workspace ws, Experiment experiment, M
 {
     public const string CodeVersion = "trajectory-1";
 
-    public override StageFingerprint Fingerprint() =>
-        new StageFingerprint(Stage, CodeVersion)
-            .AddConfig("metrics.trajectory", Experiment.Metrics.Trajectory)
-            .Add("activations", Activations().Outputs[0].Sha256);
+    public override UnitDeclaration Declare() =>
+        new UnitDeclaration(CodeVersion)
+            .Reads(Upstream, ExtractStage.ActivationsFile)
+            .Param("metrics.trajectory", Experiment.Metrics.Trajectory)
+            .Writes(OutputPath);
 
     public override IReadOnlyList<string> Run(RunContext context)
     {

@@ -21,10 +21,11 @@ public sealed class TrajectoryProjectionUnit(Workspace ws, Experiment experiment
     public const string Format = "projection/1";
     public const string CodeVersion = "projection-1";
 
-    public override StageFingerprint Fingerprint() =>
-        new StageFingerprint(Stage, CodeVersion)
-            .AddConfig("metrics.projection", Experiment.Metrics.Projection)
-            .Add("activations", Activations().Outputs[0].Sha256);
+    public override UnitDeclaration Declare() =>
+        new UnitDeclaration(CodeVersion)
+            .Reads(Upstream, ExtractStage.ActivationsFile)
+            .Param("metrics.projection", Experiment.Metrics.Projection)
+            .Writes(OutputPath);
 
     public override IReadOnlyList<string> Run(RunContext context)
     {

@@ -1,2 +1,4 @@
+namespace Tta.Config;
+
 /// <summary>One option: its name (without <c>--</c>), whether it takes a value, where it is accepted, what it does.</summary>
-internal sealed record KnownOption(string Name, bool TakesValue, OptionScope Scope, string Help);
+public sealed record KnownOption(string Name, bool TakesValue, OptionScope Scope, string Help);

@@ -1,11 +1,11 @@
-using Tta.Config;
+namespace Tta.Config;
 
 /// <summary>
 /// Every option of ./build.sh and tta-cli, one line each. An option that is not here is an error naming it and the
 /// closest known one (Cake itself ignores unknown arguments, so a typo would otherwise run the default silently).
 /// Cake's own options (--verbosity, --dryrun, --showdescription, --tree, --exclusive, …) never reach this check.
 /// </summary>
-internal static class KnownOptions
+public static class KnownOptions
 {
     private const bool Value = true, Flag = false;
 
@@ -22,6 +22,10 @@ internal static class KnownOptions
         new("cache", Value, OptionScope.Both, "cache folder (default cache/)"),
         new("figures", Value, OptionScope.Both, "figures folder (default figures/)"),
         new("memory-limit", Value, OptionScope.Both, "memory budget for loading a model, e.g. 16G"),
+        new("executor", Value, OptionScope.Both, "where units run: local (default) or slurm (job arrays; see README)"),
+        new("partition", Value, OptionScope.Both, "Slurm: --partition of every job"),
+        new("account", Value, OptionScope.Both, "Slurm: --account of every job"),
+        new("time", Value, OptionScope.Both, "Slurm: --time limit of every task (90, 2:00:00, 1-12, …)"),
         new("jobs", Value, OptionScope.Both, "how many figures (and units) run side by side (default: the cores)"),
         new("model", Value, OptionScope.Both, "Forward: checkpoint folder"),
         new("inputs", Value, OptionScope.Both, "Forward: case.json"),
@@ -39,6 +43,10 @@ internal static class KnownOptions
         new("repeats", Value, OptionScope.Both, "Bench: processes of each kind in extract (default 3)"),
         new("root", Value, OptionScope.Cli, "project root (default: the current folder)"),
         new("stage", Value, OptionScope.Cli, "status/run: the stage"),
+        new("unit", Value, OptionScope.Cli, "run: exactly one unit, by id (tta-cli units lists them)"),
+        new("through", Value, OptionScope.Cli, "plan/run: the last stage (run: every stale stage from --stage through it, in one process)"),
+        new("journal", Value, OptionScope.Cli, "plan/run: the file Cake's stage tasks read their criteria from"),
+        new("poll-seconds", Value, OptionScope.Cli, "run on Slurm: seconds between squeue polls (default 5)"),
         new("work", Value, OptionScope.Both, "Bench: scratch folder"),
         new("child", Value, OptionScope.Cli, "bench: run as the bare-forward baseline process"),
         new("text", Value, OptionScope.Cli, "bench: text file of the bare-forward baseline"),

@@ -1,6 +1,8 @@
+namespace Tta.Config;
+
 /// <summary>Where an option is accepted: by ./build.sh (Cake), by tta-cli, or by both.</summary>
 [Flags]
-internal enum OptionScope
+public enum OptionScope
 {
     Build = 1,
     Cli = 2,

@@ -1,0 +1,9 @@
+using Tta.Cache;
+
+namespace Tta.Execution;
+
+/// <summary>How a run treats its units: which are forced stale, and whether to explain and re-verify.</summary>
+public sealed record RunOptions(Func<StageUnit, bool> Forced, bool Explain = false, bool Verify = false)
+{
+    public static readonly RunOptions Default = new(_ => false);
+}

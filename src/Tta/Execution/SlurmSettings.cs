@@ -1,0 +1,20 @@
+using Tta.Cache;
+using Tta.Execution.Slurm;
+
+namespace Tta.Execution;
+
+/// <summary>
+/// How a run submits to Slurm: the site options (partition, account, time limit) and the command each task runs,
+/// <c>tta-cli run --unit=ID</c> with the run's root, cache, figures folder and experiments (all on the filesystem the
+/// nodes share), one job at a time, and a memory limit equal to what the task asked Slurm for.
+/// </summary>
+public sealed record SlurmSettings(SlurmOptions Options, IReadOnlyList<string> Program, IReadOnlyList<string> CommonArguments)
+{
+    public TimeSpan? PollInterval { get; init; }
+
+    /// <summary>Where progress goes (a live line on a terminal); plain lines on the run's log when null.</summary>
+    public SlurmProgressWriter? Progress { get; init; }
+
+    public IReadOnlyList<string> TaskCommand(StageUnit unit, bool forced, long memoryMb) =>
+        [.. Program, "run", $"--unit={unit.Id}", .. CommonArguments, "--jobs=1", $"--memory-limit={memoryMb}M", .. forced ? ["--force"] : Array.Empty<string>()];
+}

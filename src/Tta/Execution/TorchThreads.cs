@@ -1,0 +1,23 @@
+using static TorchSharp.torch;
+
+namespace Tta.Execution;
+
+/// <summary>
+/// libtorch's intra-op threads for this process: every core, and never fewer than 2. libtorch's single-threaded
+/// kernels round differently from its multi-threaded ones (activations differ in the last bits), while 2, 4 and 8
+/// threads give identical bytes, so outputs do not depend on <c>--jobs</c>, the executor or the machine's core count
+/// (one libtorch unit runs at a time, see <see cref="Cache.UnitResources.Torch"/>).
+/// </summary>
+public static class TorchThreads
+{
+    private static int configured;
+
+    public static int Count => Math.Max(2, Environment.ProcessorCount);
+
+    /// <summary>Sets the thread count once per process, before the first unit runs.</summary>
+    public static void Configure()
+    {
+        if (Interlocked.Exchange(ref configured, 1) == 1) return;
+        set_num_threads(Count);
+    }
+}

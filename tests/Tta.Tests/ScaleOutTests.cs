@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using Tta.Cache;
+using Xunit.Abstractions;
+
+namespace Tta.Tests;
+
+/// <summary>
+/// Scale-out (issue #15) with real processes: the same experiment built one unit at a time, two at a time and as Slurm
+/// job arrays on the real single-node cluster gives the same bytes; a cancelled Slurm job fails the run naming its
+/// unit and the next run submits only that unit; two experiments sharing a model run side by side, each unit locked
+/// on its own.
+/// </summary>
+[Collection("slurm")]
+public sealed class ScaleOutTests(SlurmCluster cluster, ITestOutputHelper output)
+{
+    /// <summary>Two architectures (BERT and Flan-T5, tiny fixtures) × three texts.</summary>
+    private static TinyWorkspace TwoModelsThreeTexts()
+    {
+        var ws = new TinyWorkspace();
+        var t5 = Path.Combine(ws.Root, "experiments", "t5");
+        Directory.CreateDirectory(t5);
+        foreach (var f in new[] { "config.json", "model.safetensors" })
+            File.Copy(Path.Combine(FixtureCheck.ModelDir("flan-t5-tiny"), f), Path.Combine(t5, f));
+        File.Copy(Repo.Shared("fixtures/tokenizers/t5-unigram-json/tokenizer.json"), Path.Combine(t5, "tokenizer.json"));
+        ws.WriteExperiment("""
+            name: tiny
+            models:
+              - id: bert-tiny
+                source: local
+                path: model
+                name: bert
+              - id: flan-t5-tiny
+                source: local
+                path: t5
+                name: t5
+            texts:
+              - name: one
+                file: texts/one.txt
+              - name: two
+                text: "a dog ran to the park!"
+              - name: three
+                text: "the mat sat on the cat, and a dog ran."
+            metrics:
+              trajectory: true
+            figures:
+              formats: [png]
+              cell_pixels: 4
+            """);
+        return ws;
+    }
+
+    private Dictionary<string, string> SlurmEnvironment() => new() { ["SLURM_CONF"] = cluster.SlurmConf };
+
+    /// <summary>Every Parquet file and figure under a run's folders, by path relative to them, with its sha256.</summary>
+    private static SortedDictionary<string, string> Outputs(string cache, string figures)
+    {
+        var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (root, name) in new[] { (cache, "cache"), (figures, "figures") })
+            foreach (var f in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
+                         .Where(f => f.EndsWith(".parquet", StringComparison.Ordinal) || f.EndsWith(".png", StringComparison.Ordinal)))
+                result[name + "/" + Path.GetRelativePath(root, f)] = Hashing.Sha256File(f);
+        return result;
+    }
+
+    private (int Code, string Output) Build(TinyWorkspace ws, string name, params string[] extra)
+    {
+        var sw = Stopwatch.StartNew();
+        var result = TtaProcess.RunCli(ws, "run",
+            ["--stage=Download", "--through=Figures", $"--cache={Path.Combine(ws.Root, name, "cache")}", $"--figures={Path.Combine(ws.Root, name, "figures")}", .. extra],
+            SlurmEnvironment());
+        output.WriteLine($"{name}: exit {result.Code} in {sw.Elapsed.TotalSeconds:0.0} s\n{result.Output}");
+        return result;
+    }
+
+    [Fact]
+    public void OneJobTwoJobsAndSlurmGiveTheSameBytes()
+    {
+        if (!cluster.Check(output)) return;
+        var ws = TwoModelsThreeTexts();
+        Assert.Equal(0, Build(ws, "jobs1", "--jobs=1").Code);
+        Assert.Equal(0, Build(ws, "jobs2", "--jobs=2").Code);
+        var (code, log) = Build(ws, "slurm", "--executor=slurm", "--poll-seconds=0.5");
+        Assert.Equal(0, code);
+        Assert.Contains("slurm: ", log);
+
+        var one = Outputs(Path.Combine(ws.Root, "jobs1", "cache"), Path.Combine(ws.Root, "jobs1", "figures"));
+        // 2 models × 3 texts: activations, similarity and trajectory files, and similarity and trajectory figures.
+        Assert.Equal(18, one.Keys.Count(k => k.EndsWith(".parquet", StringComparison.Ordinal)));
+        Assert.True(one.Keys.Count(k => k.EndsWith(".png", StringComparison.Ordinal)) >= 6 * 4);
+        foreach (var other in new[] { "jobs2", "slurm" })
+        {
+            var theirs = Outputs(Path.Combine(ws.Root, other, "cache"), Path.Combine(ws.Root, other, "figures"));
+            Assert.Equal(one.Keys, theirs.Keys);
+            var differ = one.Keys.Where(k => one[k] != theirs[k]).ToList();
+            Assert.True(differ.Count == 0, $"{other}: {string.Join(", ", differ)} differ from --jobs=1");
+        }
+
+        // A second Slurm run submits nothing.
+        (code, log) = Build(ws, "slurm", "--executor=slurm", "--poll-seconds=0.5");
+        Assert.Equal(0, code);
+        Assert.DoesNotContain("to submit", log);
+    }
+
+    [Fact]
+    public async Task ACancelledJobFailsTheRunNamingItsUnitAndTheRerunSubmitsOnlyThatUnit()
+    {
+        if (!cluster.Check(output)) return;
+        var ws = TwoModelsThreeTexts();
+        var cache = Path.Combine(ws.Root, "run", "cache");
+        // The report waits for every figure (a later array of the Figures stage): cancel it while it is pending.
+        using var run = Process.Start(TtaProcess.Cli(ws.Args("run", "--stage=Download", "--through=Figures", "--executor=slurm", "--poll-seconds=0.5",
+            $"--cache={cache}", $"--figures={Path.Combine(ws.Root, "run", "figures")}"), SlurmEnvironment()))!;
+        var runOutput = run.StandardOutput.ReadToEndAsync();
+        var runErrors = run.StandardError.ReadToEndAsync();
+        string? job = null;
+        var sw = Stopwatch.StartNew();
+        while (job is null && sw.Elapsed < TimeSpan.FromMinutes(2) && !run.HasExited)
+        {
+            var queue = cluster.Cli.Run("squeue", ["-h", "-o", "%F %j"]).Stdout;
+            job = queue.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')).FirstOrDefault(p => p is [_, "tta-Figures-2"])?[0];
+            if (job is null) Thread.Sleep(100);
+        }
+        Assert.True(job is not null, "the report's job never appeared in squeue");
+        Assert.True(cluster.Cli.Run("scancel", [job]).Succeeded);
+        await run.WaitForExitAsync();
+        var log = await runOutput + await runErrors;
+        output.WriteLine(log);
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("1 unit(s) failed on Slurm", log);
+        Assert.Single(log.Split('\n'), l => l.StartsWith("Figures-2 Figures:tiny/", StringComparison.Ordinal) && l.Contains(": CANCELLED", StringComparison.Ordinal));
+
+        var (code, again) = Build(ws, "run", "--executor=slurm", "--poll-seconds=0.5");
+        Assert.Equal(0, code);
+        Assert.Contains("Figures-2: 1 unit(s) to submit", again);
+        Assert.Single(again.Split('\n'), l => l.Contains("unit(s) to submit", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task TwoExperimentsSharingAModelRunSideBySideEachUnitLockedOnItsOwn()
+    {
+        var ws = new TinyWorkspace();
+        var second = Path.Combine(ws.Root, "experiments", "second.yaml");
+        File.WriteAllText(second, TinyWorkspace.DefaultYaml.Replace("name: tiny", "name: second"));
+        string[] Both(params string[] extra) => [.. extra, $"--experiment={ws.ExperimentPath}", $"--experiment={second}"];
+        Assert.Equal(0, ws.Cli("run", "--stage=Download").Code); // the shared model
+
+        // Another run holds the lock of the first experiment's Extract unit: as if it were building it right now.
+        var cache = ws.CacheDir;
+        Directory.CreateDirectory(Path.Combine(cache, UnitLock.Folder));
+        var context = new RunContext(Workspace.At(ws.Root), [Tta.Config.ExperimentLoader.Load(ws.ExperimentPath)], TextWriter.Null);
+        var extract = Tta.Execution.UnitGraph.For(context).Find("Extract:tiny/tiny/one");
+        using var holder = Process.Start(TtaProcess.Command("flock", ["-x", UnitLock.PathFor(cache, extract), "sleep", "60"]))!;
+        Thread.Sleep(500);
+
+        // The second experiment is built all the way while the first one's unit is held.
+        var sw = Stopwatch.StartNew();
+        var (code, log) = TtaProcess.Run(TtaProcess.Cli(["run", $"--root={ws.Root}", $"--experiment={second}", "--stage=Extract", "--through=Figures"]));
+        Assert.True(code == 0, log);
+        output.WriteLine($"second experiment built in {sw.Elapsed.TotalSeconds:0.0} s while tiny/tiny/one was held");
+        Assert.DoesNotContain("waiting", log);
+
+        // The first experiment waits for that unit only, and finishes once it is released.
+        using var first = Process.Start(TtaProcess.Cli(ws.Args("run", "--stage=Extract", "--through=Figures")))!;
+        var firstOutput = first.StandardOutput.ReadToEndAsync();
+        Thread.Sleep(3000);
+        Assert.False(first.HasExited);
+        holder.Kill();
+        await first.WaitForExitAsync();
+        var firstLog = await firstOutput + await first.StandardError.ReadToEndAsync();
+        Assert.True(first.ExitCode == 0, firstLog);
+        Assert.Contains("Extract tiny/tiny/one: waiting for another run that is building this unit", firstLog);
+
+        // Nothing was corrupted: both experiments' outputs are what one run of both builds from scratch.
+        var fresh = new TinyWorkspace();
+        File.WriteAllText(Path.Combine(fresh.Root, "experiments", "second.yaml"), File.ReadAllText(second));
+        var (freshCode, freshLog) = fresh.Cli("run", Both("--stage=Download", "--through=Figures").Select(a => a.Replace(ws.Root, fresh.Root)).ToArray());
+        Assert.True(freshCode == 0, freshLog);
+        Assert.Equal(Outputs(Path.Combine(fresh.CacheDir, "extract"), Path.Combine(fresh.FiguresDir, "second")),
+            Outputs(Path.Combine(ws.CacheDir, "extract"), Path.Combine(ws.FiguresDir, "second")));
+        Assert.Equal(Outputs(Path.Combine(fresh.CacheDir, "metrics"), Path.Combine(fresh.FiguresDir, "tiny")),
+            Outputs(Path.Combine(ws.CacheDir, "metrics"), Path.Combine(ws.FiguresDir, "tiny")));
+        Assert.Equal(0, ws.Cli("status", Both("--stage=Figures")).Code);
+    }
+}
