@@ -105,7 +105,7 @@ public static class TtaCli
     {
         if (o.Verb.Length > 0)
         {
-            var guess = ExperimentLoader.Closest(o.Verb, Verbs);
+            var guess = Suggestions.Closest(o.Verb, Verbs);
             io.Error.WriteLine($"error: unknown verb '{o.Verb}'{(guess is null ? "" : $" — did you mean '{guess}'?")}");
         }
         io.Error.WriteLine("""
@@ -133,7 +133,7 @@ public static class TtaCli
         var ws = Workspace.At(o.Get("root") ?? Directory.GetCurrentDirectory(), o.Get("cache"), o.Get("figures"));
         var patterns = o.All("experiment");
         if (patterns.Count == 0) patterns = ["experiments/default.yaml"];
-        var experiments = ExperimentLoader.ResolvePaths(patterns, ws.Root).Select(ExperimentLoader.Load).ToList();
+        var experiments = ExperimentPaths.Resolve(patterns, ws.Root).Select(ExperimentLoader.Load).ToList();
         var names = experiments.GroupBy(e => e.Name).FirstOrDefault(g => g.Count() > 1);
         if (names is not null)
             throw new ConfigException($"{names.Last().SourcePath}:1:1: experiment name '{names.Key}' is also used by {names.First().SourcePath} — give each experiment its own name");

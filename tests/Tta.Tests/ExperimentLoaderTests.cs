@@ -122,7 +122,7 @@ public class ExperimentLoaderTests
         Assert.Equal(128, e.Extract.MaxTokens);
         Assert.Equal(new SourceSpan(path, 23, 11), e.Extract.LayersAt);
 
-        Assert.Equal(["dot"], e.Metrics.Similarity);
+        Assert.Equal(["dot"], e.Metrics.Get<IReadOnlyList<string>>("similarity"));
         Assert.Equal(["similarity"], e.Figures.Kinds);
         Assert.Equal(["svg", "png"], e.Figures.Formats);
         Assert.Equal("gray", e.Figures.Colormap);
@@ -142,7 +142,7 @@ public class ExperimentLoaderTests
         Assert.Null(e.Extract.Layers);
         Assert.Null(e.Extract.LayersAt);
         Assert.Equal(512, e.Extract.MaxTokens);
-        Assert.Equal(["cosine", "dot"], e.Metrics.Similarity);
+        Assert.Equal(["cosine", "dot"], e.Metrics.Get<IReadOnlyList<string>>("similarity"));
         Assert.Equal(["similarity"], e.Figures.Kinds);
         Assert.Equal(["png", "pdf"], e.Figures.Formats);
         Assert.Equal("cividis_r", e.Figures.Colormap);
@@ -155,7 +155,7 @@ public class ExperimentLoaderTests
         var e2 = ExperimentLoader.Load(p2);
         Assert.Null(e2.Extract.Layers);
         Assert.Equal(new SourceSpan(p2, 9, 11), e2.Extract.LayersAt);
-        Assert.Equal(["cosine", "dot"], e2.Metrics.Similarity);
+        Assert.Equal(["cosine", "dot"], e2.Metrics.Get<IReadOnlyList<string>>("similarity"));
         Assert.Equal("cividis_r", e2.Figures.Colormap);
     }
 
@@ -348,20 +348,22 @@ public class ExperimentLoaderTests
         // A relative base folder is kept as given in the results (so messages show short paths).
         var rel = Path.GetRelativePath(Environment.CurrentDirectory, dir);
         Assert.Equal([Path.Join(rel, "experiments/a.yaml"), Path.Join(rel, "experiments/b.yaml")],
-            ExperimentLoader.ResolvePaths(["experiments/*.yaml"], rel));
+            ExperimentPaths.Resolve(["experiments/*.yaml"], rel));
         Assert.Equal(
             [Path.Join(dir, "other/d.yaml"), Path.Join(dir, "experiments/a.yaml"), Path.Join(dir, "experiments/b.yaml")],
-            ExperimentLoader.ResolvePaths(["other/d.yaml", "experiments/?.yaml", "experiments/a.yaml"], dir));
+            ExperimentPaths.Resolve(["other/d.yaml", "experiments/*.yaml", "experiments/a.yaml"], dir));
         Assert.Equal(
             [Path.Join(dir, "experiments/a.yaml"), Path.Join(dir, "experiments/b.yaml"), Path.Join(dir, "experiments/sub/c.yaml"),
                 Path.Join(dir, "other/d.yaml")],
-            ExperimentLoader.ResolvePaths(["**/*.yaml"], dir));
+            ExperimentPaths.Resolve(["**/*.yaml"], dir));
         Assert.Equal([Path.Join(dir, "experiments/sub/c.yaml")],
-            ExperimentLoader.ResolvePaths([Path.Join(dir, "exp*/[s]ub/*.yaml")], "/elsewhere"));
+            ExperimentPaths.Resolve([Path.Join(dir, "exp*/sub/*.yaml")], "/elsewhere"));
 
-        var ex = Assert.Throws<ConfigException>(() => ExperimentLoader.ResolvePaths(["experiments/*.yml"], dir));
+        var ex = Assert.Throws<ConfigException>(() => ExperimentPaths.Resolve(["experiments/?.yaml"], dir));
+        Assert.Contains("use * (within a name) and ** (any folders)", ex.Message);
+        ex = Assert.Throws<ConfigException>(() => ExperimentPaths.Resolve(["experiments/*.yml"], dir));
         Assert.Contains("no file matches", ex.Message);
-        ex = Assert.Throws<ConfigException>(() => ExperimentLoader.ResolvePaths(["experiments/zz.yaml"], dir));
+        ex = Assert.Throws<ConfigException>(() => ExperimentPaths.Resolve(["experiments/zz.yaml"], dir));
         Assert.Contains(Path.Join(dir, "experiments/zz.yaml"), ex.Message);
     }
 

@@ -378,21 +378,21 @@ public class MetricsTests
     public void LoaderReadsMetricsFields()
     {
         var e = LoadYaml("metrics:\n  attention: { layers: [0, 2], heads: [0, 2] }\n  nearest: { k: 7 }\n  trajectory: true\n");
-        Assert.Equal([0, 2], e.Metrics.Attention!.Layers);
-        Assert.Equal([0, 2], e.Metrics.Attention.Heads!);
-        Assert.Equal(7, e.Metrics.Nearest!.K);
-        Assert.True(e.Metrics.Trajectory);
-        Assert.Equal(["cosine", "dot"], e.Metrics.Similarity);
+        Assert.Equal([0, 2], e.Metrics.Get<AttentionMetricSpec>("attention")!.Layers);
+        Assert.Equal([0, 2], e.Metrics.Get<AttentionMetricSpec>("attention").Heads!);
+        Assert.Equal(7, e.Metrics.Get<NearestMetricSpec>("nearest")!.K);
+        Assert.True(e.Metrics.Has("trajectory"));
+        Assert.Equal(["cosine", "dot"], e.Metrics.Get<IReadOnlyList<string>>("similarity"));
 
         var d = LoadYaml("metrics:\n  attention:\n    layers: [1]\n  nearest: {}\n");
-        Assert.Null(d.Metrics.Attention!.Heads);
-        Assert.Equal(ExperimentLoader.DefaultNearestK, d.Metrics.Nearest!.K);
-        Assert.False(d.Metrics.Trajectory);
+        Assert.Null(d.Metrics.Get<AttentionMetricSpec>("attention")!.Heads);
+        Assert.Equal(Tta.Metrics.NearestKind.DefaultK, d.Metrics.Get<NearestMetricSpec>("nearest")!.K);
+        Assert.False(d.Metrics.Has("trajectory"));
 
         var none = LoadYaml("");
-        Assert.Null(none.Metrics.Attention);
-        Assert.Null(none.Metrics.Nearest);
-        Assert.False(none.Metrics.Trajectory);
+        Assert.Null(none.Metrics.Get<AttentionMetricSpec>("attention"));
+        Assert.Null(none.Metrics.Get<NearestMetricSpec>("nearest"));
+        Assert.False(none.Metrics.Has("trajectory"));
     }
 
     [Theory]

@@ -270,7 +270,15 @@ public static partial class ArchiveVerifier
                     var missing = false;
                     foreach (var kind in experiment.Figures.Kinds)
                     {
-                        var member = $"cache/metrics/{key}/{kind}.parquet";
+                        var unit = MetricKinds.Find(kind)?.Unit(ws, experiment, m, t);
+                        if (unit is null)
+                        {
+                            problems.Add($"{ExperimentArchive.RunManifestName}: figure kind '{kind}' is not one this tta knows ({string.Join(", ", MetricKinds.Names)})");
+                            missing = true;
+                            continue;
+                        }
+                        var file = Path.GetFileName(unit.OutputPath);
+                        var member = $"cache/metrics/{key}/{file}";
                         if (!members.TryGetValue(member, out var entry))
                         {
                             problems.Add($"{member}: missing from the archive, so the figures of {key} cannot be regenerated");
@@ -279,7 +287,7 @@ public static partial class ArchiveVerifier
                         }
                         try
                         {
-                            Extract(entry, Path.Combine(MetricsStage.Dir(ws, experiment, m, t), kind + ".parquet"), temp);
+                            Extract(entry, unit.OutputPath, temp);
                         }
                         catch (InvalidDataException ex)
                         {
@@ -374,7 +382,7 @@ public static partial class ArchiveVerifier
             m["device"]?.GetValue<string>() ?? "cpu", null, at)).ToList();
         var texts = e["texts"]!.AsArray().Select(t => new TextSpec(Key(t!["key"], "text key"), "", t["file"]?.GetValue<string>(), at)).ToList();
         var figures = e["figures"].Deserialize<FiguresSpec>(Redaction.Json) ?? throw new InvalidDataException("no figures options");
-        var metrics = e["metrics"].Deserialize<MetricsSpec>(Redaction.Json) ?? new MetricsSpec([]);
+        var metrics = e["metrics"].Deserialize<MetricsSpec>(Redaction.Json) ?? new MetricsSpec(new Dictionary<string, object>());
         return new Experiment(Key(e["name"], "experiment name"), file, models, texts,
             new ExtractSpec([], null, 0, null), metrics, figures, e["license"]?.GetValue<string>() ?? Experiment.DefaultLicense);
     }

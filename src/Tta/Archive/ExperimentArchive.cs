@@ -126,20 +126,14 @@ public static class ExperimentArchive
                     var extract = ExtractStage.For(ws, e, m, t);
                     var activations = AddOutputs(extract, "activations", "activations (Extract output, Parquet)");
                     AddUnit(extract, UnitManifest.TryRead(extract.ManifestPath)!, inputs, activations);
-                    var metrics = MetricsStage.For(ws, e, m, t);
-                    var metricFiles = AddOutputs(metrics, "metrics", "similarity maps (Metrics output, Parquet)");
-                    AddUnit(metrics, UnitManifest.TryRead(metrics.ManifestPath)!, activations, metricFiles);
-                    // The optional metrics the experiment configures (their figures are regenerated from them too).
-                    var optional = new List<(MetricsUnitBase Unit, string What)>();
-                    if (e.Metrics.Attention is not null) optional.Add((new AttentionMetricsUnit(ws, e, m, t), "attention decomposition"));
-                    if (e.Metrics.Nearest is not null) optional.Add((new NearestMetricsUnit(ws, e, m, t), "nearest tokens"));
-                    if (e.Metrics.Trajectory) optional.Add((new TrajectoryMetricsUnit(ws, e, m, t), "trajectory metrics"));
-                    if (e.Metrics.Projection) optional.Add((new TrajectoryProjectionUnit(ws, e, m, t), "trajectory projection"));
-                    foreach (var (unit, what) in optional)
+                    // Every metric the experiment configures (the figures are regenerated from them).
+                    var metricFiles = new List<string>();
+                    foreach (var kind in MetricKinds.Configured(e))
                     {
-                        var files = AddOutputs(unit, "metrics", $"{what} (Metrics output, Parquet)");
+                        var unit = kind.Unit(ws, e, m, t);
+                        var files = AddOutputs(unit, "metrics", $"{kind.Description} (Metrics output, Parquet)");
                         AddUnit(unit, UnitManifest.TryRead(unit.ManifestPath)!, activations, files);
-                        metricFiles = [.. metricFiles, .. files];
+                        metricFiles.AddRange(files);
                     }
                     var figures = new FiguresUnit(ws, e, m, t);
                     var images = AddOutputs(figures, "figure", "figure (Figures output)");

@@ -55,17 +55,19 @@ public sealed record ExtractSpec(
     [property: System.Text.Json.Serialization.JsonIgnore] IReadOnlyList<SourceSpan>? PointsAt = null);
 
 /// <summary>
-/// Which metrics to compute. Similarity measures: <c>cosine</c>, <c>dot</c>. The others are off unless configured:
-/// attention decomposition (<see cref="AttentionMetricSpec"/>), nearest-vocabulary decoding
-/// (<see cref="NearestMetricSpec"/>), per-token trajectory metrics across layers, and the 2-D PCA projection of the
-/// trajectories (<c>projection</c>).
+/// Which metrics to compute: the settings of each configured metric kind, by its name (<see cref="Metrics.MetricKinds"/>;
+/// each kind reads and types its own: a list of measures for similarity, an <see cref="AttentionMetricSpec"/>, …,
+/// <c>true</c> for kinds that are only on or off). A kind that is not configured has no entry. Written to JSON (run
+/// manifests) as one property per kind.
 /// </summary>
-public sealed record MetricsSpec(
-    IReadOnlyList<string> Similarity,
-    AttentionMetricSpec? Attention = null,
-    NearestMetricSpec? Nearest = null,
-    bool Trajectory = false,
-    bool Projection = false);
+[System.Text.Json.Serialization.JsonConverter(typeof(Metrics.MetricsSpecJsonConverter))]
+public sealed record MetricsSpec(IReadOnlyDictionary<string, object> Settings)
+{
+    public bool Has(string kind) => Settings.ContainsKey(kind);
+
+    /// <summary>The settings of <paramref name="kind"/>, or default (null, false) when it is not configured.</summary>
+    public T? Get<T>(string kind) => Settings.TryGetValue(kind, out var v) && v is T t ? t : default;
+}
 
 /// <summary>
 /// Attention decomposition of the attention modules of the given blocks (0-based block index, as in module paths

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
+using Tta.Metrics;
 using YamlDotNet.RepresentationModel;
 
 namespace Tta.Config;
@@ -16,9 +17,6 @@ public static partial class ExperimentLoader
     public static IReadOnlyList<string> Sources { get; } = ["nuget", "hub", "local"];
     public static IReadOnlyList<string> DTypes { get; } = ["float32", "bfloat16", "float16"];
     public static IReadOnlyList<string> Devices { get; } = ["cpu", "cuda"];
-    public static IReadOnlyList<string> Measures { get; } = ["cosine", "dot"];
-    /// <summary>Figure kinds; every kind but similarity needs its metric (<see cref="FigureKindMetric"/>).</summary>
-    public static IReadOnlyList<string> FigureKinds { get; } = ["similarity", "attention", "trajectory", "nearest", "projection"];
     public static IReadOnlyList<string> Formats { get; } = ["png", "pdf", "svg"];
     public static IReadOnlyList<string> Colormaps { get; } = ["cividis_r", "cividis", "viridis", "gray"];
 
@@ -28,24 +26,11 @@ public static partial class ExperimentLoader
     public const string DefaultHubRevision = "main";
     public const int MinCellPixels = 2, MaxCellPixels = 64, DefaultCellPixels = 12;
     public const int MinDpi = 50, MaxDpi = 1200, DefaultDpi = 150;
-    public const int DefaultNearestK = 5, MaxNearestK = 1000;
-
-    /// <summary>The <c>metrics:</c> entry (an example) each optional figure kind needs.</summary>
-    public static IReadOnlyDictionary<string, string> FigureKindMetric { get; } = new Dictionary<string, string>
-    {
-        ["attention"] = "attention: { layers: [0] }",
-        ["trajectory"] = "trajectory: true",
-        ["nearest"] = "nearest: { k: 5 }",
-        ["projection"] = "projection: true",
-    };
 
     private static readonly string[] TopKeys = ["name", "license", "models", "texts", "extract", "metrics", "figures", "executor"];
     private static readonly string[] ModelKeys = ["id", "source", "revision", "path", "name", "dtype", "device"];
     private static readonly string[] TextKeys = ["name", "text", "file"];
     private static readonly string[] ExtractKeys = ["points", "layers", "max_tokens"];
-    private static readonly string[] MetricsKeys = ["similarity", "attention", "nearest", "trajectory", "projection"];
-    private static readonly string[] AttentionKeys = ["layers", "heads", "encoder_heads", "decoder_heads"];
-    private static readonly string[] NearestKeys = ["k"];
     private static readonly string[] ExecutorKeys = ["kind", "partition", "account", "time"];
     public static IReadOnlyList<string> ExecutorKinds { get; } = ["local", "slurm"];
     private static readonly string[] FiguresKeys = ["kinds", "formats", "colormap", "token_labels", "cell_pixels", "dpi"];
@@ -66,9 +51,6 @@ public static partial class ExperimentLoader
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")]
     private static partial Regex HubIdRx();
 
-    [GeneratedRegex("^[-+]?[0-9]+$")]
-    private static partial Regex IntRx();
-
     [GeneratedRegex(@"^\(Line: \d+, Col: \d+, Idx: \d+\) - \(Line: \d+, Col: \d+, Idx: \d+\): ")]
     private static partial Regex YamlMarkPrefixRx();
 
@@ -87,7 +69,7 @@ public static partial class ExperimentLoader
         string text;
         try
         {
-            text = ReadUtf8(full);
+            text = Utf8Text.Read(full);
         }
         catch (InvalidUtf8Exception ex)
         {
@@ -119,264 +101,12 @@ public static partial class ExperimentLoader
             $"— use layers 0..{numLayers} (0 = embedding output, {numLayers} = last layer) or \"all\"");
     }
 
-    /// <summary>
-    /// Expands <c>--experiment</c> values: plain paths or globs (<c>*</c>, <c>?</c>, <c>[abc]</c>, <c>**</c> for any
-    /// number of folders). Relative patterns are taken from <paramref name="baseDir"/> and returned joined to it as
-    /// given (so <c>"."</c> or <c>""</c> gives relative paths). Matches of one glob are sorted; duplicates across
-    /// patterns are dropped. A pattern that matches no file is a <see cref="ConfigException"/>.
-    /// </summary>
-    public static IReadOnlyList<string> ResolvePaths(IEnumerable<string> patterns, string baseDir)
-    {
-        ArgumentNullException.ThrowIfNull(patterns);
-        baseDir ??= "";
-        var baseFull = System.IO.Path.GetFullPath(baseDir.Length == 0 ? "." : baseDir);
-        var prefix = baseDir is "" or "." or "./" ? "" : baseDir;
-        var result = new List<string>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var any = false;
-        foreach (var pattern in patterns)
-        {
-            any = true;
-            if (string.IsNullOrWhiteSpace(pattern))
-                throw new ConfigException("--experiment: empty value — give a path or a glob such as experiments/*.yaml");
-            var rooted = System.IO.Path.IsPathRooted(pattern);
-            var root = rooted ? System.IO.Path.GetPathRoot(pattern)! : baseFull;
-            var rest = rooted ? pattern[root.Length..] : pattern;
-            var display = rooted ? root : prefix;
-
-            List<string> matches;
-            if (!IsGlob(rest))
-            {
-                var full = System.IO.Path.GetFullPath(System.IO.Path.Combine(root, rest));
-                if (Directory.Exists(full))
-                    throw new ConfigException(
-                        $"--experiment {pattern}: '{full}' is a directory — use a glob such as {pattern.TrimEnd('/')}/*.yaml");
-                if (!File.Exists(full))
-                    throw new ConfigException(
-                        $"--experiment {pattern}: file not found: {full} — check the path (relative to {baseFull})");
-                matches = [rest];
-            }
-            else
-            {
-                var segments = rest.Split('/', StringSplitOptions.RemoveEmptyEntries);
-                matches = [];
-                Expand(root, "", segments, 0, matches);
-                matches.Sort(StringComparer.Ordinal);
-                if (matches.Count == 0)
-                    throw new ConfigException(
-                        $"--experiment {pattern}: no file matches — check the pattern (relative to {baseFull}); quote it so the shell does not expand it");
-            }
-
-            foreach (var rel in matches)
-            {
-                var key = System.IO.Path.GetFullPath(System.IO.Path.Combine(root, rel));
-                if (seen.Add(key))
-                    result.Add(display.Length == 0 ? rel : System.IO.Path.Join(display, rel));
-            }
-        }
-        if (!any)
-            throw new ConfigException("--experiment: no value given — give a path or a glob such as experiments/*.yaml");
-        return result;
-    }
-
-    private static bool IsGlob(string s) => s.IndexOfAny(['*', '?', '[']) >= 0;
-
-    private static void Expand(string dir, string rel, string[] segs, int i, List<string> matches)
-    {
-        if (i == segs.Length)
-            return;
-        var seg = segs[i];
-        var last = i == segs.Length - 1;
-        if (seg == "**")
-        {
-            if (last)
-            {
-                // trailing ** : every file below
-                AddFilesRecursive(dir, rel, matches);
-                return;
-            }
-            Expand(dir, rel, segs, i + 1, matches); // zero folders
-            foreach (var sub in SafeDirs(dir))
-            {
-                var name = System.IO.Path.GetFileName(sub);
-                if (!name.StartsWith('.'))
-                    Expand(sub, Join(rel, name), segs, i, matches);
-            }
-            return;
-        }
-        if (!IsGlob(seg))
-        {
-            var path = System.IO.Path.Combine(dir, seg);
-            if (last)
-            {
-                if (File.Exists(path))
-                    AddUnique(matches, Join(rel, seg));
-            }
-            else if (Directory.Exists(path))
-                Expand(path, Join(rel, seg), segs, i + 1, matches);
-            return;
-        }
-        var rx = GlobSegment(seg);
-        var entries = last ? SafeFiles(dir) : SafeDirs(dir);
-        foreach (var entry in entries)
-        {
-            var name = System.IO.Path.GetFileName(entry);
-            if (name.StartsWith('.') && !seg.StartsWith('.'))
-                continue;
-            if (!rx.IsMatch(name))
-                continue;
-            if (last)
-                AddUnique(matches, Join(rel, name));
-            else
-                Expand(entry, Join(rel, name), segs, i + 1, matches);
-        }
-    }
-
-    private static void AddFilesRecursive(string dir, string rel, List<string> matches)
-    {
-        foreach (var f in SafeFiles(dir))
-        {
-            var name = System.IO.Path.GetFileName(f);
-            if (!name.StartsWith('.'))
-                AddUnique(matches, Join(rel, name));
-        }
-        foreach (var d in SafeDirs(dir))
-        {
-            var name = System.IO.Path.GetFileName(d);
-            if (!name.StartsWith('.'))
-                AddFilesRecursive(d, Join(rel, name), matches);
-        }
-    }
-
-    private static void AddUnique(List<string> list, string item)
-    {
-        if (!list.Contains(item, StringComparer.Ordinal))
-            list.Add(item);
-    }
-
-    private static string Join(string rel, string name) => rel.Length == 0 ? name : rel + "/" + name;
-
-    private static IEnumerable<string> SafeFiles(string dir)
-    {
-        try { return Directory.Exists(dir) ? Directory.GetFiles(dir) : []; }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return []; }
-    }
-
-    private static IEnumerable<string> SafeDirs(string dir)
-    {
-        try { return Directory.Exists(dir) ? Directory.GetDirectories(dir) : []; }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return []; }
-    }
-
-    private static Regex GlobSegment(string seg)
-    {
-        var sb = new StringBuilder("^");
-        for (var i = 0; i < seg.Length; i++)
-        {
-            var c = seg[i];
-            switch (c)
-            {
-                case '*': sb.Append("[^/]*"); break;
-                case '?': sb.Append("[^/]"); break;
-                case '[':
-                    var close = seg.IndexOf(']', i + 2);
-                    if (close < 0) { sb.Append(@"\["); break; }
-                    var body = seg[(i + 1)..close];
-                    var negate = body.StartsWith('!') || body.StartsWith('^');
-                    if (negate) body = body[1..];
-                    sb.Append('[');
-                    if (negate) sb.Append('^');
-                    sb.Append(body.Replace(@"\", @"\\").Replace("[", @"\[").Replace("^", @"\^"));
-                    sb.Append(']');
-                    i = close;
-                    break;
-                default: sb.Append(Regex.Escape(c.ToString())); break;
-            }
-        }
-        sb.Append('$');
-        return new Regex(sb.ToString(), RegexOptions.CultureInvariant);
-    }
-
-    // ---------------------------------------------------------------- UTF-8
-
-    private sealed class InvalidUtf8Exception(int line, int column) : Exception("invalid UTF-8")
-    {
-        public int Line { get; } = line;
-        public int Column { get; } = column;
-    }
-
-    /// <summary>Reads a file as strict UTF-8 (BOM dropped), normalising CRLF to LF.</summary>
-    private static string ReadUtf8(string path)
-    {
-        var bytes = File.ReadAllBytes(path);
-        var start = bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0;
-        var enc = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-        try
-        {
-            return enc.GetString(bytes, start, bytes.Length - start).Replace("\r\n", "\n");
-        }
-        catch (DecoderFallbackException ex)
-        {
-            var index = Math.Clamp(start + Math.Max(ex.Index, 0), 0, bytes.Length);
-            int line = 1, col = 1;
-            for (var k = start; k < index; k++)
-            {
-                if (bytes[k] == (byte)'\n') { line++; col = 1; }
-                else if ((bytes[k] & 0xC0) != 0x80) col++;
-            }
-            throw new InvalidUtf8Exception(line, col);
-        }
-    }
-
-    // ---------------------------------------------------------------- suggestions
-
-    /// <summary>The candidate closest to <paramref name="word"/> (edit distance), when it is close enough to be a likely typo.</summary>
-    public static string? Closest(string word, IEnumerable<string> candidates)
-    {
-        string? best = null;
-        var bestD = int.MaxValue;
-        foreach (var c in candidates)
-        {
-            var d = Levenshtein(word.ToLowerInvariant(), c.ToLowerInvariant());
-            if (d < bestD) { bestD = d; best = c; }
-        }
-        if (best is null)
-            return null;
-        // Only suggest when the word is reasonably close (typos, case, '-' vs '_').
-        var limit = Math.Max(2, Math.Max(word.Length, best.Length) / 2);
-        return bestD <= limit ? best : null;
-    }
-
-    /// <summary>Edit distance with adjacent transpositions (optimal string alignment).</summary>
-    private static int Levenshtein(string a, string b)
-    {
-        var d = new int[a.Length + 1, b.Length + 1];
-        for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
-        for (var j = 0; j <= b.Length; j++) d[0, j] = j;
-        for (var i = 1; i <= a.Length; i++)
-        {
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
-                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
-                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-                    d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
-            }
-        }
-        return d[a.Length, b.Length];
-    }
-
     // ---------------------------------------------------------------- the reader
 
-    private sealed class Reader(string file, string fullPath)
+    private sealed class Reader(string file, string fullPath) : YamlNodeReader(file)
     {
         private readonly string _dir = System.IO.Path.GetDirectoryName(fullPath)!;
 
-        private SourceSpan At(YamlNode n) => At(n.Start);
-
-        private SourceSpan At(Mark m) => new(file, (int)Math.Max(1, m.Line), (int)Math.Max(1, m.Column));
-
-        private ConfigException Error(YamlNode n, string what, string fix) => new(At(n), $"{what} — {fix}");
 
         public Experiment Read(string text)
         {
@@ -391,7 +121,7 @@ public static partial class ExperimentLoader
                 throw SyntaxError(ex, text);
             }
             if (stream.Documents.Count == 0 || IsNull(stream.Documents[0].RootNode))
-                throw new ConfigException(new SourceSpan(file, 1, 1),
+                throw new ConfigException(new SourceSpan(FileName, 1, 1),
                     "the file is empty — an experiment needs at least 'name', 'models' and 'texts'");
             if (stream.Documents.Count > 1)
                 throw Error(stream.Documents[1].RootNode, "more than one YAML document ('---') in the file",
@@ -478,12 +208,12 @@ public static partial class ExperimentLoader
                                 "remove 'revision' (a local model is used as it is on disk)");
                         if (pathEntry is null || IsNull(pathEntry.Value))
                             throw Error(pathEntry?.Key ?? item, $"local model '{id}' has no 'path'",
-                                "add 'path: <checkpoint folder>' (relative to this experiment file)");
+                                "add 'path: <checkpoint folder>' (relative to this experiment FileName)");
                         var rel = NonEmpty(pathEntry.Value, "path", "give the checkpoint folder, relative to this experiment file");
                         path = System.IO.Path.GetFullPath(System.IO.Path.Combine(_dir, rel));
                         if (!Directory.Exists(path))
                             throw Error(pathEntry.Value, $"local model folder not found: {path}",
-                                "fix 'path' (it is relative to this experiment file) or create the folder");
+                                "fix 'path' (it is relative to this experiment FileName) or create the folder");
                         revision = "";
                         break;
                 }
@@ -548,7 +278,7 @@ public static partial class ExperimentLoader
                 }
                 if (textEntry is null && fileEntry is null)
                     throw Error(item, $"text '{name}' has neither 'text' nor 'file'",
-                        "add 'text: \"...\"' or 'file: path/to/text.txt' (relative to this experiment file)");
+                        "add 'text: \"...\"' or 'file: path/to/text.txt' (relative to this experiment FileName)");
 
                 if (textEntry is not null)
                 {
@@ -569,11 +299,11 @@ public static partial class ExperimentLoader
                         throw Error(fileNode, $"text file is a folder: {full}", "point 'file' at a text file");
                     if (!File.Exists(full))
                         throw Error(fileNode, $"text file not found: {full}",
-                            "fix 'file' (it is relative to this experiment file) or create the file");
+                            "fix 'file' (it is relative to this experiment FileName) or create the file");
                     string content;
                     try
                     {
-                        content = ReadUtf8(full);
+                        content = Utf8Text.Read(full);
                     }
                     catch (InvalidUtf8Exception ex)
                     {
@@ -592,7 +322,7 @@ public static partial class ExperimentLoader
             return result;
         }
 
-        private ExecutorSpec? ReadExecutor(Entry? section)
+        private ExecutorSpec? ReadExecutor(YamlEntry? section)
         {
             if (section is null || IsNull(section.Value)) return null;
             var f = Fields(section.Value, "'executor'", ExecutorKeys);
@@ -609,7 +339,7 @@ public static partial class ExperimentLoader
             return new ExecutorSpec(kind, Text("partition"), Text("account"), time, At(section.Value));
         }
 
-        private ExtractSpec ReadExtract(Entry? section)
+        private ExtractSpec ReadExtract(YamlEntry? section)
         {
             if (section is null || IsNull(section.Value))
                 return new ExtractSpec(DefaultPoints, null, DefaultMaxTokens, null);
@@ -662,74 +392,24 @@ public static partial class ExperimentLoader
             return new ExtractSpec(points, layers, maxTokens, layersAt, pointsAt);
         }
 
-        private MetricsSpec ReadMetrics(Entry? section)
+        /// <summary>Each metric kind reads its own entry (<see cref="Metrics.IMetricKind.Read"/>); a kind not named takes its default.</summary>
+        private MetricsSpec ReadMetrics(YamlEntry? section)
         {
-            if (section is null || IsNull(section.Value))
-                return new MetricsSpec(Measures);
-            var f = Fields(section.Value, "'metrics'", MetricsKeys);
-            var sim = Measures;
-            if (f.TryGetValue("similarity", out var s) && !IsNull(s.Value))
-                sim = StringList(s.Value, "similarity", ("similarity measure", Measures), $"a list of measures, e.g. [{List(Measures)}]");
-            AttentionMetricSpec? attention = null;
-            if (f.TryGetValue("attention", out var a) && !IsNull(a.Value))
+            var f = section is null || IsNull(section.Value) ? new Dictionary<string, YamlEntry>() : Fields(section.Value, "'metrics'", [.. MetricKinds.Names]);
+            var settings = new Dictionary<string, object>(StringComparer.Ordinal);
+            foreach (var kind in MetricKinds.All)
             {
-                var af = Fields(a.Value, "'metrics.attention'", AttentionKeys, "write e.g. 'attention: { layers: [0], heads: [0, 2] }'");
-                var layers = IndexList(Required(af, a.Value, "layers", "'metrics.attention'", "add 'layers: [0]' (block numbers, 0 = first block)"),
-                    "layers", "layer", "block numbers such as [0] (0 = first block)");
-                IReadOnlyList<int>? Heads(string key)
-                {
-                    if (!af.TryGetValue(key, out var h) || IsNull(h.Value) || h.Value is YamlScalarNode { Value: "all" }) return null;
-                    return IndexList(h.Value, key, "head", "head numbers such as [0, 2], or \"all\"");
-                }
-                attention = new AttentionMetricSpec(layers, Heads("heads"), At(a.Value), Heads("encoder_heads"), Heads("decoder_heads"));
+                var value = f.TryGetValue(kind.Name, out var entry) && !IsNull(entry.Value) ? kind.Read(this, entry.Value) : kind.Default;
+                if (value is not null) settings[kind.Name] = value;
             }
-            NearestMetricSpec? nearest = null;
-            if (f.TryGetValue("nearest", out var n) && !IsNull(n.Value))
-            {
-                var nf = Fields(n.Value, "'metrics.nearest'", NearestKeys, "write e.g. 'nearest: { k: 5 }'");
-                var k = DefaultNearestK;
-                if (nf.TryGetValue("k", out var kv) && !IsNull(kv.Value))
-                {
-                    k = Int(kv.Value, "k");
-                    if (k is < 1 or > MaxNearestK)
-                        throw Error(kv.Value, $"nearest k {k} is out of range", $"use 1..{MaxNearestK} (default {DefaultNearestK})");
-                }
-                nearest = new NearestMetricSpec(k);
-            }
-            var trajectory = false;
-            if (f.TryGetValue("trajectory", out var t) && !IsNull(t.Value))
-                trajectory = Bool(t.Value, "trajectory");
-            var projection = false;
-            if (f.TryGetValue("projection", out var pr) && !IsNull(pr.Value))
-                projection = Bool(pr.Value, "projection");
-            return new MetricsSpec(sim, attention, nearest, trajectory, projection);
+            return new MetricsSpec(settings);
         }
 
-        /// <summary>A non-empty list of distinct whole numbers ≥ 0.</summary>
-        private List<int> IndexList(YamlNode node, string what, string item, string expected)
+        private FiguresSpec ReadFigures(YamlEntry? section, MetricsSpec metrics)
         {
-            var items = Sequence(node, what, expected);
-            if (items.Count == 0)
-                throw Error(node, $"'{what}' is empty", $"write {expected}");
-            var list = new List<int>();
-            var seen = new Dictionary<int, YamlNode>();
-            foreach (var it in items)
-            {
-                var v = Int(it, item);
-                if (v < 0)
-                    throw Error(it, $"negative {item} {v}", $"{what} count from 0; use a number ≥ 0");
-                if (seen.TryGetValue(v, out var firstAt))
-                    throw Error(it, $"{item} {v} is listed twice (first at {At(firstAt).Line}:{At(firstAt).Column})", $"list each {item} once");
-                seen[v] = it;
-                list.Add(v);
-            }
-            return list;
-        }
-
-        private FiguresSpec ReadFigures(Entry? section, MetricsSpec metrics)
-        {
-            // Default: similarity plus the kind of every configured optional metric.
-            IReadOnlyList<string> kinds = FigureKinds.Where(kind => HasMetric(metrics, kind)).ToList();
+            // Default: the figures of every configured metric kind (similarity always).
+            var figureKinds = MetricKinds.Names;
+            IReadOnlyList<string> kinds = [.. figureKinds.Where(metrics.Has)];
             IReadOnlyList<string> formats = ["png", "pdf"];
             var colormap = "cividis_r";
             var tokenLabels = true;
@@ -741,12 +421,12 @@ public static partial class ExperimentLoader
             var f = Fields(section.Value, "'figures'", FiguresKeys);
             if (f.TryGetValue("kinds", out var k) && !IsNull(k.Value))
             {
-                kinds = StringList(k.Value, "kinds", ("figure kind", FigureKinds), $"a list of figure kinds, e.g. [{List(FigureKinds)}]");
+                kinds = StringList(k.Value, "kinds", ("figure kind", figureKinds), $"a list of figure kinds, e.g. [{List(figureKinds)}]");
                 foreach (var (kind, item) in kinds.Zip(((YamlSequenceNode)k.Value).Children))
                 {
-                    if (!HasMetric(metrics, kind))
+                    if (!metrics.Has(kind))
                         throw Error(item, $"figure kind '{kind}' needs metrics.{kind}, which is not configured",
-                            $"add '{FigureKindMetric[kind]}' under 'metrics:', or remove '{kind}' from 'kinds'");
+                            $"add '{MetricKinds.Get(kind).Example}' under 'metrics:', or remove '{kind}' from 'kinds'");
                 }
             }
             if (f.TryGetValue("formats", out var fm) && !IsNull(fm.Value))
@@ -770,137 +450,6 @@ public static partial class ExperimentLoader
             return new FiguresSpec(kinds, formats, colormap, tokenLabels, cellPixels, dpi);
         }
 
-        private static bool HasMetric(MetricsSpec metrics, string kind) => kind switch
-        {
-            "attention" => metrics.Attention is not null,
-            "trajectory" => metrics.Trajectory,
-            "nearest" => metrics.Nearest is not null,
-            "projection" => metrics.Projection,
-            _ => true,
-        };
-
-        // ---------------------------------------------------------------- node helpers
-
-        /// <summary>The mapping's entries by key, after rejecting non-mappings, non-scalar keys and unknown keys.</summary>
-        private Dictionary<string, Entry> Fields(YamlNode node, string where, string[] known, string? shape = null)
-        {
-            if (node is not YamlMappingNode map)
-                throw Error(node, $"{where} must be a mapping of 'key: value' lines, found {Describe(node)}",
-                    shape ?? $"write it as 'key: value' lines (keys: {string.Join(", ", known)})");
-            var result = new Dictionary<string, Entry>(StringComparer.Ordinal);
-            foreach (var entry in map.Children)
-            {
-                if (entry.Key is not YamlScalarNode { Value: { } key })
-                    throw Error(entry.Key, $"a key in {where} is {Describe(entry.Key)}", "keys must be plain words");
-                if (!known.Contains(key, StringComparer.Ordinal))
-                {
-                    var guess = Closest(key, known);
-                    var fix = guess is null
-                        ? $"valid keys here: {string.Join(", ", known)}"
-                        : $"did you mean '{guess}'? (valid keys here: {string.Join(", ", known)})";
-                    throw Error(entry.Key, $"unknown key '{key}' in {where}", fix);
-                }
-                result[key] = new Entry(entry.Key, entry.Value);
-            }
-            return result;
-        }
-
-        private YamlNode Required(Dictionary<string, Entry> f, YamlNode owner, string key, string where, string fix)
-        {
-            if (!f.TryGetValue(key, out var entry))
-                throw Error(owner, $"missing required field '{key}' in {where}", fix);
-            if (IsNull(entry.Value))
-                throw Error(entry.Key, $"'{key}' has no value", fix);
-            return entry.Value;
-        }
-
-        private static Entry? Optional(Dictionary<string, Entry> f, string key) =>
-            f.TryGetValue(key, out var e) ? e : null;
-
-        private IList<YamlNode> Sequence(YamlNode node, string what, string expected)
-        {
-            if (node is YamlSequenceNode seq)
-                return seq.Children;
-            throw Error(node, $"'{what}' must be a list, found {Describe(node)}", $"write {expected}");
-        }
-
-        private string String(YamlNode node, string what)
-        {
-            if (node is YamlScalarNode s)
-                return s.Value ?? "";
-            throw Error(node, $"'{what}' must be a single value, found {Describe(node)}", $"write '{what}: <value>' on one line");
-        }
-
-        private string NonEmpty(YamlNode node, string what, string fix)
-        {
-            var v = String(node, what);
-            if (v.Trim().Length == 0)
-                throw Error(node, $"'{what}' is empty", fix);
-            return v;
-        }
-
-        private int Int(YamlNode node, string what)
-        {
-            if (node is YamlScalarNode { Style: ScalarStyle.Plain, Value: { } v } && IntRx().IsMatch(v))
-            {
-                if (int.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n))
-                    return n;
-                throw Error(node, $"{what} {v} is too large", "use a smaller whole number");
-            }
-            throw Error(node, $"{what} must be a whole number, found {Describe(node)}", "write a number without quotes or decimals, e.g. 3");
-        }
-
-        private bool Bool(YamlNode node, string what)
-        {
-            if (node is YamlScalarNode { Style: ScalarStyle.Plain, Value: { } v })
-            {
-                if (v is "true" or "True" or "TRUE") return true;
-                if (v is "false" or "False" or "FALSE") return false;
-            }
-            throw Error(node, $"'{what}' must be true or false, found {Describe(node)}", $"write '{what}: true' or '{what}: false'");
-        }
-
-        private string OneOf(YamlNode node, string what, IReadOnlyList<string> valid)
-        {
-            var v = String(node, what);
-            if (valid.Contains(v, StringComparer.Ordinal))
-                return v;
-            var guess = Closest(v, valid);
-            var hint = guess is null ? "" : $"did you mean '{guess}'? ";
-            throw Error(node, $"unknown {what} '{v}'", $"{hint}use one of: {List(valid)}");
-        }
-
-        private List<string> StringList(YamlNode node, string what, (string Item, IReadOnlyList<string> Valid)? allowed, string expected)
-        {
-            var items = Sequence(node, what, expected);
-            if (items.Count == 0)
-                throw Error(node, $"'{what}' is empty", $"remove '{what}' to use the default, or write {expected}");
-            var list = new List<string>();
-            var seen = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
-            foreach (var it in items)
-            {
-                var v = allowed is { } a ? OneOf(it, a.Item, a.Valid) : NonEmpty(it, what, $"write {expected}");
-                if (seen.TryGetValue(v, out var first))
-                    throw Error(it, $"'{v}' is listed twice in '{what}' (first at {At(first).Line}:{At(first).Column})", "list each value once");
-                seen[v] = it;
-                list.Add(v);
-            }
-            return list;
-        }
-
-        private static bool IsNull(YamlNode node) =>
-            node is YamlScalarNode { Style: ScalarStyle.Plain or ScalarStyle.Any, Value: null or "" or "~" or "null" or "Null" or "NULL" } s
-            && s.Tag.IsEmpty;
-
-        private static string Describe(YamlNode node) => node switch
-        {
-            YamlMappingNode => "a mapping (key: value lines)",
-            YamlSequenceNode => "a list",
-            YamlScalarNode s when IsNull(s) => "nothing",
-            YamlScalarNode s => $"'{s.Value}'",
-            _ => "an unsupported value",
-        };
-
         private static bool IsValidKey(string key) => KeyRx().IsMatch(key) && key is not "." and not "..";
 
         // ---------------------------------------------------------------- syntax
@@ -923,7 +472,7 @@ public static partial class ExperimentLoader
 
         /// <summary>
         /// The first tab in the indentation of a line at or after <paramref name="from"/> (else the first tab after it,
-        /// else anywhere in the file).
+        /// else anywhere in the FileName).
         /// </summary>
         private SourceSpan? TabPosition(string text, Mark from)
         {
@@ -935,7 +484,7 @@ public static partial class ExperimentLoader
                     var line = lines[i];
                     var indent = line.Length - line.TrimStart(' ', '\t').Length;
                     var col = pass == 0 ? line.IndexOf('\t', 0, indent) : line.IndexOf('\t');
-                    if (col >= 0) return new SourceSpan(file, i + 1, col + 1);
+                    if (col >= 0) return new SourceSpan(FileName, i + 1, col + 1);
                 }
             return null;
         }
@@ -948,7 +497,7 @@ public static partial class ExperimentLoader
         {
             var stack = new Stack<Frame>();
             var parser = new Parser(new StringReader(text));
-            var last = new SourceSpan(file, 1, 1);
+            var last = new SourceSpan(FileName, 1, 1);
             try
             {
                 while (parser.MoveNext())
@@ -1002,7 +551,6 @@ public static partial class ExperimentLoader
                 top.ExpectKey = !top.ExpectKey;
         }
 
-        private sealed record Entry(YamlNode Key, YamlNode Value);
 
         private sealed class Frame(bool isMapping, SourceSpan? flowStart)
         {
@@ -1013,5 +561,4 @@ public static partial class ExperimentLoader
         }
     }
 
-    private static string List(IReadOnlyList<string> values) => string.Join(", ", values);
 }

@@ -67,7 +67,7 @@ public static class KnownOptions
             var option = known.FirstOrDefault(o => string.Equals(o.Name, name, comparison));
             if (option is null)
             {
-                var guess = ExperimentLoader.Closest(name, known.Select(o => o.Name));
+                var guess = Suggestions.Closest(name, known.Select(o => o.Name));
                 var hint = guess is null ? $"known options: {string.Join(", ", known.Select(o => "--" + o.Name))}" : $"did you mean --{guess}?";
                 return $"unknown option --{name} — {hint}";
             }

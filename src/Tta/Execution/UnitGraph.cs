@@ -36,7 +36,7 @@ public sealed class UnitGraph
     public StageUnit Find(string id)
     {
         if (byId.TryGetValue(id, out var unit)) return unit;
-        var guess = ExperimentLoader.Closest(id, byId.Keys);
+        var guess = Suggestions.Closest(id, byId.Keys);
         throw new ArgumentException($"--unit={id}: no such unit in this run" + (guess is null ? "" : $"; did you mean --unit={guess}?") +
             " (tta-cli units lists them)");
     }

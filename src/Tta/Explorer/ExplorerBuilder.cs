@@ -35,14 +35,9 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
     public static string ExperimentText(Workspace ws, Experiment e) =>
         File.ReadAllText(Path.IsPathRooted(e.SourcePath) ? e.SourcePath : ws.Absolute(e.SourcePath));
 
-    /// <summary>The metric units whose files the page reads for one model × text, by kind.</summary>
-    public static IEnumerable<(string Kind, MetricsUnitBase Unit)> MetricUnits(Workspace ws, Experiment e, ModelSpec m, TextSpec t)
-    {
-        yield return ("similarity", MetricsStage.For(ws, e, m, t));
-        if (e.Metrics.Attention is not null) yield return ("attention", new AttentionMetricsUnit(ws, e, m, t));
-        if (e.Metrics.Projection) yield return ("projection", new TrajectoryProjectionUnit(ws, e, m, t));
-        if (e.Metrics.Nearest is not null) yield return ("nearest", new NearestMetricsUnit(ws, e, m, t));
-    }
+    /// <summary>The metric units whose files the page embeds for one model × text: those of the kinds with an explorer view.</summary>
+    public static IEnumerable<(IMetricKind Kind, MetricsUnitBase Unit)> MetricUnits(Workspace ws, Experiment e, ModelSpec m, TextSpec t) =>
+        MetricKinds.Configured(e).Where(k => k.Explore(ExplorerSet.Probe, "")).Select(k => (k, k.Unit(ws, e, m, t)));
 
     /// <summary>The run's units below the explorer (Extract, Metrics, Figures) as the run manifest records them.</summary>
     public static List<PageUnit> RunUnits(Workspace ws, Experiment e)
@@ -97,35 +92,16 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
 
     private PageSet BuildSet(ModelSpec m, TextSpec t, out IReadOnlyDictionary<string, string> metadata)
     {
-        IReadOnlyDictionary<string, string>? meta = null;
-        var similarity = new List<SimilarityEntry>();
-        var attention = new List<AttentionEntry>();
-        var projection = new List<ProjectionEntry>();
-        Dictionary<string, NearestEntry>? nearest = null;
+        var set = new ExplorerSet(this);
         foreach (var (kind, unit) in MetricUnits(ws, experiment, m, t))
         {
-            StageRunner.Upstream(unit.ManifestPath, $"{kind} metrics of {experiment.Name}/{m.Key}/{t.Key} (stage Metrics)");
-            switch (kind)
-            {
-                case "similarity":
-                    meta = Similarity(unit.OutputPath, similarity);
-                    break;
-                case "attention":
-                    Attention(unit.OutputPath, attention);
-                    break;
-                case "projection":
-                    Projection(unit.OutputPath, projection);
-                    break;
-                case "nearest":
-                    // Vocabulary strings read as the text's tokens do (byte-level or not, decided from the text).
-                    nearest = Nearest(unit.OutputPath, TokenLabels.IsByteLevel(TokensOf(meta!)));
-                    break;
-            }
+            StageRunner.Upstream(unit.ManifestPath, $"{kind.Name} metrics of {experiment.Name}/{m.Key}/{t.Key} (stage Metrics)");
+            kind.Explore(set, unit.OutputPath);
         }
-        metadata = meta!;
-        var figures = Figures(m, t, similarity, similarityDepths);
+        metadata = set.Metadata ?? throw new InvalidOperationException($"no similarity maps for {experiment.Name}/{m.Key}/{t.Key}");
+        var figures = Figures(m, t, set.Similarity, similarityDepths);
         // The figures' display rule (readable text, visible whitespace), never cut: the page has room on hover.
-        return new PageSet(m.Key, t.Key, TokenLabels.Labels(TokensOf(metadata), maxChars: 0), similarity, attention, projection, nearest, figures);
+        return new PageSet(m.Key, t.Key, TokenLabels.Labels(TokensOf(metadata), maxChars: 0), set.Similarity, set.Attention, set.Projection, set.Nearest, figures);
     }
 
     private int Add(QuantizedMap map)
@@ -134,7 +110,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
         return maps.Count - 1;
     }
 
-    private IReadOnlyDictionary<string, string> Similarity(string parquet, List<SimilarityEntry> entries)
+    internal IReadOnlyDictionary<string, string> Similarity(string parquet, List<SimilarityEntry> entries)
     {
         var blocks = new List<(ActivationPoint Key, int Map)>();
         var metadata = Sync(() => VectorStoreReader.ForEachBlockAsync(parquet, block =>
@@ -152,7 +128,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
         similarityDepths.Clear();
         for (var i = 0; i < recorded.Count; i++)
             similarityDepths.TryAdd((recorded[i].Stack, recorded[i].Name), Depth.Within(recorded[i], i < firstBlock.GetValueOrDefault(recorded[i].Stack, int.MaxValue)));
-        var measures = experiment.Metrics.Similarity;
+        var measures = experiment.Metrics.Get<IReadOnlyList<string>>(SimilarityKind.Key) ?? [];
         entries.AddRange(blocks.Zip(recorded, (b, p) => (b.Map, Point: p, Measure: b.Key.Measure ?? ""))
             .OrderBy(b => Math.Max(0, measures.ToList().IndexOf(b.Measure))).ThenBy(b => Depth.StackOrder(b.Point.Stack))
             .ThenBy(b => similarityDepths[(b.Point.Stack, b.Point.Name)]).ThenBy(b => b.Point.Name, StringComparer.Ordinal)
@@ -173,7 +149,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
     }
 
     /// <summary>One block at a time: a head's panels are quantised as they come, so memory holds one map.</summary>
-    private void Attention(string parquet, List<AttentionEntry> entries)
+    internal void Attention(string parquet, List<AttentionEntry> entries)
     {
         var metadata = Sync(() => VectorStoreReader.ReadMetadataAsync(parquet));
         var points = StoredPoints.Read(metadata, parquet);
@@ -205,7 +181,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
         }
     }
 
-    private static void Projection(string parquet, List<ProjectionEntry> entries)
+    internal static void Projection(string parquet, List<ProjectionEntry> entries)
     {
         var (metadata, blocks) = Sync(() => VectorStoreReader.ReadAsync(parquet));
         var info = metadata.TryGetValue("tta.projection", out var json)
@@ -241,10 +217,10 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
         return (float)(Math.Round(v / step) * step);
     }
 
-    private static string[] TokensOf(IReadOnlyDictionary<string, string> metadata) =>
+    internal static string[] TokensOf(IReadOnlyDictionary<string, string> metadata) =>
         metadata.TryGetValue("tta.tokens", out var json) ? JsonSerializer.Deserialize<string[]>(json) ?? [] : [];
 
-    private static Dictionary<string, NearestEntry> Nearest(string parquet, bool byteLevel)
+    internal static Dictionary<string, NearestEntry> Nearest(string parquet, bool byteLevel)
     {
         var (metadata, rows) = NearestRows.Read(parquet);
         var points = StoredPoints.Read(metadata, parquet);
@@ -281,7 +257,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
         var labels = similarity.GroupBy(s => (s.Stack, s.Point)).ToDictionary(g => g.Key, g => g.First().Label);
         (string Label, double Depth) Describe(string stack, string point, int layer) =>
             (labels.GetValueOrDefault((stack, point)) ?? point, depths.TryGetValue((stack, point), out var d) ? d : Depth.OfBlock(layer));
-        var figures = FigureCatalog.Catalog(manifest.Outputs.Select(o => ws.Absolute(o.Path)), Describe);
+        var figures = FigureCatalog.Catalog(manifest.Outputs.Select(o => ws.Absolute(o.Path)), FiguresUnit.Records(manifest), Describe);
         // Decoding a 6000-px PNG takes a while: thumbnails are made side by side (a few at a time, as each decode
         // holds the full image), each into its own file, so the result does not depend on the order.
         var sizes = new (string Target, int Width, int Height)?[figures.Count];

@@ -1,96 +1,35 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
 using Tta.Figures;
+using Tta.Metrics;
 
 namespace Tta.Explorer;
 
-/// <summary>One static figure of the gallery: its kind, the group it is shown in, a caption, and its files by format.</summary>
-public sealed record GalleryFigure(string Kind, string Group, string Caption, string Stem, IReadOnlyDictionary<string, string> Files,
-    (int Kind, string Group, int Stack, double Depth, int Head, int Part, string Stem) Order);
-
 /// <summary>
-/// Names and orders the Figures stage's files (<see cref="FiguresStage.FileStem"/>, <see cref="MetricFigures"/>) for
-/// the explorer's gallery: by kind (similarity, attention, projection, trajectory, nearest), then in depth order
-/// (<see cref="Depth"/>), with captions that say stack, layer, head and measure instead of the file name.
+/// Names and orders a Figures unit's files for the explorer's gallery from what the unit recorded of each figure
+/// (<see cref="FigureRecord"/>, by file stem; never from the file names): by metric kind in registry order
+/// (<see cref="MetricKinds"/>), then as the kind places it (<see cref="IMetricKind.Caption"/>: group, stack, depth,
+/// head, part), with the kind's caption.
 /// </summary>
-public static partial class FigureCatalog
+public static class FigureCatalog
 {
-    public static readonly IReadOnlyList<string> Kinds = ["similarity", "attention", "projection", "trajectory", "nearest"];
-    private static readonly string[] Stacks = ["decoder-only", "encoder", "decoder"];
-    private static readonly string[] AttentionParts = ["qk", "position-bias", "combined", "softmax", MetricFigures.KernelSlug];
-
-    [GeneratedRegex(@"^L(\d+)-")]
-    private static partial Regex LayerPrefix();
-
-    [GeneratedRegex(@"-h(\d+)$")]
-    private static partial Regex HeadSuffix();
-
     /// <summary>
-    /// Groups <paramref name="files"/> (the outputs of one figure unit) by stem and describes each;
-    /// <paramref name="describePoint"/> names a similarity map's capture point (stack, point, layer; e.g. hidden state
-    /// 0 → "embeddings") and gives its depth (<see cref="Depth.Within"/>).
+    /// Groups <paramref name="files"/> (the outputs of one figure unit) by stem and describes each from its record;
+    /// <paramref name="describePoint"/> names a similarity map's capture point (e.g. hidden state 0 → "embeddings")
+    /// and gives its depth (<see cref="Depth.Within"/>). A file without a record is an error naming it.
     /// </summary>
-    public static List<GalleryFigure> Catalog(IEnumerable<string> files, Func<string, string, int, (string Label, double Depth)> describePoint)
+    public static List<GalleryFigure> Catalog(IEnumerable<string> files, IReadOnlyDictionary<string, FigureRecord> records, PointDescriber describePoint)
     {
         var result = new List<GalleryFigure>();
+        var kinds = MetricKinds.Names.ToList();
         foreach (var group in files.GroupBy(f => Path.GetFileNameWithoutExtension(f), StringComparer.Ordinal))
         {
             var byFormat = group.ToDictionary(f => Path.GetExtension(f).TrimStart('.').ToLowerInvariant(), f => f, StringComparer.Ordinal);
-            result.Add(Describe(group.Key, byFormat, describePoint));
+            if (!records.TryGetValue(group.Key, out var record))
+                throw new InvalidDataException($"figure {group.First()}: its unit recorded nothing of it (rebuild the figures with this tta)");
+            var caption = MetricKinds.Get(record.Kind).Caption(record, describePoint);
+            result.Add(new GalleryFigure(record.Kind, caption.Group, caption.Caption, group.Key, byFormat,
+                (kinds.IndexOf(record.Kind), caption.SubGroup, Depth.StackOrder(record.Stack), caption.Depth, caption.Head, caption.Part, group.Key)));
         }
         return [.. result.OrderBy(f => f.Order.Kind).ThenBy(f => f.Order.Group, StringComparer.Ordinal).ThenBy(f => f.Order.Stack)
             .ThenBy(f => f.Order.Depth).ThenBy(f => f.Order.Head).ThenBy(f => f.Order.Part).ThenBy(f => f.Order.Stem, StringComparer.Ordinal)];
     }
-
-    public static GalleryFigure Describe(string stem, IReadOnlyDictionary<string, string> files,
-        Func<string, string, int, (string Label, double Depth)> describePoint)
-    {
-        var stack = Stacks.FirstOrDefault(s => stem.StartsWith(s + "-", StringComparison.Ordinal)) ?? "";
-        var rest = stack.Length > 0 ? stem[(stack.Length + 1)..] : stem;
-        var layer = -1;
-        if (LayerPrefix().Match(rest) is { Success: true } lm)
-        {
-            layer = int.Parse(lm.Groups[1].Value, CultureInfo.InvariantCulture);
-            rest = rest[lm.Length..];
-        }
-        foreach (var kind in Kinds.Skip(1))
-        {
-            var at = rest.LastIndexOf($"-{kind}-", StringComparison.Ordinal);
-            if (at < 0) continue;
-            var point = rest[..at];
-            var what = rest[(at + kind.Length + 2)..];
-            var head = -1;
-            if (HeadSuffix().Match(point) is { Success: true } hm)
-            {
-                head = int.Parse(hm.Groups[1].Value, CultureInfo.InvariantCulture);
-                point = point[..hm.Index];
-            }
-            var kindOrder = Kinds.ToList().IndexOf(kind);
-            var depth = Depth.OfBlock(layer); // attention: its block; series figures: after the maps
-            return kind switch
-            {
-                "attention" => new GalleryFigure(kind, $"attention · {stack} block {layer} · {point}",
-                    $"head {head} · {AttentionCaption(what)}", stem, files,
-                    (kindOrder, "", Depth.StackOrder(stack), depth, head, Array.IndexOf(AttentionParts, what), stem)),
-                "nearest" => new GalleryFigure(kind, "nearest vocabulary token",
-                    $"{stack} · {point} · {MetricFigures.NearestMeasureLabel(what)}", stem, files,
-                    (kindOrder, "", Depth.StackOrder(stack), depth, 0, 0, stem)),
-                "projection" => new GalleryFigure(kind, "trajectory projection (PCA)", $"{stack} · {point}", stem, files,
-                    (kindOrder, "", Depth.StackOrder(stack), depth, 0, 0, stem)),
-                _ => new GalleryFigure(kind, "trajectory metrics", $"{stack} · {point} · {what.Replace('_', ' ')}", stem, files,
-                    (kindOrder, "", Depth.StackOrder(stack), depth, 0, 0, stem)),
-            };
-        }
-        // Similarity: POINT-MEASURE.
-        var dash = rest.LastIndexOf('-');
-        var (p, measure) = dash > 0 ? (rest[..dash], rest[(dash + 1)..]) : (rest, "");
-        var measureLabel = measure switch { "cosine" => "cosine", "dot" => "dot product", _ => measure };
-        var (label, pointDepth) = describePoint(stack, p, layer);
-        return new GalleryFigure("similarity", $"similarity · {measureLabel}", $"{stack} · {label}", stem, files,
-            (0, measure, Depth.StackOrder(stack), pointDepth, 0, 0, stem));
-    }
-
-    private static string AttentionCaption(string what) => what == MetricFigures.KernelSlug
-        ? PaperFigures.KernelTitle
-        : MetricFigures.Panels.Select(p => p.Panel).Where(p => PaperFigures.Slug(p) == what).Select(PaperFigures.Title).FirstOrDefault() ?? what;
 }

@@ -98,7 +98,7 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
             .Param("text", Hashing.Sha256(text.Text))
             .Writes(OutputPath);
         // Only the blocks: the heads are chosen when decomposing, so changing them does not rerun the model.
-        return experiment.Metrics.Attention is { } attention
+        return experiment.Metrics.Get<AttentionMetricSpec>(AttentionKind.Key) is { } attention
             ? declaration.Param("metrics.attention.layers", attention.Layers).Writes(AttentionInputsPath)
             : declaration;
     }
@@ -132,7 +132,7 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
         var layers = experiment.Extract.Layers?.ToHashSet();
         bool Selected(CapturePoint point) =>
             patterns.Any(r => r.IsMatch(point.Name)) && (layers is null || point.Layer < 0 || layers.Contains(point.Layer));
-        var forAttention = experiment.Metrics.Attention is { } attention ? AttentionDecomposition.CaptureFilter(net.Architecture, attention.Layers) : null;
+        var forAttention = experiment.Metrics.Get<AttentionMetricSpec>(AttentionKind.Key) is { } attention ? AttentionDecomposition.CaptureFilter(net.Architecture, attention.Layers) : null;
 
         // Each captured tensor goes to its store(s) as the forward pass produces it: memory holds one layer's
         // activations, not the whole set.

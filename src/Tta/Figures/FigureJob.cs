@@ -1,7 +1,8 @@
 namespace Tta.Figures;
 
 /// <summary>
-/// One figure to render: its file stem (for messages), the call that writes its files and returns their paths, and
-/// for heatmaps the spec it draws (so callers and tests can inspect it).
+/// One figure to render: its file stem, the call that writes its files and returns their paths, for heatmaps the spec
+/// it draws (so callers and tests can inspect it), and what it shows (<see cref="FigureRecord"/>, recorded by the
+/// Figures unit for the explorer).
 /// </summary>
-public sealed record FigureJob(string Stem, Func<IReadOnlyList<string>> Render, HeatmapSpec? Heatmap = null);
+public sealed record FigureJob(string Stem, Func<IReadOnlyList<string>> Render, HeatmapSpec? Heatmap = null, FigureRecord? Record = null);

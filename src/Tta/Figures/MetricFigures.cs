@@ -91,8 +91,9 @@ public static class MetricFigures
                 var spec = PaperFigures.Attention(panel, b.Values, b.Positions, b.Dim,
                     c.Labels(key.Stack, b.Positions), c.Labels(cross ? "encoder" : key.Stack, b.Dim), c.Spec.Colormap, c.Spec.CellPixels)
                     with { Title = c.Title([.. where, PaperFigures.Title(panel)]), MaskThreshold = threshold };
-                var stem = Stem(key, "attention", PaperFigures.Slug(panel));
-                jobs.Add(new FigureJob(stem, () => HeatmapFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi), spec));
+                var record = FigureRecord.Of(key, "attention", PaperFigures.Slug(panel));
+                var stem = record.KindStem();
+                jobs.Add(new FigureJob(stem, () => HeatmapFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi), spec, record));
             }
             if (byMeasure.TryGetValue("kernel", out var kernel))
             {
@@ -100,8 +101,9 @@ public static class MetricFigures
                     throw new InvalidDataException($"{parquet}: kernel of {key.Point} but no query row for it in tta.kernel_rows");
                 var relative = Enumerable.Range(0, kernel.Values.Length).Select(j => j - row).ToArray();
                 var spec = PaperFigures.Kernel(kernel.Values, relative) with { Title = c.Title([.. where, PaperFigures.KernelTitle]) };
-                var stem = Stem(key, "attention", KernelSlug);
-                jobs.Add(new FigureJob(stem, () => BarChartFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi)));
+                var record = FigureRecord.Of(key, "attention", KernelSlug);
+                var stem = record.KindStem();
+                jobs.Add(new FigureJob(stem, () => BarChartFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi), Record: record));
             }
         }
         return jobs;
@@ -164,8 +166,9 @@ public static class MetricFigures
                 Mode: perToken ? LineMode.PerSeries : LineMode.MeanBand,
                 // Lines take colours in series order; the unreversed map keeps the first ones dark on white.
                 Colormap: c.Spec.Colormap.Replace("_r", "", StringComparison.Ordinal), FirstX: firstX);
-            var stem = Stem(b.Key, "trajectory", measure);
-            jobs.Add(new FigureJob(stem, () => LineFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi)));
+            var record = FigureRecord.Of(b.Key, "trajectory", measure);
+            var stem = record.KindStem();
+            jobs.Add(new FigureJob(stem, () => LineFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi), Record: record));
         }
         return jobs;
     }
@@ -211,14 +214,12 @@ public static class MetricFigures
             var spec = new TokenGridSpec(labels, scores, height, cols,
                 Title: c.Title(g.Key.Stack, g.Key.Series, $"nearest token ({measureLabel})"),
                 ColumnTokens: c.Labels(g.Key.Stack, cols), ColorbarLabel: measureLabel, Colormap: c.Spec.Colormap, FirstRow: low);
-            var stem = Stem(new ActivationPoint(g.Key.Series, g.Key.Stack, -1), "nearest", g.Key.Measure);
-            jobs.Add(new FigureJob(stem, () => TokenGridFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi)));
+            var record = FigureRecord.Of(new ActivationPoint(g.Key.Series, g.Key.Stack, -1), "nearest", g.Key.Measure);
+            var stem = record.KindStem();
+            jobs.Add(new FigureJob(stem, () => TokenGridFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi), Record: record));
         }
         return jobs;
     }
-
-    private static string Stem(ActivationPoint key, string kind, string what) =>
-        FiguresStage.FileStem(key with { Measure = $"{kind}-{what}" });
 
     private static (IReadOnlyDictionary<string, string> Metadata, IReadOnlyList<VectorBlock> Blocks) Read(string path) =>
         Task.Run(() => VectorStoreReader.ReadAsync(path)).GetAwaiter().GetResult();

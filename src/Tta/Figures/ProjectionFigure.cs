@@ -60,8 +60,9 @@ public static class ProjectionFigure
                 Title: c.Title(stack, series.Key, "trajectories, PCA over all layers"),
                 XLabel: AxisLabel(1, ratio[0]), YLabel: AxisLabel(2, ratio[1]),
                 Colormap: c.Spec.Colormap.Replace("_r", "", StringComparison.Ordinal));
-            var stem = FiguresStage.FileStem(new ActivationPoint(series.Key, stack, -1, null, "projection-" + TrajectoryProjection.Measure));
-            jobs.Add(new FigureJob(stem, () => Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi)));
+            var record = FigureRecord.Of(new ActivationPoint(series.Key, stack, -1), TrajectoryProjectionUnit.Kind, TrajectoryProjection.Measure);
+            var stem = record.KindStem();
+            jobs.Add(new FigureJob(stem, () => Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi), Record: record));
         }
         return jobs;
     }

@@ -23,12 +23,12 @@ public sealed class AttentionMetricsUnit(Workspace ws, Experiment experiment, Mo
     public override UnitDeclaration Declare() =>
         new UnitDeclaration(CodeVersion)
             .Reads(Upstream, ExtractStage.AttentionInputsFile)
-            .Param("metrics.attention", Experiment.Metrics.Attention)
+            .Param("metrics.attention", Experiment.Metrics.Get<AttentionMetricSpec>(AttentionKind.Key))
             .Writes(OutputPath);
 
     public override IReadOnlyList<string> Run(RunContext context)
     {
-        var spec = Experiment.Metrics.Attention!;
+        var spec = Experiment.Metrics.Get<AttentionMetricSpec>(AttentionKind.Key)!;
         var fingerprint = Fingerprint().Value;
         var inputs = Upstream.AttentionInputsPath;
         var (metadata, blocks) = MetricsStage.Sync(() => VectorStoreReader.ReadAsync(inputs));

@@ -24,7 +24,7 @@ public sealed class TrajectoryProjectionUnit(Workspace ws, Experiment experiment
     public override UnitDeclaration Declare() =>
         new UnitDeclaration(CodeVersion)
             .Reads(Upstream, ExtractStage.ActivationsFile)
-            .Param("metrics.projection", Experiment.Metrics.Projection)
+            .Param("metrics.projection", Experiment.Metrics.Has(Kind))
             .Writes(OutputPath);
 
     public override IReadOnlyList<string> Run(RunContext context)

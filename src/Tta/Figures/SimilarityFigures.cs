@@ -1,0 +1,36 @@
+using System.Globalization;
+using Tta.Extract;
+using Tta.Metrics;
+using Tta.Models;
+
+namespace Tta.Figures;
+
+/// <summary>Similarity heatmaps: one per (point, measure) of similarity.parquet.</summary>
+public static class SimilarityFigures
+{
+    /// <summary>One heatmap per (point, measure) of similarity.parquet; the maps are read first, then drawn in parallel.</summary>
+    public static List<FigureJob> Render(FigureContext c, string parquet)
+    {
+        var f = c.Spec;
+        var jobs = new List<FigureJob>();
+        var points = StoredPoints.Read(Task.Run(() => VectorStoreReader.ReadMetadataAsync(parquet)).GetAwaiter().GetResult(), parquet);
+        Task.Run(() => VectorStoreReader.ForEachBlockAsync(parquet, block =>
+        {
+            var key = block.Key;
+            var labels = c.Labels(key.Stack, block.Positions); // decoder rows see the text shifted right
+            var measure = key.Measure == "cosine" ? "cosine similarity" : "dot product";
+            // A hidden state's number is the layer it enters; a module's number is its block.
+            var kind = points[key with { Measure = null }].Kind == CaptureKind.HiddenState ? "layer " : "block ";
+            var where = key.Layer < 0 ? null : kind + key.Layer.ToString(CultureInfo.InvariantCulture);
+            var spec = new HeatmapSpec(block.Values, block.Positions, block.Positions,
+                Title: c.Title(key.Stack, where, key.Point, measure),
+                XLabel: "Token Position", YLabel: "Token Position", XTicks: labels, YTicks: labels,
+                Colormap: f.Colormap, CellPixels: f.CellPixels, ColorbarLabel: measure);
+            var stem = FiguresStage.FileStem(key);
+            jobs.Add(new FigureJob(stem, () => HeatmapFigure.Render(spec, c.Path(stem), f.Formats, f.Dpi), spec,
+                FigureRecord.Of(key with { Measure = null }, SimilarityKind.Key, key.Measure ?? "")));
+            return Task.CompletedTask;
+        })).GetAwaiter().GetResult();
+        return jobs;
+    }
+}

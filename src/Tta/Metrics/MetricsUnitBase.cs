@@ -1,0 +1,31 @@
+using System.Globalization;
+using System.Text.Json;
+using Parquet;
+using Tta.Cache;
+using Tta.Config;
+using Tta.Download;
+using Tta.Extract;
+using Tta.Models;
+using Tta.Tokenizers;
+
+namespace Tta.Metrics;
+
+/// <summary>Common shape of the metric units: one output file and its manifest beside it, reading the Extract store.</summary>
+public abstract class MetricsUnitBase(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text, string kind) : StageUnit
+{
+    protected Workspace Ws => ws;
+    protected Experiment Experiment => experiment;
+    protected ModelSpec Model => model;
+    protected TextSpec Text => text;
+    public override string Stage => MetricsStage.Name;
+    public string OutputPath => Path.Combine(MetricsStage.Dir(ws, experiment, model, text), kind + ".parquet");
+    protected ExtractUnit Upstream => ExtractStage.For(ws, experiment, model, text);
+    protected string UnitName => $"{experiment.Name}/{model.Key}/{text.Key}";
+
+    /// <summary>Metrics compute with libtorch (see <see cref="UnitResources.Torch"/>).</summary>
+    public override UnitResources Resources(RunContext context) => UnitResources.SmallTorch;
+
+    /// <summary>Optional metrics are units <c>exp/model/text/kind</c> with <c>kind.manifest.json</c> beside the output.</summary>
+    public override string Key => $"{UnitName}/{kind}";
+    public override string ManifestPath => Path.Combine(Path.GetDirectoryName(OutputPath)!, kind + ".manifest.json");
+}

@@ -1,0 +1,31 @@
+using Tta.Cache;
+using Tta.Config;
+using Tta.Explorer;
+using Tta.Figures;
+using YamlDotNet.RepresentationModel;
+
+namespace Tta.Metrics;
+
+/// <summary><c>metrics.projection: true</c>: every token's path in the 2-D PCA plane of all layers (<see cref="TrajectoryProjectionUnit"/>).</summary>
+public sealed class ProjectionKind : MetricKind<bool>
+{
+    public override string Name => TrajectoryProjectionUnit.Kind;
+    public override string Description => "trajectory projection";
+    public override string Example => "projection: true";
+
+    public override object? Read(YamlNodeReader reader, YamlNode value) => reader.Bool(value, Name) ? true : null;
+
+    public override MetricsUnitBase Unit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text) =>
+        new TrajectoryProjectionUnit(ws, experiment, model, text);
+
+    public override IReadOnlyList<FigureJob> Figures(FigureContext context, string parquet) => ProjectionFigure.Render(context, parquet);
+
+    public override GalleryCaption Caption(FigureRecord figure, PointDescriber describePoint) =>
+        new("trajectory projection (PCA)", $"{figure.Stack} · {figure.Point}", Depth: Depth.OfBlock(figure.Layer));
+
+    public override bool Explore(ExplorerSet set, string parquet)
+    {
+        set.AddProjection(parquet);
+        return true;
+    }
+}
