@@ -379,7 +379,7 @@ public class MetricsTests
     {
         var e = LoadYaml("metrics:\n  attention: { layers: [0, 2], heads: [0, 2] }\n  nearest: { k: 7 }\n  trajectory: true\n");
         Assert.Equal([0, 2], e.Metrics.Get<AttentionMetricSpec>("attention")!.Layers);
-        Assert.Equal([0, 2], e.Metrics.Get<AttentionMetricSpec>("attention").Heads!);
+        Assert.Equal([0, 2], e.Metrics.Get<AttentionMetricSpec>("attention")!.Heads!);
         Assert.Equal(7, e.Metrics.Get<NearestMetricSpec>("nearest")!.K);
         Assert.True(e.Metrics.Has("trajectory"));
         Assert.Equal(["cosine", "dot"], e.Metrics.Get<IReadOnlyList<string>>("similarity"));
