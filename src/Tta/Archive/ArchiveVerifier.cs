@@ -11,12 +11,6 @@ using Tta.Metrics;
 
 namespace Tta.Archive;
 
-/// <summary>What <see cref="ArchiveVerifier.Verify"/> found: problems name the archive member they concern.</summary>
-public sealed record VerifyReport(IReadOnlyList<string> Problems, int MembersChecked, int FiguresCompared)
-{
-    public bool Ok => Problems.Count == 0;
-}
-
 /// <summary>
 /// Checks an archive written by <see cref="ExperimentArchive"/> without the workspace or any model: every member's
 /// SHA-256 against <c>SHA256SUMS</c> and <c>ro-crate-metadata.json</c>, then regenerates the figures from the

@@ -8,20 +8,6 @@ using Tta.Cache;
 
 namespace Tta.Figures;
 
-/// <summary>Tick marks of one axis: positions in plot units and their labels.</summary>
-internal sealed record FigureTicks(double[] Positions, string[] Labels, float FontSize, bool Rotated);
-
-/// <summary>
-/// Pixel geometry of a figure with a fixed data area: the data area spans x in [Left, Width - Right) and y in
-/// [Top, Height - Bottom).
-/// </summary>
-public record FigureLayout(int Width, int Height, int Left, int Top, int Right, int Bottom)
-{
-    public int DataWidth => Width - Left - Right;
-
-    public int DataHeight => Height - Top - Bottom;
-}
-
 /// <summary>
 /// Shared machinery of the figures (<see cref="HeatmapFigure"/>, <see cref="BarChartFigure"/>, <see cref="LineFigure"/>,
 /// <see cref="TokenGridFigure"/>): format parsing, margin layout from measured text, axis styling, deterministic

@@ -5,14 +5,6 @@ using Tta.Cache;
 
 namespace Tta.Figures;
 
-/// <summary>What a figure is being drawn for.</summary>
-public enum FigureTarget
-{
-    Png,
-    Pdf,
-    Svg,
-}
-
 /// <summary>
 /// Deterministic PNG, PDF and SVG files of a figure drawn on a SkiaSharp canvas in pixels, written atomically. A
 /// figure has one physical size: W × H pixels at <c>dpi</c>. The PNG holds the pixels (and says its dpi in a pHYs

@@ -4,35 +4,6 @@ using SkiaSharp;
 namespace Tta.Figures;
 
 /// <summary>
-/// A matrix to draw as a heatmap. <paramref name="Values"/> is row-major (<c>Values[r * Cols + c]</c>), row 0 is drawn
-/// at the top. <paramref name="XTicks"/>/<paramref name="YTicks"/> are the tokens of the columns/rows as the tokenizer
-/// wrote them (shown through <see cref="TokenLabels"/>; null: numeric indices). Every cell is
-/// <paramref name="CellPixels"/> square, so the image grows with the matrix. Values that are −∞ or at most
-/// <paramref name="MaskThreshold"/> are masks (<see cref="MaskedValues"/>).
-/// </summary>
-public sealed record HeatmapSpec(
-    float[] Values,
-    int Rows,
-    int Cols,
-    string Title,
-    string XLabel,
-    string YLabel,
-    IReadOnlyList<string>? XTicks,
-    IReadOnlyList<string>? YTicks,
-    string Colormap,
-    int CellPixels,
-    string ColorbarLabel,
-    float MaskThreshold = MaskedValues.DefaultThreshold);
-
-/// <summary>
-/// Where things go in a rendered heatmap, in pixels (the PDF page is the same at the figure's dpi). The data area,
-/// which holds exactly Cols x Rows cells of CellPixels each, spans x in [Left, Width - Right) and y in
-/// [Top, Height - Bottom).
-/// </summary>
-public sealed record HeatmapLayout(int Width, int Height, int Left, int Top, int Right, int Bottom, int CellPixels)
-    : FigureLayout(Width, Height, Left, Top, Right, Bottom);
-
-/// <summary>
 /// Renders <see cref="HeatmapSpec"/>s to PNG, PDF and SVG, drawn straight on a SkiaSharp canvas: the matrix is one
 /// image of one pixel per cell scaled nearest-neighbour (in the PDF an image XObject at cell resolution, as
 /// matplotlib's <c>imshow</c>), text and axes are vector. Every token is labelled up to <see cref="AllTokensUpTo"/>
@@ -279,4 +250,3 @@ public static class HeatmapFigure
         return lines;
     }
 }
-

@@ -2,37 +2,6 @@ using ScottPlot;
 
 namespace Tta.Figures;
 
-/// <summary>How <see cref="LineFigure"/> draws many series.</summary>
-public enum LineMode
-{
-    /// <summary>One line per series (e.g. per token), coloured along the colormap in series order.</summary>
-    PerSeries,
-
-    /// <summary>The mean over series at each x, with a band of ± one (population) standard deviation.</summary>
-    MeanBand,
-}
-
-/// <summary>
-/// Per-token metrics across layers. <paramref name="Values"/> is row-major <c>[series, point]</c>
-/// (<c>Values[s * Points + p]</c>); point p is drawn at x = <paramref name="FirstX"/> + p. Non-finite values are gaps
-/// (PerSeries) or left out of the mean (MeanBand). Each x step is <paramref name="PointPixels"/> wide (data area at
-/// least <see cref="LineFigure.MinDataWidth"/>), the data area <paramref name="PlotHeight"/> tall. With at most
-/// <see cref="LineFigure.MaxLegendEntries"/> labelled series a legend names them.
-/// </summary>
-public sealed record LineChartSpec(
-    float[] Values,
-    int Series,
-    int Points,
-    IReadOnlyList<string>? SeriesLabels,
-    string Title,
-    string XLabel,
-    string YLabel,
-    LineMode Mode = LineMode.PerSeries,
-    string Colormap = "cividis",
-    int FirstX = 0,
-    int PointPixels = 32,
-    int PlotHeight = 280);
-
 /// <summary>Renders <see cref="LineChartSpec"/>s to PNG, SVG and one-page vector PDF, deterministically and atomically.</summary>
 public static class LineFigure
 {

@@ -8,36 +8,6 @@ using Tta.Extract;
 namespace Tta.Figures;
 
 /// <summary>
-/// What the figures of one experiment × model × text need besides the data: names for titles, the input tokens, the
-/// figure settings and the output folder.
-/// </summary>
-public sealed record FigureContext(string ModelKey, string TextKey, IReadOnlyList<string> Tokens, FiguresSpec Spec, string OutputDir,
-    string? Dtype = null)
-{
-    /// <summary>Start token label of a decoder's shifted-right input.</summary>
-    public const string DecoderStart = "<start>";
-
-    /// <summary>
-    /// Token labels for <paramref name="count"/> positions of a stack's input, or null when token labels are off or
-    /// the count does not match: an encoder-decoder's decoder sees the text shifted right behind a start token.
-    /// </summary>
-    public IReadOnlyList<string>? Labels(string stack, int count)
-    {
-        if (!Spec.TokenLabels || count != Tokens.Count || count == 0) return null;
-        return stack == "decoder" ? [DecoderStart, .. Tokens.Take(count - 1)] : Tokens;
-    }
-
-    public string Path(string stem) => System.IO.Path.Combine(OutputDir, stem);
-
-    /// <summary>
-    /// A figure title that names what it shows: model · text, then <paramref name="parts"/> (stack, block or layer,
-    /// module, head, measure; empty ones left out).
-    /// </summary>
-    public string Title(params string?[] parts) =>
-        string.Join(" · ", new[] { ModelKey, TextKey }.Concat(parts).Where(p => !string.IsNullOrEmpty(p)));
-}
-
-/// <summary>
 /// Figures of the optional metrics (files written by the Metrics stage, see <see cref="Metrics.MetricsStage"/>):
 /// attention panels and kernel, trajectory line charts and nearest-token grids. File stems follow
 /// <see cref="FiguresStage.FileStem"/> with the measure part <c>KIND-WHAT</c> (e.g. <c>attention-qk</c>,
@@ -223,53 +193,4 @@ public static class MetricFigures
 
     private static (IReadOnlyDictionary<string, string> Metadata, IReadOnlyList<VectorBlock> Blocks) Read(string path) =>
         Task.Run(() => VectorStoreReader.ReadAsync(path)).GetAwaiter().GetResult();
-}
-
-/// <summary>One row of nearest.parquet (layout <see cref="Metrics.NearestStore"/>).</summary>
-public sealed record NearestRow(string Point, string Stack, int Layer, string Measure, int Position, int Rank, long TokenId,
-    string? Token, double Score);
-
-/// <summary>Reads nearest.parquet back (any row-group split).</summary>
-public static class NearestRows
-{
-    /// <summary>The file's key-value metadata and its rows.</summary>
-    public static (IReadOnlyDictionary<string, string> Metadata, List<NearestRow> Rows) Read(string path) =>
-        Task.Run(() => ReadAsync(path)).GetAwaiter().GetResult();
-
-    public static async Task<(IReadOnlyDictionary<string, string> Metadata, List<NearestRow> Rows)> ReadAsync(string path)
-    {
-        await using var stream = File.OpenRead(path);
-        await using var reader = await ParquetReader.CreateAsync(stream);
-        var fields = reader.Schema.GetDataFields();
-        DataField F(string name) => fields.FirstOrDefault(f => f.Name == name)
-            ?? throw new InvalidDataException($"{path}: no column '{name}'; not a nearest-token file");
-        var result = new List<NearestRow>();
-        for (var g = 0; g < reader.RowGroupCount; g++)
-        {
-            using var group = reader.OpenRowGroupReader(g);
-            var n = (int)group.RowCount;
-            if (n == 0) continue;
-            var point = new string?[n];
-            var stack = new string?[n];
-            var layer = new int[n];
-            var measure = new string?[n];
-            var position = new int[n];
-            var rank = new int[n];
-            var id = new long[n];
-            var token = new string?[n];
-            var score = new double[n];
-            await group.ReadAsync(F("point"), point.AsMemory());
-            await group.ReadAsync(F("stack"), stack.AsMemory());
-            await group.ReadAsync<int>(F("layer"), layer.AsMemory());
-            await group.ReadAsync(F("measure"), measure.AsMemory());
-            await group.ReadAsync<int>(F("position"), position.AsMemory());
-            await group.ReadAsync<int>(F("rank"), rank.AsMemory());
-            await group.ReadAsync<long>(F("token_id"), id.AsMemory());
-            await group.ReadAsync(F("token"), token.AsMemory());
-            await group.ReadAsync<double>(F("score"), score.AsMemory());
-            for (var i = 0; i < n; i++)
-                result.Add(new NearestRow(point[i]!, stack[i]!, layer[i], measure[i]!, position[i], rank[i], id[i], token[i], score[i]));
-        }
-        return (reader.CustomMetadata ?? new Dictionary<string, string>(), result);
-    }
 }

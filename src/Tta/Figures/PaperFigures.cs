@@ -1,21 +1,5 @@
 namespace Tta.Figures;
 
-/// <summary>The four attention heatmap panels of the paper.</summary>
-public enum AttentionPanel
-{
-    /// <summary>Raw query-key products.</summary>
-    QueryKey,
-
-    /// <summary>The additive position bias (e.g. T5 relative attention bias).</summary>
-    PositionBias,
-
-    /// <summary>Q.Kᵀ plus position bias (and mask): the pre-softmax scores.</summary>
-    Combined,
-
-    /// <summary>Softmax of the combined scores.</summary>
-    Softmax,
-}
-
 /// <summary>
 /// Figure specs with the paper's exact titles and axis labels: attention heatmaps (queries as rows, keys as columns,
 /// cividis reversed by default) and the position bias kernel as a bar chart over relative key position.

@@ -7,23 +7,6 @@ using Tta.Metrics;
 namespace Tta.Figures;
 
 /// <summary>
-/// Token trajectories in the 2-D PCA plane of one hidden-state series: <paramref name="X"/> and <paramref name="Y"/> are
-/// row-major <c>[tokens, layers]</c>; token t's polyline runs through its points at <paramref name="Layers"/> in order,
-/// with a marker at every layer and its label beside its last point.
-/// </summary>
-public sealed record ProjectionSpec(
-    float[] X,
-    float[] Y,
-    int Tokens,
-    IReadOnlyList<int> Layers,
-    IReadOnlyList<string>? TokenLabels,
-    string Title,
-    string XLabel,
-    string YLabel,
-    string Colormap = "cividis",
-    int PlotPixels = 720);
-
-/// <summary>
 /// The <c>projection</c> figure kind (projection.parquet, <see cref="TrajectoryProjectionUnit"/>): one chart per
 /// hidden-state series, each token a polyline coloured by position along the colormap. Tokens are labelled at their
 /// last layer; above <see cref="MaxLabels"/> tokens a regular subset is labelled and the title says which.

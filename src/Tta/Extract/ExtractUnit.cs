@@ -1,0 +1,146 @@
+using System.Text.Json;
+using Tta.Cache;
+using Tta.Config;
+using Tta.Download;
+using Tta.Metrics;
+using Tta.Models;
+using Tta.Tokenizers;
+using static TorchSharp.torch;
+
+namespace Tta.Extract;
+
+public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text) : StageUnit
+{
+    public override string Stage => ExtractStage.Name;
+    public override string Key => $"{experiment.Name}/{model.Key}/{text.Key}";
+    public string OutputPath => ExtractStage.OutputPath(ws, experiment, model, text);
+    public string AttentionInputsPath => ExtractStage.AttentionInputsPath(ws, experiment, model, text);
+    public override string ManifestPath => Path.Combine(Path.GetDirectoryName(OutputPath)!, "manifest.json");
+
+    /// <summary>The model's weights (shared by every text of the model in one process) and one forward pass's working set.</summary>
+    public override UnitResources Resources(RunContext context)
+    {
+        var (checkpoint, _) = DownloadStage.Result(ws, experiment, model);
+        var estimate = ExtractStage.Estimate(context, model, checkpoint, 0);
+        return new UnitResources((long)estimate.ActivationBytes, ExtractStage.ModelKey(model, checkpoint),
+            (long)estimate.WeightBytes, model.Device == "cuda", Torch: true);
+    }
+
+    /// <summary>Reads the model's checkpoint (every file Download recorded: config, weights, tokenizer) and the text.</summary>
+    public override UnitDeclaration Declare()
+    {
+        var declaration = new UnitDeclaration(ExtractStage.CodeVersion)
+            .Reads(DownloadStage.For(ws, experiment, model))
+            .Param("model", new { model.Id, model.Source, model.Revision, model.DType, model.Device })
+            .Param("extract", experiment.Extract)
+            .Param("text", Hashing.Sha256(text.Text))
+            .Writes(OutputPath);
+        // Only the blocks: the heads are chosen when decomposing, so changing them does not rerun the model.
+        return experiment.Metrics.Get<AttentionMetricSpec>(AttentionKind.Key) is { } attention
+            ? declaration.Param("metrics.attention.layers", attention.Layers).Writes(AttentionInputsPath)
+            : declaration;
+    }
+
+    public override IReadOnlyList<string> Run(RunContext context)
+    {
+        var (checkpoint, _) = DownloadStage.Result(ws, experiment, model);
+        var tokenizer = context.Keep("tokenizer:" + checkpoint, () => TokenizerLoader.Load(checkpoint));
+        var tokens = tokenizer.Encode(text.Text);
+        if (tokens.Ids.Length > experiment.Extract.MaxTokens)
+            throw new ConfigException(text.At,
+                $"text '{text.Key}' is {tokens.Ids.Length} tokens for model '{model.Key}', more than extract.max_tokens = {experiment.Extract.MaxTokens}; raise max_tokens or shorten the text");
+        var net = ExtractStage.LoadModel(context, model, checkpoint, tokens.Ids.Length);
+        ExperimentLoader.CheckLayers(experiment, model, net.Architecture.LayerCount(net.Config));
+
+        var metadata = new Dictionary<string, string>
+        {
+            ["tta.format"] = "activations/1",
+            ["tta.experiment"] = experiment.Name,
+            ["tta.model"] = model.Id,
+            ["tta.model_key"] = model.Key,
+            ["tta.revision"] = model.Revision,
+            ["tta.revision_sha"] = DownloadStage.ResolvedRevision(ws, experiment, model),
+            ["tta.dtype"] = model.DType,
+            ["tta.text"] = text.Key,
+            ["tta.tokens"] = JsonSerializer.Serialize(tokens.Tokens),
+            ["tta.token_ids"] = JsonSerializer.Serialize(tokens.Ids),
+            ["tta.fingerprint"] = Fingerprint().Value,
+        };
+        var patterns = experiment.Extract.Points.Select(PointPattern.ToRegex).ToList();
+        var layers = experiment.Extract.Layers?.ToHashSet();
+        bool Selected(CapturePoint point) =>
+            patterns.Any(r => r.IsMatch(point.Name)) && (layers is null || point.Layer < 0 || layers.Contains(point.Layer));
+        var forAttention = experiment.Metrics.Get<AttentionMetricSpec>(AttentionKind.Key) is { } attention ? AttentionDecomposition.CaptureFilter(net.Architecture, attention.Layers) : null;
+
+        // Each captured tensor goes to its store(s) as the forward pass produces it: memory holds one layer's
+        // activations, not the whole set.
+        using var scope = NewDisposeScope();
+        var writer = VectorStoreWriter.CreateAsync(OutputPath, metadata).GetAwaiter().GetResult();
+        VectorStoreWriter? attentionWriter = null;
+        try
+        {
+            if (forAttention is not null)
+            {
+                var attentionMetadata = new Dictionary<string, string>(metadata)
+                {
+                    ["tta.format"] = AttentionDecomposition.InputsFormat,
+                    ["tta.model_type"] = net.ModelType,
+                    ["tta.stacks"] = JsonSerializer.Serialize(net.Stacks),
+                    ["tta.config"] = net.Config.ToJsonString(),
+                };
+                attentionWriter = VectorStoreWriter.CreateAsync(AttentionInputsPath, attentionMetadata).GetAwaiter().GetResult();
+            }
+            var (extracted, forMetric) = (new List<CapturePoint>(), new List<CapturePoint>());
+            using var capture = new ActivationCapture(point => Selected(point) || forAttention?.Invoke(point) == true, (point, value) =>
+            {
+                var (selected, attentionInput) = (Selected(point), forAttention?.Invoke(point) == true);
+                var key = StoredPoints.KeyOf(point);
+                foreach (var (head, block) in Blocks(value))
+                {
+                    if (selected) writer.WriteAsync(key with { Head = head }, block.Values, block.Rows, block.Cols).GetAwaiter().GetResult();
+                    if (attentionInput)
+                        attentionWriter!.WriteAsync(key with { Head = head }, block.Values, block.Rows, block.Cols).GetAwaiter().GetResult();
+                }
+                if (selected) extracted.Add(point);
+                if (attentionInput) forMetric.Add(point);
+            });
+            using (no_grad()) net.Run(ModelInputs.ForText(net, tokens.Ids), capture);
+            writer.SetMetadata(StoredPoints.MetadataKey, StoredPoints.Serialize(extracted));
+            attentionWriter?.SetMetadata(StoredPoints.MetadataKey, StoredPoints.Serialize(forMetric));
+            if (extracted.Count == 0)
+                throw new ConfigException(experiment.Extract.LayersAt ?? text.At,
+                    $"extract.points {JsonSerializer.Serialize(experiment.Extract.Points)} selects nothing for model '{model.Key}' ({net.ModelType}); use names like hidden_states.* or module paths");
+            writer.CommitAsync().GetAwaiter().GetResult();
+            attentionWriter?.CommitAsync().GetAwaiter().GetResult();
+        }
+        finally
+        {
+            writer.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            attentionWriter?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+        return attentionWriter is null ? [OutputPath] : [OutputPath, AttentionInputsPath];
+    }
+
+    /// <summary>Splits a captured tensor of one text into [rows, cols] blocks: [1,T,D] → one; [1,H,T,T] → one per head.</summary>
+    private static IEnumerable<(int? Head, (float[] Values, int Rows, int Cols) Block)> Blocks(Tensor t)
+    {
+        var x = t.to(ScalarType.Float32).contiguous();
+        switch (x.dim())
+        {
+            case 4:
+                for (var h = 0; h < x.shape[1]; h++)
+                    yield return (h, (NativeTensor.ToFloatArray(x[0, h]), (int)x.shape[2], (int)x.shape[3]));
+                break;
+            case 3:
+                yield return (null, (NativeTensor.ToFloatArray(x[0]), (int)x.shape[1], (int)x.shape[2]));
+                break;
+            case 2:
+                yield return (null, (NativeTensor.ToFloatArray(x), (int)x.shape[0], (int)x.shape[1]));
+                break;
+            default:
+                yield return (null, (NativeTensor.ToFloatArray(x.flatten()), 1, (int)x.NumberOfElements));
+                break;
+        }
+    }
+
+}

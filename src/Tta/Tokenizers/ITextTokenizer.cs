@@ -1,0 +1,6 @@
+namespace Tta.Tokenizers;
+
+public interface ITextTokenizer
+{
+    TokenizedText Encode(string text);
+}
