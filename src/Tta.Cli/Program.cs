@@ -137,8 +137,11 @@ public static class TtaCli
         var names = experiments.GroupBy(e => e.Name).FirstOrDefault(g => g.Count() > 1);
         if (names is not null)
             throw new ConfigException($"{names.Last().SourcePath}:1:1: experiment name '{names.Key}' is also used by {names.First().SourcePath} — give each experiment its own name");
-        var context = new RunContext(ws, experiments, io.Out)
+        // Progress of the running units: a live block on a terminal, plain lines in logs and CI.
+        var progress = new ProgressDisplay(io.Out, live: ReferenceEquals(io.Out, Console.Out) && ProgressDisplay.ConsoleIsLive);
+        var context = new RunContext(ws, experiments, progress.Log)
         {
+            Progress = progress,
             MemoryLimitBytes = o.Get("memory-limit") is { } limit ? ParseBytes(limit) : null,
             Jobs = o.Get("jobs") is { } jobs ? (int.TryParse(jobs, out var n) && n >= 1 ? n : throw new ArgumentException($"--jobs={jobs}: write a whole number of threads, 1 or more")) : Environment.ProcessorCount,
         };

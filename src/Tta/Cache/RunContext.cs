@@ -17,6 +17,9 @@ public sealed class RunContext(Workspace workspace, IReadOnlyList<Experiment> ex
     /// <summary>Memory to treat as available when deciding whether a model fits (--memory-limit); null = what the OS says.</summary>
     public long? MemoryLimitBytes { get; init; }
 
+    /// <summary>Shows the running units' progress (the CLI's; an executor makes a plain one on <see cref="Log"/> if null).</summary>
+    public Execution.ProgressDisplay? Progress { get; init; }
+
     /// <summary>Units (and figures within a unit) that run at the same time (--jobs); all cores by default.</summary>
     public int Jobs { get; init; } = Environment.ProcessorCount;
 
@@ -60,5 +63,6 @@ public sealed class RunContext(Workspace workspace, IReadOnlyList<Experiment> ex
         }
         foreach (var e in entries.Where(e => e.IsValueCreated))
             if (e.Value is IDisposable d) d.Dispose();
+        Progress?.Dispose();
     }
 }

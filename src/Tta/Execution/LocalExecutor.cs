@@ -27,6 +27,8 @@ public static class LocalExecutor
         var budget = context.MemoryLimitBytes ?? MemoryEstimate.Available() ?? long.MaxValue;
         long used = 0;
         var outcomes = new List<UnitOutcome>();
+        using var ownDisplay = context.Progress is null ? new ProgressDisplay(context.Log, live: false) : null;
+        var display = context.Progress ?? ownDisplay!;
         var failures = new List<(StageUnit Unit, ExceptionDispatchInfo Error)>();
 
         while (pending.Count > 0 || running.Count > 0)
@@ -44,7 +46,7 @@ public static class LocalExecutor
                 if (needs.ModelKey is { } k && modelCost > 0) residentModels[k] = modelCost;
                 used += needs.WorkingBytes + modelCost;
                 pending.RemoveAt(i--);
-                running[Task.Run(() => RunOne(graph, unit, needs, context, options))] = (unit, needs);
+                running[Task.Run(() => RunOne(graph, unit, needs, context, options, display))] = (unit, needs);
             }
             if (running.Count == 0) break; // a failure stopped the rest
             var finished = Task.WhenAny(running.Keys).GetAwaiter().GetResult();
@@ -80,7 +82,8 @@ public static class LocalExecutor
         catch (MissingInputException) { return UnitResources.Small; } // not buildable yet: it fails with the reason when run
     }
 
-    private static UnitOutcome RunOne(UnitGraph graph, StageUnit unit, UnitResources needs, RunContext context, RunOptions options)
+    private static UnitOutcome RunOne(UnitGraph graph, StageUnit unit, UnitResources needs, RunContext context, RunOptions options,
+        ProgressDisplay display)
     {
         using var unitLock = UnitLock.Acquire(context.Workspace.CacheDir, unit, graph.UpstreamOf(unit), context.Log);
         var status = options.Forced(unit) ? new UnitStatus(unit, false, ["forced"]) : StageRunner.Check(unit, context.Workspace, options.Verify);
@@ -92,7 +95,16 @@ public static class LocalExecutor
         if (options.Explain || options.Verify) context.Log.WriteLine($"{unit.Stage} {unit.Key}: stale — {string.Join("; ", status.Reasons)}");
         if (needs.Torch) TorchThreads.Configure();
         var watch = Stopwatch.StartNew();
-        StageRunner.Run(unit, context);
+        var progress = new UnitProgress(unit);
+        display.Started(progress);
+        try
+        {
+            using (progress.Enter()) StageRunner.Run(unit, context);
+        }
+        finally
+        {
+            display.Finished(progress);
+        }
         var seconds = watch.Elapsed.TotalSeconds;
         context.Log.WriteLine($"{unit.Stage} {unit.Key}: done in {seconds:0.00} s");
         return new UnitOutcome(unit, true, seconds);

@@ -91,7 +91,17 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
                 attentionWriter = VectorStoreWriter.CreateAsync(AttentionInputsPath, attentionMetadata).GetAwaiter().GetResult();
             }
             var (extracted, forMetric) = (new List<CapturePoint>(), new List<CapturePoint>());
-            using var capture = new ActivationCapture(point => Selected(point) || forAttention?.Invoke(point) == true, (point, value) =>
+            // Progress: layer i/N counts the hidden states the forward pass has produced (the model asks about each
+            // point once or twice, so distinct names are counted).
+            var progress = Execution.UnitProgress.Current;
+            progress?.Phase("layer", net.Architecture.CapturePoints(net.Config).Count(p => p.Kind == CaptureKind.HiddenState));
+            var statesSeen = new HashSet<string>(StringComparer.Ordinal);
+            bool Wanted(CapturePoint point)
+            {
+                if (point.Kind == CaptureKind.HiddenState && statesSeen.Add(point.Name)) progress?.StepDone();
+                return Selected(point) || forAttention?.Invoke(point) == true;
+            }
+            using var capture = new ActivationCapture(Wanted, (point, value) =>
             {
                 var (selected, attentionInput) = (Selected(point), forAttention?.Invoke(point) == true);
                 var key = StoredPoints.KeyOf(point);

@@ -22,13 +22,19 @@ public static class FigureJobs
     {
         ArgumentNullException.ThrowIfNull(context);
         var gate = Gates.GetValue(context, c => new SemaphoreSlim(c.Jobs, c.Jobs));
+        var progress = Execution.UnitProgress.Current;
+        progress?.Phase("rendering figures", jobs.Count);
         return Run([.. jobs.Select(j => j with
         {
             Render = () =>
             {
                 gate.Wait();
                 try { return j.Render(); }
-                finally { gate.Release(); }
+                finally
+                {
+                    gate.Release();
+                    progress?.StepDone();
+                }
             },
         })], context.Jobs);
     }

@@ -140,9 +140,15 @@ public sealed class Checkpoint : IDisposable
         // File bytes straight into each parameter's storage (converted chunk-wise if needed); a few tensors at a time,
         // since one thread copying out of the page cache and faulting in fresh pages does not saturate memory.
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Clamp(Environment.ProcessorCount, 1, 4) };
+        var progress = Execution.UnitProgress.Current;
+        progress?.LoadingBytes(reads.Sum(r => r.Entry.SpanBytes));
         try
         {
-            Parallel.ForEach(reads.OrderByDescending(r => r.Entry.ElementCount), parallel, r => r.Entry.ReadInto(r.Target));
+            Parallel.ForEach(reads.OrderByDescending(r => r.Entry.ElementCount), parallel, r =>
+            {
+                r.Entry.ReadInto(r.Target);
+                progress?.Loaded(r.Entry.SpanBytes);
+            });
         }
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)
         {

@@ -1,0 +1,127 @@
+namespace Tta.Execution;
+
+/// <summary>
+/// Shows what the running units are doing. On a terminal: a live block under the log, one line per running unit,
+/// redrawn every second, with log lines written above it. Elsewhere (logs, CI): a plain <c>progress:</c> line per
+/// unit that has run longer than the interval, every interval (30 s by default, <c>TTA_PROGRESS_SECONDS</c>), so a
+/// long Extract is never silent. Written here rather than with Spectre.Console's live display, which must own the
+/// console and cannot have parallel units' log lines written around it.
+/// </summary>
+public sealed class ProgressDisplay : IDisposable
+{
+    private readonly object gate = new();
+    private readonly List<UnitProgress> running = [];
+    private readonly TextWriter output;
+    private readonly bool live;
+    private readonly TimeSpan interval;
+    private readonly Timer timer;
+    private int shownLines;
+
+    public ProgressDisplay(TextWriter output, bool live, TimeSpan? interval = null)
+    {
+        this.output = output;
+        this.live = live;
+        this.interval = interval ?? (double.TryParse(Environment.GetEnvironmentVariable("TTA_PROGRESS_SECONDS"),
+            System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0
+            ? TimeSpan.FromSeconds(s) : TimeSpan.FromSeconds(30));
+        var period = live ? TimeSpan.FromSeconds(1) : this.interval;
+        timer = new Timer(_ => Tick(), null, period, period);
+        Log = live ? new AboveWriter(this) : output;
+    }
+
+    /// <summary>Live on an interactive terminal; plain lines when output is redirected, in CI or on a dumb terminal.</summary>
+    public static bool ConsoleIsLive =>
+        !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("CI") is null
+        && Environment.GetEnvironmentVariable("TERM") is not (null or "" or "dumb");
+
+    /// <summary>Where the run's log lines go: above the live block on a terminal, else straight to the output.</summary>
+    public TextWriter Log { get; }
+
+    public void Started(UnitProgress unit)
+    {
+        lock (gate) running.Add(unit);
+    }
+
+    public void Finished(UnitProgress unit)
+    {
+        lock (gate)
+        {
+            running.Remove(unit);
+            if (live) Redraw();
+        }
+    }
+
+    private void Tick()
+    {
+        lock (gate)
+        {
+            if (live)
+            {
+                Redraw();
+                return;
+            }
+            foreach (var unit in running)
+                output.WriteLine("progress: " + unit.Describe());
+            output.Flush();
+        }
+    }
+
+    /// <summary>Clears the live block (the cursor ends where it began).</summary>
+    private void Clear()
+    {
+        for (var i = 0; i < shownLines; i++) output.Write("\u001b[1A\u001b[2K");
+        shownLines = 0;
+    }
+
+    private void Redraw()
+    {
+        Clear();
+        foreach (var unit in running)
+            output.WriteLine("  " + unit.Describe());
+        shownLines = running.Count;
+        output.Flush();
+    }
+
+    public void Dispose()
+    {
+        timer.Dispose();
+        lock (gate)
+        {
+            if (live) Clear();
+            running.Clear();
+            output.Flush();
+        }
+    }
+
+    /// <summary>Writes whole lines above the live block.</summary>
+    private sealed class AboveWriter(ProgressDisplay display) : TextWriter
+    {
+        private readonly System.Text.StringBuilder pending = new();
+
+        public override System.Text.Encoding Encoding => display.output.Encoding;
+
+        public override void Write(char value)
+        {
+            lock (display.gate)
+            {
+                if (value != '\n')
+                {
+                    pending.Append(value);
+                    return;
+                }
+                display.Clear();
+                display.output.WriteLine(pending.ToString());
+                pending.Clear();
+                display.Redraw();
+            }
+        }
+
+        public override void Write(string? value)
+        {
+            if (value is null) return;
+            foreach (var c in value) Write(c);
+        }
+
+        public override void WriteLine(string? value) => Write((value ?? "") + "\n");
+    }
+}
