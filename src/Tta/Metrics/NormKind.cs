@@ -4,7 +4,6 @@ using Tta.Config;
 using Tta.Explorer;
 using Tta.Extract;
 using Tta.Figures;
-using YamlDotNet.RepresentationModel;
 
 namespace Tta.Metrics;
 
@@ -13,15 +12,12 @@ namespace Tta.Metrics;
 /// drawn per series as a line chart of norm against layer: one line per token up to
 /// <see cref="LineFigure.MaxLegendEntries"/> tokens, else mean ± sd.
 /// </summary>
-public sealed class NormKind : MetricKind<bool>
+public sealed class NormKind : SwitchMetricKind
 {
     public const string Key = "norm";
 
     public override string Name => Key;
     public override string Description => "hidden-state norms";
-    public override string Example => "norm: true";
-
-    public override object? Read(YamlNodeReader reader, YamlNode value) => reader.Bool(value, Key) ? true : null;
 
     public override MetricsUnitBase Unit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text) =>
         new NormMetricsUnit(ws, experiment, model, text);

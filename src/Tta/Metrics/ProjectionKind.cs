@@ -2,18 +2,14 @@ using Tta.Cache;
 using Tta.Config;
 using Tta.Explorer;
 using Tta.Figures;
-using YamlDotNet.RepresentationModel;
 
 namespace Tta.Metrics;
 
 /// <summary><c>metrics.projection: true</c>: every token's path in the 2-D PCA plane of all layers (<see cref="TrajectoryProjectionUnit"/>).</summary>
-public sealed class ProjectionKind : MetricKind<bool>
+public sealed class ProjectionKind : SwitchMetricKind
 {
     public override string Name => TrajectoryProjectionUnit.Kind;
     public override string Description => "trajectory projection";
-    public override string Example => "projection: true";
-
-    public override object? Read(YamlNodeReader reader, YamlNode value) => reader.Bool(value, Name) ? true : null;
 
     public override MetricsUnitBase Unit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text) =>
         new TrajectoryProjectionUnit(ws, experiment, model, text);

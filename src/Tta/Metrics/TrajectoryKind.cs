@@ -2,20 +2,16 @@ using Tta.Cache;
 using Tta.Config;
 using Tta.Explorer;
 using Tta.Figures;
-using YamlDotNet.RepresentationModel;
 
 namespace Tta.Metrics;
 
 /// <summary><c>metrics.trajectory: true</c>: per-token step lengths, cosines and curvature across layers (<see cref="TrajectoryMetricsUnit"/>).</summary>
-public sealed class TrajectoryKind : MetricKind<bool>
+public sealed class TrajectoryKind : SwitchMetricKind
 {
     public const string Key = "trajectory";
 
     public override string Name => Key;
     public override string Description => "trajectory metrics";
-    public override string Example => "trajectory: true";
-
-    public override object? Read(YamlNodeReader reader, YamlNode value) => reader.Bool(value, Key) ? true : null;
 
     public override MetricsUnitBase Unit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text) =>
         new TrajectoryMetricsUnit(ws, experiment, model, text);
