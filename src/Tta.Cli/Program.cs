@@ -53,6 +53,11 @@ public static class TtaCli
             io.Error.WriteLine($"error: {e.Message}");
             return BadInput;
         }
+        catch (OperationCanceledException)
+        {
+            io.Error.WriteLine("error: the run was interrupted (Ctrl-C or SIGTERM); its Slurm jobs were cancelled (scancel). Run again to build what is still stale");
+            return 130;
+        }
         catch (Exception e) when (Environment.GetEnvironmentVariable("TTA_DEBUG") != "1")
         {
             io.Error.WriteLine($"error: {e.Message}");
