@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Tta;
 using Tta.Cache;
 using Tta.Config;
@@ -51,6 +52,11 @@ public static class TtaCli
         {
             io.Error.WriteLine($"error: {e.Message}");
             return BadInput;
+        }
+        catch (OperationCanceledException)
+        {
+            io.Error.WriteLine("error: the run was interrupted (Ctrl-C or SIGTERM); its Slurm jobs were cancelled (scancel). Run again to build what is still stale");
+            return 130;
         }
         catch (Exception e) when (Environment.GetEnvironmentVariable("TTA_DEBUG") != "1")
         {
@@ -203,13 +209,9 @@ public static class TtaCli
         var stages = Pipeline.StageNames.Skip(first).Take(last - first + 1).ToList();
         var slurm = Slurm(o, c);
         using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler? onCtrlC = null;
-        if (slurm is not null)
-        {
-            // Ctrl-C cancels the run's Slurm jobs before this process ends.
-            onCtrlC = (_, e) => { e.Cancel = true; cancel.Cancel(); };
-            Console.CancelKeyPress += onCtrlC;
-        }
+        // Ctrl-C (SIGINT) or SIGTERM (a scheduler or CI stopping us) cancels the run's Slurm jobs before this process ends.
+        var signals = slurm is null ? [] : new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM }.Select(signal =>
+            PosixSignalRegistration.Create(signal, context => { context.Cancel = true; cancel.Cancel(); })).ToList();
         try
         {
             var outcomes = Pipeline.Run(stages, c, RunOptions(o), slurm, cancel.Token);
@@ -226,7 +228,7 @@ public static class TtaCli
         }
         finally
         {
-            if (onCtrlC is not null) Console.CancelKeyPress -= onCtrlC;
+            foreach (var registration in signals) registration.Dispose();
         }
         return 0;
     }

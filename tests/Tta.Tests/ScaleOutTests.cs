@@ -136,6 +136,43 @@ public sealed class ScaleOutTests(SlurmCluster cluster, ITestOutputHelper output
     }
 
     [Fact]
+    public async Task SigtermCancelsEveryJobOfTheRun()
+    {
+        if (!cluster.Check(output)) return;
+        var ws = TwoModelsThreeTexts();
+        using var run = Process.Start(TtaProcess.Cli(ws.Args("run", "--stage=Download", "--through=Figures", "--executor=slurm", "--poll-seconds=0.5",
+            $"--cache={Path.Combine(ws.Root, "run", "cache")}", $"--figures={Path.Combine(ws.Root, "run", "figures")}"), SlurmEnvironment()))!;
+        var runOutput = run.StandardOutput.ReadToEndAsync();
+        var runErrors = run.StandardError.ReadToEndAsync();
+        List<string> Jobs() => [.. cluster.Cli.Run("squeue", ["-h", "-o", "%F %j"]).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split(' ')).Where(p => p is [_, var name] && name.StartsWith("tta-", StringComparison.Ordinal)).Select(p => p[0]).Distinct()];
+        var sw = Stopwatch.StartNew();
+        var submitted = new List<string>();
+        while (submitted.Count < 3 && sw.Elapsed < TimeSpan.FromMinutes(2) && !run.HasExited)
+        {
+            submitted = Jobs();
+            if (submitted.Count < 3) Thread.Sleep(100);
+        }
+        Assert.True(submitted.Count >= 3, "the run's job arrays never appeared in squeue");
+        using (var kill = Process.Start(TtaProcess.Command("kill", ["-TERM", run.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))!)
+            kill.WaitForExit();
+        await run.WaitForExitAsync();
+        var log = await runOutput + await runErrors;
+        output.WriteLine(log);
+        Assert.Equal(130, run.ExitCode);
+        Assert.Contains("error: the run was interrupted", log);
+        // scancel is asynchronous in the controller: the jobs leave the queue within seconds.
+        sw.Restart();
+        var left = Jobs().Intersect(submitted).ToList();
+        while (left.Count > 0 && sw.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            Thread.Sleep(200);
+            left = [.. Jobs().Intersect(submitted)];
+        }
+        Assert.True(left.Count == 0, $"jobs {string.Join(", ", left)} of the terminated run are still queued or running");
+    }
+
+    [Fact]
     public async Task TwoExperimentsSharingAModelRunSideBySideEachUnitLockedOnItsOwn()
     {
         var ws = new TinyWorkspace();

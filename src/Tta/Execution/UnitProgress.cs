@@ -20,7 +20,7 @@ public sealed class UnitProgress(StageUnit unit)
 
     public StageUnit Unit { get; } = unit;
 
-    /// <summary>The current phase: <c>starting</c>, <c>loading</c>, <c>layer</c>, <c>rendering figures</c>, ….</summary>
+    /// <summary>The current phase: <c>starting</c>, <c>loading</c>, <c>layer</c>, <c>figures</c>, ….</summary>
     public string PhaseName => phase;
 
     public long BytesLoaded => Volatile.Read(ref bytesDone);

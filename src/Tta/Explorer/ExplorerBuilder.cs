@@ -13,7 +13,7 @@ namespace Tta.Explorer;
 /// Reads what the explorer page of one experiment shows — the metrics files of every model × text (one block at a
 /// time), the figure units' files, the unit manifests — and returns the page data with the quantised maps.
 /// </summary>
-public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
+public sealed class ExplorerBuilder(Workspace ws, Experiment experiment, int workers = 4)
 {
     /// <summary>How many nearest tokens the hover shows at most.</summary>
     public const int MaxNearest = 5;
@@ -258,10 +258,10 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
         (string Label, double Depth) Describe(string stack, string point, int layer) =>
             (labels.GetValueOrDefault((stack, point)) ?? point, depths.TryGetValue((stack, point), out var d) ? d : Depth.OfBlock(layer));
         var figures = FigureCatalog.Catalog(manifest.Outputs.Select(o => ws.Absolute(o.Path)), FiguresUnit.Records(manifest), Describe);
-        // Decoding a 6000-px PNG takes a while: thumbnails are made side by side (a few at a time, as each decode
-        // holds the full image), each into its own file, so the result does not depend on the order.
+        // Decoding a 6000-px PNG takes a while: thumbnails are made side by side (up to the run's --jobs, at most 4 at a
+        // time, as each decode holds the full image), each into its own file, so the result does not depend on the order.
         var sizes = new (string Target, int Width, int Height)?[figures.Count];
-        Parallel.For(0, figures.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Min(4, Environment.ProcessorCount) }, i =>
+        Parallel.For(0, figures.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Clamp(workers, 1, 4) }, i =>
         {
             if (!figures[i].Files.TryGetValue("png", out var png)) return;
             var target = Path.Combine(PageDir, ThumbsFolder, m.Key, t.Key, figures[i].Stem + ".png");

@@ -43,7 +43,7 @@ public sealed class ExplorerUnit(Workspace ws, Experiment experiment) : StageUni
 
     public override IReadOnlyList<string> Run(RunContext context)
     {
-        var builder = new ExplorerBuilder(ws, experiment);
+        var builder = new ExplorerBuilder(ws, experiment, context.Jobs);
         // Thumbnails of an earlier run that this one does not rewrite go away.
         var thumbs = Path.Combine(builder.PageDir, ExplorerBuilder.ThumbsFolder);
         if (Directory.Exists(thumbs)) Directory.Delete(thumbs, recursive: true);

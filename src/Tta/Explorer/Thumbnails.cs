@@ -5,7 +5,8 @@ namespace Tta.Explorer;
 
 /// <summary>
 /// Small PNG copies of the static figures for the explorer's gallery (a 512-token heatmap is about 6000 px square; the
-/// gallery shows it at <see cref="MaxSide"/> px), resampled with a cubic filter. Same input, same bytes.
+/// gallery shows it at <see cref="MaxSide"/> px), resampled with a cubic filter, written by our PNG encoder (Skia's
+/// took a third of the explorer's time on the default experiment). Same input, same bytes.
 /// </summary>
 public static class Thumbnails
 {
@@ -17,12 +18,11 @@ public static class Thumbnails
         using var source = SKBitmap.Decode(png) ?? throw new InvalidDataException($"{png}: not a PNG that SkiaSharp can read");
         var factor = Math.Min(1.0, (double)MaxSide / Math.Max(source.Width, source.Height));
         var (w, h) = (Math.Max(1, (int)Math.Round(source.Width * factor)), Math.Max(1, (int)Math.Round(source.Height * factor)));
-        using var small = source.Resize(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Premul), new SKSamplingOptions(SKCubicResampler.Mitchell))
+        using var small = source.Resize(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Opaque), new SKSamplingOptions(SKCubicResampler.Mitchell))
             ?? throw new InvalidOperationException($"{png}: could not be resized");
-        using var image = SKImage.FromBitmap(small);
-        using var data = image.Encode(SKEncodedImageFormat.Png, 100);
+        using var pixels = small.PeekPixels();
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(target))!);
-        AtomicFile.WriteAllBytes(target, data.ToArray());
+        AtomicFile.WriteAllBytes(target, Figures.PngEncoder.Encode(pixels, 72));
         return (w, h);
     }
 

@@ -23,7 +23,7 @@ public static class FigureJobs
         ArgumentNullException.ThrowIfNull(context);
         var gate = Gates.GetValue(context, c => new SemaphoreSlim(c.Jobs, c.Jobs));
         var progress = Execution.UnitProgress.Current;
-        progress?.Phase("rendering figures", jobs.Count);
+        progress?.Phase("figures", jobs.Count);
         return Run([.. jobs.Select(j => j with
         {
             Render = () =>
