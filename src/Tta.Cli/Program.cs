@@ -327,7 +327,10 @@ public static class TtaCli
     {
         if (o.Get("child") == "forward")
             return Tta.Models.ModelBenchmark.BareForward(o.Required("model"), o.Required("text"), o.Get("dtype") ?? "float32", io.Out);
-        var only = o.All("only");
+        string[] benchmarks = ["store", "load", "memory", "extract", "figures", "tokenizers", "scaleout"];
+        var only = o.All("only").SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        if (only.FirstOrDefault(name => !benchmarks.Contains(name)) is { } unknown)
+            throw new ArgumentException($"--only={unknown}: no such benchmark; write one or more of {string.Join(",", benchmarks)}");
         bool Wanted(string name) => only.Count == 0 || only.Contains(name);
         var work = o.Get("work") ?? Path.GetTempPath();
         int[]? Sizes(string key) => o.Get(key)?.Split(',').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray();

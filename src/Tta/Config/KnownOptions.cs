@@ -37,7 +37,7 @@ public static class KnownOptions
         new("shards", Value, OptionScope.Both, "Synth: number of weight files"),
         new("weights", Value, OptionScope.Both, "Synth: random or empty (sparse zeros)"),
         new("archive", Value, OptionScope.Both, "Verify: the archive to check"),
-        new("only", Value, OptionScope.Both, "Bench: which benchmarks (store, load, memory, extract, figures)"),
+        new("only", Value, OptionScope.Both, "Bench: which benchmarks (store, load, memory, extract, figures, tokenizers, scaleout)"),
         new("tokens", Value, OptionScope.Both, "Bench: text length of memory and extract (default 512)"),
         new("falcon-layers", Value, OptionScope.Both, "Bench: blocks of the Falcon-7b shape in memory (default 4, 32 = full)"),
         new("repeats", Value, OptionScope.Both, "Bench: processes of each kind in extract (default 3)"),
