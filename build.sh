@@ -62,8 +62,13 @@ if [ ! -f "$stamp" ] || [ -n "$(find src build/native -newer "$stamp" -type f -n
   touch "$stamp"
 fi
 
+# Cake's own assembly, started directly: through the `dotnet cake` tool shim, a no-op run took 0.25 s longer (measured).
+cake="${NUGET_PACKAGES:-$HOME/.nuget/packages}/cake.tool/7.0.0/tools/net10.0/any/Cake.dll"
 set +e
-dotnet cake build/build.cake --configuration="$config" "$@"
+# Tiered PGO off for Cake and the short tta-cli calls it makes (a no-op run took 0.15 s less); build.cake turns it
+# back on for the process that builds units.
+export DOTNET_TieredPGO=0
+if [ -f "$cake" ]; then dotnet "$cake" build/build.cake --configuration="$config" "$@"; else dotnet cake build/build.cake --configuration="$config" "$@"; fi
 rc=$?
 set -e
 end=$(date +%s.%N)

@@ -31,8 +31,15 @@ string Forwarded()
 // the run that follows rebuilds it without hashing again).
 string Verify() => HasArgument("verify") ? " --verify" : "";
 
+// build.sh starts Cake with tiered PGO off (it only lengthens short runs: Cake and the plan); the run that builds
+// units gets the runtime's default back.
 int Cli(string arguments) =>
-    StartProcess("dotnet", new ProcessSettings { Arguments = $"\"{cli}\" {arguments} --root=\"{root}\"", WorkingDirectory = root });
+    StartProcess("dotnet", new ProcessSettings
+    {
+        Arguments = $"\"{cli}\" {arguments} --root=\"{root}\"",
+        WorkingDirectory = root,
+        EnvironmentVariables = arguments.StartsWith("run ") ? new Dictionary<string, string> { ["DOTNET_TieredPGO"] = "1" } : null,
+    });
 
 void CliOrFail(string arguments)
 {
