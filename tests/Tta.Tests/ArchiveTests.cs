@@ -99,7 +99,7 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
         Assert.Equal(data.Order(StringComparer.Ordinal), data);
         Assert.Equal(["ro-crate-metadata.json", "SHA256SUMS"], names.TakeLast(2));
 
-        // The per-text figures are archived, and the explorer (index.html and its thumbnails).
+        // The per-text figures (with their thumbnails) are archived, and the explorer page.
         var figures = Directory.GetFiles(Path.Combine(built.Workspace.FiguresDir, "tiny"), "*", SearchOption.AllDirectories)
             .Select(f => "figures/" + Path.GetRelativePath(built.Workspace.FiguresDir, f).Replace('\\', '/')).Order(StringComparer.Ordinal);
         var expected = new List<string> { "experiment/tiny.yaml", "experiment/texts/one.txt", "run-manifest.json" };
@@ -133,11 +133,11 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
     {
         var (code, output) = Verify(built.ArchivePath);
         Assert.True(code == 0, output);
-        Assert.True(output.Contains("24 regenerated figure file(s) are identical", StringComparison.Ordinal), output);
+        Assert.True(output.Contains("36 regenerated figure file(s) are identical", StringComparison.Ordinal), output);
         var report = ArchiveVerifier.Verify(built.ArchivePath, TextWriter.Null);
         Assert.Empty(report.Problems);
         Assert.Equal(ArchivedTinyExperiment.Members(built.ArchivePath).Count, report.MembersChecked);
-        Assert.Equal(2 * 12, report.FiguresCompared); // 2 texts × 3 layers × 2 measures × 2 formats
+        Assert.Equal(2 * 18, report.FiguresCompared); // 2 texts × 3 layers × 2 measures × (2 formats + a thumbnail of the PNG)
     }
 
     [Fact]
@@ -211,9 +211,9 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
         var (code, output) = Verify(damaged);
         Assert.NotEqual(0, code);
         var failures = output.Split('\n').Where(l => l.StartsWith("FAILED ", StringComparison.Ordinal)).ToList();
-        var failure = Assert.Single(failures, f => !f.Contains("/~thumbs/", StringComparison.Ordinal) && !f.Contains("figures/tiny/index.html", StringComparison.Ordinal));
+        // Only the figure: its thumbnail (regenerated with it) and the page (which links it) are the archived ones.
+        var failure = Assert.Single(failures);
         Assert.StartsWith($"FAILED {target}: differs from the figure regenerated from cache/metrics/tiny/tiny/one/similarity.parquet", failure);
-        Assert.Contains(failures, f => f.Contains("/~thumbs/tiny/one/encoder-L02-hidden_states.2-cosine.png: differs", StringComparison.Ordinal)); // the explorer's thumbnail of it
     }
 
     [Fact]
@@ -301,7 +301,7 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
         }
         var figures = actions.Where(a => a["name"]!.GetValue<string>().StartsWith("Figures ", StringComparison.Ordinal) && !a["name"]!.GetValue<string>().EndsWith("/explorer", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, figures.Count);
-        Assert.All(figures, f => Assert.Equal(2 * 3 * 2 + 1, f["result"]!.AsArray().Count)); // 12 figures + manifest
+        Assert.All(figures, f => Assert.Equal(2 * 3 * 2 + 2 * 3 + 1, f["result"]!.AsArray().Count)); // 12 figures, 6 thumbnails, manifest
         Assert.Equal("0.107.0", graph["#software-TorchSharp"]["softwareVersion"]!.GetValue<string>().Split('+')[0]);
 
         // Model weights are described by their real SHA-256.
@@ -374,7 +374,7 @@ public class ArchiveAllMetricsTests
         var report = ArchiveVerifier.Verify(archive, TextWriter.Null);
         Assert.Empty(report.Problems);
         Assert.Contains(names, n => n.Contains("-projection-pca.png", StringComparison.Ordinal));
-        // Every figure is regenerated (the explorer's page and thumbnails are rebuilt and compared separately).
+        // Every figure and thumbnail is regenerated (the explorer's page is rebuilt and compared separately).
         var figures = names.Count(n => n.StartsWith("figures/tiny/tiny/", StringComparison.Ordinal));
         Assert.Equal(figures, report.FiguresCompared);
     }

@@ -54,12 +54,14 @@ public class ExplorerUnitTests
         Assert.Contains("# a note", File.ReadAllText(page));
         built = Stamp(page);
 
-        // A thumbnail deleted: the unit's output is missing.
-        var thumb = Directory.GetFiles(Path.Combine(ws.FiguresDir, "tiny", "~thumbs"), "*.png", SearchOption.AllDirectories)[0];
+        // A thumbnail deleted: the figure unit's output is missing; rebuilt to the same bytes, the page stays.
+        var thumb = Directory.GetFiles(Path.Combine(ws.FiguresDir, "tiny", "tiny", "one", Tta.Figures.Thumbnails.Folder), "*.png")[0];
+        var thumbBytes = File.ReadAllBytes(thumb);
         File.Delete(thumb);
         Assert.Contains("is missing", Explain(ws, "Figures"));
         RunAll(ws);
-        Assert.True(File.Exists(thumb));
+        Assert.Equal(thumbBytes, File.ReadAllBytes(thumb));
+        Assert.Equal(built, Stamp(page));
 
         // A figure option: the figures change, and with them the page.
         ws.WriteExperiment(File.ReadAllText(ws.ExperimentPath).Replace("cell_pixels: 8", "cell_pixels: 9"));
@@ -70,6 +72,51 @@ public class ExplorerUnitTests
         Assert.NotEqual(built, Stamp(page));
         Assert.Contains("tiny/explorer: up to date", Explain(ws, "Figures"));
     }
+
+    [Fact]
+    public void EachFigureUnitMakesTheThumbnailsOfItsPngsAndThePageLinksThem()
+    {
+        var ws = new TinyWorkspace();
+        RunAll(ws);
+        var dir = Path.Combine(ws.FiguresDir, "tiny", "tiny", "one");
+        var manifest = Tta.Cache.UnitManifest.TryRead(Path.Combine(ws.CacheDir, "figures", "tiny", "tiny", "one", "manifest.json"))!;
+        var outputs = manifest.Outputs.Select(o => Path.GetFullPath(o.Path, ws.Root)).ToList();
+        var pngs = outputs.Where(o => o.EndsWith(".png", StringComparison.Ordinal) && !Tta.Figures.Thumbnails.IsThumbnail(o)).ToList();
+        var thumbs = outputs.Where(Tta.Figures.Thumbnails.IsThumbnail).ToList();
+        Assert.NotEmpty(pngs);
+        // One declared thumbnail per PNG of the unit, beside its files: what the PNG shows, at most 320 px.
+        Assert.Equal(pngs.Select(p => Path.Combine(dir, Tta.Figures.Thumbnails.Folder, Path.GetFileName(p))).Order(StringComparer.Ordinal),
+            thumbs.Order(StringComparer.Ordinal));
+        foreach (var png in pngs)
+        {
+            using var figure = SkiaSharp.SKBitmap.Decode(png);
+            using var thumb = SkiaSharp.SKBitmap.Decode(Tta.Figures.Thumbnails.PathFor(png));
+            Assert.Equal(Math.Min(Tta.Figures.Thumbnails.MaxSide, Math.Max(figure.Width, figure.Height)), Math.Max(thumb.Width, thumb.Height));
+            Assert.Equal((double)figure.Width / figure.Height, (double)thumb.Width / thumb.Height, 0.02);
+            using var expected = figure.Resize(new SkiaSharp.SKImageInfo(thumb.Width, thumb.Height), new SkiaSharp.SKSamplingOptions(SkiaSharp.SKCubicResampler.Mitchell));
+            var differing = Enumerable.Range(0, thumb.Width * thumb.Height).Count(i => !Close(expected.GetPixel(i % thumb.Width, i / thumb.Width), thumb.GetPixel(i % thumb.Width, i / thumb.Width)));
+            Assert.True(differing == 0, $"{png}: {differing} thumbnail pixels differ from the resized PNG");
+        }
+
+        // The page's gallery links each figure's thumbnail with its size; the explorer wrote none of its own.
+        var page = File.ReadAllText(Path.Combine(ws.FiguresDir, "tiny", "index.html"));
+        var data = System.Text.Json.JsonDocument.Parse(Regex.Match(page, """<script type="application/json" id="tta-data">(.*?)</script>""", RegexOptions.Singleline).Groups[1].Value);
+        var set = data.RootElement.GetProperty("sets").EnumerateArray().Single(e => e.GetProperty("text").GetString() == "one");
+        var linked = set.GetProperty("figures").EnumerateArray().ToList();
+        Assert.Equal(pngs.Count, linked.Count);
+        foreach (var entry in linked)
+        {
+            var thumb = Path.GetFullPath(Uri.UnescapeDataString(entry.GetProperty("thumb").GetString()!), Path.Combine(ws.FiguresDir, "tiny"));
+            Assert.Contains(thumb, thumbs);
+            var size = Tta.Figures.Thumbnails.PngSize(thumb)!.Value;
+            Assert.Equal((size.Width, size.Height), (entry.GetProperty("thumbWidth").GetInt32(), entry.GetProperty("thumbHeight").GetInt32()));
+        }
+        Assert.False(Directory.Exists(Path.Combine(ws.FiguresDir, "tiny", Tta.Figures.Thumbnails.Folder)));
+    }
+
+    /// <summary>Equal within one level per channel (the PNG file and the raster it was encoded from are the same pixels).</summary>
+    private static bool Close(SkiaSharp.SKColor a, SkiaSharp.SKColor b) =>
+        Math.Abs(a.Red - b.Red) <= 1 && Math.Abs(a.Green - b.Green) <= 1 && Math.Abs(a.Blue - b.Blue) <= 1;
 
     [Fact]
     public void ArchiveHoldsTheExplorerAndVerifyRebuildsItFromTheArchivedData()
@@ -83,13 +130,13 @@ public class ExplorerUnitTests
         var members = ArchivedTinyExperiment.Members(zipPath);
         Assert.Equal(File.ReadAllBytes(Path.Combine(ws.FiguresDir, "tiny", "index.html")), members["figures/tiny/index.html"]);
         Assert.Contains("cache/figures/tiny/explorer.manifest.json", members.Keys);
-        var thumbs = Directory.GetFiles(Path.Combine(ws.FiguresDir, "tiny", ExplorerBuilder.ThumbsFolder), "*.png", SearchOption.AllDirectories);
+        var thumbs = Directory.GetFiles(ws.FiguresDir, "*.png", SearchOption.AllDirectories).Where(Tta.Figures.Thumbnails.IsThumbnail).ToList();
         Assert.NotEmpty(thumbs);
         Assert.All(thumbs, t => Assert.Contains("figures/" + Path.GetRelativePath(ws.FiguresDir, t), members.Keys));
 
         (code, text) = ws.Cli("verify", $"--archive={zipPath}");
         Assert.True(code == 0, text);
-        Assert.Contains($"rebuilt the explorer ({thumbs.Length + 1} file(s))", text);
+        Assert.Contains("rebuilt the explorer (1 file(s))", text);
 
         // A page whose maps were swapped, with checksums made to match: only the rebuild can tell.
         var page = System.Text.Encoding.UTF8.GetString(members["figures/tiny/index.html"]);

@@ -333,8 +333,9 @@ public static partial class ArchiveVerifier
         AtomicFile.Write(path, target =>
         {
             using var source = new BoundedStream(entry);
-            source.CopyTo(target, 1 << 20);
-        });
+            // One buffer no larger than the member (most are a few KB), none in the file stream.
+            source.CopyTo(target, (int)Math.Clamp(entry.Length, 4096, 1 << 20));
+        }, bufferSize: 0);
     }
 
     /// <summary>Whether a file and a member hold the same bytes, compared in chunks.</summary>

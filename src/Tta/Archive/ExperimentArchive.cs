@@ -140,9 +140,9 @@ public static class ExperimentArchive
                     AddUnit(figures, UnitManifest.TryRead(figures.ManifestPath)!, metricFiles, images);
                 }
             }
-            // The explorer page (a text member: paths in its copy of the YAML are rewritten) and its thumbnails.
+            // The explorer page (a text member: paths in its copy of the YAML are rewritten); its thumbnails are figure outputs.
             var explorer = new Explorer.ExplorerUnit(ws, e);
-            var explorerFiles = AddOutputs(explorer, "explorer", "interactive explorer (page or gallery thumbnail; Figures output)");
+            var explorerFiles = AddOutputs(explorer, "explorer", "interactive explorer page (Figures output)");
             AddUnit(explorer, UnitManifest.TryRead(explorer.ManifestPath)!, [.. members.Where(x => x.Kind is "metrics" or "figure").Select(x => x.Name)], explorerFiles);
             var runManifest = RunManifest();
             members.Add(new Member(RunManifestName, "run-manifest",

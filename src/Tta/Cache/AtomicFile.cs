@@ -6,13 +6,18 @@ namespace Tta.Cache;
 /// </summary>
 public static class AtomicFile
 {
-    public static void Write(string path, Action<Stream> write)
+    /// <summary>
+    /// Writes <paramref name="path"/> through <paramref name="write"/>. <paramref name="bufferSize"/>: the stream's
+    /// buffer (0: none, for callers that write in large pieces or all at once — a 1 MB buffer per small file is
+    /// allocated for nothing).
+    /// </summary>
+    public static void Write(string path, Action<Stream> write, int bufferSize = 1 << 20)
     {
         var temp = Begin(path);
         FileStream? stream = null;
         try
         {
-            stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
+            stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize);
             write(stream);
             stream.Flush(flushToDisk: true);
             stream.Dispose();
@@ -68,12 +73,12 @@ public static class AtomicFile
     }
 
     public static void WriteAllText(string path, string text) =>
-        Write(path, s => s.Write(System.Text.Encoding.UTF8.GetBytes(text)));
+        Write(path, s => s.Write(System.Text.Encoding.UTF8.GetBytes(text)), bufferSize: 0);
 
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
     {
         var copy = bytes.ToArray();
-        Write(path, s => s.Write(copy));
+        Write(path, s => s.Write(copy), bufferSize: 0);
     }
 
     /// <summary>

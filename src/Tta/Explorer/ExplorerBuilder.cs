@@ -13,21 +13,15 @@ namespace Tta.Explorer;
 /// Reads what the explorer page of one experiment shows — the metrics files of every model × text (one block at a
 /// time), the figure units' files, the unit manifests — and returns the page data with the quantised maps.
 /// </summary>
-public sealed class ExplorerBuilder(Workspace ws, Experiment experiment, int workers = 4)
+public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
 {
     /// <summary>How many nearest tokens the hover shows at most.</summary>
     public const int MaxNearest = 5;
 
-    public const string ThumbsFolder = "~thumbs"; // '~' cannot start a model key, so this never meets a model's folder
-
     private readonly List<QuantizedMap> maps = [];
     private readonly Dictionary<(string Stack, string Point), double> similarityDepths = [];
-    private readonly List<string> thumbs = [];
 
     public string PageDir => Path.Combine(ws.FiguresDir, experiment.Name);
-
-    /// <summary>Thumbnails written by <see cref="Build"/>.</summary>
-    public IReadOnlyList<string> ThumbnailFiles => thumbs;
 
     public IReadOnlyList<QuantizedMap> Maps => maps;
 
@@ -248,7 +242,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment, int wor
         return result;
     }
 
-    /// <summary>The figure unit's files in gallery order, each with a thumbnail (written here) of its PNG.</summary>
+    /// <summary>The figure unit's files in gallery order, each with the thumbnail that unit made of its PNG.</summary>
     private List<FigureEntry> Figures(ModelSpec m, TextSpec t, List<SimilarityEntry> similarity,
         IReadOnlyDictionary<(string Stack, string Point), double> depths)
     {
@@ -257,26 +251,17 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment, int wor
         var labels = similarity.GroupBy(s => (s.Stack, s.Point)).ToDictionary(g => g.Key, g => g.First().Label);
         (string Label, double Depth) Describe(string stack, string point, int layer) =>
             (labels.GetValueOrDefault((stack, point)) ?? point, depths.TryGetValue((stack, point), out var d) ? d : Depth.OfBlock(layer));
-        var figures = FigureCatalog.Catalog(manifest.Outputs.Select(o => ws.Absolute(o.Path)), FiguresUnit.Records(manifest), Describe);
-        // Decoding a 6000-px PNG takes a while: thumbnails are made side by side (up to the run's --jobs, at most 4 at a
-        // time, as each decode holds the full image), each into its own file, so the result does not depend on the order.
-        var sizes = new (string Target, int Width, int Height)?[figures.Count];
-        Parallel.For(0, figures.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Clamp(workers, 1, 4) }, i =>
-        {
-            if (!figures[i].Files.TryGetValue("png", out var png)) return;
-            var target = Path.Combine(PageDir, ThumbsFolder, m.Key, t.Key, figures[i].Stem + ".png");
-            var (w, h) = Thumbnails.Write(png, target);
-            sizes[i] = (target, w, h);
-        });
+        var files = manifest.Outputs.Select(o => ws.Absolute(o.Path)).ToLookup(Thumbnails.IsThumbnail);
+        var thumbnails = files[true].ToDictionary(f => Path.GetFileNameWithoutExtension(f), StringComparer.Ordinal);
         var entries = new List<FigureEntry>();
-        for (var i = 0; i < figures.Count; i++)
+        foreach (var figure in FigureCatalog.Catalog(files[false], FiguresUnit.Records(manifest), Describe))
         {
-            var (figure, thumb) = (figures[i], sizes[i]);
-            if (thumb is not null) thumbs.Add(thumb.Value.Target);
-            var files = new SortedDictionary<string, string>(StringComparer.Ordinal);
-            foreach (var (format, path) in figure.Files) files[format] = Url(path);
-            entries.Add(new FigureEntry(figure.Kind, figure.Group, figure.Caption, thumb is null ? null : Url(thumb.Value.Target),
-                thumb?.Width ?? 0, thumb?.Height ?? 0, files));
+            var thumb = figure.Files.ContainsKey("png") ? thumbnails.GetValueOrDefault(figure.Stem) : null;
+            (int Width, int Height)? size = thumb is null ? null : Thumbnails.PngSize(thumb) ?? throw new InvalidDataException($"{thumb}: not a PNG");
+            var links = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (format, path) in figure.Files) links[format] = Url(path);
+            entries.Add(new FigureEntry(figure.Kind, figure.Group, figure.Caption, thumb is null ? null : Url(thumb),
+                size?.Width ?? 0, size?.Height ?? 0, links));
         }
         return entries;
     }

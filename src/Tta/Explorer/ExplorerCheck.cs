@@ -7,8 +7,8 @@ using Tta.Cache;
 namespace Tta.Explorer;
 
 /// <summary>
-/// Verify's check of an archived explorer: rebuilds the page and its thumbnails from the archive's own Parquet files,
-/// figures and unit manifests (the Figures stage's code, in a temporary workspace) and compares them byte for byte
+/// Verify's check of an archived explorer: rebuilds the page from the archive's own Parquet files, figures (with their
+/// thumbnails, which Verify regenerates with the figures) and unit manifests (the Figures stage's code, in a temporary workspace) and compares them byte for byte
 /// with the archived ones. The experiment file's text shown on the page is taken from the archived page itself (the
 /// archive rewrites paths in it), so everything else on the page must follow from the archived data.
 /// </summary>
@@ -35,8 +35,7 @@ public static partial class ExplorerCheck
         }
         var prefix = $"figures/{experiment.Name}/";
         var pageName = prefix + ExplorerPage.FileName;
-        var archived = members.Where(e => e.Key == pageName || e.Key.StartsWith(prefix + ExplorerBuilder.ThumbsFolder + "/", StringComparison.Ordinal))
-            .ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+        var archived = members.Where(e => e.Key == pageName).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
         if (!archived.ContainsKey(pageName) && !members.ContainsKey($"cache/figures/{experiment.Name}/explorer.manifest.json"))
         {
             log.WriteLine("no explorer in this archive (made by a tta without one); nothing to rebuild");

@@ -5,13 +5,13 @@ using Tta.Figures;
 namespace Tta.Explorer;
 
 /// <summary>
-/// The experiment's interactive explorer, <c>figures/&lt;experiment&gt;/index.html</c>, with thumbnails of the static
-/// figures under <c>figures/&lt;experiment&gt;/~thumbs/</c>. It declares everything the page shows (see
+/// The experiment's interactive explorer, <c>figures/&lt;experiment&gt;/index.html</c>, linking the static figures and
+/// the thumbnails their units made (<see cref="Thumbnails"/>). It declares everything the page shows (see
 /// <see cref="Declare"/>), so it is rebuilt when, and only when, one of them changes.
 /// </summary>
 public sealed class ExplorerUnit(Workspace ws, Experiment experiment) : StageUnit
 {
-    public const string CodeVersion = "explorer-1";
+    public const string CodeVersion = "explorer-2"; // 2: thumbnails made by the figure units
 
     public override string Stage => FiguresStage.Name;
     public override string Key => $"{experiment.Name}/explorer";
@@ -28,8 +28,7 @@ public sealed class ExplorerUnit(Workspace ws, Experiment experiment) : StageUni
             .Param("assets", ExplorerPage.AssetsSha256)
             .Param("experiment_file", Hashing.Sha256(ExplorerBuilder.ExperimentText(ws, experiment)))
             .Param("figures.colormap", experiment.Figures.Colormap)
-            .Writes(PagePath)
-            .Writes(Path.Combine(Path.GetDirectoryName(PagePath)!, ExplorerBuilder.ThumbsFolder));
+            .Writes(PagePath);
         foreach (var m in experiment.Models)
             foreach (var t in experiment.Texts)
             {
@@ -43,12 +42,9 @@ public sealed class ExplorerUnit(Workspace ws, Experiment experiment) : StageUni
 
     public override IReadOnlyList<string> Run(RunContext context)
     {
-        var builder = new ExplorerBuilder(ws, experiment, context.Jobs);
-        // Thumbnails of an earlier run that this one does not rewrite go away.
-        var thumbs = Path.Combine(builder.PageDir, ExplorerBuilder.ThumbsFolder);
-        if (Directory.Exists(thumbs)) Directory.Delete(thumbs, recursive: true);
+        var builder = new ExplorerBuilder(ws, experiment);
         var data = builder.Build();
         ExplorerPage.Write(PagePath, data, builder.Maps);
-        return [PagePath, .. builder.ThumbnailFiles];
+        return [PagePath];
     }
 }

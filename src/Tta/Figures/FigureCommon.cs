@@ -62,8 +62,8 @@ internal static class FigureCommon
             {
                 case "png":
                     using (var plot = build(false))
-                        AtomicFile.WriteAllBytes(path, FigureFiles.Png(layout.Width, layout.Height, dpi, canvas => plot.Render(canvas, layout.Width, layout.Height)));
-                    break;
+                        written.AddRange(FigureFiles.WritePng(path, layout.Width, layout.Height, dpi, canvas => plot.Render(canvas, layout.Width, layout.Height)));
+                    continue;
                 case "svg":
                     using (var plot = build(true))
                         AtomicFile.WriteAllText(path, FigureFiles.NumberSvgIds(plot.GetSvgXml(layout.Width, layout.Height)));

@@ -38,8 +38,8 @@ public static partial class FigureFiles
             switch (format)
             {
                 case "png":
-                    AtomicFile.WriteAllBytes(path, Png(layout.Width, layout.Height, dpi, canvas => draw(canvas, FigureFont.Typeface, FigureTarget.Png)));
-                    break;
+                    written.AddRange(WritePng(path, layout.Width, layout.Height, dpi, canvas => draw(canvas, FigureFont.Typeface, FigureTarget.Png)));
+                    continue;
                 case "svg":
                     AtomicFile.WriteAllBytes(path, Svg(layout.Width, layout.Height, canvas => draw(canvas, FigureFont.Typeface, FigureTarget.Svg)));
                     break;
@@ -54,7 +54,24 @@ public static partial class FigureFiles
     }
 
     /// <summary>An opaque W × H raster on white, drawn by <paramref name="draw"/>, as PNG bytes with a pHYs chunk.</summary>
-    public static byte[] Png(int width, int height, int dpi, Action<SKCanvas> draw)
+    public static byte[] Png(int width, int height, int dpi, Action<SKCanvas> draw) => Png(width, height, dpi, draw, _ => { });
+
+    /// <summary>
+    /// Writes the PNG of a W × H raster drawn by <paramref name="draw"/> to <paramref name="path"/> atomically and, while
+    /// the figure is rendered for a Figures unit (<see cref="Thumbnails.Wanted"/>), its thumbnail from the same raster;
+    /// returns the paths written, the PNG first.
+    /// </summary>
+    public static IReadOnlyList<string> WritePng(string path, int width, int height, int dpi, Action<SKCanvas> draw)
+    {
+        var thumbnail = Thumbnails.Wanted ? Thumbnails.PathFor(path) : null;
+        AtomicFile.WriteAllBytes(path, Png(width, height, dpi, draw, pixels =>
+        {
+            if (thumbnail is not null) Thumbnails.Write(pixels, thumbnail);
+        }));
+        return thumbnail is null ? [path] : [path, thumbnail];
+    }
+
+    private static byte[] Png(int width, int height, int dpi, Action<SKCanvas> draw, Action<SKPixmap> alsoUse)
     {
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque);
         using var surface = SKSurface.Create(info) ?? throw new InvalidOperationException($"SkiaSharp could not create a {width}x{height} raster");
@@ -62,6 +79,7 @@ public static partial class FigureFiles
         draw(surface.Canvas);
         surface.Canvas.Flush();
         using var pixmap = surface.PeekPixels() ?? throw new InvalidOperationException("SkiaSharp raster has no pixels");
+        alsoUse(pixmap);
         return PngEncoder.Encode(pixmap, CheckDpi(dpi));
     }
 

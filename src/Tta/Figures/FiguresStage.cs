@@ -16,7 +16,7 @@ namespace Tta.Figures;
 public static class FiguresStage
 {
     public const string Name = "Figures";
-    public const string CodeVersion = "figures-5"; // 5: figure records in the manifest (the explorer reads them)
+    public const string CodeVersion = "figures-6"; // 5: figure records in the manifest (the explorer reads them); 6: thumbnails
 
     public static IEnumerable<StageUnit> Units(RunContext context) =>
         context.Experiments.SelectMany(e =>

@@ -40,7 +40,10 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
         return declaration;
     }
 
-    /// <summary>Every figure of every requested kind, rendered side by side on <see cref="RunContext.Jobs"/> threads.</summary>
+    /// <summary>
+    /// Every figure of every requested kind, rendered side by side on <see cref="RunContext.Jobs"/> threads, each PNG
+    /// with its thumbnail for the explorer (<see cref="Thumbnails"/>, in <c>~thumbs/</c>), made from the same raster.
+    /// </summary>
     public override IReadOnlyList<string> Run(RunContext context)
     {
         var f = experiment.Figures;
@@ -59,7 +62,7 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
                 var record = job.Record ?? throw new InvalidOperationException($"figure {job.Stem} of kind '{kind}' has no record of what it shows");
                 if (!records.TryAdd(job.Stem, record.ToJson()))
                     throw new InvalidOperationException($"two figures of {Key} are named {job.Stem}");
-                jobs.Add(job);
+                jobs.Add(job with { Render = () => Thumbnails.With(job.Render) });
             }
         }
         return FigureJobs.Run(jobs, context);
