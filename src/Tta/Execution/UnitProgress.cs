@@ -93,7 +93,7 @@ public sealed class UnitProgress(StageUnit unit)
         return text + FormattableString.Invariant($", {seconds:0.0} s");
     }
 
-    private static string Left(double seconds) => FormattableString.Invariant($", about {seconds:0} s left");
+    private static string Left(double seconds) => FormattableString.Invariant($", about {Math.Ceiling(seconds):0} s left");
 
     private sealed class Scope(Action exit) : IDisposable
     {
