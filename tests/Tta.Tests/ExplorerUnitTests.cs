@@ -119,6 +119,19 @@ public class ExplorerUnitTests
         Math.Abs(a.Red - b.Red) <= 1 && Math.Abs(a.Green - b.Green) <= 1 && Math.Abs(a.Blue - b.Blue) <= 1;
 
     [Fact]
+    public void ThumbnailsAnOlderExplorerMadeInThePageFolderGoAway()
+    {
+        var ws = new TinyWorkspace();
+        RunAll(ws);
+        var legacy = Path.Combine(ws.FiguresDir, "tiny", Tta.Figures.Thumbnails.Folder, "tiny", "one");
+        Directory.CreateDirectory(legacy);
+        File.WriteAllBytes(Path.Combine(legacy, "encoder-L00-hidden_states.0-cosine.png"), [1, 2, 3]);
+        var (code, output) = ws.Cli("run", "--stage=Figures", "--force-stage=Figures");
+        Assert.True(code == 0, output);
+        Assert.False(Directory.Exists(Path.Combine(ws.FiguresDir, "tiny", Tta.Figures.Thumbnails.Folder)));
+    }
+
+    [Fact]
     public void ArchiveHoldsTheExplorerAndVerifyRebuildsItFromTheArchivedData()
     {
         var ws = new TinyWorkspace(TinyWorkspace.DefaultYaml.Replace("figures:", "metrics:\n  projection: true\nfigures:"));

@@ -42,6 +42,10 @@ public sealed class ExplorerUnit(Workspace ws, Experiment experiment) : StageUni
 
     public override IReadOnlyList<string> Run(RunContext context)
     {
+        // Explorers before explorer-2 made the gallery's thumbnails themselves, in the page's folder; the figure
+        // units make them now, so that folder is a leftover.
+        var legacyThumbs = Path.Combine(Path.GetDirectoryName(PagePath)!, Figures.Thumbnails.Folder);
+        if (Directory.Exists(legacyThumbs)) Directory.Delete(legacyThumbs, recursive: true);
         var builder = new ExplorerBuilder(ws, experiment);
         var data = builder.Build();
         ExplorerPage.Write(PagePath, data, builder.Maps);
