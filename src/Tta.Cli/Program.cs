@@ -254,7 +254,11 @@ public static class TtaCli
         common.AddRange(c.Experiments.Select(e => $"--experiment={e.SourcePath}"));
         return new SlurmSettings(options, ["dotnet", typeof(TtaCli).Assembly.Location], common)
         {
-            PollInterval = o.Get("poll-seconds") is { } p ? TimeSpan.FromSeconds(double.Parse(p, System.Globalization.CultureInfo.InvariantCulture)) : null,
+            PollInterval = o.Get("poll-seconds") is { } p
+                ? double.TryParse(p, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0.1 and <= 3600
+                    ? TimeSpan.FromSeconds(seconds)
+                    : throw new ArgumentException($"--poll-seconds={p}: write the seconds between squeue polls, from 0.1 to 3600 (default 5)")
+                : null,
             Progress = Tta.Execution.Slurm.SlurmProgressWriter.ForConsole(),
         };
     }

@@ -27,6 +27,22 @@ public class InputErrorTests
         Assert.False(Directory.Exists(ws.CacheDir), "nothing ran");
     }
 
+    [Theory]
+    [InlineData("--jobs=0", "--jobs=0: write a whole number of threads, 1 or more")]
+    [InlineData("--memory-limit=lots", "--memory-limit=lots: write a size such as 16G or 512M")]
+    [InlineData("--executor=kubernetes", "--executor=kubernetes: use one of local, slurm")]
+    [InlineData("--executor=slurm --time=soon", "--time: time limit 'soon' is not one of Slurm's formats")]
+    [InlineData("--executor=slurm --poll-seconds=-1", "--poll-seconds=-1: write the seconds between squeue polls")]
+    public void BadScaleOutValuesStopTheRunBeforeAnyUnit(string options, string message)
+    {
+        var ws = new TinyWorkspace();
+        var (code, output) = ws.Cli("run", ["--stage=Download", "--through=Figures", .. options.Split(' ')]);
+        Assert.NotEqual(0, code);
+        Assert.Contains(message, output);
+        Assert.False(Directory.Exists(ws.CacheDir) && Directory.EnumerateFiles(ws.CacheDir, "manifest.json", SearchOption.AllDirectories).Any(), "a unit ran");
+        Assert.False(Directory.Exists(ws.FiguresDir), "a unit ran");
+    }
+
     [Fact]
     public void AnUnknownVerbSuggestsTheClosestOne()
     {
