@@ -36,11 +36,7 @@ public sealed class ExplorerRun
 
     public ExplorerRun()
     {
-        var model = Path.Combine(Workspace.Root, "experiments", "t5");
-        Directory.CreateDirectory(model);
-        foreach (var f in new[] { "config.json", "model.safetensors" })
-            File.Copy(Path.Combine(FixtureCheck.ModelDir("flan-t5-tiny"), f), Path.Combine(model, f));
-        File.Copy(Repo.Shared("fixtures/tokenizers/t5-unigram-json/tokenizer.json"), Path.Combine(model, "tokenizer.json"));
+        Workspace.AddFlanT5Tiny();
         Workspace.WriteExperiment(Yaml);
         foreach (var stage in new[] { "Download", "Extract", "Metrics", "Figures" })
         {

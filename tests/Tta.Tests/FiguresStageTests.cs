@@ -178,11 +178,7 @@ public class FiguresStageTests(ITestOutputHelper output)
     public async Task T5AttentionFiguresIncludePositionBiasAndKernel()
     {
         var ws = new TinyWorkspace();
-        var model = Path.Combine(ws.Root, "experiments", "t5");
-        Directory.CreateDirectory(model);
-        foreach (var f in new[] { "config.json", "model.safetensors" })
-            File.Copy(Path.Combine(FixtureCheck.ModelDir("flan-t5-tiny"), f), Path.Combine(model, f));
-        File.Copy(Repo.Shared("fixtures/tokenizers/t5-unigram-json/tokenizer.json"), Path.Combine(model, "tokenizer.json"));
+        ws.AddFlanT5Tiny();
         ws.WriteExperiment("""
             name: tiny
             models:

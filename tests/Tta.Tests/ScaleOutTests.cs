@@ -17,11 +17,7 @@ public sealed class ScaleOutTests(SlurmCluster cluster, ITestOutputHelper output
     private static TinyWorkspace TwoModelsThreeTexts()
     {
         var ws = new TinyWorkspace();
-        var t5 = Path.Combine(ws.Root, "experiments", "t5");
-        Directory.CreateDirectory(t5);
-        foreach (var f in new[] { "config.json", "model.safetensors" })
-            File.Copy(Path.Combine(FixtureCheck.ModelDir("flan-t5-tiny"), f), Path.Combine(t5, f));
-        File.Copy(Repo.Shared("fixtures/tokenizers/t5-unigram-json/tokenizer.json"), Path.Combine(t5, "tokenizer.json"));
+        ws.AddFlanT5Tiny();
         ws.WriteExperiment("""
             name: tiny
             models:

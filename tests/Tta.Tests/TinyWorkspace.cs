@@ -44,6 +44,19 @@ public sealed class TinyWorkspace
 
     public void WriteExperiment(string yaml) => File.WriteAllText(ExperimentPath, yaml);
 
+    /// <summary>
+    /// flan-t5-tiny as a local checkpoint in <c>experiments/<paramref name="folder"/></c>, with the T5 Unigram
+    /// tokenizer.json fixture (its ids stay below the model's 320-entry vocabulary).
+    /// </summary>
+    public void AddFlanT5Tiny(string folder = "t5")
+    {
+        var model = Path.Combine(Root, "experiments", folder);
+        Directory.CreateDirectory(model);
+        foreach (var f in new[] { "config.json", "model.safetensors" })
+            File.Copy(Path.Combine(FixtureCheck.ModelDir("flan-t5-tiny"), f), Path.Combine(model, f));
+        File.Copy(Repo.Shared("fixtures/tokenizers/t5-unigram-json/tokenizer.json"), Path.Combine(model, "tokenizer.json"));
+    }
+
     public string[] Args(string verb, params string[] extra) =>
         [verb, $"--root={Root}", $"--experiment={ExperimentPath}", .. extra];
 
