@@ -14,10 +14,8 @@ public sealed class SlurmProgressWriter(TextWriter writer, bool live, TimeSpan? 
     private int _failed;
     private DateTimeOffset _writtenAt;
 
-    /// <summary>Live on an interactive terminal, plain lines when output is redirected, in CI or on a dumb terminal.</summary>
-    public static SlurmProgressWriter ForConsole() =>
-        new(Console.Out, live: !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("CI") is null
-            && Environment.GetEnvironmentVariable("TERM") is not (null or "" or "dumb"));
+    /// <summary>Live on an interactive terminal, plain lines elsewhere: the rule of <see cref="ProgressDisplay.ConsoleIsLive"/>.</summary>
+    public static SlurmProgressWriter ForConsole() => new(Console.Out, live: ProgressDisplay.ConsoleIsLive);
 
     public void Report(SlurmSummary summary)
     {
