@@ -358,7 +358,7 @@ public static class TtaCli
         if (Wanted("tokenizers"))
             Tta.Tokenizers.TokenizerBenchmark.Run(io.Out, work, o.Get("root") ?? Directory.GetCurrentDirectory());
         if (Wanted("scaleout"))
-            ScaleOutBenchmark.Run(io.Out, work, o.Get("root") ?? Directory.GetCurrentDirectory(), Sizes("repeats")?[0] ?? 2);
+            ScaleOutBenchmark.Run(io.Out, work, o.Get("root") ?? Directory.GetCurrentDirectory(), Sizes("repeats")?[0] ?? 3);
         return 0;
     }
 

@@ -16,7 +16,7 @@ namespace Tta.Execution;
 /// </summary>
 public static class ScaleOutBenchmark
 {
-    public static void Run(TextWriter log, string work, string root, int repeats = 2)
+    public static void Run(TextWriter log, string work, string root, int repeats = 3)
     {
         var dir = Path.Combine(work, $"tta-bench-scaleout-{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
@@ -25,8 +25,9 @@ public static class ScaleOutBenchmark
             var experiment = FourTextExperiment(root, dir);
             var best = new Dictionary<int, double>();
             string? cache = null, figures = null;
-            foreach (var jobs in new[] { 1, 2 })
-                for (var r = 0; r < repeats; r++)
+            // Interleaved (1, 2, 1, 2, …), so a machine that slows down or speeds up during the bench affects both alike.
+            for (var r = 0; r < repeats; r++)
+                foreach (var jobs in new[] { 1, 2 })
                 {
                     cache = Path.Combine(dir, $"jobs{jobs}-{r}", "cache");
                     figures = Path.Combine(dir, $"jobs{jobs}-{r}", "figures");
