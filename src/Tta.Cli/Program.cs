@@ -5,7 +5,8 @@ using Tta.Config;
 using Tta.Execution;
 
 // tta-cli: one verb per pipeline step; build/build.cake calls these. Exit codes: 0 ok (status: up to date),
-// 3 status: stale, 2 bad input (experiment file), 1 any other failure.
+// 3 status: stale, 4 verify: checksums match but some units were made by other code (not regenerated), 2 bad input
+// (experiment file), 1 any other failure.
 var exitCode = TtaCli.Run(args, Console.Out, Console.Error);
 Tta.Models.ProcessMemory.ReportPeak();
 return exitCode;
@@ -15,6 +16,7 @@ public static class TtaCli
 {
     public const int Stale = 3;
     public const int BadInput = 2;
+    public const int NotRegenerated = 4; // verify: checksums match, but some units were made by other code
 
     public static readonly IReadOnlyList<string> Verbs = ["validate", "plan", "status", "run", "units", "forward", "clean", "archive", "verify", "bench", "synth", "check-options"];
 
@@ -293,10 +295,25 @@ public static class TtaCli
         if (!File.Exists(path)) throw new FileNotFoundException($"archive not found: {path}");
         var report = Tta.Archive.ArchiveVerifier.Verify(path, io.Out);
         foreach (var p in report.Problems) io.Error.WriteLine($"FAILED {p}");
-        io.Out.WriteLine(report.Ok
-            ? $"ok: {Path.GetFileName(path)} — {report.MembersChecked} members match their checksums, {report.FiguresCompared} regenerated figure file(s) are identical"
-            : $"{Path.GetFileName(path)}: {report.Problems.Count} problem(s)");
-        return report.Ok ? 0 : 1;
+        foreach (var n in report.NotRegenerated) io.Error.WriteLine($"NOT REGENERATED {n}");
+        if (!report.Ok)
+        {
+            io.Out.WriteLine($"{Path.GetFileName(path)}: {report.Problems.Count} problem(s)");
+            return 1;
+        }
+        var checkedText = $"{report.MembersChecked} members match their checksums, {report.FiguresCompared} regenerated figure file(s) are identical";
+        if (report.Complete)
+        {
+            io.Out.WriteLine($"ok: {Path.GetFileName(path)} — {checkedText}");
+            return 0;
+        }
+        // Checksums prove the members are the ones archived, not that the figures follow from the data: say what
+        // was left unproven and which tta can prove it.
+        io.Out.WriteLine($"incomplete: {Path.GetFileName(path)} — {checkedText}; {report.NotRegenerated.Count} unit(s) were made by other code than this tta's and were not regenerated. "
+            + (report.MadeBy is { } commit
+                ? $"Verify with the tta the run manifest records (git checkout {commit}, then ./build.sh --target=Verify --archive=…)"
+                : "The run manifest records no git commit; verify with the tta release that made the archive"));
+        return NotRegenerated;
     }
 
     /// <summary>

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Tta.Archive;
+using Tta.Figures;
 
 namespace Tta.Tests;
 
@@ -214,6 +215,54 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
         // Only the figure: its thumbnail (regenerated with it) and the page (which links it) are the archived ones.
         var failure = Assert.Single(failures);
         Assert.StartsWith($"FAILED {target}: differs from the figure regenerated from cache/metrics/tiny/tiny/one/similarity.parquet", failure);
+    }
+
+    [Fact]
+    public void AnArchiveFromOtherFigureCodeIsChecksummedNotRegeneratedAndVerifySaysSo()
+    {
+        // As an archive made before thumbnails (figures-5, explorer-1) records it: the unit manifests name older code,
+        // and the checksums match. This tta draws other bytes, so there is nothing to compare with: Verify must say
+        // what it did not prove rather than fail every file (or pass).
+        var members = ArchivedTinyExperiment.Members(built.ArchivePath);
+        var older = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var (name, bytes) in members.Where(m => m.Key.StartsWith("cache/figures/", StringComparison.Ordinal) && m.Key.EndsWith("manifest.json", StringComparison.Ordinal)))
+            older[name] = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(bytes)
+                .Replace($"\"{FiguresStage.CodeVersion}\"", "\"figures-5\"", StringComparison.Ordinal)
+                .Replace($"\"{Tta.Explorer.ExplorerUnit.CodeVersion}\"", "\"explorer-1\"", StringComparison.Ordinal));
+        Assert.Equal(3, older.Count(o => !o.Value.SequenceEqual(members[o.Key]))); // the two texts' figure units, the explorer
+        var crateText = Encoding.UTF8.GetString(members["ro-crate-metadata.json"]);
+        foreach (var (name, bytes) in older) crateText = crateText.Replace(Sha256(members[name]), Sha256(bytes), StringComparison.Ordinal);
+        var crate = Encoding.UTF8.GetBytes(crateText);
+        byte[] Older(string name, byte[] bytes) => name switch
+        {
+            _ when older.TryGetValue(name, out var changed) => changed,
+            "ro-crate-metadata.json" => crate,
+            "SHA256SUMS" => Encoding.UTF8.GetBytes(older.Aggregate(Encoding.UTF8.GetString(bytes), (sums, o) => sums.Replace(Sha256(members[o.Key]), Sha256(o.Value), StringComparison.Ordinal))
+                .Replace(Sha256(members["ro-crate-metadata.json"]), Sha256(crate), StringComparison.Ordinal)),
+            _ => bytes,
+        };
+        var path = built.CopyWith(Older);
+
+        var report = ArchiveVerifier.Verify(path, TextWriter.Null);
+        Assert.Empty(report.Problems);
+        Assert.False(report.Complete);
+        Assert.Equal(0, report.FiguresCompared);
+        Assert.Equal(["figures of tiny/tiny/one: drawn by figures-5, this tta draws " + FiguresStage.CodeVersion,
+            "figures of tiny/tiny/two: drawn by figures-5, this tta draws " + FiguresStage.CodeVersion,
+            "explorer of tiny: built by explorer-1, this tta builds " + Tta.Explorer.ExplorerUnit.CodeVersion], report.NotRegenerated);
+
+        var (code, output) = Verify(path);
+        Assert.Equal(TtaCli.NotRegenerated, code);
+        Assert.Contains($"NOT REGENERATED figures of tiny/tiny/one: drawn by figures-5, this tta draws {FiguresStage.CodeVersion}", output);
+        Assert.Contains("incomplete: ", output);
+        Assert.DoesNotContain("FAILED", output);
+
+        // A figure changed in such an archive is still caught, by its checksums.
+        var damaged = built.CopyWith((name, bytes) => name == Figure + ".png" ? [.. bytes.Take(bytes.Length - 1), (byte)(bytes[^1] ^ 1)] : Older(name, bytes));
+        (code, output) = Verify(damaged);
+        Assert.Equal(1, code);
+        Assert.Contains($"FAILED {Figure}.png: SHA-256 mismatch", output);
+        Assert.Contains("NOT REGENERATED figures of tiny/tiny/one", output);
     }
 
     [Fact]

@@ -49,9 +49,7 @@ public class ProgressTests
             progress.Loaded(1_000_000_000);
             Assert.Matches(@"^Extract tiny/tiny/one: loading 1\.00/4\.00 GB \(\d+\.\d\d GB/s\), about \d+ s left, \d+\.\d s$", progress.Describe());
             progress.Phase("layer", 24);
-            progress.StepDone();
-            progress.Step(6);
-            progress.Step(3); // out of order: never goes back
+            Parallel.For(0, 6, _ => progress.StepDone()); // figures report from several threads
             Assert.Matches(@"^Extract tiny/tiny/one: layer 6/24, about \d+ s left, \d+\.\d s$", progress.Describe());
         }
     }

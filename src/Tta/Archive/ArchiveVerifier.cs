@@ -66,9 +66,10 @@ public static partial class ArchiveVerifier
                 problems.Add($"{name}: not described (with a sha256) in {ExperimentArchive.CrateName}");
             log.WriteLine($"checked the SHA-256 of {actual.Count} members: {(problems.Count == 0 ? "all match" : $"{problems.Count} problem(s)")}");
 
-            var compared = RegenerateFigures(members, problems, log);
-            Explorer.ExplorerCheck.Verify(members, problems, log);
-            return new VerifyReport(problems, actual.Count, compared);
+            var notRegenerated = new List<string>();
+            var compared = RegenerateFigures(members, problems, notRegenerated, log);
+            Explorer.ExplorerCheck.Verify(members, problems, notRegenerated, log);
+            return new VerifyReport(problems, actual.Count, compared) { NotRegenerated = notRegenerated, MadeBy = RecordedCommit(members) };
         }
     }
 
@@ -233,7 +234,7 @@ public static partial class ArchiveVerifier
     }
 
     /// <summary>Runs the Figures stage on the archived metrics Parquet files and compares the results.</summary>
-    private static int RegenerateFigures(Dictionary<string, ZipArchiveEntry> members, List<string> problems, TextWriter log)
+    private static int RegenerateFigures(Dictionary<string, ZipArchiveEntry> members, List<string> problems, List<string> notRegenerated, TextWriter log)
     {
         Experiment experiment;
         try
@@ -259,6 +260,13 @@ public static partial class ArchiveVerifier
                     var prefix = $"figures/{key}/";
                     var archived = members.Where(x => x.Key.StartsWith(prefix, StringComparison.Ordinal))
                         .ToDictionary(x => x.Key, x => x.Value, StringComparer.Ordinal);
+                    var figuresUnit = new FiguresUnit(ws, experiment, m, t);
+                    if (OtherCode(members, ws, figuresUnit, FiguresStage.CodeVersion) is { } other)
+                    {
+                        notRegenerated.Add($"figures of {key}: drawn by {other}, this tta draws {FiguresStage.CodeVersion}");
+                        log.WriteLine($"figures of {key} were drawn by {other} and this tta draws {FiguresStage.CodeVersion}: checksummed, not regenerated");
+                        continue;
+                    }
                     // Every metrics file a figure kind reads (similarity.parquet, attention.parquet, …).
                     var parquet = $"cache/metrics/{key}/similarity.parquet";
                     var missing = false;
@@ -293,7 +301,7 @@ public static partial class ArchiveVerifier
                     IReadOnlyList<string> regenerated;
                     try
                     {
-                        regenerated = new FiguresUnit(ws, experiment, m, t).Run(context);
+                        regenerated = figuresUnit.Run(context);
                     }
                     catch (Exception ex) when (Environment.GetEnvironmentVariable("TTA_DEBUG") != "1")
                     {
@@ -324,6 +332,41 @@ public static partial class ArchiveVerifier
             try { Directory.Delete(temp, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
         return compared;
+    }
+
+    /// <summary>
+    /// The code version recorded in the archived manifest of <paramref name="unit"/> (<paramref name="ws"/>: the
+    /// verification workspace) when it is not <paramref name="current"/>: this tta would make other bytes, so there is
+    /// nothing to compare with. Null when they agree, or when no readable version is recorded (regenerating then
+    /// reports what differs).
+    /// </summary>
+    internal static string? OtherCode(Dictionary<string, ZipArchiveEntry> members, Workspace ws, StageUnit unit, string current)
+    {
+        var member = "cache/" + Path.GetRelativePath(ws.CacheDir, unit.ManifestPath).Replace('\\', '/');
+        try
+        {
+            var code = ReadMember(members, member) is { } bytes ? JsonNode.Parse(bytes)?["components"]?["code"]?.GetValue<string>() : null;
+            return code is not null && code != current ? code : null;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidDataException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The git commit of the tta that made the archive, as its run manifest records it; null if none.</summary>
+    private static string? RecordedCommit(Dictionary<string, ZipArchiveEntry> members)
+    {
+        try
+        {
+            return ReadMember(members, ExperimentArchive.RunManifestName) is { } bytes
+                ? JsonNode.Parse(bytes)?["git"]?["commit"]?.GetValue<string>()
+                : null;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidDataException or InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Streams a member into <paramref name="path"/>, which must lie inside <paramref name="temp"/>.</summary>

@@ -61,14 +61,7 @@ public sealed class UnitProgress(StageUnit unit)
 
     public void Loaded(long bytes) => Interlocked.Add(ref bytesDone, bytes);
 
-    /// <summary>Step <paramref name="done"/> of the phase is done (steps may be reported out of order).</summary>
-    public void Step(int done)
-    {
-        int seen;
-        do seen = Volatile.Read(ref stepsDone);
-        while (done > seen && Interlocked.CompareExchange(ref stepsDone, done, seen) != seen);
-    }
-
+    /// <summary>One more step of the phase is done (from any thread).</summary>
     public void StepDone() => Interlocked.Increment(ref stepsDone);
 
     /// <summary>One line: <c>Extract x/m/t: layer 3/12, 4.2 s, about 12 s left</c>.</summary>

@@ -21,7 +21,7 @@ public static partial class ExplorerCheck
     /// Adds a problem per differing or missing file; returns the number of files compared. <paramref name="members"/>:
     /// the archive's members whose names Verify found safe.
     /// </summary>
-    public static int Verify(Dictionary<string, ZipArchiveEntry> members, List<string> problems, TextWriter log)
+    public static int Verify(Dictionary<string, ZipArchiveEntry> members, List<string> problems, List<string> notRegenerated, TextWriter log)
     {
         Config.Experiment experiment;
         try
@@ -47,6 +47,14 @@ public static partial class ExplorerCheck
             return 0;
         }
         var temp = Directory.CreateTempSubdirectory("tta-verify-explorer-").FullName;
+        var unitWorkspace = Workspace.At(temp, Path.Combine(temp, "cache"), Path.Combine(temp, "figures"));
+        if (ArchiveVerifier.OtherCode(members, unitWorkspace, new ExplorerUnit(unitWorkspace, experiment), ExplorerUnit.CodeVersion) is { } other)
+        {
+            Directory.Delete(temp);
+            notRegenerated.Add($"explorer of {experiment.Name}: built by {other}, this tta builds {ExplorerUnit.CodeVersion}");
+            log.WriteLine($"the explorer was built by {other} and this tta builds {ExplorerUnit.CodeVersion}: checksummed, not rebuilt");
+            return 0;
+        }
         var compared = 0;
         try
         {
