@@ -14,7 +14,7 @@ namespace Tta.Tests;
 public sealed class ScaleOutTests(SlurmCluster cluster, ITestOutputHelper output)
 {
     /// <summary>Two architectures (BERT and Flan-T5, tiny fixtures) × three texts.</summary>
-    private static TinyWorkspace TwoModelsThreeTexts()
+    internal static TinyWorkspace TwoModelsThreeTexts()
     {
         var ws = new TinyWorkspace();
         ws.AddFlanT5Tiny();
@@ -48,7 +48,7 @@ public sealed class ScaleOutTests(SlurmCluster cluster, ITestOutputHelper output
     private Dictionary<string, string> SlurmEnvironment() => new() { ["SLURM_CONF"] = cluster.SlurmConf };
 
     /// <summary>Every Parquet file and figure under a run's folders, by path relative to them, with its sha256.</summary>
-    private static SortedDictionary<string, string> Outputs(string cache, string figures)
+    internal static SortedDictionary<string, string> Outputs(string cache, string figures)
     {
         var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var (root, name) in new[] { (cache, "cache"), (figures, "figures") })
