@@ -99,7 +99,7 @@ public class MemoryEstimateTests
         var (code, output) = ws.Cli("run", "--stage=Extract");
         Assert.NotEqual(0, code);
         Assert.Contains("needs about", output);
-        Assert.Contains("not loading it", output);
+        Assert.Contains("not loading it. Use a smaller dtype", output); // no --memory-limit given: not named
         Assert.Empty(Directory.GetFiles(ws.CacheDir, "*.parquet", SearchOption.AllDirectories));
     }
 

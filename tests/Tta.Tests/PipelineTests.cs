@@ -132,6 +132,7 @@ public class PipelineTests
         Assert.Equal(1, code);
         Assert.Matches(@"model 'tiny' needs about [\d.]+ GiB \(weights [\d.]+ GiB \+ one block's working set [\d.]+ GiB \+ largest capture [\d.]+ GiB \+ process [\d.]+ GiB\), 0\.00 GiB available", output);
         Assert.Contains("tiny.yaml:3:", output); // points at the model entry
+        Assert.Contains("The budget is --memory-limit's: raise it", output); // the fix names the option that set it
         Assert.False(Directory.Exists(Path.Combine(ws.CacheDir, "extract")) &&
                      Directory.EnumerateFiles(Path.Combine(ws.CacheDir, "extract"), "*.parquet", SearchOption.AllDirectories).Any());
         var (ok, printed) = ws.Cli("run", "--stage=Extract");

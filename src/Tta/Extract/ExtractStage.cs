@@ -54,8 +54,9 @@ public static class ExtractStage
             context.Log.WriteLine($"model '{model.Key}' ({model.DType}, {model.Device}): needs {estimate}");
             if (!estimate.Fits)
                 throw new InsufficientMemoryException(
-                    $"{model.At}: model '{model.Key}' needs {estimate}; not loading it. Use a smaller dtype (bfloat16), " +
-                    "a lower extract.max_tokens, or a machine with more memory");
+                    $"{model.At}: model '{model.Key}' needs {estimate}; not loading it. " +
+                    (context.MemoryLimitBytes is not null ? "The budget is --memory-limit's: raise it (or leave it out to use the memory available), or use " : "Use ") +
+                    "a smaller dtype (bfloat16), a lower extract.max_tokens, or a machine with more memory");
             return ModelFactory.Load(checkpoint, DType(model.DType), model.Device == "cuda" ? CUDA : CPU);
         });
 
