@@ -9,7 +9,7 @@ using Tta.Execution;
 // (experiment file), 1 any other failure.
 var exitCode = TtaCli.Run(args, Console.Out, Console.Error);
 Tta.Models.ProcessMemory.ReportPeak();
-return QuickExit.Now(exitCode);
+return QuickExit.After(exitCode);
 
 /// <summary>The CLI's verbs, callable in-process (tests use it with their own writers).</summary>
 public static class TtaCli
