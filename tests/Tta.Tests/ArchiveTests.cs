@@ -223,25 +223,11 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
         // As an archive made before thumbnails (figures-5, explorer-1) records it: the unit manifests name older code,
         // and the checksums match. This tta draws other bytes, so there is nothing to compare with: Verify must say
         // what it did not prove rather than fail every file (or pass).
-        var members = ArchivedTinyExperiment.Members(built.ArchivePath);
-        var older = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        foreach (var (name, bytes) in members.Where(m => m.Key.StartsWith("cache/figures/", StringComparison.Ordinal) && m.Key.EndsWith("manifest.json", StringComparison.Ordinal)))
-            older[name] = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(bytes)
-                .Replace($"\"{FiguresStage.CodeVersion}\"", "\"figures-5\"", StringComparison.Ordinal)
-                .Replace($"\"{Tta.Explorer.ExplorerUnit.CodeVersion}\"", "\"explorer-1\"", StringComparison.Ordinal));
-        Assert.Equal(3, older.Count(o => !o.Value.SequenceEqual(members[o.Key]))); // the two texts' figure units, the explorer
-        var crateText = Encoding.UTF8.GetString(members["ro-crate-metadata.json"]);
-        foreach (var (name, bytes) in older) crateText = crateText.Replace(Sha256(members[name]), Sha256(bytes), StringComparison.Ordinal);
-        var crate = Encoding.UTF8.GetBytes(crateText);
-        byte[] Older(string name, byte[] bytes) => name switch
-        {
-            _ when older.TryGetValue(name, out var changed) => changed,
-            "ro-crate-metadata.json" => crate,
-            "SHA256SUMS" => Encoding.UTF8.GetBytes(older.Aggregate(Encoding.UTF8.GetString(bytes), (sums, o) => sums.Replace(Sha256(members[o.Key]), Sha256(o.Value), StringComparison.Ordinal))
-                .Replace(Sha256(members["ro-crate-metadata.json"]), Sha256(crate), StringComparison.Ordinal)),
-            _ => bytes,
-        };
-        var path = built.CopyWith(Older);
+        var older = Resealed(text => text
+            .Replace($"\"{FiguresStage.CodeVersion}\"", "\"figures-5\"", StringComparison.Ordinal)
+            .Replace($"\"{Tta.Explorer.ExplorerUnit.CodeVersion}\"", "\"explorer-1\"", StringComparison.Ordinal), out var changed);
+        Assert.Equal(3, changed); // the two texts' figure units, the explorer
+        var path = built.CopyWith(older);
 
         var report = ArchiveVerifier.Verify(path, TextWriter.Null);
         Assert.Empty(report.Problems);
@@ -258,11 +244,43 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
         Assert.DoesNotContain("FAILED", output);
 
         // A figure changed in such an archive is still caught, by its checksums.
-        var damaged = built.CopyWith((name, bytes) => name == Figure + ".png" ? [.. bytes.Take(bytes.Length - 1), (byte)(bytes[^1] ^ 1)] : Older(name, bytes));
+        var damaged = built.CopyWith((name, bytes) => name == Figure + ".png" ? [.. bytes.Take(bytes.Length - 1), (byte)(bytes[^1] ^ 1)] : older(name, bytes));
         (code, output) = Verify(damaged);
         Assert.Equal(1, code);
         Assert.Contains($"FAILED {Figure}.png: SHA-256 mismatch", output);
         Assert.Contains("NOT REGENERATED figures of tiny/tiny/one", output);
+
+        // The same explorer version with other page assets (its script, style or template changed): not rebuilt either.
+        var otherAssets = Resealed(text => text.Replace(Tta.Explorer.ExplorerPage.AssetsSha256, new string('0', 64), StringComparison.Ordinal), out changed);
+        Assert.Equal(1, changed);
+        report = ArchiveVerifier.Verify(built.CopyWith(otherAssets), TextWriter.Null);
+        Assert.Empty(report.Problems);
+        Assert.Equal($"explorer of tiny: built by {Tta.Explorer.ExplorerUnit.CodeVersion} with other assets (000000000000…, this tta's {Tta.Explorer.ExplorerPage.AssetsSha256[..12]}…), this tta builds {Tta.Explorer.ExplorerUnit.CodeVersion}",
+            Assert.Single(report.NotRegenerated));
+        Assert.True(report.FiguresCompared > 0); // the figures were regenerated and compared
+    }
+
+    /// <summary>
+    /// A change to the figure and explorer unit manifests of the archive, with SHA256SUMS and the crate made to
+    /// match (as an archive made by another tta would be): for <see cref="ArchivedTinyExperiment.CopyWith"/>.
+    /// </summary>
+    private Func<string, byte[], byte[]> Resealed(Func<string, string> change, out int changed)
+    {
+        var members = ArchivedTinyExperiment.Members(built.ArchivePath);
+        var edited = members.Where(m => m.Key.StartsWith("cache/figures/", StringComparison.Ordinal) && m.Key.EndsWith("manifest.json", StringComparison.Ordinal))
+            .Select(m => (m.Key, Old: m.Value, New: Encoding.UTF8.GetBytes(change(Encoding.UTF8.GetString(m.Value)))))
+            .Where(m => !m.Old.SequenceEqual(m.New)).ToDictionary(m => m.Key, StringComparer.Ordinal);
+        changed = edited.Count;
+        var crate = Encoding.UTF8.GetBytes(edited.Values.Aggregate(Encoding.UTF8.GetString(members["ro-crate-metadata.json"]),
+            (text, m) => text.Replace(Sha256(m.Old), Sha256(m.New), StringComparison.Ordinal)));
+        return (name, bytes) => name switch
+        {
+            _ when edited.TryGetValue(name, out var m) => m.New,
+            "ro-crate-metadata.json" => crate,
+            "SHA256SUMS" => Encoding.UTF8.GetBytes(edited.Values.Aggregate(Encoding.UTF8.GetString(bytes), (sums, m) => sums.Replace(Sha256(m.Old), Sha256(m.New), StringComparison.Ordinal))
+                .Replace(Sha256(members["ro-crate-metadata.json"]), Sha256(crate), StringComparison.Ordinal)),
+            _ => bytes,
+        };
     }
 
     [Fact]

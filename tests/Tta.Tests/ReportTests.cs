@@ -317,5 +317,44 @@ public class ReportTests(ExplorerRun run, ITestOutputHelper output) : IClassFixt
         Assert.Empty(chrome.Errors);
     }
 
+    [Fact]
+    public async Task TheFullSizeFigureStepsThroughItsGalleryGroupWithTheArrowKeys()
+    {
+        await using var chrome = await Open();
+        if (chrome is null) return;
+        await chrome.Page.ClickAsync("#views button[data-view='figures']");
+        await chrome.Page.WaitForSelectorAsync("#gallery section figure img");
+        var captions = (await chrome.Json("Array.from(document.querySelector('#gallery section').querySelectorAll('figcaption > span:first-child')).map(s => s.textContent)"))
+            .EnumerateArray().Select(e => e.GetString()!).ToList();
+        Assert.True(captions.Count >= 3, $"{captions.Count} figures in the first group");
+        const string shown = "[document.getElementById('lightbox-caption').textContent, document.getElementById('lightbox-position').textContent, document.querySelector('#lightbox-image img').getAttribute('src'), document.getElementById('lightbox-prev').disabled, document.getElementById('lightbox-next').disabled]";
+
+        await chrome.Page.EvaluateExpressionAsync("document.querySelector('#gallery section figure img').click()");
+        await chrome.Page.WaitForExpressionAsync("!document.getElementById('lightbox').hidden");
+        var first = await chrome.Json(shown);
+        Assert.Equal(captions[0], first[0].GetString());
+        Assert.Equal($"1 / {captions.Count}", first[1].GetString());
+        Assert.True(first[3].GetBoolean()); // nothing before the first
+
+        await chrome.Page.Keyboard.PressAsync("ArrowRight");
+        var second = await chrome.Json(shown);
+        Assert.Equal(captions[1], second[0].GetString());
+        Assert.Equal($"2 / {captions.Count}", second[1].GetString());
+        Assert.NotEqual(first[2].GetString(), second[2].GetString()); // another image
+        Assert.False(second[3].GetBoolean());
+
+        await chrome.Page.ClickAsync("#lightbox-next");
+        Assert.Equal(captions[2], (await chrome.Json(shown))[0].GetString());
+        await chrome.Page.Keyboard.PressAsync("ArrowLeft");
+        await chrome.Page.Keyboard.PressAsync("ArrowLeft");
+        await chrome.Page.Keyboard.PressAsync("ArrowLeft"); // stops at the first
+        Assert.Equal(first[0].GetString(), (await chrome.Json(shown))[0].GetString());
+        for (var i = 0; i < captions.Count + 2; i++) await chrome.Page.Keyboard.PressAsync("ArrowRight"); // stops at the last
+        var last = await chrome.Json(shown);
+        Assert.Equal(captions[^1], last[0].GetString());
+        Assert.True(last[4].GetBoolean());
+        Assert.Empty(chrome.Errors);
+    }
+
     private const int ExplorerThumbSide = Thumbnails.MaxSide;
 }

@@ -336,23 +336,32 @@ public static partial class ArchiveVerifier
 
     /// <summary>
     /// The code version recorded in the archived manifest of <paramref name="unit"/> (<paramref name="ws"/>: the
-    /// verification workspace) when it is not <paramref name="current"/>: this tta would make other bytes, so there is
-    /// nothing to compare with. Null when they agree, or when no readable version is recorded (regenerating then
-    /// reports what differs).
+    /// verification workspace) when it is not <paramref name="current"/>, or when a parameter that is code as well
+    /// (<paramref name="codeParam"/>: name and canonical JSON value) was another: this tta would make other bytes, so
+    /// there is nothing to compare with. Null when they agree, or when no readable version is recorded (regenerating
+    /// then reports what differs).
     /// </summary>
-    internal static string? OtherCode(Dictionary<string, ZipArchiveEntry> members, Workspace ws, StageUnit unit, string current)
+    internal static string? OtherCode(Dictionary<string, ZipArchiveEntry> members, Workspace ws, StageUnit unit, string current,
+        (string Name, string Value)? codeParam = null)
     {
         var member = "cache/" + Path.GetRelativePath(ws.CacheDir, unit.ManifestPath).Replace('\\', '/');
         try
         {
-            var code = ReadMember(members, member) is { } bytes ? JsonNode.Parse(bytes)?["components"]?["code"]?.GetValue<string>() : null;
-            return code is not null && code != current ? code : null;
+            if (ReadMember(members, member) is not { } bytes || JsonNode.Parse(bytes)?["components"] is not JsonObject components) return null;
+            var code = components["code"]?.GetValue<string>();
+            if (code is not null && code != current) return code;
+            // A parameter that is code too (the explorer's page assets): the same version with other assets.
+            if (codeParam is { } p && components["param:" + p.Name]?.GetValue<string>() is { } recorded && recorded != p.Value)
+                return $"{code ?? current} with other {p.Name} ({Shorten(recorded)}, this tta's {Shorten(p.Value)})";
+            return null;
         }
         catch (Exception ex) when (ex is JsonException or InvalidDataException or InvalidOperationException)
         {
             return null;
         }
     }
+
+    private static string Shorten(string json) => json.Trim('"') is var v && v.Length > 12 ? v[..12] + "…" : json.Trim('"');
 
     /// <summary>The git commit of the tta that made the archive, as its run manifest records it; null if none.</summary>
     private static string? RecordedCommit(Dictionary<string, ZipArchiveEntry> members)

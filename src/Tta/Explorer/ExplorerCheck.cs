@@ -48,7 +48,8 @@ public static partial class ExplorerCheck
         }
         var temp = Directory.CreateTempSubdirectory("tta-verify-explorer-").FullName;
         var unitWorkspace = Workspace.At(temp, Path.Combine(temp, "cache"), Path.Combine(temp, "figures"));
-        if (ArchiveVerifier.OtherCode(members, unitWorkspace, new ExplorerUnit(unitWorkspace, experiment), ExplorerUnit.CodeVersion) is { } other)
+        if (ArchiveVerifier.OtherCode(members, unitWorkspace, new ExplorerUnit(unitWorkspace, experiment), ExplorerUnit.CodeVersion,
+                ("assets", JsonSerializer.Serialize(ExplorerPage.AssetsSha256))) is { } other)
         {
             Directory.Delete(temp);
             notRegenerated.Add($"explorer of {experiment.Name}: built by {other}, this tta builds {ExplorerUnit.CodeVersion}");

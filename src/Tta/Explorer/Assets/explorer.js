@@ -459,14 +459,29 @@
       if (src) {
         img = el('img', { 'data-src': src, alt: f.caption, class: 'thumb' });
         if (f.thumbWidth) { img.width = f.thumbWidth; img.height = f.thumbHeight; }
-        img.addEventListener('click', () => openFigure(f));
+        img.addEventListener('click', () => openFigure(s.figures.filter((g) => g.group === f.group), f));
         observer.observe(img);
       }
       current.grid.append(el('figure', {}, img, el('figcaption', {}, el('span', { text: f.caption }), links)));
     }
     box.replaceChildren(...sections);
   }
-  function openFigure(f) {
+  // The lightbox steps through the figures of one gallery group (← →), in gallery order: layer after layer for every
+  // figure kind, also those without a view of their own.
+  let shown = { list: [], index: 0 };
+  function openFigure(list, f) {
+    shown = { list, index: Math.max(0, list.indexOf(f)) };
+    showFigure();
+  }
+  function stepFigure(d) {
+    const i = Math.min(shown.list.length - 1, Math.max(0, shown.index + d));
+    if (i !== shown.index) { shown.index = i; showFigure(); }
+  }
+  function showFigure() {
+    const f = shown.list[shown.index];
+    $('lightbox-position').textContent = `${shown.index + 1} / ${shown.list.length}`;
+    $('lightbox-prev').disabled = shown.index === 0;
+    $('lightbox-next').disabled = shown.index === shown.list.length - 1;
     $('lightbox-caption').textContent = f.caption;
     const links = $('lightbox-links');
     links.replaceChildren(...['png', 'pdf', 'svg'].filter((x) => f.files[x]).map((x) => el('a', { href: f.files[x], text: x.toUpperCase() + ' ' })));
@@ -475,6 +490,8 @@
     $('lightbox').hidden = false;
   }
   $('lightbox-close').addEventListener('click', () => { $('lightbox').hidden = true; });
+  $('lightbox-prev').addEventListener('click', () => stepFigure(-1));
+  $('lightbox-next').addEventListener('click', () => stepFigure(1));
   $('lightbox').addEventListener('click', (ev) => { if (ev.target === $('lightbox')) $('lightbox').hidden = true; });
 
   // ------------------------------------------------------------------ run details
@@ -527,6 +544,11 @@
     });
     document.addEventListener('keydown', (ev) => {
       if (ev.key === 'Escape') { $('lightbox').hidden = true; return; }
+      if (!$('lightbox').hidden) {
+        if (ev.key === 'ArrowRight') { stepFigure(1); ev.preventDefault(); }
+        if (ev.key === 'ArrowLeft') { stepFigure(-1); ev.preventDefault(); }
+        return;
+      }
       const tag = (ev.target && ev.target.tagName) || '';
       if (state.view !== 'similarity' || tag === 'INPUT' || tag === 'SELECT' || tag === 'TEXTAREA' || !state.panes[0]) return;
       if (ev.key === 'ArrowRight') { state.panes[0].step(1); ev.preventDefault(); }
