@@ -47,19 +47,17 @@ public static partial class ExplorerCheck
             return 0;
         }
         var temp = Directory.CreateTempSubdirectory("tta-verify-explorer-").FullName;
-        var unitWorkspace = Workspace.At(temp, Path.Combine(temp, "cache"), Path.Combine(temp, "figures"));
-        if (ArchiveVerifier.OtherCode(members, unitWorkspace, new ExplorerUnit(unitWorkspace, experiment), ExplorerUnit.CodeVersion,
-                ("assets", JsonSerializer.Serialize(ExplorerPage.AssetsSha256))) is { } other)
-        {
-            Directory.Delete(temp);
-            notRegenerated.Add($"explorer of {experiment.Name}: built by {other}, this tta builds {ExplorerUnit.CodeVersion}");
-            log.WriteLine($"the explorer was built by {other} and this tta builds {ExplorerUnit.CodeVersion}: checksummed, not rebuilt");
-            return 0;
-        }
+        var ws = Workspace.At(temp, Path.Combine(temp, "cache"), Path.Combine(temp, "figures"));
         var compared = 0;
         try
         {
-            var ws = Workspace.At(temp, Path.Combine(temp, "cache"), Path.Combine(temp, "figures"));
+            if (ArchiveVerifier.OtherCode(members, ws, new ExplorerUnit(ws, experiment), ExplorerUnit.CodeVersion,
+                    ("assets", JsonSerializer.Serialize(ExplorerPage.AssetsSha256))) is { } other)
+            {
+                notRegenerated.Add($"explorer of {experiment.Name}: built by {other}, this tta builds {ExplorerUnit.CodeVersion}");
+                log.WriteLine($"the explorer was built by {other} and this tta builds {ExplorerUnit.CodeVersion}: checksummed, not rebuilt");
+                return 0;
+            }
             string? yaml;
             try
             {
