@@ -22,7 +22,7 @@ public abstract class MetricsUnitBase(Workspace ws, Experiment experiment, Model
     protected ExtractUnit Upstream => ExtractStage.For(ws, experiment, model, text);
     protected string UnitName => $"{experiment.Name}/{model.Key}/{text.Key}";
 
-    /// <summary>Metrics compute with libtorch (see <see cref="UnitResources.Torch"/>).</summary>
+    /// <summary>Metrics compute with libtorch (see <see cref="UnitResources.Torch"/>); a kind computing without it says so.</summary>
     public override UnitResources Resources(RunContext context) => UnitResources.SmallTorch;
 
     /// <summary>Optional metrics are units <c>exp/model/text/kind</c> with <c>kind.manifest.json</c> beside the output.</summary>

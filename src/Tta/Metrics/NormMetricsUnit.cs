@@ -24,6 +24,9 @@ public sealed class NormMetricsUnit(Workspace ws, Experiment experiment, ModelSp
             .Param("metrics.norm", Experiment.Metrics.Has(NormKind.Key))
             .Writes(OutputPath);
 
+    /// <summary>Plain float64 sums, no libtorch: it may run beside a libtorch unit (see <see cref="UnitResources.Torch"/>).</summary>
+    public override UnitResources Resources(RunContext context) => UnitResources.Small;
+
     public override IReadOnlyList<string> Run(RunContext context)
     {
         var fingerprint = Fingerprint().Value;
