@@ -39,9 +39,8 @@ public sealed class Gpt2 : DecoderModel
             if (capture.Find(scores.Path, CaptureKind.QueryKeyValue) is not { } fused) return null;
             var qkv = fused[0];
             var hidden = qkv.shape[^1] / 3;
-            var scale = config.Bool("scale_attn_weights", true) ? 1.0 / Math.Sqrt(hidden / heads) : 1.0;
-            if (config.Bool("scale_attn_by_inverse_layer_idx", false)) scale /= scores.Layer + 1;
-            return new QueryKeyTerms(qkv.narrow(-1, 0, hidden), qkv.narrow(-1, hidden, hidden), heads, heads, scale);
+            return new QueryKeyTerms(qkv.narrow(-1, 0, hidden), qkv.narrow(-1, hidden, hidden), heads, heads,
+                Gpt2Config.From(config).Shape.Scale(scores.Layer));
         }
     }
 
@@ -96,7 +95,11 @@ public sealed class Gpt2 : DecoderModel
 }
 
 internal sealed record Gpt2Shape(int Hidden, int Heads, int Inner, double Eps, string Activation, bool ScaleByDim,
-    bool ScaleByInverseLayer, bool UpcastSoftmax);
+    bool ScaleByInverseLayer, bool UpcastSoftmax)
+{
+    /// <summary>The factor on q·kᵀ in block <paramref name="layer"/> (the forward pass and the Q·K decomposition use it).</summary>
+    public double Scale(int layer) => (ScaleByDim ? 1.0 / Math.Sqrt(Hidden / Heads) : 1.0) / (ScaleByInverseLayer ? layer + 1 : 1);
+}
 
 /// <summary>A GPT-2 config.json, read and checked as transformers reads it.</summary>
 internal sealed record Gpt2Config(Gpt2Shape Shape, int Layers, int Positions, int Vocab, bool TieWordEmbeddings)
@@ -194,9 +197,7 @@ internal sealed class Gpt2Attention : nn.Module
         var q = DecoderOps.SplitHeads(qkv.narrow(-1, 0, s.Hidden), s.Heads, headDim);
         var k = DecoderOps.SplitHeads(qkv.narrow(-1, s.Hidden, s.Hidden), s.Heads, headDim);
         var v = DecoderOps.SplitHeads(qkv.narrow(-1, 2 * s.Hidden, s.Hidden), s.Heads, headDim);
-        var scale = s.ScaleByDim ? 1.0 / Math.Sqrt(headDim) : 1.0;
-        if (s.ScaleByInverseLayer) scale /= at.Layer + 1;
-        var (o, probs) = DecoderOps.Attend(q, k, v, mask, scale, softmaxInFloat32: s.UpcastSoftmax, capture, at);
+        var (o, probs) = DecoderOps.Attend(q, k, v, mask, s.Scale(at.Layer), softmaxInFloat32: s.UpcastSoftmax, capture, at);
         var output = capture.Rec(at.Of("c_proj"), c_proj.Apply(DecoderOps.MergeHeads(o)));
         capture.Record(at.Of("resid_dropout"), output);
         return (output, probs);
