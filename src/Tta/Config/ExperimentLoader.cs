@@ -208,12 +208,12 @@ public static partial class ExperimentLoader
                                 "remove 'revision' (a local model is used as it is on disk)");
                         if (pathEntry is null || IsNull(pathEntry.Value))
                             throw Error(pathEntry?.Key ?? item, $"local model '{id}' has no 'path'",
-                                "add 'path: <checkpoint folder>' (relative to this experiment FileName)");
+                                "add 'path: <checkpoint folder>' (relative to this experiment file)");
                         var rel = NonEmpty(pathEntry.Value, "path", "give the checkpoint folder, relative to this experiment file");
                         path = System.IO.Path.GetFullPath(System.IO.Path.Combine(_dir, rel));
                         if (!Directory.Exists(path))
                             throw Error(pathEntry.Value, $"local model folder not found: {path}",
-                                "fix 'path' (it is relative to this experiment FileName) or create the folder");
+                                "fix 'path' (it is relative to this experiment file) or create the folder");
                         revision = "";
                         break;
                 }
@@ -278,7 +278,7 @@ public static partial class ExperimentLoader
                 }
                 if (textEntry is null && fileEntry is null)
                     throw Error(item, $"text '{name}' has neither 'text' nor 'file'",
-                        "add 'text: \"...\"' or 'file: path/to/text.txt' (relative to this experiment FileName)");
+                        "add 'text: \"...\"' or 'file: path/to/text.txt' (relative to this experiment file)");
 
                 if (textEntry is not null)
                 {
@@ -299,7 +299,7 @@ public static partial class ExperimentLoader
                         throw Error(fileNode, $"text file is a folder: {full}", "point 'file' at a text file");
                     if (!File.Exists(full))
                         throw Error(fileNode, $"text file not found: {full}",
-                            "fix 'file' (it is relative to this experiment FileName) or create the file");
+                            "fix 'file' (it is relative to this experiment file) or create the file");
                     string content;
                     try
                     {
@@ -472,7 +472,7 @@ public static partial class ExperimentLoader
 
         /// <summary>
         /// The first tab in the indentation of a line at or after <paramref name="from"/> (else the first tab after it,
-        /// else anywhere in the FileName).
+        /// else anywhere in the file).
         /// </summary>
         private SourceSpan? TabPosition(string text, Mark from)
         {
