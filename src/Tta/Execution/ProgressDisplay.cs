@@ -30,9 +30,14 @@ public sealed class ProgressDisplay : IDisposable
     }
 
     /// <summary>Live on an interactive terminal; plain lines when output is redirected, in CI or on a dumb terminal.</summary>
-    public static bool ConsoleIsLive =>
-        !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("CI") is null
-        && Environment.GetEnvironmentVariable("TERM") is not (null or "" or "dumb");
+    public static bool ConsoleIsLive => !Console.IsOutputRedirected && TerminalAllowsLive;
+
+    /// <summary>Whether <paramref name="writer"/> is the console's output or error stream, live by the same rule.</summary>
+    public static bool IsLiveConsole(TextWriter writer) =>
+        (ReferenceEquals(writer, Console.Out) && ConsoleIsLive) || (ReferenceEquals(writer, Console.Error) && !Console.IsErrorRedirected && TerminalAllowsLive);
+
+    private static bool TerminalAllowsLive =>
+        Environment.GetEnvironmentVariable("CI") is null && Environment.GetEnvironmentVariable("TERM") is not (null or "" or "dumb");
 
     /// <summary>Where the run's log lines go: above the live block on a terminal, else straight to the output.</summary>
     public TextWriter Log { get; }
@@ -119,7 +124,9 @@ public sealed class ProgressDisplay : IDisposable
         public override void Write(string? value)
         {
             if (value is null) return;
-            foreach (var c in value) Write(c);
+            // One lock for the whole string, so lines that units write at the same time never mix.
+            lock (display.gate)
+                foreach (var c in value) Write(c);
         }
 
         public override void WriteLine(string? value) => Write((value ?? "") + "\n");
