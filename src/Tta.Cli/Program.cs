@@ -147,6 +147,8 @@ public static class TtaCli
             throw new ConfigException($"{names.Last().SourcePath}:1:1: experiment name '{names.Key}' is also used by {names.First().SourcePath} — give each experiment its own name");
         // Progress of the running units: a live block on a terminal, plain lines in logs and CI.
         var progress = new ProgressDisplay(io.Out, live: ReferenceEquals(io.Out, Console.Out) && ProgressDisplay.ConsoleIsLive);
+        // --explain's hash lines go above the live block too, like every other line of the run.
+        if (ReferenceEquals(ContentHash.Log, io.Out)) ContentHash.Log = progress.Log;
         var context = new RunContext(ws, experiments, progress.Log)
         {
             Progress = progress,
