@@ -34,15 +34,14 @@ public sealed partial class HubClient : IDisposable
     /// <param name="settings">Usually <see cref="HubSettings.FromEnvironment()"/>.</param>
     /// <param name="progress">Where progress goes (e.g. <c>Console.Error</c>); null for none.</param>
     /// <param name="progressIsTerminal">Redraw one live line (true) or write periodic plain lines (false); by default
-    /// live when <paramref name="progress"/> is the console's output or error stream and that is not redirected.</param>
+    /// live when <paramref name="progress"/> is the console's output or error stream on an interactive terminal
+    /// (<see cref="Execution.ProgressDisplay.IsLiveConsole"/>: not redirected, not CI, not a dumb terminal).</param>
     public HubClient(HubSettings settings, TextWriter? progress = null, bool? progressIsTerminal = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         _settings = settings;
         _progress = progress;
-        _live = progressIsTerminal
-            ?? (progress is not null && ((ReferenceEquals(progress, Console.Out) && !Console.IsOutputRedirected)
-                || (ReferenceEquals(progress, Console.Error) && !Console.IsErrorRedirected)));
+        _live = progressIsTerminal ?? (progress is not null && Execution.ProgressDisplay.IsLiveConsole(progress));
         if (!Uri.TryCreate(settings.Endpoint.TrimEnd('/') + "/", UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https"))
             throw new ArgumentException($"HF_ENDPOINT '{settings.Endpoint}' is not an http(s) address", nameof(settings));
         _endpoint = endpoint;
