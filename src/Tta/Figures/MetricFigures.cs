@@ -4,6 +4,7 @@ using Parquet;
 using Parquet.Schema;
 using Tta.Config;
 using Tta.Extract;
+using Tta.Metrics;
 
 namespace Tta.Figures;
 
@@ -61,7 +62,7 @@ public static class MetricFigures
                 var spec = PaperFigures.Attention(panel, b.Values, b.Positions, b.Dim,
                     c.Labels(key.Stack, b.Positions), c.Labels(cross ? "encoder" : key.Stack, b.Dim), c.Spec.Colormap, c.Spec.CellPixels)
                     with { Title = c.Title([.. where, PaperFigures.Title(panel)]), MaskThreshold = threshold };
-                var record = FigureRecord.Of(key, "attention", PaperFigures.Slug(panel));
+                var record = FigureRecord.Of(key, AttentionKind.Key, PaperFigures.Slug(panel));
                 var stem = record.KindStem();
                 jobs.Add(new FigureJob(stem, () => HeatmapFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi), spec, record));
             }
@@ -71,7 +72,7 @@ public static class MetricFigures
                     throw new InvalidDataException($"{parquet}: kernel of {key.Point} but no query row for it in tta.kernel_rows");
                 var relative = Enumerable.Range(0, kernel.Values.Length).Select(j => j - row).ToArray();
                 var spec = PaperFigures.Kernel(kernel.Values, relative) with { Title = c.Title([.. where, PaperFigures.KernelTitle]) };
-                var record = FigureRecord.Of(key, "attention", KernelSlug);
+                var record = FigureRecord.Of(key, AttentionKind.Key, KernelSlug);
                 var stem = record.KindStem();
                 jobs.Add(new FigureJob(stem, () => BarChartFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi), Record: record));
             }
@@ -136,7 +137,7 @@ public static class MetricFigures
                 Mode: perToken ? LineMode.PerSeries : LineMode.MeanBand,
                 // Lines take colours in series order; the unreversed map keeps the first ones dark on white.
                 Colormap: c.Spec.Colormap.Replace("_r", "", StringComparison.Ordinal), FirstX: firstX);
-            var record = FigureRecord.Of(b.Key, "trajectory", measure);
+            var record = FigureRecord.Of(b.Key, TrajectoryKind.Key, measure);
             var stem = record.KindStem();
             jobs.Add(new FigureJob(stem, () => LineFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi), Record: record));
         }
@@ -184,7 +185,7 @@ public static class MetricFigures
             var spec = new TokenGridSpec(labels, scores, height, cols,
                 Title: c.Title(g.Key.Stack, g.Key.Series, $"nearest token ({measureLabel})"),
                 ColumnTokens: c.Labels(g.Key.Stack, cols), ColorbarLabel: measureLabel, Colormap: c.Spec.Colormap, FirstRow: low);
-            var record = FigureRecord.Of(new ActivationPoint(g.Key.Series, g.Key.Stack, -1), "nearest", g.Key.Measure);
+            var record = FigureRecord.Of(new ActivationPoint(g.Key.Series, g.Key.Stack, -1), NearestKind.Key, g.Key.Measure);
             var stem = record.KindStem();
             jobs.Add(new FigureJob(stem, () => TokenGridFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi), Record: record));
         }

@@ -16,7 +16,7 @@ namespace Tta.Metrics;
 /// (attention-inputs.parquet), so no model is loaded here.
 /// </summary>
 public sealed class AttentionMetricsUnit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text)
-    : MetricsUnitBase(ws, experiment, model, text, "attention")
+    : MetricsUnitBase(ws, experiment, model, text, AttentionKind.Key)
 {
     public const string CodeVersion = "attention-2";
 

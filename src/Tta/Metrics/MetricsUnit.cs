@@ -12,7 +12,7 @@ namespace Tta.Metrics;
 
 /// <summary>Similarity maps of every stored per-token vector set, per measure, into similarity.parquet.</summary>
 public sealed class MetricsUnit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text)
-    : MetricsUnitBase(ws, experiment, model, text, "similarity")
+    : MetricsUnitBase(ws, experiment, model, text, SimilarityKind.Key)
 {
     // The similarity unit came first: its key and manifest name have no kind suffix.
     public override string Key => UnitName;

@@ -12,7 +12,7 @@ namespace Tta.Metrics;
 
 /// <summary>Nearest-vocabulary decoding of every hidden state into nearest.parquet (layout: <see cref="NearestStore"/>).</summary>
 public sealed class NearestMetricsUnit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text)
-    : MetricsUnitBase(ws, experiment, model, text, "nearest")
+    : MetricsUnitBase(ws, experiment, model, text, NearestKind.Key)
 {
     public const string CodeVersion = "nearest-1";
 

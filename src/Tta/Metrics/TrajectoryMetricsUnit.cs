@@ -17,7 +17,7 @@ namespace Tta.Metrics;
 /// <see cref="TrajectoryMetrics"/> for each measure's length.
 /// </summary>
 public sealed class TrajectoryMetricsUnit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text)
-    : MetricsUnitBase(ws, experiment, model, text, "trajectory")
+    : MetricsUnitBase(ws, experiment, model, text, TrajectoryKind.Key)
 {
     public const string CodeVersion = "trajectory-1";
 
