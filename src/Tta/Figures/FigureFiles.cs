@@ -53,9 +53,6 @@ public static partial class FigureFiles
         return written;
     }
 
-    /// <summary>An opaque W × H raster on white, drawn by <paramref name="draw"/>, as PNG bytes with a pHYs chunk.</summary>
-    public static byte[] Png(int width, int height, int dpi, Action<SKCanvas> draw) => Png(width, height, dpi, draw, _ => { });
-
     /// <summary>
     /// Writes the PNG of a W × H raster drawn by <paramref name="draw"/> to <paramref name="path"/> atomically and, while
     /// the figure is rendered for a Figures unit (<see cref="Thumbnails.Wanted"/>), its thumbnail from the same raster;
@@ -71,6 +68,7 @@ public static partial class FigureFiles
         return thumbnail is null ? [path] : [path, thumbnail];
     }
 
+    /// <summary>An opaque W × H raster on white, drawn by <paramref name="draw"/> and shown to <paramref name="alsoUse"/>, as PNG bytes with a pHYs chunk.</summary>
     private static byte[] Png(int width, int height, int dpi, Action<SKCanvas> draw, Action<SKPixmap> alsoUse)
     {
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque);

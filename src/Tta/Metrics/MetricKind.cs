@@ -33,7 +33,4 @@ public abstract class MetricKind<TSettings> : IMetricKind
     /// <summary>Null and <c>false</c> are off (the run manifests of older tta versions wrote every kind so).</summary>
     public virtual object? FromJson(JsonNode? value, JsonSerializerOptions options) =>
         value is null || (value is JsonValue v && v.TryGetValue<bool>(out var on) && !on) ? null : value.Deserialize<TSettings>(options);
-
-    /// <summary>The experiment's settings of this kind; default (null, false) when it is not configured.</summary>
-    public TSettings? Settings(Experiment experiment) => experiment.Metrics.Get<TSettings>(Name);
 }

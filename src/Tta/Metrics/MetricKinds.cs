@@ -31,9 +31,6 @@ public static class MetricKinds
 
     public static IMetricKind Get(string name) => Find(name) ?? throw new InvalidOperationException($"unknown metric kind '{name}'");
 
-    /// <summary>The kind of type <typeparamref name="T"/> (its typed settings: <c>MetricKinds.Of&lt;AttentionKind&gt;().Settings(e)</c>).</summary>
-    public static T Of<T>() where T : IMetricKind => Kinds.OfType<T>().Single();
-
     /// <summary>The kinds an experiment configures, in registry order (similarity always).</summary>
     public static IEnumerable<IMetricKind> Configured(Experiment experiment) => Kinds.Where(k => experiment.Metrics.Has(k.Name));
 

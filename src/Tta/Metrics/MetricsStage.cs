@@ -30,14 +30,8 @@ public static class MetricsStage
                         yield return kind.Unit(ws, e, m, t);
     }
 
-    /// <summary>The similarity unit (the one the Figures stage reads).</summary>
-    public static MetricsUnit For(Workspace ws, Experiment e, ModelSpec m, TextSpec t) => new(ws, e, m, t);
-
     public static string Dir(Workspace ws, Experiment e, ModelSpec m, TextSpec t) =>
         Path.Combine(ws.CacheDir, "metrics", e.Name, m.Key, t.Key);
-
-    public static string OutputPath(Workspace ws, Experiment e, ModelSpec m, TextSpec t) =>
-        Path.Combine(Dir(ws, e, m, t), "similarity.parquet");
 
     /// <summary>
     /// The activation store's metadata (tokens, model, …) without its format, fingerprint and point descriptions (a
