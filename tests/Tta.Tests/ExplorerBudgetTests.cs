@@ -63,7 +63,7 @@ public class ExplorerBudgetTests(ITestOutputHelper output)
                     for (var m = 0; m < 2; m++)
                     {
                         maps.Add(QuantizedMap.From(computed[m], Tokens, Tokens, null));
-                        similarity.Add(new SimilarityEntry(stack, point, l, l == 0 ? "embeddings" : $"layer {l - 1}", SimilarityMap.Measures[m], maps.Count - 1));
+                        similarity.Add(new SimilarityEntry(stack, point, l, Figures.LayerNames.Join([stack, $"layer {l}", point]), SimilarityMap.Measures[m], maps.Count - 1));
                     }
                 }
                 var fields = new Models.OutputFields(stack, stack + "_");

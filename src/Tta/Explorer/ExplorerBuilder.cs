@@ -114,7 +114,6 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
         }));
         var points = StoredPoints.Read(metadata, parquet);
         var recorded = blocks.Select(b => points[b.Key with { Measure = null }]).ToList();
-        var labels = PointLabels(recorded);
         // The file holds the points in the order the model recorded them: what a stack records before its first
         // block (its embeddings) comes first.
         var firstBlock = recorded.Select((p, i) => (p, i)).Where(x => x.p.Layer >= 0).GroupBy(x => x.p.Stack)
@@ -126,20 +125,8 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
         entries.AddRange(blocks.Zip(recorded, (b, p) => (b.Map, Point: p, Measure: b.Key.Measure ?? ""))
             .OrderBy(b => Math.Max(0, measures.ToList().IndexOf(b.Measure))).ThenBy(b => Depth.StackOrder(b.Point.Stack))
             .ThenBy(b => similarityDepths[(b.Point.Stack, b.Point.Name)]).ThenBy(b => b.Point.Name, StringComparer.Ordinal)
-            .Select(b => new SimilarityEntry(b.Point.Stack, b.Point.Name, b.Point.Layer, labels(b.Point), b.Measure, b.Map)));
+            .Select(b => new SimilarityEntry(b.Point.Stack, b.Point.Name, b.Point.Layer, LayerNames.Map(b.Point), b.Measure, b.Map)));
         return metadata;
-    }
-
-    /// <summary>Names points for captions (<see cref="Depth.Describe"/>), knowing which hidden states each stack stores.</summary>
-    private static Func<CapturePoint, string> PointLabels(IEnumerable<CapturePoint> points)
-    {
-        var last = points.Where(p => p.Kind == CaptureKind.HiddenState).GroupBy(p => (p.Stack, p.Path))
-            .ToDictionary(g => g.Key, g => Depth.LastContiguous(g.Select(p => p.Layer)));
-        return point =>
-        {
-            var described = Depth.Describe(point, last.GetValueOrDefault((point.Stack, point.Path)));
-            return described == point.Name ? point.Name : $"{described} ({point.Name})";
-        };
     }
 
     /// <summary>One block at a time: a head's panels are quantised as they come, so memory holds one map.</summary>
@@ -170,7 +157,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
             var kernel = !head.ZeroBias && head.Kernel.Count > 0 && kernelRows.TryGetValue(key.Point, out var row)
                 ? new KernelEntry(row, head.Kernel[0])
                 : null;
-            entries.Add(new AttentionEntry(key.Stack, key.Point, key.Layer, key.Head ?? 0,
+            entries.Add(new AttentionEntry(key.Stack, key.Point, key.Layer, key.Head ?? 0, LayerNames.AttentionModule(key),
                 points[key with { Head = null }].Cross, head.Panels, kernel));
         }
     }
@@ -182,7 +169,6 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
             ? JsonSerializer.Deserialize<Dictionary<string, TrajectoryProjectionUnit.ProjectionInfo>>(json) ?? []
             : [];
         var points = StoredPoints.Read(metadata, parquet);
-        var labels = PointLabels(blocks.Select(b => points[b.Key with { Measure = null }]));
         foreach (var series in blocks.GroupBy(b => TrajectoryProjection.TrajectorySeries(points, b.Key) ?? b.Key.Point)
                      .OrderBy(g => Depth.StackOrder(g.First().Key.Stack)).ThenBy(g => g.Key, StringComparer.Ordinal))
         {
@@ -199,7 +185,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
                 }
             var ratio = info.TryGetValue(series.Key, out var i) ? i.ExplainedVarianceRatio : [];
             entries.Add(new ProjectionEntry(series.Key, layers[0].Key.Stack, [.. layers.Select(b => b.Key.Layer)],
-                [.. layers.Select(b => labels(points[b.Key with { Measure = null }]))], [.. ratio.Select(r => Math.Round(r, 4))], x, y));
+                [.. layers.Select(b => LayerNames.OnTrajectory(points[b.Key with { Measure = null }]))], [.. ratio.Select(r => Math.Round(r, 4))], x, y));
         }
     }
 
@@ -250,7 +236,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
         var manifest = StageRunner.Upstream(unit.ManifestPath, $"figures of {unit.Key}");
         var labels = similarity.GroupBy(s => (s.Stack, s.Point)).ToDictionary(g => g.Key, g => g.First().Label);
         (string Label, double Depth) Describe(string stack, string point, int layer) =>
-            (labels.GetValueOrDefault((stack, point)) ?? point, depths.TryGetValue((stack, point), out var d) ? d : Depth.OfBlock(layer));
+            (labels.GetValueOrDefault((stack, point)) ?? LayerNames.Join([stack, point]), depths.TryGetValue((stack, point), out var d) ? d : Depth.OfBlock(layer));
         var files = manifest.Outputs.Select(o => ws.Absolute(o.Path)).ToLookup(Thumbnails.IsThumbnail);
         var thumbnails = files[true].ToDictionary(f => Path.GetFileNameWithoutExtension(f), StringComparer.Ordinal);
         var entries = new List<FigureEntry>();
@@ -260,7 +246,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
             (int Width, int Height)? size = thumb is null ? null : Thumbnails.PngSize(thumb) ?? throw new InvalidDataException($"{thumb}: not a PNG");
             var links = new SortedDictionary<string, string>(StringComparer.Ordinal);
             foreach (var (format, path) in figure.Files) links[format] = Url(path);
-            entries.Add(new FigureEntry(figure.Kind, figure.Group, figure.Caption, thumb is null ? null : Url(thumb),
+            entries.Add(new FigureEntry(figure.Kind, figure.Stem, figure.Group, figure.Caption, thumb is null ? null : Url(thumb),
                 size?.Width ?? 0, size?.Height ?? 0, links));
         }
         return entries;

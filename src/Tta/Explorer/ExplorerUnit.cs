@@ -11,7 +11,7 @@ namespace Tta.Explorer;
 /// </summary>
 public sealed class ExplorerUnit(Workspace ws, Experiment experiment) : StageUnit
 {
-    public const string CodeVersion = "explorer-2"; // 2: thumbnails made by the figure units
+    public const string CodeVersion = "explorer-3"; // 2: thumbnails made by the figure units; 3: the figures' layer names, state in the URL
 
     public override string Stage => FiguresStage.Name;
     public override string Key => $"{experiment.Name}/explorer";

@@ -13,7 +13,7 @@ public static class FigureCatalog
 {
     /// <summary>
     /// Groups <paramref name="files"/> (the outputs of one figure unit) by stem and describes each from its record;
-    /// <paramref name="describePoint"/> names a similarity map's capture point (e.g. hidden state 0 → "embeddings")
+    /// <paramref name="describePoint"/> names a similarity map's capture point as its figure's title does (<see cref="LayerNames.Map"/>)
     /// and gives its depth (<see cref="Depth.Within"/>). A file without a record is an error naming it.
     /// </summary>
     public static List<GalleryFigure> Catalog(IEnumerable<string> files, IReadOnlyDictionary<string, FigureRecord> records, PointDescriber describePoint)

@@ -33,6 +33,5 @@ public sealed record FigureContext(string ModelKey, string TextKey, IReadOnlyLis
     /// A figure title that names what it shows: model · text, then <paramref name="parts"/> (stack, block or layer,
     /// module, head, measure; empty ones left out).
     /// </summary>
-    public string Title(params string?[] parts) =>
-        string.Join(" · ", new[] { ModelKey, TextKey }.Concat(parts).Where(p => !string.IsNullOrEmpty(p)));
+    public string Title(params string?[] parts) => LayerNames.Join(new[] { ModelKey, TextKey }.Concat(parts));
 }

@@ -55,7 +55,7 @@ public static class MetricFigures
             }
             // Cross-attention: decoder queries over encoder keys.
             var cross = points[key with { Head = null }].Cross;
-            var where = new[] { key.Stack, $"block {key.Layer}", ModuleName(key), key.Head is { } h ? $"head {h}" : null };
+            var where = new[] { LayerNames.AttentionModule(key), key.Head is { } h ? $"head {h}" : null };
             foreach (var (panel, measure) in Panels)
             {
                 if (!byMeasure.TryGetValue(measure, out var b)) continue;

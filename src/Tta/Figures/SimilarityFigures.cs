@@ -1,7 +1,5 @@
-using System.Globalization;
 using Tta.Extract;
 using Tta.Metrics;
-using Tta.Models;
 
 namespace Tta.Figures;
 
@@ -19,11 +17,9 @@ public static class SimilarityFigures
             var key = block.Key;
             var labels = c.Labels(key.Stack, block.Positions); // decoder rows see the text shifted right
             var measure = key.Measure == "cosine" ? "cosine similarity" : "dot product";
-            // A hidden state's number is the layer it enters; a module's number is its block.
-            var kind = points[key with { Measure = null }].Kind == CaptureKind.HiddenState ? "layer " : "block ";
-            var where = key.Layer < 0 ? null : kind + key.Layer.ToString(CultureInfo.InvariantCulture);
+            // The explorer labels this map with the same words (LayerNames.Map).
             var spec = new HeatmapSpec(block.Values, block.Positions, block.Positions,
-                Title: c.Title(key.Stack, where, key.Point, measure),
+                Title: c.Title(LayerNames.Map(points[key with { Measure = null }]), measure),
                 XLabel: "Token Position", YLabel: "Token Position", XTicks: labels, YTicks: labels,
                 Colormap: f.Colormap, CellPixels: f.CellPixels, ColorbarLabel: measure);
             var stem = FiguresStage.FileStem(key);

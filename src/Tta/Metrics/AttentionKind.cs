@@ -41,7 +41,8 @@ public sealed class AttentionKind : MetricKind<AttentionMetricSpec>
             ? PaperFigures.KernelTitle
             : MetricFigures.Panels.Select(p => p.Panel).Where(p => PaperFigures.Slug(p) == figure.What).Select(PaperFigures.Title).FirstOrDefault() ?? figure.What;
         var head = figure.Head ?? -1;
-        return new GalleryCaption($"attention · {figure.Stack} block {figure.Layer} · {figure.Point}", $"head {head} · {caption}",
+        var module = LayerNames.AttentionModule(new Extract.ActivationPoint(figure.Point, figure.Stack, figure.Layer));
+        return new GalleryCaption($"attention · {module}", $"head {head} · {caption}",
             Depth: Depth.OfBlock(figure.Layer), Head: head, Part: Array.IndexOf(Parts, figure.What));
     }
 

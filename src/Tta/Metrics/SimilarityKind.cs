@@ -29,7 +29,7 @@ public sealed class SimilarityKind : MetricKind<IReadOnlyList<string>>
     {
         var measure = figure.What switch { "cosine" => "cosine", "dot" => "dot product", var m => m };
         var (label, depth) = describePoint(figure.Stack, figure.Point, figure.Layer);
-        return new GalleryCaption($"similarity · {measure}", $"{figure.Stack} · {label}", SubGroup: figure.What, Depth: depth);
+        return new GalleryCaption($"similarity · {measure}", label, SubGroup: figure.What, Depth: depth);
     }
 
     public override bool Explore(ExplorerSet set, string parquet)

@@ -1,7 +1,8 @@
 // tta explorer: similarity maps with a layer slider, attention decomposition, token trajectories and the static
 // figures of one experiment. Data: the JSON in #tta-data (see src/Tta/Explorer/ExplorerData.cs) and, per map, its
 // 8-bit codes as base64 of raw deflate in <script id="mN">. Code q < 254 is the value min + q·scale; 254 = NaN
-// (missing), 255 = masked. A symmetric map stores its upper triangle only. Test hooks: window.__tta.
+// (missing), 255 = masked. A symmetric map stores its upper triangle only. What is shown lives in the URL's hash
+// (#view=…&model=…&text=…&layer=…, see "URL state"), so a view can be linked and bookmarked. Test hooks: window.__tta.
 'use strict';
 (function () {
   const LEVELS = 254, MISSING = 254, MASKED = 255;
@@ -95,7 +96,8 @@
   }
 
   // ------------------------------------------------------------------ state
-  const state = { view: 'similarity', model: data.models[0] ? data.models[0].key : '', text: data.texts[0] || '', highlight: null, shared: true, panes: [] };
+  const state = { view: 'similarity', model: data.models[0] ? data.models[0].key : '', text: data.texts[0] || '', highlight: null, shared: true, panes: [],
+    module: null, series: null, figure: null };
   const set = (model, text) => data.sets.find((s) => s.model === model && s.text === text);
   const tokensFor = (s, stack) => stack === 'decoder' ? [data.decoderStart, ...s.tokens.slice(0, s.tokens.length - 1)] : s.tokens;
   const tok = (list, i) => (list && i < list.length ? list[i] : '?') + ' (#' + i + ')';
@@ -118,6 +120,7 @@
 
   function setHighlight(i) {
     state.highlight = state.highlight === i ? null : i;
+    writeUrl();
     for (const p of state.panes) p.paint();
     for (const r of attentionRenderers) r.paint();
     paintTrajectoryHighlight();
@@ -213,7 +216,8 @@
     for (const t of data.texts) textSel.append(el('option', { value: t, text: t }));
     const measureSel = el('select', { 'aria-label': 'measure' });
     const slider = el('input', { type: 'range', min: 0, max: 0, value: 0, step: 1, class: 'layer', 'aria-label': 'layer' });
-    const label = el('span', { class: 'layer-label' });
+    const label = el('span', { class: 'layer-label' }), labelName = el('span', { class: 'layer-name' }), labelCount = el('span', { class: 'layer-count' });
+    label.append(labelName, ' ', labelCount);
     const canvas = el('canvas', { class: 'map' });
     const left = el('canvas', { class: 'axis' }), bottom = el('canvas', { class: 'axis' });
     const bar = el('div');
@@ -241,8 +245,9 @@
       const mine = ++token;
       const entries = p.entries(), e = entries[p.index];
       const s = set(p.model, p.text);
-      if (!e) { label.textContent = 'no similarity maps'; return; }
-      label.textContent = `${e.stack} · ${e.label}  (${p.index + 1}/${entries.length})`;
+      if (!e) { labelName.textContent = 'no similarity maps'; labelCount.textContent = ''; return; }
+      labelName.textContent = e.label; // the words of the map's figure title
+      labelCount.textContent = `(${p.index + 1}/${entries.length})`;
       const map = data.maps[e.map];
       const c = await codes(e.map);
       if (mine !== token) return;
@@ -267,22 +272,25 @@
       if (hooks.firstMapMs == null) { hooks.firstMapMs = performance.now(); resolveReady(); }
     };
     p.paint = () => { if (view) view.paint(); if (p.labels) p.labels(); };
-    p.step = (d) => { p.index = Math.max(0, Math.min(p.entries().length - 1, p.index + d)); slider.value = p.index; return p.draw(); };
-    slider.addEventListener('input', () => { p.index = Number(slider.value); p.draw(); });
-    modelSel.addEventListener('change', () => { p.model = modelSel.value; p.sync(); p.draw(); });
-    textSel.addEventListener('change', () => { p.text = textSel.value; p.sync(); p.draw(); });
-    measureSel.addEventListener('change', () => { p.measure = measureSel.value; p.sync(); p.draw(); });
+    p.step = (d) => { p.index = Math.max(0, Math.min(p.entries().length - 1, p.index + d)); slider.value = p.index; writeUrl(); return p.draw(); };
+    slider.addEventListener('input', () => { p.index = Number(slider.value); writeUrl(); p.draw(); });
+    // The first pane shows the model and text of the page's header: changing one changes the other.
+    modelSel.addEventListener('change', () => { if (k === 0) return navigateTo(modelSel.value, p.text); p.model = modelSel.value; p.sync(); writeUrl(); p.draw(); });
+    textSel.addEventListener('change', () => { if (k === 0) return navigateTo(p.model, textSel.value); p.text = textSel.value; p.sync(); writeUrl(); p.draw(); });
+    measureSel.addEventListener('change', () => { p.measure = measureSel.value; p.sync(); writeUrl(); p.draw(); });
     p.sync();
     return p;
   }
 
-  function buildPanes() {
+  /** The panes anew: as <paramref>given</paramref> (from the URL), else the first as it was and the second one layer deeper. */
+  function buildPanes(given) {
     const two = $('two-panes').checked;
     const first = state.panes[0];
     const base = first ? { model: first.model, text: first.text, measure: first.measure, index: first.index } : { model: state.model, text: state.text, measure: 'cosine', index: 0 };
-    const panes = [makePane(0, base)];
-    if (two) panes.push(makePane(1, Object.assign({}, base, { index: base.index + 1 })));
+    const panes = [makePane(0, given ? given[0] : base)];
+    if (two) panes.push(makePane(1, given && given[1] ? given[1] : Object.assign({}, base, { index: base.index + 1 })));
     state.panes = panes;
+    writeUrl();
     $('panes').replaceChildren(...panes.map((p) => p.root));
     for (const p of panes) { p.sync(); p.draw(); }
   }
@@ -294,7 +302,7 @@
     const mods = [];
     for (const a of s.attention) {
       const key = a.stack + '|' + a.block + '|' + a.module;
-      if (!mods.find((m) => m.key === key)) mods.push({ key, label: `${a.stack} · block ${a.block} · ${a.module}`, heads: [] });
+      if (!mods.find((m) => m.key === key)) mods.push({ key, label: a.label, heads: [] });
       mods.find((m) => m.key === key).heads.push(a);
     }
     return mods;
@@ -303,9 +311,10 @@
     const s = set(state.model, state.text);
     const sel = $('att-module');
     const mods = s ? attentionModules(s) : [];
-    const current = sel.value;
     sel.replaceChildren(...mods.map((m) => el('option', { value: m.key, text: m.label })));
-    if (mods.find((m) => m.key === current)) sel.value = current;
+    if (!mods.find((m) => m.key === state.module)) state.module = mods.length ? mods[0].key : null;
+    if (state.module != null) sel.value = state.module;
+    writeUrl();
     drawAttention();
   }
   async function drawAttention() {
@@ -365,9 +374,10 @@
     const s = set(state.model, state.text);
     const sel = $('traj-series');
     const list = s ? s.projection : [];
-    const current = sel.value;
     sel.replaceChildren(...list.map((p) => el('option', { value: p.series, text: `${p.stack} · ${p.series}` })));
-    if (list.find((p) => p.series === current)) sel.value = current;
+    if (!list.find((p) => p.series === state.series)) state.series = list.length ? list[0].series : null;
+    if (state.series != null) sel.value = state.series;
+    writeUrl();
     drawTrajectory();
   }
   function drawTrajectory() {
@@ -415,7 +425,7 @@
       if (!best) { hovered = null; return hideTip(); }
       const [, , t, l] = best;
       hovered = lines[t]; hovered.classList.add('hover');
-      const out = ['token: ' + tok(labels, t), 'layer: ' + p.layerLabels[l]];
+      const out = ['token: ' + tok(labels, t), p.layerLabels[l]]; // "layer N · point", as the figures say
       if (nearest) for (const [measure, byLayer] of Object.entries(nearest.byMeasure)) {
         const top = (byLayer[String(p.layers[l])] || [])[t];
         if (top) out.push(`nearest (${measure === 'ip' ? 'inner product' : measure === 'l2' ? 'L2' : measure}): ${top.join(' · ')}`);
@@ -470,15 +480,31 @@
   // figure kind, also those without a view of their own.
   let shown = { list: [], index: 0 };
   function openFigure(list, f) {
+    flushUrl();
     shown = { list, index: Math.max(0, list.indexOf(f)) };
     showFigure();
+    writeUrl('push');
   }
   function stepFigure(d) {
     const i = Math.min(shown.list.length - 1, Math.max(0, shown.index + d));
-    if (i !== shown.index) { shown.index = i; showFigure(); }
+    if (i !== shown.index) { shown.index = i; showFigure(); writeUrl(); }
+  }
+  function closeFigure() {
+    if ($('lightbox').hidden) return;
+    flushUrl();
+    $('lightbox').hidden = true;
+    state.figure = null;
+    writeUrl('push');
+  }
+  /** The figure with this stem in the current model × text, with the figures of its gallery group. */
+  function figureByStem(stem) {
+    const s = set(state.model, state.text);
+    const f = s ? s.figures.find((g) => g.stem === stem) : null;
+    return f ? { list: s.figures.filter((g) => g.group === f.group), f } : null;
   }
   function showFigure() {
     const f = shown.list[shown.index];
+    state.figure = f.stem;
     $('lightbox-position').textContent = `${shown.index + 1} / ${shown.list.length}`;
     $('lightbox-prev').disabled = shown.index === 0;
     $('lightbox-next').disabled = shown.index === shown.list.length - 1;
@@ -489,10 +515,10 @@
     $('lightbox-image').replaceChildren(full ? el('img', { src: full, alt: f.caption }) : el('p', { class: 'empty', text: 'PDF only' }));
     $('lightbox').hidden = false;
   }
-  $('lightbox-close').addEventListener('click', () => { $('lightbox').hidden = true; });
+  $('lightbox-close').addEventListener('click', closeFigure);
   $('lightbox-prev').addEventListener('click', () => stepFigure(-1));
   $('lightbox-next').addEventListener('click', () => stepFigure(1));
-  $('lightbox').addEventListener('click', (ev) => { if (ev.target === $('lightbox')) $('lightbox').hidden = true; });
+  $('lightbox').addEventListener('click', (ev) => { if (ev.target === $('lightbox')) closeFigure(); });
 
   // ------------------------------------------------------------------ run details
   function buildRun() {
@@ -505,21 +531,142 @@
   }
 
   // ------------------------------------------------------------------ navigation
-  const VIEWS = [['similarity', 'Similarity'], ['attention', 'Attention'], ['trajectory', 'Trajectories'], ['figures', 'Figures'], ['run', 'Run details']];
-  function showView(v) {
+  // A view has a tab only when some model × text has data for it; where the shown one has none, its tab is disabled
+  // and says why.
+  const VIEWS = [
+    { view: 'similarity', name: 'Similarity', has: (s) => s.similarity.length > 0, none: 'no similarity maps' },
+    { view: 'attention', name: 'Attention', has: (s) => s.attention.length > 0, none: 'no attention decomposition (metrics.attention)' },
+    { view: 'trajectory', name: 'Trajectories', has: (s) => s.projection.length > 0, none: 'no trajectory projection (metrics.projection)' },
+    { view: 'figures', name: 'Figures', has: (s) => s.figures.length > 0, none: 'no static figures' },
+    { view: 'run', name: 'Run details', has: () => true, none: '' },
+  ];
+  const views = VIEWS.filter((v) => data.sets.some(v.has));
+  function showView(v, mode) {
+    if (mode === 'push') flushUrl();
+    if (!views.some((x) => x.view === v)) v = views[0].view;
+    const changed = state.view !== v;
     state.view = v;
-    for (const b of $('views').children) b.setAttribute('aria-selected', String(b.dataset.view === v));
+    syncTabs();
     for (const s of document.querySelectorAll('.view')) s.hidden = s.dataset.view !== v;
     hideTip();
     if (v === 'attention') buildAttention();
     if (v === 'trajectory') buildTrajectory();
     if (v === 'figures') buildGallery();
+    writeUrl(changed ? mode : undefined);
+  }
+  function syncTabs() {
+    const s = set(state.model, state.text);
+    for (const b of $('views').children) {
+      const v = views.find((x) => x.view === b.dataset.view);
+      const has = !s || v.has(s);
+      b.disabled = !has;
+      b.title = has ? '' : `${v.none} for ${state.model} · ${state.text}`;
+      b.setAttribute('aria-selected', String(b.dataset.view === state.view));
+    }
+  }
+  function navigateTo(model, text) {
+    $('model').value = model; $('text').value = text;
+    navigate();
   }
   function navigate() {
+    flushUrl();
+    const changed = state.model !== $('model').value || state.text !== $('text').value;
     state.model = $('model').value; state.text = $('text').value;
     if (state.panes[0]) { Object.assign(state.panes[0], { model: state.model, text: state.text }); state.panes[0].sync(); state.panes[0].draw(); }
+    if (state.figure && !figureByStem(state.figure)) { $('lightbox').hidden = true; state.figure = null; }
+    if (changed) writeUrl('push');
     showView(state.view);
   }
+
+  // ------------------------------------------------------------------ URL state
+  // The hash holds what is shown: view, model, text, the first pane's measure and layer (its map's capture point),
+  // the colour scale, the second pane (compare=1 with model2, text2, measure2, layer2), the highlighted token, the
+  // attention module, the trajectory series and the full-size figure (its file stem). A change of view, model, text
+  // or full-size figure is a new history entry (back returns to the view before); a step within a view replaces
+  // the entry. A value the page does not have falls back to the default.
+  let restoring = false, lastHash = null;
+  function urlOf() {
+    const q = new URLSearchParams();
+    q.set('view', state.view); q.set('model', state.model); q.set('text', state.text);
+    state.panes.forEach((p, k) => {
+      const e = p.entry(), n = k === 0 ? '' : String(k + 1);
+      if (k > 0) { q.set('compare', '1'); q.set('model' + n, p.model); q.set('text' + n, p.text); }
+      if (p.measure) q.set('measure' + n, p.measure);
+      if (e) q.set('layer' + n, e.point);
+    });
+    if (!state.shared) q.set('scale', 'per-map');
+    if (state.highlight != null) q.set('token', String(state.highlight));
+    if (state.view === 'attention' && state.module != null) q.set('module', state.module);
+    if (state.view === 'trajectory' && state.series != null) q.set('series', state.series);
+    if (state.figure != null) q.set('figure', state.figure);
+    return '#' + q.toString();
+  }
+  /**
+   * Puts the state in the URL: a new history entry with 'push' (at once), else in place of the current one, at most
+   * every 100 ms (a dragged slider would otherwise hit the browser's limit on URL changes).
+   */
+  let pendingWrite = null;
+  function writeUrl(mode) {
+    if (restoring) return;
+    if (mode !== 'push') { if (pendingWrite == null) pendingWrite = setTimeout(() => setUrl('replace'), 100); return; }
+    setUrl('push');
+  }
+  /** Writes a pending replacement now: before a new entry is pushed, the current one keeps what it showed last. */
+  function flushUrl() { if (pendingWrite != null && !restoring) setUrl('replace'); }
+  function setUrl(mode) {
+    clearTimeout(pendingWrite); pendingWrite = null;
+    const hash = urlOf();
+    lastHash = hash;
+    if (hash === location.hash) return;
+    try { history[mode === 'push' ? 'pushState' : 'replaceState'](null, '', hash); } catch (e) { /* a browser that will not let the page change its URL: the view still works */ }
+  }
+  /** The state a URL asks for, each value checked against the page's data (else the default). */
+  function readUrl() {
+    const q = new URLSearchParams(location.hash.replace(/^#/, ''));
+    const pick = (value, allowed, fallback) => allowed.includes(value) ? value : fallback;
+    const model = pick(q.get('model'), data.models.map((m) => m.key), data.models[0] ? data.models[0].key : '');
+    const text = pick(q.get('text'), data.texts, data.texts[0] || '');
+    const pane = (n, fallback) => {
+      const m = pick(q.get('model' + n), data.models.map((x) => x.key), fallback.model);
+      const t = pick(q.get('text' + n), data.texts, fallback.text);
+      const s = set(m, t);
+      const measures = s ? measuresOf(s) : [];
+      const measure = pick(q.get('measure' + n), measures, measures.includes(fallback.measure) ? fallback.measure : measures[0]);
+      const entries = s ? s.similarity.filter((e) => e.measure === measure) : [];
+      const at = entries.findIndex((e) => e.point === q.get('layer' + n));
+      return { model: m, text: t, measure, index: at >= 0 ? at : fallback.index };
+    };
+    const first = pane('', { model, text, measure: 'cosine', index: 0 });
+    const compare = q.get('compare') === '1';
+    const second = compare ? pane('2', Object.assign({}, first, { index: first.index + 1 })) : null;
+    const s = set(model, text);
+    const tokens = s ? s.tokens.length : 0;
+    const token = /^[0-9]+$/.test(q.get('token') || '') && Number(q.get('token')) < tokens ? Number(q.get('token')) : null;
+    return {
+      view: pick(q.get('view'), views.map((v) => v.view), views[0].view), model, text, panes: second ? [first, second] : [first],
+      shared: q.get('scale') !== 'per-map', token, module: q.get('module'), series: q.get('series'), figure: q.get('figure'),
+    };
+  }
+  /** Shows what the URL asks for, then writes back what is shown (an invalid value replaced by its default). */
+  function applyUrl() {
+    const u = readUrl();
+    restoring = true;
+    try {
+      $('model').value = u.model; $('text').value = u.text;
+      state.model = u.model; state.text = u.text;
+      state.shared = u.shared; $('shared-scale').checked = u.shared;
+      state.highlight = u.token;
+      state.module = u.module; state.series = u.series;
+      $('two-panes').checked = u.panes.length > 1;
+      buildPanes(u.panes);
+      state.view = null;
+      showView(u.view);
+      const figure = u.figure != null ? figureByStem(u.figure) : null;
+      if (figure) openFigure(figure.list, figure.f); else { $('lightbox').hidden = true; state.figure = null; }
+    } finally { restoring = false; }
+    setUrl('replace');
+  }
+  const onUrlChange = () => { if (location.hash !== lastHash) applyUrl(); };
 
   function init() {
     document.title = data.title;
@@ -527,23 +674,23 @@
     for (const t of data.texts) $('text').append(el('option', { value: t, text: t }));
     $('model').addEventListener('change', navigate);
     $('text').addEventListener('change', navigate);
-    for (const [v, name] of VIEWS) {
-      const b = el('button', { type: 'button', role: 'tab', 'data-view': v, text: name });
-      b.addEventListener('click', () => showView(v));
+    for (const { view, name } of views) {
+      const b = el('button', { type: 'button', role: 'tab', 'data-view': view, text: name });
+      b.addEventListener('click', () => showView(view, 'push'));
       $('views').append(b);
     }
     $('masked-swatch').style.background = data.maskedColor;
-    $('shared-scale').addEventListener('change', () => { state.shared = $('shared-scale').checked; for (const p of state.panes) p.draw(); });
-    $('two-panes').addEventListener('change', buildPanes);
-    $('att-module').addEventListener('change', drawAttention);
-    $('traj-series').addEventListener('change', drawTrajectory);
+    $('shared-scale').addEventListener('change', () => { state.shared = $('shared-scale').checked; writeUrl(); for (const p of state.panes) p.draw(); });
+    $('two-panes').addEventListener('change', () => buildPanes());
+    $('att-module').addEventListener('change', () => { state.module = $('att-module').value; writeUrl(); drawAttention(); });
+    $('traj-series').addEventListener('change', () => { state.series = $('traj-series').value; writeUrl(); drawTrajectory(); });
     let resizing = null;
     window.addEventListener('resize', () => {
       clearTimeout(resizing);
       resizing = setTimeout(() => { for (const p of state.panes) p.draw(); if (state.view === 'trajectory') drawTrajectory(); }, 150);
     });
     document.addEventListener('keydown', (ev) => {
-      if (ev.key === 'Escape') { $('lightbox').hidden = true; return; }
+      if (ev.key === 'Escape') { closeFigure(); return; }
       if (!$('lightbox').hidden) {
         if (ev.key === 'ArrowRight') { stepFigure(1); ev.preventDefault(); }
         if (ev.key === 'ArrowLeft') { stepFigure(-1); ev.preventDefault(); }
@@ -557,14 +704,16 @@
       if (ev.key === 'End') { state.panes[0].step(1e9); ev.preventDefault(); }
     });
     buildRun();
-    showView('similarity');
-    buildPanes();
+    applyUrl();
+    window.addEventListener('popstate', onUrlChange);
+    window.addEventListener('hashchange', onUrlChange);
   }
 
   // Test hooks: the state, the values a pane shows, and when the first map was drawn (ms since navigation start).
   window.__tta = Object.assign(hooks, {
     data,
     state: () => ({ view: state.view, model: state.model, text: state.text, highlight: state.highlight, shared: state.shared,
+      module: state.module, series: state.series, figure: state.figure, views: views.map((v) => v.view),
       panes: state.panes.map((p) => { const e = p.entry(); return { model: p.model, text: p.text, measure: p.measure, index: p.index, point: e && e.point, stack: e && e.stack, map: e && e.map }; }) }),
     paneValues: async (k) => {
       const p = state.panes[k], e = p.entry(), map = data.maps[e.map], c = await codes(e.map);
