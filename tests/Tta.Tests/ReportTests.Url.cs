@@ -50,6 +50,9 @@ public partial class ReportTests
     private static async Task<string> Hash(HeadlessChromium chrome) => (await chrome.Json("location.hash")).GetString()!;
 
     /// <summary>Waits until the URL says <paramref name="part"/> (state changes within a view reach the URL within 100 ms).</summary>
+    /// <summary>Every pane shows the map its state names (its last draw has finished).</summary>
+    private const string PanesDrawn = "window.__tta.state().panes.every((p, k) => { const d = document.querySelector(`.pane[data-pane='${k}'] canvas.map`).dataset; return d.map === String(p.map) && d.model === p.model && d.text === p.text; })";
+
     private static Task UrlSays(HeadlessChromium chrome, string part) =>
         chrome.Page.WaitForExpressionAsync($"location.hash.includes({JsonSerializer.Serialize(part)})");
 
@@ -211,15 +214,13 @@ public partial class ReportTests
         Assert.Contains("text2=one", url);
 
         const string View = "[window.__tta.state(), Array.from(document.querySelectorAll('.pane')).map(p => [p.querySelector('.layer-name').textContent, p.querySelector('canvas.map').toDataURL(), p.querySelector('.colorbar').dataset.lo, p.querySelector('.colorbar').dataset.hi])]";
-        await chrome.Page.WaitForExpressionAsync("window.__tta.drawn >= 6");
-        await Task.Delay(300); // the last draw
+        await chrome.Page.WaitForExpressionAsync(PanesDrawn);
         var before = await chrome.Json(View);
         Assert.Equal(1, before[0].GetProperty("highlight").GetInt32());
         Assert.False(before[0].GetProperty("shared").GetBoolean());
 
         await Reload(chrome, url);
-        await chrome.Page.WaitForExpressionAsync("document.querySelectorAll('.pane canvas.map').length === 2 && window.__tta.drawn >= 2");
-        await Task.Delay(300);
+        await chrome.Page.WaitForExpressionAsync("document.querySelectorAll('.pane canvas.map').length === 2 && " + PanesDrawn);
         var after = await chrome.Json(View);
         Assert.Equal(before.GetRawText(), after.GetRawText());
         Assert.Equal(url, (await chrome.Json("location.href")).GetString());
@@ -237,11 +238,11 @@ public partial class ReportTests
         await UrlSays(chrome, "module=" + Uri.EscapeDataString(module));
         var url = (await chrome.Json("location.href")).GetString()!;
         const string Grid = "[window.__tta.state().view, window.__tta.state().module, document.getElementById('att-module').value, Array.from(document.querySelectorAll('#att-grid canvas.map')).map(c => c.dataset.head + c.dataset.panel + c.toDataURL())]";
-        await Task.Delay(500);
+        var drawn = $"document.getElementById('att-grid').dataset.drawn === {JsonSerializer.Serialize(module)}";
+        await chrome.Page.WaitForExpressionAsync(drawn);
         var before = await chrome.Json(Grid);
         await Reload(chrome, url);
-        await chrome.Page.WaitForExpressionAsync($"document.getElementById('att-module').value === {JsonSerializer.Serialize(module)}");
-        await Task.Delay(500);
+        await chrome.Page.WaitForExpressionAsync(drawn);
         Assert.Equal(before.GetRawText(), (await chrome.Json(Grid)).GetRawText());
         Assert.Equal(module, before[1].GetString());
 

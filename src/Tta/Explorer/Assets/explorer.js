@@ -321,6 +321,7 @@
     const s = set(state.model, state.text);
     const grid = $('att-grid');
     attentionRenderers = [];
+    delete grid.dataset.drawn;
     const mod = s ? attentionModules(s).find((m) => m.key === $('att-module').value) : null;
     if (!mod) { grid.replaceChildren(el('p', { class: 'empty', text: 'no attention decomposition for this model and text (metrics.attention)' })); return; }
     const panels = PANELS.filter(([p]) => mod.heads.some((h) => p in h.panels));
@@ -349,6 +350,7 @@
     }
     grid.replaceChildren(...cells);
     await Promise.all(jobs);
+    if ($('att-module').value === mod.key && grid.contains(cells[1])) grid.dataset.drawn = mod.key; // every panel of this module shown
   }
   function kernelChart(k, size) {
     const w = size, hgt = Math.round(size * 0.6);
@@ -540,7 +542,7 @@
     { view: 'figures', name: 'Figures', has: (s) => s.figures.length > 0, none: 'no static figures' },
     { view: 'run', name: 'Run details', has: () => true, none: '' },
   ];
-  const views = VIEWS.filter((v) => data.sets.some(v.has));
+  const views = VIEWS.filter((v) => v.view === 'run' || data.sets.some(v.has));
   function showView(v, mode) {
     if (mode === 'push') flushUrl();
     if (!views.some((x) => x.view === v)) v = views[0].view;
