@@ -14,6 +14,12 @@ namespace Tta.Tests;
 /// </summary>
 public class MetricsTests
 {
+    // Tolerances (relative and absolute) by what each computation promises: float32 sums about 1e-5; float64 results
+    // stored as float32 their rounding (6e-8, so 1e-6 with margin); float64 sums of the same terms in another order 1e-12.
+    private const double Float32Sum = 1e-5;
+    private const double Float64AsFloat32 = 1e-6;
+    private const double Float64Sum = 1e-12;
+
     // ---------------------------------------------------------------- trajectory
 
     private static VectorBlock Block(int layer, double[][] rows) =>
@@ -46,22 +52,22 @@ public class MetricsTests
         {
             for (var i = 0; i < 3; i++)
             {
-                Assert.Equal(Norm(Sub(h[i + 1][t], h[i][t])), m["step_length"].Values[t * 3 + i], 5);
-                Assert.Equal(Cos(h[i][t], h[i + 1][t]), m["cosine_next"].Values[t * 3 + i], 5);
+                Near.Equal(Norm(Sub(h[i + 1][t], h[i][t])), m["step_length"].Values[t * 3 + i], Float64AsFloat32, Float64AsFloat32);
+                Near.Equal(Cos(h[i][t], h[i + 1][t]), m["cosine_next"].Values[t * 3 + i], Float64AsFloat32, Float64AsFloat32);
             }
-            for (var i = 0; i < 4; i++) Assert.Equal(Cos(h[i][t], h[3][t]), m["cosine_final"].Values[t * 4 + i], 5);
+            for (var i = 0; i < 4; i++) Near.Equal(Cos(h[i][t], h[3][t]), m["cosine_final"].Values[t * 4 + i], Float64AsFloat32, Float64AsFloat32);
             for (var i = 0; i < 2; i++)
             {
                 var c = Cos(Sub(h[i + 1][t], h[i][t]), Sub(h[i + 2][t], h[i + 1][t]));
-                Assert.Equal(Math.Acos(Math.Clamp(c, -1, 1)), m["curvature"].Values[t * 2 + i], 5);
+                Near.Equal(Math.Acos(Math.Clamp(c, -1, 1)), m["curvature"].Values[t * 2 + i], Float64AsFloat32, Float64AsFloat32);
             }
         }
         // Known values: token 0 turns by right angles; token 1 reverses after going straight.
-        Assert.Equal(Math.PI / 2, m["curvature"].Values[0], 5);
-        Assert.Equal(Math.PI / 2, m["curvature"].Values[1], 5);
-        Assert.Equal(0.0, m["curvature"].Values[2], 5);
-        Assert.Equal(Math.PI, m["curvature"].Values[3], 5);
-        Assert.Equal(4.0, m["step_length"].Values[2], 5);
+        Near.Equal(Math.PI / 2, m["curvature"].Values[0], Float64AsFloat32, Float64AsFloat32);
+        Near.Equal(Math.PI / 2, m["curvature"].Values[1], Float64AsFloat32, Float64AsFloat32);
+        Near.Equal(0.0, m["curvature"].Values[2], Float64AsFloat32, Float64AsFloat32);
+        Near.Equal(Math.PI, m["curvature"].Values[3], Float64AsFloat32, Float64AsFloat32);
+        Near.Equal(4.0, m["step_length"].Values[2], Float64AsFloat32, Float64AsFloat32);
     }
 
     [Fact]
@@ -99,8 +105,8 @@ public class MetricsTests
             {
                 var dot = Dot(Row(i), Row(j));
                 var cos = Norm(Row(i)) == 0 || Norm(Row(j)) == 0 ? 0 : Cos(Row(i), Row(j));
-                Assert.Equal(dot, maps[0][i * rows + j], 5);
-                Assert.Equal(cos, maps[1][i * rows + j], 6);
+                Near.Equal(dot, maps[0][i * rows + j], Float32Sum, Float32Sum, $"dot [{i}, {j}]");
+                Near.Equal(cos, maps[1][i * rows + j], 0, Float32Sum, $"cosine [{i}, {j}]");
             }
         Assert.Equal(maps[1], SimilarityMap.Compute(x, rows, dim, "cosine"));
     }
@@ -138,13 +144,13 @@ public class MetricsTests
             for (var j = 0; j < k; j++)
             {
                 Assert.Equal(want[j].v, r.Ids[i * k + j]);
-                Assert.Equal(want[j].s, r.Scores[i * k + j], 9);
+                Near.Equal(want[j].s, r.Scores[i * k + j], Float64Sum, Float64Sum, $"row {i} rank {j}");
             }
         }
         if (measure == "l2")
         {
             Assert.Equal(17, r.Ids[2 * k]);
-            Assert.Equal(0.0, r.Scores[2 * k], 12);
+            Near.Equal(0.0, r.Scores[2 * k], 0, Float64Sum);
         }
     }
 
@@ -246,7 +252,7 @@ public class MetricsTests
             var want = fixture[0, .., row, ..].contiguous().data<float>().ToArray();
             var got = kernel.data<float>().ToArray();
             Assert.Equal(want.Length, got.Length);
-            for (var i = 0; i < want.Length; i++) Assert.Equal(want[i], got[i], 5);
+            for (var i = 0; i < want.Length; i++) Near.Equal(want[i], got[i], Float32Sum, Float32Sum, $"{p.Path} kernel {i}");
             // A bias is a kernel: it depends on the key position only through j − i (within the bucket range).
             var bias = p.PositionBias!;
             Assert.Equal(bias[.., 1, 2].data<float>().ToArray(), bias[.., 2, 3].data<float>().ToArray());
@@ -512,7 +518,7 @@ public class MetricsTests
         var got = Query($"SELECT token_id, token, score FROM read_parquet({Sql(nearest)}) WHERE point = '{last.Key.Point}' AND measure = 'ip' AND position = 0 ORDER BY rank");
         Assert.Equal(best.Select(b => (long)b.v), got.Select(g => Convert.ToInt64(g[0], CultureInfo.InvariantCulture)));
         Assert.Equal(best.Select(b => vocab[b.v]), got.Select(g => (string)g[1]!));
-        for (var i = 0; i < 3; i++) Assert.Equal(best[i].s, Convert.ToDouble(got[i][2], CultureInfo.InvariantCulture), 6);
+        for (var i = 0; i < 3; i++) Near.Equal(best[i].s, Convert.ToDouble(got[i][2], CultureInfo.InvariantCulture), Float64Sum, Float64Sum, $"rank {i}");
 
         // trajectory: the four measures for hidden_states over layers 0..2.
         var trajectory = files.First(f => f.EndsWith("trajectory.parquet", StringComparison.Ordinal));

@@ -16,11 +16,13 @@ public class PipelineTests
     }
 
     [Fact]
-    public void FullRunWritesFiguresAndSecondRunSkipsEverything()
+    public async Task FullRunWritesFiguresAndSecondRunSkipsEverything()
     {
         var ws = new TinyWorkspace();
         Assert.All(Stages, s => Assert.True(IsStale(ws, s)));
         ws.RunAll();
+        foreach (var text in new[] { "one", "two" })
+            await AssertCosineDiagonalIsOne(ws, text);
         var figures = Directory.GetFiles(ws.FiguresDir, "*", SearchOption.AllDirectories)
             .Where(f => Path.GetFileName(f) != Cache.OwnedFolder.MarkerName).ToArray();
         // 2 texts × hidden_states.0..2 × {cosine, dot} × {png, pdf}, the explorer page and a thumbnail per PNG
@@ -29,6 +31,33 @@ public class PipelineTests
         Assert.Contains("tiny/one/encoder-L02-hidden_states.2-cosine.png", report);
         Assert.Contains(figures, f => f.EndsWith("encoder-L02-hidden_states.2-cosine.pdf", StringComparison.Ordinal));
         Assert.All(Stages, s => Assert.False(IsStale(ws, s)));
+    }
+
+    /// <summary>
+    /// Every token is a unit vector's cosine with itself: the similarity file has a cosine map for every stored
+    /// per-token layer, and each map's diagonal is 1 (float32: within 1e-5); it is also symmetric and within [−1, 1],
+    /// which a map scaled by one token's norm twice would not be.
+    /// </summary>
+    private static async Task AssertCosineDiagonalIsOne(TinyWorkspace ws, string text)
+    {
+        var (_, stored) = await Extract.VectorStoreReader.ReadAsync(Path.Combine(ws.CacheDir, "extract", "tiny", "tiny", text, "activations.parquet"));
+        var (_, maps) = await Extract.VectorStoreReader.ReadAsync(Path.Combine(ws.CacheDir, "metrics", "tiny", "tiny", text, "similarity.parquet"));
+        var cosine = maps.Where(m => m.Key.Measure == "cosine").ToList();
+        Assert.Equal(stored.Where(b => b.Key.Head is null).Select(b => b.Key.Point), cosine.Select(m => m.Key.Point));
+        foreach (var map in cosine)
+        {
+            var n = map.Positions;
+            Assert.Equal(n * n, map.Values.Length);
+            for (var i = 0; i < n; i++)
+            {
+                Near.Equal(1.0, map.Values[i * n + i], rel: 0, abs: 1e-5, $"{text} {map.Key.Point} cosine [{i}, {i}]");
+                for (var j = 0; j < i; j++)
+                {
+                    Near.Equal(map.Values[i * n + j], map.Values[j * n + i], rel: 0, abs: 1e-5, $"{text} {map.Key.Point} cosine [{j}, {i}] vs [{i}, {j}]");
+                    Assert.InRange(map.Values[i * n + j], -1 - 1e-5, 1 + 1e-5);
+                }
+            }
+        }
     }
 
     [Fact]

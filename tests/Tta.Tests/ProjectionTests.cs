@@ -75,12 +75,12 @@ public class ProjectionTests
         var fit = Assert.Single(TrajectoryProjection.Fit(blocks, points));
         Assert.Equal(("encoder_hidden_states", "encoder", 18, 5), (fit.Series, fit.Stack, fit.Rows, fit.Dim));
         var (mean, reference) = ReferencePca(rows);
-        for (var k = 0; k < 5; k++) Assert.Equal(mean[k], fit.Mean[k], 5);
+        for (var k = 0; k < 5; k++) Near.Equal(mean[k], fit.Mean[k], rel: 1e-12, abs: 1e-12, $"mean {k}"); // float64 sums
         for (var c = 0; c < 2; c++)
         {
             var mine = fit.Components.Skip(c * 5).Take(5).ToArray();
             // Same direction up to sign, and the sign rule: the largest-magnitude entry is positive.
-            Assert.Equal(1.0, Math.Abs(Dot(mine, reference[c])), 6);
+            Near.Equal(1.0, Math.Abs(Dot(mine, reference[c])), rel: 0, abs: 1e-9, $"component {c}"); // float64 eigenvectors
             Assert.True(mine.MaxBy(Math.Abs) > 0);
         }
         Assert.True(fit.ExplainedVarianceRatio[0] > fit.ExplainedVarianceRatio[1] && fit.ExplainedVarianceRatio.Sum() <= 1 + 1e-9);
@@ -90,7 +90,7 @@ public class ProjectionTests
             {
                 var centred = rows[12 + t].Select((x, k) => x - mean[k]).ToArray();
                 var sign = Math.Sign(Dot(fit.Components.Skip(c * 5).Take(5).ToArray(), reference[c]));
-                Assert.Equal(sign * Dot(centred, reference[c]), projected[t * 2 + c], 3);
+                Near.Equal(sign * Dot(centred, reference[c]), projected[t * 2 + c], rel: 1e-6, abs: 1e-6, $"token {t} coordinate {c}"); // float64 rounded to float32
             }
     }
 
@@ -132,7 +132,8 @@ public class ProjectionTests
         {
             var sign = Math.Sign(Dot(stored[0].Values.Select((x, k) => x - mean[k]).ToArray(), components[c]) * projected[0].Values[c]);
             foreach (var (s, p) in stored.Zip(projected))
-                Assert.Equal(sign * Dot(s.Values.Select((x, k) => x - mean[k]).ToArray(), components[c]), p.Values[c], 2);
+                Near.Equal(sign * Dot(s.Values.Select((x, k) => x - mean[k]).ToArray(), components[c]), p.Values[c], rel: 1e-5, abs: 1e-5,
+                    $"{p.Point} position {p.Position} coordinate {c}"); // float32 store, float64 fit
         }
 
         // Metadata: the format and, per series, the layers, the number of rows and the explained variance.
