@@ -52,7 +52,7 @@ public static class TtaCli
         }
         catch (ConfigException e)
         {
-            io.Error.WriteLine($"error: {e.Message}");
+            foreach (var line in e.Problems) io.Error.WriteLine($"error: {line}");
             return BadInput;
         }
         catch (OperationCanceledException)
