@@ -79,6 +79,28 @@ public static partial class ExperimentLoader
         return new Reader(path, full).Read(text);
     }
 
+    /// <summary>The top-level <c>name:</c> of an experiment file; null when the file cannot be read as YAML or has none.</summary>
+    public static string? DeclaredName(string path) => NameNode(path)?.Value;
+
+    /// <summary>Where the <c>name:</c> value of an experiment file is (the file named <paramref name="display"/>), else its start.</summary>
+    public static SourceSpan NameAt(string path, string display) =>
+        NameNode(path) is { } node ? new SourceSpan(display, (int)node.Start.Line, (int)node.Start.Column) : new SourceSpan(display, 1, 1);
+
+    private static YamlScalarNode? NameNode(string path)
+    {
+        try
+        {
+            var stream = new YamlStream();
+            stream.Load(new StringReader(Utf8Text.Read(path)));
+            return stream.Documents.Count > 0 && stream.Documents[0].RootNode is YamlMappingNode map
+                   && map.Children.TryGetValue(new YamlScalarNode("name"), out var value) && value is YamlScalarNode name ? name : null;
+        }
+        catch (Exception e) when (e is YamlException or IOException or UnauthorizedAccessException or InvalidUtf8Exception)
+        {
+            return null;
+        }
+    }
+
     /// <summary>
     /// Checks the experiment's <c>extract.layers</c> against a model with <paramref name="numLayers"/> layers. Layer
     /// indices address <c>hidden_states.N</c>: 0 is the embedding output and <paramref name="numLayers"/> the output of
