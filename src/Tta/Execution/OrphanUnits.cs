@@ -37,7 +37,9 @@ public static class OrphanUnits
 
         var orphans = new List<Orphan>();
         var kept = new List<string>(); // files of described units (and of units tta cannot place)
-        foreach (var json in Directory.EnumerateFiles(ws.CacheDir, "*.json", SearchOption.AllDirectories))
+        // Downloads (shared, and full of large JSON files of the checkpoints) are never orphans here.
+        var downloads = Path.Combine(ws.CacheDir, "download");
+        foreach (var json in Directory.EnumerateFiles(ws.CacheDir, "*.json", SearchOption.AllDirectories).Where(f => !Workspace.IsUnder(f, downloads)))
         {
             if (UnitManifest.TryRead(json) is not { } manifest) continue;
             var files = manifest.Outputs.Select(o => ws.Absolute(o.Path)).Append(json).ToList();
