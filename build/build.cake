@@ -175,7 +175,7 @@ Task("Bench")
     });
 
 Task("Clean")
-    .Description("Deletes what tta wrote in cache/ and figures/ (only folders tta created).")
-    .Does(() => CliOrFail($"clean {Forwarded()}"));
+    .Description("Deletes what tta wrote in cache/ and figures/ (only folders tta created); --orphans: only results no experiment describes any more.")
+    .Does(() => CliOrFail($"clean {Forwarded()}" + (HasArgument("orphans") ? " --orphans" : "")));
 
 RunTarget(target);

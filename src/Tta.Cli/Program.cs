@@ -52,7 +52,7 @@ public static class TtaCli
         }
         catch (ConfigException e)
         {
-            io.Error.WriteLine($"error: {e.Message}");
+            foreach (var line in e.Problems) io.Error.WriteLine($"error: {line}");
             return BadInput;
         }
         catch (OperationCanceledException)
@@ -105,6 +105,8 @@ public static class TtaCli
                 foreach (var s in statuses)
                     io.Out.WriteLine(s.UpToDate ? $"{stage} {s.Unit.Key}: up to date" : $"{stage} {s.Unit.Key}: stale — {string.Join("; ", s.Reasons)}");
         }
+        if (o.Has("explain"))
+            foreach (var line in OrphanUnits.Explain(c.Workspace, c.Experiments)) io.Out.WriteLine(line);
         journal.Write(o.Required("journal"));
         return 0;
     }
@@ -124,7 +126,7 @@ public static class TtaCli
               run       --unit=ID                          run exactly one unit (if stale, or with --force)
               units     [--stage=STAGE]                    list the run's unit ids and whether each is up to date
               forward   --model=DIR --inputs=case.json --out=FILE.safetensors
-              clean                                        delete what tta wrote in cache/ and figures/
+              clean     [--orphans]                        delete what tta wrote in cache/ and figures/ (--orphans: only what no experiment describes)
               archive   [--experiment=…] [--out=DIR]       zip each experiment's results (default DIR: figures/archives)
               verify    --archive=FILE.zip                 check an archive's checksums and regenerate its figures
               synth     --shape=NAME --out=DIR [--dtype=float32|bfloat16|float16] [--layers=N] [--shards=N] [--weights=random|empty]
@@ -190,6 +192,8 @@ public static class TtaCli
         if (o.Has("explain") || o.Has("verify"))
             foreach (var s in statuses)
                 io.Out.WriteLine(s.UpToDate ? $"{stage} {s.Unit.Key}: up to date" : $"{stage} {s.Unit.Key}: stale — {string.Join("; ", s.Reasons)}");
+        if (o.Has("explain"))
+            foreach (var line in OrphanUnits.Explain(c.Workspace, c.Experiments)) io.Out.WriteLine(line);
         return stale.Count == 0 ? 0 : Stale;
     }
 
@@ -406,8 +410,15 @@ public static class TtaCli
     private static int Clean(Options o, Writers io)
     {
         var ws = Workspace.At(o.Get("root") ?? Directory.GetCurrentDirectory(), o.Get("cache"), o.Get("figures"));
-        var report = WorkspaceCleaner.Clean(ws, null, io.Out);
-        io.Out.WriteLine($"removed {report.FilesRemoved} file(s) that tta wrote in {ws.Relative(ws.CacheDir)}/ and {ws.Relative(ws.FiguresDir)}/");
+        // --orphans: only what no experiment describes any more; the experiments given (if any) count as described.
+        var orphans = o.Has("orphans");
+        var experiments = orphans && o.All("experiment").Count > 0
+            ? ExperimentPaths.Resolve(o.All("experiment"), ws.Root).Select(ExperimentLoader.Load).ToList()
+            : [];
+        var report = WorkspaceCleaner.Clean(ws, null, io.Out, orphans ? () => OrphanUnits.Files(ws, experiments) : null);
+        io.Out.WriteLine(orphans
+            ? $"removed {report.FilesRemoved} file(s) of results no experiment describes any more; current results stay"
+            : $"removed {report.FilesRemoved} file(s) that tta wrote in {ws.Relative(ws.CacheDir)}/ and {ws.Relative(ws.FiguresDir)}/");
         if (report.Kept.Count > 0)
             io.Out.WriteLine($"kept {report.Kept.Count} file(s) that tta did not write (delete them yourself if you do not need them): " +
                              string.Join(", ", report.Kept.Take(10).Select(ws.Relative)) + (report.Kept.Count > 10 ? ", …" : ""));

@@ -44,6 +44,7 @@ public static class Pipeline
     /// </summary>
     public static void Validate(RunContext context)
     {
+        ExperimentOwners.Check(context.Workspace, context.Experiments);
         foreach (var e in context.Experiments)
         {
             var known = new List<CapturePointCheck.KnownModel>();
@@ -105,6 +106,7 @@ public static class Pipeline
         using var runLock = RunLock.Acquire(context.Workspace.CacheDir, LockMode.Shared, null, context.Log);
         if (options.Explain && runLock.Inherited) context.Log.WriteLine($"run: working under the run lock of process {runLock.EnvironmentValue.Split(':')[1]}");
         context.Workspace.EnsureFolders();
+        ExperimentOwners.Record(context.Workspace, context.Experiments);
         TempFiles.RemoveStale([context.Workspace.CacheDir, context.Workspace.FiguresDir], context.Log);
         var graph = UnitGraph.For(context);
         var units = graph.Units.Where(u => stages.Contains(u.Stage)).ToList();
@@ -118,6 +120,7 @@ public static class Pipeline
     {
         using var runLock = RunLock.Acquire(context.Workspace.CacheDir, LockMode.Shared, null, context.Log);
         context.Workspace.EnsureFolders();
+        ExperimentOwners.Record(context.Workspace, context.Experiments);
         var graph = UnitGraph.For(context);
         return LocalExecutor.Run(graph, [graph.Find(id)], context, options).Single();
     }

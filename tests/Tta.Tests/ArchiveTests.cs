@@ -412,7 +412,7 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
         var (code, output) = ws.Cli("archive");
         Assert.Equal(1, code);
         Assert.Contains("not fully built", output);
-        Assert.Contains("Figures tiny/tiny/one: param:figures changed", output);
+        Assert.Contains("Figures tiny/tiny/one: param:figures.cell_pixels changed", output);
         Assert.False(Directory.Exists(Path.Combine(ws.FiguresDir, "archives")));
     }
 }

@@ -403,4 +403,82 @@ public class ExperimentLoaderTests
         Assert.Equal("CC0-1.0", ExperimentLoader.Load(path).License);
         AssertError(Minimal + "\nlicense: \"CC BY 4.0\"\n", 8, 10, "'CC BY 4.0' is not an SPDX license id", "spdx.org/licenses");
     }
+
+    // Each line's mistake is independent of the others: one load must report every one, in file order.
+    private const string SixMistakes = """
+        name: Tiny_Exp
+        models:
+          - id: org/model
+            source: hubb
+            dtype: float64
+        texts:
+          - name: one
+            text: Some words.
+            colour: red
+        extract:
+          max_tokens: 0
+        metrics:
+          nearest: { k: 0 }
+          trajectry: true
+        figures:
+          kinds: [similarity, nearest, trajectory]
+          colormap: virdis
+          dpi: 10
+        license: "CC BY 4.0"
+        """;
+
+    [Fact]
+    public void EveryMistakeOfAFileIsReportedInOneRun()
+    {
+        var (_, path) = Yaml(SixMistakes);
+        var ex = Assert.Throws<ConfigException>(() => ExperimentLoader.Load(path));
+        (int Line, int Column, string Words)[] expected =
+        [
+            (1, 7, "invalid experiment name 'Tiny_Exp'"),
+            (4, 13, "unknown model source 'hubb'"),
+            (5, 12, "unknown dtype 'float64'"),
+            (9, 5, "unknown key 'colour' in a text"),
+            (11, 15, "max_tokens must be positive"),
+            (13, 17, "nearest k 0 is out of range"),
+            (14, 3, "unknown key 'trajectry'"),
+            (17, 13, "unknown colormap 'virdis'"),
+            (18, 8, "dpi 10 is out of range"),
+            (19, 10, "'CC BY 4.0' is not an SPDX license id"),
+        ];
+        Assert.True(ex.Problems.Count == expected.Length, $"expected {expected.Length} problems, got:\n{ex.Message}");
+        foreach (var (problem, (line, column, words)) in ex.Problems.Zip(expected))
+        {
+            Assert.StartsWith($"{path}:{line}:{column}: ", problem);
+            Assert.Contains(words, problem);
+            Assert.Contains(" — ", problem); // each says how to fix it
+        }
+        // The figure kinds of the misspelled and of the bad metric entry are not reported a second time.
+        Assert.DoesNotContain("which is not configured", ex.Message);
+        Assert.Equal(string.Join("\n", ex.Problems), ex.Message);
+    }
+
+    [Fact]
+    public void EveryMistakeIsPrintedOnceByTheCliAndNothingIsWritten()
+    {
+        var ws = new TinyWorkspace(SixMistakes);
+        var output = new StringWriter();
+        var code = TtaCli.Run(ws.Args("run", "--stage=Download", "--through=Figures"), output, output);
+        Assert.Equal(TtaCli.BadInput, code);
+        var errors = output.ToString().Split('\n').Where(l => l.StartsWith("error: ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(10, errors.Count);
+        Assert.All(errors, e => Assert.StartsWith($"error: {ws.ExperimentPath}:", e));
+        Assert.False(Directory.Exists(ws.CacheDir) && Directory.EnumerateFiles(ws.CacheDir, "*", SearchOption.AllDirectories).Any(f => !f.EndsWith(".lock", StringComparison.Ordinal) && !f.EndsWith(".tta-folder", StringComparison.Ordinal)), "a unit ran");
+        Assert.False(Directory.Exists(ws.FiguresDir));
+    }
+
+    [Fact]
+    public void AMisspelledRequiredKeyIsReportedOnce()
+    {
+        var (_, path) = Yaml(Minimal.Replace("models:", "modles:"));
+        var ex = Assert.Throws<ConfigException>(() => ExperimentLoader.Load(path));
+        Assert.Single(ex.Problems);
+        var (_, dupes) = Yaml(Minimal + "\nname: again\ntexts: []\n");
+        var dup = Assert.Throws<ConfigException>(() => ExperimentLoader.Load(dupes));
+        Assert.Equal(2, dup.Problems.Count); // both duplicate keys
+    }
 }

@@ -145,7 +145,8 @@ public class FiguresStageTests(ITestOutputHelper output)
             Assert.False(Status(ws, stage).Stale, stage);
         var (stale, explain) = Status(ws, "Figures");
         Assert.True(stale);
-        Assert.Contains("param:figures changed", explain);
+        Assert.Contains("param:figures.cell_pixels changed", explain);
+        Assert.Contains("param:figures.kinds changed", explain);
         RunAll(ws);
         Assert.Equal(metricsBefore, Snapshot(metricsDir));
         var stems = Stems(Dir(ws, "tiny", "one"));
@@ -162,7 +163,7 @@ public class FiguresStageTests(ITestOutputHelper output)
         (stale, explain) = Status(ws, "Figures");
         Assert.True(stale);
         Assert.Contains("nearest.parquet changed", explain);
-        Assert.DoesNotContain("param:figures changed", explain);
+        Assert.DoesNotContain("param:figures.", explain);
         Assert.DoesNotContain("attention.parquet changed", explain);
     }
 

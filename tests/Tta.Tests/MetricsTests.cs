@@ -545,7 +545,7 @@ public class MetricsTests
         var (code, output) = ws.Cli("status", "--stage=Metrics", "--explain");
         Assert.Equal(3, code);
         Assert.Contains("tiny/tiny/one/nearest: stale", output);
-        Assert.Contains("param:metrics.nearest changed", output);
+        Assert.Contains("param:metrics.nearest.k changed", output);
         foreach (var up in new[] { "tiny/tiny/one:", "tiny/tiny/one/attention:", "tiny/tiny/one/trajectory:" })
             Assert.Contains(up + " up to date", output);
 

@@ -71,7 +71,8 @@ public class PipelineTests
         Assert.False(IsStale(ws, "Metrics"));
         Assert.True(IsStale(ws, "Figures"));
         var (_, explain) = ws.Cli("status", "--stage=Figures", "--explain");
-        Assert.Contains("param:figures changed", explain);
+        Assert.Contains("param:figures.cell_pixels changed", explain);
+        Assert.DoesNotContain("param:figures.colormap", explain);
     }
 
     [Fact]

@@ -1,4 +1,6 @@
+using System.Reflection;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Tta.Cache;
 
@@ -41,6 +43,26 @@ public sealed class UnitDeclaration(string codeVersion)
         parameters[name] = JsonSerializer.Serialize(value, CanonicalJson);
         return this;
     }
+
+    /// <summary>
+    /// Reads every setting of <paramref name="section"/> (a settings record such as <c>FiguresSpec</c>), each its own
+    /// param <c>PREFIX.field</c> (snake_case, as the experiment file names it), so <c>--explain</c> names the field
+    /// that changed. Properties marked <see cref="System.Text.Json.Serialization.JsonIgnoreAttribute"/> (positions
+    /// in the file, for messages) are not settings. A null section is one param: <c>PREFIX</c> = null.
+    /// </summary>
+    public UnitDeclaration Section(string prefix, object? section)
+    {
+        if (section is null) return Param(prefix, null);
+        foreach (var property in section.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (property.GetIndexParameters().Length > 0 || property.IsDefined(typeof(JsonIgnoreAttribute), inherit: true)) continue;
+            Param($"{prefix}.{FieldName(property.Name)}", property.GetValue(section));
+        }
+        return this;
+    }
+
+    /// <summary>The experiment file's name of a settings property: <c>CellPixels</c> → <c>cell_pixels</c>.</summary>
+    public static string FieldName(string property) => JsonNamingPolicy.SnakeCaseLower.ConvertName(property);
 
     public UnitDeclaration Writes(string path)
     {

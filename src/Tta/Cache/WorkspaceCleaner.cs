@@ -21,7 +21,14 @@ public static partial class WorkspaceCleaner
     public static readonly IReadOnlyList<string> RecordNames = ["conversion.json"];
 
     /// <exception cref="InvalidOperationException">A folder tta did not create; nothing is deleted then.</exception>
-    public static Report Clean(Workspace ws, TimeSpan? wait, TextWriter log)
+    public static Report Clean(Workspace ws, TimeSpan? wait, TextWriter log) => Clean(ws, wait, log, null);
+
+    /// <summary>
+    /// Clean with <c>--orphans</c>: removes only what tta wrote for units that no experiment describes any more
+    /// (<paramref name="orphans"/>: given the workspace, the files of those units; called under the lock), and the
+    /// folders that leaves empty. Current results stay.
+    /// </summary>
+    public static Report Clean(Workspace ws, TimeSpan? wait, TextWriter log, Func<IReadOnlyCollection<string>>? orphans)
     {
         var folders = new[] { ws.CacheDir, ws.FiguresDir }.Distinct(StringComparer.Ordinal).Where(Directory.Exists).ToList();
         foreach (var dir in folders)
@@ -36,7 +43,7 @@ public static partial class WorkspaceCleaner
         if (folders.Count == 0) return new Report(0, []);
 
         using var runLock = Directory.Exists(ws.CacheDir) ? RunLock.Acquire(ws.CacheDir, LockMode.Exclusive, wait, log) : null;
-        var written = WrittenFiles(ws, folders);
+        var written = orphans is null ? WrittenFiles(ws, folders) : [.. orphans().Where(f => folders.Any(d => Workspace.IsUnder(f, d)) && !IsLink(f) && File.Exists(f))];
         var removed = 0;
         foreach (var file in written)
         {
@@ -56,9 +63,9 @@ public static partial class WorkspaceCleaner
             var keep = new HashSet<string>(StringComparer.Ordinal) { Path.Combine(dir, OwnedFolder.MarkerName) };
             if (dir == ws.CacheDir) keep.Add(RunLock.PathIn(dir));
             RemoveEmptyFolders(dir);
-            kept.AddRange(Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Where(f => !keep.Contains(f)));
+            if (orphans is null) kept.AddRange(Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Where(f => !keep.Contains(f)));
             // The cache folder stays with its lock file (deleting a lock file that others may wait on would split the lock).
-            if (dir != ws.CacheDir && !Directory.EnumerateFileSystemEntries(dir).Any(e => !keep.Contains(e)))
+            if (orphans is null && dir != ws.CacheDir && !Directory.EnumerateFileSystemEntries(dir).Any(e => !keep.Contains(e)))
                 Directory.Delete(dir, recursive: true);
         }
         return new Report(removed, kept.Order(StringComparer.Ordinal).ToList());
@@ -76,7 +83,8 @@ public static partial class WorkspaceCleaner
         {
             foreach (var json in Directory.EnumerateFiles(ws.CacheDir, "*.json", SearchOption.AllDirectories))
             {
-                if (RecordNames.Contains(Path.GetFileName(json))) { files.Add(json); continue; }
+                if (RecordNames.Contains(Path.GetFileName(json))
+                    || Path.GetDirectoryName(json) == Path.Combine(ws.CacheDir, ExperimentOwners.Folder)) { files.Add(json); continue; }
                 if (UnitManifest.TryRead(json) is not { } manifest) continue;
                 files.Add(json);
                 foreach (var o in manifest.Outputs)

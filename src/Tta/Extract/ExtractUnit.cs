@@ -31,8 +31,9 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
     {
         var declaration = new UnitDeclaration(ExtractStage.CodeVersion)
             .Reads(DownloadStage.For(ws, experiment, model))
-            .Param("model", new { model.Id, model.Source, model.Revision, model.DType, model.Device })
-            .Param("extract", experiment.Extract)
+            .Param("model.id", model.Id).Param("model.source", model.Source).Param("model.revision", model.Revision)
+            .Param("model.dtype", model.DType).Param("model.device", model.Device)
+            .Section("extract", experiment.Extract)
             .Param("text", Hashing.Sha256(text.Text))
             .Writes(OutputPath);
         // Only the blocks: the heads are chosen when decomposing, so changing them does not rerun the model.

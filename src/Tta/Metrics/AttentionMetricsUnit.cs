@@ -23,7 +23,7 @@ public sealed class AttentionMetricsUnit(Workspace ws, Experiment experiment, Mo
     public override UnitDeclaration Declare() =>
         new UnitDeclaration(CodeVersion)
             .Reads(Upstream, ExtractStage.AttentionInputsFile)
-            .Param("metrics.attention", Experiment.Metrics.Get<AttentionMetricSpec>(AttentionKind.Key))
+            .Section("metrics.attention", Experiment.Metrics.Get<AttentionMetricSpec>(AttentionKind.Key))
             .Writes(OutputPath);
 
     public override IReadOnlyList<string> Run(RunContext context)

@@ -21,7 +21,7 @@ public sealed class NearestMetricsUnit(Workspace ws, Experiment experiment, Mode
         new UnitDeclaration(CodeVersion)
             .Reads(Upstream, ExtractStage.ActivationsFile)
             .Reads(DownloadStage.For(Ws, Experiment, Model))
-            .Param("metrics.nearest", Experiment.Metrics.Get<NearestMetricSpec>(NearestKind.Key))
+            .Section("metrics.nearest", Experiment.Metrics.Get<NearestMetricSpec>(NearestKind.Key))
             .Writes(OutputPath);
 
     public override IReadOnlyList<string> Run(RunContext context)
