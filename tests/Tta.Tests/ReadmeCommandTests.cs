@@ -187,6 +187,15 @@ public class ReadmeCommandTests(ITestOutputHelper log)
                 Assert.Contains("\n./build.sh --target=Test\n", File.ReadAllText(Path.Combine(Repo.Root, ".ci", "run")));
                 Assert.Contains("test tests/Tta.Tests/Tta.Tests.csproj", File.ReadAllText(Path.Combine(Repo.Root, "build", "build.cake")));
             }),
+        new("./build.sh --target=Clean --orphans",
+            Before: l => File.WriteAllText(Path.Combine(l.Experiments, "foo.yaml"),
+                File.ReadAllText(Path.Combine(l.Experiments, "foo.yaml")).Replace("name: foo", "name: foo-renamed", StringComparison.Ordinal)),
+            Check: (l, r) =>
+            {
+                Succeeded(r); // foo.yaml no longer claims the name foo: its results are orphans, the default experiment's stay
+                Assert.False(Directory.Exists(Path.Combine(r.Figures, "foo")), "the orphaned experiment's figures are removed");
+                Assert.True(File.Exists(Path.Combine(r.Figures, "default", "index.html")), "current results stay");
+            }),
         new("./build.sh --target=Clean", (l, r) =>
         {
             Succeeded(r); // last: what tta wrote is gone, only the run lock's file stays
