@@ -40,6 +40,22 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
+# Fonts for figure labels outside Latin script (src/Tta/Figures/LabelFonts.cs): Noto Sans CJK, Noto Color Emoji and the
+# Noto Sans script fonts (Arabic, Hebrew, Devanagari, …). Not bundled (about 130 MB); without them such labels show boxes.
+need_fonts=()
+[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need_fonts+=(fonts-noto-cjk)
+[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need_fonts+=(fonts-noto-color-emoji)
+[ -f /usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf ] || need_fonts+=(fonts-noto-core)
+if [ ${#need_fonts[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing ${need_fonts[*]} (apt)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends "${need_fonts[@]}" >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${need_fonts[@]}" >/dev/null; } || say "could not install ${need_fonts[*]}; labels in those scripts will show boxes"
+  else
+    say "note: ${need_fonts[*]} not installed; CJK, emoji and non-Latin labels will show boxes (sudo apt-get install ${need_fonts[*]})"
+  fi
+fi
+
 command -v dotnet >/dev/null || { say "the .NET 10 SDK is required (dotnet not found on PATH)"; exit 1; }
 if [ ! -d "${NUGET_PACKAGES:-$HOME/.nuget/packages}/cake.tool/7.0.0" ]; then
   dotnet tool restore >/dev/null || { say "dotnet tool restore failed (cake.tool 7.0.0, .config/dotnet-tools.json)"; exit 1; }

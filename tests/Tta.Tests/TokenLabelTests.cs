@@ -63,6 +63,19 @@ public class TokenLabelTests
     }
 
     [Fact]
+    public void AJoinerInsideAnEmojiSequenceIsKeptAndEscapedElsewhere()
+    {
+        // 👩‍💻 (woman, ZWJ, laptop) and a family are one emoji each: their joiners stay so the font draws the joined glyph.
+        Assert.Equal("👩\u200D💻", TokenLabels.Label("👩\u200D💻"));
+        Assert.Equal("␣👨\u200D👩\u200D👧", TokenLabels.Label("▁👨\u200D👩\u200D👧"));
+        // An England flag: black flag and tag characters.
+        const string england = "🏴\U000E0067\U000E0062\U000E0065\U000E006E\U000E0067\U000E007F";
+        Assert.Equal(england, TokenLabels.Label(england, maxChars: 0));
+        // A joiner alone, between letters, or left dangling after an emoji (a sequence split across tokens) is shown.
+        Assert.Equal(["\\u200D", "a\\u200Db", "👩\\u200D", "\\u200D💻", "\\u200C"], TokenLabels.Labels(["\u200D", "a\u200Db", "👩\u200D", "\u200D💻", "\u200C"]));
+    }
+
+    [Fact]
     public void LongLabelsAreCutWithAnEllipsis()
     {
         Assert.Equal("supercalifr…", TokenLabels.Label("supercalifragilistic"));

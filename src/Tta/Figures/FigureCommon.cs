@@ -84,7 +84,7 @@ internal static class FigureCommon
     /// <summary>Every label of the ticks.</summary>
     public static IEnumerable<string> Texts(params FigureTicks[] ticks) => ticks.SelectMany(t => t.Labels);
 
-    public static float Width(SKFont font, string? text) => string.IsNullOrEmpty(text) ? 0 : font.MeasureText(text);
+    public static float Width(SKFont font, string? text) => string.IsNullOrEmpty(text) ? 0 : LabelText.Measure(font, text);
 
     public static float MaxWidth(SKFont font, IEnumerable<string> texts)
     {

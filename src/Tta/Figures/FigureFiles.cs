@@ -21,11 +21,12 @@ public static partial class FigureFiles
 
     /// <summary>
     /// Writes <c>pathWithoutExtension.{format}</c> for each requested format. <paramref name="draw"/> draws the figure in
-    /// pixels onto a canvas with the typeface to use for text; <paramref name="texts"/> are all the strings it draws
-    /// (the PDF's font subset holds exactly their glyphs).
+    /// pixels onto a canvas with the typeface to use for text and, for a PDF, the subsets of every font its labels use
+    /// (<see cref="LabelSubsets"/>); <paramref name="texts"/> are all the strings it draws (the PDF's font subsets hold
+    /// exactly their glyphs).
     /// </summary>
-    public static IReadOnlyList<string> WriteAll(string pathWithoutExtension, IReadOnlyList<string> formats, FigureLayout layout,
-        string title, int dpi, IEnumerable<string> texts, Action<SKCanvas, SKTypeface, FigureTarget> draw)
+    internal static IReadOnlyList<string> WriteAll(string pathWithoutExtension, IReadOnlyList<string> formats, FigureLayout layout,
+        string title, int dpi, IEnumerable<string> texts, Action<SKCanvas, SKTypeface, LabelSubsets?, FigureTarget> draw)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(pathWithoutExtension);
         ArgumentNullException.ThrowIfNull(draw);
@@ -38,14 +39,14 @@ public static partial class FigureFiles
             switch (format)
             {
                 case "png":
-                    written.AddRange(WritePng(path, layout.Width, layout.Height, dpi, canvas => draw(canvas, FigureFont.Typeface, FigureTarget.Png)));
+                    written.AddRange(WritePng(path, layout.Width, layout.Height, dpi, canvas => draw(canvas, FigureFont.Typeface, null, FigureTarget.Png)));
                     continue;
                 case "svg":
-                    AtomicFile.WriteAllBytes(path, Svg(layout.Width, layout.Height, canvas => draw(canvas, FigureFont.Typeface, FigureTarget.Svg)));
+                    AtomicFile.WriteAllBytes(path, Svg(layout.Width, layout.Height, canvas => draw(canvas, FigureFont.Typeface, null, FigureTarget.Svg)));
                     break;
                 case "pdf":
-                    using (var subset = FigureFont.CreateSubset(texts))
-                        AtomicFile.Write(path, stream => Pdf(stream, title, layout.Width, layout.Height, dpi, canvas => draw(canvas, subset, FigureTarget.Pdf)));
+                    using (var subsets = LabelSubsets.Create(texts))
+                        AtomicFile.Write(path, stream => Pdf(stream, title, layout.Width, layout.Height, dpi, canvas => draw(canvas, subsets.Primary, subsets, FigureTarget.Pdf)));
                     break;
             }
             written.Add(path);

@@ -16,7 +16,8 @@ namespace Tta.Figures;
 public static class FiguresStage
 {
     public const string Name = "Figures";
-    public const string CodeVersion = "figures-6"; // 5: figure records in the manifest (the explorer reads them); 6: thumbnails
+    public const string CodeVersion = "figures-7"; // 5: figure records in the manifest (the explorer reads them); 6: thumbnails;
+    // 7: labels outside Latin script shaped in fallback fonts (Latin-only figures are byte-identical)
 
     public static IEnumerable<StageUnit> Units(RunContext context) =>
         context.Experiments.SelectMany(e =>

@@ -41,7 +41,7 @@ public static class HeatmapFigure
         FigureCommon.ParseFormats(formats); // a bad format is reported before a bad spec
         var plan = Plan(spec);
         return FigureFiles.WriteAll(pathWithoutExtension, formats, plan.Layout, string.Join(" ", plan.TitleLines), dpi, plan.Texts,
-            (canvas, typeface, target) => new HeatmapPainter(spec, plan, canvas, typeface, target).Draw());
+            (canvas, typeface, subsets, target) => new HeatmapPainter(spec, plan, canvas, typeface, subsets, target).Draw());
     }
 
     /// <summary>The figure geometry <see cref="Render"/> will use for this spec.</summary>
@@ -236,7 +236,7 @@ public static class HeatmapFigure
         foreach (var part in title.Split(separator))
         {
             var candidate = current.Length == 0 ? part : current + separator + part;
-            if (current.Length > 0 && font.MeasureText(candidate) > maxWidth)
+            if (current.Length > 0 && LabelText.Measure(font, candidate) > maxWidth)
             {
                 lines.Add(current);
                 current = part;

@@ -6,9 +6,12 @@ namespace Tta.Figures;
 /// Draws one <see cref="HeatmapPlan"/> on a canvas in pixels: the matrix as one image of one pixel per cell scaled
 /// nearest-neighbour (SVG: rectangles for small matrices), frame, ticks, token or index labels, axis labels, title,
 /// colour bar, masked legend, caption and "nothing to draw" message. Text uses <paramref name="typeface"/> (the pinned
-/// font, or its subset for a PDF) with unhinted linear metrics, so glyph positions are the same in every format.
+/// font, or its subset for a PDF) with unhinted linear metrics, so glyph positions are the same in every format; labels
+/// the pinned font cannot draw alone are shaped with fallback fonts (<see cref="LabelText"/>; a PDF's from
+/// <paramref name="subsets"/>).
 /// </summary>
-internal sealed class HeatmapPainter(HeatmapSpec spec, HeatmapPlan plan, SKCanvas canvas, SKTypeface typeface, FigureTarget target)
+internal sealed class HeatmapPainter(HeatmapSpec spec, HeatmapPlan plan, SKCanvas canvas, SKTypeface typeface, LabelSubsets? subsets,
+    FigureTarget target)
 {
     /// <summary>Baseline below a line's visual centre, per pixel of font size (half of DejaVu Sans' cap height).</summary>
     private const float CentreToBaseline = 0.36f;
@@ -53,12 +56,12 @@ internal sealed class HeatmapPainter(HeatmapSpec spec, HeatmapPlan plan, SKCanva
                 lines[0] += lines.Length > 1 ? ":" : "";
                 float widest;
                 using (var measure = Font(typeface, plan.TickSize))
-                    widest = lines.Max(l => measure.MeasureText(l));
+                    widest = lines.Max(l => LabelText.Measure(measure, l));
                 var font = FontOf(Math.Max(7, Math.Min(plan.TickSize, plan.TickSize * (DataRect.Width - 4) / widest)));
                 var baseline = DataRect.MidY - (lines.Length - 1) * font.Spacing / 2 + CentreToBaseline * font.Size;
                 foreach (var line in lines)
                 {
-                    Text(line, Clamp(DataRect.MidX, font.MeasureText(line)), baseline, font, SKTextAlign.Center);
+                    Text(line, Clamp(DataRect.MidX, LabelText.Measure(font, line)), baseline, font, SKTextAlign.Center);
                     baseline += font.Spacing;
                 }
             }
@@ -167,7 +170,7 @@ internal sealed class HeatmapPainter(HeatmapSpec spec, HeatmapPlan plan, SKCanva
         var baseline = plan.Outer - font.Metrics.Ascent;
         foreach (var line in plan.TitleLines)
         {
-            Text(line, Clamp(DataRect.MidX, font.MeasureText(line)), baseline, font, SKTextAlign.Center);
+            Text(line, Clamp(DataRect.MidX, LabelText.Measure(font, line)), baseline, font, SKTextAlign.Center);
             baseline += font.Spacing;
         }
     }
@@ -225,16 +228,29 @@ internal sealed class HeatmapPainter(HeatmapSpec spec, HeatmapPlan plan, SKCanva
     {
         if (string.IsNullOrEmpty(text)) return;
         using var paint = new SKPaint { Color = SKColors.Black, IsAntialias = true, Style = SKPaintStyle.Fill };
-        if (!vertical)
+        if (vertical)
+        {
+            // Vertical text reads upwards; (x, y) is where its baseline crosses the anchor line.
+            canvas.Save();
+            canvas.Translate(x, y);
+            canvas.RotateDegrees(-90);
+            (x, y) = (0, 0);
+        }
+        if (LabelText.NeedsShaping(text))
+        {
+            var shaped = LabelText.Shape(text, font.Size);
+            var start = align switch
+            {
+                SKTextAlign.Center => x - shaped.Width / 2,
+                SKTextAlign.Right => x - shaped.Width,
+                _ => x,
+            };
+            LabelText.Draw(canvas, shaped, start, y, font.Size, paint, subsets, asPaths: target == FigureTarget.Svg);
+        }
+        else
         {
             canvas.DrawText(text, x, y, align, font, paint);
-            return;
         }
-        // Vertical text reads upwards; (x, y) is where its baseline crosses the anchor line.
-        canvas.Save();
-        canvas.Translate(x, y);
-        canvas.RotateDegrees(-90);
-        canvas.DrawText(text, 0, 0, align, font, paint);
-        canvas.Restore();
+        if (vertical) canvas.Restore();
     }
 }

@@ -11,7 +11,7 @@ namespace Tta.Figures;
 /// tokens (<c>&lt;0x0A&gt;</c>) become their character when it is ASCII. Whitespace and control characters are then
 /// shown as visible marks (<see cref="SpaceMark"/>, <see cref="NewlineMark"/>, <see cref="TabMark"/>, <c>\xNN</c>),
 /// and labels longer than the limit are cut with <see cref="Ellipsis"/>. Every mark is a glyph of the pinned font
-/// (DejaVu Sans). Special tokens (<c>[CLS]</c>, <c>&lt;/s&gt;</c>, <c>&lt;|endoftext|&gt;</c>) stay as they are.
+/// (DejaVu Sans); other scripts and emoji are drawn with fallback fonts (<see cref="LabelText"/>). Special tokens (<c>[CLS]</c>, <c>&lt;/s&gt;</c>, <c>&lt;|endoftext|&gt;</c>) stay as they are.
 /// </summary>
 public static partial class TokenLabels
 {
@@ -101,33 +101,54 @@ public static partial class TokenLabels
         return maxChars == 1 ? Ellipsis : text[..elements[maxChars - 1]] + Ellipsis;
     }
 
-    /// <summary>Whitespace and control characters as visible marks; everything else unchanged.</summary>
+    /// <summary>
+    /// Whitespace and control characters as visible marks; everything else unchanged. Inside an emoji sequence (a
+    /// grapheme that starts with a pictograph) a zero-width joiner between two emoji and tag characters are kept, since
+    /// they make one emoji (👩‍💻, subdivision flags); a joiner anywhere else, or at a sequence's end, is escaped.
+    /// </summary>
     private static string Visible(string text)
     {
         var sb = new StringBuilder(text.Length + 4);
-        foreach (var rune in text.EnumerateRunes())
+        var elements = StringInfo.GetTextElementEnumerator(text);
+        while (elements.MoveNext())
         {
-            switch (rune.Value)
+            var element = elements.GetTextElement();
+            Rune.DecodeFromUtf16(element, out var first, out _);
+            var emoji = LabelText.IsPictographic(first.Value);
+            var runes = element.EnumerateRunes().ToArray();
+            for (var i = 0; i < runes.Length; i++)
             {
-                case ' ': sb.Append(SpaceMark); break;
-                case '\u00A0': sb.Append(NoBreakSpaceMark); break;
-                case '\n': sb.Append(NewlineMark); break;
-                case '\t': sb.Append(TabMark); break;
-                case '\r': sb.Append("\\r"); break;
-                default:
-                    var category = Rune.GetUnicodeCategory(rune);
-                    if (Rune.IsControl(rune) || category is UnicodeCategory.Format or UnicodeCategory.Surrogate)
-                        sb.Append(rune.Value <= 0xFF
-                            ? string.Create(CultureInfo.InvariantCulture, $"\\x{rune.Value:X2}")
-                            : string.Create(CultureInfo.InvariantCulture, $"\\u{rune.Value:X4}"));
-                    else if (Rune.IsWhiteSpace(rune))
-                        sb.Append(SpaceMark);
-                    else
-                        sb.Append(rune.ToString());
-                    break;
+                var cp = runes[i].Value;
+                if (emoji && i > 0 && (cp is >= 0xE0020 and <= 0xE007F || cp == 0x200D && i < runes.Length - 1))
+                    sb.Append(runes[i].ToString());
+                else
+                    AppendVisible(sb, runes[i]);
             }
         }
         return sb.ToString();
+    }
+
+    private static void AppendVisible(StringBuilder sb, Rune rune)
+    {
+        switch (rune.Value)
+        {
+            case ' ': sb.Append(SpaceMark); break;
+            case '\u00A0': sb.Append(NoBreakSpaceMark); break;
+            case '\n': sb.Append(NewlineMark); break;
+            case '\t': sb.Append(TabMark); break;
+            case '\r': sb.Append("\\r"); break;
+            default:
+                var category = Rune.GetUnicodeCategory(rune);
+                if (Rune.IsControl(rune) || category is UnicodeCategory.Format or UnicodeCategory.Surrogate)
+                    sb.Append(rune.Value <= 0xFF
+                        ? string.Create(CultureInfo.InvariantCulture, $"\\x{rune.Value:X2}")
+                        : string.Create(CultureInfo.InvariantCulture, $"\\u{rune.Value:X4}"));
+                else if (Rune.IsWhiteSpace(rune))
+                    sb.Append(SpaceMark);
+                else
+                    sb.Append(rune.ToString());
+                break;
+        }
     }
 
     /// <summary>
