@@ -164,7 +164,7 @@ public class TokenizerTests
     // ---------------------------------------------------------------- vocabulary (id → token) of every tokenizer
 
     /// <summary>tokenizer.json's tokens by id: the model's vocabulary (object or Unigram list) with added_tokens over it.</summary>
-    private static string?[] JsonVocabulary(JsonObject json)
+    internal static string?[] JsonVocabulary(JsonObject json)
     {
         var byId = new SortedDictionary<int, string>();
         switch (json["model"]!["vocab"])

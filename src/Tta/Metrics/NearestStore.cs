@@ -33,11 +33,12 @@ public static class NearestStore
 
     /// <summary>Writes all groups atomically; <paramref name="vocabulary"/> maps ids to strings (null: none).</summary>
     public static async Task WriteAsync(string path, IReadOnlyDictionary<string, string> metadata, IEnumerable<Group> groups,
-        IReadOnlyList<string>? vocabulary)
+        IReadOnlyList<string?>? vocabulary)
     {
         await AtomicFile.WriteAsync(path, async stream =>
         {
-            var options = new ParquetOptions { CompressionMethod = CompressionMethod.Zstd, CompressionLevel = System.IO.Compression.CompressionLevel.Fastest };
+            // Snappy, as every Parquet file tta writes (VectorStoreWriter), so readers without ZSTD open them all.
+            var options = new ParquetOptions { CompressionMethod = CompressionMethod.Snappy };
             await using var writer = await ParquetWriter.CreateAsync(Schema, stream, options);
             writer.CustomMetadata = metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(kv => kv.Key, kv => kv.Value);
             foreach (var (key, r) in groups)
