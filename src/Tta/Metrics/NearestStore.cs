@@ -11,7 +11,8 @@ namespace Tta.Metrics;
 /// The Parquet layout of nearest-token results (nearest.parquet): one row per (vector, measure, rank), flat columns
 /// <c>point, stack, layer, measure, position, rank, token_id, token, score</c>. <c>measure</c> is <c>ip</c> (score =
 /// inner product, largest first) or <c>l2</c> (score = squared L2 distance, smallest first); <c>rank</c> 0 is the
-/// best; <c>token</c> is the vocabulary string, null when the checkpoint's tokenizer cannot map ids to strings.
+/// best; <c>token</c> is the tokenizer's own string for the id (<see cref="Tokenizers.ITextTokenizer.Vocabulary"/>), null
+/// where no token has the id (an embedding row past the tokenizer's vocabulary) or no tokenizer could be read.
 /// One row group per (point, measure); file metadata <c>tta.*</c> as in the activation store.
 /// </summary>
 public static class NearestStore
