@@ -38,8 +38,9 @@ public static class Pipeline
 
     /// <summary>
     /// Checks that need more than the experiment file, done before any stage runs: the device against the build's
-    /// backend, requested layers against each model whose checkpoint is already at hand (local checkpoints and models
-    /// downloaded earlier, also earlier in this run: every stage checks again), and capture-point patterns once every
+    /// backend, the tokenizer's ids against config.json's vocab_size and requested layers against each model whose
+    /// checkpoint is already at hand (local checkpoints and models downloaded earlier, also earlier in this run: every
+    /// stage checks again), and capture-point patterns once every
     /// model's config is at hand (<see cref="CapturePointCheck"/>).
     /// </summary>
     public static void Validate(RunContext context)
@@ -57,6 +58,7 @@ public static class Pipeline
                 var configPath = dir is null ? null : Path.Combine(dir, "config.json");
                 if (dir is null || configPath is null || !File.Exists(configPath)) continue;
                 var config = CheckpointConfigCheck.Load(configPath);
+                CheckpointConfigCheck.CheckTokenizer(configPath, config);
                 if (e.Extract.Layers is not null) ExperimentLoader.CheckLayers(e, m, ModelFactory.LayerCount(config, dir));
                 known.Add(new(m, config, dir));
             }

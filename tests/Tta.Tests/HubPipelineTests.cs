@@ -22,7 +22,7 @@ public class HubPipelineTests
         """;
 
     /// <summary>Runs a tta-cli verb in a child process with the Hub environment (env vars are per process).</summary>
-    private static (int Code, string Output) CliProcess(TinyWorkspace ws, IDictionary<string, string> env, params string[] args)
+    internal static (int Code, string Output) CliProcess(TinyWorkspace ws, IDictionary<string, string> env, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "tta-cli.dll") }.Concat(ws.Args(args[0], args[1..])))

@@ -160,4 +160,121 @@ public class TokenizerTests
         Assert.IsType<HuggingFaceTokenizer>(json);
         AssertMatches(json, "t5-unigram-json");
     }
+
+    // ---------------------------------------------------------------- vocabulary (id → token) of every tokenizer
+
+    /// <summary>tokenizer.json's tokens by id: the model's vocabulary (object or Unigram list) with added_tokens over it.</summary>
+    internal static string?[] JsonVocabulary(JsonObject json)
+    {
+        var byId = new SortedDictionary<int, string>();
+        switch (json["model"]!["vocab"])
+        {
+            case JsonObject map:
+                foreach (var (token, id) in map) byId[id!.GetValue<int>()] = token;
+                break;
+            case JsonArray list:
+                for (var i = 0; i < list.Count; i++) byId[i] = list[i]![0]!.GetValue<string>();
+                break;
+        }
+        foreach (var a in json["added_tokens"]!.AsArray()) byId[a!["id"]!.GetValue<int>()] = a["content"]!.GetValue<string>();
+        var result = new string?[byId.Keys.Max() + 1];
+        foreach (var (id, token) in byId) result[id] = token;
+        return result;
+    }
+
+    [Theory]
+    [InlineData("bytelevel-bpe")]
+    [InlineData("t5-unigram-json")]
+    [InlineData("bert-wordpiece")]
+    public void TokenizerJsonVocabularyIsTheFilesIdToToken(string name)
+    {
+        var path = Path.Combine(Dir(name), "tokenizer.json");
+        var tokenizer = HuggingFaceTokenizer.Load(path);
+        Assert.Equal(JsonVocabulary(JsonNode.Parse(File.ReadAllText(path))!.AsObject()), tokenizer.Vocabulary);
+        // The strings Encode labels tokens with are the vocabulary's (except the unknown token, labelled with its text).
+        foreach (var (text, _, _) in Cases(name))
+        {
+            var (ids, tokens) = tokenizer.Encode(text);
+            for (var i = 0; i < ids.Length; i++)
+                if (tokenizer.Vocabulary[(int)ids[i]] is not ("<unk>" or "[UNK]")) Assert.Equal(tokenizer.Vocabulary[(int)ids[i]], tokens[i]);
+        }
+    }
+
+    [Fact]
+    public void AddedTokensBeyondTheModelVocabularyAreInTheVocabulary()
+    {
+        var dir = Repo.TempDir();
+        foreach (var name in new[] { "bytelevel-bpe", "bert-wordpiece" })
+        {
+            var json = JsonNode.Parse(File.ReadAllText(Path.Combine(Dir(name), "tokenizer.json")))!.AsObject();
+            var size = JsonVocabulary(json).Length;
+            json["added_tokens"]!.AsArray().Add(new JsonObject
+            {
+                ["id"] = size + 2,
+                ["content"] = "<|extra|>",
+                ["single_word"] = false,
+                ["lstrip"] = false,
+                ["rstrip"] = false,
+                ["normalized"] = false,
+                ["special"] = true,
+            });
+            var path = Path.Combine(dir, name + ".json");
+            File.WriteAllText(path, json.ToJsonString());
+            var vocabulary = HuggingFaceTokenizer.Load(path).Vocabulary;
+            Assert.Equal(size + 3, vocabulary.Count);
+            Assert.Equal("<|extra|>", vocabulary[size + 2]);
+            Assert.Null(vocabulary[size]); // an id no token has
+        }
+    }
+
+    [Fact]
+    public void SentencePieceAndVocabTxtVocabulariesAreTheirFiles()
+    {
+        var spm = SentencePieceTokenizer.Load(Path.Combine(Dir("t5-unigram"), "spiece.model"));
+        var pieces = File.ReadAllLines(Path.Combine(Dir("t5-unigram"), "spiece.vocab")).Where(l => l.Length > 0)
+            .Select(l => l.Split('\t')[0]).ToList();
+        Assert.Equal(pieces, spm.Vocabulary);
+        var wordPiece = BertWordPieceTokenizer.Load(Dir("bert-wordpiece"));
+        Assert.Equal(File.ReadAllLines(Path.Combine(Dir("bert-wordpiece"), "vocab.txt")).Where(l => l.Length > 0), wordPiece.Vocabulary);
+    }
+
+    // ---------------------------------------------------------------- BPE merge order
+
+    /// <summary>
+    /// Merge priority decided by rank, equal ranks (the same pair twice in a word) by position, leftmost first, and a
+    /// pair listed twice by its last rank. The expected ids were computed once with Hugging Face tokenizers
+    /// (@anush008/tokenizers 0.6.0, the node build tests/tokenizer-oracle uses) on this vocabulary and these merges as
+    /// a tokenizer.json (BPE model, no normalizer or pre-tokenizer), and are written here so the test needs no node.
+    /// </summary>
+    [Theory]
+    [InlineData("abc", new[] { 0, 7 })]            // b c (rank 0) before a b (rank 1): a|bc, not ab|c
+    [InlineData("aaa", new[] { 8 })]               // a a twice at one rank: the left pair first → aa|a → aaa
+    [InlineData("aaaa", new[] { 5, 5 })]
+    [InlineData("aaaaa", new[] { 5, 8 })]          // leftmost first → aa|aa|a → aa|aaa (rightmost first: a|aa|aa)
+    [InlineData("aaaaaaa", new[] { 5, 5, 8 })]
+    [InlineData("aab", new[] { 0, 6 })]            // a b (rank 1) before a a (rank 2)
+    [InlineData("cde", new[] { 2, 10 })]           // c d is listed at ranks 3 and 6: the last (6) counts, so d e (5) wins
+    [InlineData("bcde", new[] { 7, 10 })]
+    [InlineData("abcaaab", new[] { 0, 7, 5, 6 })]
+    public void BpeMergesFollowRankThenLeftmost(string word, int[] expected)
+    {
+        string[] tokens = ["a", "b", "c", "d", "e", "aa", "ab", "bc", "aaa", "cd", "de"];
+        string[] merges = ["b c", "a b", "a a", "c d", "aa a", "d e", "c d"];
+        var vocab = tokens.Select((t, i) => (t, i)).ToDictionary(p => p.t, p => p.i, StringComparer.Ordinal);
+        var bpe = new BpeModel(vocab, merges.Select(m => m.Split(' ')).Select(p => (p[0], p[1])));
+        Assert.Equal(expected, bpe.Tokenize(word));
+        // The same through tokenizer.json, as the pipeline loads it.
+        var json = new JsonObject
+        {
+            ["model"] = new JsonObject
+            {
+                ["type"] = "BPE",
+                ["vocab"] = new JsonObject(vocab.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+                ["merges"] = new JsonArray([.. merges.Select(m => (JsonNode?)m)]),
+            },
+        };
+        var path = Path.Combine(Repo.TempDir(), "tokenizer.json");
+        File.WriteAllText(path, json.ToJsonString());
+        Assert.Equal(expected.Select(i => (long)i), HuggingFaceTokenizer.Load(path).Encode(word).Ids);
+    }
 }

@@ -43,6 +43,37 @@ public static partial class CheckpointConfigCheck
         return config;
     }
 
+    /// <summary>
+    /// Checks the checkpoint's tokenizer against its config.json: every id the tokenizer can produce must index a row
+    /// of the embedding matrix, i.e. lie below <c>vocab_size</c>. A tokenizer from another checkpoint would otherwise
+    /// fail deep in Extract with an index error that names neither file. Skipped when the config has no
+    /// <c>vocab_size</c> or the folder has no tokenizer this version reads (Extract reports that).
+    /// </summary>
+    public static void CheckTokenizer(string configPath, JsonObject config)
+    {
+        if (config["vocab_size"] is not JsonValue v || !v.TryGetValue<double>(out var size)) return;
+        var dir = Path.GetDirectoryName(Path.GetFullPath(configPath))!;
+        if (Tokenizers.TokenizerLoader.FileOf(dir) is not { } tokenizerFile) return;
+        IReadOnlyList<string?> vocabulary;
+        try
+        {
+            vocabulary = Tokenizers.TokenizerLoader.Load(dir).Vocabulary;
+        }
+        catch (Exception e) when (e is NotSupportedException or InvalidDataException or JsonException or IOException)
+        {
+            return; // a tokenizer this version cannot read is Extract's to report, with its own reason
+        }
+        var highest = vocabulary.Count - 1;
+        while (highest >= 0 && vocabulary[highest] is null) highest--;
+        if (highest < size) return;
+        var name = Path.GetFileName(tokenizerFile);
+        throw new ConfigException(KeyPosition(configPath, File.ReadAllText(configPath), "vocab_size"),
+            $"'vocab_size' is {v.ToJsonString()}, but the tokenizer {tokenizerFile} has token ids up to {highest} " +
+            $"('{vocabulary[highest]}'), so the model has no embedding for them — the tokenizer and config.json come from " +
+            $"different checkpoints: put the model's own {name} next to its config.json (or, if its weights do have " +
+            $"{highest + 1} or more embedding rows, set vocab_size to that number)");
+    }
+
     private static SourceSpan KeyPosition(string path, string text, string key)
     {
         var at = text.IndexOf($"\"{key}\"", StringComparison.Ordinal);

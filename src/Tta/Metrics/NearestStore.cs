@@ -11,7 +11,8 @@ namespace Tta.Metrics;
 /// The Parquet layout of nearest-token results (nearest.parquet): one row per (vector, measure, rank), flat columns
 /// <c>point, stack, layer, measure, position, rank, token_id, token, score</c>. <c>measure</c> is <c>ip</c> (score =
 /// inner product, largest first) or <c>l2</c> (score = squared L2 distance, smallest first); <c>rank</c> 0 is the
-/// best; <c>token</c> is the vocabulary string, null when the checkpoint's tokenizer cannot map ids to strings.
+/// best; <c>token</c> is the tokenizer's own string for the id (<see cref="Tokenizers.ITextTokenizer.Vocabulary"/>), null
+/// where no token has the id (an embedding row past the tokenizer's vocabulary) or no tokenizer could be read.
 /// One row group per (point, measure); file metadata <c>tta.*</c> as in the activation store.
 /// </summary>
 public static class NearestStore
@@ -33,11 +34,12 @@ public static class NearestStore
 
     /// <summary>Writes all groups atomically; <paramref name="vocabulary"/> maps ids to strings (null: none).</summary>
     public static async Task WriteAsync(string path, IReadOnlyDictionary<string, string> metadata, IEnumerable<Group> groups,
-        IReadOnlyList<string>? vocabulary)
+        IReadOnlyList<string?>? vocabulary)
     {
         await AtomicFile.WriteAsync(path, async stream =>
         {
-            var options = new ParquetOptions { CompressionMethod = CompressionMethod.Zstd, CompressionLevel = System.IO.Compression.CompressionLevel.Fastest };
+            // Snappy, as every Parquet file tta writes (VectorStoreWriter), so readers without ZSTD open them all.
+            var options = new ParquetOptions { CompressionMethod = CompressionMethod.Snappy };
             await using var writer = await ParquetWriter.CreateAsync(Schema, stream, options);
             writer.CustomMetadata = metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(kv => kv.Key, kv => kv.Value);
             foreach (var (key, r) in groups)

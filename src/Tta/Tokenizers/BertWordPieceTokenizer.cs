@@ -23,7 +23,24 @@ public sealed class BertWordPieceTokenizer : ITextTokenizer
     public int MaxInputCharsPerWord { get; }
     public string ContinuingSubwordPrefix { get; }
     public string UnknownToken { get; }
-    public IReadOnlyList<string> Vocabulary => tokens;
+    /// <summary>The WordPiece vocabulary (index = id), as the tokenizer matches it.</summary>
+    public IReadOnlyList<string> WordPieces => tokens;
+
+    /// <summary>Added tokens by id (tokenizer.json's <c>added_tokens</c>), which name their ids ahead of the vocabulary.</summary>
+    public IReadOnlyDictionary<int, string>? AddedTokens { get; init; }
+
+    public IReadOnlyList<string?> Vocabulary => vocabulary ??= WithAdded(tokens, AddedTokens);
+    private string?[]? vocabulary;
+
+    /// <summary><paramref name="tokens"/> (index = id) with <paramref name="added"/> laid over it, grown to hold every added id.</summary>
+    internal static string?[] WithAdded(IReadOnlyList<string?> tokens, IReadOnlyDictionary<int, string>? added)
+    {
+        var size = Math.Max(tokens.Count, added is { Count: > 0 } ? added.Keys.Max() + 1 : 0);
+        var result = new string?[size];
+        for (var i = 0; i < tokens.Count; i++) result[i] = tokens[i];
+        foreach (var (id, content) in added ?? new Dictionary<int, string>()) if (id >= 0) result[id] = content;
+        return result;
+    }
 
     public BertWordPieceTokenizer(IReadOnlyList<string> vocabulary, bool lowerCase, bool? stripAccents = null,
         bool splitChineseCharacters = true, string unknownToken = "[UNK]", string clsToken = "[CLS]",

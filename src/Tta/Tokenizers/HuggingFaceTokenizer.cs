@@ -40,8 +40,9 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
         model = BuildModel(modelJson);
         var added = (json["added_tokens"] as JsonArray ?? []).OfType<JsonObject>().Select(a => new AddedToken(
             a["id"]!.GetValue<int>(), a["content"]!.GetValue<string>(), Bool(a["single_word"]) ?? false,
-            Bool(a["lstrip"]) ?? false, Bool(a["rstrip"]) ?? false, Bool(a["normalized"]) ?? false))
-            .Where(a => a.Content.Length > 0).ToList();
+            Bool(a["lstrip"]) ?? false, Bool(a["rstrip"]) ?? false, Bool(a["normalized"]) ?? false)).ToList();
+        Vocabulary = BertWordPieceTokenizer.WithAdded(modelVocabulary, AddedById(json));
+        added = added.Where(a => a.Content.Length > 0).ToList();
         rawAdded = [.. added.Where(a => !a.Normalized).OrderByDescending(a => a.Content.Length)];
         normalizedAdded = [.. added.Where(a => a.Normalized).Select(a => a with { Content = normalizer.Apply(a.Content) })
             .Where(a => a.Content.Length > 0).OrderByDescending(a => a.Content.Length)];
@@ -56,6 +57,28 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
             ?? throw new InvalidDataException($"{file}: not a JSON object");
         if (json["model"] is JsonObject m && Str(m["type"]) == "WordPiece") return WordPiece(json, m);
         return new HuggingFaceTokenizer(json);
+    }
+
+    public IReadOnlyList<string?> Vocabulary { get; }
+
+    /// <summary>The model's own tokens by id (set by <see cref="BuildModel"/>); added tokens are laid over them.</summary>
+    private string?[] modelVocabulary = [];
+
+    /// <summary>tokenizer.json's <c>added_tokens</c> by id (the last entry for an id wins, as the file is read in order).</summary>
+    private static Dictionary<int, string> AddedById(JsonObject json)
+    {
+        var byId = new Dictionary<int, string>();
+        foreach (var a in (json["added_tokens"] as JsonArray ?? []).OfType<JsonObject>())
+            if (a["id"] is JsonValue id && id.TryGetValue<int>(out var i) && Str(a["content"]) is { } content) byId[i] = content;
+        return byId;
+    }
+
+    /// <summary>Tokens by id from a token → id map (a missing id stays null).</summary>
+    private static string?[] ById(IReadOnlyDictionary<string, int> vocab)
+    {
+        var list = new string?[vocab.Count == 0 ? 0 : Math.Max(0, vocab.Values.Max() + 1)];
+        foreach (var (token, id) in vocab) if (id >= 0) list[id] = token;
+        return list;
     }
 
     public TokenizedText Encode(string text)
@@ -601,6 +624,7 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
                         JsonValue v when v.GetValue<string>().Split(' ') is [var a, var b] => (a, b),
                         _ => throw new InvalidDataException($"tokenizer.json: bad merge {x?.ToJsonString()}"),
                     }).ToList();
+                    modelVocabulary = ById(vocab);
                     var bpe = bpeModel = new BpeModel(vocab, merges, Str(m["continuing_subword_prefix"]))
                     {
                         UnknownToken = Str(m["unk_token"]),
@@ -622,6 +646,7 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
                         .Select(e => (e![0]!.GetValue<string>(), e[1]!.GetValue<double>())).ToList();
                     var unk = m["unk_id"] is JsonValue u && u.TryGetValue<int>(out var ui) ? ui
                         : throw new NotSupportedException("tokenizer.json: Unigram without unk_id is not supported");
+                    modelVocabulary = [.. entries.Select(e => e.Item1)];
                     var unigram = new UnigramModel(entries.Select(e => e.Item1).ToList(), entries.Select(e => e.Item2).ToList(),
                         _ => true, unk, entries.Count == 0 ? 0 : entries.Min(e => e.Item2), Bool(m["byte_fallback"]) ?? false,
                         singlePrecision: false);
@@ -632,6 +657,7 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
                     var vocab = (m["vocab"] as JsonObject ?? throw new InvalidDataException("tokenizer.json: WordLevel without vocab"))
                         .ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<int>(), StringComparer.Ordinal);
                     var unkToken = Str(m["unk_token"]);
+                    modelVocabulary = ById(vocab);
                     return (word, into) => into.Add(vocab.TryGetValue(word, out var id) ? (id, word)
                         : unkToken is not null && vocab.TryGetValue(unkToken, out var unk) ? (unk, unkToken)
                         : throw new InvalidDataException($"WordLevel: '{word}' is not in the vocabulary and there is no unknown token"));
@@ -677,7 +703,10 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
         return new BertWordPieceTokenizer(list, lower, Bool(normalizer?["strip_accents"]),
             Bool(normalizer?["handle_chinese_chars"]) ?? true, Str(m["unk_token"]) ?? "[UNK]", cls, sep,
             Str(m["continuing_subword_prefix"]) ?? "##", m["max_input_chars_per_word"]?.GetValue<int>() ?? 100,
-            special.Count > 0 ? special : null, Bool(normalizer?["clean_text"]) ?? true);
+            special.Count > 0 ? special : null, Bool(normalizer?["clean_text"]) ?? true)
+        {
+            AddedTokens = AddedById(json),
+        };
     }
 
     // ---- post-processors ---------------------------------------------------------------------------------------------

@@ -18,6 +18,9 @@ public sealed class SentencePieceTokenizer : ITextTokenizer
     private readonly string[] userDefined;
 
     public bool AppendEos { get; }
+
+    /// <summary>The model's pieces by id (control, unknown and byte pieces included).</summary>
+    public IReadOnlyList<string?> Vocabulary { get; }
     public SentencePieceModelProto Model => model;
 
     public SentencePieceTokenizer(SentencePieceModelProto model, bool appendEos = true)
@@ -27,6 +30,7 @@ public sealed class SentencePieceTokenizer : ITextTokenizer
         if (model.TreatWhitespaceAsSuffix) throw new NotSupportedException("SentencePiece treat_whitespace_as_suffix is not supported");
         this.model = model;
         AppendEos = appendEos;
+        Vocabulary = [.. model.Pieces.Select(p => p.Text)];
         charsMap = model.PrecompiledCharsMap.Length > 0 ? new PrecompiledCharsMap(model.PrecompiledCharsMap) : null;
         var pieces = model.Pieces;
         float min = float.MaxValue, max = float.MinValue;

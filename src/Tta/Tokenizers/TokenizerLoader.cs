@@ -6,6 +6,10 @@ namespace Tta.Tokenizers;
 /// </summary>
 public static class TokenizerLoader
 {
+    /// <summary>The tokenizer file <see cref="Load"/> reads from <paramref name="checkpointDir"/>, or null if it has none.</summary>
+    public static string? FileOf(string checkpointDir) =>
+        new[] { "tokenizer.json", "spiece.model", "vocab.txt" }.Select(f => Path.Combine(checkpointDir, f)).FirstOrDefault(File.Exists);
+
     public static ITextTokenizer Load(string checkpointDir)
     {
         if (File.Exists(Path.Combine(checkpointDir, "tokenizer.json"))) return HuggingFaceTokenizer.Load(checkpointDir);
