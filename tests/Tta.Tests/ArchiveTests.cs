@@ -60,10 +60,13 @@ public sealed class ArchivedTinyExperiment
     }
 
     /// <summary>A copy of the archive with members replaced (same member order), for damage tests.</summary>
-    public string CopyWith(Func<string, byte[], byte[]> change)
+    public string CopyWith(Func<string, byte[], byte[]> change) => CopyWith(ArchivePath, change);
+
+    /// <summary>A copy of <paramref name="archive"/> with members replaced (same member order).</summary>
+    public static string CopyWith(string archive, Func<string, byte[], byte[]> change)
     {
-        var path = Path.Combine(Repo.TempDir(), Path.GetFileName(ArchivePath));
-        using var source = ZipFile.OpenRead(ArchivePath);
+        var path = Path.Combine(Repo.TempDir(), Path.GetFileName(archive));
+        using var source = ZipFile.OpenRead(archive);
         using var target = ZipFile.Open(path, ZipArchiveMode.Create);
         foreach (var e in source.Entries)
         {
@@ -444,5 +447,124 @@ public class ArchiveAllMetricsTests
         // Every figure and thumbnail is regenerated (the explorer's page is rebuilt and compared separately).
         var figures = names.Count(n => n.StartsWith("figures/tiny/tiny/", StringComparison.Ordinal));
         Assert.Equal(figures, report.FiguresCompared);
+    }
+}
+
+/// <summary>An archive is self-contained whatever <c>--cache</c> and <c>--figures</c> were when it was made.</summary>
+public class ArchiveOfOutsideFoldersTests(Xunit.Abstractions.ITestOutputHelper log)
+{
+    /// <summary>
+    /// The tiny experiment built and archived with its cache and figures in a sibling of the project folder, so its
+    /// manifests record paths such as <c>../&lt;folder&gt;/figures/…</c>.
+    /// </summary>
+    private static (TinyWorkspace Workspace, string Outside, string Archive) BuildOutside()
+    {
+        var ws = new TinyWorkspace();
+        var outside = Repo.TempDir();
+        string[] folders = [$"--cache={Path.Combine(outside, "cache")}", $"--figures={Path.Combine(outside, "figures")}"];
+        ws.RunAll(folders);
+        var manifest = Path.Combine(outside, "cache", "figures", "tiny", "tiny", "one", "manifest.json");
+        Assert.Contains($"../{Path.GetFileName(outside)}/figures/", File.ReadAllText(manifest)); // what the archive must not keep
+        var (code, output) = ws.Cli("archive", folders);
+        Assert.True(code == 0, output);
+        return (ws, outside, Assert.Single(Directory.GetFiles(Path.Combine(outside, "figures", "archives"), "*.zip")));
+    }
+
+    private static bool IsUnitManifest(string name) =>
+        name.StartsWith("cache/", StringComparison.Ordinal) && name.EndsWith("manifest.json", StringComparison.Ordinal);
+
+    [Fact]
+    public void CacheAndFiguresOutsideTheProjectAreArchivedInTheArchiveLayoutAndVerify()
+    {
+        var (ws, outside, archive) = BuildOutside();
+
+        // Every unit manifest names its outputs and folders as the archive lays them out, and nothing names the
+        // folders the archive was made from.
+        var members = ArchivedTinyExperiment.Members(archive);
+        var manifests = members.Where(m => IsUnitManifest(m.Key)).ToList();
+        Assert.Equal(1 + 3 * 2 + 1, manifests.Count);
+        foreach (var (name, bytes) in manifests)
+        {
+            var json = JsonNode.Parse(bytes)!;
+            Assert.Equal("cache", json["folders"]!["cache"]!.GetValue<string>());
+            Assert.Equal("figures", json["folders"]!["figures"]!.GetValue<string>());
+            if (name.StartsWith("cache/download/", StringComparison.Ordinal)) continue; // the local model folder: not archived
+            foreach (var o in json["outputs"]!.AsArray())
+                Assert.True(members.ContainsKey(o!["path"]!.GetValue<string>()), $"{name}: output {o["path"]} is not a member");
+        }
+        foreach (var (name, bytes) in members)
+            Assert.True(bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(Path.GetFileName(outside))) < 0, $"{name} names the folder the archive was made from");
+        var crate = JsonNode.Parse(members["ro-crate-metadata.json"])!["@graph"]!.AsArray();
+        Assert.EndsWith("(its paths name this archive's cache/ and figures/ members, not the folders it was built in)",
+            crate.Single(n => n!["@id"]!.GetValue<string>() == "cache/figures/tiny/explorer.manifest.json")!["description"]!.GetValue<string>());
+
+        var report = ArchiveVerifier.Verify(archive, TextWriter.Null);
+        Assert.Empty(report.Problems);
+        Assert.True(report.Complete);
+        Assert.Equal(2 * 18, report.FiguresCompared);
+        var (code, output) = ws.Cli("verify", $"--archive={archive}");
+        Assert.True(code == 0, output);
+        Assert.Contains("rebuilt the explorer", output);
+        RoCrateJs.AssertValid(members, log); // its crate, with the changed descriptions, is still valid RO-Crate
+    }
+
+    [Fact]
+    public void AnArchiveWhoseManifestsNameTheFoldersItWasMadeFromStillVerifies()
+    {
+        // As a tta before this fix wrote it: the manifests as the cache holds them, with the checksums to match.
+        var (_, outside, archive) = BuildOutside();
+        var elsewhere = $"../{Path.GetFileName(outside)}";
+        var older = Resealed(archive, text =>
+        {
+            var json = JsonNode.Parse(text)!;
+            if (json["stage"]!.GetValue<string>() == "Download") return text;
+            foreach (var o in json["outputs"]!.AsArray()) o!["path"] = $"{elsewhere}/{o["path"]!.GetValue<string>()}";
+            json["folders"] = new JsonObject { ["cache"] = $"{elsewhere}/cache", ["figures"] = $"{elsewhere}/figures" };
+            return json.ToJsonString();
+        }, out var changed);
+        Assert.Equal(3 * 2 + 1, changed);
+        var report = ArchiveVerifier.Verify(older, TextWriter.Null);
+        Assert.Empty(report.Problems);
+        Assert.True(report.Complete);
+    }
+
+    [Fact]
+    public void AManifestThatNamesAFileOutsideTheArchiveIsReportedAndNotRead()
+    {
+        // The figures manifest points at the figures where they were made (they are still there): checksums match,
+        // but the explorer must be rebuilt from the archive alone.
+        var (_, outside, archive) = BuildOutside();
+        var target = "cache/figures/tiny/tiny/one/manifest.json";
+        var outsideOutput = $"../{Path.GetFileName(outside)}/figures/tiny/tiny/one/";
+        var damaged = Resealed(archive, text => text.Replace("\"figures/tiny/tiny/one/", "\"" + outsideOutput, StringComparison.Ordinal), out var changed, target);
+        Assert.Equal(1, changed);
+        var report = ArchiveVerifier.Verify(damaged, TextWriter.Null);
+        var problem = Assert.Single(report.Problems);
+        Assert.StartsWith($"{target}: names output '{outsideOutput}", problem);
+        Assert.EndsWith("which is not in the archive's cache/ or figures/; the explorer is not rebuilt from it", problem);
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="archive"/> with its unit manifests (or only <paramref name="only"/>) changed, and
+    /// SHA256SUMS and the crate made to match.
+    /// </summary>
+    private static string Resealed(string archive, Func<string, string> change, out int changed, string? only = null)
+    {
+        static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+        var members = ArchivedTinyExperiment.Members(archive);
+        var edited = members.Where(m => IsUnitManifest(m.Key) && (only is null || m.Key == only))
+            .Select(m => (m.Key, Old: m.Value, New: Encoding.UTF8.GetBytes(change(Encoding.UTF8.GetString(m.Value)))))
+            .Where(m => !m.Old.SequenceEqual(m.New)).ToDictionary(m => m.Key, StringComparer.Ordinal);
+        changed = edited.Count;
+        var crate = Encoding.UTF8.GetBytes(edited.Values.Aggregate(Encoding.UTF8.GetString(members["ro-crate-metadata.json"]),
+            (text, m) => text.Replace(Sha256(m.Old), Sha256(m.New), StringComparison.Ordinal)));
+        return ArchivedTinyExperiment.CopyWith(archive, (name, bytes) => name switch
+        {
+            _ when edited.TryGetValue(name, out var m) => m.New,
+            "ro-crate-metadata.json" => crate,
+            "SHA256SUMS" => Encoding.UTF8.GetBytes(edited.Values.Aggregate(Encoding.UTF8.GetString(bytes), (sums, m) => sums.Replace(Sha256(m.Old), Sha256(m.New), StringComparison.Ordinal))
+                .Replace(Sha256(members["ro-crate-metadata.json"]), Sha256(crate), StringComparison.Ordinal)),
+            _ => bytes,
+        });
     }
 }

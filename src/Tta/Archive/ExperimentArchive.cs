@@ -18,7 +18,8 @@ namespace Tta.Archive;
 /// file and its text files (<c>experiment/…</c>), every unit manifest of the experiment (<c>cache/…/manifest.json</c>),
 /// the Parquet outputs of Extract and Metrics (<c>cache/extract/…</c>, <c>cache/metrics/…</c>), the figures
 /// (<c>figures/…</c>), a run manifest (<c>run-manifest.json</c>), <c>ro-crate-metadata.json</c> and <c>SHA256SUMS</c>.
-/// Model weights are not packed, only their SHA-256.
+/// Model weights are not packed, only their SHA-256. The archive is laid out the same whatever <c>--cache</c> and
+/// <c>--figures</c> were, and its unit manifests name their outputs in that layout, so it verifies on its own.
 /// </summary>
 public static class ExperimentArchive
 {
@@ -52,7 +53,10 @@ public static class ExperimentArchive
                 $"run ./build.sh --experiment={ws.Relative(experiment.SourcePath)} first");
 
         var layout = new ArchiveLayout(experiment);
-        var plan = new Plan(ws, experiment, created, layout, Redaction.ForEnvironment(ws.Root, layout.Folders));
+        // A cache or figures folder outside the project is named as the archive names it, should a path to it appear.
+        var folders = layout.Folders.Concat(new[] { (ws.CacheDir, "cache"), (ws.FiguresDir, "figures") }
+            .Where(f => !Workspace.IsUnder(f.Item1, ws.Root)));
+        var plan = new Plan(ws, experiment, created, layout, Redaction.ForEnvironment(ws.Root, folders));
         plan.Collect();
         Directory.CreateDirectory(outDir);
         var path = Path.Combine(outDir, FileName(experiment, created));
@@ -93,7 +97,7 @@ public static class ExperimentArchive
         private readonly List<UnitRecord> units = [];
         private readonly Dictionary<string, JsonObject> models = new(StringComparer.Ordinal);
         private string experimentMember = "";
-        private readonly Dictionary<string, (string Sha256, long Bytes, bool Rewritten)> written = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, (string Sha256, long Bytes, bool Rewritten, bool Relaid)> written = new(StringComparer.Ordinal);
 
         private string CacheMember(string absolute) => Under(ws.CacheDir, "cache", absolute);
 
@@ -108,6 +112,43 @@ public static class ExperimentArchive
         }
 
         private static Func<byte[]> FileBytes(string path) => () => File.ReadAllBytes(path);
+
+        /// <summary>
+        /// A path a manifest records (relative to the project root) as the archive lays it out: under the cache folder
+        /// <c>cache/…</c>, under the figures folder <c>figures/…</c>, wherever --cache and --figures put them; any
+        /// other path (a local model folder) as recorded.
+        /// </summary>
+        private string ArchivePath(string recorded)
+        {
+            var absolute = ws.Absolute(recorded);
+            // The deeper folder first, should one hold the other (--figures=cache/figures).
+            foreach (var (dir, prefix) in new[] { (ws.CacheDir, "cache"), (ws.FiguresDir, "figures") }.OrderByDescending(f => f.Item1.Length))
+                if (Workspace.IsUnder(absolute, dir))
+                    return Path.GetRelativePath(dir, absolute) is "." ? prefix : Under(dir, prefix, absolute);
+            return recorded;
+        }
+
+        /// <summary>
+        /// Rewrites a unit manifest's outputs, checkpoint folder and cache and figures folders into the archive's layout
+        /// (what Verify rebuilds from); true when any of them was recorded otherwise. Unchanged for the default folders.
+        /// </summary>
+        private bool ToArchiveLayout(JsonNode manifest)
+        {
+            var changed = false;
+            void Set(JsonNode? parent, string key, Func<string, string> value)
+            {
+                if (parent is not JsonObject o || o[key] is not JsonValue v || v.GetValueKind() != JsonValueKind.String) return;
+                var (was, now) = (v.GetValue<string>(), value(v.GetValue<string>()));
+                if (was == now) return;
+                o[key] = now;
+                changed = true;
+            }
+            foreach (var output in manifest["outputs"] as JsonArray ?? []) Set(output, "path", ArchivePath);
+            Set(manifest["facts"], "checkpoint", ArchivePath);
+            Set(manifest["folders"], "cache", _ => "cache");
+            Set(manifest["folders"], "figures", _ => "figures");
+            return changed;
+        }
 
         public void Collect()
         {
@@ -300,15 +341,20 @@ public static class ExperimentArchive
                     "run ./build.sh --target=Archive again to rebuild it and archive (./build.sh --verify re-hashes every output and rebuilds what changed)");
             }
             var original = bytes;
+            var relaid = false;
             if (m.IsJson)
-                bytes = Redaction.ToBytes(redaction.Rewrite(JsonNode.Parse(bytes))!);
+            {
+                var json = JsonNode.Parse(bytes)!;
+                if (m.Kind == "unit-manifest") relaid = ToArchiveLayout(json);
+                bytes = Redaction.ToBytes(redaction.Rewrite(json)!);
+            }
             else if (m.IsText)
                 bytes = Encoding.UTF8.GetBytes(redaction.Rewrite(Encoding.UTF8.GetString(bytes)));
             if (m.IsText && bytes.AsSpan().SequenceEqual(original)) bytes = original;
             var findings = redaction.Findings(bytes).ToList();
             if (findings.Count > 0)
                 throw new InvalidOperationException($"{m.Name} contains {string.Join(" and ", findings)} and cannot be rewritten (it is binary); refusing to archive it");
-            written[m.Name] = (Convert.ToHexStringLower(SHA256.HashData(bytes)), bytes.Length, m.IsText && !ReferenceEquals(bytes, original));
+            written[m.Name] = (Convert.ToHexStringLower(SHA256.HashData(bytes)), bytes.Length, m.IsText && !ReferenceEquals(bytes, original), relaid);
             return bytes;
         }
 
@@ -320,7 +366,7 @@ public static class ExperimentArchive
             foreach (var m in ordered) Put(zip, m.Name, Content(m));
             var crate = Redaction.ToBytes(redaction.Rewrite(Crate(ordered))!);
             Put(zip, CrateName, Checked(CrateName, crate));
-            written[CrateName] = (Convert.ToHexStringLower(SHA256.HashData(crate)), crate.Length, false);
+            written[CrateName] = (Convert.ToHexStringLower(SHA256.HashData(crate)), crate.Length, false, false);
             var sums = new StringBuilder();
             foreach (var name in ordered.Select(m => m.Name).Append(CrateName))
                 sums.Append(written[name].Sha256).Append("  ").Append(name).Append('\n');
@@ -387,13 +433,15 @@ public static class ExperimentArchive
             });
             foreach (var m in ordered)
             {
-                var (sha, bytes, rewritten) = written[m.Name];
+                var (sha, bytes, rewritten, relaid) = written[m.Name];
                 graph.Add(new JsonObject
                 {
                     ["@id"] = m.Name,
                     ["@type"] = "File",
                     ["name"] = Path.GetFileName(m.Name),
-                    ["description"] = rewritten ? m.Description + " (absolute paths or tokens in it were replaced for the archive)" : m.Description,
+                    ["description"] = m.Description
+                        + (rewritten ? " (absolute paths or tokens in it were replaced for the archive)" : "")
+                        + (relaid ? " (its paths name this archive's cache/ and figures/ members, not the folders it was built in)" : ""),
                     ["encodingFormat"] = ExperimentArchive.MediaType(m.Name),
                     ["contentSize"] = bytes.ToString(CultureInfo.InvariantCulture),
                     ["sha256"] = sha,

@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Tta.Archive;
 using Tta.Cache;
@@ -63,11 +64,23 @@ public static partial class ExplorerCheck
             {
                 foreach (var (name, entry) in members.Where(e => !archived.ContainsKey(e.Key)
                              && (e.Key.StartsWith("cache/", StringComparison.Ordinal) || e.Key.StartsWith("figures/", StringComparison.Ordinal))))
-                    ArchiveVerifier.Extract(entry, Path.GetFullPath(Path.Combine(temp, name)), temp);
+                {
+                    var path = Path.GetFullPath(Path.Combine(temp, name));
+                    if (!name.EndsWith("manifest.json", StringComparison.Ordinal))
+                    {
+                        ArchiveVerifier.Extract(entry, path, temp);
+                        continue;
+                    }
+                    var manifest = ArchiveVerifier.ReadMember(members, name)!;
+                    if (InArchiveLayout(name, manifest, problems) is not { } laidOut) return 0;
+                    if (!Workspace.IsUnder(path, temp)) throw new InvalidOperationException($"refusing to write {path}: outside the verification folder {temp}");
+                    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                    File.WriteAllBytes(path, laidOut);
+                }
                 var match = DataScript().Match(System.Text.Encoding.UTF8.GetString(ArchiveVerifier.ReadMember(members, pageName)!));
                 yaml = match.Success ? JsonDocument.Parse(match.Groups[1].Value).RootElement.GetProperty("yaml").GetString() : null;
             }
-            catch (Exception ex) when (ex is InvalidDataException or JsonException or KeyNotFoundException)
+            catch (Exception ex) when (ex is InvalidDataException or JsonException or KeyNotFoundException or InvalidOperationException)
             {
                 problems.Add($"{pageName}: the explorer cannot be rebuilt, its inputs cannot be read ({ex.Message})");
                 return 0;
@@ -107,6 +120,38 @@ public static partial class ExplorerCheck
             try { Directory.Delete(temp, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
         return compared;
+    }
+
+    /// <summary>
+    /// A unit manifest with its outputs named as archive members (<c>cache/…</c>, <c>figures/…</c>), which the rebuild
+    /// reads. An archive made before its manifests were written in its own layout records outputs under the cache and
+    /// figures folders it was made with (e.g. <c>../elsewhere/figures/…</c>, from <c>--figures</c>): they are mapped by
+    /// the folders the manifest records. Null, with a problem, when an output still names a place outside the archive,
+    /// so nothing is read from outside the verification folder. A Download manifest names the model's own files (not
+    /// archived) and is taken as it is.
+    /// </summary>
+    internal static byte[]? InArchiveLayout(string member, byte[] bytes, List<string> problems)
+    {
+        var json = JsonNode.Parse(bytes);
+        if (json?["stage"]?.GetValue<string>() == Download.DownloadStage.Name || json?["outputs"] is not JsonArray outputs) return bytes;
+        var recorded = new[] { ("cache", json["folders"]?["cache"]?.GetValue<string>() ?? "cache"), ("figures", json["folders"]?["figures"]?.GetValue<string>() ?? "figures") }
+            .OrderByDescending(f => f.Item2.Length).ToList(); // the deeper folder first, should one hold the other
+        var changed = false;
+        foreach (var output in outputs.OfType<JsonObject>())
+        {
+            var path = output["path"]?.GetValue<string>() ?? "";
+            var mapped = recorded.Where(f => path.StartsWith(f.Item2 + "/", StringComparison.Ordinal))
+                .Select(f => f.Item1 + path[f.Item2.Length..]).FirstOrDefault() ?? path;
+            if (ArchiveVerifier.UnsafeName(mapped) is not null || !(mapped.StartsWith("cache/", StringComparison.Ordinal) || mapped.StartsWith("figures/", StringComparison.Ordinal)))
+            {
+                problems.Add($"{member}: names output '{path}', which is not in the archive's cache/ or figures/; the explorer is not rebuilt from it");
+                return null;
+            }
+            if (mapped == path) continue;
+            output["path"] = mapped;
+            changed = true;
+        }
+        return changed ? System.Text.Encoding.UTF8.GetBytes(json.ToJsonString()) : bytes;
     }
 
     private static bool SameBytes(string path, ZipArchiveEntry entry)
