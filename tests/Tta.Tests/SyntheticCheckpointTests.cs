@@ -152,4 +152,26 @@ public class SyntheticCheckpointTests
         Assert.Equal(1, TtaCli.Run(["synth", "--shape=falcon-9b", "--out=x", $"--root={root}"], error, error));
         Assert.Contains("unknown shape 'falcon-9b'; shapes: t5-base, flan-t5-base, flan-t5-xl, falcon-7b", error.ToString());
     }
+
+    /// <summary>
+    /// A byte-level vocabulary's fillers are byte-level symbols too: a nearest grid that shows one alongside real tokens
+    /// is still read as byte-level (Ġ shown as a space), and the fillers never match text (no merges build them).
+    /// </summary>
+    [Fact]
+    public void ByteLevelFillersKeepTheVocabularyByteLevel()
+    {
+        var json = SyntheticTokenizer.Create(SyntheticTokenizerKind.ByteLevelBpe, 300);
+        var vocab = json["model"]!["vocab"]!.AsObject().Select(p => p.Key).ToList();
+        var fillers = vocab.Where(v => v.EndsWith("tok0", StringComparison.Ordinal) || v.Contains("tok1", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(fillers);
+        Assert.All(fillers, f => Assert.StartsWith("\u0120tok", f));
+        Assert.True(Tta.Figures.TokenLabels.IsByteLevel(vocab), "the whole byte-level vocabulary reads as byte-level");
+        // A grid row: a filler among real byte-level tokens decodes Ġ to a visible space everywhere.
+        var labels = Tta.Figures.TokenLabels.Labels(["\u0120the", fillers[0], "\u0120fox"], maxChars: 0);
+        Assert.Equal(["\u2423the", "\u2423" + fillers[0][1..], "\u2423fox"], labels);
+        Assert.Empty(json["model"]!["merges"]!.AsArray());
+        // SentencePiece vocabularies keep ▁ fillers.
+        var unigram = SyntheticTokenizer.Create(SyntheticTokenizerKind.Unigram, 320)["model"]!["vocab"]!.AsArray();
+        Assert.Contains(unigram, p => p![0]!.GetValue<string>() == "\u2581tok0");
+    }
 }

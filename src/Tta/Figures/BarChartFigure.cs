@@ -17,7 +17,7 @@ public static class BarChartFigure
     {
         ArgumentNullException.ThrowIfNull(spec);
         var plan = Plan(spec);
-        return FigureCommon.WriteAll(pathWithoutExtension, formats, plan.Layout, spec.Title, vector => Build(spec, plan),
+        return FigureCommon.WriteAll(pathWithoutExtension, formats, plan.Layout, spec.Title, (_, overlay) => Build(spec, plan, overlay),
             FigureCommon.Texts(plan.X, plan.Y).Concat([spec.XLabel, spec.YLabel]), dpi);
     }
 
@@ -76,10 +76,10 @@ public static class BarChartFigure
         return new FigureTicks([.. positions], [.. labels], FigureCommon.TickSize, false);
     }
 
-    private static Plot Build(BarChartSpec spec, BarPlan plan)
+    private static Plot Build(BarChartSpec spec, BarPlan plan, LabelOverlay overlay)
     {
         var plot = FigureCommon.NewPlot(plan.Layout, spec.Title, plan.X, plan.Y, spec.XLabel, spec.YLabel,
-            plan.XMin, plan.XMax, plan.YMin, plan.YMax, FigureCommon.Outer);
+            plan.XMin, plan.XMax, plan.YMin, plan.YMax, FigureCommon.Outer, overlay);
         try
         {
             var bars = new List<Bar>();

@@ -46,11 +46,13 @@ internal static class FigureCommon
 
     /// <summary>
     /// Writes <c>pathWithoutExtension.{format}</c> for each format, atomically, through <see cref="FigureFiles"/>;
-    /// <paramref name="build"/> makes a fresh plot (argument: true for vector output). <paramref name="texts"/> are the
-    /// strings the plot draws: its PDF embeds the pinned font reduced to them (and printable ASCII).
+    /// <paramref name="build"/> makes a fresh plot (arguments: true for vector output, and the overlay that takes the
+    /// labels ScottPlot cannot draw, <see cref="LabelOverlay"/>). <paramref name="texts"/> are the strings the plot draws:
+    /// its PDF embeds the pinned font reduced to them (and printable ASCII), and the fonts of the overlay's labels reduced
+    /// to their glyphs.
     /// </summary>
     public static IReadOnlyList<string> WriteAll(string pathWithoutExtension, IReadOnlyList<string> formats,
-        FigureLayout layout, string title, Func<bool, Plot> build, IEnumerable<string> texts, int dpi = FigureFiles.DefaultDpi)
+        FigureLayout layout, string title, Func<bool, LabelOverlay, Plot> build, IEnumerable<string> texts, int dpi = FigureFiles.DefaultDpi)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(pathWithoutExtension);
         var wanted = ParseFormats(formats);
@@ -61,20 +63,44 @@ internal static class FigureCommon
             switch (format)
             {
                 case "png":
-                    using (var plot = build(false))
-                        written.AddRange(FigureFiles.WritePng(path, layout.Width, layout.Height, dpi, canvas => plot.Render(canvas, layout.Width, layout.Height)));
+                {
+                    var overlay = new LabelOverlay();
+                    using var plot = build(false, overlay);
+                    written.AddRange(FigureFiles.WritePng(path, layout.Width, layout.Height, dpi, canvas =>
+                    {
+                        plot.Render(canvas, layout.Width, layout.Height);
+                        overlay.Draw(canvas, plot, null, FigureTarget.Png);
+                    }));
                     continue;
+                }
                 case "svg":
-                    using (var plot = build(true))
+                {
+                    var overlay = new LabelOverlay();
+                    using var plot = build(true, overlay);
+                    if (overlay.IsEmpty)
                         AtomicFile.WriteAllText(path, FigureFiles.NumberSvgIds(plot.GetSvgXml(layout.Width, layout.Height)));
+                    else
+                        AtomicFile.WriteAllBytes(path, FigureFiles.Svg(layout.Width, layout.Height, canvas =>
+                        {
+                            plot.Render(canvas, layout.Width, layout.Height);
+                            overlay.Draw(canvas, plot, null, FigureTarget.Svg);
+                        }));
                     break;
+                }
                 case "pdf":
+                {
                     // Labels name the subset font while this plot is built; the PDF embeds only its glyphs.
+                    var overlay = new LabelOverlay();
                     using (FigureFont.Use(FigureFont.SubsetName(texts.Append(title))))
-                    using (var plot = build(true))
-                        AtomicFile.Write(path, stream => FigureFiles.Pdf(stream, title, layout.Width, layout.Height, dpi,
-                            canvas => plot.Render(canvas, layout.Width, layout.Height)));
+                    using (var plot = build(true, overlay))
+                    using (var subsets = overlay.IsEmpty ? null : LabelSubsets.Create(overlay.Texts))
+                        AtomicFile.Write(path, stream => FigureFiles.Pdf(stream, title, layout.Width, layout.Height, dpi, canvas =>
+                        {
+                            plot.Render(canvas, layout.Width, layout.Height);
+                            overlay.Draw(canvas, plot, subsets, FigureTarget.Pdf);
+                        }));
                     break;
+                }
             }
             written.Add(path);
         }
@@ -261,9 +287,12 @@ internal static class FigureCommon
         return new FigureTicks([.. positions], [.. labels], size, horizontal);
     }
 
-    /// <summary>New plot with white backgrounds, no grid, fixed margins and the pinned font on every axis.</summary>
+    /// <summary>
+    /// New plot with white backgrounds, no grid, fixed margins and the pinned font on every axis; tick labels the pinned
+    /// font cannot draw alone go to <paramref name="overlay"/>.
+    /// </summary>
     public static Plot NewPlot(FigureLayout layout, string title, FigureTicks x, FigureTicks y, string xLabel, string yLabel,
-        double xMin, double xMax, double yMin, double yMax, float rightPanel)
+        double xMin, double xMax, double yMin, double yMax, float rightPanel, LabelOverlay overlay)
     {
         FigureFont.EnsureRegistered();
         var plot = new Plot();
@@ -275,13 +304,13 @@ internal static class FigureCommon
             plot.Axes.SetLimits(xMin, xMax, yMin, yMax);
             plot.Layout.Fixed(new PixelPadding(layout.Left, layout.Right, layout.Bottom, layout.Top));
 
-            StyleAxis(plot.Axes.Bottom, x, xLabel, layout.Bottom);
+            StyleAxis(plot.Axes.Bottom, x, xLabel, layout.Bottom, overlay);
             if (x.Rotated)
             {
                 plot.Axes.Bottom.TickLabelStyle.Rotation = -90;
                 plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
             }
-            StyleAxis(plot.Axes.Left, y, yLabel, layout.Left);
+            StyleAxis(plot.Axes.Left, y, yLabel, layout.Left, overlay);
             foreach (var axis in new IAxis[] { plot.Axes.Top, plot.Axes.Right })
             {
                 axis.TickGenerator = new NumericManual();
@@ -311,9 +340,9 @@ internal static class FigureCommon
         }
     }
 
-    public static void StyleAxis(IAxis axis, FigureTicks ticks, string label, float panelSize)
+    public static void StyleAxis(IAxis axis, FigureTicks ticks, string label, float panelSize, LabelOverlay overlay)
     {
-        axis.TickGenerator = new NumericManual(ticks.Positions, ticks.Labels);
+        axis.TickGenerator = new NumericManual(ticks.Positions, overlay.Ticks(axis, ticks));
         StyleAxisText(axis, ticks.FontSize, label);
         axis.FrameLineStyle.Width = 0;
         axis.MinimumSize = axis.MaximumSize = panelSize;

@@ -1,4 +1,5 @@
 using ScottPlot;
+using ScottPlot.Plottables;
 
 namespace Tta.Figures;
 
@@ -14,7 +15,7 @@ public static class LineFigure
         ArgumentNullException.ThrowIfNull(spec);
         var plan = Plan(spec);
         var legend = spec.SeriesLabels?.Select(LegendLabel) ?? [];
-        return FigureCommon.WriteAll(pathWithoutExtension, formats, plan.Layout, spec.Title, vector => Build(spec, plan),
+        return FigureCommon.WriteAll(pathWithoutExtension, formats, plan.Layout, spec.Title, (_, overlay) => Build(spec, plan, overlay),
             FigureCommon.Texts(plan.X, plan.Y).Concat(legend).Concat([spec.XLabel, spec.YLabel, "± 1 s.d.", $"mean of {spec.Series}"]), dpi);
     }
 
@@ -97,14 +98,15 @@ public static class LineFigure
         return new LinePlan(layout, xMin, xMax, yMin, yMax, x, y, colormap, mean, std);
     }
 
-    private static Plot Build(LineChartSpec spec, LinePlan plan)
+    private static Plot Build(LineChartSpec spec, LinePlan plan, LabelOverlay overlay)
     {
         var plot = FigureCommon.NewPlot(plan.Layout, spec.Title, plan.X, plan.Y, spec.XLabel, spec.YLabel,
-            plan.XMin, plan.XMax, plan.YMin, plan.YMax, FigureCommon.Outer);
+            plan.XMin, plan.XMax, plan.YMin, plan.YMax, FigureCommon.Outer, overlay);
         try
         {
             var xs = Enumerable.Range(spec.FirstX, spec.Points).Select(i => (double)i).ToArray();
             var legend = false;
+            List<Scatter> lines = [];
             if (spec.Mode == LineMode.MeanBand)
             {
                 var color = Colormaps.Cividis.GetColor(0.15);
@@ -138,6 +140,7 @@ public static class LineFigure
                     line.MarkerSize = spec.Points <= 64 ? 3 : 0;
                     if (labelled)
                         line.LegendText = LegendLabel(spec.SeriesLabels![s]);
+                    lines.Add(line);
                 }
                 legend = labelled;
             }
@@ -147,6 +150,7 @@ public static class LineFigure
                 plot.Legend.Alignment = Alignment.UpperRight;
                 plot.Legend.FontSize = 10;
                 plot.Legend.FontName = FigureFont.CurrentName;
+                overlay.TakeLegend(plot, lines);
             }
             else
             {

@@ -59,7 +59,7 @@ public static class ProjectionFigure
     {
         ArgumentNullException.ThrowIfNull(spec);
         var plan = Plan(spec);
-        return FigureCommon.WriteAll(pathWithoutExtension, formats, plan.Layout, plan.Title, _ => Build(spec, plan),
+        return FigureCommon.WriteAll(pathWithoutExtension, formats, plan.Layout, plan.Title, (_, overlay) => Build(spec, plan, overlay),
             FigureCommon.Texts(plan.X, plan.Y).Concat(plan.Labels ?? []).Concat([spec.XLabel, spec.YLabel]), dpi);
     }
 
@@ -88,10 +88,10 @@ public static class ProjectionFigure
         return new ProjectionPlan(layout, title, xMin, xMax, yMin, yMax, x, y, Colormaps.Get(spec.Colormap), labels);
     }
 
-    private static Plot Build(ProjectionSpec spec, ProjectionPlan plan)
+    private static Plot Build(ProjectionSpec spec, ProjectionPlan plan, LabelOverlay overlay)
     {
         var plot = FigureCommon.NewPlot(plan.Layout, plan.Title, plan.X, plan.Y, spec.XLabel, spec.YLabel,
-            plan.XMin, plan.XMax, plan.YMin, plan.YMax, FigureCommon.Outer);
+            plan.XMin, plan.XMax, plan.YMin, plan.YMax, FigureCommon.Outer, overlay);
         try
         {
             var points = spec.Layers.Count;
@@ -116,6 +116,7 @@ public static class ProjectionFigure
                     label.LabelFontSize = 9;
                     label.LabelFontColor = color;
                     FigureFont.Apply(label.LabelStyle);
+                    overlay.Take(label);
                 }
             }
             plot.Legend.IsVisible = false;

@@ -10,7 +10,7 @@ public static class TokenGridFigure
     {
         ArgumentNullException.ThrowIfNull(spec);
         var plan = Plan(spec);
-        return FigureCommon.WriteAll(pathWithoutExtension, formats, plan.Layout, spec.Title, vector => Build(spec, plan, vector),
+        return FigureCommon.WriteAll(pathWithoutExtension, formats, plan.Layout, spec.Title, (vector, overlay) => Build(spec, plan, vector, overlay),
             plan.CellText.Concat(FigureCommon.Texts(plan.X, plan.Y, plan.ColorbarTicks)).Concat([spec.XLabel, spec.YLabel, spec.ColorbarLabel]), dpi);
     }
 
@@ -21,22 +21,22 @@ public static class TokenGridFigure
 
     /// <summary>
     /// The text a cell shows: <paramref name="label"/> (already readable, see <see cref="TokenLabels"/>) cut (by text
-    /// element) with '…' until it is at most <paramref name="maxWidth"/> pixels wide in the pinned font at
-    /// <paramref name="fontSize"/>.
+    /// element) with '…' until it is at most <paramref name="maxWidth"/> pixels wide as drawn at <paramref name="fontSize"/>
+    /// (in the pinned font, or shaped in fallback fonts where it needs them).
     /// </summary>
     public static string FitLabel(string label, float fontSize, float maxWidth)
     {
         ArgumentNullException.ThrowIfNull(label);
         var text = label;
         using var font = FigureFont.CreateFont(fontSize);
-        if (font.MeasureText(text) <= maxWidth)
+        if (LabelText.Measure(font, text) <= maxWidth)
             return text;
         var core = text.EndsWith('…') ? text[..^1] : text;
         var elements = System.Globalization.StringInfo.ParseCombiningCharacters(core);
         for (var n = elements.Length - 1; n >= 1; n--)
         {
             var candidate = core[..elements[n]] + "…";
-            if (font.MeasureText(candidate) <= maxWidth)
+            if (LabelText.Measure(font, candidate) <= maxWidth)
                 return candidate;
         }
         return "…";
@@ -87,11 +87,11 @@ public static class TokenGridFigure
             Labels = [.. ticks.Labels.Select((l, i) => $"{(int)Math.Floor(ticks.Positions[i])} {l}")],
         };
 
-    private static Plot Build(TokenGridSpec spec, GridPlan plan, bool vector)
+    private static Plot Build(TokenGridSpec spec, GridPlan plan, bool vector, LabelOverlay overlay)
     {
         var layout = plan.Layout;
         var plot = FigureCommon.NewPlot(layout, spec.Title, plan.X, plan.Y, spec.XLabel, spec.YLabel,
-            0, spec.Cols, 0, spec.Rows, FigureCommon.ColorbarGap);
+            0, spec.Cols, 0, spec.Rows, FigureCommon.ColorbarGap, overlay);
         try
         {
             var heatmap = FigureCommon.AddHeatmap(plot, spec.Scores, spec.Rows, spec.Cols, plan.Scale, vector);
@@ -111,6 +111,7 @@ public static class TokenGridFigure
                     text.LabelAlignment = Alignment.MiddleCenter;
                     text.LabelFontColor = FigureCommon.Luminance(background) > 0.35 ? Colors.Black : Colors.White;
                     text.LabelBold = false;
+                    overlay.Take(text);
                 }
 
             FigureCommon.AddColorbar(plot, heatmap, plan.ColorbarTicks, spec.ColorbarLabel, plan.ColorbarPanel);

@@ -6,7 +6,7 @@ namespace Tta.Models;
 /// <summary>
 /// A tokenizer.json for a synthetic checkpoint, so the pipeline can run it: the vocabulary has the real model's size
 /// and special tokens but character-level pieces (about one token per character of text, so a text of N characters
-/// is about N tokens), padded with filler pieces that never match.
+/// is about N tokens), padded with filler pieces that never match (<c>▁tokN</c>, byte-level <c>ĠtokN</c>).
 /// <list type="bullet">
 /// <item>Unigram (T5): <c>&lt;pad&gt;</c> 0, <c>&lt;/s&gt;</c> 1, <c>&lt;unk&gt;</c> 2, ▁ and every printable ASCII
 /// character alone and after ▁, Metaspace pre-tokenizer, <c>&lt;/s&gt;</c> appended, <c>&lt;extra_id_N&gt;</c> at the
@@ -29,7 +29,11 @@ public static class SyntheticTokenizer
         ["normalized"] = false, ["special"] = true,
     };
 
-    private static string Filler(int i) => "\u2581tok" + i.ToString(CultureInfo.InvariantCulture);
+    /// <summary>
+    /// A filler piece in the vocabulary's own alphabet: <c>▁tokN</c> for SentencePiece, <c>ĠtokN</c> (byte-level symbols
+    /// only) for byte-level BPE, so a nearest-token search that lands on one still reads as that kind of vocabulary.
+    /// </summary>
+    private static string Filler(string marker, int i) => marker + "tok" + i.ToString(CultureInfo.InvariantCulture);
 
     private static JsonObject Unigram(int size)
     {
@@ -40,7 +44,7 @@ public static class SyntheticTokenizer
             pieces.Add((c.ToString(), -3));
             pieces.Add(("\u2581" + c, -3.5));
         }
-        for (var i = 0; pieces.Count < size - extraIds; i++) pieces.Add((Filler(i), -20));
+        for (var i = 0; pieces.Count < size - extraIds; i++) pieces.Add((Filler("\u2581", i), -20));
         var added = new JsonArray(Added(0, "<pad>"), Added(1, "</s>"), Added(2, "<unk>"));
         for (var i = extraIds - 1; i >= 0; i--)
         {
@@ -103,7 +107,7 @@ public static class SyntheticTokenizer
         for (var i = 0; i < endOfText; i++) vocab[$">>SPECIAL{i.ToString(CultureInfo.InvariantCulture)}<<"] = i;
         vocab["<|endoftext|>"] = endOfText;
         foreach (var symbol in ByteSymbols()) vocab[symbol] = vocab.Count;
-        for (var i = 0; vocab.Count < size; i++) vocab[Filler(i)] = vocab.Count;
+        for (var i = 0; vocab.Count < size; i++) vocab[Filler("\u0120", i)] = vocab.Count;
         var byteLevel = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = true };
         return new JsonObject
         {
