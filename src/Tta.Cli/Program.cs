@@ -246,7 +246,8 @@ public static class TtaCli
         }
         catch (Exception) when (journal is not null)
         {
-            RunJournal.Record(journal, tracker.FailedStage ?? stages.First(s => RunJournal.Read(journal)[s].State == RunJournal.StageState.Waiting), RunJournal.StageState.Failed);
+            if ((tracker.FailedStage ?? stages.FirstOrDefault(s => RunJournal.Read(journal)[s].State == RunJournal.StageState.Waiting)) is { } failed)
+                RunJournal.Record(journal, failed, RunJournal.StageState.Failed);
             throw;
         }
         finally
