@@ -228,4 +228,26 @@ public partial class BuildShTests
         Assert.Empty(Directory.GetFiles(unitDir, ".tmp-*"));
         Assert.True(File.Exists(Path.Combine(unitDir, "manifest.json")), rerun);
     }
+
+    [Fact]
+    public async Task SigintToTtaCliRunSaysWhatWasRunningAndEndsAsInterrupted()
+    {
+        var ws = new TinyWorkspace();
+        var start = TtaProcess.Cli(ws.Args("run", "--stage=Download", "--through=Figures"), new Dictionary<string, string> { ["TTA_FAULT_STALL_AFTER_BLOCKS"] = "1" });
+        using var run = Process.Start(start)!;
+        var output = run.StandardOutput.ReadToEndAsync();
+        var errors = run.StandardError.ReadToEndAsync();
+        var unitDir = Path.Combine(ws.CacheDir, "extract", "tiny", "tiny", "one");
+        var watch = Stopwatch.StartNew();
+        while (!(Directory.Exists(unitDir) && Directory.GetFiles(unitDir, ".tmp-*").Length > 0) && !run.HasExited && watch.Elapsed < Limit) Thread.Sleep(100);
+        Assert.False(run.HasExited, "the run ended before Extract stalled");
+        Assert.Equal(0, TtaProcess.Run(TtaProcess.Command("kill", ["-INT", run.Id.ToString(CultureInfo.InvariantCulture)])).Code);
+        Assert.True(run.WaitForExit(TimeSpan.FromMinutes(1)), "still running a minute after SIGINT");
+        var log = await output + await errors;
+        Assert.Equal(130, run.ExitCode); // ended by the signal, as an interrupted command does
+        Assert.Contains("interrupted: Extract tiny/tiny/one was running", log);
+        Assert.Contains("1 unit(s) finished before and stay built", log); // Download
+        Assert.False(File.Exists(Path.Combine(unitDir, "manifest.json")), log);
+        Assert.Contains("Extract:tiny/tiny/one\tstale", ws.Cli("units").Output);
+    }
 }
