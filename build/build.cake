@@ -12,34 +12,29 @@ var root = EnvironmentVariable("TTA_ROOT") ?? MakeAbsolute(Directory("..")).Full
 var cli = System.IO.Path.Combine(root, $"src/Tta.Cli/bin/{configuration}/net10.0/tta-cli.dll");
 
 // Options forwarded to every tta-cli call that reads experiments.
-string Forwarded()
+List<string> ForwardedArgs()
 {
     var parts = new List<string>();
-    foreach (var e in Arguments<string>("experiment", new string[0])) parts.Add($"--experiment=\"{e}\"");
+    foreach (var e in Arguments<string>("experiment", new string[0])) parts.Add($"--experiment={e}");
     foreach (var s in Arguments<string>("force-stage", new string[0])) parts.Add($"--force-stage={s}");
-    if (HasArgument("force")) parts.Add("--force");
-    if (HasArgument("explain")) parts.Add("--explain");
-    if (HasArgument("cache")) parts.Add($"--cache=\"{Argument<string>("cache")}\"");
-    if (HasArgument("figures")) parts.Add($"--figures=\"{Argument<string>("figures")}\"");
-    if (HasArgument("memory-limit")) parts.Add($"--memory-limit={Argument<string>("memory-limit")}");
-    foreach (var key in new[] { "jobs", "executor", "partition", "account", "time" })
-        if (HasArgument(key)) parts.Add($"--{key}=\"{Argument<string>(key)}\"");
-    return string.Join(" ", parts);
+    foreach (var flag in new[] { "force", "explain", "dry-run" })
+        if (HasArgument(flag)) parts.Add($"--{flag}");
+    foreach (var key in new[] { "cache", "figures", "memory-limit", "jobs", "executor", "partition", "account", "time" })
+        if (HasArgument(key)) parts.Add($"--{key}={Argument<string>(key)}");
+    return parts;
 }
+
+// One command line for Cake's process alias: each value quoted.
+string Forwarded() => string.Join(" ", ForwardedArgs().Select(a => a.IndexOf('=') is var eq && eq > 0 ? $"{a[..(eq + 1)]}\"{a[(eq + 1)..]}\"" : a));
 
 // --verify re-hashes every recorded output once, when each stage's status is decided (it marks what differs, so
 // the run that follows rebuilds it without hashing again).
 string Verify() => HasArgument("verify") ? " --verify" : "";
 
 // build.sh starts Cake with tiered PGO off (it only lengthens short runs: Cake and the plan); the run that builds
-// units gets the runtime's default back.
+// units gets the runtime's default back (BuildScript.StartRun).
 int Cli(string arguments) =>
-    StartProcess("dotnet", new ProcessSettings
-    {
-        Arguments = $"\"{cli}\" {arguments} --root=\"{root}\"",
-        WorkingDirectory = root,
-        EnvironmentVariables = arguments.StartsWith("run ") ? new Dictionary<string, string> { ["DOTNET_TieredPGO"] = "1" } : null,
-    });
+    StartProcess("dotnet", new ProcessSettings { Arguments = $"\"{cli}\" {arguments} --root=\"{root}\"", WorkingDirectory = root });
 
 void CliOrFail(string arguments)
 {
@@ -47,29 +42,41 @@ void CliOrFail(string arguments)
     if (code != 0) throw new CakeException(code, $"tta-cli {arguments.Split(' ')[0]} failed (exit {code}); see the message above");
 }
 
-var pipelineTargets = new[] { "Download", "Extract", "Metrics", "Figures", "Archive" };
+// The whole command line is checked here, in this process, before anything runs: the target and every option
+// (Cake itself ignores unknown ones), and for targets that run stages the experiments and option values, so a
+// rejected run creates nothing (not even cache/ and its lock). The error is printed once, here.
+var given = Context.Arguments.GetArguments().SelectMany(a => a.Value.DefaultIfEmpty(null).Select(v => (a.Key, v))).ToList();
+if (Tta.Execution.BuildScript.Problem(target, given, root) is { } problem)
+{
+    Error($"error: {problem}");
+    System.Environment.Exit(Tta.Execution.BuildScript.BadInput);
+}
+var dryRun = HasArgument("dry-run");
+var pipeline = Tta.Config.KnownTargets.Find(target).RunsStages;
 // The last stage a target needs (Archive builds everything first).
-var throughStage = string.Equals(target, "Archive", StringComparison.OrdinalIgnoreCase) ? "Figures"
-    : pipelineTargets.FirstOrDefault(t => string.Equals(t, target, StringComparison.OrdinalIgnoreCase)) ?? "Figures";
+var throughStage = pipeline && !string.Equals(target, "Archive", StringComparison.OrdinalIgnoreCase) ? Tta.Config.KnownTargets.Find(target).Name : "Figures";
 // Setup's plan (which also checks the experiments) records which stages have stale units, and the run records which stages it ran: the stage tasks'
 // criteria read this file instead of starting a process each.
 var journal = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"tta-run-{System.Environment.ProcessId}.json");
 Tta.Execution.RunJournal Journal() => Tta.Execution.RunJournal.Read(journal);
-string firstRunner = null;
+// The one tta-cli run that builds every stale stage through the target (units of a stage start as soon as their
+// inputs exist); started by the first stale stage's task.
+System.Diagnostics.Process runner = null;
 Tta.Cache.RunLock runLock = null;
+// Ctrl-C reaches the run too: it says what it interrupted, and the stage task waiting for it then fails, so Cake
+// lives on to print its summary and drop the lock after the run has ended.
+System.Console.CancelKeyPress += (sender, e) => { if (runner != null && !runner.HasExited) e.Cancel = true; };
 
 
 Setup(context =>
 {
     var workspace = Tta.Cache.Workspace.At(root, HasArgument("cache") ? Argument<string>("cache") : null, HasArgument("figures") ? Argument<string>("figures") : null);
-    var pipeline = pipelineTargets.Contains(target, StringComparer.OrdinalIgnoreCase);
     var clean = string.Equals(target, "Clean", StringComparison.OrdinalIgnoreCase);
-    // Every option must be one tta knows (Cake itself ignores unknown ones, so a typo would pass silently).
-    var given = context.Arguments.GetArguments().SelectMany(a => a.Value.DefaultIfEmpty(null).Select(v => (a.Key, v)));
-    if (Tta.Config.KnownOptions.Problem(given, Tta.Config.OptionScope.Build, StringComparison.OrdinalIgnoreCase) is { } problem)
+    if (pipeline && dryRun)
     {
-        Error($"error: {problem}");
-        throw new CakeException(2, problem);
+        // Lists what would run and why; takes no lock (it would create cache/) and writes nothing in the project.
+        CliOrFail($"plan --journal=\"{journal}\" --through={throughStage} {Forwarded()}");
+        return;
     }
     if (pipeline || (clean && System.IO.Directory.Exists(workspace.CacheDir)))
     {
@@ -78,32 +85,31 @@ Setup(context =>
         runLock = Tta.Cache.RunLock.Acquire(workspace.CacheDir, clean ? Tta.Cache.LockMode.Exclusive : Tta.Cache.LockMode.Shared, null, Console.Out);
         System.Environment.SetEnvironmentVariable(Tta.Cache.RunLock.HeldVariable, runLock.EnvironmentValue);
     }
-    // Bad options or experiment files stop the run before any stage touches cache/ or figures/.
     if (pipeline) CliOrFail($"plan --journal=\"{journal}\" --through={throughStage} {Forwarded()}{Verify()}");
 });
 
 Teardown(context =>
 {
+    runner?.WaitForExit(); // the run ends (after a failure elsewhere too) before its lock is dropped
     runLock?.Dispose();
     if (System.IO.File.Exists(journal)) System.IO.File.Delete(journal);
 });
 
-// A stage task runs when its stage had stale units at the plan, or ran within an earlier task's process (then it
-// only says so). The first stale stage builds every stale stage through the target in one process (a unit starts as
-// soon as what it reads is built; with --executor=slurm, one job array per stage chained with afterok).
+// A stage task runs when its stage had stale units at the plan, or when the run started before it (its units are
+// checked again once their inputs are rebuilt). The first stale stage's task starts the one process that builds
+// every stage through the target (a unit starts as soon as what it reads is built; with --executor=slurm, one job
+// array per stage chained with afterok); each stage task then waits until the journal records its stage finished
+// or failed, so Cake's summary books each stage its own time, and a failure to the stage that failed.
 void StageTask(string task, string stage, string dependsOn)
 {
-    var t = Task(task).WithCriteria(() => Journal().IsStale(stage) || Journal().Ran(stage), $"{stage} is up to date");
+    var t = Task(task).WithCriteria(() => !dryRun && (runner != null || Journal().IsStale(stage)), dryRun ? "dry run" : $"{stage} is up to date");
     if (dependsOn != null) t.IsDependentOn(dependsOn);
     t.Does(() =>
     {
-        if (firstRunner != null)
-        {
-            Information($"{stage}: built by the run that {firstRunner} started");
-            return;
-        }
-        firstRunner = task;
-        CliOrFail($"run --stage={stage} --through={throughStage} --journal=\"{journal}\" {Forwarded()}");
+        runner ??= Tta.Execution.BuildScript.StartRun(cli, new[] { "run", $"--stage={stage}", $"--through={throughStage}", $"--journal={journal}" }.Concat(ForwardedArgs()), root);
+        var outcome = Tta.Execution.BuildScript.WaitFor(journal, stage, runner);
+        if (!outcome.Ok) throw new CakeException(outcome.ExitCode, outcome.Message);
+        Information(outcome.Message);
     });
 }
 
@@ -118,7 +124,7 @@ Task("Metrics").IsDependentOn("Compute-Metrics");
 Task("Figures").IsDependentOn("Render-Figures");
 
 Task("Test")
-    .Description("Builds and runs the whole test suite.")
+    .Description(Tta.Config.KnownTargets.Describe("Test"))
     .Does(() =>
     {
         var results = System.IO.Path.Combine(root, "tests/Tta.Tests/TestResults");
@@ -141,12 +147,12 @@ Task("Test")
     });
 
 Task("Forward")
-    .Description("Runs a checkpoint on a case.json: --model=DIR --inputs=case.json --out=FILE.safetensors")
+    .Description(Tta.Config.KnownTargets.Describe("Forward"))
     .Does(() => CliOrFail($"forward --model=\"{Argument<string>("model")}\" --inputs=\"{Argument<string>("inputs")}\" --out=\"{Argument<string>("out")}\"" +
         (HasArgument("masking") ? $" --masking={Argument<string>("masking")}" : "")));
 
 Task("Synth")
-    .Description("Writes a synthetic checkpoint of a real model's shape: --shape=NAME --out=DIR [--dtype=…] [--layers=N] [--shards=N] [--weights=random|empty].")
+    .Description(Tta.Config.KnownTargets.Describe("Synth"))
     .Does(() =>
     {
         var extra = "";
@@ -156,16 +162,16 @@ Task("Synth")
     });
 
 Task("Archive")
-    .Description("Builds what is stale, then zips each experiment's results into figures/archives/ (--out=DIR to choose).")
+    .Description(Tta.Config.KnownTargets.Describe("Archive"))
     .IsDependentOn("Render-Figures")
     .Does(() => CliOrFail($"archive {Forwarded()}" + (HasArgument("out") ? $" --out=\"{Argument<string>("out")}\"" : "")));
 
 Task("Verify")
-    .Description("Checks an archive: --archive=FILE.zip (checksums, and figures regenerated from its Parquet files).")
+    .Description(Tta.Config.KnownTargets.Describe("Verify"))
     .Does(() => CliOrFail($"verify --archive=\"{Argument<string>("archive")}\""));
 
 Task("Bench")
-    .Description("Benchmarks printing ratios against same-run baselines: --only=store,load,memory,extract,figures,tokenizers,scaleout (default all); --falcon-layers=N, --tokens=N.")
+    .Description(Tta.Config.KnownTargets.Describe("Bench"))
     .Does(() =>
     {
         var options = "";
@@ -175,7 +181,7 @@ Task("Bench")
     });
 
 Task("Clean")
-    .Description("Deletes what tta wrote in cache/ and figures/ (only folders tta created); --orphans: only results no experiment describes any more.")
+    .Description(Tta.Config.KnownTargets.Describe("Clean"))
     .Does(() => CliOrFail($"clean {Forwarded()}" + (HasArgument("orphans") ? " --orphans" : "")));
 
 RunTarget(target);

@@ -18,13 +18,19 @@ public static class TtaCli
     public const int BadInput = 2;
     public const int NotRegenerated = 4; // verify: checksums match, but some units were made by other code
 
-    public static readonly IReadOnlyList<string> Verbs = ["validate", "plan", "status", "run", "units", "forward", "clean", "archive", "verify", "bench", "synth", "check-options"];
+    public static readonly IReadOnlyList<string> Verbs = ["validate", "plan", "status", "run", "units", "forward", "clean", "archive", "verify", "bench", "synth", "check-options", "help"];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var options = Options.Parse(args);
         var io = new Writers(stdout, stderr);
         if (options.Verb == "check-options") return CheckOptions(options, io);
+        if (options.Verb is "help" or "-h" || options.Has("help"))
+        {
+            // tta-cli help build: what ./build.sh --help prints (the targets and ./build.sh's options).
+            io.Out.Write(args.Contains("build") ? Help.ForBuild() : UsageText());
+            return 0;
+        }
         if (KnownOptions.Problem(options.Given, OptionScope.Cli, StringComparison.Ordinal) is { } problem)
         {
             io.Error.WriteLine($"error: {problem}");
@@ -91,9 +97,15 @@ public static class TtaCli
     /// </summary>
     private static int Plan(Options o, Writers io)
     {
-        using var c = Context(o, io);
+        var inputs = Inputs(o);
         var through = Pipeline.Canonical(o.Required("through"));
         var journal = new RunJournal();
+        if (o.Has("dry-run"))
+        {
+            journal.Write(o.Required("journal")); // no stage stale: Cake's stage tasks run nothing
+            return DryRun(inputs, Pipeline.StageNames.Take(Pipeline.Order(through) + 1).ToList(), o, io);
+        }
+        using var c = Context(inputs, io);
         foreach (var stage in Pipeline.StageNames.Take(Pipeline.Order(through) + 1))
         {
             var statuses = Pipeline.Check(stage, c, Forced(o, stage), o.Has("verify"));
@@ -118,7 +130,11 @@ public static class TtaCli
             var guess = Suggestions.Closest(o.Verb, Verbs);
             io.Error.WriteLine($"error: unknown verb '{o.Verb}'{(guess is null ? "" : $" — did you mean '{guess}'?")}");
         }
-        io.Error.WriteLine("""
+        io.Error.Write(UsageText());
+        return BadInput;
+    }
+
+    private static string UsageText() => """
             usage: tta-cli <verb> [options]
               validate  --experiment=PATH|GLOB …          check experiment files
               status    --stage=STAGE [--explain] [--verify] exit 0 when up to date, 3 when stale
@@ -133,43 +149,29 @@ public static class TtaCli
                         write a synthetic checkpoint of a real model's shape (t5-base, flan-t5-base, flan-t5-xl, falcon-7b,
                         llama-2-7b, tinyllama-1.1b) and print its memory estimate
               check-options --NAME=VALUE …                 check ./build.sh options against the known ones
-            common: --root=DIR --cache=DIR --figures=DIR --force --force-stage=STAGE --jobs=N (figure threads; default all cores)
-            """);
-        return BadInput;
-    }
+              help [build]                                 this text (build: ./build.sh's targets and options)
+            options:
 
-    private static RunContext Context(Options o, Writers io)
+            """ + Help.Options(OptionScope.Cli);
+
+    /// <summary>The run's inputs, every one checked (experiments and option values) before anything is touched.</summary>
+    private static RunInputs Inputs(Options o) =>
+        RunInputs.Check(o.Get("root") ?? Directory.GetCurrentDirectory(), o.Get, o.All("experiment"));
+
+    private static RunContext Context(Options o, Writers io) => Context(Inputs(o), io);
+
+    private static RunContext Context(RunInputs inputs, Writers io)
     {
-        var ws = Workspace.At(o.Get("root") ?? Directory.GetCurrentDirectory(), o.Get("cache"), o.Get("figures"));
-        var patterns = o.All("experiment");
-        if (patterns.Count == 0) patterns = ["experiments/default.yaml"];
-        var experiments = ExperimentPaths.Resolve(patterns, ws.Root).Select(ExperimentLoader.Load).ToList();
-        var names = experiments.GroupBy(e => e.Name).FirstOrDefault(g => g.Count() > 1);
-        if (names is not null)
-            throw new ConfigException($"{names.Last().SourcePath}:1:1: experiment name '{names.Key}' is also used by {names.First().SourcePath} — give each experiment its own name");
         // Progress of the running units: a live block on a terminal, plain lines in logs and CI.
         var progress = new ProgressDisplay(io.Out, live: ReferenceEquals(io.Out, Console.Out) && ProgressDisplay.ConsoleIsLive);
         // --explain's hash lines go above the live block too, like every other line of the run.
         if (ReferenceEquals(ContentHash.Log, io.Out)) ContentHash.Log = progress.Log;
-        var context = new RunContext(ws, experiments, progress.Log)
+        return new RunContext(inputs.Workspace, inputs.Experiments, progress.Log)
         {
             Progress = progress,
-            MemoryLimitBytes = o.Get("memory-limit") is { } limit ? ParseBytes(limit) : null,
-            Jobs = o.Get("jobs") is { } jobs ? (int.TryParse(jobs, out var n) && n >= 1 ? n : throw new ArgumentException($"--jobs={jobs}: write a whole number of threads, 1 or more")) : Environment.ProcessorCount,
+            MemoryLimitBytes = inputs.Settings.MemoryLimitBytes,
+            Jobs = inputs.Settings.Jobs,
         };
-        Pipeline.Validate(context);
-        return context;
-    }
-
-    /// <summary>Bytes from "123", "512M", "16G".</summary>
-    private static long ParseBytes(string text)
-    {
-        var t = text.Trim().ToUpperInvariant().TrimEnd('B', 'I');
-        var scale = t.EndsWith('K') ? 1L << 10 : t.EndsWith('M') ? 1L << 20 : t.EndsWith('G') ? 1L << 30 : t.EndsWith('T') ? 1L << 40 : 1;
-        var number = scale == 1 ? t : t[..^1];
-        return double.TryParse(number, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= 0
-            ? (long)(n * scale)
-            : throw new ArgumentException($"--memory-limit={text}: write a size such as 16G or 512M");
     }
 
     private static int Validate(Options o, Writers io)
@@ -206,33 +208,51 @@ public static class TtaCli
     /// </summary>
     private static int RunStage(Options o, Writers io)
     {
-        using var c = Context(o, io);
+        var inputs = Inputs(o);
+        var first = Pipeline.Order(o.Get("unit") is null ? o.Required("stage") : Pipeline.StageNames[0]);
+        var last = o.Get("through") is { } t ? Math.Max(first, Pipeline.Order(t)) : first;
+        var stages = Pipeline.StageNames.Skip(first).Take(last - first + 1).ToList();
+        if (o.Has("dry-run")) return DryRun(inputs, stages, o, io);
+        using var c = Context(inputs, io);
         if (o.Get("unit") is { } id)
         {
             Pipeline.RunUnit(id, c, RunOptions(o));
             return 0;
         }
-        var first = Pipeline.Order(o.Required("stage"));
-        var last = o.Get("through") is { } t ? Math.Max(first, Pipeline.Order(t)) : first;
-        var stages = Pipeline.StageNames.Skip(first).Take(last - first + 1).ToList();
-        var slurm = Slurm(o, c);
+        var slurm = Slurm(inputs.Settings, c);
+        var journal = o.Get("journal");
+        var tracker = new RunTracker
+        {
+            StageFinished = journal is null ? null : (stage, ran) => RunJournal.Record(journal, stage, RunJournal.StageState.Finished, ran),
+        };
         using var cancel = new CancellationTokenSource();
-        // Ctrl-C (SIGINT) or SIGTERM (a scheduler or CI stopping us) cancels the run's Slurm jobs before this process ends.
-        var signals = slurm is null ? [] : new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM }.Select(signal =>
-            PosixSignalRegistration.Create(signal, context => { context.Cancel = true; cancel.Cancel(); })).ToList();
+        // Ctrl-C (SIGINT) or SIGTERM (a scheduler or CI stopping us): on Slurm, the run's jobs are cancelled before this
+        // process ends; here, the run says what it interrupts and what the next run redoes, then ends as signalled
+        // (units write through temporary files and record a unit only when it is complete, so nothing half-written is
+        // trusted).
+        var signals = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM }.Select(signal => PosixSignalRegistration.Create(signal, context =>
+        {
+            if (slurm is not null)
+            {
+                context.Cancel = true;
+                cancel.Cancel();
+                return;
+            }
+            c.Progress?.Dispose(); // the live block goes before the report
+            io.Error.WriteLine(tracker.InterruptionReport());
+            io.Error.Flush();
+        })).ToList();
         try
         {
-            var outcomes = Pipeline.Run(stages, c, RunOptions(o), slurm, cancel.Token);
-            if (o.Get("journal") is { } path)
-            {
-                var journal = RunJournal.Read(path);
-                foreach (var stage in stages)
-                {
-                    journal[stage].Stale = false;
-                    journal[stage].Ran |= slurm is not null || outcomes.Any(u => u.Ran && u.Unit.Stage == stage);
-                }
-                journal.Write(path);
-            }
+            Pipeline.Run(stages, c, RunOptions(o) with { Tracker = tracker }, slurm, cancel.Token);
+            if (journal is not null)
+                foreach (var stage in stages) RunJournal.Record(journal, stage, RunJournal.StageState.Finished);
+        }
+        catch (Exception) when (journal is not null)
+        {
+            if ((tracker.FailedStage ?? stages.FirstOrDefault(s => RunJournal.Read(journal)[s].State == RunJournal.StageState.Waiting)) is { } failed)
+                RunJournal.Record(journal, failed, RunJournal.StageState.Failed);
+            throw;
         }
         finally
         {
@@ -242,31 +262,37 @@ public static class TtaCli
     }
 
     /// <summary>
-    /// The Slurm settings when the run goes to Slurm (--executor=slurm, or executor: kind: slurm in the experiments;
-    /// --partition, --account and --time win over the experiments' values); null for this machine.
+    /// --dry-run: what a run of <paramref name="stages"/> would build and why (the --explain reasons), written nowhere
+    /// but the output: no lock, no folder, no manifest.
     /// </summary>
-    private static SlurmSettings? Slurm(Options o, RunContext c)
+    private static int DryRun(RunInputs inputs, IReadOnlyList<string> stages, Options o, Writers io)
     {
-        var blocks = c.Experiments.Where(e => e.Executor is not null).Select(e => e.Executor!).ToList();
-        if (blocks.Select(b => (b.Kind, b.Partition, b.Account, b.Time)).Distinct().Count() > 1)
-            throw new ConfigException(blocks[1].At!, "the experiments of this run ask for different executor: settings; run them separately, or give --executor, --partition, --account and --time on the command line");
-        var block = blocks.FirstOrDefault();
-        var kind = o.Get("executor") ?? block?.Kind ?? "local";
-        if (!ExperimentLoader.ExecutorKinds.Contains(kind))
-            throw new ArgumentException($"--executor={kind}: use one of {string.Join(", ", ExperimentLoader.ExecutorKinds)}");
-        if (kind != "slurm") return null;
-        var time = o.Get("time") ?? block?.Time;
-        var options = new Tta.Execution.Slurm.SlurmOptions(o.Get("partition") ?? block?.Partition, o.Get("account") ?? block?.Account,
-            time is null ? null : Tta.Execution.Slurm.SlurmTimeLimit.Parse(time, o.Get("time") is null ? "executor.time" : "--time"));
+        if (o.Has("verify")) throw new ArgumentException("--dry-run with --verify: verifying marks what differs, which writes; run --verify without --dry-run");
+        using var c = new RunContext(inputs.Workspace, inputs.Experiments, io.Out);
+        var wouldRun = 0;
+        foreach (var stage in stages)
+            foreach (var s in Pipeline.Check(stage, c, Forced(o, stage)))
+            {
+                if (!s.UpToDate) wouldRun++;
+                io.Out.WriteLine(s.UpToDate ? $"{stage} {s.Unit.Key}: up to date" : $"{stage} {s.Unit.Key}: would run — {string.Join("; ", s.Reasons)}");
+            }
+        io.Out.WriteLine($"dry run: {wouldRun} unit(s) would run{(wouldRun > 0 ? " (units that read them are checked again once they are rebuilt)" : "")}; nothing was written");
+        return 0;
+    }
+
+    /// <summary>
+    /// The Slurm settings when the run goes to Slurm (--executor=slurm, or executor: kind: slurm in the experiments;
+    /// --partition, --account and --time win over the experiments' values, see <see cref="RunSettings"/>); null for
+    /// this machine.
+    /// </summary>
+    private static SlurmSettings? Slurm(RunSettings settings, RunContext c)
+    {
+        if (settings.Slurm is not { } options) return null;
         var common = new List<string> { $"--root={c.Workspace.Root}", $"--cache={c.Workspace.CacheDir}", $"--figures={c.Workspace.FiguresDir}" };
         common.AddRange(c.Experiments.Select(e => $"--experiment={e.SourcePath}"));
         return new SlurmSettings(options, ["dotnet", typeof(TtaCli).Assembly.Location], common)
         {
-            PollInterval = o.Get("poll-seconds") is { } p
-                ? double.TryParse(p, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0.1 and <= 3600
-                    ? TimeSpan.FromSeconds(seconds)
-                    : throw new ArgumentException($"--poll-seconds={p}: write the seconds between squeue polls, from 0.1 to 3600 (default 5)")
-                : null,
+            PollInterval = settings.PollInterval,
             Progress = Tta.Execution.Slurm.SlurmProgressWriter.ForConsole(),
         };
     }
@@ -287,8 +313,14 @@ public static class TtaCli
 
     private static int Archive(Options o, Writers io)
     {
-        var c = Context(o, io);
-        var outDir = o.Get("out") is { } dir ? Path.GetFullPath(dir, c.Workspace.Root) : Tta.Archive.ExperimentArchive.DefaultDirectory(c.Workspace);
+        var inputs = Inputs(o);
+        var outDir = o.Get("out") is { } dir ? Path.GetFullPath(dir, inputs.Workspace.Root) : Tta.Archive.ExperimentArchive.DefaultDirectory(inputs.Workspace);
+        if (o.Has("dry-run"))
+        {
+            foreach (var e in inputs.Experiments) io.Out.WriteLine($"dry run: would archive '{e.Name}' into {inputs.Workspace.Relative(outDir)}/");
+            return 0;
+        }
+        var c = Context(inputs, io);
         foreach (var e in c.Experiments)
             io.Out.WriteLine($"archived '{e.Name}': {c.Workspace.Relative(Tta.Archive.ExperimentArchive.Create(c.Workspace, e, outDir, io.Out))}");
         return 0;

@@ -103,6 +103,25 @@ public class CleanAndLockTests
     }
 
     [Fact]
+    public void AWaitingRunNamesTheProcessThatHoldsTheLockNow()
+    {
+        var ws = new TinyWorkspace();
+        Assert.Equal(0, ws.Cli("run", "--stage=Download").Code);
+        // An exclusive holder that has ended: its pid used to stay in the lock file and be named as the holder.
+        var (code, output) = TtaProcess.RunCli(ws, "clean", []);
+        Assert.True(code == 0, output);
+        var lockFile = Path.Combine(ws.CacheDir, ".lock");
+        // Held shared now, as Cake holds it for a whole run.
+        using var holder = Process.Start(TtaProcess.Command("flock", ["-s", lockFile, "sleep", "3"]))!;
+        var watch = Stopwatch.StartNew();
+        while (!Held(lockFile) && watch.Elapsed < TimeSpan.FromSeconds(20)) Thread.Sleep(50);
+        (code, output) = TtaProcess.RunCli(ws, "clean", []);
+        Assert.True(code == 0, output);
+        Assert.Contains($"waiting for another tta run (pid {holder.Id}) that holds {lockFile}", output);
+        holder.WaitForExit();
+    }
+
+    [Fact]
     public void ARunWaitsForTheLockAndAStaleVariableGrantsNothing()
     {
         var ws = new TinyWorkspace();

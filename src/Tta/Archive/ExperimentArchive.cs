@@ -37,14 +37,17 @@ public static class ExperimentArchive
 
     /// <summary>
     /// Writes the archive of <paramref name="experiment"/> into <paramref name="outDir"/> (atomically) and returns its
-    /// path. Every unit of the experiment must be up to date; the cache lock is held while reading.
+    /// path. Every unit of the experiment must be up to date; the run lock (shared) and the units' locks are held while reading.
     /// </summary>
     public static string Create(Workspace ws, Experiment experiment, string outDir, TextWriter log, DateTime? createdUtc = null)
     {
         var created = DateTime.SpecifyKind((createdUtc ?? DateTime.UtcNow).ToUniversalTime(), DateTimeKind.Utc);
         created = created.AddTicks(-(created.Ticks % TimeSpan.TicksPerSecond));
-        using var runLock = RunLock.Acquire(ws.CacheDir, LockMode.Exclusive, null, log);
+        // The run lock in the mode every run takes (shared: the Cake run that built the experiment hands it over), and
+        // every unit read, so no run rewrites a unit while its files go into the zip, and Clean waits.
+        using var runLock = RunLock.Acquire(ws.CacheDir, LockMode.Shared, null, log);
         var context = new RunContext(ws, [experiment], log);
+        using var readLock = UnitLock.AcquireForReading(ws.CacheDir, Pipeline.StageNames.SelectMany(s => Pipeline.Units(s, context)).ToList(), log);
         var stale = Pipeline.StageNames.SelectMany(s => Pipeline.Check(s, context, forced: false).Where(u => !u.UpToDate)
             .Select(u => $"{s} {u.Unit.Key}: {string.Join("; ", u.Reasons)}")).ToList();
         if (stale.Count > 0)

@@ -7,8 +7,8 @@ namespace Tta.Cache;
 /// The run lock, <c>cache/.lock</c>: an flock(2) lock held from the start of a run to its end, so nothing (Clean,
 /// another run) slips in between its stages. A process that runs the stages as child processes (Cake) takes it once
 /// and names it in <see cref="HeldVariable"/>; a child whose ancestor holds it works under that lock instead of
-/// waiting for it. Runs take it <see cref="LockMode.Exclusive"/> today, so concurrent runs wait for each other; they
-/// can take it <see cref="LockMode.Shared"/> later (per-unit locks) while Clean keeps taking it exclusive. The kernel
+/// waiting for it, so no child asks for it again in another mode. Runs and archives take it
+/// <see cref="LockMode.Shared"/> (units lock themselves, <see cref="UnitLock"/>); Clean takes it exclusive. The kernel
 /// drops an flock when its holder dies, so a killed run leaves no stale lock.
 /// </summary>
 public sealed class RunLock : IDisposable
@@ -70,13 +70,11 @@ public sealed class RunLock : IDisposable
             while (!Flock.TryLock(s, path, mode))
             {
                 if (DateTime.UtcNow >= deadline)
-                    throw new IOException($"{path} is held by another tta run{Holder(path)}; wait for it to finish (or stop it) and run again");
-                if (!told) log.WriteLine($"waiting for another tta run{Holder(path)} that holds {path} …");
+                    throw new IOException($"{path} is held by another tta run{Holders(s)}; wait for it to finish (or stop it) and run again");
+                if (!told) log.WriteLine($"waiting for another tta run{Holders(s)} that holds {path} …");
                 told = true;
                 Thread.Sleep(200);
             }
-            if (mode == LockMode.Exclusive) // the holder's pid, padded to overwrite an older one, for "waiting for …" messages
-                RandomAccess.Write(s, System.Text.Encoding.ASCII.GetBytes((Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "\n").PadRight(16)), 0);
         }
         catch
         {
@@ -155,19 +153,53 @@ public sealed class RunLock : IDisposable
         }
     }
 
-    private static string Holder(string path)
+    /// <summary>
+    /// " (pid N)" naming the processes that hold the lock now, as the kernel lists them in /proc/locks (never a pid
+    /// recorded by an earlier holder that may be long gone); "" when the kernel does not say.
+    /// </summary>
+    private static string Holders(SafeFileHandle s)
+    {
+        var pids = LockHolders(s);
+        return pids.Count switch
+        {
+            0 => "",
+            1 => $" (pid {pids[0].ToString(CultureInfo.InvariantCulture)})",
+            _ => $" (pids {string.Join(", ", pids.Select(p => p.ToString(CultureInfo.InvariantCulture)))})",
+        };
+    }
+
+    /// <summary>
+    /// The processes holding an flock on the file open as <paramref name="s"/>: the file's device and inode (from
+    /// /proc/self/fdinfo and /proc/self/mountinfo) matched against the granted entries of /proc/locks.
+    /// </summary>
+    internal static IReadOnlyList<int> LockHolders(SafeFileHandle s)
     {
         try
         {
-            using var s = Flock.Open(path);
-            var bytes = new byte[16];
-            var n = RandomAccess.Read(s, bytes, 0);
-            var text = System.Text.Encoding.ASCII.GetString(bytes, 0, n).Split('\n')[0].Trim();
-            return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? $" (pid {pid})" : "";
+            var fd = ((int)s.DangerousGetHandle()).ToString(CultureInfo.InvariantCulture);
+            var info = File.ReadAllLines($"/proc/self/fdinfo/{fd}").Select(l => l.Split(':', 2)).Where(p => p.Length == 2)
+                .ToDictionary(p => p[0].Trim(), p => p[1].Trim(), StringComparer.Ordinal);
+            if (!info.TryGetValue("ino", out var inode) || !info.TryGetValue("mnt_id", out var mount)) return [];
+            // mountinfo: "ID PARENT MAJOR:MINOR …" (decimal); /proc/locks: "N: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE …" (hex device).
+            var device = File.ReadLines("/proc/self/mountinfo").Select(l => l.Split(' ')).FirstOrDefault(f => f.Length > 2 && f[0] == mount)?[2].Split(':');
+            if (device is not [var major, var minor]) return [];
+            var wanted = (int.Parse(major, CultureInfo.InvariantCulture), int.Parse(minor, CultureInfo.InvariantCulture), inode);
+            var pids = new List<int>();
+            foreach (var line in File.ReadLines("/proc/locks"))
+            {
+                var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (f.Length < 6 || f[1] != "FLOCK") continue; // "->" marks a waiter, not a holder
+                var id = f[5].Split(':');
+                if (id.Length != 3 || !int.TryParse(f[4], NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid <= 0) continue;
+                if ((int.Parse(id[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture), int.Parse(id[1], NumberStyles.HexNumber, CultureInfo.InvariantCulture), id[2]) == wanted
+                    && !pids.Contains(pid))
+                    pids.Add(pid);
+            }
+            return pids;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or OverflowException)
         {
-            return "";
+            return [];
         }
     }
 }

@@ -25,10 +25,26 @@ public sealed class UnitLock : IDisposable
     /// </summary>
     public static UnitLock Acquire(string cacheDir, StageUnit unit, IEnumerable<StageUnit> upstream, TextWriter log)
     {
-        Directory.CreateDirectory(Path.Combine(cacheDir, Folder));
         var wanted = new SortedDictionary<string, (StageUnit Unit, LockMode Mode)>(StringComparer.Ordinal);
         foreach (var u in upstream) wanted[PathFor(cacheDir, u)] = (u, LockMode.Shared);
         wanted[PathFor(cacheDir, unit)] = (unit, LockMode.Exclusive);
+        return Take(cacheDir, unit, wanted, log);
+    }
+
+    /// <summary>
+    /// Takes every one of <paramref name="units"/>' locks shared: a reader (the archive) that no run may rewrite a
+    /// unit under, while other readers and the units' upstream readers go on.
+    /// </summary>
+    public static UnitLock AcquireForReading(string cacheDir, IReadOnlyCollection<StageUnit> units, TextWriter log)
+    {
+        var wanted = new SortedDictionary<string, (StageUnit Unit, LockMode Mode)>(StringComparer.Ordinal);
+        foreach (var u in units) wanted[PathFor(cacheDir, u)] = (u, LockMode.Shared);
+        return Take(cacheDir, null, wanted, log);
+    }
+
+    private static UnitLock Take(string cacheDir, StageUnit? unit, SortedDictionary<string, (StageUnit Unit, LockMode Mode)> wanted, TextWriter log)
+    {
+        Directory.CreateDirectory(Path.Combine(cacheDir, Folder));
         var held = new List<SafeFileHandle>();
         try
         {
@@ -39,7 +55,9 @@ public sealed class UnitLock : IDisposable
                 var told = false;
                 while (!Flock.TryLock(handle, path, mode))
                 {
-                    if (!told) log.WriteLine($"{unit.Stage} {unit.Key}: waiting for another run that is {(owner == unit ? "building this unit" : "using " + owner.Id)} …");
+                    if (!told) log.WriteLine(unit is null
+                        ? $"{owner.Stage} {owner.Key}: waiting for another run that is building it …"
+                        : $"{unit.Stage} {unit.Key}: waiting for another run that is {(owner == unit ? "building this unit" : "using " + owner.Id)} …");
                     told = true;
                     Thread.Sleep(100);
                 }

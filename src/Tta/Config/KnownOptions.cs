@@ -11,7 +11,8 @@ public static class KnownOptions
 
     public static readonly IReadOnlyList<KnownOption> All =
     [
-        new("target", Value, OptionScope.Build, "Cake target (Figures, Download, Extract, Metrics, Archive, Verify, Clean, Test, Bench, Forward, Synth)"),
+        new("target", Value, OptionScope.Build, "what to do: one of the targets above (default Figures)"),
+        new("help", Flag, OptionScope.Both, "print the targets (./build.sh) or verbs (tta-cli), and the options"),
         new("configuration", Value, OptionScope.Build, "build configuration (build.sh passes Release)"),
         new("torch", Value, OptionScope.Build, "TorchSharp backend: cpu (default) or cuda"),
         new("experiment", Value, OptionScope.Both, "experiment file or glob (repeatable)"),
@@ -19,6 +20,7 @@ public static class KnownOptions
         new("force-stage", Value, OptionScope.Both, "rerun one stage (repeatable)"),
         new("explain", Flag, OptionScope.Both, "say why each unit is stale, and each file hashed"),
         new("verify", Flag, OptionScope.Both, "re-hash every recorded output and rebuild what differs"),
+        new("dry-run", Flag, OptionScope.Both, "list what would run and why, and write nothing (no cache/, lock, manifest or figure)"),
         new("cache", Value, OptionScope.Both, "cache folder (default cache/)"),
         new("figures", Value, OptionScope.Both, "figures folder (default figures/)"),
         new("memory-limit", Value, OptionScope.Both, "memory budget for loading a model, e.g. 16G"),

@@ -30,6 +30,7 @@ public static class LocalExecutor
         using var ownDisplay = context.Progress is null ? new ProgressDisplay(context.Log, live: false) : null;
         var display = context.Progress ?? ownDisplay!;
         var failures = new List<(StageUnit Unit, ExceptionDispatchInfo Error)>();
+        options.Tracker?.Begin(units);
 
         while (pending.Count > 0 || running.Count > 0)
         {
@@ -53,7 +54,11 @@ public static class LocalExecutor
             var (finishedUnit, finishedNeeds) = running[finished];
             running.Remove(finished);
             used -= finishedNeeds.WorkingBytes;
-            if (finished.IsFaulted) failures.Add((finishedUnit, ExceptionDispatchInfo.Capture(finished.Exception!.InnerException ?? finished.Exception)));
+            if (finished.IsFaulted)
+            {
+                failures.Add((finishedUnit, ExceptionDispatchInfo.Capture(finished.Exception!.InnerException ?? finished.Exception)));
+                options.Tracker?.Failed(finishedUnit);
+            }
             else
             {
                 outcomes.Add(finished.Result);
@@ -70,7 +75,9 @@ public static class LocalExecutor
         }
         if (failures.Count > 0)
         {
-            foreach (var (unit, error) in failures) context.Log.WriteLine($"{unit.Stage} {unit.Key}: failed — {error.SourceException.Message}");
+            // The first failure's message is the error the caller prints; printed here too, it would show twice.
+            foreach (var (unit, error) in failures)
+                context.Log.WriteLine(unit == failures[0].Unit ? $"{unit.Stage} {unit.Key}: failed" : $"{unit.Stage} {unit.Key}: failed — {error.SourceException.Message}");
             failures[0].Error.Throw();
         }
         return outcomes;
@@ -90,6 +97,7 @@ public static class LocalExecutor
         if (status.UpToDate)
         {
             context.Log.WriteLine($"{unit.Stage} {unit.Key}: up to date");
+            options.Tracker?.Done(unit, didRun: false);
             return new UnitOutcome(unit, false, 0);
         }
         if (options.Explain || options.Verify) context.Log.WriteLine($"{unit.Stage} {unit.Key}: stale — {string.Join("; ", status.Reasons)}");
@@ -97,6 +105,7 @@ public static class LocalExecutor
         var watch = Stopwatch.StartNew();
         var progress = new UnitProgress(unit);
         display.Started(progress);
+        options.Tracker?.Started(unit);
         try
         {
             using (progress.Enter()) StageRunner.Run(unit, context);
@@ -107,6 +116,7 @@ public static class LocalExecutor
         }
         var seconds = watch.Elapsed.TotalSeconds;
         context.Log.WriteLine($"{unit.Stage} {unit.Key}: done in {seconds:0.00} s");
+        options.Tracker?.Done(unit, didRun: true);
         return new UnitOutcome(unit, true, seconds);
     }
 }

@@ -6,4 +6,7 @@ namespace Tta.Execution;
 public sealed record RunOptions(Func<StageUnit, bool> Forced, bool Explain = false, bool Verify = false)
 {
     public static readonly RunOptions Default = new(_ => false);
+
+    /// <summary>Told where each unit stands (for Cake's per-stage tasks and Ctrl-C's report); none when null.</summary>
+    public RunTracker? Tracker { get; init; }
 }

@@ -30,6 +30,13 @@ public sealed class VectorStoreWriter : IAsyncDisposable
     private static readonly int? CrashAfterBlocks =
         int.TryParse(Environment.GetEnvironmentVariable("TTA_FAULT_CRASH_AFTER_BLOCKS"), out var n) ? n : null;
 
+    /// <summary>
+    /// Fault injection for the interrupt test: with TTA_FAULT_STALL_AFTER_BLOCKS=N the unit stops after writing N
+    /// blocks, half-written, until the process is interrupted (Ctrl-C).
+    /// </summary>
+    private static readonly int? StallAfterBlocks =
+        int.TryParse(Environment.GetEnvironmentVariable("TTA_FAULT_STALL_AFTER_BLOCKS"), out var n) ? n : null;
+
     private VectorStoreWriter(string path, string temp, FileStream stream, IReadOnlyDictionary<string, string> metadata, bool withMeasure)
     {
         this.path = path;
@@ -84,6 +91,11 @@ public sealed class VectorStoreWriter : IAsyncDisposable
         {
             stream.Flush();
             Environment.FailFast($"TTA_FAULT_CRASH_AFTER_BLOCKS: injected crash while writing {path}");
+        }
+        if (blocksWritten == StallAfterBlocks)
+        {
+            stream.Flush();
+            Thread.Sleep(Timeout.Infinite); // until the process is interrupted
         }
         return Task.CompletedTask;
     }

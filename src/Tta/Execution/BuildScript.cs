@@ -1,0 +1,58 @@
+using Tta.Config;
+
+namespace Tta.Execution;
+
+/// <summary>
+/// What build/build.cake asks of the library before it runs anything (Cake loads Tta.dll, so these run in its own
+/// process, no extra process per run): the whole command line checked, target, options and, for targets that run
+/// stages, the experiments and option values, before the run lock is taken or any folder is made.
+/// </summary>
+public static class BuildScript
+{
+    /// <summary>Exit code of a rejected command line (as tta-cli's bad input).</summary>
+    public const int BadInput = 2;
+
+    /// <summary>The error for a ./build.sh command line, or null when it may run.</summary>
+    /// <param name="given">every option as given (name, value; value null for a bare <c>--name</c>).</param>
+    public static string? Problem(string target, IReadOnlyList<(string Name, string? Value)> given, string root)
+    {
+        if (KnownTargets.Problem(target) is { } unknownTarget) return unknownTarget;
+        if (KnownOptions.Problem(given, OptionScope.Build, StringComparison.OrdinalIgnoreCase) is { } option) return option;
+        bool Has(string name) => given.Any(g => string.Equals(g.Name, name, StringComparison.OrdinalIgnoreCase));
+        if (!KnownTargets.Find(target)!.RunsStages)
+            return Has("dry-run")
+                ? $"--dry-run lists what a run would build; it applies to the targets that run stages ({string.Join(", ", KnownTargets.All.Where(t => t.RunsStages).Select(t => t.Name))}), not {KnownTargets.Find(target)!.Name}"
+                : null;
+        string? Get(string name) => given.LastOrDefault(g => string.Equals(g.Name, name, StringComparison.OrdinalIgnoreCase)).Value;
+        var experiments = given.Where(g => string.Equals(g.Name, "experiment", StringComparison.OrdinalIgnoreCase) && g.Value is not null)
+            .SelectMany(g => g.Value!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        try
+        {
+            RunInputs.Check(root, Get, experiments);
+            return null;
+        }
+        catch (Exception e) when (e is ConfigException or ArgumentException or FormatException or IOException or InvalidDataException)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>
+    /// Starts <c>dotnet CLI ARGUMENTS --root=ROOT</c> sharing this console, and returns without waiting (Cake's own
+    /// process alias kills a process whose timed wait runs out, so the stage tasks wait on this one instead).
+    /// Tiered PGO is on again for it (build.sh turns it off for the short processes).
+    /// </summary>
+    public static System.Diagnostics.Process StartRun(string cliDll, IEnumerable<string> arguments, string root)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { WorkingDirectory = root, UseShellExecute = false };
+        start.ArgumentList.Add(cliDll);
+        foreach (var a in arguments) start.ArgumentList.Add(a);
+        start.ArgumentList.Add($"--root={root}");
+        start.Environment["DOTNET_TieredPGO"] = "1";
+        return System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException($"could not start dotnet {cliDll}");
+    }
+
+    /// <summary><see cref="RunJournal.WaitFor"/> on the run process <paramref name="run"/>.</summary>
+    public static RunJournal.StageOutcome WaitFor(string journal, string stage, System.Diagnostics.Process run) =>
+        RunJournal.WaitFor(journal, stage, wait => run.WaitForExit(wait) ? run.ExitCode : null);
+}

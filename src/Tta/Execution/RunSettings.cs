@@ -1,0 +1,50 @@
+using System.Globalization;
+using Tta.Config;
+using Tta.Execution.Slurm;
+
+namespace Tta.Execution;
+
+/// <summary>
+/// The run's options with values (--jobs, --memory-limit, --executor and the Slurm ones), parsed and checked whenever
+/// experiments are read, so a bad value is an error whatever the cache holds, not only when something is stale.
+/// </summary>
+public sealed record RunSettings(int Jobs, long? MemoryLimitBytes, string Executor, SlurmOptions? Slurm, TimeSpan? PollInterval)
+{
+    /// <param name="option">an option's value by name (null when not given).</param>
+    /// <param name="experiments">the run's experiments: their <c>executor:</c> blocks are the defaults.</param>
+    public static RunSettings Check(Func<string, string?> option, IReadOnlyList<Experiment> experiments)
+    {
+        var jobs = option("jobs") is { } j
+            ? int.TryParse(j, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1 ? n : throw new ArgumentException($"--jobs={j}: write a whole number of threads, 1 or more")
+            : Environment.ProcessorCount;
+        var memory = option("memory-limit") is { } limit ? ParseBytes(limit) : (long?)null;
+
+        var blocks = experiments.Where(e => e.Executor is not null).Select(e => e.Executor!).ToList();
+        if (blocks.Select(b => (b.Kind, b.Partition, b.Account, b.Time)).Distinct().Count() > 1)
+            throw new ConfigException(blocks[1].At!, "the experiments of this run ask for different executor: settings; run them separately, or give --executor, --partition, --account and --time on the command line");
+        var block = blocks.FirstOrDefault();
+        var kind = option("executor") ?? block?.Kind ?? "local";
+        if (!ExperimentLoader.ExecutorKinds.Contains(kind))
+            throw new ArgumentException($"--executor={kind}: use one of {string.Join(", ", ExperimentLoader.ExecutorKinds)}");
+        // Slurm's values are checked even when the run stays on this machine: a typo is an error either way.
+        var time = option("time") is { } t ? SlurmTimeLimit.Parse(t, "--time") : block?.Time is { } bt ? SlurmTimeLimit.Parse(bt, "executor.time") : (TimeSpan?)null;
+        var poll = option("poll-seconds") is { } p
+            ? double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0.1 and <= 3600
+                ? TimeSpan.FromSeconds(seconds)
+                : throw new ArgumentException($"--poll-seconds={p}: write the seconds between squeue polls, from 0.1 to 3600 (default 5)")
+            : (TimeSpan?)null;
+        var slurm = kind == "slurm" ? new SlurmOptions(option("partition") ?? block?.Partition, option("account") ?? block?.Account, time) : null;
+        return new RunSettings(jobs, memory, kind, slurm, poll);
+    }
+
+    /// <summary>Bytes from "123", "512M", "16G".</summary>
+    public static long ParseBytes(string text)
+    {
+        var t = text.Trim().ToUpperInvariant().TrimEnd('B', 'I');
+        var scale = t.EndsWith('K') ? 1L << 10 : t.EndsWith('M') ? 1L << 20 : t.EndsWith('G') ? 1L << 30 : t.EndsWith('T') ? 1L << 40 : 1;
+        var number = scale == 1 ? t : t[..^1];
+        return double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n >= 0
+            ? (long)(n * scale)
+            : throw new ArgumentException($"--memory-limit={text}: write a size such as 16G or 512M");
+    }
+}
