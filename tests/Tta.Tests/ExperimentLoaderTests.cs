@@ -472,6 +472,22 @@ public class ExperimentLoaderTests
     }
 
     [Fact]
+    public void TheMistakesOfEveryExperimentFileGivenAreReportedInOneRun()
+    {
+        var ws = new TinyWorkspace(SixMistakes);
+        var second = Path.Combine(ws.Root, "experiments", "second.yaml");
+        File.WriteAllText(second, TinyWorkspace.DefaultYaml.Replace("name: tiny", "name: second", StringComparison.Ordinal)
+            .Replace("cell_pixels: 8", "cell_pixels: 8\n  dpi: -3", StringComparison.Ordinal));
+        var output = new StringWriter();
+        var code = TtaCli.Run([.. ws.Args("plan", "--through=Figures"), $"--experiment={second}"], output, output);
+        Assert.Equal(TtaCli.BadInput, code);
+        var errors = output.ToString().Split('\n').Where(l => l.StartsWith("error: ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(10, errors.Count(e => e.StartsWith($"error: {ws.ExperimentPath}:", StringComparison.Ordinal)));
+        Assert.Single(errors, e => e.StartsWith($"error: {second}:", StringComparison.Ordinal) && e.Contains("dpi", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(ws.CacheDir));
+    }
+
+    [Fact]
     public void AMisspelledRequiredKeyIsReportedOnce()
     {
         var (_, path) = Yaml(Minimal.Replace("models:", "modles:"));

@@ -65,6 +65,13 @@ public class ReadmeCommandTests(ITestOutputHelper log)
             Assert.All(StageTasks, t => Assert.Equal($"{t} Skipped", $"{t} {r.Statuses.GetValueOrDefault(t, "missing")}"));
             Assert.Equal(l.Snapshot, l.Files());
         }),
+        new("./build.sh --dry-run", Before: l => { File.Delete(l.Figure("prose")); l.Snapshot = l.Files(); }, Check: (l, r) =>
+        {
+            Succeeded(r); // lists the unit whose figure is gone, and writes nothing (the next entry rebuilds it)
+            Assert.Contains("Figures default/minilm/prose: would run", r.Output);
+            Assert.Contains("Extract default/minilm/prose: up to date", r.Output);
+            Assert.Equal(l.Snapshot, l.Files());
+        }),
         new("./build.sh --explain", Before: l => File.Delete(l.Figure("prose")), Check: (l, r) =>
         {
             Succeeded(r);
@@ -187,6 +194,13 @@ public class ReadmeCommandTests(ITestOutputHelper log)
                 Assert.Contains("\n./build.sh --target=Test\n", File.ReadAllText(Path.Combine(Repo.Root, ".ci", "run")));
                 Assert.Contains("test tests/Tta.Tests/Tta.Tests.csproj", File.ReadAllText(Path.Combine(Repo.Root, "build", "build.cake")));
             }),
+        new("./build.sh --help", (l, r) =>
+        {
+            Succeeded(r); // tta's targets and options, not Cake's help
+            foreach (var target in new[] { "Figures", "Archive", "Verify", "Clean", "Test", "Bench" }) Assert.Contains(target, r.Output);
+            Assert.Contains("--dry-run", r.Output);
+            Assert.Contains("--experiment", r.Output);
+        }),
         new("./build.sh --target=Clean --orphans",
             Before: l => File.WriteAllText(Path.Combine(l.Experiments, "foo.yaml"),
                 File.ReadAllText(Path.Combine(l.Experiments, "foo.yaml")).Replace("name: foo", "name: foo-renamed", StringComparison.Ordinal)),
