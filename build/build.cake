@@ -48,7 +48,7 @@ void CliOrFail(string arguments)
 var given = Context.Arguments.GetArguments().SelectMany(a => a.Value.DefaultIfEmpty(null).Select(v => (a.Key, v))).ToList();
 if (Tta.Execution.BuildScript.Problem(target, given, root) is { } problem)
 {
-    Error($"error: {problem}");
+    foreach (var line in problem.Split('\n')) Error($"error: {line}"); // a file with several problems: one error line each
     System.Environment.Exit(Tta.Execution.BuildScript.BadInput);
 }
 var dryRun = HasArgument("dry-run");

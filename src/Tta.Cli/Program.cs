@@ -61,6 +61,11 @@ public static class TtaCli
             foreach (var line in e.Problems) io.Error.WriteLine($"error: {line}");
             return BadInput;
         }
+        catch (BadInputException e)
+        {
+            io.Error.WriteLine($"error: {e.Message}");
+            return BadInput;
+        }
         catch (OperationCanceledException)
         {
             io.Error.WriteLine("error: the run was interrupted (Ctrl-C or SIGTERM); its Slurm jobs were cancelled (scancel). Run again to build what is still stale");
@@ -155,8 +160,20 @@ public static class TtaCli
             """ + Help.Options(OptionScope.Cli);
 
     /// <summary>The run's inputs, every one checked (experiments and option values) before anything is touched.</summary>
-    private static RunInputs Inputs(Options o) =>
-        RunInputs.Check(o.Get("root") ?? Directory.GetCurrentDirectory(), o.Get, o.All("experiment"));
+    private static RunInputs Inputs(Options o)
+    {
+        try
+        {
+            return RunInputs.Check(o.Get("root") ?? Directory.GetCurrentDirectory(), o.Get, o.All("experiment"), o.All("force-stage"));
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException)
+        {
+            throw new BadInputException(e.Message); // a bad option value: exit 2, as ./build.sh gives for it
+        }
+    }
+
+    /// <summary>Bad input found before anything ran (an option's value): exit <see cref="BadInput"/>.</summary>
+    private sealed class BadInputException(string message) : Exception(message);
 
     private static RunContext Context(Options o, Writers io) => Context(Inputs(o), io);
 

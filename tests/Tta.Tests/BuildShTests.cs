@@ -90,6 +90,7 @@ public partial class BuildShTests
     [InlineData("--executor=slrum", "--executor=slrum: use one of local, slurm")]
     [InlineData("--time=abc", "--time: time limit 'abc' is not one of Slurm's formats")]
     [InlineData("--jobs=0", "--jobs=0: write a whole number of threads")]
+    [InlineData("--force-stage=Metrcs", "--force-stage=Metrcs: no such stage — did you mean Metrics?")]
     public void EveryOptionIsCheckedWhateverTheCacheHolds(string option, string message)
     {
         var ws = new TinyWorkspace();
@@ -108,18 +109,21 @@ public partial class BuildShTests
         Assert.True(Count(output, message) == 1, output);
         var journal = Path.Combine(Repo.TempDir(), "journal.json");
         var (planCode, planOutput) = TtaProcess.Run(TtaProcess.Cli(["plan", $"--root={Repo.Root}", $"--journal={journal}", "--through=Figures", .. On(ws, option)]));
-        Assert.True(planCode != 0 && planOutput.Contains(message, StringComparison.Ordinal), planOutput);
+        Assert.True(planCode == 2 && planOutput.Contains(message, StringComparison.Ordinal), planOutput);
         Assert.Equal(before, Snapshot(ws.Root));
     }
 
     [Fact]
     public void ARejectedExperimentCreatesNothingAndIsPrintedOnce()
     {
-        var ws = new TinyWorkspace(TinyWorkspace.DefaultYaml.Replace("cell_pixels: 8", "cell_pixels: -8", StringComparison.Ordinal));
+        var ws = new TinyWorkspace(TinyWorkspace.DefaultYaml.Replace("cell_pixels: 8", "cell_pixels: -8\n  dpi: -3", StringComparison.Ordinal));
         var before = Snapshot(ws.Root);
         var (code, output) = BuildSh(On(ws));
         Assert.True(code == 2, output);
         Assert.True(Count(output, "cell_pixels -8 is out of range") == 1, output);
+        // Both problems of the file, each on its own error line.
+        var errors = output.Split('\n').Where(l => l.Contains("error: ", StringComparison.Ordinal) && l.Contains($"{ws.ExperimentPath}:", StringComparison.Ordinal)).ToList();
+        Assert.True(errors.Count == 2 && errors.Any(e => e.Contains("dpi", StringComparison.Ordinal)), output);
         Assert.False(Directory.Exists(ws.CacheDir), "cache/ was created for a rejected run");
         Assert.False(Directory.Exists(ws.FiguresDir), "figures/ was created for a rejected run");
         Assert.Equal(before, Snapshot(ws.Root));

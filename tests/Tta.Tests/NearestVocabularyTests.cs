@@ -26,10 +26,7 @@ public partial class NearestVocabularyTests(ITestOutputHelper log)
     public void NearestTokensAreTheTokenizersVocabularyAndFiguresShowThem(string fixture, string tokenizerFixture)
     {
         var ws = new TinyWorkspace();
-        var model = Path.Combine(ws.Root, "experiments", "m");
-        Directory.CreateDirectory(model);
-        foreach (var f in new[] { "config.json", "model.safetensors" })
-            File.Copy(Path.Combine(FixtureCheck.ModelDir(fixture), f), Path.Combine(model, f));
+        var model = ws.AddModelWeights(fixture);
         var rows = JsonNode.Parse(File.ReadAllText(Path.Combine(model, "config.json")))!["vocab_size"]!.GetValue<int>();
         var tokenizer = FitTo(JsonNode.Parse(File.ReadAllText(Repo.Shared($"fixtures/tokenizers/{tokenizerFixture}/tokenizer.json")))!.AsObject(), rows);
         File.WriteAllText(Path.Combine(model, "tokenizer.json"), tokenizer.ToJsonString());

@@ -50,11 +50,18 @@ public sealed class TinyWorkspace
     /// </summary>
     public void AddFlanT5Tiny(string folder = "t5")
     {
+        var model = AddModelWeights("flan-t5-tiny", folder);
+        File.Copy(Repo.Shared("fixtures/tokenizers/t5-unigram-json/tokenizer.json"), Path.Combine(model, "tokenizer.json"));
+    }
+
+    /// <summary>A fixture model's config.json and weights in <c>experiments/<paramref name="folder"/></c>, without a tokenizer; returns the folder.</summary>
+    public string AddModelWeights(string fixture, string folder = "m")
+    {
         var model = Path.Combine(Root, "experiments", folder);
         Directory.CreateDirectory(model);
         foreach (var f in new[] { "config.json", "model.safetensors" })
-            File.Copy(Path.Combine(FixtureCheck.ModelDir("flan-t5-tiny"), f), Path.Combine(model, f));
-        File.Copy(Repo.Shared("fixtures/tokenizers/t5-unigram-json/tokenizer.json"), Path.Combine(model, "tokenizer.json"));
+            File.Copy(Path.Combine(FixtureCheck.ModelDir(fixture), f), Path.Combine(model, f));
+        return model;
     }
 
     public string[] Args(string verb, params string[] extra) =>

@@ -10,10 +10,7 @@ public class TokenizerConfigCheckTests
 {
     private static string Model(TinyWorkspace ws, string fixture, string tokenizer)
     {
-        var model = Path.Combine(ws.Root, "experiments", "m");
-        Directory.CreateDirectory(model);
-        foreach (var f in new[] { "config.json", "model.safetensors" })
-            File.Copy(Path.Combine(FixtureCheck.ModelDir(fixture), f), Path.Combine(model, f));
+        var model = ws.AddModelWeights(fixture);
         File.Copy(Repo.Shared($"fixtures/tokenizers/{tokenizer}/tokenizer.json"), Path.Combine(model, "tokenizer.json"));
         ws.WriteExperiment("""
             name: tiny

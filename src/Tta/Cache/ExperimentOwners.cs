@@ -66,9 +66,18 @@ public static class ExperimentOwners
         if (problems.Count > 0) throw new ConfigException(problems);
     }
 
-    /// <summary>Records each experiment's file as the owner of its name (a run, under the run lock, after <see cref="Check"/>).</summary>
-    public static void Record(Workspace ws, IEnumerable<Experiment> experiments)
+    /// <summary>
+    /// Records each experiment's file as the owner of its name (a run, under the run lock, after <see cref="Check"/>).
+    /// The claim is checked again under an exclusive lock of its own, because two runs hold the run lock shared: of
+    /// two runs that start at once with different files of the same name, the second is refused here.
+    /// </summary>
+    public static void Record(Workspace ws, IReadOnlyList<Experiment> experiments)
     {
+        var lockPath = Path.Combine(ws.CacheDir, UnitLock.Folder, "experiment-names.lock");
+        Directory.CreateDirectory(Path.GetDirectoryName(lockPath)!);
+        using var handle = Flock.Open(lockPath);
+        while (!Flock.TryLock(handle, lockPath, LockMode.Exclusive)) Thread.Sleep(10); // held for a few file reads only
+        Check(ws, experiments);
         foreach (var e in experiments)
         {
             var path = RecordPath(ws, e.Name);

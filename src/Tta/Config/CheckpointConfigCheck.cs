@@ -59,9 +59,9 @@ public static partial class CheckpointConfigCheck
         {
             vocabulary = Tokenizers.TokenizerLoader.Load(dir).Vocabulary;
         }
-        catch (Exception e) when (e is NotSupportedException or InvalidDataException or JsonException or IOException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return; // a tokenizer this version cannot read is Extract's to report, with its own reason
+            return; // a tokenizer this version cannot read (whatever the reason) is Extract's to report, with its own reason
         }
         var highest = vocabulary.Count - 1;
         while (highest >= 0 && vocabulary[highest] is null) highest--;

@@ -28,7 +28,8 @@ public static class BuildScript
             .SelectMany(g => g.Value!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
         try
         {
-            RunInputs.Check(root, Get, experiments);
+            RunInputs.Check(root, Get, experiments,
+                [.. given.Where(g => string.Equals(g.Name, "force-stage", StringComparison.OrdinalIgnoreCase) && g.Value is not null).Select(g => g.Value!)]);
             return null;
         }
         catch (Exception e) when (e is ConfigException or ArgumentException or FormatException or IOException or InvalidDataException)

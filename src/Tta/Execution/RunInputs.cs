@@ -14,10 +14,17 @@ public sealed record RunInputs(Workspace Workspace, IReadOnlyList<Experiment> Ex
     /// <param name="root">the project root.</param>
     /// <param name="option">an option's last value by name (null when not given).</param>
     /// <param name="experimentPatterns">--experiment values (files or globs); none means experiments/default.yaml.</param>
+    /// <param name="forcedStages">--force-stage values (each must name a stage).</param>
     /// <exception cref="ConfigException">a bad experiment file.</exception>
     /// <exception cref="ArgumentException">a bad option value.</exception>
-    public static RunInputs Check(string root, Func<string, string?> option, IReadOnlyList<string> experimentPatterns)
+    public static RunInputs Check(string root, Func<string, string?> option, IReadOnlyList<string> experimentPatterns, IReadOnlyList<string> forcedStages)
     {
+        foreach (var stage in forcedStages)
+            try { Pipeline.Canonical(stage); }
+            catch (ArgumentException)
+            {
+                throw new ArgumentException($"--force-stage={stage}: no such stage{(Suggestions.Closest(stage, Pipeline.StageNames) is { } guess ? $" — did you mean {guess}?" : "")}; write one of {string.Join(", ", Pipeline.StageNames)}");
+            }
         var ws = Workspace.At(root, option("cache"), option("figures"));
         var patterns = experimentPatterns.Count == 0 ? ["experiments/default.yaml"] : experimentPatterns;
         // Every file is read before any error is raised, so one run reports the problems of all of them.
