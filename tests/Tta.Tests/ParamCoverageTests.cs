@@ -243,6 +243,18 @@ public class ParamCoverageTests
     }
 
     [Fact]
+    public void FiguresUnitsRecordWhichFallbackFontsDrewThem()
+    {
+        // Not a field of the experiment, but an input of every figure with a CJK, emoji or Arabic label: figures drawn
+        // before a font package was installed (boxes) must go stale when it is.
+        var ws = Built();
+        var manifest = Path.Combine(ws.CacheDir, "figures", "tiny", "tiny", "one", "manifest.json");
+        var components = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(manifest))!["components"]!;
+        Assert.Equal($"\"{Tta.Figures.LabelFonts.InstalledSignature}\"", components["param:label_fonts"]?.GetValue<string>()); // params are recorded as JSON
+        Assert.Matches("^[0-9a-f]{16}$", Tta.Figures.LabelFonts.InstalledSignature);
+    }
+
+    [Fact]
     public void ExplainNamesTheChangedField()
     {
         var ws = Built();

@@ -31,7 +31,8 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
     /// </summary>
     public override UnitDeclaration Declare()
     {
-        var declaration = new UnitDeclaration(FiguresStage.CodeVersion).Section("figures", experiment.Figures).Writes(OutputDir);
+        var declaration = new UnitDeclaration(FiguresStage.CodeVersion).Section("figures", experiment.Figures)
+            .Param("label_fonts", LabelFonts.InstalledSignature).Writes(OutputDir);
         foreach (var kind in experiment.Figures.Kinds)
         {
             var input = Input(kind);

@@ -121,6 +121,14 @@ internal static class LabelFonts
         yield return ("Noto Sans", Path.Combine(NotoDir, "NotoSans-Regular.ttf"), 0, "fonts-noto-core");
     }
 
+    /// <summary>
+    /// Which fallback fonts this machine has (each file's name and size, hashed): a figures unit's param, so figures
+    /// drawn before a font package was installed (boxes for its script) are rebuilt after it, not kept as up to date.
+    /// </summary>
+    public static string InstalledSignature { get; } = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+        System.Text.Encoding.UTF8.GetBytes(string.Join("\n", Wanted().Where(w => File.Exists(w.File))
+            .Select(w => $"{Path.GetFileName(w.File)}:{w.Index}:{new FileInfo(w.File).Length}")))))[..16];
+
     private static List<LabelFace> Load()
     {
         var chain = new List<LabelFace> { LabelFace.Embedded() };
