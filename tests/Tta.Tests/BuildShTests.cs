@@ -131,6 +131,12 @@ public partial class BuildShTests
         (code, output) = BuildSh(On(ws, "--frce"));
         Assert.True(code == 2, output);
         Assert.True(Count(output, "unknown option --frce — did you mean --force?") == 1, output);
+
+        // An option of another target would be ignored: refused instead.
+        (code, output) = BuildSh(On(ws, "--orphans"));
+        Assert.True(code == 2, output);
+        Assert.True(Count(output, "--orphans applies to --target=Clean, not Figures") == 1, output);
+        Assert.False(Directory.Exists(ws.CacheDir), output);
     }
 
     [Fact]

@@ -29,28 +29,28 @@ public static class KnownOptions
         new("account", Value, OptionScope.Both, "Slurm: --account of every job"),
         new("time", Value, OptionScope.Both, "Slurm: --time limit of every task (90, 2:00:00, 1-12, …)"),
         new("jobs", Value, OptionScope.Both, "how many figures (and units) run side by side (default: the cores)"),
-        new("model", Value, OptionScope.Both, "Forward: checkpoint folder"),
-        new("inputs", Value, OptionScope.Both, "Forward: case.json"),
-        new("out", Value, OptionScope.Both, "Forward: output file; Archive: output folder; Synth: checkpoint folder"),
-        new("masking", Value, OptionScope.Both, "Forward: correct (causal, default) or reference (Falcon as transformers with SDPA)"),
-        new("shape", Value, OptionScope.Both, "Synth: the model shape (flan-t5-xl, falcon-7b, …)"),
-        new("dtype", Value, OptionScope.Both, "Synth: weight dtype (float32, bfloat16, float16)"),
-        new("layers", Value, OptionScope.Both, "Synth: blocks per stack"),
-        new("shards", Value, OptionScope.Both, "Synth: number of weight files"),
-        new("weights", Value, OptionScope.Both, "Synth: random or empty (sparse zeros)"),
-        new("orphans", Flag, OptionScope.Both, "Clean: remove only results no experiment describes any more (renamed or removed texts, models, experiments)"),
-        new("archive", Value, OptionScope.Both, "Verify: the archive to check"),
-        new("only", Value, OptionScope.Both, "Bench: which benchmarks (store, load, memory, extract, figures, tokenizers, scaleout)"),
-        new("tokens", Value, OptionScope.Both, "Bench: text length of memory and extract (default 512)"),
-        new("falcon-layers", Value, OptionScope.Both, "Bench: blocks of the Falcon-7b shape in memory (default 4, 32 = full)"),
-        new("repeats", Value, OptionScope.Both, "Bench: processes of each kind in extract (default 3)"),
+        new("model", Value, OptionScope.Both, "Forward: checkpoint folder", ["Forward"]),
+        new("inputs", Value, OptionScope.Both, "Forward: case.json", ["Forward"]),
+        new("out", Value, OptionScope.Both, "Forward: output file; Archive: output folder; Synth: checkpoint folder", ["Forward", "Archive", "Synth"]),
+        new("masking", Value, OptionScope.Both, "Forward: correct (causal, default) or reference (Falcon as transformers with SDPA)", ["Forward"]),
+        new("shape", Value, OptionScope.Both, "Synth: the model shape (flan-t5-xl, falcon-7b, …)", ["Synth"]),
+        new("dtype", Value, OptionScope.Both, "Synth: weight dtype (float32, bfloat16, float16)", ["Synth"]),
+        new("layers", Value, OptionScope.Both, "Synth: blocks per stack", ["Synth"]),
+        new("shards", Value, OptionScope.Both, "Synth: number of weight files", ["Synth"]),
+        new("weights", Value, OptionScope.Both, "Synth: random or empty (sparse zeros)", ["Synth"]),
+        new("orphans", Flag, OptionScope.Both, "Clean: remove only results no experiment describes any more (renamed or removed texts, models, experiments)", ["Clean"]),
+        new("archive", Value, OptionScope.Both, "Verify: the archive to check", ["Verify"]),
+        new("only", Value, OptionScope.Both, "Bench: which benchmarks (store, load, memory, extract, figures, tokenizers, scaleout)", ["Bench"]),
+        new("tokens", Value, OptionScope.Both, "Bench: text length of memory and extract (default 512)", ["Bench"]),
+        new("falcon-layers", Value, OptionScope.Both, "Bench: blocks of the Falcon-7b shape in memory (default 4, 32 = full)", ["Bench"]),
+        new("repeats", Value, OptionScope.Both, "Bench: processes of each kind in extract (default 3)", ["Bench"]),
         new("root", Value, OptionScope.Cli, "project root (default: the current folder)"),
         new("stage", Value, OptionScope.Cli, "status/run: the stage"),
         new("unit", Value, OptionScope.Cli, "run: exactly one unit, by id (tta-cli units lists them)"),
         new("through", Value, OptionScope.Cli, "plan/run: the last stage (run: every stale stage from --stage through it, in one process)"),
         new("journal", Value, OptionScope.Cli, "plan/run: the file Cake's stage tasks read their criteria from"),
         new("poll-seconds", Value, OptionScope.Cli, "run on Slurm: seconds between squeue polls (default 5)"),
-        new("work", Value, OptionScope.Both, "Bench: scratch folder"),
+        new("work", Value, OptionScope.Both, "Bench: scratch folder", ["Bench"]),
         new("child", Value, OptionScope.Cli, "bench: run as the bare-forward baseline process"),
         new("text", Value, OptionScope.Cli, "bench: text file of the bare-forward baseline"),
         new("store-sizes", Value, OptionScope.Cli, "bench: points,positions,dims of the store benchmark"),
@@ -79,6 +79,16 @@ public static class KnownOptions
             if (!option.TakesValue && value is not (null or "" or "true" or "false" or "True" or "False"))
                 return $"option --{option.Name} is a switch and takes no value (got '{value}')";
         }
+        return null;
+    }
+
+    /// <summary>The first option in <paramref name="given"/> that <paramref name="target"/> does not read, as an error; or null.</summary>
+    public static string? NotForTarget(IEnumerable<(string Name, string? Value)> given, string target)
+    {
+        foreach (var (name, _) in given)
+            if (All.FirstOrDefault(o => string.Equals(o.Name, name, StringComparison.OrdinalIgnoreCase)) is { Targets: { } targets } option
+                && !targets.Contains(target, StringComparer.OrdinalIgnoreCase))
+                return $"--{option.Name} applies to --target={string.Join(" or --target=", targets)}, not {target}; it would be ignored — drop it, or give the target it is for";
         return null;
     }
 }

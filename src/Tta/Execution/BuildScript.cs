@@ -18,6 +18,7 @@ public static class BuildScript
     {
         if (KnownTargets.Problem(target) is { } unknownTarget) return unknownTarget;
         if (KnownOptions.Problem(given, OptionScope.Build, StringComparison.OrdinalIgnoreCase) is { } option) return option;
+        if (KnownOptions.NotForTarget(given, KnownTargets.Find(target)!.Name) is { } misplaced) return misplaced;
         bool Has(string name) => given.Any(g => string.Equals(g.Name, name, StringComparison.OrdinalIgnoreCase));
         if (!KnownTargets.Find(target)!.RunsStages)
             return Has("dry-run")
