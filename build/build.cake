@@ -19,7 +19,7 @@ List<string> ForwardedArgs()
     foreach (var s in Arguments<string>("force-stage", new string[0])) parts.Add($"--force-stage={s}");
     foreach (var flag in new[] { "force", "explain", "dry-run" })
         if (HasArgument(flag)) parts.Add($"--{flag}");
-    foreach (var key in new[] { "cache", "figures", "memory-limit", "jobs", "executor", "partition", "account", "time" })
+    foreach (var key in new[] { "cache", "figures", "memory-limit", "jobs", "executor", "partition", "account", "time", "poll-seconds" })
         if (HasArgument(key)) parts.Add($"--{key}={Argument<string>(key)}");
     return parts;
 }

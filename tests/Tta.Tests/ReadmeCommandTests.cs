@@ -412,6 +412,8 @@ public class ReadmeCommandTests(ITestOutputHelper log)
         var statuses = CakeSummary.Statuses(output);
         Assert.Equal(["Setup", "Download-Weights", "Extract-Activations", "Compute-Metrics"], statuses.Keys);
         Assert.Equal(["Succeeded", "Skipped", "Skipped", "Succeeded"], statuses.Values);
+        Assert.Equal(["Setup", "Compute-Metrics"], CakeSummary.Durations(output).Keys);
+        Assert.Equal(TimeSpan.FromTicks(15866661), CakeSummary.Durations(output)["Compute-Metrics"]);
     }
 
     [Fact]

@@ -7,8 +7,9 @@ namespace Tta.Tests;
 /// <summary>
 /// Scale-out (issue #15) with real processes: the same experiment built one unit at a time, two at a time and as Slurm
 /// job arrays on the real single-node cluster gives the same bytes; a cancelled Slurm job fails the run naming its
-/// unit and the next run submits only that unit; two experiments sharing a model run side by side, each unit locked
-/// on its own.
+/// unit and the next run submits only that unit; through ./build.sh, each Cake stage task ends with its own arrays and
+/// a failed task fails its own stage's task; two experiments sharing a model run side by side, each unit locked on
+/// its own.
 /// </summary>
 [Collection("slurm")]
 public sealed class ScaleOutTests(SlurmCluster cluster, ITestOutputHelper output)
@@ -95,6 +96,68 @@ public sealed class ScaleOutTests(SlurmCluster cluster, ITestOutputHelper output
         (code, log) = Build(ws, "slurm", "--executor=slurm", "--poll-seconds=0.5");
         Assert.Equal(0, code);
         Assert.DoesNotContain("to submit", log);
+    }
+
+    private static readonly string[] StageTasks = ["Download-Weights", "Extract-Activations", "Compute-Metrics", "Render-Figures"];
+
+    /// <summary>./build.sh itself with --executor=slurm on <paramref name="ws"/>'s cache and figures, polling every half second.</summary>
+    private (int Code, string Output) BuildSh(TinyWorkspace ws)
+    {
+        var sw = Stopwatch.StartNew();
+        var result = TtaProcess.Run(TtaProcess.Command(Path.Combine(Repo.Root, "build.sh"),
+            [$"--experiment={ws.ExperimentPath}", $"--cache={ws.CacheDir}", $"--figures={ws.FiguresDir}", "--executor=slurm", "--poll-seconds=0.5"],
+            SlurmEnvironment()), TimeSpan.FromMinutes(8));
+        output.WriteLine($"./build.sh --executor=slurm: exit {result.Code} in {sw.Elapsed.TotalSeconds:0.0} s\n{result.Output}");
+        return result;
+    }
+
+    [Fact]
+    public void EachStageTaskOfASlurmRunThroughBuildShShowsItsOwnTime()
+    {
+        if (!cluster.Check(output)) return;
+        var ws = new TinyWorkspace();
+        var (code, log) = BuildSh(ws);
+        Assert.True(code == 0, log);
+        var statuses = CakeSummary.Statuses(log);
+        Assert.Equal(["Succeeded", "Succeeded", "Succeeded", "Succeeded"], StageTasks.Select(t => statuses.GetValueOrDefault(t, "missing")));
+        // Each stage's arrays start only once the stage before has completed (afterok), and its task ends when the
+        // polls see its arrays end, so each task lasts at least a task's launch and run. Before, Slurm told the tracker
+        // nothing: Extract's task waited for the whole run, and Metrics and Figures took ~0 s, "every unit was up to
+        // date when reached".
+        var times = CakeSummary.Durations(log);
+        foreach (var (task, stage, units) in new[] { ("Extract-Activations", "Extract", 2), ("Compute-Metrics", "Metrics", 2), ("Render-Figures", "Figures", 3) })
+        {
+            Assert.Contains($"{stage}: {units} unit(s) built", log);
+            Assert.True(times[task] >= TimeSpan.FromSeconds(0.5), $"{task} took {times[task].TotalSeconds:0.000} s\n{log}");
+        }
+        var stages = times["Extract-Activations"] + times["Compute-Metrics"] + times["Render-Figures"];
+        Assert.True(times["Extract-Activations"] < stages * 0.8, $"Extract's task holds most of the run: {times["Extract-Activations"].TotalSeconds:0.0} of {stages.TotalSeconds:0.0} s\n{log}");
+    }
+
+    [Fact]
+    public void AFailedMetricsTaskOnSlurmIsReportedInMetricsNotExtract()
+    {
+        if (!cluster.Check(output)) return;
+        var ws = new TinyWorkspace();
+        // A folder where text one's similarity file goes: its Metrics task cannot move its finished file into place and
+        // fails; Extract and text two's Metrics task succeed, and the Figures arrays are never started.
+        using (var context = new RunContext(Workspace.At(ws.Root), [Tta.Config.ExperimentLoader.Load(ws.ExperimentPath)], TextWriter.Null))
+        {
+            var similarity = (Tta.Metrics.MetricsUnit)Tta.Execution.UnitGraph.For(context).Find("Metrics:tiny/tiny/one");
+            Directory.CreateDirectory(Path.Combine(similarity.OutputPath, "in-the-way"));
+        }
+        var (code, log) = BuildSh(ws);
+        Assert.NotEqual(0, code);
+        var statuses = CakeSummary.Statuses(log);
+        // Before, the failure was booked to the first stage still waiting when the run ended: Extract.
+        Assert.True(statuses.GetValueOrDefault("Download-Weights") == "Succeeded", log);
+        Assert.True(statuses.GetValueOrDefault("Extract-Activations") == "Succeeded", log);
+        Assert.True(statuses.GetValueOrDefault("Compute-Metrics") == "Failed", log);
+        Assert.False(statuses.ContainsKey("Render-Figures"), log);
+        Assert.Contains("Extract: 2 unit(s) built", log);
+        Assert.Contains("Metrics failed", log);
+        Assert.Single(log.Split('\n'), l => l.StartsWith("Metrics Metrics:tiny/tiny/one: FAILED", StringComparison.Ordinal));
+        Assert.DoesNotContain("Metrics Metrics:tiny/tiny/two: FAILED", log);
     }
 
     [Fact]

@@ -49,7 +49,7 @@ public static class KnownOptions
         new("unit", Value, OptionScope.Cli, "run: exactly one unit, by id (tta-cli units lists them)"),
         new("through", Value, OptionScope.Cli, "plan/run: the last stage (run: every stale stage from --stage through it, in one process)"),
         new("journal", Value, OptionScope.Cli, "plan/run: the file Cake's stage tasks read their criteria from"),
-        new("poll-seconds", Value, OptionScope.Cli, "run on Slurm: seconds between squeue polls (default 5)"),
+        new("poll-seconds", Value, OptionScope.Both, "Slurm: seconds between squeue polls (default 5)"),
         new("work", Value, OptionScope.Both, "Bench: scratch folder", ["Bench"]),
         new("child", Value, OptionScope.Cli, "bench: run as the bare-forward baseline process"),
         new("text", Value, OptionScope.Cli, "bench: text file of the bare-forward baseline"),

@@ -3,7 +3,8 @@ using Tta.Cache;
 namespace Tta.Execution;
 
 /// <summary>
-/// Where each unit of a local run stands (waiting, running, done, failed), told by <see cref="LocalExecutor"/>. It
+/// Where each unit of a run stands (waiting, running, done, failed), told by <see cref="LocalExecutor"/> as units
+/// finish here, and by <see cref="SlurmExecutor"/> as its polls see each array task end. It
 /// says when a stage's last unit is done (<see cref="StageFinished"/>: Cake's stage tasks wait for that, so each shows
 /// its own time), which stage failed, and, on Ctrl-C, what was interrupted and what the next run will redo.
 /// </summary>

@@ -13,6 +13,9 @@ namespace Tta.Execution;
 /// <c>--mem</c> from the stage's largest memory estimate and <c>--gres=gpu:1</c> for <c>device: cuda</c> models.
 /// Progress is shown while it polls; a failed task fails the run naming its unit and log; cancelling (Ctrl-C)
 /// scancels every job of the run. A rerun submits only what is still stale.
+/// The run's <see cref="RunOptions.Tracker"/> hears of each unit as the polls see its task end (or when it is found up
+/// to date), so a stage is done once its arrays are, and a failed task fails its own stage (Cake's stage tasks wait
+/// for that, not for the whole run).
 /// </summary>
 public static class SlurmExecutor
 {
@@ -22,11 +25,13 @@ public static class SlurmExecutor
         var download = units.Where(u => u.Stage == Download.DownloadStage.Name).ToList();
         if (download.Count > 0) LocalExecutor.Run(graph, download, context, options);
 
+        var later = units.Where(u => u.Stage != Download.DownloadStage.Name).ToList();
+        options.Tracker?.Begin(later);
         var scheduled = new HashSet<string>(StringComparer.Ordinal);
         var arrays = new List<SlurmArrayJob>();
         var runDir = Path.Combine(context.Workspace.CacheDir, WorkspaceCleaner.SlurmFolder,
             DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
-        foreach (var stage in Levels(graph, units.Where(u => u.Stage != Download.DownloadStage.Name).ToList()))
+        foreach (var stage in Levels(graph, later))
         {
             var tasks = new List<(StageUnit Unit, UnitResources Needs)>();
             foreach (var unit in stage.Units)
@@ -36,6 +41,7 @@ public static class SlurmExecutor
                 if (status is { UpToDate: true })
                 {
                     context.Log.WriteLine($"{unit.Stage} {unit.Key}: up to date");
+                    options.Tracker?.Done(unit, didRun: false);
                     continue;
                 }
                 if (options.Explain)
@@ -53,13 +59,27 @@ public static class SlurmExecutor
         }
         if (arrays.Count == 0) return;
 
-        var runner = new SlurmRunner(new SlurmClient(new SlurmCli(), settings.Options), settings.PollInterval);
+        var byId = later.ToDictionary(u => u.Id, StringComparer.Ordinal);
+        var runner = new SlurmRunner(new SlurmClient(new SlurmCli(), settings.Options), settings.PollInterval)
+        {
+            TaskEnded = task => Report(options.Tracker, byId[task.Key], task.State),
+        };
         var progress = settings.Progress ?? new SlurmProgressWriter(context.Log, live: false);
         var result = runner.Run(arrays, progress.Report, cancel);
         progress.Finish(SlurmSummary.From(result.Tasks));
         if (!result.Succeeded)
             throw new SlurmException($"{result.Failures.Count(f => f.State != SlurmTaskState.DependencyNeverSatisfied)} unit(s) failed on Slurm; " +
                 $"rerun to resubmit what is still stale:\n{result.Report()}");
+    }
+
+    /// <summary>
+    /// Tells the tracker how a unit's task ended: completed (it ran), or failed in its own stage. A task Slurm never
+    /// started because a job it waits for failed is left waiting: its stage was not reached.
+    /// </summary>
+    private static void Report(RunTracker? tracker, StageUnit unit, SlurmTaskState state)
+    {
+        if (state == SlurmTaskState.Completed) tracker?.Done(unit, didRun: true);
+        else if (state != SlurmTaskState.DependencyNeverSatisfied) tracker?.Failed(unit);
     }
 
     /// <summary>

@@ -8,6 +8,8 @@ namespace Tta.Execution.Slurm;
 /// A failed task fails its stage's dependents (Slurm cancels them: DependencyNeverSatisfied) while the other tasks
 /// of its own stage run on, so one run reports every failure it can. Cancelling the token (Ctrl-C) scancels every
 /// job of the run that has not ended, then throws <see cref="OperationCanceledException"/>.
+/// <see cref="TaskEnded"/> hears of each task once, at the first poll that sees it ended, so a caller can tell when
+/// each stage's arrays are done while later stages still run.
 /// </summary>
 public sealed class SlurmRunner(SlurmClient client, TimeSpan? pollInterval = null)
 {
@@ -15,6 +17,9 @@ public sealed class SlurmRunner(SlurmClient client, TimeSpan? pollInterval = nul
     public int PollFailureLimit { get; init; } = 10;
 
     public TimeSpan PollInterval { get; } = pollInterval ?? TimeSpan.FromSeconds(5);
+
+    /// <summary>Called once for each task that has ended (completed, failed, cancelled, never run), as polls see it.</summary>
+    public Action<SlurmTaskStatus>? TaskEnded { get; init; }
 
     public SlurmRunResult Run(IReadOnlyList<SlurmArrayJob> stages, Action<SlurmSummary>? progress = null,
         CancellationToken cancel = default)
@@ -31,6 +36,7 @@ public sealed class SlurmRunner(SlurmClient client, TimeSpan? pollInterval = nul
                     monitor.Track(submission);
             }
             var failures = 0;
+            var ended = new HashSet<string>(StringComparer.Ordinal);
             while (true)
             {
                 try
@@ -43,6 +49,8 @@ public sealed class SlurmRunner(SlurmClient client, TimeSpan? pollInterval = nul
                     // Transient: the next poll asks again.
                 }
                 progress?.Invoke(monitor.Summary);
+                foreach (var task in monitor.Tasks.Where(t => t.State.IsFinished() && ended.Add(t.TaskId)))
+                    TaskEnded?.Invoke(task);
                 if (monitor.Finished)
                     return new SlurmRunResult(monitor.Tasks);
                 // A site whose Slurm leaves never-satisfiable jobs pending despite --kill-on-invalid-dep: remove them.
