@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using SkiaSharp;
 using Tta.Explorer;
 using Tta.Figures;
@@ -182,63 +183,138 @@ public class LabelShapingTests(ITestOutputHelper output)
         Assert.Contains("<image", svg);
     }
 
+    /// <summary>The explorer's tokens: the figures' labels and a ZWJ family followed by an emoji (13 UTF-16 units, 2 graphemes).</summary>
+    private const string Family = "👨\u200D👩\u200D👧\u200D👦👍";
+    private static readonly string[] ExplorerTokens = [.. Tokens, Family];
+
+    /// <summary>The words whose glyphs the explorer must draw; every other token is left alone in each variant.</summary>
+    private static readonly string[] ScriptWords = [Cjk, Emoji, Arabic, "🇯🇵", Family];
+
+    /// <summary>A one-map explorer page of <paramref name="labels"/> (same map, same layout whatever the labels).</summary>
+    private static string ExplorerPageOf(string dir, string name, string[] labels)
+    {
+        var n = labels.Length;
+        var rng = new Random(9);
+        var values = Enumerable.Range(0, n * n).Select(i => (float)rng.NextDouble()).ToArray();
+        var map = QuantizedMap.From(values, n, n, null);
+        var set = new PageSet("m", "intl", labels, [new SimilarityEntry("encoder", "encoder_hidden_states.0", 0, "embeddings", "cosine", 0)], [], [], null, []);
+        var data = new PageData("tta explorer · intl", "intl", ExplorerBuilder.ColormapLut("cividis_r"), "#ffffff", "#ff00ff", "<start>",
+            [new PageModel("m", "local/m", "local", "main", null, "float32")], ["intl"], [set],
+            [new PageMap(map.Rows, map.Cols, map.Symmetric, map.Min, map.Scale, map.MaskedCells)], "name: intl\n", []);
+        var page = Path.Combine(dir, name, "index.html");
+        Directory.CreateDirectory(Path.GetDirectoryName(page)!);
+        ExplorerPage.Write(page, data, [map]);
+        return page;
+    }
+
+    /// <summary>The page in Chromium: its screenshot and the screen rectangles of the row and column label canvases.</summary>
+    private static async Task<(SKBitmap Shot, SKRectI Rows, SKRectI Cols, string Font)> Shoot(HeadlessChromium chrome, string page)
+    {
+        await chrome.Open(page);
+        await chrome.Json("window.__tta.ready");
+        Assert.Empty(chrome.Errors);
+        var axes = await chrome.Json("""
+            [...document.querySelectorAll('canvas.axis')].map(c => { const r = c.getBoundingClientRect();
+              return { x: r.x, y: r.y, w: r.width, h: r.height, font: c.getContext('2d').font }; })
+            """);
+        // Whole pixels inside the canvas (not the map's border next to it).
+        SKRectI Rect(JsonElement a)
+        {
+            double x = a.GetProperty("x").GetDouble(), y = a.GetProperty("y").GetDouble();
+            return new SKRectI((int)Math.Ceiling(x), (int)Math.Ceiling(y), (int)Math.Floor(x + a.GetProperty("w").GetDouble()), (int)Math.Floor(y + a.GetProperty("h").GetDouble()));
+        }
+        var png = await chrome.Page.ScreenshotDataAsync();
+        await File.WriteAllBytesAsync(Path.ChangeExtension(page, ".png"), png);
+        var shot = SKBitmap.Decode(png);
+        Assert.Equal(2, axes.GetArrayLength());
+        return (shot, Rect(axes[0]), Rect(axes[1]), axes[0].GetProperty("font").GetString()!);
+    }
+
+    /// <summary>Token <paramref name="i"/>'s band of a label canvas: its row (left canvas) or column (bottom canvas).</summary>
+    private static SKRectI Band(SKRectI axis, int i, int n, bool column)
+    {
+        var length = column ? axis.Width : axis.Height;
+        int from = i * length / n, to = (i + 1) * length / n;
+        return column ? new SKRectI(axis.Left + from, axis.Top, axis.Left + to, axis.Bottom) : new SKRectI(axis.Left, axis.Top + from, axis.Right, axis.Top + to);
+    }
+
+    private static IEnumerable<(int X, int Y)> Pixels(SKRectI r) =>
+        Enumerable.Range(r.Top, r.Height).SelectMany(y => Enumerable.Range(r.Left, r.Width).Select(x => (x, y)));
+
+    private static int Differing(SKBitmap a, SKBitmap b, SKRectI r) => Pixels(r).Count(p =>
+    {
+        SKColor u = a.GetPixel(p.X, p.Y), v = b.GetPixel(p.X, p.Y);
+        return Math.Abs(u.Red - v.Red) + Math.Abs(u.Green - v.Green) + Math.Abs(u.Blue - v.Blue) > 48;
+    });
+
+    /// <summary>Columns of <paramref name="r"/> with ink (a pixel off white): how wide the label is drawn.</summary>
+    private static int InkWidth(SKBitmap a, SKRectI r) => Enumerable.Range(r.Left, r.Width)
+        .Count(x => Enumerable.Range(r.Top, r.Height).Any(y => { var c = a.GetPixel(x, y); return c.Red + c.Green + c.Blue < 3 * 255 - 48; }));
+
     [Fact]
     public async Task ExplorerShowsCjkEmojiAndArabicLabelsInChromium()
     {
         if (!FontsInstalled()) return;
-        string[] tokens = [.. TokenLabels.Labels(Tokens, maxChars: 0)];
-        var n = tokens.Length;
-        var rng = new Random(9);
-        var values = Enumerable.Range(0, n * n).Select(i => (float)rng.NextDouble()).ToArray();
-        var map = QuantizedMap.From(values, n, n, null);
-        var set = new PageSet("m", "intl", tokens, [new SimilarityEntry("encoder", "encoder_hidden_states.0", 0, "embeddings", "cosine", 0)], [], [], null, []);
-        var data = new PageData("tta explorer · intl", "intl", ExplorerBuilder.ColormapLut("cividis_r"), "#ffffff", "#ff00ff", "<start>",
-            [new PageModel("m", "local/m", "local", "main", null, "float32")], ["intl"], [set],
-            [new PageMap(map.Rows, map.Cols, map.Symmetric, map.Min, map.Scale, map.MaskedCells)], "name: intl\n", []);
+        var tofu = "\U0010FFFD"; // a code point no font has: the browser draws its missing-glyph box
+        string[] Variant(Func<string, string> replace) => [.. TokenLabels.Labels(ExplorerTokens, maxChars: 0)
+            .Select(label => ScriptWords.Where(label.Contains).Aggregate(label, (l, w) => l.Replace(w, replace(w), StringComparison.Ordinal)))];
+        var labels = Variant(w => w);
+        var n = labels.Length;
         var dir = Repo.TempDir();
-        var page = Path.Combine(dir, "index.html");
-        ExplorerPage.Write(page, data, [map]);
+        // The same page with each CJK, emoji and Arabic word drawn as the browser draws it when no font has it: a tofu
+        // box per code point (a ZWJ sequence or a flag is several), joiners and variation selectors unseen; with
+        // Arabic's letters kept apart by zero-width non-joiners (isolated forms); with Arabic forced left to right.
+        var page = ExplorerPageOf(dir, "labels", labels);
+        var tofuPage = ExplorerPageOf(dir, "tofu", Variant(w => string.Concat(w.EnumerateRunes().Where(r => r.Value is not (0x200D or 0xFE0F)).Select(_ => tofu))));
+        var isolatedPage = ExplorerPageOf(dir, "isolated", Variant(w => w == Arabic ? string.Join("\u200C", w.ToCharArray()) : w));
+        var leftToRightPage = ExplorerPageOf(dir, "ltr", Variant(w => w == Arabic ? "\u202D" + w + "\u202C" : w));
 
         await using var chrome = await HeadlessChromium.StartOrSkip(output);
         if (chrome is null) return;
-        await chrome.Open(page);
-        await chrome.Json("window.__tta.ready");
-        var screenshot = Path.Combine(dir, "explorer-intl.png");
-        await chrome.Page.ScreenshotAsync(screenshot);
-        output.WriteLine($"screenshot: {screenshot}");
-        Assert.Empty(chrome.Errors);
-
-        // The page's font stack names the Noto fallbacks.
+        var shown = await Shoot(chrome, page);
+        output.WriteLine($"screenshots: {Path.ChangeExtension(page, ".png")} (tofu, isolated, ltr beside it)");
+        // The page's font stack and the label canvases' font name the Noto fallbacks (a font stack without them is
+        // not caught by the pixels where the system's fontconfig falls back to Noto on its own).
         var family = (await chrome.Json("getComputedStyle(document.body).fontFamily")).GetString()!;
-        Assert.Contains("Noto Sans CJK SC", family);
-        Assert.Contains("Noto Color Emoji", family);
-        // Each label, drawn in the font the page's label canvases use, differs from the browser's tofu for as many
-        // graphemes (a code point no font has); the label canvases hold the labels (ink in their rows).
-        var check = await chrome.Json($$"""
-            (() => {
-              const labels = {{System.Text.Json.JsonSerializer.Serialize(tokens)}};
-              const canvases = [...document.querySelectorAll('canvas')].filter(c => c.getContext('2d').font.includes('10px'));
-              const font = canvases.length ? canvases[0].getContext('2d').font : '10px sans-serif';
-              const draw = (text) => { const c = document.createElement('canvas'); c.width = 200; c.height = 40;
-                const x = c.getContext('2d'); x.fillStyle = '#fff'; x.fillRect(0, 0, 200, 40); x.font = font.replace('10px', '24px');
-                x.fillStyle = '#000'; x.textBaseline = 'middle'; x.fillText(text, 4, 20); return x.getImageData(0, 0, 200, 40).data; };
-              const differ = (a, b) => { let n = 0; for (let i = 0; i < a.length; i += 4) if (Math.abs(a[i] - b[i]) + Math.abs(a[i + 1] - b[i + 1]) + Math.abs(a[i + 2] - b[i + 2]) > 48) n++; return n; };
-              const seg = new Intl.Segmenter();
-              const tofuSelf = differ(draw('\u{10FFFD}'), draw('\u{10FFFE}'));
-              const result = labels.map(l => { const g = [...seg.segment(l)].length;
-                return { label: l, vsTofu: differ(draw(l), draw('\u{10FFFD}'.repeat(g))), ink: differ(draw(l), draw('')) }; });
-              const ink = canvases.map(c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let k = 0;
-                for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && d[i] < 128) k++; return k; });
-              return { font, tofuSelf, result, ink };
-            })()
-            """);
-        output.WriteLine(check.ToString());
-        Assert.Equal(0, check.GetProperty("tofuSelf").GetInt32());
-        foreach (var r in check.GetProperty("result").EnumerateArray())
+        output.WriteLine($"body: {family}; labels: {shown.Font}");
+        foreach (var noto in new[] { "Noto Sans CJK SC", "Noto Sans Arabic", "Noto Color Emoji" })
         {
-            Assert.True(r.GetProperty("ink").GetInt32() > 20, $"{r.GetProperty("label")} drew nothing");
-            Assert.True(r.GetProperty("vsTofu").GetInt32() > 50, $"{r.GetProperty("label")} looks like tofu in Chromium");
+            Assert.Contains(noto, family);
+            Assert.Contains(noto, shown.Font);
         }
-        Assert.Contains(check.GetProperty("ink").EnumerateArray(), k => k.GetInt32() > 100);
+
+        var tofus = await Shoot(chrome, tofuPage);
+        var isolated = await Shoot(chrome, isolatedPage);
+        var leftToRight = await Shoot(chrome, leftToRightPage);
+        foreach (var other in new[] { tofus, isolated, leftToRight })
+            Assert.Equal((shown.Rows, shown.Cols), (other.Rows, other.Cols));
+        var arabic = Array.FindIndex(labels, l => l.Contains(Arabic, StringComparison.Ordinal));
+        for (var i = 0; i < n; i++)
+        {
+            var scripted = ScriptWords.Any(labels[i].Contains);
+            foreach (var (axis, column) in new[] { (shown.Rows, false), (shown.Cols, true) })
+            {
+                var band = Band(axis, i, n, column);
+                var vsTofu = Differing(shown.Shot, tofus.Shot, band);
+                output.WriteLine($"{labels[i]} ({(column ? "column" : "row")}): {vsTofu} pixels differ from tofu, ink {InkWidth(shown.Shot, band)} px wide (tofu {InkWidth(tofus.Shot, band)})");
+                if (!scripted)
+                {
+                    Assert.Equal(0, vsTofu); // the bands line up: a label left alone is drawn identically
+                    continue;
+                }
+                Assert.True(InkWidth(tofus.Shot, band) >= 3, $"the tofu of {labels[i]} drew nothing: the comparison could not see tofu");
+                Assert.True(vsTofu > 25, $"{labels[i]} looks like tofu in the explorer's {(column ? "column" : "row")} labels ({vsTofu} pixels differ)");
+                if (i != arabic) continue;
+                // Arabic is shaped: the joined word differs from its isolated letters, and is drawn right to left.
+                var vsIsolated = Differing(shown.Shot, isolated.Shot, band);
+                var vsLeftToRight = Differing(shown.Shot, leftToRight.Shot, band);
+                output.WriteLine($"  Arabic: {vsIsolated} pixels differ from the isolated letters (ink {InkWidth(isolated.Shot, band)} px wide), {vsLeftToRight} from left to right");
+                Assert.True(vsIsolated > 15, $"Arabic is drawn as isolated letters ({vsIsolated} pixels differ)");
+                Assert.True(vsLeftToRight > 15, $"Arabic is drawn left to right ({vsLeftToRight} pixels differ)");
+            }
+        }
+        // Colour emoji are in colour: the emoji's row label has saturated pixels.
+        var emojiRow = Band(shown.Rows, Array.FindIndex(labels, l => l.Contains(Emoji, StringComparison.Ordinal)), n, column: false);
+        Assert.Contains(Pixels(emojiRow), p => { var c = shown.Shot.GetPixel(p.X, p.Y); return Math.Abs(c.Red - c.Blue) > 80 || Math.Abs(c.Green - c.Blue) > 80; });
     }
 }

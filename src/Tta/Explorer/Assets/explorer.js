@@ -177,14 +177,18 @@
     return r;
   }
 
+  const graphemes = new Intl.Segmenter();
   /** Token labels beside a map (rows, left) and below it (columns), every k-th where cells are too small for all. */
   function axisLabels(left, bottom, tokens, n, size) {
     const gutter = 84, cell = size / n, stride = Math.max(1, Math.ceil(11 / cell));
-    const cut = (t) => (t.length > 11 ? t.slice(0, 10) + '…' : t);
+    // Cut by graphemes: a cut inside a surrogate pair or a ZWJ sequence would draw a broken glyph.
+    const cut = (t) => { const g = [...graphemes.segment(t)]; return g.length > 11 ? g.slice(0, 10).map((s) => s.segment).join('') + '…' : t; };
     left.width = gutter; left.height = size; bottom.width = size; bottom.height = gutter;
     const a = left.getContext('2d'), b = bottom.getContext('2d');
+    // The page's font stack (explorer.css), whose Noto fallbacks draw CJK, emoji and Arabic.
+    const font = '10px ' + getComputedStyle(document.body).fontFamily;
     for (const [ctx, vertical] of [[a, false], [b, true]]) {
-      ctx.font = '10px system-ui, "DejaVu Sans", sans-serif';
+      ctx.font = font;
       ctx.textBaseline = 'middle'; ctx.textAlign = 'right';
       for (let i = 0; i < n; i++) {
         const highlighted = i === state.highlight;
