@@ -166,9 +166,9 @@ public static class TtaCli
         {
             return RunInputs.Check(o.Get("root") ?? Directory.GetCurrentDirectory(), o.Get, o.All("experiment"), o.All("force-stage"));
         }
-        catch (Exception e) when (e is ArgumentException or FormatException)
+        catch (Exception e) when (e is ArgumentException or FormatException or IOException or InvalidDataException)
         {
-            throw new BadInputException(e.Message); // a bad option value: exit 2, as ./build.sh gives for it
+            throw new BadInputException(e.Message); // a bad option value or an unreadable experiment file: exit 2, as ./build.sh gives for it
         }
     }
 

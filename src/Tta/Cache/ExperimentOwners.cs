@@ -73,6 +73,8 @@ public static class ExperimentOwners
     /// </summary>
     public static void Record(Workspace ws, IReadOnlyList<Experiment> experiments)
     {
+        // Already recorded as this run's (every later run, every Slurm task): nothing to claim, no lock to take.
+        if (experiments.All(e => File.Exists(RecordPath(ws, e.Name)) && File.ReadAllText(RecordPath(ws, e.Name)) == RecordText(ws, e))) return;
         var lockPath = Path.Combine(ws.CacheDir, UnitLock.Folder, "experiment-names.lock");
         Directory.CreateDirectory(Path.GetDirectoryName(lockPath)!);
         using var handle = Flock.Open(lockPath);
@@ -81,12 +83,14 @@ public static class ExperimentOwners
         foreach (var e in experiments)
         {
             var path = RecordPath(ws, e.Name);
-            var text = JsonSerializer.Serialize(new OwnerRecord(ws.Relative(e.SourcePath)), Json) + "\n";
+            var text = RecordText(ws, e);
             if (File.Exists(path) && File.ReadAllText(path) == text) continue;
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             AtomicFile.WriteAllText(path, text);
         }
     }
+
+    private static string RecordText(Workspace ws, Experiment e) => JsonSerializer.Serialize(new OwnerRecord(ws.Relative(e.SourcePath)), Json) + "\n";
 
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 }

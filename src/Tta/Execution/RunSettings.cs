@@ -29,9 +29,10 @@ public sealed record RunSettings(int Jobs, long? MemoryLimitBytes, string Execut
         // Slurm's values are checked even when the run stays on this machine: a typo is an error either way.
         var time = option("time") is { } t ? SlurmTimeLimit.Parse(t, "--time") : block?.Time is { } bt ? SlurmTimeLimit.Parse(bt, "executor.time") : (TimeSpan?)null;
         var poll = option("poll-seconds") is { } p
-            ? double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0.1 and <= 3600
+            ? double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0.1 and <= 60
                 ? TimeSpan.FromSeconds(seconds)
-                : throw new ArgumentException($"--poll-seconds={p}: write the seconds between squeue polls, from 0.1 to 3600 (default 5)")
+                // At most a minute: Slurm forgets ended jobs after MinJobAge (300 s by default), and a task it forgot is lost.
+                : throw new ArgumentException($"--poll-seconds={p}: write the seconds between squeue polls, from 0.1 to 60 (default 5)")
             : (TimeSpan?)null;
         var slurm = kind == "slurm" ? new SlurmOptions(option("partition") ?? block?.Partition, option("account") ?? block?.Account, time) : null;
         return new RunSettings(jobs, memory, kind, slurm, poll);

@@ -32,7 +32,7 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
     public override UnitDeclaration Declare()
     {
         var declaration = new UnitDeclaration(FiguresStage.CodeVersion).Section("figures", experiment.Figures)
-            .Param("label_fonts", LabelFonts.InstalledSignature).Writes(OutputDir);
+            .Param("label_fonts", LabelFonts.NeedsFallback(text.Text) ? LabelFonts.InstalledSignature : "none needed").Writes(OutputDir);
         foreach (var kind in experiment.Figures.Kinds)
         {
             var input = Input(kind);

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using SkiaSharp;
@@ -109,7 +110,25 @@ internal static class LabelFonts
     /// <summary>DejaVu Sans first, then each installed fallback font.</summary>
     public static IReadOnlyList<LabelFace> Chain => LazyChain.Value;
 
-    public static LabelFace Primary => Chain[0];
+    private static readonly Lazy<LabelFace> LazyPrimary = new(LabelFace.Embedded, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>The bundled DejaVu Sans (loaded alone: deciding whether a text needs a fallback loads no other font).</summary>
+    public static LabelFace Primary => LazyPrimary.Value;
+
+    /// <summary>
+    /// Whether labels made from <paramref name="text"/> can need a fallback font: a character DejaVu lacks, or Arabic
+    /// or Hebrew (drawn in their Noto font). Tokens are pieces of the text, so a text that needs none draws the same
+    /// on every machine, whatever fonts it has.
+    /// </summary>
+    public static bool NeedsFallback(string text)
+    {
+        foreach (var rune in text.EnumerateRunes())
+        {
+            if (Rune.IsControl(rune) || Rune.IsWhiteSpace(rune)) continue;
+            if (!Primary.Has(rune.Value) || PreferredFamily(rune.ToString()) is not null) return true;
+        }
+        return false;
+    }
 
     /// <summary>The fallback fonts figures look for: family, file, face index, Debian package.</summary>
     public static IEnumerable<(string Family, string File, int Index, string Package)> Wanted()
@@ -122,8 +141,10 @@ internal static class LabelFonts
     }
 
     /// <summary>
-    /// Which fallback fonts this machine has (each file's name and size, hashed): a figures unit's param, so figures
-    /// drawn before a font package was installed (boxes for its script) are rebuilt after it, not kept as up to date.
+    /// Which fallback fonts this machine has (each file's name and size, hashed): the param of a figures unit whose
+    /// text needs one (<see cref="NeedsFallback"/>), so figures drawn before a font package was installed (boxes for
+    /// its script) are rebuilt after it, not kept as up to date. A text that needs none records no fonts, so its
+    /// figures are not rebuilt for fonts (nor on Slurm nodes with other fonts than the submitting host).
     /// </summary>
     public static string InstalledSignature { get; } = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
         System.Text.Encoding.UTF8.GetBytes(string.Join("\n", Wanted().Where(w => File.Exists(w.File))
@@ -131,7 +152,7 @@ internal static class LabelFonts
 
     private static List<LabelFace> Load()
     {
-        var chain = new List<LabelFace> { LabelFace.Embedded() };
+        var chain = new List<LabelFace> { Primary };
         foreach (var (family, file, index, package) in Wanted())
             if (LabelFace.FromFile(family, file, index, package, emoji: family == "Noto Color Emoji") is { } face)
                 chain.Add(face);

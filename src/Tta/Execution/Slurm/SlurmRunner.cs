@@ -50,7 +50,14 @@ public sealed class SlurmRunner(SlurmClient client, TimeSpan? pollInterval = nul
                 }
                 progress?.Invoke(monitor.Summary);
                 foreach (var task in monitor.Tasks.Where(t => t.State.IsFinished() && ended.Add(t.TaskId)))
-                    TaskEnded?.Invoke(task);
+                {
+                    try { TaskEnded?.Invoke(task); }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        // Bookkeeping (the run journal) must not end the loop with the arrays still queued.
+                        Console.Error.WriteLine($"warning: recording the end of Slurm task {task.JobId}: {e.Message}");
+                    }
+                }
                 if (monitor.Finished)
                     return new SlurmRunResult(monitor.Tasks);
                 // A site whose Slurm leaves never-satisfiable jobs pending despite --kill-on-invalid-dep: remove them.

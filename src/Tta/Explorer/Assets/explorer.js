@@ -177,12 +177,13 @@
     return r;
   }
 
-  const graphemes = new Intl.Segmenter();
+  // Intl.Segmenter is missing in older browsers (Firefox before 125): code points there.
+  const graphemes = typeof Intl.Segmenter === 'function' ? new Intl.Segmenter() : null;
   /** Token labels beside a map (rows, left) and below it (columns), every k-th where cells are too small for all. */
   function axisLabels(left, bottom, tokens, n, size) {
     const gutter = 84, cell = size / n, stride = Math.max(1, Math.ceil(11 / cell));
     // Cut by graphemes: a cut inside a surrogate pair or a ZWJ sequence would draw a broken glyph.
-    const cut = (t) => { const g = [...graphemes.segment(t)]; return g.length > 11 ? g.slice(0, 10).map((s) => s.segment).join('') + '…' : t; };
+    const cut = (t) => { const g = graphemes ? [...graphemes.segment(t)].map((s) => s.segment) : Array.from(t); return g.length > 11 ? g.slice(0, 10).join('') + '…' : t; };
     left.width = gutter; left.height = size; bottom.width = size; bottom.height = gutter;
     const a = left.getContext('2d'), b = bottom.getContext('2d');
     // The page's font stack (explorer.css), whose Noto fallbacks draw CJK, emoji and Arabic.
