@@ -5,12 +5,12 @@ using static TorchSharp.torch;
 namespace Tta.Tests;
 
 /// <summary>
-/// Runs a reference fixture (../shared/fixtures/models/NAME) through the loader users use and compares every tensor
+/// Runs a reference fixture (tests/fixtures/models/NAME) through the loader users use and compares every tensor
 /// we capture against transformers' output of the same name.
 /// </summary>
 public static partial class FixtureCheck
 {
-    public static string ModelDir(string name) => Repo.Shared($"fixtures/models/{name}");
+    public static string ModelDir(string name) => Repo.Fixture($"models/{name}");
 
     /// <summary>Returns the number of tensors compared; fails listing every tensor over <paramref name="tolerance"/>.</summary>
     /// <param name="configure">adjusts the loaded model before the run (e.g. a reference-compatibility switch).</param>

@@ -10,11 +10,11 @@ namespace Tta.Tests;
 
 public class HubClientTests
 {
-    private static readonly string Gpt2 = "fixtures/models/gpt2-tiny";
+    private static readonly string Gpt2 = "models/gpt2-tiny";
 
     // ------------------------------------------------------------------ helpers
 
-    private static byte[] Fixture(string relative) => File.ReadAllBytes(Repo.Shared(relative));
+    private static byte[] Fixture(string relative) => File.ReadAllBytes(Repo.Fixture(relative));
 
     /// <summary>A repo shaped like a real one: what the model needs plus files it does not (README, fixtures' extras).</summary>
     private static Dictionary<string, byte[]> Gpt2Files() => new()
@@ -22,7 +22,7 @@ public class HubClientTests
         ["config.json"] = Fixture($"{Gpt2}/config.json"),
         ["generation_config.json"] = Fixture($"{Gpt2}/generation_config.json"),
         ["model.safetensors"] = Fixture($"{Gpt2}/model.safetensors"),
-        ["tokenizer.json"] = Fixture("fixtures/tokenizers/bytelevel-bpe/tokenizer.json"),
+        ["tokenizer.json"] = Fixture("tokenizers/bytelevel-bpe/tokenizer.json"),
         ["case.json"] = Fixture($"{Gpt2}/case.json"),
         ["expected.safetensors"] = Fixture($"{Gpt2}/expected.safetensors"),
         ["README.md"] = Encoding.UTF8.GetBytes("# tiny gpt2\n"),
@@ -144,7 +144,7 @@ public class HubClientTests
     {
         using var hub = new FakeHub();
         var shard1 = Fixture($"{Gpt2}/model.safetensors");
-        var shard2 = Fixture("fixtures/models/llama-tiny/model.safetensors");
+        var shard2 = Fixture("models/llama-tiny/model.safetensors");
         var index = JsonSerializer.SerializeToUtf8Bytes(new
         {
             metadata = new { total_size = shard1.Length + shard2.Length },
@@ -162,7 +162,7 @@ public class HubClientTests
             ["model-00001-of-00002.safetensors"] = shard1,
             ["model-00002-of-00002.safetensors"] = shard2,
             ["pytorch_model.bin"] = new byte[5000],
-            ["spiece.model"] = Fixture("fixtures/tokenizers/t5-unigram/spiece.model"),
+            ["spiece.model"] = Fixture("tokenizers/t5-unigram/spiece.model"),
             ["tokenizer_config.json"] = "{}"u8.ToArray(),
         };
         var sha = hub.AddRepo("org/sharded", files);

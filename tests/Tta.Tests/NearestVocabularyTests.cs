@@ -28,7 +28,7 @@ public partial class NearestVocabularyTests(ITestOutputHelper log)
         var ws = new TinyWorkspace();
         var model = ws.AddModelWeights(fixture);
         var rows = JsonNode.Parse(File.ReadAllText(Path.Combine(model, "config.json")))!["vocab_size"]!.GetValue<int>();
-        var tokenizer = FitTo(JsonNode.Parse(File.ReadAllText(Repo.Shared($"fixtures/tokenizers/{tokenizerFixture}/tokenizer.json")))!.AsObject(), rows);
+        var tokenizer = FitTo(JsonNode.Parse(File.ReadAllText(Repo.Fixture($"tokenizers/{tokenizerFixture}/tokenizer.json")))!.AsObject(), rows);
         File.WriteAllText(Path.Combine(model, "tokenizer.json"), tokenizer.ToJsonString());
         var vocabulary = TokenizerTests.JsonVocabulary(tokenizer);
         Assert.Equal(rows, vocabulary.Length);

@@ -1,15 +1,16 @@
 namespace Tta.Tests;
 
-/// <summary>Paths the tests use: the repository root, ../shared fixtures, and per-test scratch folders.</summary>
+/// <summary>Paths the tests use: the repository root, the reference fixtures in tests/fixtures, and per-test scratch folders.</summary>
 public static class Repo
 {
     public static string Root { get; } = FindRoot();
 
-    public static string Shared(string relative)
+    /// <summary>A reference fixture, <paramref name="relative"/> to <c>tests/fixtures/</c> (see its README).</summary>
+    public static string Fixture(string relative)
     {
-        var path = Path.GetFullPath(Path.Combine(Root, "..", "shared", relative));
+        var path = Path.GetFullPath(Path.Combine(Root, "tests", "fixtures", relative));
         if (!File.Exists(path) && !Directory.Exists(path))
-            throw new FileNotFoundException($"reference fixture missing: {path} (tests expect ../shared beside the repository)");
+            throw new FileNotFoundException($"reference fixture missing: {path} (tests/fixtures is part of the repository)");
         return path;
     }
 

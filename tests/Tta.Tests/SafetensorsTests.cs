@@ -8,7 +8,7 @@ public class SafetensorsTests
     [Fact]
     public void ReadsFixtureInputsAndRoundTripsBytes()
     {
-        using var file = new SafetensorsFile(Repo.Shared("fixtures/models/bert-tiny/expected.safetensors"));
+        using var file = new SafetensorsFile(Repo.Fixture("models/bert-tiny/expected.safetensors"));
         using var ids = file.Load("input:input_ids");
         Assert.Equal(new long[] { 2, 7 }, ids.shape);
         Assert.Equal(ScalarType.Int64, ids.dtype);

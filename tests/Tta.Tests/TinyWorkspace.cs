@@ -51,7 +51,7 @@ public sealed class TinyWorkspace
     public void AddFlanT5Tiny(string folder = "t5")
     {
         var model = AddModelWeights("flan-t5-tiny", folder);
-        File.Copy(Repo.Shared("fixtures/tokenizers/t5-unigram-json/tokenizer.json"), Path.Combine(model, "tokenizer.json"));
+        File.Copy(Repo.Fixture("tokenizers/t5-unigram-json/tokenizer.json"), Path.Combine(model, "tokenizer.json"));
     }
 
     /// <summary>A fixture model's config.json and weights in <c>experiments/<paramref name="folder"/></c>, without a tokenizer; returns the folder.</summary>

@@ -11,7 +11,7 @@ public class TokenizerConfigCheckTests
     private static string Model(TinyWorkspace ws, string fixture, string tokenizer)
     {
         var model = ws.AddModelWeights(fixture);
-        File.Copy(Repo.Shared($"fixtures/tokenizers/{tokenizer}/tokenizer.json"), Path.Combine(model, "tokenizer.json"));
+        File.Copy(Repo.Fixture($"tokenizers/{tokenizer}/tokenizer.json"), Path.Combine(model, "tokenizer.json"));
         ws.WriteExperiment("""
             name: tiny
             models:
@@ -86,7 +86,7 @@ public class TokenizerConfigCheckTests
         {
             ["config.json"] = File.ReadAllBytes(Path.Combine(fixture, "config.json")),
             ["model.safetensors"] = File.ReadAllBytes(Path.Combine(fixture, "model.safetensors")),
-            ["tokenizer.json"] = File.ReadAllBytes(Repo.Shared("fixtures/tokenizers/bytelevel-bpe/tokenizer.json")),
+            ["tokenizer.json"] = File.ReadAllBytes(Repo.Fixture("tokenizers/bytelevel-bpe/tokenizer.json")),
         });
         var ws = new TinyWorkspace(HubPipelineTests.Yaml.Replace("org/bert-tiny", "org/gpt2-tiny"));
         var hfCache = Path.Combine(ws.Root, "hf-cache");

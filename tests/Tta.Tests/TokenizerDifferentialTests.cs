@@ -17,7 +17,7 @@ public sealed class TokenizerDifferentialTests(ITestOutputHelper output)
 {
     public const int RandomStrings = 10_000;
 
-    private static string Fixture(string name, string file) => Path.Combine(Repo.Shared("fixtures/tokenizers/" + name), file);
+    private static string Fixture(string name, string file) => Path.Combine(Repo.Fixture("tokenizers/" + name), file);
 
     /// <summary>Every scalar value c as <c>c + " a" + c + "b"</c>, in code-point order.</summary>
     public static List<string> CodePointSweep()

@@ -9,7 +9,7 @@ namespace Tta.Tests;
 /// </summary>
 public class TokenizerTests
 {
-    private static string Dir(string name) => Repo.Shared("fixtures/tokenizers/" + name);
+    private static string Dir(string name) => Repo.Fixture("tokenizers/" + name);
 
     private static List<(string Text, long[] Ids, string[]? Tokens)> Cases(string name) =>
         JsonNode.Parse(File.ReadAllText(Path.Combine(Dir(name), "cases.json")))!["cases"]!.AsArray().Select(c => (

@@ -5,7 +5,7 @@ namespace Tta.Tests;
 
 public class WordPieceTests
 {
-    private static readonly string Dir = Repo.Shared("fixtures/tokenizers/bert-wordpiece");
+    private static readonly string Dir = Repo.Fixture("tokenizers/bert-wordpiece");
 
     private static IEnumerable<(string Text, long[] Ids, string[] Tokens)> Cases() =>
         JsonNode.Parse(File.ReadAllText(Path.Combine(Dir, "cases.json")))!["cases"]!.AsArray().Select(c => (
