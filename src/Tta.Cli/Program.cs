@@ -120,10 +120,9 @@ public static class TtaCli
             entry.Stale = entry.StaleUnits > 0;
             if (o.Has("explain") || o.Has("verify"))
                 foreach (var s in statuses)
-                    io.Out.WriteLine(s.UpToDate ? $"{stage} {s.Unit.Key}: up to date" : $"{stage} {s.Unit.Key}: stale — {string.Join("; ", s.Reasons)}");
+                    io.Out.WriteLine(Describe(stage, s, "stale"));
         }
-        if (o.Has("explain"))
-            foreach (var line in OrphanUnits.Explain(c.Workspace, c.Experiments)) io.Out.WriteLine(line);
+        if (o.Has("explain")) WriteOrphans(c, io);
         journal.Write(o.Required("journal"));
         return 0;
     }
@@ -202,6 +201,16 @@ public static class TtaCli
     private static bool Forced(Options o, string stage) =>
         o.Has("force") || o.All("force-stage").Any(s => Pipeline.Canonical(s) == stage);
 
+    /// <summary>One unit's line of --explain (and of --dry-run, whose stale units "would run").</summary>
+    private static string Describe(string stage, UnitStatus s, string staleWord) =>
+        s.UpToDate ? $"{stage} {s.Unit.Key}: up to date" : $"{stage} {s.Unit.Key}: {staleWord} — {string.Join("; ", s.Reasons)}";
+
+    /// <summary>The folders no experiment describes any more (--explain).</summary>
+    private static void WriteOrphans(RunContext c, Writers io)
+    {
+        foreach (var line in OrphanUnits.Explain(c.Workspace, c.Experiments)) io.Out.WriteLine(line);
+    }
+
     private static int Status(Options o, Writers io)
     {
         var stage = Pipeline.Canonical(o.Required("stage"));
@@ -210,9 +219,8 @@ public static class TtaCli
         var stale = statuses.Where(s => !s.UpToDate).ToList();
         if (o.Has("explain") || o.Has("verify"))
             foreach (var s in statuses)
-                io.Out.WriteLine(s.UpToDate ? $"{stage} {s.Unit.Key}: up to date" : $"{stage} {s.Unit.Key}: stale — {string.Join("; ", s.Reasons)}");
-        if (o.Has("explain"))
-            foreach (var line in OrphanUnits.Explain(c.Workspace, c.Experiments)) io.Out.WriteLine(line);
+                io.Out.WriteLine(Describe(stage, s, "stale"));
+        if (o.Has("explain")) WriteOrphans(c, io);
         return stale.Count == 0 ? 0 : Stale;
     }
 
@@ -291,7 +299,7 @@ public static class TtaCli
             foreach (var s in Pipeline.Check(stage, c, Forced(o, stage)))
             {
                 if (!s.UpToDate) wouldRun++;
-                io.Out.WriteLine(s.UpToDate ? $"{stage} {s.Unit.Key}: up to date" : $"{stage} {s.Unit.Key}: would run — {string.Join("; ", s.Reasons)}");
+                io.Out.WriteLine(Describe(stage, s, "would run"));
             }
         io.Out.WriteLine($"dry run: {wouldRun} unit(s) would run{(wouldRun > 0 ? " (units that read them are checked again once they are rebuilt)" : "")}; nothing was written");
         return 0;

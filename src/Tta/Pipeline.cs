@@ -27,10 +27,13 @@ public static class Pipeline
     /// <summary>Position of a stage in <see cref="StageNames"/> (Download = 0).</summary>
     public static int Order(string stage) => StageNames.ToList().IndexOf(Canonical(stage));
 
-    public static string Canonical(string stage) =>
+    /// <param name="option">the option that named it (e.g. <c>force-stage</c>): the error then names the option and the closest stage.</param>
+    public static string Canonical(string stage, string? option = null) =>
         StageNames.FirstOrDefault(s => string.Equals(s, stage, StringComparison.OrdinalIgnoreCase)
                                        || string.Equals(s, stage.Replace("-", ""), StringComparison.OrdinalIgnoreCase))
-        ?? throw new ArgumentException($"unknown stage '{stage}'; stages: {string.Join(", ", StageNames)}");
+        ?? throw new ArgumentException(option is null
+            ? $"unknown stage '{stage}'; stages: {string.Join(", ", StageNames)}"
+            : $"--{option}={stage}: no such stage{(Suggestions.Closest(stage, StageNames) is { } guess ? $" — did you mean {guess}?" : "")}; write one of {string.Join(", ", StageNames)}");
 
     /// <summary>The TorchSharp backend this build references (<c>cpu</c>, or <c>cuda</c> with ./build.sh --torch=cuda).</summary>
     public static string TorchBackend { get; } = typeof(Pipeline).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()

@@ -74,7 +74,7 @@ public static class ExperimentOwners
     public static void Record(Workspace ws, IReadOnlyList<Experiment> experiments)
     {
         // Already recorded as this run's (every later run, every Slurm task): nothing to claim, no lock to take.
-        if (experiments.All(e => File.Exists(RecordPath(ws, e.Name)) && File.ReadAllText(RecordPath(ws, e.Name)) == RecordText(ws, e))) return;
+        if (experiments.All(e => IsRecorded(ws, e))) return;
         var lockPath = Path.Combine(ws.CacheDir, UnitLock.Folder, "experiment-names.lock");
         Directory.CreateDirectory(Path.GetDirectoryName(lockPath)!);
         using var handle = Flock.Open(lockPath);
@@ -82,13 +82,15 @@ public static class ExperimentOwners
         Check(ws, experiments);
         foreach (var e in experiments)
         {
+            if (IsRecorded(ws, e)) continue;
             var path = RecordPath(ws, e.Name);
-            var text = RecordText(ws, e);
-            if (File.Exists(path) && File.ReadAllText(path) == text) continue;
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            AtomicFile.WriteAllText(path, text);
+            AtomicFile.WriteAllText(path, RecordText(ws, e));
         }
     }
+
+    private static bool IsRecorded(Workspace ws, Experiment e) =>
+        File.Exists(RecordPath(ws, e.Name)) && File.ReadAllText(RecordPath(ws, e.Name)) == RecordText(ws, e);
 
     private static string RecordText(Workspace ws, Experiment e) => JsonSerializer.Serialize(new OwnerRecord(ws.Relative(e.SourcePath)), Json) + "\n";
 

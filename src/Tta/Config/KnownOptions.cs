@@ -9,26 +9,31 @@ public static class KnownOptions
 {
     private const bool Value = true, Flag = false;
 
+    // The targets that run stages (Archive builds what is stale first), and those plus Clean (it reads the experiments
+    // and folders too): the targets of the run's options.
+    private static readonly string[] Stages = ["Download", "Extract", "Metrics", "Figures", "Archive"];
+    private static readonly string[] StagesOrClean = [.. Stages, "Clean"];
+
     public static readonly IReadOnlyList<KnownOption> All =
     [
         new("target", Value, OptionScope.Build, "what to do: one of the targets above (default Figures)"),
         new("help", Flag, OptionScope.Both, "print the targets (./build.sh) or verbs (tta-cli), and the options"),
         new("configuration", Value, OptionScope.Build, "build configuration (build.sh passes Release)"),
         new("torch", Value, OptionScope.Build, "TorchSharp backend: cpu (default) or cuda"),
-        new("experiment", Value, OptionScope.Both, "experiment file or glob (repeatable)", ["Download", "Extract", "Metrics", "Figures", "Archive", "Clean"]),
-        new("force", Flag, OptionScope.Both, "rerun every stage", ["Download", "Extract", "Metrics", "Figures", "Archive"]),
-        new("force-stage", Value, OptionScope.Both, "rerun one stage (repeatable)", ["Download", "Extract", "Metrics", "Figures", "Archive"]),
-        new("explain", Flag, OptionScope.Both, "say why each unit is stale, and each file hashed", ["Download", "Extract", "Metrics", "Figures", "Archive"]),
-        new("verify", Flag, OptionScope.Both, "re-hash every recorded output and rebuild what differs", ["Download", "Extract", "Metrics", "Figures", "Archive"]),
+        new("experiment", Value, OptionScope.Both, "experiment file or glob (repeatable)", StagesOrClean),
+        new("force", Flag, OptionScope.Both, "rerun every stage", Stages),
+        new("force-stage", Value, OptionScope.Both, "rerun one stage (repeatable)", Stages),
+        new("explain", Flag, OptionScope.Both, "say why each unit is stale, and each file hashed", Stages),
+        new("verify", Flag, OptionScope.Both, "re-hash every recorded output and rebuild what differs", Stages),
         new("dry-run", Flag, OptionScope.Both, "list what would run and why, and write nothing (no cache/, lock, manifest or figure)"),
-        new("cache", Value, OptionScope.Both, "cache folder (default cache/)", ["Download", "Extract", "Metrics", "Figures", "Archive", "Clean"]),
-        new("figures", Value, OptionScope.Both, "figures folder (default figures/)", ["Download", "Extract", "Metrics", "Figures", "Archive", "Clean"]),
-        new("memory-limit", Value, OptionScope.Both, "memory budget for loading a model, e.g. 16G", ["Download", "Extract", "Metrics", "Figures", "Archive"]),
-        new("executor", Value, OptionScope.Both, "where units run: local (default) or slurm (job arrays; see README)", ["Download", "Extract", "Metrics", "Figures", "Archive"]),
-        new("partition", Value, OptionScope.Both, "Slurm: --partition of every job", ["Download", "Extract", "Metrics", "Figures", "Archive"]),
-        new("account", Value, OptionScope.Both, "Slurm: --account of every job", ["Download", "Extract", "Metrics", "Figures", "Archive"]),
-        new("time", Value, OptionScope.Both, "Slurm: --time limit of every task (90, 2:00:00, 1-12, …)", ["Download", "Extract", "Metrics", "Figures", "Archive"]),
-        new("jobs", Value, OptionScope.Both, "how many figures (and units) run side by side (default: the cores)", ["Download", "Extract", "Metrics", "Figures", "Archive"]),
+        new("cache", Value, OptionScope.Both, "cache folder (default cache/)", StagesOrClean),
+        new("figures", Value, OptionScope.Both, "figures folder (default figures/)", StagesOrClean),
+        new("memory-limit", Value, OptionScope.Both, "memory budget for loading a model, e.g. 16G", Stages),
+        new("executor", Value, OptionScope.Both, "where units run: local (default) or slurm (job arrays; see README)", Stages),
+        new("partition", Value, OptionScope.Both, "Slurm: --partition of every job", Stages),
+        new("account", Value, OptionScope.Both, "Slurm: --account of every job", Stages),
+        new("time", Value, OptionScope.Both, "Slurm: --time limit of every task (90, 2:00:00, 1-12, …)", Stages),
+        new("jobs", Value, OptionScope.Both, "how many figures (and units) run side by side (default: the cores)", Stages),
         new("model", Value, OptionScope.Both, "Forward: checkpoint folder", ["Forward"]),
         new("inputs", Value, OptionScope.Both, "Forward: case.json", ["Forward"]),
         new("out", Value, OptionScope.Both, "Forward: output file; Archive: output folder; Synth: checkpoint folder", ["Forward", "Archive", "Synth"]),
@@ -49,7 +54,7 @@ public static class KnownOptions
         new("unit", Value, OptionScope.Cli, "run: exactly one unit, by id (tta-cli units lists them)"),
         new("through", Value, OptionScope.Cli, "plan/run: the last stage (run: every stale stage from --stage through it, in one process)"),
         new("journal", Value, OptionScope.Cli, "plan/run: the file Cake's stage tasks read their criteria from"),
-        new("poll-seconds", Value, OptionScope.Both, "Slurm: seconds between squeue polls (default 5)", ["Download", "Extract", "Metrics", "Figures", "Archive"]),
+        new("poll-seconds", Value, OptionScope.Both, "Slurm: seconds between squeue polls (default 5)", Stages),
         new("work", Value, OptionScope.Both, "Bench: scratch folder", ["Bench"]),
         new("child", Value, OptionScope.Cli, "bench: run as the bare-forward baseline process"),
         new("text", Value, OptionScope.Cli, "bench: text file of the bare-forward baseline"),

@@ -55,12 +55,13 @@ public static class OrphanUnits
             .Distinct(StringComparer.Ordinal).ToList();
         // Climb to the outermost folder that still holds nothing that stays (a renamed text: its whole folder).
         var folders = new HashSet<string>(StringComparer.Ordinal);
+        var known = orphans.SelectMany(o => o.Files).ToHashSet(StringComparer.Ordinal);
         foreach (var start in candidates)
         {
             if (kept.Any(f => Holds(start, f))) continue;
             var dir = start;
             while (Path.GetDirectoryName(dir) is { } parent && parent != ws.CacheDir && parent != ws.FiguresDir
-                   && !kept.Any(f => Holds(parent, f)) && !HoldsOther(parent, orphans))
+                   && !kept.Any(f => Holds(parent, f)) && !HoldsOther(parent, known))
                 dir = parent;
             folders.Add(dir);
         }
@@ -69,12 +70,9 @@ public static class OrphanUnits
     }
 
     /// <summary>Whether <paramref name="dir"/> holds a file that is no unit's (a user's file, another tool's): then it is not tta's to list.</summary>
-    private static bool HoldsOther(string dir, IReadOnlyList<Orphan> orphans)
-    {
-        var known = orphans.SelectMany(o => o.Files).ToHashSet(StringComparer.Ordinal);
-        return Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
+    private static bool HoldsOther(string dir, HashSet<string> known) =>
+        Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
             .Any(f => !known.Contains(f) && Path.GetFileName(f) != OwnedFolder.MarkerName);
-    }
 
     /// <summary>What Clean --orphans removes: every file of the orphan units, and the records of names no file claims any more.</summary>
     public static IReadOnlyCollection<string> Files(Workspace ws, IReadOnlyList<Experiment> experiments)

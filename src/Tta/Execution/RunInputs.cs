@@ -19,12 +19,7 @@ public sealed record RunInputs(Workspace Workspace, IReadOnlyList<Experiment> Ex
     /// <exception cref="ArgumentException">a bad option value.</exception>
     public static RunInputs Check(string root, Func<string, string?> option, IReadOnlyList<string> experimentPatterns, IReadOnlyList<string> forcedStages)
     {
-        foreach (var stage in forcedStages)
-            try { Pipeline.Canonical(stage); }
-            catch (ArgumentException)
-            {
-                throw new ArgumentException($"--force-stage={stage}: no such stage{(Suggestions.Closest(stage, Pipeline.StageNames) is { } guess ? $" — did you mean {guess}?" : "")}; write one of {string.Join(", ", Pipeline.StageNames)}");
-            }
+        foreach (var stage in forcedStages) Pipeline.Canonical(stage, "force-stage");
         var ws = Workspace.At(root, option("cache"), option("figures"));
         var patterns = experimentPatterns.Count == 0 ? ["experiments/default.yaml"] : experimentPatterns;
         // Every file is read before any error is raised, so one run reports the problems of all of them.

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using SkiaSharp;
@@ -116,19 +115,11 @@ internal static class LabelFonts
     public static LabelFace Primary => LazyPrimary.Value;
 
     /// <summary>
-    /// Whether labels made from <paramref name="text"/> can need a fallback font: a character DejaVu lacks, or Arabic
-    /// or Hebrew (drawn in their Noto font). Tokens are pieces of the text, so a text that needs none draws the same
-    /// on every machine, whatever fonts it has.
+    /// Whether labels made from <paramref name="text"/> can be drawn in a fallback font: the rule the labels
+    /// themselves follow (<see cref="LabelText.NeedsShaping"/>). Tokens are pieces of the text, so a text that needs
+    /// none draws the same on every machine, whatever fonts it has.
     /// </summary>
-    public static bool NeedsFallback(string text)
-    {
-        foreach (var rune in text.EnumerateRunes())
-        {
-            if (Rune.IsControl(rune) || Rune.IsWhiteSpace(rune)) continue;
-            if (!Primary.Has(rune.Value) || PreferredFamily(rune.ToString()) is not null) return true;
-        }
-        return false;
-    }
+    public static bool NeedsFallback(string text) => LabelText.NeedsShaping(text);
 
     /// <summary>The fallback fonts figures look for: family, file, face index, Debian package.</summary>
     public static IEnumerable<(string Family, string File, int Index, string Package)> Wanted()
