@@ -12,7 +12,7 @@ namespace Tta.Tests;
 /// 768 features) on one 480-token text, similarity maps cosine and dot (2 × 52 maps) and the trajectory projection.
 /// The size is asserted; the load time is printed (not asserted: speed is measured, not tested). With
 /// TTA_EXPLORER_BENCHMARK=1 the same maps are also drawn by plotly.js (inlined from Plotly.NET 6.0.0) for the
-/// comparison in README.
+/// comparison in src/Tta/Explorer/README.md.
 /// </summary>
 public class ExplorerBudgetTests(ITestOutputHelper output)
 {
@@ -134,7 +134,7 @@ public class ExplorerBudgetTests(ITestOutputHelper output)
 
     private static string PlotlyVersion = "";
 
-    /// <summary>The same maps drawn as plotly.js heatmaps (the alternative README compares against).</summary>
+    /// <summary>The same maps drawn as plotly.js heatmaps (the alternative src/Tta/Explorer/README.md compares against).</summary>
     private static string PlotlyPage(PageData data, List<QuantizedMap> maps)
     {
         var assembly = typeof(Plotly.NET.Chart).Assembly;

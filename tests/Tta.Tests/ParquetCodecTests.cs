@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 namespace Tta.Tests;
 
 /// <summary>
-/// Every kind of Parquet file tta writes uses one codec, Snappy (as the README says), so a reader without the optional
+/// Every kind of Parquet file tta writes uses one codec, Snappy (as src/Tta/Store/README.md says), so a reader without the optional
 /// codecs opens them all: hyparquet's core (no hyparquet-compressors) reads each file in full, and every column chunk's
 /// codec is checked here through Parquet.Net's metadata as well.
 /// </summary>

@@ -7,24 +7,27 @@ using Xunit.Sdk;
 namespace Tta.Tests;
 
 /// <summary>
-/// The README lane: every <c>./build.sh …</c> command the README shows runs through <c>build.sh</c> itself, as
-/// written (through bash, from the repository root), each with a timeout, and one observable effect of each is
-/// checked. Placeholders (DIR, FILE.zip, case.json, foo.yaml, …) become real paths by <see cref="Placeholders"/>, and
+/// The README lane: every <c>./build.sh …</c> command the repository's Markdown documents show (README.md and the
+/// documents under experiments/, src/ and tests/: <see cref="ReadmeCommands.Documents"/>) runs through
+/// <c>build.sh</c> itself, as written (through bash, from the repository root), each with a timeout, and one
+/// observable effect of each is checked. Placeholders (DIR, FILE.zip, case.json, foo.yaml, …) become real paths by <see cref="Placeholders"/>, and
 /// every command gets <c>--cache=</c>/<c>--figures=</c> folders of its own, so the repository's cache/ and figures/
 /// are never touched. A command that cannot run here is listed with the reason and a cheaper check. The lane fails
-/// when the README shows a command it has no entry for. Run it alone with
+/// when a document shows a command it has no entry for, and names the documents that show each command it reports. Run it alone with
 /// <c>dotnet test tests/Tta.Tests/Tta.Tests.csproj -c Release --filter Category=Readme</c>.
 /// </summary>
 [Trait("Category", "Readme")]
 public class ReadmeCommandTests(ITestOutputHelper log)
 {
-    private static string ReadmeText => File.ReadAllText(Path.Combine(Repo.Root, "README.md"));
+    /// <summary>The repository's Markdown documents with their text.</summary>
+    private static IReadOnlyList<(string Path, string Markdown)> Documents() =>
+        ReadmeCommands.Documents(Repo.Root).Select(p => (p, File.ReadAllText(Path.Combine(Repo.Root, p)))).ToList();
 
     /// <summary>
-    /// One lane entry. <paramref name="Readme"/> is the text the README shows (a normalized <c>./build.sh</c>
+    /// One lane entry. <paramref name="Readme"/> is the text a document shows (a normalized <c>./build.sh</c>
     /// command, or an option span such as <c>--force-stage=Metrics</c>, run as <c>./build.sh OPTION</c>).
-    /// <paramref name="Run"/>: what runs instead of the README's text, with <paramref name="Why"/> it cannot run as
-    /// written; null runs the README's text (placeholders substituted, the brackets of optional parts dropped).
+    /// <paramref name="Run"/>: what runs instead of the document's text, with <paramref name="Why"/> it cannot run as
+    /// written; null runs the document's text (placeholders substituted, the brackets of optional parts dropped).
     /// <paramref name="Before"/> prepares the state that makes the effect observable; <paramref name="Fresh"/> runs
     /// in empty cache and figures folders of its own.
     /// </summary>
@@ -39,7 +42,7 @@ public class ReadmeCommandTests(ITestOutputHelper log)
     private static readonly string[] StageTasks = ["Download-Weights", "Extract-Activations", "Compute-Metrics", "Render-Figures"];
     private static readonly string[] DefaultTexts = ["prose", "rubric", "code"];
 
-    /// <summary>The lane, in the order it runs (later entries use what earlier ones built). Adding a README command is one entry.</summary>
+    /// <summary>The lane, in the order it runs (later entries use what earlier ones built). Adding a documented command is one entry.</summary>
     private static readonly Entry[] Entries =
     [
         new("./build.sh --target=Extract", (l, r) =>
@@ -59,9 +62,9 @@ public class ReadmeCommandTests(ITestOutputHelper log)
             Assert.True(File.Exists(Path.Combine(r.Figures, "default", "index.html")));
             l.Snapshot = l.Files();
         }),
-        new("./build.sh", (l, r) =>
+        new("./build.sh --target=Figures", (l, r) =>
         {
-            Succeeded(r); // run again: every stage Skipped, nothing written
+            Succeeded(r); // run again, naming the default target: every stage Skipped, nothing written
             Assert.All(StageTasks, t => Assert.Equal($"{t} Skipped", $"{t} {r.Statuses.GetValueOrDefault(t, "missing")}"));
             Assert.Equal(l.Snapshot, l.Files());
         }),
@@ -181,7 +184,7 @@ public class ReadmeCommandTests(ITestOutputHelper log)
             }),
         new("./build.sh --target=Bench [--only=store,load,memory,extract,figures,tokenizers,scaleout]", Run: "./build.sh --target=Bench --only=nosuch",
             Why: "the benchmarks take minutes and measure the machine. Cheaper: an unknown --only is refused listing the benchmarks, "
-                + "which are the README's",
+                + "which are the ones src/Tta.Bench/README.md lists",
             Check: (l, r) =>
             {
                 Assert.NotEqual(0, r.Code);
@@ -220,7 +223,7 @@ public class ReadmeCommandTests(ITestOutputHelper log)
         }),
     ];
 
-    /// <summary>README placeholders (whole <c>--option=VALUE</c> tokens) and what the lane passes instead.</summary>
+    /// <summary>Placeholders the documents show (whole <c>--option=VALUE</c> tokens) and what the lane passes instead.</summary>
     private static readonly Dictionary<string, Func<Lane, string>> Placeholders = new(StringComparer.Ordinal)
     {
         ["--experiment=experiments/foo.yaml"] = l => $"--experiment={l.Experiments}/foo.yaml",
@@ -242,7 +245,7 @@ public class ReadmeCommandTests(ITestOutputHelper log)
         var readme = name.StartsWith('\'') ? "./build.sh --experiment='experiments/paper-*.yaml'" : $"./build.sh --experiment=experiments/{name}.yaml";
         return new(readme, Offline: true, Fresh: true,
             Why: $"needs {string.Join(", ", repos)} from the Hugging Face Hub (network, gigabytes). Cheaper: offline with an empty "
-                + "huggingface_hub cache it is accepted and stops in Download with the hub client's message, as the README says",
+                + "huggingface_hub cache it is accepted and stops in Download with the hub client's message, as experiments/README.md says",
             Check: (l, r) =>
             {
                 Assert.NotEqual(0, r.Code);
@@ -351,18 +354,21 @@ public class ReadmeCommandTests(ITestOutputHelper log)
     }
 
     [Fact]
-    public void EveryCommandTheReadmeShowsHasALaneEntryAndEveryEntryIsShown()
+    public void EveryCommandTheDocumentsShowHasALaneEntryAndEveryEntryIsShown()
     {
-        var readme = ReadmeText;
-        var commands = ReadmeCommands.Commands(readme);
+        var documents = Documents();
+        var paths = documents.Select(d => d.Path).ToList();
+        foreach (var expected in new[] { "README.md", "experiments/README.md", "src/README.md", "tests/fixtures/README.md" })
+            Assert.True(paths.Contains(expected), $"{expected} is not among the documents read: {string.Join(", ", paths)}");
+        var commands = documents.SelectMany(d => ReadmeCommands.Commands(d.Markdown)).Distinct(StringComparer.Ordinal).ToList();
         Assert.True(commands.Count >= 20, $"only {commands.Count} commands found: the parser lost some");
+        var shown = ReadmeCommands.WhereShown(documents);
         var inLane = Entries.Select(e => e.Readme).ToHashSet(StringComparer.Ordinal);
-        var missing = commands.Where(c => !inLane.Contains(c)).ToList();
-        Assert.True(missing.Count == 0, "the README shows commands the README lane does not run; add an entry to "
+        var missing = commands.Where(c => !inLane.Contains(c)).Select(c => $"{c}  (in {string.Join(", ", shown[c])})").ToList();
+        Assert.True(missing.Count == 0, "the documents show commands the README lane does not run; add an entry to "
             + $"ReadmeCommandTests.Entries for each:\n{string.Join("\n", missing)}");
-        var shown = commands.Concat(ReadmeCommands.Snippets(readme)).ToHashSet(StringComparer.Ordinal);
-        var stale = inLane.Where(e => !shown.Contains(e)).ToList();
-        Assert.True(stale.Count == 0, $"lane entries whose command the README no longer shows:\n{string.Join("\n", stale)}");
+        var stale = inLane.Where(e => !shown.ContainsKey(e)).ToList();
+        Assert.True(stale.Count == 0, $"lane entries whose command no document shows any more:\n{string.Join("\n", stale)}");
         Assert.All(Entries.Where(e => e.Run is not null), e => Assert.False(string.IsNullOrWhiteSpace(e.Why), $"{e.Readme}: runs something else, so it must say why"));
     }
 
@@ -395,6 +401,25 @@ public class ReadmeCommandTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void DocumentsAreTheRepositorysMarkdownOutsideBuildOutputsAndEachCommandNamesWhereItIsShown()
+    {
+        var root = Repo.TempDir();
+        foreach (var file in new[] { "README.md", "experiments/README.md", "src/README.md", "src/Tta/Store/README.md",
+            "tests/fixtures/README.md", "src/Tta/bin/Release/README.md", "src/Tta/obj/x.md", "tests/oracle/node_modules/p/README.md",
+            "tests/.cache/README.md", "build/README.md", "experiments/notes.txt" })
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(root, file))!);
+            File.WriteAllText(Path.Combine(root, file), "# doc\n");
+        }
+        Assert.Equal(["README.md", "experiments/README.md", "src/README.md", "src/Tta/Store/README.md", "tests/fixtures/README.md"],
+            ReadmeCommands.Documents(root));
+
+        var shown = ReadmeCommands.WhereShown([("README.md", "Run `./build.sh --jobs=4`."), ("src/a/README.md", "```sh\n./build.sh --jobs=4\n./build.sh --force\n```\n")]);
+        Assert.Equal(["README.md", "src/a/README.md"], shown["./build.sh --jobs=4"]);
+        Assert.Equal(["src/a/README.md"], shown["./build.sh --force"]);
+    }
+
+    [Fact]
     public void CakeSummaryIsReadByColumnsAcrossWrappedCells()
     {
         const string output = """
@@ -420,6 +445,7 @@ public class ReadmeCommandTests(ITestOutputHelper log)
     public void EveryReadmeCommandRunsThroughBuildSh()
     {
         var lane = new Lane { Log = log };
+        var shown = ReadmeCommands.WhereShown(Documents());
         var failures = new List<string>();
         var total = Stopwatch.StartNew();
         foreach (var entry in Entries)
@@ -427,7 +453,8 @@ public class ReadmeCommandTests(ITestOutputHelper log)
             var command = CommandLine(entry, lane);
             var scratch = entry.Fresh ? Repo.TempDir() : lane.Temp;
             var (cache, figures) = (Path.Combine(scratch, "cache"), Path.Combine(scratch, "figures"));
-            var label = entry.Why is null ? entry.Readme : $"{entry.Readme}  [runs: {(command.Length == 0 ? "no process" : command)}; {entry.Why}]";
+            var label = (entry.Why is null ? entry.Readme : $"{entry.Readme}  [runs: {(command.Length == 0 ? "no process" : command)}; {entry.Why}]")
+                + $"\n  shown in {string.Join(", ", shown.GetValueOrDefault(entry.Readme, ["no document"]))}";
             try
             {
                 entry.Before?.Invoke(lane);
@@ -478,7 +505,7 @@ public class ReadmeCommandTests(ITestOutputHelper log)
             }
         }
         log.WriteLine($"the lane took {total.Elapsed.TotalSeconds:0} s");
-        Assert.True(failures.Count == 0, $"{failures.Count} README command(s) failed:\n\n{string.Join("\n\n", failures)}");
+        Assert.True(failures.Count == 0, $"{failures.Count} documented command(s) failed:\n\n{string.Join("\n\n", failures)}");
     }
 
     private static string Tail(string output)

@@ -1,7 +1,7 @@
 namespace Tta.Config;
 
 /// <summary>
-/// An experiment file (experiments/*.yaml), validated. See README "Experiment files" for every field.
+/// An experiment file (experiments/*.yaml), validated. See experiments/README.md for every field.
 /// <see cref="License"/> is the SPDX id of the licence its results are published under (archives carry it).
 /// </summary>
 public sealed record Experiment(

@@ -5,7 +5,7 @@ using Tta.Cache;
 namespace Tta.Extract;
 
 /// <summary>
-/// The public Parquet format of activations and metrics (schema in README "Outputs"): one row per vector with columns
+/// The public Parquet format of activations and metrics (schema in src/Tta/Store/README.md): one row per vector with columns
 /// <c>point, stack, layer, head, [measure,] position, values</c>, file key-value metadata for tokens, model and
 /// fingerprint. Written streaming, one row group per block, Snappy-compressed, to a temporary file that is renamed into
 /// place only by <see cref="CommitAsync"/>, so a killed run never leaves a file that looks complete.

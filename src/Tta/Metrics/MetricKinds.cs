@@ -5,7 +5,7 @@ namespace Tta.Metrics;
 /// <summary>
 /// Every metric kind, one line each. The order is the order of the units, of the default <c>figures.kinds</c> and of
 /// the explorer's gallery. Adding a kind: its class (an <see cref="IMetricKind"/>, usually with its unit and figure
-/// files beside it) and one line here — see README "Extending tta".
+/// files beside it) and one line here — see src/Tta/Metrics/README.md.
 /// </summary>
 public static class MetricKinds
 {

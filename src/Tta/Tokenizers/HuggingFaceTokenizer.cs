@@ -10,7 +10,7 @@ namespace Tta.Tokenizers;
 /// (BPE, Unigram, WordLevel), then the post-processor's template. A WordPiece model (BERT) is handed to
 /// <see cref="BertWordPieceTokenizer"/>. Characters are classified with Hugging Face's own tables
 /// (<see cref="HuggingFaceUnicode"/>). Components this class does not implement raise <see cref="NotSupportedException"/>
-/// when the file is loaded; what is checked against Hugging Face, and what is not, is listed in the README.
+/// when the file is loaded; what is checked against Hugging Face, and what is not, is listed in src/Tta/Tokenizers/README.md.
 /// </summary>
 public sealed class HuggingFaceTokenizer : ITextTokenizer
 {
