@@ -2,9 +2,10 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using Tta.Models;
 using static TorchSharp.torch;
 
-namespace Tta.Models;
+namespace Tta.Bench;
 
 /// <summary>What <see cref="SyntheticCheckpoint.Write"/> wrote.</summary>
 public sealed record SyntheticResult(string Directory, string Shape, ScalarType DType, long Layers, double Parameters,
