@@ -42,6 +42,26 @@ void CliOrFail(string arguments)
     if (code != 0) throw new CakeException(code, $"tta-cli {arguments.Split(' ')[0]} failed (exit {code}); see the message above");
 }
 
+// Synth and Bench run tta-bench (src/Tta.Bench: benchmarks and synthetic checkpoints, apart from the library), built
+// here when one of them runs: build.sh builds only the CLI. The build's output is shown only when it fails.
+void BenchOrFail(string arguments)
+{
+    using var build = StartAndReturnProcess("dotnet", new ProcessSettings
+    {
+        Arguments = $"build src/Tta.Bench/Tta.Bench.csproj -c {configuration} -p:TtaTorch={Argument("torch", "cpu")} -v:q -nologo",
+        WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true,
+    });
+    build.WaitForExit();
+    if (build.GetExitCode() != 0)
+    {
+        foreach (var line in build.GetStandardOutput().Concat(build.GetStandardError())) Error(line);
+        throw new CakeException(build.GetExitCode(), "building tta-bench failed; see the message above");
+    }
+    var bench = System.IO.Path.Combine(root, $"src/Tta.Bench/bin/{configuration}/net10.0/tta-bench.dll");
+    var code = StartProcess("dotnet", new ProcessSettings { Arguments = $"\"{bench}\" {arguments} --root=\"{root}\"", WorkingDirectory = root });
+    if (code != 0) throw new CakeException(code, $"tta-bench {arguments.Split(' ')[0]} failed (exit {code}); see the message above");
+}
+
 // The whole command line is checked here, in this process, before anything runs: the target and every option
 // (Cake itself ignores unknown ones), and for targets that run stages the experiments and option values, so a
 // rejected run creates nothing (not even cache/ and its lock). The error is printed once, here.
@@ -158,7 +178,7 @@ Task("Synth")
         var extra = "";
         foreach (var key in new[] { "dtype", "layers", "shards", "weights" })
             if (HasArgument(key)) extra += $" --{key}={Argument<string>(key)}";
-        CliOrFail($"synth --shape={Argument<string>("shape")} --out=\"{Argument<string>("out")}\"{extra}");
+        BenchOrFail($"synth --shape={Argument<string>("shape")} --out=\"{Argument<string>("out")}\"{extra}");
     });
 
 Task("Archive")
@@ -177,7 +197,7 @@ Task("Bench")
         var options = "";
         foreach (var key in new[] { "only", "tokens", "falcon-layers", "repeats", "work" })
             if (HasArgument(key)) options += $" --{key}={Argument<string>(key)}";
-        CliOrFail($"bench{options}");
+        BenchOrFail($"bench{options}");
     });
 
 Task("Clean")

@@ -18,7 +18,7 @@ public static class TtaCli
     public const int BadInput = 2;
     public const int NotRegenerated = 4; // verify: checksums match, but some units were made by other code
 
-    public static readonly IReadOnlyList<string> Verbs = ["validate", "plan", "status", "run", "units", "forward", "clean", "archive", "verify", "bench", "synth", "check-options", "help"];
+    public static readonly IReadOnlyList<string> Verbs = ["validate", "plan", "status", "run", "units", "forward", "clean", "archive", "verify", "check-options", "help"];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -51,8 +51,6 @@ public static class TtaCli
                 "clean" => Clean(options, io),
                 "archive" => Archive(options, io),
                 "verify" => Verify(options, io),
-                "bench" => Bench(options, io),
-                "synth" => Synth(options, io),
                 _ => Usage(options, io),
             };
         }
@@ -149,9 +147,6 @@ public static class TtaCli
               clean     [--orphans]                        delete what tta wrote in cache/ and figures/ (--orphans: only what no experiment describes)
               archive   [--experiment=…] [--out=DIR]       zip each experiment's results (default DIR: figures/archives)
               verify    --archive=FILE.zip                 check an archive's checksums and regenerate its figures
-              synth     --shape=NAME --out=DIR [--dtype=float32|bfloat16|float16] [--layers=N] [--shards=N] [--weights=random|empty]
-                        write a synthetic checkpoint of a real model's shape (t5-base, flan-t5-base, flan-t5-xl, falcon-7b,
-                        llama-2-7b, tinyllama-1.1b) and print its memory estimate
               check-options --NAME=VALUE …                 check ./build.sh options against the known ones
               help [build]                                 this text (build: ./build.sh's targets and options)
             options:
@@ -398,70 +393,6 @@ public static class TtaCli
                 io.Out.WriteLine("forward: Falcon attention masked as transformers does when it returns attention weights from an SDPA-loaded model (--masking=reference); the default --masking=correct masks causally");
             }
         });
-    }
-
-    /// <summary>
-    /// Benchmarks that print ratios against baselines measured in the same run (never timed tests):
-    /// store (Parquet write/read, similarity maps), load (checkpoint peak RSS / file size), memory (peak RSS of Extract
-    /// at 512 tokens vs weights, estimate beside it; --falcon-layers=N, 32 = full Falcon-7b), extract (Extract stage vs
-    /// load + bare forward), figures (vs matplotlib), tokenizers (vs Hugging Face), scaleout (--jobs=1 vs 2, no-op vs
-    /// Snakemake). --only=store,load,memory,extract,figures,tokenizers,scaleout picks some.
-    /// </summary>
-    private static int Bench(Options o, Writers io)
-    {
-        if (o.Get("child") == "forward")
-            return Tta.Models.ModelBenchmark.BareForward(o.Required("model"), o.Required("text"), o.Get("dtype") ?? "float32", io.Out);
-        string[] benchmarks = ["store", "load", "memory", "extract", "figures", "tokenizers", "scaleout"];
-        var only = o.All("only").SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
-        if (only.FirstOrDefault(name => !benchmarks.Contains(name)) is { } unknown)
-            throw new ArgumentException($"--only={unknown}: no such benchmark; write one or more of {string.Join(",", benchmarks)}");
-        bool Wanted(string name) => only.Count == 0 || only.Contains(name);
-        var work = o.Get("work") ?? Path.GetTempPath();
-        int[]? Sizes(string key) => o.Get(key)?.Split(',').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-        if (Wanted("store"))
-        {
-            var s = Sizes("store-sizes") ?? [33, 512, 4544];
-            Tta.Metrics.StoreBenchmark.Run(io.Out, work, s[0], s[1], s[2]);
-        }
-        if (Wanted("load"))
-            Tta.Models.LoadBenchmark.Run(io.Out, work, long.Parse(o.Get("load-bytes") ?? (1L << 30).ToString(System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture));
-        if (Wanted("memory"))
-            Tta.Models.ModelBenchmark.RunMemory(io.Out, work, Sizes("tokens")?[0] ?? 512, Sizes("falcon-layers")?[0] ?? 4);
-        if (Wanted("extract"))
-            Tta.Models.ModelBenchmark.RunExtract(io.Out, work, Sizes("tokens")?[0] ?? 512, Sizes("repeats")?[0] ?? 3);
-        if (Wanted("figures"))
-        {
-            var s = Sizes("figure-sizes") ?? [100, 512, 12]; // count, tokens, cell pixels
-            Tta.Figures.FigureBenchmark.Run(io.Out, work, s[0], s[1], s.Length > 2 ? s[2] : 12,
-                int.TryParse(o.Get("jobs"), out var jobs) ? jobs : Environment.ProcessorCount);
-        }
-        if (Wanted("tokenizers"))
-            Tta.Tokenizers.TokenizerBenchmark.Run(io.Out, work, o.Get("root") ?? Directory.GetCurrentDirectory());
-        if (Wanted("scaleout"))
-            ScaleOutBenchmark.Run(io.Out, work, o.Get("root") ?? Directory.GetCurrentDirectory(), Sizes("repeats")?[0] ?? 3);
-        return 0;
-    }
-
-    /// <summary>
-    /// Writes a synthetic checkpoint (<see cref="Tta.Models.SyntheticCheckpoint"/>) and prints what running it would
-    /// need at 512 tokens, so memory can be planned before downloading the real one.
-    /// </summary>
-    private static int Synth(Options o, Writers io)
-    {
-        var root = o.Get("root") ?? Directory.GetCurrentDirectory();
-        var outDir = Path.GetFullPath(o.Required("out"), root);
-        int? Int(string key) => o.Get(key) is { } v
-            ? int.TryParse(v, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0
-                ? n : throw new ArgumentException($"--{key}={v}: write a positive whole number")
-            : null;
-        var weights = o.Get("weights") ?? "random";
-        if (weights is not ("random" or "empty")) throw new ArgumentException($"--weights={weights}: use random or empty (sparse files of zeros)");
-        var dtype = o.Get("dtype") is { } d ? Tta.Extract.ExtractStage.DType(d) : (TorchSharp.torch.ScalarType?)null;
-        var result = Tta.Models.SyntheticCheckpoint.Write(outDir, o.Required("shape"), dtype, Int("layers"), Int("shards"), weights == "random");
-        io.Out.WriteLine($"synth: {result}");
-        var estimate = Tta.Models.MemoryEstimate.For(outDir, result.DType, 512);
-        io.Out.WriteLine($"synth: running it on 512 tokens needs {estimate}{(estimate.Fits ? "" : " — does not fit here")}");
-        return 0;
     }
 
     private static int Clean(Options o, Writers io)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Tta.Bench;
 using Tta.Extract;
 using Tta.Models;
 using static TorchSharp.torch;

@@ -1,4 +1,4 @@
-using Tta.Figures;
+using Tta.Bench;
 using Xunit.Abstractions;
 
 namespace Tta.Tests;

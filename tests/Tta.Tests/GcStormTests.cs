@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.CodeAnalysis;
+using Tta.Bench;
 using Tta.Extract;
 using Tta.Models;
 using Xunit.Abstractions;

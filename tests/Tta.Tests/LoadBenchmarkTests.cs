@@ -1,5 +1,5 @@
 using System.Globalization;
-using Tta.Models;
+using Tta.Bench;
 using Xunit.Abstractions;
 
 namespace Tta.Tests;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using DuckDB.NET.Data;
+using Tta.Bench;
 using Tta.Config;
 using Tta.Extract;
 using Tta.Metrics;

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Tta.Bench;
 using Tta.Models;
 using Tta.Tokenizers;
 using static TorchSharp.torch;
@@ -143,13 +144,13 @@ public class SyntheticCheckpointTests
     {
         var root = Repo.TempDir();
         var log = new StringWriter();
-        Assert.Equal(0, TtaCli.Run(["synth", "--shape=falcon-7b", "--layers=2", "--weights=empty", "--out=falcon", $"--root={root}"], log, log));
+        Assert.Equal(0, TtaBench.Run(["synth", "--shape=falcon-7b", "--layers=2", "--weights=empty", "--out=falcon", $"--root={root}"], log, log));
         Assert.Contains("falcon-7b: 709,618,304 parameters in 2 blocks", log.ToString());
         Assert.Contains("running it on 512 tokens needs about", log.ToString());
         Assert.True(File.Exists(Path.Combine(root, "falcon", "model.safetensors")));
 
         var error = new StringWriter();
-        Assert.Equal(1, TtaCli.Run(["synth", "--shape=falcon-9b", "--out=x", $"--root={root}"], error, error));
+        Assert.Equal(1, TtaBench.Run(["synth", "--shape=falcon-9b", "--out=x", $"--root={root}"], error, error));
         Assert.Contains("unknown shape 'falcon-9b'; shapes: t5-base, flan-t5-base, flan-t5-xl, falcon-7b", error.ToString());
     }
 

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using Tta.Bench;
 using Tta.Tokenizers;
 using Xunit.Abstractions;
 

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Tta.Figures;
 
-namespace Tta.Figures;
+namespace Tta.Bench;
 
 /// <summary>
 /// Times <see cref="HeatmapFigure"/> against matplotlib (Debian's python3-matplotlib, installed with apt when missing)

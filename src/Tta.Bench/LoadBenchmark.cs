@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Tta.Models;
 using static TorchSharp.torch;
 
-namespace Tta.Models;
+namespace Tta.Bench;
 
 /// <summary>One load measured by <see cref="LoadBenchmark"/>; sizes in bytes.</summary>
 public sealed record LoadMeasurement(long FileBytes, long BaselineRss, long PeakRss, long RssAfter, double Seconds,

@@ -2,9 +2,10 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using Tta.Models;
 using static TorchSharp.torch;
 
-namespace Tta.Models;
+namespace Tta.Bench;
 
 /// <summary>What <see cref="SyntheticCheckpoint.Write"/> wrote.</summary>
 public sealed record SyntheticResult(string Directory, string Shape, ScalarType DType, long Layers, double Parameters,
@@ -21,7 +22,7 @@ public sealed record SyntheticResult(string Directory, string Shape, ScalarType 
 /// <c>model.safetensors.index.json</c>), with random weights, plus a tokenizer.json (<see cref="SyntheticTokenizer"/>).
 /// Tensors are streamed to disk from one pool of random normal values (N(0, 0.02); norm scales 1, biases 0), so a
 /// 14 GB checkpoint needs a few MB of memory; with <c>randomWeights: false</c> the data is left as holes in sparse
-/// files (zeros, instant, for memory planning). Used by Bench, the GC-storm test and <c>tta-cli synth</c>.
+/// files (zeros, instant, for memory planning). Used by Bench, the GC-storm test and <c>tta-bench synth</c>.
 /// </summary>
 public static class SyntheticCheckpoint
 {

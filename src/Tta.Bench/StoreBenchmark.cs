@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using Tta.Extract;
+using Tta.Metrics;
 using static TorchSharp.torch;
 
-namespace Tta.Metrics;
+namespace Tta.Bench;
 
 /// <summary>
 /// Throughput of the activation store and the similarity maps, each beside a bare baseline measured in the same run

@@ -5,7 +5,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
-namespace Tta.Tokenizers;
+namespace Tta.Bench;
 
 /// <summary>
 /// The reference implementations our tokenizers are checked and timed against, run through node from

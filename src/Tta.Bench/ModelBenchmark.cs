@@ -1,13 +1,14 @@
 using System.Diagnostics;
 using System.Globalization;
+using Tta.Models;
 using Tta.Tokenizers;
 using static TorchSharp.torch;
 
-namespace Tta.Models;
+namespace Tta.Bench;
 
 /// <summary>
 /// Benchmarks of a whole model run (not tests), each on a synthetic checkpoint of a real shape
-/// (<see cref="SyntheticCheckpoint"/>) in a throwaway project, every measurement a real tta-cli child process:
+/// (<see cref="SyntheticCheckpoint"/>) in a throwaway project, every measurement a real child process (tta-cli, or tta-bench for the bare baseline):
 /// <list type="bullet">
 /// <item><c>memory</c>: peak RSS of <c>tta-cli run --stage=Extract</c> at 512 tokens against the weights, for a
 /// Flan-T5-base-shaped float32 and a Falcon-7b-shaped bfloat16 checkpoint (goal ≤ 1.2 × weights + 0.5 GiB), with the
@@ -113,7 +114,7 @@ public static class ModelBenchmark
         for (var i = 0; i < repeats; i++)
         {
             extract.Add(Cli(root, experiment, "run", "--stage=Extract", "--force").Seconds);
-            var forward = CliProcess.Run(["bench", "--child=forward", $"--model={model}", $"--text={text}", "--dtype=float32"]);
+            var forward = CliProcess.Run(["bench", "--child=forward", $"--model={model}", $"--text={text}", "--dtype=float32"], assembly: CliProcess.BenchPath);
             if (forward.ExitCode != 0) throw new InvalidOperationException($"bare forward failed:\n{forward.Output}");
             bare.Add(forward.Seconds);
         }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 
-namespace Tta.Models;
+namespace Tta.Bench;
 
 /// <summary>
 /// A tokenizer.json for a synthetic checkpoint, so the pipeline can run it: the vocabulary has the real model's size

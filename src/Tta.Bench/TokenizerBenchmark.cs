@@ -2,8 +2,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Tta.Tokenizers;
 
-namespace Tta.Tokenizers;
+namespace Tta.Bench;
 
 /// <summary>
 /// Byte-level BPE with GPT-2's real vocabulary against Hugging Face's Rust tokenizers (node, same machine, same run):

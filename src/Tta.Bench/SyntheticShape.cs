@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace Tta.Models;
+namespace Tta.Bench;
 
 /// <summary>The kind of tokenizer a synthetic checkpoint gets: T5's Unigram with Metaspace, or a byte-level BPE.</summary>
 public enum SyntheticTokenizerKind { Unigram, ByteLevelBpe }

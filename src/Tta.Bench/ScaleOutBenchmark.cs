@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Tta.Models;
 
-namespace Tta.Execution;
+namespace Tta.Bench;
 
 /// <summary>
 /// Bench <c>--only=scaleout</c>, side by side in one run:
