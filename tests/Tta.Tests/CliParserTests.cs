@@ -85,6 +85,18 @@ public class CliParserTests
         Assert.False(Value<bool>("--force"));
     }
 
+    [Theory]
+    [InlineData("run --stage ", "Download,Extract,Metrics,Figures")]
+    [InlineData("status --force-stage ", "Download,Extract,Metrics,Figures")]
+    [InlineData("run --executor ", "local,slurm")]
+    [InlineData("forward --masking ", "correct,reference")]
+    [InlineData("help ", "run,build")]
+    public void ValuesAreCompletedFromTheirOptions(string commandLine, string expected)
+    {
+        var completions = TtaCli.Command().Parse(commandLine).GetCompletions(commandLine.Length).Select(c => c.Label).ToList();
+        foreach (var value in expected.Split(',')) Assert.Contains(value, completions);
+    }
+
     [Fact]
     public void ForwardedArgsAreTheTablesForwardedOptions()
     {
