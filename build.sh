@@ -79,7 +79,7 @@ if [ ! -f "$stamp" ] || [ -n "$(find src build/native -newer "$stamp" -type f -n
   touch "$stamp"
 fi
 
-# --help: tta's targets and options (from the tables in src/Tta/Config), not Cake's own help.
+# --help: tta's targets and options (from the tables in src/Tta.Build), not Cake's own help.
 for arg in "$@"; do
   case "$arg" in
     --help|-h) exec dotnet "src/Tta.Cli/bin/$config/net10.0/tta-cli.dll" help build ;;

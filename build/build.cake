@@ -2,8 +2,10 @@
 // Stage tasks carry the skip decision as a criteria (from the run journal, see below), so Cake's summary shows
 // Skipped/Executed truthfully; the user-facing targets (Download, Extract, Metrics, Figures) are thin aggregates.
 // The run lock (src/Tta/Cache/RunLock.cs) is taken here once and held for the whole run; the tta-cli processes of
-// the stages learn it from the TTA_RUN_LOCK environment variable. build.sh builds Tta.dll before Cake starts.
+// the stages learn it from the TTA_RUN_LOCK environment variable. build.sh builds Tta.dll and Tta.Build.dll (the
+// option table, the command-line check and the run journal) before Cake starts.
 #r "../src/Tta.Cli/bin/Release/net10.0/Tta.dll"
+#r "../src/Tta.Cli/bin/Release/net10.0/Tta.Build.dll"
 
 var target = Argument("target", "Figures");
 var configuration = Argument("configuration", "Release");
@@ -11,18 +13,11 @@ var configuration = Argument("configuration", "Release");
 var root = EnvironmentVariable("TTA_ROOT") ?? MakeAbsolute(Directory("..")).FullPath;
 var cli = System.IO.Path.Combine(root, $"src/Tta.Cli/bin/{configuration}/net10.0/tta-cli.dll");
 
-// Options forwarded to every tta-cli call that reads experiments.
-List<string> ForwardedArgs()
-{
-    var parts = new List<string>();
-    foreach (var e in Arguments<string>("experiment", new string[0])) parts.Add($"--experiment={e}");
-    foreach (var s in Arguments<string>("force-stage", new string[0])) parts.Add($"--force-stage={s}");
-    foreach (var flag in new[] { "force", "explain", "dry-run" })
-        if (HasArgument(flag)) parts.Add($"--{flag}");
-    foreach (var key in new[] { "cache", "figures", "memory-limit", "jobs", "executor", "partition", "account", "time", "poll-seconds" })
-        if (HasArgument(key)) parts.Add($"--{key}={Argument<string>(key)}");
-    return parts;
-}
+// Every option as given (name, value; value null for a bare --name).
+var given = Context.Arguments.GetArguments().SelectMany(a => a.Value.DefaultIfEmpty(null).Select(v => (a.Key, v))).ToList();
+
+// Options forwarded to every tta-cli call that reads experiments (the table marks them: src/Tta.Build/KnownOptions.cs).
+IReadOnlyList<string> ForwardedArgs() => Tta.Build.BuildScript.ForwardedArgs(given);
 
 // One command line for Cake's process alias: each value quoted.
 string Forwarded() => string.Join(" ", ForwardedArgs().Select(a => a.IndexOf('=') is var eq && eq > 0 ? $"{a[..(eq + 1)]}\"{a[(eq + 1)..]}\"" : a));
@@ -65,20 +60,19 @@ void BenchOrFail(string arguments)
 // The whole command line is checked here, in this process, before anything runs: the target and every option
 // (Cake itself ignores unknown ones), and for targets that run stages the experiments and option values, so a
 // rejected run creates nothing (not even cache/ and its lock). The error is printed once, here.
-var given = Context.Arguments.GetArguments().SelectMany(a => a.Value.DefaultIfEmpty(null).Select(v => (a.Key, v))).ToList();
-if (Tta.Execution.BuildScript.Problem(target, given, root) is { } problem)
+if (Tta.Build.BuildScript.Problem(target, given, root) is { } problem)
 {
     foreach (var line in problem.Split('\n')) Error($"error: {line}"); // a file with several problems: one error line each
-    System.Environment.Exit(Tta.Execution.BuildScript.BadInput);
+    System.Environment.Exit(Tta.Build.BuildScript.BadInput);
 }
 var dryRun = HasArgument("dry-run");
-var pipeline = Tta.Config.KnownTargets.Find(target).RunsStages;
+var pipeline = Tta.Build.KnownTargets.Find(target).RunsStages;
 // The last stage a target needs (Archive builds everything first).
-var throughStage = pipeline && !string.Equals(target, "Archive", StringComparison.OrdinalIgnoreCase) ? Tta.Config.KnownTargets.Find(target).Name : "Figures";
+var throughStage = pipeline && !string.Equals(target, "Archive", StringComparison.OrdinalIgnoreCase) ? Tta.Build.KnownTargets.Find(target).Name : "Figures";
 // Setup's plan (which also checks the experiments) records which stages have stale units, and the run records which stages it ran: the stage tasks'
 // criteria read this file instead of starting a process each.
 var journal = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"tta-run-{System.Environment.ProcessId}.json");
-Tta.Execution.RunJournal Journal() => Tta.Execution.RunJournal.Read(journal);
+Tta.Build.RunJournal Journal() => Tta.Build.RunJournal.Read(journal);
 // The one tta-cli run that builds every stale stage through the target (units of a stage start as soon as their
 // inputs exist); started by the first stale stage's task.
 System.Diagnostics.Process runner = null;
@@ -126,8 +120,8 @@ void StageTask(string task, string stage, string dependsOn)
     if (dependsOn != null) t.IsDependentOn(dependsOn);
     t.Does(() =>
     {
-        runner ??= Tta.Execution.BuildScript.StartRun(cli, new[] { "run", $"--stage={stage}", $"--through={throughStage}", $"--journal={journal}" }.Concat(ForwardedArgs()), root);
-        var outcome = Tta.Execution.BuildScript.WaitFor(journal, stage, runner);
+        runner ??= Tta.Build.BuildScript.StartRun(cli, new[] { "run", $"--stage={stage}", $"--through={throughStage}", $"--journal={journal}" }.Concat(ForwardedArgs()), root);
+        var outcome = Tta.Build.BuildScript.WaitFor(journal, stage, runner);
         if (!outcome.Ok) throw new CakeException(outcome.ExitCode, outcome.Message);
         Information(outcome.Message);
     });
@@ -144,7 +138,7 @@ Task("Metrics").IsDependentOn("Compute-Metrics");
 Task("Figures").IsDependentOn("Render-Figures");
 
 Task("Test")
-    .Description(Tta.Config.KnownTargets.Describe("Test"))
+    .Description(Tta.Build.KnownTargets.Describe("Test"))
     .Does(() =>
     {
         var results = System.IO.Path.Combine(root, "tests/Tta.Tests/TestResults");
@@ -167,12 +161,12 @@ Task("Test")
     });
 
 Task("Forward")
-    .Description(Tta.Config.KnownTargets.Describe("Forward"))
+    .Description(Tta.Build.KnownTargets.Describe("Forward"))
     .Does(() => CliOrFail($"forward --model=\"{Argument<string>("model")}\" --inputs=\"{Argument<string>("inputs")}\" --out=\"{Argument<string>("out")}\"" +
         (HasArgument("masking") ? $" --masking={Argument<string>("masking")}" : "")));
 
 Task("Synth")
-    .Description(Tta.Config.KnownTargets.Describe("Synth"))
+    .Description(Tta.Build.KnownTargets.Describe("Synth"))
     .Does(() =>
     {
         var extra = "";
@@ -182,16 +176,16 @@ Task("Synth")
     });
 
 Task("Archive")
-    .Description(Tta.Config.KnownTargets.Describe("Archive"))
+    .Description(Tta.Build.KnownTargets.Describe("Archive"))
     .IsDependentOn("Render-Figures")
     .Does(() => CliOrFail($"archive {Forwarded()}" + (HasArgument("out") ? $" --out=\"{Argument<string>("out")}\"" : "")));
 
 Task("Verify")
-    .Description(Tta.Config.KnownTargets.Describe("Verify"))
+    .Description(Tta.Build.KnownTargets.Describe("Verify"))
     .Does(() => CliOrFail($"verify --archive=\"{Argument<string>("archive")}\""));
 
 Task("Bench")
-    .Description(Tta.Config.KnownTargets.Describe("Bench"))
+    .Description(Tta.Build.KnownTargets.Describe("Bench"))
     .Does(() =>
     {
         var options = "";
@@ -201,7 +195,7 @@ Task("Bench")
     });
 
 Task("Clean")
-    .Description(Tta.Config.KnownTargets.Describe("Clean"))
+    .Description(Tta.Build.KnownTargets.Describe("Clean"))
     .Does(() => CliOrFail($"clean {Forwarded()}" + (HasArgument("orphans") ? " --orphans" : "")));
 
 RunTarget(target);

@@ -479,7 +479,7 @@ public class ExperimentLoaderTests
         File.WriteAllText(second, TinyWorkspace.DefaultYaml.Replace("name: tiny", "name: second", StringComparison.Ordinal)
             .Replace("cell_pixels: 8", "cell_pixels: 8\n  dpi: -3", StringComparison.Ordinal));
         var output = new StringWriter();
-        var code = TtaCli.Run([.. ws.Args("plan", "--through=Figures"), $"--experiment={second}"], output, output);
+        var code = TtaCli.Run([.. ws.Args("plan", "--through=Figures", $"--journal={Path.Combine(ws.Root, "journal.json")}"), $"--experiment={second}"], output, output);
         Assert.Equal(TtaCli.BadInput, code);
         var errors = output.ToString().Split('\n').Where(l => l.StartsWith("error: ", StringComparison.Ordinal)).ToList();
         Assert.Equal(10, errors.Count(e => e.StartsWith($"error: {ws.ExperimentPath}:", StringComparison.Ordinal)));

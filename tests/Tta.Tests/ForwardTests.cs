@@ -93,7 +93,7 @@ public class ForwardTests(ITestOutputHelper output)
         // causal: nothing above the diagonal
         Assert.Equal(0f, d.triu(1).abs().max().item<float>());
         var error = new StringWriter();
-        Assert.Equal(1, TtaCli.Run(["forward", $"--model={dir}", $"--inputs={caseJson}", $"--out={Path.Combine(tmp, "x.safetensors")}", "--masking=sdpa"], error, error));
+        Assert.Equal(TtaCli.BadInput, TtaCli.Run(["forward", $"--model={dir}", $"--inputs={caseJson}", $"--out={Path.Combine(tmp, "x.safetensors")}", "--masking=sdpa"], error, error));
         Assert.Contains("--masking must be reference or correct", error.ToString());
     }
 }

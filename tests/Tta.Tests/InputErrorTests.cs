@@ -92,7 +92,7 @@ public class InputErrorTests
         EditConfig(ws, key, value);
         foreach (var verb in new[] { "validate", "run" })
         {
-            var (code, output) = ws.Cli(verb, "--stage=Download");
+            var (code, output) = ws.Cli(verb, verb == "run" ? ["--stage=Download"] : []); // validate takes no stage
             Assert.True(code == 2, output);
             Assert.Matches(@"experiments/model/config\.json:\d+:\d+: ", output);
             Assert.Contains(message, output);
@@ -106,7 +106,7 @@ public class InputErrorTests
         var ws = new TinyWorkspace(TinyWorkspace.DefaultYaml.Replace("figures:", "extract:\n  points: [\"hidden_states.*\", \"hidden_state.*\"]\nfigures:", StringComparison.Ordinal));
         foreach (var verb in new[] { "validate", "run" })
         {
-            var (code, output) = ws.Cli(verb, "--stage=Download");
+            var (code, output) = ws.Cli(verb, verb == "run" ? ["--stage=Download"] : []); // validate takes no stage
             Assert.True(code == 2, output);
             Assert.Contains("tiny.yaml:13:31: extract.points: 'hidden_state.*' matches no capture point of model 'tiny'", output);
         }

@@ -194,7 +194,7 @@ public class PipelineTests
         ws.WriteExperiment(TinyWorkspace.DefaultYaml.Replace(replace, with));
         foreach (var verb in new[] { "validate", "run" })
         {
-            var (code, output) = ws.Cli(verb, "--stage=Download");
+            var (code, output) = ws.Cli(verb, verb == "run" ? ["--stage=Download"] : []); // validate takes no stage
             Assert.True(code == 2, $"{kind}: expected exit 2, got {code}: {output}");
             Assert.Contains(fragment, output);
             Assert.Matches(@"tiny\.yaml:\d+:\d+: ", output);

@@ -464,7 +464,7 @@ public class ReadmeCommandTests(ITestOutputHelper log)
                     // The lane's own cache and figures folders (a command that names --cache keeps it), for the
                     // targets that read them (./build.sh refuses an option its target would ignore).
                     var target = System.Text.RegularExpressions.Regex.Match(command, "--target=([A-Za-z]+)") is { Success: true } t ? t.Groups[1].Value : "Figures";
-                    var readsFolders = Tta.Config.KnownOptions.All.Single(o => o.Name == "cache").Targets!.Contains(target, StringComparer.OrdinalIgnoreCase);
+                    var readsFolders = Tta.Build.KnownOptions.All.Single(o => o.Name == "cache").Targets!.Contains(target, StringComparer.OrdinalIgnoreCase);
                     var line = command + (!readsFolders || command.Contains("--cache=", StringComparison.Ordinal) ? "" : $" --cache='{cache}'")
                         + (readsFolders ? $" --figures='{figures}'" : "");
                     var env = new Dictionary<string, string>();

@@ -123,7 +123,7 @@ public sealed class ScalarUseFinder
     private static IEnumerable<MetadataReference> References()
     {
         var platform = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
-        var own = new HashSet<string>(StringComparer.Ordinal) { "Tta.dll", "tta-cli.dll", "Tta.Tests.dll" };
+        var own = new HashSet<string>(StringComparer.Ordinal) { "Tta.dll", "Tta.Build.dll", "tta-cli.dll", "Tta.Tests.dll" };
         var local = Directory.GetFiles(AppContext.BaseDirectory, "*.dll");
         return platform.Concat(local).Where(f => !own.Contains(Path.GetFileName(f))).Where(IsManaged).DistinctBy(Path.GetFileName)
             .Select(f => MetadataReference.CreateFromFile(f));

@@ -65,7 +65,9 @@ public sealed class TinyWorkspace
     }
 
     public string[] Args(string verb, params string[] extra) =>
-        [verb, $"--root={Root}", $"--experiment={ExperimentPath}", .. extra];
+        verb == "verify" // reads an archive, not the experiments
+            ? [verb, $"--root={Root}", .. extra]
+            : [verb, $"--root={Root}", $"--experiment={ExperimentPath}", .. extra];
 
     /// <summary>Runs a tta-cli verb in-process; returns exit code and combined output.</summary>
     public (int Code, string Output) Cli(string verb, params string[] extra)

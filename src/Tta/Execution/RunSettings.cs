@@ -14,9 +14,7 @@ public sealed record RunSettings(int Jobs, long? MemoryLimitBytes, string Execut
     /// <param name="experiments">the run's experiments: their <c>executor:</c> blocks are the defaults.</param>
     public static RunSettings Check(Func<string, string?> option, IReadOnlyList<Experiment> experiments)
     {
-        var jobs = option("jobs") is { } j
-            ? int.TryParse(j, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1 ? n : throw new ArgumentException($"--jobs={j}: write a whole number of threads, 1 or more")
-            : Environment.ProcessorCount;
+        var jobs = option("jobs") is { } j ? ParseJobs(j) : Environment.ProcessorCount;
         var memory = option("memory-limit") is { } limit ? ParseBytes(limit) : (long?)null;
 
         var blocks = experiments.Where(e => e.Executor is not null).Select(e => e.Executor!).ToList();
@@ -24,19 +22,29 @@ public sealed record RunSettings(int Jobs, long? MemoryLimitBytes, string Execut
             throw new ConfigException(blocks[1].At!, "the experiments of this run ask for different executor: settings; run them separately, or give --executor, --partition, --account and --time on the command line");
         var block = blocks.FirstOrDefault();
         var kind = option("executor") ?? block?.Kind ?? "local";
-        if (!ExperimentLoader.ExecutorKinds.Contains(kind))
-            throw new ArgumentException($"--executor={kind}: use one of {string.Join(", ", ExperimentLoader.ExecutorKinds)}");
+        CheckExecutor(kind);
         // Slurm's values are checked even when the run stays on this machine: a typo is an error either way.
         var time = option("time") is { } t ? SlurmTimeLimit.Parse(t, "--time") : block?.Time is { } bt ? SlurmTimeLimit.Parse(bt, "executor.time") : (TimeSpan?)null;
-        var poll = option("poll-seconds") is { } p
-            ? double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0.1 and <= 60
-                ? TimeSpan.FromSeconds(seconds)
-                // At most a minute: Slurm forgets ended jobs after MinJobAge (300 s by default), and a task it forgot is lost.
-                : throw new ArgumentException($"--poll-seconds={p}: write the seconds between squeue polls, from 0.1 to 60 (default 5)")
-            : (TimeSpan?)null;
+        var poll = option("poll-seconds") is { } p ? ParsePollInterval(p) : (TimeSpan?)null;
         var slurm = kind == "slurm" ? new SlurmOptions(option("partition") ?? block?.Partition, option("account") ?? block?.Account, time) : null;
         return new RunSettings(jobs, memory, kind, slurm, poll);
     }
+
+    /// <summary>--jobs: a whole number of threads, 1 or more.</summary>
+    public static int ParseJobs(string text) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1 ? n : throw new ArgumentException($"--jobs={text}: write a whole number of threads, 1 or more");
+
+    /// <summary>--poll-seconds: from 0.1 to 60 seconds.</summary>
+    public static TimeSpan ParsePollInterval(string text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0.1 and <= 60
+            ? TimeSpan.FromSeconds(seconds)
+            // At most a minute: Slurm forgets ended jobs after MinJobAge (300 s by default), and a task it forgot is lost.
+            : throw new ArgumentException($"--poll-seconds={text}: write the seconds between squeue polls, from 0.1 to 60 (default 5)");
+
+    /// <summary>--executor: one of <see cref="ExperimentLoader.ExecutorKinds"/>.</summary>
+    public static string CheckExecutor(string kind) => ExperimentLoader.ExecutorKinds.Contains(kind)
+        ? kind
+        : throw new ArgumentException($"--executor={kind}: use one of {string.Join(", ", ExperimentLoader.ExecutorKinds)}");
 
     /// <summary>Bytes from "123", "512M", "16G".</summary>
     public static long ParseBytes(string text)

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Tta.Cache;
 
-namespace Tta.Execution;
+namespace Tta.Build;
 
 /// <summary>
 /// What one ./build.sh run knows about its stages, kept in a file that the Cake process and its tta-cli children

@@ -1,10 +1,11 @@
 using Tta.Config;
+using Tta.Execution;
 
-namespace Tta.Execution;
+namespace Tta.Build;
 
 /// <summary>
-/// What build/build.cake asks of the library before it runs anything (Cake loads Tta.dll, so these run in its own
-/// process, no extra process per run): the whole command line checked, target, options and, for targets that run
+/// What build/build.cake asks before it runs anything (Cake loads Tta.Build.dll, so these run in its own process, no
+/// extra process per run): the whole command line checked, target, options and, for targets that run
 /// stages, the experiments and option values, before the run lock is taken or any folder is made.
 /// </summary>
 public static class BuildScript
@@ -17,7 +18,7 @@ public static class BuildScript
     public static string? Problem(string target, IReadOnlyList<(string Name, string? Value)> given, string root)
     {
         if (KnownTargets.Problem(target) is { } unknownTarget) return unknownTarget;
-        if (KnownOptions.Problem(given, OptionScope.Build, StringComparison.OrdinalIgnoreCase) is { } option) return option;
+        if (KnownOptions.Problem(given) is { } option) return option;
         if (KnownOptions.NotForTarget(given, KnownTargets.Find(target)!.Name) is { } misplaced) return misplaced;
         bool Has(string name) => given.Any(g => string.Equals(g.Name, name, StringComparison.OrdinalIgnoreCase));
         if (!KnownTargets.Find(target)!.RunsStages)
@@ -37,6 +38,25 @@ public static class BuildScript
         {
             return e.Message;
         }
+    }
+
+    /// <summary>
+    /// The options Cake passes on to the tta-cli verbs that read experiments (plan, run, archive, clean): those of
+    /// <paramref name="given"/> the table marks <see cref="KnownOption.Forwarded"/>, as <c>--name=value</c> (every value
+    /// of a repeatable one, else the last) or <c>--name</c>.
+    /// </summary>
+    public static IReadOnlyList<string> ForwardedArgs(IReadOnlyList<(string Name, string? Value)> given)
+    {
+        var args = new List<string>();
+        foreach (var option in KnownOptions.All.Where(o => o.Forwarded))
+        {
+            var values = given.Where(g => string.Equals(g.Name, option.Name, StringComparison.OrdinalIgnoreCase)).Select(g => g.Value).ToList();
+            if (values.Count == 0) continue;
+            if (!option.TakesValue) args.Add($"--{option.Name}");
+            else if (option.Repeatable) args.AddRange(values.OfType<string>().Select(v => $"--{option.Name}={v}"));
+            else args.Add($"--{option.Name}={values[^1]}");
+        }
+        return args;
     }
 
     /// <summary>

@@ -1,4 +1,6 @@
-namespace Tta.Config;
+using Tta.Config;
+
+namespace Tta.Build;
 
 /// <summary>
 /// Every target of ./build.sh, one line each: the one table behind <c>./build.sh --help</c>, the check of

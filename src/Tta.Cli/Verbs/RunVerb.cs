@@ -1,0 +1,109 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Tta.Build;
+using Tta.Cache;
+using Tta.Execution;
+
+namespace Tta.Cli.Verbs;
+
+/// <summary>
+/// run --stage=STAGE [--through=LAST]: the stale units of STAGE (through LAST, one process: a unit starts as soon
+/// as what it reads is built), side by side (--jobs), here or on Slurm (--executor); run --unit=ID: exactly that
+/// unit. With --journal=FILE, records which stages ran (for Cake's summary).
+/// </summary>
+internal sealed class RunVerb : Verb
+{
+    private readonly Option<string?> stage = CliOptions.Stage("stage", "the (first) stage to run");
+    private readonly Option<string?> unit = CliOptions.Text("unit", "ID", "run exactly one unit, by id (tta-cli units lists them; if stale, or with --force)");
+    private readonly Option<string?> through = CliOptions.Stage("through", "the last stage: every stale stage from --stage through it, in one process");
+    private readonly Option<string?> journal = CliOptions.Text("journal", "FILE", "the file Cake's stage tasks read their criteria from");
+    private readonly Option<bool> dryRun = CliOptions.DryRun();
+    private readonly RunInputOptions inputs;
+    private readonly StalenessOptions staleness;
+
+    public RunVerb() : base("run", "run the stale units of a stage (--jobs at a time), or exactly one unit (--unit)")
+    {
+        foreach (var option in new Option[] { stage, unit, through, journal, dryRun }) Add(option);
+        inputs = new RunInputOptions(Command);
+        staleness = new StalenessOptions(Command);
+        Command.Validators.Add(r =>
+        {
+            if (r.GetResult(stage) is null && r.GetResult(unit) is null) r.AddError("--stage=… is required");
+        });
+    }
+
+    protected override bool ExplainsHashes(ParseResult p) => staleness.Explain(p);
+
+    protected override int Run(ParseResult p, Writers io)
+    {
+        var checkedInputs = inputs.Check(p, Root(p), staleness.ForcedStages(p));
+        var id = p.GetValue(unit);
+        var first = Pipeline.Order(id is null ? p.GetValue(stage)! : Pipeline.StageNames[0]);
+        var last = p.GetValue(through) is { } t ? Math.Max(first, Pipeline.Order(t)) : first;
+        var stages = Pipeline.StageNames.Skip(first).Take(last - first + 1).ToList();
+        if (p.GetValue(dryRun)) return staleness.DryRun(p, checkedInputs, stages, io);
+        using var c = RunInputOptions.Context(checkedInputs, io);
+        if (id is not null)
+        {
+            Pipeline.RunUnit(id, c, staleness.RunOptions(p));
+            return 0;
+        }
+        var slurm = Slurm(checkedInputs.Settings, c);
+        var journalPath = p.GetValue(journal);
+        var tracker = new RunTracker
+        {
+            StageFinished = journalPath is null ? null : (stage, ran) => RunJournal.Record(journalPath, stage, RunJournal.StageState.Finished, ran),
+        };
+        using var cancel = new CancellationTokenSource();
+        // Ctrl-C (SIGINT) or SIGTERM (a scheduler or CI stopping us): on Slurm, the run's jobs are cancelled before this
+        // process ends; here, the run says what it interrupts and what the next run redoes, then ends as signalled
+        // (units write through temporary files and record a unit only when it is complete, so nothing half-written is
+        // trusted).
+        var signals = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM }.Select(signal => PosixSignalRegistration.Create(signal, context =>
+        {
+            if (slurm is not null)
+            {
+                context.Cancel = true;
+                cancel.Cancel();
+                return;
+            }
+            c.Progress?.Dispose(); // the live block goes before the report
+            io.Error.WriteLine(tracker.InterruptionReport());
+            io.Error.Flush();
+        })).ToList();
+        try
+        {
+            Pipeline.Run(stages, c, staleness.RunOptions(p) with { Tracker = tracker }, slurm, cancel.Token);
+            if (journalPath is not null)
+                foreach (var stage in stages) RunJournal.Record(journalPath, stage, RunJournal.StageState.Finished);
+        }
+        catch (Exception) when (journalPath is not null)
+        {
+            if ((tracker.FailedStage ?? stages.FirstOrDefault(s => RunJournal.Read(journalPath)[s].State == RunJournal.StageState.Waiting)) is { } failed)
+                RunJournal.Record(journalPath, failed, RunJournal.StageState.Failed);
+            throw;
+        }
+        finally
+        {
+            foreach (var registration in signals) registration.Dispose();
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// The Slurm settings when the run goes to Slurm (--executor=slurm, or executor: kind: slurm in the experiments;
+    /// --partition, --account and --time win over the experiments' values, see <see cref="RunSettings"/>); null for
+    /// this machine.
+    /// </summary>
+    private static SlurmSettings? Slurm(RunSettings settings, RunContext c)
+    {
+        if (settings.Slurm is not { } options) return null;
+        var common = new List<string> { $"--root={c.Workspace.Root}", $"--cache={c.Workspace.CacheDir}", $"--figures={c.Workspace.FiguresDir}" };
+        common.AddRange(c.Experiments.Select(e => $"--experiment={e.SourcePath}"));
+        return new SlurmSettings(options, ["dotnet", typeof(TtaCli).Assembly.Location], common)
+        {
+            PollInterval = settings.PollInterval,
+            Progress = Tta.Execution.Slurm.SlurmProgressWriter.ForConsole(),
+        };
+    }
+}

@@ -1,0 +1,60 @@
+using System.CommandLine;
+using Tta.Cache;
+
+namespace Tta.Cli.Verbs;
+
+/// <summary>
+/// One tta-cli verb: its command (name, description, the options it reads, their checks and help) and what it does.
+/// Every verb takes <c>--root</c>, which Cake adds to every call.
+/// </summary>
+internal abstract class Verb
+{
+    private readonly Option<string?> root = CliOptions.Root();
+
+    protected Verb(string name, string description)
+    {
+        Command = new Command(name, description);
+        Add(root);
+        Command.SetAction(Invoke);
+    }
+
+    public Command Command { get; }
+
+    public string Name => Command.Name;
+
+    /// <summary>Adds <paramref name="option"/> to the verb's command; returns it.</summary>
+    protected T Add<T>(T option) where T : Option
+    {
+        Command.Options.Add(option);
+        return option;
+    }
+
+    /// <summary>The project root: --root, or the current folder.</summary>
+    protected string Root(ParseResult p) => p.GetValue(root) ?? Directory.GetCurrentDirectory();
+
+    /// <summary>Runs the verb; returns its exit code. Exceptions are reported by <see cref="TtaCli.Run"/>.</summary>
+    protected abstract int Run(ParseResult p, Writers io);
+
+    /// <summary>Whether each file hashed is reported on the output (--explain).</summary>
+    protected virtual bool ExplainsHashes(ParseResult p) => false;
+
+    private int Invoke(ParseResult p)
+    {
+        var io = new Writers(p.InvocationConfiguration.Output, p.InvocationConfiguration.Error);
+        var previousHashLog = ContentHash.Log;
+        if (ExplainsHashes(p)) ContentHash.Log = io.Out; // each file hashed, with where its hash came from
+        try
+        {
+            return Run(p, io);
+        }
+        finally
+        {
+            ContentHash.Log = previousHashLog;
+        }
+    }
+}
+
+internal sealed record Writers(TextWriter Out, TextWriter Error);
+
+/// <summary>Bad input found before anything ran (an option's value, an unreadable experiment file): exit <see cref="TtaCli.BadInput"/>.</summary>
+internal sealed class BadInputException(string message) : Exception(message);
