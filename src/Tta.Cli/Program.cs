@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using Tta;
+using Tta.Pipeline;
 using Tta.Cache;
 using Tta.Config;
 using Tta.Execution;
@@ -103,17 +103,17 @@ public static class TtaCli
     private static int Plan(Options o, Writers io)
     {
         var inputs = Inputs(o);
-        var through = Pipeline.Canonical(o.Required("through"));
+        var through = Stages.Canonical(o.Required("through"));
         var journal = new RunJournal();
         if (o.Has("dry-run"))
         {
             journal.Write(o.Required("journal")); // no stage stale: Cake's stage tasks run nothing
-            return DryRun(inputs, Pipeline.StageNames.Take(Pipeline.Order(through) + 1).ToList(), o, io);
+            return DryRun(inputs, Stages.StageNames.Take(Stages.Order(through) + 1).ToList(), o, io);
         }
         using var c = Context(inputs, io);
-        foreach (var stage in Pipeline.StageNames.Take(Pipeline.Order(through) + 1))
+        foreach (var stage in Stages.StageNames.Take(Stages.Order(through) + 1))
         {
-            var statuses = Pipeline.Check(stage, c, Forced(o, stage), o.Has("verify"));
+            var statuses = Stages.Check(stage, c, Forced(o, stage), o.Has("verify"));
             var entry = journal[stage];
             entry.Units = statuses.Count;
             entry.StaleUnits = statuses.Count(s => !s.UpToDate);
@@ -199,7 +199,7 @@ public static class TtaCli
     }
 
     private static bool Forced(Options o, string stage) =>
-        o.Has("force") || o.All("force-stage").Any(s => Pipeline.Canonical(s) == stage);
+        o.Has("force") || o.All("force-stage").Any(s => Stages.Canonical(s) == stage);
 
     /// <summary>One unit's line of --explain (and of --dry-run, whose stale units "would run").</summary>
     private static string Describe(string stage, UnitStatus s, string staleWord) =>
@@ -213,9 +213,9 @@ public static class TtaCli
 
     private static int Status(Options o, Writers io)
     {
-        var stage = Pipeline.Canonical(o.Required("stage"));
+        var stage = Stages.Canonical(o.Required("stage"));
         var c = Context(o, io);
-        var statuses = Pipeline.Check(stage, c, Forced(o, stage), o.Has("verify"));
+        var statuses = Stages.Check(stage, c, Forced(o, stage), o.Has("verify"));
         var stale = statuses.Where(s => !s.UpToDate).ToList();
         if (o.Has("explain") || o.Has("verify"))
             foreach (var s in statuses)
@@ -234,14 +234,14 @@ public static class TtaCli
     private static int RunStage(Options o, Writers io)
     {
         var inputs = Inputs(o);
-        var first = Pipeline.Order(o.Get("unit") is null ? o.Required("stage") : Pipeline.StageNames[0]);
-        var last = o.Get("through") is { } t ? Math.Max(first, Pipeline.Order(t)) : first;
-        var stages = Pipeline.StageNames.Skip(first).Take(last - first + 1).ToList();
+        var first = Stages.Order(o.Get("unit") is null ? o.Required("stage") : Stages.StageNames[0]);
+        var last = o.Get("through") is { } t ? Math.Max(first, Stages.Order(t)) : first;
+        var stages = Stages.StageNames.Skip(first).Take(last - first + 1).ToList();
         if (o.Has("dry-run")) return DryRun(inputs, stages, o, io);
         using var c = Context(inputs, io);
         if (o.Get("unit") is { } id)
         {
-            Pipeline.RunUnit(id, c, RunOptions(o));
+            PipelineRun.RunUnit(id, c, RunOptions(o));
             return 0;
         }
         var slurm = Slurm(inputs.Settings, c);
@@ -269,7 +269,7 @@ public static class TtaCli
         })).ToList();
         try
         {
-            Pipeline.Run(stages, c, RunOptions(o) with { Tracker = tracker }, slurm, cancel.Token);
+            PipelineRun.Run(stages, c, RunOptions(o) with { Tracker = tracker }, slurm, cancel.Token);
             if (journal is not null)
                 foreach (var stage in stages) RunJournal.Record(journal, stage, RunJournal.StageState.Finished);
         }
@@ -296,7 +296,7 @@ public static class TtaCli
         using var c = new RunContext(inputs.Workspace, inputs.Experiments, io.Out);
         var wouldRun = 0;
         foreach (var stage in stages)
-            foreach (var s in Pipeline.Check(stage, c, Forced(o, stage)))
+            foreach (var s in Stages.Check(stage, c, Forced(o, stage)))
             {
                 if (!s.UpToDate) wouldRun++;
                 io.Out.WriteLine(Describe(stage, s, "would run"));
@@ -327,7 +327,7 @@ public static class TtaCli
     {
         using var c = Context(o, io);
         var graph = Tta.Execution.UnitGraph.For(c);
-        var stage = o.Get("stage") is { } s ? Pipeline.Canonical(s) : null;
+        var stage = o.Get("stage") is { } s ? Stages.Canonical(s) : null;
         foreach (var unit in graph.Units.Where(u => stage is null || u.Stage == stage))
         {
             var status = StageRunner.Check(unit, c.Workspace);

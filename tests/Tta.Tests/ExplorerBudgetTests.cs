@@ -4,6 +4,7 @@ using System.Text;
 using Tta.Explorer;
 using Tta.Metrics;
 using Xunit.Abstractions;
+using Tta.Pipeline;
 
 namespace Tta.Tests;
 

@@ -5,6 +5,7 @@ using Tta.Explorer;
 using Tta.Figures;
 using Xunit.Abstractions;
 using HbBuffer = HarfBuzzSharp.Buffer;
+using Tta.Pipeline;
 
 namespace Tta.Tests;
 

@@ -8,6 +8,7 @@ using Tta.Cache;
 using Tta.Config;
 using Tta.Figures;
 using Tta.Metrics;
+using Tta.Pipeline;
 
 namespace Tta.Archive;
 
@@ -68,7 +69,7 @@ public static partial class ArchiveVerifier
 
             var notRegenerated = new List<string>();
             var compared = RegenerateFigures(members, problems, notRegenerated, log);
-            Explorer.ExplorerCheck.Verify(members, problems, notRegenerated, log);
+            ExplorerCheck.Verify(members, problems, notRegenerated, log);
             return new VerifyReport(problems, actual.Count, compared) { NotRegenerated = notRegenerated, MadeBy = RecordedCommit(members) };
         }
     }

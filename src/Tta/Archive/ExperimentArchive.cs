@@ -10,6 +10,7 @@ using Tta.Download;
 using Tta.Extract;
 using Tta.Figures;
 using Tta.Metrics;
+using Tta.Pipeline;
 
 namespace Tta.Archive;
 
@@ -47,8 +48,8 @@ public static class ExperimentArchive
         // every unit read, so no run rewrites a unit while its files go into the zip, and Clean waits.
         using var runLock = RunLock.Acquire(ws.CacheDir, LockMode.Shared, null, log);
         var context = new RunContext(ws, [experiment], log);
-        using var readLock = UnitLock.AcquireForReading(ws.CacheDir, Pipeline.StageNames.SelectMany(s => Pipeline.Units(s, context)).ToList(), log);
-        var stale = Pipeline.StageNames.SelectMany(s => Pipeline.Check(s, context, forced: false).Where(u => !u.UpToDate)
+        using var readLock = UnitLock.AcquireForReading(ws.CacheDir, Stages.StageNames.SelectMany(s => Stages.Units(s, context)).ToList(), log);
+        var stale = Stages.StageNames.SelectMany(s => Stages.Check(s, context, forced: false).Where(u => !u.UpToDate)
             .Select(u => $"{s} {u.Unit.Key}: {string.Join("; ", u.Reasons)}")).ToList();
         if (stale.Count > 0)
             throw new InvalidOperationException(
@@ -185,7 +186,7 @@ public static class ExperimentArchive
                 }
             }
             // The explorer page (a text member: paths in its copy of the YAML are rewritten); its thumbnails are figure outputs.
-            var explorer = new Explorer.ExplorerUnit(ws, e);
+            var explorer = new ExplorerUnit(ws, e);
             var explorerFiles = AddOutputs(explorer, "explorer", "interactive explorer page (Figures output)");
             AddUnit(explorer, UnitManifest.TryRead(explorer.ManifestPath)!, [.. members.Where(x => x.Kind is "metrics" or "figure").Select(x => x.Name)], explorerFiles);
             var runManifest = RunManifest();
@@ -263,7 +264,7 @@ public static class ExperimentArchive
         private JsonObject RunManifest()
         {
             var stages = new JsonArray();
-            foreach (var stage in Pipeline.StageNames)
+            foreach (var stage in Stages.StageNames)
             {
                 var list = units.Where(u => u.Unit.Stage == stage).ToList();
                 var unitArray = new JsonArray();
@@ -480,7 +481,7 @@ public static class ExperimentArchive
                 ["@id"] = "#tta",
                 ["@type"] = "SoftwareApplication",
                 ["name"] = "tta",
-                ["description"] = $"tta pipeline (tta-cli), TorchSharp backend {Pipeline.TorchBackend}",
+                ["description"] = $"tta pipeline (tta-cli), TorchSharp backend {Stages.TorchBackend}",
                 ["softwareVersion"] = RunEnvironment.TtaVersion,
                 ["softwareRequirements"] = requirements,
             });

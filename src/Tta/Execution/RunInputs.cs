@@ -1,11 +1,12 @@
 using Tta.Cache;
 using Tta.Config;
+using Tta.Pipeline;
 
 namespace Tta.Execution;
 
 /// <summary>
 /// What a run reads before it touches anything: its workspace, its experiments (loaded and cross-checked, see
-/// <see cref="Pipeline.Validate"/>) and its option values. tta-cli checks them before each verb that reads
+/// <see cref="Stages.Validate"/>) and its option values. tta-cli checks them before each verb that reads
 /// experiments, and Cake's Setup checks them in-process before it takes the run lock, so a rejected run creates
 /// nothing (no cache/, no lock file).
 /// </summary>
@@ -19,7 +20,7 @@ public sealed record RunInputs(Workspace Workspace, IReadOnlyList<Experiment> Ex
     /// <exception cref="ArgumentException">a bad option value.</exception>
     public static RunInputs Check(string root, Func<string, string?> option, IReadOnlyList<string> experimentPatterns, IReadOnlyList<string> forcedStages)
     {
-        foreach (var stage in forcedStages) Pipeline.Canonical(stage, "force-stage");
+        foreach (var stage in forcedStages) Stages.Canonical(stage, "force-stage");
         var ws = Workspace.At(root, option("cache"), option("figures"));
         var patterns = experimentPatterns.Count == 0 ? ["experiments/default.yaml"] : experimentPatterns;
         // Every file is read before any error is raised, so one run reports the problems of all of them.
@@ -35,7 +36,7 @@ public sealed record RunInputs(Workspace Workspace, IReadOnlyList<Experiment> Ex
         if (names is not null)
             throw new ConfigException($"{names.Last().SourcePath}:1:1: experiment name '{names.Key}' is also used by {names.First().SourcePath} — give each experiment its own name");
         var settings = RunSettings.Check(option, experiments);
-        using (var context = new RunContext(ws, experiments, TextWriter.Null)) Pipeline.Validate(context);
+        using (var context = new RunContext(ws, experiments, TextWriter.Null)) Stages.Validate(context);
         return new RunInputs(ws, experiments, settings);
     }
 }

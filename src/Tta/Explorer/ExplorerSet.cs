@@ -1,3 +1,5 @@
+using Tta.Pipeline;
+
 namespace Tta.Explorer;
 
 /// <summary>

@@ -1,8 +1,9 @@
 using Tta.Cache;
 using Tta.Config;
+using Tta.Explorer;
 using Tta.Figures;
 
-namespace Tta.Explorer;
+namespace Tta.Pipeline;
 
 /// <summary>
 /// The experiment's interactive explorer, <c>figures/&lt;experiment&gt;/index.html</c>, linking the static figures and

@@ -3,15 +3,15 @@ using Tta.Cache;
 using Tta.Config;
 using Tta.Models;
 using Tta.Download;
-using Tta.Execution;
+using Tta.Explorer;
 using Tta.Extract;
 using Tta.Figures;
 using Tta.Metrics;
 
-namespace Tta;
+namespace Tta.Pipeline;
 
-/// <summary>The stages in order, and how a run checks and executes one of them.</summary>
-public static class Pipeline
+/// <summary>The stages in order, their units, and how a run checks them (the executors run them: Execution).</summary>
+public static class Stages
 {
     public static readonly IReadOnlyList<string> StageNames = [DownloadStage.Name, ExtractStage.Name, MetricsStage.Name, FiguresStage.Name];
 
@@ -19,10 +19,33 @@ public static class Pipeline
     {
         DownloadStage.Name => DownloadStage.Units(context),
         ExtractStage.Name => ExtractStage.Units(context),
-        MetricsStage.Name => MetricsStage.Units(context),
-        FiguresStage.Name => FiguresStage.Units(context),
+        MetricsStage.Name => MetricsUnits(context),
+        FiguresStage.Name => FiguresUnits(context),
         _ => throw new ArgumentException($"unknown stage '{stage}'; stages: {string.Join(", ", StageNames)}"),
     };
+
+    /// <summary>
+    /// The Metrics stage's units: per experiment × model × text, one per configured metric kind, each with its own
+    /// fingerprint and output file (<see cref="MetricsStage"/>), so changing one kind's settings reruns only that kind.
+    /// </summary>
+    private static IEnumerable<StageUnit> MetricsUnits(RunContext context)
+    {
+        var ws = context.Workspace;
+        foreach (var e in context.Experiments)
+            foreach (var m in e.Models)
+                foreach (var t in e.Texts)
+                    foreach (var kind in MetricKinds.Configured(e))
+                        yield return kind.Unit(ws, e, m, t);
+    }
+
+    /// <summary>
+    /// The Figures stage's units: per experiment × model × text, one <see cref="FiguresUnit"/>; last, per experiment,
+    /// the interactive explorer (<see cref="ExplorerUnit"/>).
+    /// </summary>
+    private static IEnumerable<StageUnit> FiguresUnits(RunContext context) =>
+        context.Experiments.SelectMany(e =>
+            (from m in e.Models from t in e.Texts select (StageUnit)new FiguresUnit(context.Workspace, e, m, t))
+            .Append(new ExplorerUnit(context.Workspace, e)));
 
     /// <summary>Position of a stage in <see cref="StageNames"/> (Download = 0).</summary>
     public static int Order(string stage) => StageNames.ToList().IndexOf(Canonical(stage));
@@ -36,7 +59,7 @@ public static class Pipeline
             : $"--{option}={stage}: no such stage{(Suggestions.Closest(stage, StageNames) is { } guess ? $" — did you mean {guess}?" : "")}; write one of {string.Join(", ", StageNames)}");
 
     /// <summary>The TorchSharp backend this build references (<c>cpu</c>, or <c>cuda</c> with ./build.sh --torch=cuda).</summary>
-    public static string TorchBackend { get; } = typeof(Pipeline).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+    public static string TorchBackend { get; } = typeof(Stages).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .FirstOrDefault(a => a.Key == "TtaTorch")?.Value ?? "cpu";
 
     /// <summary>
@@ -99,34 +122,4 @@ public static class Pipeline
 
     private static UnitStatus Status(StageUnit unit, RunContext context, bool forced, bool verify) =>
         forced ? new UnitStatus(unit, false, ["forced"]) : StageRunner.Check(unit, context.Workspace, verify);
-
-    /// <summary>
-    /// Runs the stale units of <paramref name="stages"/> on this machine (<see cref="LocalExecutor"/>: side by side up
-    /// to <c>--jobs</c>, each under its unit lock), or on Slurm when <paramref name="slurm"/> is given, while holding the run lock shared (held already when a parent
-    /// process, such as the Cake run, took it for the whole run), so Clean waits for it but other runs do not.
-    /// </summary>
-    public static IReadOnlyList<UnitOutcome> Run(IReadOnlyCollection<string> stages, RunContext context, RunOptions options,
-        SlurmSettings? slurm = null, CancellationToken cancel = default)
-    {
-        using var runLock = RunLock.Acquire(context.Workspace.CacheDir, LockMode.Shared, null, context.Log);
-        if (options.Explain && runLock.Inherited) context.Log.WriteLine($"run: working under the run lock of process {runLock.EnvironmentValue.Split(':')[1]}");
-        context.Workspace.EnsureFolders();
-        ExperimentOwners.Record(context.Workspace, context.Experiments);
-        TempFiles.RemoveStale([context.Workspace.CacheDir, context.Workspace.FiguresDir], context.Log);
-        var graph = UnitGraph.For(context);
-        var units = graph.Units.Where(u => stages.Contains(u.Stage)).ToList();
-        if (slurm is null) return LocalExecutor.Run(graph, units, context, options);
-        SlurmExecutor.Run(graph, units, context, options, slurm, cancel);
-        return [];
-    }
-
-    /// <summary>Runs exactly one unit of the graph (if it is stale, or forced), under the run lock shared.</summary>
-    public static UnitOutcome RunUnit(string id, RunContext context, RunOptions options)
-    {
-        using var runLock = RunLock.Acquire(context.Workspace.CacheDir, LockMode.Shared, null, context.Log);
-        context.Workspace.EnsureFolders();
-        ExperimentOwners.Record(context.Workspace, context.Experiments);
-        var graph = UnitGraph.For(context);
-        return LocalExecutor.Run(graph, [graph.Find(id)], context, options).Single();
-    }
 }

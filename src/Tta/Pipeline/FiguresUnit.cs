@@ -3,9 +3,11 @@ using System.Text.Json;
 using Tta.Cache;
 using Tta.Config;
 using Tta.Extract;
+using Tta.Explorer;
+using Tta.Figures;
 using Tta.Metrics;
 
-namespace Tta.Figures;
+namespace Tta.Pipeline;
 
 /// <summary>
 /// The figures of one experiment × model × text: every requested kind's figures (<see cref="IMetricKind.Figures"/>),

@@ -4,8 +4,10 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Tta.Archive;
 using Tta.Cache;
+using Tta.Explorer;
+using Tta.Pipeline;
 
-namespace Tta.Explorer;
+namespace Tta.Archive;
 
 /// <summary>
 /// Verify's check of an archived explorer: rebuilds the page from the archive's own Parquet files, figures (with their

@@ -3,11 +3,12 @@ using System.Text.Json;
 using Tta.Cache;
 using Tta.Config;
 using Tta.Extract;
+using Tta.Explorer;
 using Tta.Figures;
 using Tta.Metrics;
 using Tta.Models;
 
-namespace Tta.Explorer;
+namespace Tta.Pipeline;
 
 /// <summary>
 /// Reads what the explorer page of one experiment shows — the metrics files of every model × text (one block at a
@@ -39,7 +40,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
         var context = new RunContext(ws, [e], TextWriter.Null);
         var units = new List<PageUnit>();
         foreach (var stage in new[] { ExtractStage.Name, MetricsStage.Name, FiguresStage.Name })
-            foreach (var unit in Pipeline.Units(stage, context).Where(u => u is not ExplorerUnit))
+            foreach (var unit in Stages.Units(stage, context).Where(u => u is not ExplorerUnit))
             {
                 var manifest = StageRunner.Upstream(unit.ManifestPath, $"{stage} {unit.Key}");
                 units.Add(new PageUnit(stage, unit.Key, manifest.Fingerprint, manifest.Outputs.Count));
