@@ -21,10 +21,12 @@ public static class PipelineRun
         TempFiles.RemoveStale([context.Workspace.CacheDir, context.Workspace.FiguresDir], context.Log);
         var graph = UnitGraph.For(context);
         var units = graph.Units.Where(u => stages.Contains(u.Stage)).ToList();
-        if (slurm is null) return LocalExecutor.Run(graph, units, context, options);
-        SlurmExecutor.Run(graph, units, context, options, slurm, cancel);
-        return [];
+        return Executor(slurm, cancel).Run(graph, units, context, options);
     }
+
+    /// <summary>The executor a run uses: Slurm when its settings are given (<c>--executor=slurm</c>), else this machine.</summary>
+    public static IExecutor Executor(SlurmSettings? slurm, CancellationToken cancel) =>
+        slurm is null ? new LocalExecutor() : new SlurmExecutor(slurm, cancel);
 
     /// <summary>Runs exactly one unit of the graph (if it is stale, or forced), under the run lock shared.</summary>
     public static UnitOutcome RunUnit(string id, RunContext context, RunOptions options)
@@ -33,6 +35,6 @@ public static class PipelineRun
         context.Workspace.EnsureFolders();
         ExperimentOwners.Record(context.Workspace, context.Experiments);
         var graph = UnitGraph.For(context);
-        return LocalExecutor.Run(graph, [graph.Find(id)], context, options).Single();
+        return new LocalExecutor().Run(graph, [graph.Find(id)], context, options).Single();
     }
 }
