@@ -6,6 +6,7 @@ using Tta.Figures;
 using Xunit.Abstractions;
 using HbBuffer = HarfBuzzSharp.Buffer;
 using Tta.Pipeline;
+using Tta.Metrics.Similarity;
 
 namespace Tta.Tests;
 

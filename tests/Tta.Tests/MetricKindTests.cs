@@ -9,6 +9,7 @@ using Tta.Figures;
 using Tta.Metrics;
 using YamlDotNet.RepresentationModel;
 using Tta.Pipeline;
+using Tta.Metrics.Trajectory;
 
 namespace Tta.Tests;
 

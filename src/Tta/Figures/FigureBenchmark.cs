@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Tta.Metrics.Attention;
 
 namespace Tta.Figures;
 

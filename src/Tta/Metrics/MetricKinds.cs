@@ -1,4 +1,10 @@
 using Tta.Config;
+using Tta.Metrics.Attention;
+using Tta.Metrics.Nearest;
+using Tta.Metrics.Norm;
+using Tta.Metrics.Projection;
+using Tta.Metrics.Similarity;
+using Tta.Metrics.Trajectory;
 
 namespace Tta.Metrics;
 

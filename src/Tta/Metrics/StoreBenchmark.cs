@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Tta.Extract;
+using Tta.Metrics.Similarity;
 using static TorchSharp.torch;
 
 namespace Tta.Metrics;

@@ -3,7 +3,7 @@ using Tta.Extract;
 using Tta.Models;
 using static TorchSharp.torch;
 
-namespace Tta.Metrics;
+namespace Tta.Metrics.Attention;
 
 /// <summary>
 /// Attention decomposition (the paper's layer-0 figures of Flan-T5-xl). The Extract pass also stores the attention

@@ -1,4 +1,6 @@
-namespace Tta.Explorer;
+using Tta.Explorer;
+
+namespace Tta.Metrics.Attention;
 
 /// <summary>
 /// One attention head of one module: map index per panel (<c>qk</c>, <c>position_bias</c>, <c>scores</c>,
@@ -6,4 +8,4 @@ namespace Tta.Explorer;
 /// <see cref="Label"/> names the module as its figures' titles do (<see cref="Figures.LayerNames.AttentionModule"/>).
 /// </summary>
 public sealed record AttentionEntry(string Stack, string Module, int Block, int Head, string Label, bool Cross,
-    IReadOnlyDictionary<string, int> Panels, KernelEntry? Kernel);
+    IReadOnlyDictionary<string, int> Panels, KernelEntry? Kernel) : ViewEntry;

@@ -4,14 +4,14 @@ using Tta.Explorer;
 using Tta.Figures;
 using YamlDotNet.RepresentationModel;
 
-namespace Tta.Metrics;
+namespace Tta.Metrics.Attention;
 
 /// <summary><c>metrics.attention</c>: the attention decomposition of chosen blocks and heads (<see cref="AttentionMetricsUnit"/>).</summary>
 public sealed class AttentionKind : MetricKind<AttentionMetricSpec>
 {
     public const string Key = "attention";
     private static readonly string[] Keys = ["layers", "heads", "encoder_heads", "decoder_heads"];
-    private static readonly string[] Parts = ["qk", "position-bias", "combined", "softmax", MetricFigures.KernelSlug];
+    private static readonly string[] Parts = ["qk", "position-bias", "combined", "softmax", AttentionFigures.KernelSlug];
 
     public override string Name => Key;
     public override string Description => "attention decomposition";
@@ -33,22 +33,20 @@ public sealed class AttentionKind : MetricKind<AttentionMetricSpec>
     public override MetricsUnitBase Unit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text) =>
         new AttentionMetricsUnit(ws, experiment, model, text);
 
-    public override IReadOnlyList<FigureJob> Figures(FigureContext context, string parquet) => MetricFigures.Attention(context, parquet);
+    public override IReadOnlyList<FigureJob> Figures(FigureContext context, string parquet) => AttentionFigures.Render(context, parquet);
 
     public override GalleryCaption Caption(FigureRecord figure, PointDescriber describePoint)
     {
-        var caption = figure.What == MetricFigures.KernelSlug
+        var caption = figure.What == AttentionFigures.KernelSlug
             ? PaperFigures.KernelTitle
-            : MetricFigures.Panels.Select(p => p.Panel).Where(p => PaperFigures.Slug(p) == figure.What).Select(PaperFigures.Title).FirstOrDefault() ?? figure.What;
+            : AttentionFigures.Panels.Select(p => p.Panel).Where(p => PaperFigures.Slug(p) == figure.What).Select(PaperFigures.Title).FirstOrDefault() ?? figure.What;
         var head = figure.Head ?? -1;
         var module = LayerNames.AttentionModule(new Extract.ActivationPoint(figure.Point, figure.Stack, figure.Layer));
         return new GalleryCaption($"attention · {module}", $"head {head} · {caption}",
             Depth: Depth.OfBlock(figure.Layer), Head: head, Part: Array.IndexOf(Parts, figure.What));
     }
 
-    public override bool Explore(ExplorerSet set, string parquet)
-    {
-        set.AddAttention(parquet);
-        return true;
-    }
+    public override bool HasView => true;
+
+    public override void Explore(ExplorerSet set, string parquet) => AttentionView.Add(set, parquet);
 }

@@ -5,7 +5,7 @@ using Tta.Config;
 using Tta.Extract;
 using Tta.Models;
 
-namespace Tta.Metrics;
+namespace Tta.Metrics.Attention;
 
 /// <summary>
 /// Attention decomposition into attention.parquet (store layout with a measure column): per attention module of the

@@ -1,4 +1,4 @@
-namespace Tta.Figures;
+namespace Tta.Metrics.Attention;
 
 /// <summary>The four attention heatmap panels of the paper.</summary>
 public enum AttentionPanel

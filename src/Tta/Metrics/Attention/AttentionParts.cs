@@ -3,7 +3,7 @@ using Tta.Extract;
 using Tta.Models;
 using static TorchSharp.torch;
 
-namespace Tta.Metrics;
+namespace Tta.Metrics.Attention;
 
 /// <summary>
 /// The parts of one attention module's pre-softmax score, per head: the query·key term, the additive position bias

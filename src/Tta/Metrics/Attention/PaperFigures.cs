@@ -1,4 +1,6 @@
-namespace Tta.Figures;
+using Tta.Figures;
+
+namespace Tta.Metrics.Attention;
 
 /// <summary>
 /// Figure specs with the paper's exact titles and axis labels: attention heatmaps (queries as rows, keys as columns,

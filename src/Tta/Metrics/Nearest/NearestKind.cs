@@ -4,7 +4,7 @@ using Tta.Explorer;
 using Tta.Figures;
 using YamlDotNet.RepresentationModel;
 
-namespace Tta.Metrics;
+namespace Tta.Metrics.Nearest;
 
 /// <summary><c>metrics.nearest</c>: the top-k nearest input-embedding rows of every hidden state (<see cref="NearestMetricsUnit"/>).</summary>
 public sealed class NearestKind : MetricKind<NearestMetricSpec>
@@ -33,14 +33,12 @@ public sealed class NearestKind : MetricKind<NearestMetricSpec>
     public override MetricsUnitBase Unit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text) =>
         new NearestMetricsUnit(ws, experiment, model, text);
 
-    public override IReadOnlyList<FigureJob> Figures(FigureContext context, string parquet) => MetricFigures.Nearest(context, parquet);
+    public override IReadOnlyList<FigureJob> Figures(FigureContext context, string parquet) => NearestFigures.Render(context, parquet);
 
     public override GalleryCaption Caption(FigureRecord figure, PointDescriber describePoint) =>
-        new("nearest vocabulary token", $"{figure.Stack} · {figure.Point} · {MetricFigures.NearestMeasureLabel(figure.What)}", Depth: Depth.OfBlock(figure.Layer));
+        new("nearest vocabulary token", $"{figure.Stack} · {figure.Point} · {NearestFigures.MeasureLabel(figure.What)}", Depth: Depth.OfBlock(figure.Layer));
 
-    public override bool Explore(ExplorerSet set, string parquet)
-    {
-        set.AddNearest(parquet);
-        return true;
-    }
+    public override bool HasView => true;
+
+    public override void Explore(ExplorerSet set, string parquet) => NearestView.Add(set, parquet);
 }

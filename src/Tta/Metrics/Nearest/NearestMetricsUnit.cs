@@ -8,7 +8,7 @@ using Tta.Extract;
 using Tta.Models;
 using Tta.Tokenizers;
 
-namespace Tta.Metrics;
+namespace Tta.Metrics.Nearest;
 
 /// <summary>Nearest-vocabulary decoding of every hidden state into nearest.parquet (layout: <see cref="NearestStore"/>).</summary>
 public sealed class NearestMetricsUnit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text)

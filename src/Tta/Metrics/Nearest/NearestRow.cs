@@ -5,7 +5,7 @@ using Parquet.Schema;
 using Tta.Config;
 using Tta.Extract;
 
-namespace Tta.Figures;
+namespace Tta.Metrics.Nearest;
 
 /// <summary>One row of nearest.parquet (layout <see cref="Metrics.NearestStore"/>).</summary>
 public sealed record NearestRow(string Point, string Stack, int Layer, string Measure, int Position, int Rank, long TokenId,

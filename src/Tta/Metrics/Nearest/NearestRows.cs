@@ -5,7 +5,7 @@ using Parquet.Schema;
 using Tta.Config;
 using Tta.Extract;
 
-namespace Tta.Figures;
+namespace Tta.Metrics.Nearest;
 
 /// <summary>Reads nearest.parquet back (any row-group split).</summary>
 public static class NearestRows

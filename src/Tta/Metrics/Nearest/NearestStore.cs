@@ -5,7 +5,7 @@ using Tta.Extract;
 using Tta.Models;
 using static TorchSharp.torch;
 
-namespace Tta.Metrics;
+namespace Tta.Metrics.Nearest;
 
 /// <summary>
 /// The Parquet layout of nearest-token results (nearest.parquet): one row per (vector, measure, rank), flat columns

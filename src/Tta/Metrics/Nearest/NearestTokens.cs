@@ -5,7 +5,7 @@ using Tta.Extract;
 using Tta.Models;
 using static TorchSharp.torch;
 
-namespace Tta.Metrics;
+namespace Tta.Metrics.Nearest;
 
 /// <summary>
 /// Nearest-vocabulary decoding (the original used faiss IndexFlatIP / IndexFlatL2 over the input embedding matrix):

@@ -3,7 +3,7 @@ using Tta.Cache;
 using Tta.Config;
 using Tta.Extract;
 
-namespace Tta.Metrics;
+namespace Tta.Metrics.Norm;
 
 /// <summary>
 /// <c>metrics.norm</c>: the L2 norm ‖h‖ of every token's hidden state at every stored layer, into norm.parquet

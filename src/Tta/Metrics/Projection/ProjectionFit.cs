@@ -2,7 +2,7 @@ using Tta.Extract;
 using Tta.Models;
 using static TorchSharp.torch;
 
-namespace Tta.Metrics;
+namespace Tta.Metrics.Projection;
 
 /// <summary>
 /// The 2-D principal-component projection of one hidden-state series (every stored layer of one stack), fitted on all

@@ -3,7 +3,7 @@ using Tta.Config;
 using Tta.Explorer;
 using Tta.Figures;
 
-namespace Tta.Metrics;
+namespace Tta.Metrics.Projection;
 
 /// <summary><c>metrics.projection: true</c>: every token's path in the 2-D PCA plane of all layers (<see cref="TrajectoryProjectionUnit"/>).</summary>
 public sealed class ProjectionKind : SwitchMetricKind
@@ -14,14 +14,12 @@ public sealed class ProjectionKind : SwitchMetricKind
     public override MetricsUnitBase Unit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text) =>
         new TrajectoryProjectionUnit(ws, experiment, model, text);
 
-    public override IReadOnlyList<FigureJob> Figures(FigureContext context, string parquet) => ProjectionFigure.Render(context, parquet);
+    public override IReadOnlyList<FigureJob> Figures(FigureContext context, string parquet) => ProjectionFigures.Render(context, parquet);
 
     public override GalleryCaption Caption(FigureRecord figure, PointDescriber describePoint) =>
         new("trajectory projection (PCA)", $"{figure.Stack} · {figure.Point}", Depth: Depth.OfBlock(figure.Layer));
 
-    public override bool Explore(ExplorerSet set, string parquet)
-    {
-        set.AddProjection(parquet);
-        return true;
-    }
+    public override bool HasView => true;
+
+    public override void Explore(ExplorerSet set, string parquet) => ProjectionView.Add(set, parquet);
 }

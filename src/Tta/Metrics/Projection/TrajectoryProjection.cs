@@ -2,7 +2,7 @@ using Tta.Extract;
 using Tta.Models;
 using static TorchSharp.torch;
 
-namespace Tta.Metrics;
+namespace Tta.Metrics.Projection;
 
 /// <summary>
 /// Principal component analysis of token trajectories (the explorer's trajectory view and the <c>projection</c> figure

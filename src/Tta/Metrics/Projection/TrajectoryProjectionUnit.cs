@@ -4,7 +4,7 @@ using Tta.Config;
 using Tta.Extract;
 using Tta.Models;
 
-namespace Tta.Metrics;
+namespace Tta.Metrics.Projection;
 
 /// <summary>
 /// <c>metrics.projection</c>: every token's trajectory projected to 2-D (<see cref="TrajectoryProjection"/>) into

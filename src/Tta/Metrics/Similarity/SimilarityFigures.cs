@@ -1,7 +1,7 @@
 using Tta.Extract;
-using Tta.Metrics;
+using Tta.Figures;
 
-namespace Tta.Figures;
+namespace Tta.Metrics.Similarity;
 
 /// <summary>Similarity heatmaps: one per (point, measure) of similarity.parquet.</summary>
 public static class SimilarityFigures

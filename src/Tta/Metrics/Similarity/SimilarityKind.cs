@@ -4,7 +4,7 @@ using Tta.Explorer;
 using Tta.Figures;
 using YamlDotNet.RepresentationModel;
 
-namespace Tta.Metrics;
+namespace Tta.Metrics.Similarity;
 
 /// <summary><c>metrics.similarity</c>: token×token similarity maps (always computed; the measures default to both).</summary>
 public sealed class SimilarityKind : MetricKind<IReadOnlyList<string>>
@@ -21,7 +21,7 @@ public sealed class SimilarityKind : MetricKind<IReadOnlyList<string>>
         reader.StringList(value, Key, ("similarity measure", Measures), $"a list of measures, e.g. [{YamlNodeReader.List(Measures)}]");
 
     public override MetricsUnitBase Unit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text) =>
-        new MetricsUnit(ws, experiment, model, text);
+        new SimilarityUnit(ws, experiment, model, text);
 
     public override IReadOnlyList<FigureJob> Figures(FigureContext context, string parquet) => SimilarityFigures.Render(context, parquet);
 
@@ -32,9 +32,7 @@ public sealed class SimilarityKind : MetricKind<IReadOnlyList<string>>
         return new GalleryCaption($"similarity · {measure}", label, SubGroup: figure.What, Depth: depth);
     }
 
-    public override bool Explore(ExplorerSet set, string parquet)
-    {
-        set.AddSimilarity(parquet);
-        return true;
-    }
+    public override bool HasView => true;
+
+    public override void Explore(ExplorerSet set, string parquet) => SimilarityView.Add(set, parquet);
 }

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using Tta.Models;
 using static TorchSharp.torch;
 
-namespace Tta.Metrics;
+namespace Tta.Metrics.Similarity;
 
 /// <summary>
 /// Token×token similarity of one layer's vectors (the paper's similarity maps): dot products XXᵀ and cosine

@@ -8,10 +8,10 @@ using Tta.Extract;
 using Tta.Models;
 using Tta.Tokenizers;
 
-namespace Tta.Metrics;
+namespace Tta.Metrics.Similarity;
 
 /// <summary>Similarity maps of every stored per-token vector set, per measure, into similarity.parquet.</summary>
-public sealed class MetricsUnit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text)
+public sealed class SimilarityUnit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text)
     : MetricsUnitBase(ws, experiment, model, text, SimilarityKind.Key)
 {
     // The similarity unit came first: its key and manifest name have no kind suffix.

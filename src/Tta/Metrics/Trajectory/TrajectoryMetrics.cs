@@ -2,7 +2,7 @@ using Tta.Extract;
 using Tta.Models;
 using static TorchSharp.torch;
 
-namespace Tta.Metrics;
+namespace Tta.Metrics.Trajectory;
 
 /// <summary>
 /// Per-token metrics of a trajectory h_0 … h_{L−1} (one token's hidden state at each stored layer, in layer order):

@@ -8,7 +8,7 @@ using Tta.Extract;
 using Tta.Models;
 using Tta.Tokenizers;
 
-namespace Tta.Metrics;
+namespace Tta.Metrics.Trajectory;
 
 /// <summary>
 /// Per-token trajectory metrics into trajectory.parquet (store layout with a measure column): per hidden-state
