@@ -3,6 +3,7 @@ using Tta.Pipeline;
 using Tta.Cache;
 using Tta.Config;
 using Tta.Execution;
+using Tta.Metrics;
 
 // tta-cli: one verb per pipeline step; build/build.cake calls these. Exit codes: 0 ok (status: up to date),
 // 3 status: stale, 4 verify: checksums match but some units were made by other code (not regenerated), 2 bad input
@@ -20,9 +21,11 @@ public static class TtaCli
 
     public static readonly IReadOnlyList<string> Verbs = ["validate", "plan", "status", "run", "units", "forward", "clean", "archive", "verify", "bench", "synth", "check-options", "help"];
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <param name="kinds">the metric kinds experiments may configure (tta's own when null; tests add one of their own).</param>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, MetricKinds? kinds = null)
     {
         var options = Options.Parse(args);
+        options.Kinds = kinds ?? MetricKinds.Default;
         var io = new Writers(stdout, stderr);
         if (options.Verb == "check-options") return CheckOptions(options, io);
         if (options.Verb is "help" or "-h" || options.Has("help"))
@@ -163,7 +166,7 @@ public static class TtaCli
     {
         try
         {
-            return RunInputs.Check(o.Get("root") ?? Directory.GetCurrentDirectory(), o.Get, o.All("experiment"), o.All("force-stage"));
+            return RunInputs.Check(o.Get("root") ?? Directory.GetCurrentDirectory(), o.Get, o.All("experiment"), o.All("force-stage"), o.Kinds);
         }
         catch (Exception e) when (e is ArgumentException or FormatException or IOException or InvalidDataException)
         {
@@ -182,12 +185,12 @@ public static class TtaCli
         var progress = new ProgressDisplay(io.Out, live: ReferenceEquals(io.Out, Console.Out) && ProgressDisplay.ConsoleIsLive);
         // --explain's hash lines go above the live block too, like every other line of the run.
         if (ReferenceEquals(ContentHash.Log, io.Out)) ContentHash.Log = progress.Log;
-        return new RunContext(inputs.Workspace, inputs.Experiments, progress.Log)
+        return inputs.Kinds.AttachTo(new RunContext(inputs.Workspace, inputs.Experiments, progress.Log)
         {
             Progress = progress,
             MemoryLimitBytes = inputs.Settings.MemoryLimitBytes,
             Jobs = inputs.Settings.Jobs,
-        };
+        });
     }
 
     private static int Validate(Options o, Writers io)
@@ -293,7 +296,7 @@ public static class TtaCli
     private static int DryRun(RunInputs inputs, IReadOnlyList<string> stages, Options o, Writers io)
     {
         if (o.Has("verify")) throw new ArgumentException("--dry-run with --verify: verifying marks what differs, which writes; run --verify without --dry-run");
-        using var c = new RunContext(inputs.Workspace, inputs.Experiments, io.Out);
+        using var c = inputs.Kinds.AttachTo(new RunContext(inputs.Workspace, inputs.Experiments, io.Out));
         var wouldRun = 0;
         foreach (var stage in stages)
             foreach (var s in Stages.Check(stage, c, Forced(o, stage)))
@@ -347,7 +350,7 @@ public static class TtaCli
         }
         var c = Context(inputs, io);
         foreach (var e in c.Experiments)
-            io.Out.WriteLine($"archived '{e.Name}': {c.Workspace.Relative(Tta.Archive.ExperimentArchive.Create(c.Workspace, e, outDir, io.Out))}");
+            io.Out.WriteLine($"archived '{e.Name}': {c.Workspace.Relative(Tta.Archive.ExperimentArchive.Create(c.Workspace, e, outDir, io.Out, kinds: inputs.Kinds))}");
         return 0;
     }
 
@@ -356,7 +359,7 @@ public static class TtaCli
         var root = o.Get("root") ?? Directory.GetCurrentDirectory();
         var path = Path.GetFullPath(o.Required("archive"), root);
         if (!File.Exists(path)) throw new FileNotFoundException($"archive not found: {path}");
-        var report = Tta.Archive.ArchiveVerifier.Verify(path, io.Out);
+        var report = Tta.Archive.ArchiveVerifier.Verify(path, io.Out, new Tta.Archive.VerifyOptions(o.Kinds));
         foreach (var p in report.Problems) io.Error.WriteLine($"FAILED {p}");
         foreach (var n in report.NotRegenerated) io.Error.WriteLine($"NOT REGENERATED {n}");
         if (!report.Ok)
@@ -470,7 +473,7 @@ public static class TtaCli
         // --orphans: only what no experiment describes any more; the experiments given (if any) count as described.
         var orphans = o.Has("orphans");
         var experiments = orphans && o.All("experiment").Count > 0
-            ? ExperimentPaths.Resolve(o.All("experiment"), ws.Root).Select(ExperimentLoader.Load).ToList()
+            ? ExperimentPaths.Resolve(o.All("experiment"), ws.Root).Select(p => ExperimentLoader.Load(p, o.Kinds)).ToList()
             : [];
         var report = WorkspaceCleaner.Clean(ws, null, io.Out, orphans ? () => OrphanUnits.Files(ws, experiments) : null);
         io.Out.WriteLine(orphans
@@ -490,6 +493,9 @@ internal sealed class Options
 {
     private readonly List<KeyValuePair<string, string?>> values = [];
     public string Verb { get; private set; } = "";
+
+    /// <summary>The metric kinds experiments may configure (<see cref="TtaCli.Run"/>'s).</summary>
+    public MetricKinds Kinds { get; set; } = MetricKinds.Default;
 
     public static Options Parse(string[] args)
     {

@@ -24,13 +24,12 @@ public static partial class ExplorerCheck
     /// Adds a problem per differing or missing file; returns the number of files compared. <paramref name="members"/>:
     /// the archive's members whose names Verify found safe.
     /// </summary>
-    public static int Verify(Dictionary<string, ZipArchiveEntry> members, List<string> problems, List<string> notRegenerated, TextWriter log)
+    public static int Verify(ArchiveMembers members, List<string> problems, List<string> notRegenerated, TextWriter log)
     {
         Config.Experiment experiment;
         try
         {
-            experiment = ArchiveVerifier.ExperimentFromRunManifest(ArchiveVerifier.ReadMember(members, ExperimentArchive.RunManifestName)
-                ?? throw new InvalidDataException("missing"));
+            experiment = FigureCheck.ExperimentFromRunManifest(members.Read(ExperimentArchive.RunManifestName), members.Options.Kinds);
         }
         catch (Exception ex) when (ex is JsonException or InvalidDataException or InvalidOperationException or ArgumentException or NullReferenceException)
         {
@@ -54,7 +53,7 @@ public static partial class ExplorerCheck
         var compared = 0;
         try
         {
-            if (ArchiveVerifier.OtherCode(members, ws, new ExplorerUnit(ws, experiment), ExplorerUnit.CodeVersion,
+            if (FigureCheck.OtherCode(members, ws, new ExplorerUnit(ws, experiment, members.Options.Kinds), ExplorerUnit.CodeVersion,
                     ("assets", JsonSerializer.Serialize(ExplorerPage.AssetsSha256))) is { } other)
             {
                 notRegenerated.Add($"explorer of {experiment.Name}: built by {other}, this tta builds {ExplorerUnit.CodeVersion}");
@@ -70,16 +69,16 @@ public static partial class ExplorerCheck
                     var path = Path.GetFullPath(Path.Combine(temp, name));
                     if (!name.EndsWith("manifest.json", StringComparison.Ordinal))
                     {
-                        ArchiveVerifier.Extract(entry, path, temp);
+                        ArchiveMembers.Extract(entry, path, temp);
                         continue;
                     }
-                    var manifest = ArchiveVerifier.ReadMember(members, name)!;
+                    var manifest = members.Read(name)!;
                     if (InArchiveLayout(name, manifest, problems) is not { } laidOut) return 0;
                     if (!Workspace.IsUnder(path, temp)) throw new InvalidOperationException($"refusing to write {path}: outside the verification folder {temp}");
                     Directory.CreateDirectory(Path.GetDirectoryName(path)!);
                     File.WriteAllBytes(path, laidOut);
                 }
-                var match = DataScript().Match(System.Text.Encoding.UTF8.GetString(ArchiveVerifier.ReadMember(members, pageName)!));
+                var match = DataScript().Match(System.Text.Encoding.UTF8.GetString(members.Read(pageName)!));
                 yaml = match.Success ? JsonDocument.Parse(match.Groups[1].Value).RootElement.GetProperty("yaml").GetString() : null;
             }
             catch (Exception ex) when (ex is InvalidDataException or JsonException or KeyNotFoundException or InvalidOperationException)
@@ -97,7 +96,8 @@ public static partial class ExplorerCheck
             IReadOnlyList<string> rebuilt;
             try
             {
-                rebuilt = new ExplorerUnit(ws, experiment with { SourcePath = yamlPath }).Run(new RunContext(ws, [experiment], log));
+                using var context = members.Options.Kinds.AttachTo(new RunContext(ws, [experiment], log));
+                rebuilt = new ExplorerUnit(ws, experiment with { SourcePath = yamlPath }, members.Options.Kinds).Run(context);
             }
             catch (Exception ex) when (Environment.GetEnvironmentVariable("TTA_DEBUG") != "1")
             {
@@ -144,7 +144,7 @@ public static partial class ExplorerCheck
             var path = output["path"]?.GetValue<string>() ?? "";
             var mapped = recorded.Where(f => path.StartsWith(f.Item2 + "/", StringComparison.Ordinal))
                 .Select(f => f.Item1 + path[f.Item2.Length..]).FirstOrDefault() ?? path;
-            if (ArchiveVerifier.UnsafeName(mapped) is not null || !(mapped.StartsWith("cache/", StringComparison.Ordinal) || mapped.StartsWith("figures/", StringComparison.Ordinal)))
+            if (ArchiveMembers.UnsafeName(mapped) is not null || !(mapped.StartsWith("cache/", StringComparison.Ordinal) || mapped.StartsWith("figures/", StringComparison.Ordinal)))
             {
                 problems.Add($"{member}: names output '{path}', which is not in the archive's cache/ or figures/; the explorer is not rebuilt from it");
                 return null;
@@ -158,7 +158,7 @@ public static partial class ExplorerCheck
 
     private static bool SameBytes(string path, ZipArchiveEntry entry)
     {
-        try { return ArchiveVerifier.SameBytes(path, entry); }
+        try { return ArchiveMembers.SameBytes(path, entry); }
         catch (InvalidDataException) { return false; }
     }
 }

@@ -14,7 +14,7 @@ namespace Tta.Pipeline;
 /// Reads what the explorer page of one experiment shows — the metrics files of every model × text (one block at a
 /// time), the figure units' files, the unit manifests — and returns the page data with the quantised maps.
 /// </summary>
-public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
+public sealed class ExplorerBuilder(Workspace ws, Experiment experiment, MetricKinds kinds)
 {
     private readonly List<QuantizedMap> maps = [];
 
@@ -27,13 +27,13 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
         File.ReadAllText(Path.IsPathRooted(e.SourcePath) ? e.SourcePath : ws.Absolute(e.SourcePath));
 
     /// <summary>The metric units whose files the page embeds for one model × text: those of the kinds with an explorer view.</summary>
-    public static IEnumerable<(IMetricKind Kind, MetricsUnitBase Unit)> MetricUnits(Workspace ws, Experiment e, ModelSpec m, TextSpec t) =>
-        MetricKinds.Configured(e).Where(k => k.HasView).Select(k => (k, k.Unit(ws, e, m, t)));
+    public static IEnumerable<(IMetricKind Kind, MetricsUnitBase Unit)> MetricUnits(Workspace ws, Experiment e, ModelSpec m, TextSpec t, MetricKinds kinds) =>
+        kinds.Configured(e).Where(k => k.HasView).Select(k => (k, k.Unit(ws, e, m, t)));
 
     /// <summary>The run's units below the explorer (Extract, Metrics, Figures) as the run manifest records them.</summary>
-    public static List<PageUnit> RunUnits(Workspace ws, Experiment e)
+    public static List<PageUnit> RunUnits(Workspace ws, Experiment e, MetricKinds kinds)
     {
-        var context = new RunContext(ws, [e], TextWriter.Null);
+        using var context = kinds.AttachTo(new RunContext(ws, [e], TextWriter.Null));
         var units = new List<PageUnit>();
         foreach (var stage in new[] { ExtractStage.Name, MetricsStage.Name, FiguresStage.Name })
             foreach (var unit in Stages.Units(stage, context).Where(u => u is not ExplorerUnit))
@@ -67,7 +67,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
             Sets: sets,
             Maps: [.. maps.Select(q => new PageMap(q.Rows, q.Cols, q.Symmetric, q.Min, q.Scale, q.MaskedCells))],
             Yaml: ExperimentText(ws, experiment),
-            Run: RunUnits(ws, experiment));
+            Run: RunUnits(ws, experiment, kinds));
     }
 
     /// <summary>A colormap as the static figures' 256-entry table (<see cref="ColorScale"/>), <c>#rrggbb</c>, low to high.</summary>
@@ -84,7 +84,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
     private PageSet BuildSet(ModelSpec m, TextSpec t, out IReadOnlyDictionary<string, string> metadata)
     {
         var set = new ExplorerSet(experiment, Add);
-        foreach (var (kind, unit) in MetricUnits(ws, experiment, m, t))
+        foreach (var (kind, unit) in MetricUnits(ws, experiment, m, t, kinds))
         {
             StageRunner.Upstream(unit.ManifestPath, $"{kind.Name} metrics of {experiment.Name}/{m.Key}/{t.Key} (stage Metrics)");
             kind.Explore(set, unit.OutputPath);
@@ -104,15 +104,15 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
     /// <summary>The figure unit's files in gallery order, each with the thumbnail that unit made of its PNG.</summary>
     private List<FigureEntry> Figures(ModelSpec m, TextSpec t, IReadOnlyDictionary<(string Stack, string Point), (string Label, double Depth)> points)
     {
-        var unit = new FiguresUnit(ws, experiment, m, t);
+        var unit = new FiguresUnit(ws, experiment, m, t, kinds);
         var manifest = StageRunner.Upstream(unit.ManifestPath, $"figures of {unit.Key}");
         (string Label, double Depth) Describe(string stack, string point, int layer) =>
             points.TryGetValue((stack, point), out var known) ? known : (LayerNames.Join([stack, point]), Depth.OfBlock(layer));
         var files = manifest.Outputs.Select(o => ws.Absolute(o.Path)).ToLookup(Thumbnails.IsThumbnail);
         var thumbnails = files[true].ToDictionary(f => Path.GetFileNameWithoutExtension(f), StringComparer.Ordinal);
         var entries = new List<FigureEntry>();
-        foreach (var figure in FigureCatalog.Catalog(files[false], FiguresUnit.Records(manifest), MetricKinds.Names,
-                     record => MetricKinds.Get(record.Kind).Caption(record, Describe)))
+        foreach (var figure in FigureCatalog.Catalog(files[false], FiguresUnit.Records(manifest), kinds.Names,
+                     record => kinds.Get(record.Kind).Caption(record, Describe)))
         {
             var thumb = figure.Files.ContainsKey("png") ? thumbnails.GetValueOrDefault(figure.Stem) : null;
             (int Width, int Height)? size = thumb is null ? null : Thumbnails.PngSize(thumb) ?? throw new InvalidDataException($"{thumb}: not a PNG");

@@ -2,6 +2,7 @@ using Tta.Cache;
 using Tta.Config;
 using Tta.Explorer;
 using Tta.Figures;
+using Tta.Metrics;
 
 namespace Tta.Pipeline;
 
@@ -10,7 +11,7 @@ namespace Tta.Pipeline;
 /// the thumbnails their units made (<see cref="Thumbnails"/>). It declares everything the page shows (see
 /// <see cref="Declare"/>), so it is rebuilt when, and only when, one of them changes.
 /// </summary>
-public sealed class ExplorerUnit(Workspace ws, Experiment experiment) : StageUnit
+public sealed class ExplorerUnit(Workspace ws, Experiment experiment, MetricKinds kinds) : StageUnit
 {
     public const string CodeVersion = "explorer-3"; // 2: thumbnails made by the figure units; 3: the figures' layer names, state in the URL
 
@@ -34,9 +35,9 @@ public sealed class ExplorerUnit(Workspace ws, Experiment experiment) : StageUni
             foreach (var t in experiment.Texts)
             {
                 declaration.Reads(Extract.ExtractStage.For(ws, experiment, m, t), Extract.ExtractStage.ActivationsFile);
-                foreach (var (_, unit) in ExplorerBuilder.MetricUnits(ws, experiment, m, t))
+                foreach (var (_, unit) in ExplorerBuilder.MetricUnits(ws, experiment, m, t, kinds))
                     declaration.Reads(unit, Path.GetFileName(unit.OutputPath));
-                declaration.Reads(new FiguresUnit(ws, experiment, m, t));
+                declaration.Reads(new FiguresUnit(ws, experiment, m, t, kinds));
             }
         return declaration;
     }
@@ -47,7 +48,7 @@ public sealed class ExplorerUnit(Workspace ws, Experiment experiment) : StageUni
         // units make them now, so that folder is a leftover.
         var legacyThumbs = Path.Combine(Path.GetDirectoryName(PagePath)!, Figures.Thumbnails.Folder);
         if (Directory.Exists(legacyThumbs)) Directory.Delete(legacyThumbs, recursive: true);
-        var builder = new ExplorerBuilder(ws, experiment);
+        var builder = new ExplorerBuilder(ws, experiment, kinds);
         var data = builder.Build();
         ExplorerPage.Write(PagePath, data, builder.Maps);
         return [PagePath];

@@ -14,7 +14,7 @@ namespace Tta.Pipeline;
 /// rendered from the metrics file of that kind's unit, with what each figure shows recorded in the manifest's facts
 /// (file stem → <see cref="FigureRecord"/>) for the explorer.
 /// </summary>
-public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text) : StageUnit
+public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text, MetricKinds kinds) : StageUnit
 {
     private readonly Dictionary<string, string> records = new(StringComparer.Ordinal);
 
@@ -25,7 +25,7 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
     private string OutputDir => Path.Combine(ws.FiguresDir, experiment.Name, model.Key, text.Key);
 
     /// <summary>The metrics unit that a figure kind reads.</summary>
-    private MetricsUnitBase Input(string kind) => MetricKinds.Get(kind).Unit(ws, experiment, model, text);
+    private MetricsUnitBase Input(string kind) => kinds.Get(kind).Unit(ws, experiment, model, text);
 
     /// <summary>
     /// The figure settings and the metrics file of every requested kind, so a change to one metric's settings reruns
@@ -60,7 +60,7 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
             var metadata = Task.Run(() => VectorStoreReader.ReadMetadataAsync(input)).GetAwaiter().GetResult();
             var tokens = metadata.TryGetValue("tta.tokens", out var json) ? JsonSerializer.Deserialize<string[]>(json) ?? [] : [];
             var figure = new FigureContext(model.Key, text.Key, tokens, f, OutputDir, metadata.GetValueOrDefault("tta.dtype"));
-            foreach (var job in MetricKinds.Get(kind).Figures(figure, input))
+            foreach (var job in kinds.Get(kind).Figures(figure, input))
             {
                 var record = job.Record ?? throw new InvalidOperationException($"figure {job.Stem} of kind '{kind}' has no record of what it shows");
                 if (!records.TryAdd(job.Stem, record.ToJson()))

@@ -26,15 +26,16 @@ public static class Stages
 
     /// <summary>
     /// The Metrics stage's units: per experiment × model × text, one per configured metric kind, each with its own
-    /// fingerprint and output file (<see cref="MetricsStage"/>), so changing one kind's settings reruns only that kind.
+    /// fingerprint and output file (<see cref="MetricsStage"/>); the kinds are those the context carries (<see cref="MetricKinds.Of"/>), so changing one kind's settings reruns only that kind.
     /// </summary>
     private static IEnumerable<StageUnit> MetricsUnits(RunContext context)
     {
         var ws = context.Workspace;
+        var kinds = MetricKinds.Of(context);
         foreach (var e in context.Experiments)
             foreach (var m in e.Models)
                 foreach (var t in e.Texts)
-                    foreach (var kind in MetricKinds.Configured(e))
+                    foreach (var kind in kinds.Configured(e))
                         yield return kind.Unit(ws, e, m, t);
     }
 
@@ -42,10 +43,13 @@ public static class Stages
     /// The Figures stage's units: per experiment × model × text, one <see cref="FiguresUnit"/>; last, per experiment,
     /// the interactive explorer (<see cref="ExplorerUnit"/>).
     /// </summary>
-    private static IEnumerable<StageUnit> FiguresUnits(RunContext context) =>
-        context.Experiments.SelectMany(e =>
-            (from m in e.Models from t in e.Texts select (StageUnit)new FiguresUnit(context.Workspace, e, m, t))
-            .Append(new ExplorerUnit(context.Workspace, e)));
+    private static IEnumerable<StageUnit> FiguresUnits(RunContext context)
+    {
+        var kinds = MetricKinds.Of(context);
+        return context.Experiments.SelectMany(e =>
+            (from m in e.Models from t in e.Texts select (StageUnit)new FiguresUnit(context.Workspace, e, m, t, kinds))
+            .Append(new ExplorerUnit(context.Workspace, e, kinds)));
+    }
 
     /// <summary>Position of a stage in <see cref="StageNames"/> (Download = 0).</summary>
     public static int Order(string stage) => StageNames.ToList().IndexOf(Canonical(stage));
