@@ -94,6 +94,22 @@ public class MetricKindTests
         Assert.Contains("regenerated", output);
     }
 
+    [Fact]
+    public void ARegistryIsFixedWhenMadeAndTheRunsContextCarriesIt()
+    {
+        var kinds = MetricKinds.Default.With(new ProbeKind());
+        Assert.Equal([.. MetricKinds.Default.Names, "probe"], kinds.Names);
+        Assert.DoesNotContain("probe", MetricKinds.Default.Names); // With makes a new registry
+        var twice = Assert.Throws<InvalidOperationException>(() => kinds.With(new ProbeKind()));
+        Assert.Contains("registered twice", twice.Message);
+        var ws = Workspace.At(Repo.TempDir(), null, null);
+        using (var given = kinds.AttachTo(new RunContext(ws, [], TextWriter.Null)))
+            Assert.Same(kinds, MetricKinds.Of(given));
+        using var plain = new RunContext(ws, [], TextWriter.Null);
+        Assert.Same(MetricKinds.Default, MetricKinds.Of(plain));
+        Assert.Throws<InvalidOperationException>(() => kinds.AttachTo(plain)); // read already: a run keeps one registry
+    }
+
     /// <summary>
     /// A kind that lives only here: per hidden-state series, each token's mean value at each layer times
     /// <c>scale</c>, and a line figure of it.
