@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Tta.Figures;
+using Tta.Metrics.Attention;
 
 namespace Tta.Bench;
 

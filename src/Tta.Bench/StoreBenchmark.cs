@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Tta.Extract;
 using Tta.Metrics;
+using Tta.Metrics.Similarity;
 using static TorchSharp.torch;
 
 namespace Tta.Bench;

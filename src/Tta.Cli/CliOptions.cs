@@ -1,3 +1,4 @@
+using Tta.Pipeline;
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using Tta.Execution;
@@ -28,7 +29,7 @@ internal static class CliOptions
     public static Option<TimeSpan?> PollSeconds() => Parsed("poll-seconds", "SECONDS", "Slurm: seconds between squeue polls (default 5)", RunSettings.ParsePollInterval);
 
     public static Option<bool> Force() => Switch("force", "rerun every stage");
-    public static Option<string[]> ForceStages() => List("force-stage", "STAGE", "rerun one stage (repeatable)", s => Pipeline.Canonical(s, "force-stage"), Pipeline.StageNames);
+    public static Option<string[]> ForceStages() => List("force-stage", "STAGE", "rerun one stage (repeatable)", s => Stages.Canonical(s, "force-stage"), Stages.StageNames);
     public static Option<bool> Explain() => Switch("explain", "say why each unit is stale, and each file hashed");
     public static Option<bool> Verify() => Switch("verify", "re-hash every recorded output and rebuild what differs");
     public static Option<bool> DryRun() => Switch("dry-run", "list what would run and why, and write nothing (no cache/, lock, manifest or figure)");
@@ -36,7 +37,7 @@ internal static class CliOptions
     /// <summary>A stage, by name in any case (canonical once parsed).</summary>
     public static Option<string?> Stage(string name, string description, bool required = false)
     {
-        var option = Text(name, "STAGE", description, s => Pipeline.Canonical(s, name), Pipeline.StageNames);
+        var option = Text(name, "STAGE", description, s => Stages.Canonical(s, name), Stages.StageNames);
         option.Required = required;
         return option;
     }

@@ -4,6 +4,7 @@ using System.CommandLine.Parsing;
 using Tta.Cli;
 using Tta.Cli.Verbs;
 using Tta.Config;
+using Tta.Metrics;
 
 // tta-cli: one verb per pipeline step; build/build.cake calls these. Exit codes: 0 ok (status: up to date),
 // 3 status: stale, 4 verify: checksums match but some units were made by other code (not regenerated), 2 bad input
@@ -20,26 +21,29 @@ public static class TtaCli
     public const int NotRegenerated = 4; // verify: checksums match, but some units were made by other code
 
     /// <summary>The verbs, each declared once: the parser, its checks, completions and help are made from these.</summary>
-    private static IReadOnlyList<Verb> CreateVerbs()
+    private static IReadOnlyList<Verb> CreateVerbs(MetricKinds kinds)
     {
         Verb[] verbs = [new ValidateVerb(), new PlanVerb(), new StatusVerb(), new RunVerb(), new UnitsVerb(), new ForwardVerb(),
             new CleanVerb(), new ArchiveVerb(), new VerifyVerb(), new CheckOptionsVerb()];
+        foreach (var verb in verbs) verb.Kinds = kinds;
         return [.. verbs, new HelpVerb(verbs.Select(v => v.Name))];
     }
 
-    public static IReadOnlyList<string> Verbs { get; } = [.. CreateVerbs().Select(v => v.Name)];
+    public static IReadOnlyList<string> Verbs { get; } = [.. CreateVerbs(MetricKinds.Default).Select(v => v.Name)];
 
     /// <summary>tta-cli's command line: a root command with one sub-command per verb (made anew for each run: parses of one run share nothing with another's).</summary>
-    public static RootCommand Command()
+    /// <param name="kinds">the metric kinds experiments may configure (tta's own when null; tests add one of their own).</param>
+    public static RootCommand Command(MetricKinds? kinds = null)
     {
         var root = new RootCommand("tta-cli: one verb per pipeline step (./build.sh calls these)") { HelpName = "tta-cli" };
-        foreach (var verb in CreateVerbs()) root.Subcommands.Add(verb.Command);
+        foreach (var verb in CreateVerbs(kinds ?? MetricKinds.Default)) root.Subcommands.Add(verb.Command);
         return root;
     }
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <param name="kinds">the metric kinds experiments may configure (tta's own when null; tests add one of their own).</param>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, MetricKinds? kinds = null)
     {
-        var root = Command();
+        var root = Command(kinds);
         // No @response files, no bundled -abc: every argument is taken as written (an experiment path may start with @).
         var result = root.Parse(args, new ParserConfiguration { EnablePosixBundling = false, ResponseFileTokenReplacer = null });
         if (result.Action is ParseErrorAction)

@@ -35,7 +35,7 @@ public class ArchiveSafetyTests(ArchivedTinyExperiment built, ITestOutputHelper 
         var members = ArchivedTinyExperiment.Members(archive);
 
         // Member names are relative and safe, and no member holds an absolute path of this machine.
-        Assert.All(members.Keys, n => Assert.Null(ArchiveVerifier.UnsafeName(n)));
+        Assert.All(members.Keys, n => Assert.Null(ArchiveMembers.UnsafeName(n)));
         var forbidden = new[] { outside, ws.Root };
         foreach (var (name, bytes) in members.Append(new("(zip)", File.ReadAllBytes(archive))))
             foreach (var f in forbidden)
@@ -161,11 +161,15 @@ public class ArchiveSafetyTests(ArchivedTinyExperiment built, ITestOutputHelper 
         allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
         var problems = string.Join("\n", report.Problems);
         log.WriteLine($"allocated {allocated / 1e6:0.0} MB while verifying; problems:\n{problems}");
-        Assert.Contains($"figures/tiny/tiny/one/bomb.png: declares {600L << 20} bytes, more than the {ArchiveVerifier.MaxFigureBytes} allowed", problems);
+        Assert.Contains($"figures/tiny/tiny/one/bomb.png: declares {600L << 20} bytes, more than the {VerifyOptions.Default.MaxFigureBytes} allowed", problems);
         Assert.Contains($"figures/tiny/tiny/one/long.png: cannot be read from the zip (figures/tiny/tiny/one/long.png ends after {50 << 20} of the {60 << 20} bytes it declares)", problems);
         Assert.Contains("figures/tiny/tiny/one/short.png: not listed in SHA256SUMS", problems); // read as its first 1000 bytes, no further
         Assert.Contains("cache/extract/tiny/tiny/one/big.parquet: not listed in SHA256SUMS", problems); // read (hashed), by streaming
         Assert.True(allocated < 64L << 20, $"Verify allocated {allocated / 1e6:0} MB; members must be streamed, not loaded");
+
+        // The caps are the verifier's options: with a smaller one for data, the 200 MB Parquet member is refused unread.
+        var strict = ArchiveVerifier.Verify(path, TextWriter.Null, VerifyOptions.Default with { MaxDataBytes = 100L << 20 });
+        Assert.Contains($"cache/extract/tiny/tiny/one/big.parquet: declares {200L << 20} bytes, more than the {100L << 20} allowed", string.Join("\n", strict.Problems));
     }
 
     [Fact]

@@ -228,7 +228,7 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
         // what it did not prove rather than fail every file (or pass).
         var older = Resealed(text => text
             .Replace($"\"{FiguresStage.CodeVersion}\"", "\"figures-5\"", StringComparison.Ordinal)
-            .Replace($"\"{Tta.Explorer.ExplorerUnit.CodeVersion}\"", "\"explorer-1\"", StringComparison.Ordinal), out var changed);
+            .Replace($"\"{Tta.Pipeline.ExplorerUnit.CodeVersion}\"", "\"explorer-1\"", StringComparison.Ordinal), out var changed);
         Assert.Equal(3, changed); // the two texts' figure units, the explorer
         var path = built.CopyWith(older);
 
@@ -238,7 +238,7 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
         Assert.Equal(0, report.FiguresCompared);
         Assert.Equal(["figures of tiny/tiny/one: drawn by figures-5, this tta draws " + FiguresStage.CodeVersion,
             "figures of tiny/tiny/two: drawn by figures-5, this tta draws " + FiguresStage.CodeVersion,
-            "explorer of tiny: built by explorer-1, this tta builds " + Tta.Explorer.ExplorerUnit.CodeVersion], report.NotRegenerated);
+            "explorer of tiny: built by explorer-1, this tta builds " + Tta.Pipeline.ExplorerUnit.CodeVersion], report.NotRegenerated);
 
         var (code, output) = Verify(path);
         Assert.Equal(TtaCli.NotRegenerated, code);
@@ -258,7 +258,7 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
         Assert.Equal(1, changed);
         report = ArchiveVerifier.Verify(built.CopyWith(otherAssets), TextWriter.Null);
         Assert.Empty(report.Problems);
-        Assert.Equal($"explorer of tiny: built by {Tta.Explorer.ExplorerUnit.CodeVersion} with other assets (000000000000…, this tta's {Tta.Explorer.ExplorerPage.AssetsSha256[..12]}…), this tta builds {Tta.Explorer.ExplorerUnit.CodeVersion}",
+        Assert.Equal($"explorer of tiny: built by {Tta.Pipeline.ExplorerUnit.CodeVersion} with other assets (000000000000…, this tta's {Tta.Explorer.ExplorerPage.AssetsSha256[..12]}…), this tta builds {Tta.Pipeline.ExplorerUnit.CodeVersion}",
             Assert.Single(report.NotRegenerated));
         Assert.True(report.FiguresCompared > 0); // the figures were regenerated and compared
     }

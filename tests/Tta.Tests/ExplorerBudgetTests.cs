@@ -4,6 +4,9 @@ using System.Text;
 using Tta.Explorer;
 using Tta.Metrics;
 using Xunit.Abstractions;
+using Tta.Pipeline;
+using Tta.Metrics.Projection;
+using Tta.Metrics.Similarity;
 
 namespace Tta.Tests;
 
@@ -143,7 +146,7 @@ public class ExplorerBudgetTests(ITestOutputHelper output)
         using var reader = new StreamReader(assembly.GetManifestResourceStream(name)!);
         var plotlyJs = reader.ReadToEnd();
         var set = data.Sets[0];
-        var entries = set.Similarity.Where(s => s.Measure == "cosine").ToList();
+        var entries = set.Similarity.OfType<SimilarityEntry>().Where(s => s.Measure == "cosine").ToList();
         var sb = new StringBuilder("<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body><div id=\"plot\" style=\"width:720px;height:720px\"></div>\n");
         sb.Append("<script>").Append(plotlyJs).Append("</script>\n");
         for (var i = 0; i < maps.Count; i++)

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Tta.Explorer;
+using Tta.Pipeline;
 
 namespace Tta.Tests;
 

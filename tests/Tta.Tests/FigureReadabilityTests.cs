@@ -2,6 +2,7 @@ using System.Text;
 using SkiaSharp;
 using Tta.Figures;
 using Xunit.Abstractions;
+using Tta.Metrics.Attention;
 
 namespace Tta.Tests;
 

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using SkiaSharp;
 using Tta.Figures;
+using Tta.Metrics.Attention;
 
 namespace Tta.Tests;
 

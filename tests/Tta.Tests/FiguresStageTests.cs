@@ -5,6 +5,9 @@ using System.Xml.Linq;
 using Tta.Extract;
 using Tta.Figures;
 using Xunit.Abstractions;
+using Tta.Metrics.Attention;
+using Tta.Metrics.Nearest;
+using Tta.Pipeline;
 
 namespace Tta.Tests;
 
@@ -261,7 +264,7 @@ public class FiguresStageTests(ITestOutputHelper output)
         var tokens = System.Text.Json.JsonSerializer.Deserialize<string[]>(metadata["tta.tokens"])!;
         var context = new FigureContext("t5", "one", tokens, experiment.Figures, Repo.TempDir(), metadata["tta.dtype"]);
         var stem = FiguresStage.FileStem(scores.Key with { Measure = "attention-combined" });
-        var job = MetricFigures.Attention(context, parquet).Single(j => j.Stem == stem);
+        var job = AttentionFigures.Render(context, parquet).Single(j => j.Stem == stem);
         var again = job.Render();
         foreach (var ext in new[] { "png", "pdf" })
             Assert.True(File.ReadAllBytes(Path.Combine(dir, stem + "." + ext)).AsSpan().SequenceEqual(File.ReadAllBytes(again.Single(p => p.EndsWith(ext)))), ext);

@@ -5,6 +5,8 @@ using Tta.Explorer;
 using Tta.Figures;
 using Xunit.Abstractions;
 using HbBuffer = HarfBuzzSharp.Buffer;
+using Tta.Pipeline;
+using Tta.Metrics.Similarity;
 
 namespace Tta.Tests;
 

@@ -8,6 +8,8 @@ using Tta.Extract;
 using Tta.Figures;
 using Tta.Metrics;
 using YamlDotNet.RepresentationModel;
+using Tta.Pipeline;
+using Tta.Metrics.Trajectory;
 
 namespace Tta.Tests;
 
@@ -57,7 +59,7 @@ public class MetricKindTests
 
         // One line figure per series, recorded as a norm figure for the gallery.
         var figures = new FiguresUnit(Workspace.At(ws.Root, ws.CacheDir, ws.FiguresDir), Config.ExperimentLoader.Load(ws.ExperimentPath),
-            Config.ExperimentLoader.Load(ws.ExperimentPath).Models[0], Config.ExperimentLoader.Load(ws.ExperimentPath).Texts[0]);
+            Config.ExperimentLoader.Load(ws.ExperimentPath).Models[0], Config.ExperimentLoader.Load(ws.ExperimentPath).Texts[0], MetricKinds.Default);
         var records = FiguresUnit.Records(UnitManifest.TryRead(figures.ManifestPath)!);
         var normFigure = Assert.Single(records, r => r.Value.Kind == "norm");
         Assert.Equal(new FigureRecord("norm", "encoder", "hidden_states", -1, null, "l2"), normFigure.Value);
@@ -67,10 +69,10 @@ public class MetricKindTests
     [Fact]
     public void AKindRegisteredAtRunTimeGoesThroughEveryStageTheArchiveAndVerify()
     {
-        ProbeKind.EnsureRegistered();
-        var ws = new TinyWorkspace(WithMetrics("metrics:\n  probe: { scale: 2 }\n"));
+        var kinds = MetricKinds.Default.With(new ProbeKind());
+        var ws = new TinyWorkspace(WithMetrics("metrics:\n  probe: { scale: 2 }\n")) { Kinds = kinds };
         // Its settings are read and checked by the kind, at file:line:column.
-        var bad = new TinyWorkspace(WithMetrics("metrics:\n  probe: { scale: -1 }\n"));
+        var bad = new TinyWorkspace(WithMetrics("metrics:\n  probe: { scale: -1 }\n")) { Kinds = kinds };
         var (badCode, badOutput) = bad.Cli("run", "--stage=Download");
         Assert.NotEqual(0, badCode);
         Assert.Matches(@"tiny\.yaml:\d+:\d+: probe scale -1 is out of range — use a number ≥ 0", badOutput);
@@ -92,20 +94,28 @@ public class MetricKindTests
         Assert.Contains("regenerated", output);
     }
 
+    [Fact]
+    public void ARegistryIsFixedWhenMadeAndTheRunsContextCarriesIt()
+    {
+        var kinds = MetricKinds.Default.With(new ProbeKind());
+        Assert.Equal([.. MetricKinds.Default.Names, "probe"], kinds.Names);
+        Assert.DoesNotContain("probe", MetricKinds.Default.Names); // With makes a new registry
+        var twice = Assert.Throws<InvalidOperationException>(() => kinds.With(new ProbeKind()));
+        Assert.Contains("registered twice", twice.Message);
+        var ws = Workspace.At(Repo.TempDir(), null, null);
+        using (var given = kinds.AttachTo(new RunContext(ws, [], TextWriter.Null)))
+            Assert.Same(kinds, MetricKinds.Of(given));
+        using var plain = new RunContext(ws, [], TextWriter.Null);
+        Assert.Same(MetricKinds.Default, MetricKinds.Of(plain));
+        Assert.Throws<InvalidOperationException>(() => kinds.AttachTo(plain)); // read already: a run keeps one registry
+    }
+
     /// <summary>
     /// A kind that lives only here: per hidden-state series, each token's mean value at each layer times
     /// <c>scale</c>, and a line figure of it.
     /// </summary>
     private sealed class ProbeKind : MetricKind<ProbeSettings>
     {
-        private static readonly Lazy<bool> Registered = new(() =>
-        {
-            MetricKinds.Register(new ProbeKind());
-            return true;
-        });
-
-        public static void EnsureRegistered() => _ = Registered.Value;
-
         public override string Name => "probe";
         public override string Description => "probe means";
         public override string Example => "probe: { scale: 1 }";

@@ -6,6 +6,10 @@ using Tta.Extract;
 using Tta.Metrics;
 using Tta.Models;
 using static TorchSharp.torch;
+using Tta.Metrics.Attention;
+using Tta.Metrics.Nearest;
+using Tta.Metrics.Similarity;
+using Tta.Metrics.Trajectory;
 
 namespace Tta.Tests;
 
@@ -393,7 +397,7 @@ public class MetricsTests
 
         var d = LoadYaml("metrics:\n  attention:\n    layers: [1]\n  nearest: {}\n");
         Assert.Null(d.Metrics.Get<AttentionMetricSpec>("attention")!.Heads);
-        Assert.Equal(Tta.Metrics.NearestKind.DefaultK, d.Metrics.Get<NearestMetricSpec>("nearest")!.K);
+        Assert.Equal(Tta.Metrics.Nearest.NearestKind.DefaultK, d.Metrics.Get<NearestMetricSpec>("nearest")!.K);
         Assert.False(d.Metrics.Has("trajectory"));
 
         var none = LoadYaml("");

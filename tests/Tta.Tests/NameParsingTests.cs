@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Tta.Metrics.Trajectory;
 
 namespace Tta.Tests;
 

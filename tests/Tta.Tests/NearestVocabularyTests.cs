@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Tta.Figures;
 using Xunit.Abstractions;
+using Tta.Metrics.Nearest;
 
 namespace Tta.Tests;
 

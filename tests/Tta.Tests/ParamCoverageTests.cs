@@ -123,8 +123,7 @@ public class ParamCoverageTests
             if (property.Name == nameof(Experiment.SourcePath)) continue; // where the file is, not a field of it
             if (property.Name == nameof(Experiment.Metrics))
             {
-                // tta's own kinds: another test registers a kind of its own in the process-wide registry.
-                foreach (var kind in MetricKinds.All.Where(k => k.GetType().Assembly == typeof(MetricKinds).Assembly))
+                foreach (var kind in MetricKinds.Default)
                 {
                     var settings = SettingsType(kind);
                     if (settings == typeof(bool) || typeof(IEnumerable).IsAssignableFrom(settings)) yield return $"metrics.{kind.Name}";

@@ -4,6 +4,7 @@ using DuckDB.NET.Data;
 using Tta.Config;
 using Tta.Extract;
 using Tta.Metrics;
+using Tta.Metrics.Projection;
 
 namespace Tta.Tests;
 

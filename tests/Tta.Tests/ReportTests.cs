@@ -5,6 +5,7 @@ using Tta.Extract;
 using Tta.Figures;
 using Tta.Metrics;
 using Xunit.Abstractions;
+using Tta.Metrics.Nearest;
 
 namespace Tta.Tests;
 

@@ -143,7 +143,7 @@ public sealed class ScaleOutTests(SlurmCluster cluster, ITestOutputHelper output
         // fails; Extract and text two's Metrics task succeed, and the Figures arrays are never started.
         using (var context = new RunContext(Workspace.At(ws.Root), [Tta.Config.ExperimentLoader.Load(ws.ExperimentPath)], TextWriter.Null))
         {
-            var similarity = (Tta.Metrics.MetricsUnit)Tta.Execution.UnitGraph.For(context).Find("Metrics:tiny/tiny/one");
+            var similarity = (Tta.Metrics.Similarity.SimilarityUnit)Tta.Execution.UnitGraph.For(context).Find("Metrics:tiny/tiny/one");
             Directory.CreateDirectory(Path.Combine(similarity.OutputPath, "in-the-way"));
         }
         var (code, log) = BuildSh(ws);

@@ -13,6 +13,9 @@ public sealed class TinyWorkspace
     public string FiguresDir => Path.Combine(Root, "figures");
     public string ExperimentPath => Path.Combine(Root, "experiments", "tiny.yaml");
 
+    /// <summary>The metric kinds its runs know (tta's own when null).</summary>
+    public Tta.Metrics.MetricKinds? Kinds { get; init; }
+
     public TinyWorkspace(string? yaml = null)
     {
         var model = Path.Combine(Root, "experiments", "model");
@@ -73,7 +76,7 @@ public sealed class TinyWorkspace
     public (int Code, string Output) Cli(string verb, params string[] extra)
     {
         var output = new StringWriter();
-        var code = TtaCli.Run(Args(verb, extra), output, output);
+        var code = TtaCli.Run(Args(verb, extra), output, output, Kinds);
         return (code, output.ToString());
     }
 

@@ -26,7 +26,7 @@ internal sealed class ArchiveVerb : Verb
 
     protected override int Run(ParseResult p, Writers io)
     {
-        var checkedInputs = inputs.Check(p, Root(p), staleness.ForcedStages(p));
+        var checkedInputs = inputs.Check(p, Root(p), Kinds, staleness.ForcedStages(p));
         var ws = checkedInputs.Workspace;
         var outDir = p.GetValue(output) is { } dir ? Path.GetFullPath(dir, ws.Root) : ExperimentArchive.DefaultDirectory(ws);
         if (p.GetValue(dryRun))
@@ -36,7 +36,7 @@ internal sealed class ArchiveVerb : Verb
         }
         var c = RunInputOptions.Context(checkedInputs, io);
         foreach (var e in c.Experiments)
-            io.Out.WriteLine($"archived '{e.Name}': {c.Workspace.Relative(ExperimentArchive.Create(c.Workspace, e, outDir, io.Out))}");
+            io.Out.WriteLine($"archived '{e.Name}': {c.Workspace.Relative(ExperimentArchive.Create(c.Workspace, e, outDir, io.Out, kinds: checkedInputs.Kinds))}");
         return 0;
     }
 }

@@ -1,3 +1,4 @@
+using Tta.Pipeline;
 using System.CommandLine;
 using Tta.Build;
 using Tta.Execution;
@@ -31,8 +32,8 @@ internal sealed class PlanVerb : Verb
 
     protected override int Run(ParseResult p, Writers io)
     {
-        var checkedInputs = inputs.Check(p, Root(p), staleness.ForcedStages(p));
-        var stages = Pipeline.StageNames.Take(Pipeline.Order(p.GetValue(through)!) + 1).ToList();
+        var checkedInputs = inputs.Check(p, Root(p), Kinds, staleness.ForcedStages(p));
+        var stages = Stages.StageNames.Take(Stages.Order(p.GetValue(through)!) + 1).ToList();
         var plan = new RunJournal();
         if (p.GetValue(dryRun))
         {
@@ -42,7 +43,7 @@ internal sealed class PlanVerb : Verb
         using var c = RunInputOptions.Context(checkedInputs, io);
         foreach (var stage in stages)
         {
-            var statuses = Pipeline.Check(stage, c, staleness.Forced(p, stage), staleness.Verify(p));
+            var statuses = Stages.Check(stage, c, staleness.Forced(p, stage), staleness.Verify(p));
             var entry = plan[stage];
             entry.Units = statuses.Count;
             entry.StaleUnits = statuses.Count(s => !s.UpToDate);

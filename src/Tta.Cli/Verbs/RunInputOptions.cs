@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Tta.Cache;
 using Tta.Execution;
+using Tta.Metrics;
 
 namespace Tta.Cli.Verbs;
 
@@ -25,11 +26,11 @@ internal sealed class RunInputOptions
 
     /// <summary>The run's inputs, every one checked (experiments and option values) before anything is touched.</summary>
     /// <param name="forcedStages">--force-stage's values, for the verbs that take it.</param>
-    public RunInputs Check(ParseResult p, string root, IReadOnlyList<string>? forcedStages = null)
+    public RunInputs Check(ParseResult p, string root, MetricKinds kinds, IReadOnlyList<string>? forcedStages = null)
     {
         try
         {
-            return RunInputs.Check(root, name => CliOptions.Given(p, settings.Single(o => o.Name == $"--{name}")), p.GetValue(experiments)!, forcedStages ?? []);
+            return RunInputs.Check(root, name => CliOptions.Given(p, settings.Single(o => o.Name == $"--{name}")), p.GetValue(experiments)!, forcedStages ?? [], kinds);
         }
         catch (Exception e) when (e is ArgumentException or FormatException or IOException or InvalidDataException)
         {
@@ -44,11 +45,11 @@ internal sealed class RunInputOptions
         var progress = new ProgressDisplay(io.Out, live: ReferenceEquals(io.Out, Console.Out) && ProgressDisplay.ConsoleIsLive);
         // --explain's hash lines go above the live block too, like every other line of the run.
         if (ReferenceEquals(ContentHash.Log, io.Out)) ContentHash.Log = progress.Log;
-        return new RunContext(inputs.Workspace, inputs.Experiments, progress.Log)
+        return inputs.Kinds.AttachTo(new RunContext(inputs.Workspace, inputs.Experiments, progress.Log)
         {
             Progress = progress,
             MemoryLimitBytes = inputs.Settings.MemoryLimitBytes,
             Jobs = inputs.Settings.Jobs,
-        };
+        });
     }
 }

@@ -1,3 +1,4 @@
+using Tta.Pipeline;
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using Tta.Build;
@@ -36,16 +37,16 @@ internal sealed class RunVerb : Verb
 
     protected override int Run(ParseResult p, Writers io)
     {
-        var checkedInputs = inputs.Check(p, Root(p), staleness.ForcedStages(p));
+        var checkedInputs = inputs.Check(p, Root(p), Kinds, staleness.ForcedStages(p));
         var id = p.GetValue(unit);
-        var first = Pipeline.Order(id is null ? p.GetValue(stage)! : Pipeline.StageNames[0]);
-        var last = p.GetValue(through) is { } t ? Math.Max(first, Pipeline.Order(t)) : first;
-        var stages = Pipeline.StageNames.Skip(first).Take(last - first + 1).ToList();
+        var first = Stages.Order(id is null ? p.GetValue(stage)! : Stages.StageNames[0]);
+        var last = p.GetValue(through) is { } t ? Math.Max(first, Stages.Order(t)) : first;
+        var stages = Stages.StageNames.Skip(first).Take(last - first + 1).ToList();
         if (p.GetValue(dryRun)) return staleness.DryRun(p, checkedInputs, stages, io);
         using var c = RunInputOptions.Context(checkedInputs, io);
         if (id is not null)
         {
-            Pipeline.RunUnit(id, c, staleness.RunOptions(p));
+            PipelineRun.RunUnit(id, c, staleness.RunOptions(p));
             return 0;
         }
         var slurm = Slurm(checkedInputs.Settings, c);
@@ -73,7 +74,7 @@ internal sealed class RunVerb : Verb
         })).ToList();
         try
         {
-            Pipeline.Run(stages, c, staleness.RunOptions(p) with { Tracker = tracker }, slurm, cancel.Token);
+            PipelineRun.Run(stages, c, staleness.RunOptions(p) with { Tracker = tracker }, slurm, cancel.Token);
             if (journalPath is not null)
                 foreach (var stage in stages) RunJournal.Record(journalPath, stage, RunJournal.StageState.Finished);
         }

@@ -1,3 +1,4 @@
+using Tta.Pipeline;
 using System.CommandLine;
 using Tta.Cache;
 using Tta.Execution;
@@ -42,10 +43,10 @@ internal sealed class StalenessOptions
     public int DryRun(ParseResult p, RunInputs inputs, IEnumerable<string> stages, Writers io)
     {
         if (Verify(p)) throw new ArgumentException("--dry-run with --verify: verifying marks what differs, which writes; run --verify without --dry-run");
-        using var c = new RunContext(inputs.Workspace, inputs.Experiments, io.Out);
+        using var c = inputs.Kinds.AttachTo(new RunContext(inputs.Workspace, inputs.Experiments, io.Out));
         var wouldRun = 0;
         foreach (var stage in stages)
-            foreach (var s in Pipeline.Check(stage, c, Forced(p, stage)))
+            foreach (var s in Stages.Check(stage, c, Forced(p, stage)))
             {
                 if (!s.UpToDate) wouldRun++;
                 io.Out.WriteLine(Describe(stage, s, "would run"));

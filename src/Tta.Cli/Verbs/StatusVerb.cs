@@ -1,3 +1,4 @@
+using Tta.Pipeline;
 using System.CommandLine;
 using Tta.Execution;
 
@@ -22,8 +23,8 @@ internal sealed class StatusVerb : Verb
     protected override int Run(ParseResult p, Writers io)
     {
         var name = p.GetValue(stage)!;
-        var c = RunInputOptions.Context(inputs.Check(p, Root(p), staleness.ForcedStages(p)), io);
-        var statuses = Pipeline.Check(name, c, staleness.Forced(p, name), staleness.Verify(p));
+        var c = RunInputOptions.Context(inputs.Check(p, Root(p), Kinds, staleness.ForcedStages(p)), io);
+        var statuses = Stages.Check(name, c, staleness.Forced(p, name), staleness.Verify(p));
         staleness.WriteStatuses(p, name, statuses, io);
         staleness.WriteOrphans(p, c, io);
         return statuses.All(s => s.UpToDate) ? 0 : TtaCli.Stale;

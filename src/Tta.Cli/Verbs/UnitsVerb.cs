@@ -18,7 +18,7 @@ internal sealed class UnitsVerb : Verb
 
     protected override int Run(ParseResult p, Writers io)
     {
-        using var c = RunInputOptions.Context(inputs.Check(p, Root(p)), io);
+        using var c = RunInputOptions.Context(inputs.Check(p, Root(p), Kinds), io);
         var graph = UnitGraph.For(c);
         var only = p.GetValue(stage);
         foreach (var unit in graph.Units.Where(u => only is null || u.Stage == only))

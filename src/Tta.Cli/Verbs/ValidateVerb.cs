@@ -11,7 +11,7 @@ internal sealed class ValidateVerb : Verb
 
     protected override int Run(ParseResult p, Writers io)
     {
-        var c = RunInputOptions.Context(inputs.Check(p, Root(p)), io);
+        var c = RunInputOptions.Context(inputs.Check(p, Root(p), Kinds), io);
         foreach (var e in c.Experiments)
             io.Out.WriteLine($"ok: {c.Workspace.Relative(e.SourcePath)} — experiment '{e.Name}', {e.Models.Count} model(s), {e.Texts.Count} text(s)");
         return 0;

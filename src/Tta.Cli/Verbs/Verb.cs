@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Tta.Cache;
+using Tta.Metrics;
 
 namespace Tta.Cli.Verbs;
 
@@ -21,6 +22,9 @@ internal abstract class Verb
     public Command Command { get; }
 
     public string Name => Command.Name;
+
+    /// <summary>The metric kinds experiments may configure (<see cref="TtaCli.Run"/>'s).</summary>
+    public MetricKinds Kinds { get; set; } = MetricKinds.Default;
 
     /// <summary>Adds <paramref name="option"/> to the verb's command; returns it.</summary>
     protected T Add<T>(T option) where T : Option

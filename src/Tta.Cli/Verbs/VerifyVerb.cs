@@ -22,7 +22,7 @@ internal sealed class VerifyVerb : Verb
     {
         var path = Path.GetFullPath(p.GetValue(archive)!, Root(p));
         if (!File.Exists(path)) throw new FileNotFoundException($"archive not found: {path}");
-        var report = ArchiveVerifier.Verify(path, io.Out);
+        var report = ArchiveVerifier.Verify(path, io.Out, new VerifyOptions(Kinds));
         foreach (var problem in report.Problems) io.Error.WriteLine($"FAILED {problem}");
         foreach (var n in report.NotRegenerated) io.Error.WriteLine($"NOT REGENERATED {n}");
         if (!report.Ok)

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
+using Tta.Pipeline;
 
 namespace Tta.Archive;
 
@@ -17,7 +18,7 @@ public static class RunEnvironment
                ?? asm.GetName().Version?.ToString() ?? "unknown";
     }
 
-    public static string TtaVersion => VersionOf(typeof(Pipeline));
+    public static string TtaVersion => VersionOf(typeof(Stages));
 
     /// <summary>The libraries whose behaviour decides the outputs, by package name.</summary>
     public static IReadOnlyDictionary<string, string> Packages() => new SortedDictionary<string, string>(StringComparer.Ordinal)
@@ -37,7 +38,7 @@ public static class RunEnvironment
         return new JsonObject
         {
             ["tta"] = TtaVersion,
-            ["torch_backend"] = Pipeline.TorchBackend,
+            ["torch_backend"] = Stages.TorchBackend,
             ["dotnet_runtime"] = RuntimeInformation.FrameworkDescription,
             ["dotnet_version"] = Environment.Version.ToString(),
             ["packages"] = packages,

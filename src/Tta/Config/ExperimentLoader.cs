@@ -54,8 +54,11 @@ public static partial class ExperimentLoader
     [GeneratedRegex(@"^\(Line: \d+, Col: \d+, Idx: \d+\) - \(Line: \d+, Col: \d+, Idx: \d+\): ")]
     private static partial Regex YamlMarkPrefixRx();
 
-    /// <summary>Reads and validates one experiment file. <paramref name="path"/> is used as given in messages.</summary>
-    public static Experiment Load(string path)
+    /// <summary>
+    /// Reads and validates one experiment file. <paramref name="path"/> is used as given in messages;
+    /// <paramref name="kinds"/>: the metric kinds it may configure (tta's own when null).
+    /// </summary>
+    public static Experiment Load(string path, IReadOnlyList<Metrics.IMetricKind>? kinds = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var full = System.IO.Path.GetFullPath(path);
@@ -76,7 +79,7 @@ public static partial class ExperimentLoader
             throw new ConfigException(new SourceSpan(path, ex.Line, ex.Column),
                 "the file is not valid UTF-8 — save it with UTF-8 encoding");
         }
-        return new Reader(path, full).Read(text);
+        return new Reader(path, full, kinds ?? Metrics.MetricKinds.Default).Read(text);
     }
 
     /// <summary>The top-level <c>name:</c> of an experiment file; null when the file cannot be read as YAML or has none.</summary>
@@ -125,7 +128,7 @@ public static partial class ExperimentLoader
 
     // ---------------------------------------------------------------- the reader
 
-    private sealed class Reader(string file, string fullPath) : YamlNodeReader(file)
+    private sealed class Reader(string file, string fullPath, IReadOnlyList<Metrics.IMetricKind> metricKinds) : YamlNodeReader(file)
     {
         private readonly string _dir = System.IO.Path.GetDirectoryName(fullPath)!;
 
@@ -447,10 +450,10 @@ public static partial class ExperimentLoader
         {
             var f = section is null || IsNull(section.Value)
                 ? []
-                : Collect(() => Fields(section.Value, "'metrics'", [.. MetricKinds.Names]), []);
+                : Collect(() => Fields(section.Value, "'metrics'", [.. metricKinds.Select(k => k.Name)]), []);
             var settings = new Dictionary<string, object>(StringComparer.Ordinal);
             var unread = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var kind in MetricKinds.All)
+            foreach (var kind in metricKinds)
             {
                 var named = f.TryGetValue(kind.Name, out var entry) && !IsNull(entry.Value);
                 var read = Collect(() => { var value = named ? kind.Read(this, entry!.Value) : kind.Default; if (value is not null) settings[kind.Name] = value; });
@@ -463,7 +466,7 @@ public static partial class ExperimentLoader
         private FiguresSpec ReadFigures(YamlEntry? section, MetricsSpec metrics, HashSet<string> unreadMetrics)
         {
             // Default: the figures of every configured metric kind (similarity always).
-            var figureKinds = MetricKinds.Names;
+            IReadOnlyList<string> figureKinds = [.. metricKinds.Select(k => k.Name)];
             IReadOnlyList<string> kinds = [.. figureKinds.Where(metrics.Has)];
             IReadOnlyList<string> formats = ["png", "pdf"];
             var colormap = "cividis_r";
@@ -483,7 +486,7 @@ public static partial class ExperimentLoader
                         // A metric whose entry has a problem is reported there, not again here.
                         if (!metrics.Has(kind) && !unreadMetrics.Contains(kind))
                             Report(Error(item, $"figure kind '{kind}' needs metrics.{kind}, which is not configured",
-                                $"add '{MetricKinds.Get(kind).Example}' under 'metrics:', or remove '{kind}' from 'kinds'"));
+                                $"add '{metricKinds.First(k => k.Name == kind).Example}' under 'metrics:', or remove '{kind}' from 'kinds'"));
                     }
                     return list;
                 }, kinds);

@@ -6,16 +6,16 @@ using Tta.Models;
 namespace Tta.Execution;
 
 /// <summary>
-/// Runs units on this machine: up to <see cref="RunContext.Jobs"/> at once (one libtorch unit among them, see
+/// Runs units on this machine (an <see cref="IExecutor"/>): up to <see cref="RunContext.Jobs"/> at once (one libtorch unit among them, see
 /// <see cref="UnitResources.Torch"/>), each as soon as the units it reads are done, while the memory estimates of the running units and of the models they share stay within the budget
 /// (<c>--memory-limit</c>, else available memory). A model is loaded once per process and serves every unit that
 /// reads it (every text of that model), and is released when no unit of the run needs it any more. Each unit runs
 /// under its <see cref="UnitLock"/> and is checked after taking it, so runs side by side build each unit once.
 /// Output bytes do not depend on the order or the number of jobs.
 /// </summary>
-public static class LocalExecutor
+public sealed class LocalExecutor : IExecutor
 {
-    public static IReadOnlyList<UnitOutcome> Run(UnitGraph graph, IReadOnlyList<StageUnit> units, RunContext context, RunOptions options)
+    public IReadOnlyList<UnitOutcome> Run(UnitGraph graph, IReadOnlyList<StageUnit> units, RunContext context, RunOptions options)
     {
         var inRun = units.Select(u => u.Id).ToHashSet(StringComparer.Ordinal);
         var waitsFor = units.ToDictionary(u => u.Id, u => graph.UpstreamOf(u).Where(d => inRun.Contains(d.Id)).Select(d => d.Id).ToList(), StringComparer.Ordinal);
@@ -83,7 +83,8 @@ public static class LocalExecutor
         return outcomes;
     }
 
-    private static UnitResources NeedsOf(StageUnit unit, RunContext context)
+    /// <summary>What a unit needs to run (memory, libtorch, a GPU), as the executors size it.</summary>
+    internal static UnitResources NeedsOf(StageUnit unit, RunContext context)
     {
         try { return unit.Resources(context); }
         catch (MissingInputException) { return UnitResources.Small; } // not buildable yet: it fails with the reason when run

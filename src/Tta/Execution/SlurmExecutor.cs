@@ -6,7 +6,7 @@ using Tta.Models;
 namespace Tta.Execution;
 
 /// <summary>
-/// Runs units on a Slurm cluster. Download units run here first (the submit host is where the network is, and the
+/// Runs units on a Slurm cluster (an <see cref="IExecutor"/>). Download units run here first (the submit host is where the network is, and the
 /// checkpoints they bring let every later unit be sized). Then the stale units of each later stage — and every unit
 /// downstream of one that will be rebuilt — become one job array per stage, chained with
 /// <c>--dependency=afterok</c>; each task runs <c>tta-cli run --unit=ID</c> against the shared cache, asks for
@@ -15,15 +15,14 @@ namespace Tta.Execution;
 /// scancels every job of the run. A rerun submits only what is still stale.
 /// The run's <see cref="RunOptions.Tracker"/> hears of each unit as the polls see its task end (or when it is found up
 /// to date), so a stage is done once its arrays are, and a failed task fails its own stage (Cake's stage tasks wait
-/// for that, not for the whole run).
+/// for that, not for the whole run). It returns the outcomes of what ran here (the Download units).
 /// </summary>
-public static class SlurmExecutor
+public sealed class SlurmExecutor(SlurmSettings settings, CancellationToken cancel) : IExecutor
 {
-    public static void Run(UnitGraph graph, IReadOnlyList<StageUnit> units, RunContext context, RunOptions options,
-        SlurmSettings settings, CancellationToken cancel)
+    public IReadOnlyList<UnitOutcome> Run(UnitGraph graph, IReadOnlyList<StageUnit> units, RunContext context, RunOptions options)
     {
         var download = units.Where(u => u.Stage == Download.DownloadStage.Name).ToList();
-        if (download.Count > 0) LocalExecutor.Run(graph, download, context, options);
+        var outcomes = download.Count > 0 ? new LocalExecutor().Run(graph, download, context, options) : [];
 
         var later = units.Where(u => u.Stage != Download.DownloadStage.Name).ToList();
         options.Tracker?.Begin(later);
@@ -47,7 +46,7 @@ public static class SlurmExecutor
                 if (options.Explain)
                     context.Log.WriteLine($"{unit.Stage} {unit.Key}: stale — {(status is null ? (rebuiltUpstream ? "an upstream unit is rebuilt in this run" : "forced") : string.Join("; ", status.Reasons))}");
                 scheduled.Add(unit.Id);
-                tasks.Add((unit, Needs(unit, context)));
+                tasks.Add((unit, LocalExecutor.NeedsOf(unit, context)));
             }
             if (tasks.Count == 0) continue;
             // One process per task: its model, working set and the runtime itself.
@@ -57,7 +56,7 @@ public static class SlurmExecutor
                 Path.Combine(runDir, stage.Name), context.Workspace.Root, memoryMb, tasks.Any(t => t.Needs.Gpu)));
             context.Log.WriteLine($"{stage.Name}: {tasks.Count} unit(s) to submit, --mem={memoryMb}M each" + (arrays[^1].Gpu ? ", --gres=gpu:1" : ""));
         }
-        if (arrays.Count == 0) return;
+        if (arrays.Count == 0) return outcomes;
 
         var byId = later.ToDictionary(u => u.Id, StringComparer.Ordinal);
         var runner = new SlurmRunner(new SlurmClient(new SlurmCli(), settings.Options), settings.PollInterval)
@@ -70,6 +69,7 @@ public static class SlurmExecutor
         if (!result.Succeeded)
             throw new SlurmException($"{result.Failures.Count(f => f.State != SlurmTaskState.DependencyNeverSatisfied)} unit(s) failed on Slurm; " +
                 $"rerun to resubmit what is still stale:\n{result.Report()}");
+        return outcomes;
     }
 
     /// <summary>
@@ -94,11 +94,5 @@ public static class SlurmExecutor
                 .Select(d => level[d.Id] + 1).DefaultIfEmpty(0).Max();
         return units.GroupBy(u => (u.Stage, Level: level[u.Id]))
             .Select(g => (g.Key.Level == 0 ? g.Key.Stage : $"{g.Key.Stage}-{g.Key.Level + 1}", g.ToList()));
-    }
-
-    private static UnitResources Needs(StageUnit unit, RunContext context)
-    {
-        try { return unit.Resources(context); }
-        catch (MissingInputException) { return UnitResources.Small; }
     }
 }

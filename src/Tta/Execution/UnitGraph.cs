@@ -1,5 +1,6 @@
 using Tta.Cache;
 using Tta.Config;
+using Tta.Pipeline;
 
 namespace Tta.Execution;
 
@@ -23,7 +24,7 @@ public sealed class UnitGraph
                 : throw new InvalidOperationException($"{u.Id} reads {d.Id}, which is not a unit of this run")).ToList();
     }
 
-    public static UnitGraph For(RunContext context) => new(Pipeline.StageNames.SelectMany(s => Pipeline.Units(s, context)));
+    public static UnitGraph For(RunContext context) => new(Stages.StageNames.SelectMany(s => Stages.Units(s, context)));
 
     public IReadOnlyList<StageUnit> Units => units;
 

@@ -26,6 +26,7 @@ public static class ExplorerPage
         // Non-ASCII stays as is (tokens); <, >, & and quotes are still escaped, so no text can close the script element.
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.Create(System.Text.Unicode.UnicodeRanges.All),
         WriteIndented = false,
+        Converters = { new ViewEntryJsonConverter() },
     };
 
     public static string Asset(string name)

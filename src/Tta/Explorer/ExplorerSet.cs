@@ -1,45 +1,36 @@
+using System.Text.Json;
+using Tta.Config;
+
 namespace Tta.Explorer;
 
 /// <summary>
-/// The views of one model × text that the explorer page shows, filled by the metric kinds that have one
-/// (<see cref="Metrics.IMetricKind.Explore"/>), in registry order: similarity first (its file's metadata gives the
-/// tokens the others are read against).
+/// The views of one model × text that the explorer page shows, filled by the metric kinds that have one (each reads
+/// its file into its view), in registry order: similarity first (its file's metadata gives the tokens the others are
+/// read against, and the names and depths of the capture points the gallery's captions use).
 /// </summary>
-public sealed class ExplorerSet
+public sealed class ExplorerSet(Experiment experiment, Func<QuantizedMap, int> addMap)
 {
-    private readonly ExplorerBuilder? builder;
+    /// <summary>The experiment whose page this is (a view reads its settings, e.g. the order of the measures).</summary>
+    public Experiment Experiment { get; } = experiment;
 
-    internal ExplorerSet(ExplorerBuilder? builder) => this.builder = builder;
+    /// <summary>The similarity file's metadata (tokens, model, dtype); null until the similarity view is read.</summary>
+    public IReadOnlyDictionary<string, string>? Metadata { get; set; }
 
-    /// <summary>A set that reads nothing: a kind's <c>Explore</c> on it only says whether the kind has a view.</summary>
-    public static ExplorerSet Probe { get; } = new(null);
+    public List<ViewEntry> Similarity { get; } = [];
+    public List<ViewEntry> Attention { get; } = [];
+    public List<ViewEntry> Projection { get; } = [];
+    public Dictionary<string, ViewEntry>? Nearest { get; set; }
 
-    public IReadOnlyDictionary<string, string>? Metadata { get; private set; }
-    public List<SimilarityEntry> Similarity { get; } = [];
-    public List<AttentionEntry> Attention { get; } = [];
-    public List<ProjectionEntry> Projection { get; } = [];
-    public Dictionary<string, NearestEntry>? Nearest { get; private set; }
+    /// <summary>Each capture point's label (as its similarity figure's title names it) and depth (<see cref="Depth"/>), by stack and point.</summary>
+    public Dictionary<(string Stack, string Point), (string Label, double Depth)> Points { get; } = [];
 
-    /// <summary>The layer-slider maps of similarity.parquet.</summary>
-    public void AddSimilarity(string parquet)
-    {
-        if (builder is not null) Metadata = builder.Similarity(parquet, Similarity);
-    }
+    /// <summary>Adds a quantised map to the page; returns its index (what an entry names it by).</summary>
+    public int Add(QuantizedMap map) => addMap(map);
 
-    /// <summary>The heads × panels grids and kernels of attention.parquet.</summary>
-    public void AddAttention(string parquet) => builder?.Attention(parquet, Attention);
+    /// <summary>The text's tokens as the similarity file records them (read after the similarity view).</summary>
+    public string[] Tokens => TokensOf(Metadata ?? throw new InvalidOperationException("the tokens are read after the similarity maps"));
 
-    /// <summary>The trajectory view's PCA paths of projection.parquet.</summary>
-    public void AddProjection(string parquet)
-    {
-        if (builder is not null) ExplorerBuilder.Projection(parquet, Projection);
-    }
-
-    /// <summary>The nearest tokens on the trajectory view's hover (vocabulary strings read as the text's tokens are).</summary>
-    public void AddNearest(string parquet)
-    {
-        if (builder is null) return;
-        var tokens = ExplorerBuilder.TokensOf(Metadata ?? throw new InvalidOperationException("nearest tokens are read after the similarity maps"));
-        Nearest = ExplorerBuilder.Nearest(parquet, Figures.TokenLabels.IsByteLevel(tokens));
-    }
+    /// <summary>The tokens a store's metadata records (<c>tta.tokens</c>), or none.</summary>
+    public static string[] TokensOf(IReadOnlyDictionary<string, string> metadata) =>
+        metadata.TryGetValue("tta.tokens", out var json) ? JsonSerializer.Deserialize<string[]>(json) ?? [] : [];
 }

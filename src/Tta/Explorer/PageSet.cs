@@ -1,12 +1,12 @@
 namespace Tta.Explorer;
 
-/// <summary>One model × text: its tokens (labels) and every view's data.</summary>
+/// <summary>One model × text: its tokens (labels) and every view's data (entries of the kinds with a view, <see cref="ViewEntry"/>).</summary>
 public sealed record PageSet(
     string Model,
     string Text,
     IReadOnlyList<string> Tokens,
-    IReadOnlyList<SimilarityEntry> Similarity,
-    IReadOnlyList<AttentionEntry> Attention,
-    IReadOnlyList<ProjectionEntry> Projection,
-    IReadOnlyDictionary<string, NearestEntry>? Nearest,
+    IReadOnlyList<ViewEntry> Similarity,
+    IReadOnlyList<ViewEntry> Attention,
+    IReadOnlyList<ViewEntry> Projection,
+    IReadOnlyDictionary<string, ViewEntry>? Nearest,
     IReadOnlyList<FigureEntry> Figures);

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Tta.Cache;
 using Tta.Config;
 using Tta.Download;
-using Tta.Metrics;
+using Tta.Metrics.Attention;
 using Tta.Models;
 using Tta.Tokenizers;
 using static TorchSharp.torch;

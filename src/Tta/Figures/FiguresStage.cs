@@ -1,28 +1,19 @@
 using System.Globalization;
 using System.Text.Json;
-using Tta.Cache;
-using Tta.Config;
 using Tta.Extract;
-using Tta.Models;
-using Tta.Metrics;
 
 namespace Tta.Figures;
 
 /// <summary>
-/// Figures stage: per experiment × model × text, one <see cref="FiguresUnit"/> that renders every requested kind
-/// (<c>figures.kinds</c>, each a metric kind's figures: <see cref="IMetricKind.Figures"/>) in every requested format
-/// under figures/. Last, per experiment, the interactive explorer (<see cref="Explorer.ExplorerUnit"/>).
+/// The Figures stage's name, code version and file names. Its units (made by the stage list in Pipeline): per
+/// experiment × model × text, one that renders every requested kind (<c>figures.kinds</c>, each a metric kind's
+/// figures) in every requested format under figures/; last, per experiment, the interactive explorer.
 /// </summary>
 public static class FiguresStage
 {
     public const string Name = "Figures";
     public const string CodeVersion = "figures-7"; // 5: figure records in the manifest (the explorer reads them); 6: thumbnails;
     // 7: labels outside Latin script shaped in fallback fonts (Latin-only figures are byte-identical)
-
-    public static IEnumerable<StageUnit> Units(RunContext context) =>
-        context.Experiments.SelectMany(e =>
-            (from m in e.Models from t in e.Texts select (StageUnit)new FiguresUnit(context.Workspace, e, m, t))
-            .Append(new Explorer.ExplorerUnit(context.Workspace, e)));
 
     /// <summary>File name (without extension) that says model, text, stack, layer, point and kind.</summary>
     public static string FileStem(ActivationPoint key)

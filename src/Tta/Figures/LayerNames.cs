@@ -32,7 +32,7 @@ public static class LayerNames
     public static string AttentionModule(ActivationPoint key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return Join([key.Stack, Block(key.Layer), MetricFigures.ModuleName(key)]);
+        return Join([key.Stack, Block(key.Layer), ModuleName(key)]);
     }
 
     /// <summary>A point of a trajectory, as the hover names it: layer N · point.</summary>
@@ -40,6 +40,18 @@ public static class LayerNames
     {
         ArgumentNullException.ThrowIfNull(point);
         return Join([Where(point.Kind, point.Layer), point.Name]);
+    }
+
+    /// <summary>
+    /// The module part of a capture point after its block number: <c>encoder.block.0.layer.0.SelfAttention</c> →
+    /// <c>layer.0.SelfAttention</c>, <c>encoder.layer.0.attention.self</c> → <c>attention.self</c>.
+    /// </summary>
+    public static string ModuleName(ActivationPoint key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var marker = "." + key.Layer.ToString(CultureInfo.InvariantCulture) + ".";
+        var at = key.Layer >= 0 ? key.Point.IndexOf(marker, StringComparison.Ordinal) : -1;
+        return at >= 0 ? key.Point[(at + marker.Length)..] : key.Point;
     }
 
     private static string Number(int n) => n.ToString(CultureInfo.InvariantCulture);

@@ -1,56 +1,19 @@
 using System.Globalization;
-using System.Text.Json;
 using ScottPlot;
-using Tta.Extract;
-using Tta.Metrics;
 
 namespace Tta.Figures;
 
 /// <summary>
-/// The <c>projection</c> figure kind (projection.parquet, <see cref="TrajectoryProjectionUnit"/>): one chart per
-/// hidden-state series, each token a polyline coloured by position along the colormap. Tokens are labelled at their
+/// The trajectory-projection chart (the <c>projection</c> kind draws one per hidden-state series): each token a
+/// polyline through its points in a 2-D plane, coloured by position along the colormap. Tokens are labelled at their
 /// last layer; above <see cref="MaxLabels"/> tokens a regular subset is labelled and the title says which.
 /// </summary>
 public static class ProjectionFigure
 {
     public const int MaxLabels = 64;
 
-    /// <summary>Charts for every series of a projection.parquet, named <c>STACK-SERIES-projection-pca.*</c>.</summary>
-    public static List<FigureJob> Render(FigureContext c, string parquet)
-    {
-        var (metadata, blocks) = Task.Run(() => VectorStoreReader.ReadAsync(parquet)).GetAwaiter().GetResult();
-        var info = metadata.TryGetValue("tta.projection", out var json)
-            ? JsonSerializer.Deserialize<Dictionary<string, TrajectoryProjectionUnit.ProjectionInfo>>(json) ?? []
-            : [];
-        var points = StoredPoints.Read(metadata, parquet);
-        var jobs = new List<FigureJob>();
-        foreach (var series in blocks.GroupBy(b => TrajectoryProjection.TrajectorySeries(points, b.Key) ?? b.Key.Point)
-                     .OrderBy(g => g.Key, StringComparer.Ordinal))
-        {
-            var layers = series.OrderBy(b => b.Key.Layer).ToList();
-            var tokens = layers[0].Positions;
-            var x = new float[tokens * layers.Count];
-            var y = new float[tokens * layers.Count];
-            for (var l = 0; l < layers.Count; l++)
-                for (var t = 0; t < tokens; t++)
-                {
-                    x[t * layers.Count + l] = layers[l].Values[t * 2];
-                    y[t * layers.Count + l] = layers[l].Values[t * 2 + 1];
-                }
-            var ratio = info.TryGetValue(series.Key, out var i) ? i.ExplainedVarianceRatio : [double.NaN, double.NaN];
-            var stack = layers[0].Key.Stack;
-            var spec = new ProjectionSpec(x, y, tokens, [.. layers.Select(b => b.Key.Layer)], c.Labels(stack, tokens),
-                Title: c.Title(stack, series.Key, "trajectories, PCA over all layers"),
-                XLabel: AxisLabel(1, ratio[0]), YLabel: AxisLabel(2, ratio[1]),
-                Colormap: c.Spec.Colormap.Replace("_r", "", StringComparison.Ordinal));
-            var record = FigureRecord.Of(new ActivationPoint(series.Key, stack, -1), TrajectoryProjectionUnit.Kind, TrajectoryProjection.Measure);
-            var stem = record.KindStem();
-            jobs.Add(new FigureJob(stem, () => Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi), Record: record));
-        }
-        return jobs;
-    }
-
-    private static string AxisLabel(int component, double ratio) => double.IsFinite(ratio)
+    /// <summary>The axis label of principal component <paramref name="component"/> with its share of the variance (if known).</summary>
+    public static string AxisLabel(int component, double ratio) => double.IsFinite(ratio)
         ? $"PC{component} ({(ratio * 100).ToString("0.0", CultureInfo.InvariantCulture)}% of variance)"
         : $"PC{component}";
 

@@ -13,6 +13,7 @@ namespace Tta.Metrics;
 /// <c>metrics:</c> (also its figure kind and output name), how its settings are read and checked, the Metrics unit it
 /// makes per model × text, the figures it renders from that unit's file and their gallery captions. Kinds are listed
 /// once, in <see cref="MetricKinds"/>; the loader, the stages, Archive, Verify and the explorer iterate that list.
+/// Each kind lives in its own folder under Metrics/ (its settings, unit, math, figures, caption and view).
 /// </summary>
 public interface IMetricKind
 {
@@ -43,6 +44,9 @@ public interface IMetricKind
     /// <summary>How the explorer's gallery groups, captions and orders one of its figures.</summary>
     GalleryCaption Caption(FigureRecord figure, PointDescriber describePoint);
 
-    /// <summary>Adds its file to an explorer view (similarity maps, attention panels, …); false when it has none.</summary>
-    bool Explore(ExplorerSet set, string parquet);
+    /// <summary>Whether the explorer page shows its file in a view of its own (similarity maps, attention panels, …).</summary>
+    bool HasView { get; }
+
+    /// <summary>Reads its file into its explorer view; called only for a kind that <see cref="HasView"/>.</summary>
+    void Explore(ExplorerSet set, string parquet);
 }

@@ -28,7 +28,10 @@ public abstract class MetricKind<TSettings> : IMetricKind
 
     public abstract GalleryCaption Caption(FigureRecord figure, PointDescriber describePoint);
 
-    public virtual bool Explore(ExplorerSet set, string parquet) => false;
+    public virtual bool HasView => false;
+
+    public virtual void Explore(ExplorerSet set, string parquet) =>
+        throw new InvalidOperationException($"metric kind '{Name}' has no explorer view");
 
     /// <summary>Null and <c>false</c> are off (the run manifests of older tta versions wrote every kind so).</summary>
     public virtual object? FromJson(JsonNode? value, JsonSerializerOptions options) =>

@@ -1,16 +1,38 @@
+using System.Collections;
+using Tta.Cache;
 using Tta.Config;
+using Tta.Metrics.Attention;
+using Tta.Metrics.Nearest;
+using Tta.Metrics.Norm;
+using Tta.Metrics.Projection;
+using Tta.Metrics.Similarity;
+using Tta.Metrics.Trajectory;
 
 namespace Tta.Metrics;
 
 /// <summary>
-/// Every metric kind, one line each. The order is the order of the units, of the default <c>figures.kinds</c> and of
-/// the explorer's gallery. Adding a kind: its class (an <see cref="IMetricKind"/>, usually with its unit and figure
-/// files beside it) and one line here — see src/Tta/Metrics/README.md.
+/// A registry of metric kinds, fixed when made. The order is the order of the units, of the default
+/// <c>figures.kinds</c> and of the explorer's gallery. tta's kinds are <see cref="Default"/>, one line each; adding a
+/// kind: its folder under Metrics/ (an <see cref="IMetricKind"/> with its unit, figures and caption) and one line
+/// there — see src/Tta/Metrics/README.md. A run's context carries the registry it uses (<see cref="Of"/>); a test
+/// runs its own kind with <c>Default.With(kind)</c>.
 /// </summary>
-public static class MetricKinds
+public sealed class MetricKinds : IReadOnlyList<IMetricKind>
 {
-    // Replaced whole (never changed in place) by Register, so readers on other threads see one list or the other.
-    private static volatile IMetricKind[] Kinds =
+    private const string ContextKey = "tta.metric-kinds";
+
+    private readonly IMetricKind[] kinds;
+
+    public MetricKinds(IEnumerable<IMetricKind> kinds)
+    {
+        ArgumentNullException.ThrowIfNull(kinds);
+        this.kinds = [.. kinds];
+        if (this.kinds.GroupBy(k => k.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new InvalidOperationException($"metric kind '{twice.Key}' is registered twice");
+    }
+
+    /// <summary>tta's own kinds.</summary>
+    public static MetricKinds Default { get; } = new(
     [
         new SimilarityKind(),
         new AttentionKind(),
@@ -18,33 +40,42 @@ public static class MetricKinds
         new NearestKind(),
         new ProjectionKind(),
         new NormKind(),
-    ];
+    ]);
 
-    private static readonly Lock Gate = new();
+    /// <summary>These kinds and <paramref name="kind"/> after them (registering a name twice is an error).</summary>
+    public MetricKinds With(IMetricKind kind) => new([.. kinds, kind]);
 
-    public static IReadOnlyList<IMetricKind> All => Kinds;
-
-    public static IReadOnlyList<string> Names => [.. Kinds.Select(k => k.Name)];
+    public IReadOnlyList<string> Names => [.. kinds.Select(k => k.Name)];
 
     /// <summary>The kind named <paramref name="name"/>, or null.</summary>
-    public static IMetricKind? Find(string name) => Kinds.FirstOrDefault(k => k.Name == name);
+    public IMetricKind? Find(string name) => kinds.FirstOrDefault(k => k.Name == name);
 
-    public static IMetricKind Get(string name) => Find(name) ?? throw new InvalidOperationException($"unknown metric kind '{name}'");
+    public IMetricKind Get(string name) => Find(name) ?? throw new InvalidOperationException($"unknown metric kind '{name}'");
 
     /// <summary>The kinds an experiment configures, in registry order (similarity always).</summary>
-    public static IEnumerable<IMetricKind> Configured(Experiment experiment) => Kinds.Where(k => experiment.Metrics.Has(k.Name));
+    public IEnumerable<IMetricKind> Configured(Experiment experiment) => kinds.Where(k => experiment.Metrics.Has(k.Name));
 
-    /// <summary>
-    /// Adds a kind for this process (tests register one of their own to check that a kind needs nothing but its
-    /// class and this list). Registering a name twice is an error.
-    /// </summary>
-    public static void Register(IMetricKind kind)
+    /// <summary>The registry <paramref name="context"/> carries: the one given to it (<see cref="AttachTo"/>), else <see cref="Default"/>.</summary>
+    public static MetricKinds Of(RunContext context)
     {
-        ArgumentNullException.ThrowIfNull(kind);
-        lock (Gate)
-        {
-            if (Find(kind.Name) is not null) throw new InvalidOperationException($"metric kind '{kind.Name}' is registered twice");
-            Kinds = [.. Kinds, kind];
-        }
+        ArgumentNullException.ThrowIfNull(context);
+        return context.Keep(ContextKey, () => Default);
     }
+
+    /// <summary>Makes this the registry <paramref name="context"/> carries, before anything of the run reads it.</summary>
+    public RunContext AttachTo(RunContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (!ReferenceEquals(context.Keep(ContextKey, () => this), this))
+            throw new InvalidOperationException("the run's metric kinds were read before they were given to it");
+        return context;
+    }
+
+    public int Count => kinds.Length;
+
+    public IMetricKind this[int index] => kinds[index];
+
+    public IEnumerator<IMetricKind> GetEnumerator() => ((IEnumerable<IMetricKind>)kinds).GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }

@@ -11,24 +11,14 @@ using Tta.Tokenizers;
 namespace Tta.Metrics;
 
 /// <summary>
-/// Metrics stage. Per experiment × model × text, one unit per configured metric kind (<see cref="MetricKinds"/>), each
-/// with its own fingerprint and output file <c>KIND.parquet</c> in <c>cache/metrics/EXPERIMENT/MODEL/TEXT/</c>, so
-/// changing one kind's settings reruns only that kind. Similarity maps are always computed.
+/// The Metrics stage's name, folders and file conventions. Per experiment × model × text, one unit per configured metric
+/// kind (<see cref="MetricKinds"/>; the stage list in Pipeline makes them), each with its own fingerprint and output
+/// file <c>KIND.parquet</c> in <c>cache/metrics/EXPERIMENT/MODEL/TEXT/</c>. Similarity maps are always computed.
 /// </summary>
 public static class MetricsStage
 {
     public const string Name = "Metrics";
     public const string CodeVersion = "metrics-2";
-
-    public static IEnumerable<StageUnit> Units(RunContext context)
-    {
-        var ws = context.Workspace;
-        foreach (var e in context.Experiments)
-            foreach (var m in e.Models)
-                foreach (var t in e.Texts)
-                    foreach (var kind in MetricKinds.Configured(e))
-                        yield return kind.Unit(ws, e, m, t);
-    }
 
     public static string Dir(Workspace ws, Experiment e, ModelSpec m, TextSpec t) =>
         Path.Combine(ws.CacheDir, "metrics", e.Name, m.Key, t.Key);

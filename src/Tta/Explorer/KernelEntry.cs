@@ -1,4 +1,0 @@
-namespace Tta.Explorer;
-
-/// <summary>The position bias of query row <see cref="Row"/> over key positions j (relative position j − Row).</summary>
-public sealed record KernelEntry(int Row, IReadOnlyList<float> Values);

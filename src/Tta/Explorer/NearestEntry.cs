@@ -1,4 +1,0 @@
-namespace Tta.Explorer;
-
-/// <summary>Nearest vocabulary tokens of a series: measure → hidden-state index → position → tokens, best first.</summary>
-public sealed record NearestEntry(int K, IReadOnlyDictionary<string, IReadOnlyDictionary<string, IReadOnlyList<IReadOnlyList<string>>>> ByMeasure);
