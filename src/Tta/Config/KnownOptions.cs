@@ -49,6 +49,7 @@ public static class KnownOptions
         new("tokens", Value, OptionScope.Both, "Bench: text length of memory and extract (default 512)", ["Bench"]),
         new("falcon-layers", Value, OptionScope.Both, "Bench: blocks of the Falcon-7b shape in memory (default 4, 32 = full)", ["Bench"]),
         new("repeats", Value, OptionScope.Both, "Bench: processes of each kind in extract (default 3)", ["Bench"]),
+        new("lane", Value, OptionScope.Build, "Test: fast (the unit tests, under 2 minutes) or full (default: every test, as CI runs them)", ["Test"]),
         new("root", Value, OptionScope.Cli, "project root (default: the current folder)"),
         new("stage", Value, OptionScope.Cli, "status/run: the stage"),
         new("unit", Value, OptionScope.Cli, "run: exactly one unit, by id (tta-cli units lists them)"),

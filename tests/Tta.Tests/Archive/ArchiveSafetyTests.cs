@@ -11,6 +11,7 @@ namespace Tta.Tests;
 /// external/N, and the archived YAML still resolves); Verify reads hostile archives with bounded memory and refuses
 /// what could escape its temporary folder; the crate passes the reference RO-Crate validator (ro-crate-js).
 /// </summary>
+[Trait("Lane", "Full")]
 public class ArchiveSafetyTests(ArchivedTinyExperiment built, ITestOutputHelper log) : IClassFixture<ArchivedTinyExperiment>
 {
 

@@ -84,6 +84,7 @@ public sealed class ArchivedTinyExperiment
     }
 }
 
+[Trait("Lane", "Full")]
 public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<ArchivedTinyExperiment>
 {
     private const string Figure = "figures/tiny/tiny/one/encoder-L02-hidden_states.2-cosine";
@@ -421,6 +422,7 @@ public class ArchiveTests(ArchivedTinyExperiment built) : IClassFixture<Archived
 }
 
 /// <summary>An experiment with every optional metric: its metrics files are archived and its figures regenerate.</summary>
+[Trait("Lane", "Full")]
 public class ArchiveAllMetricsTests
 {
     [Fact]
@@ -451,6 +453,7 @@ public class ArchiveAllMetricsTests
 }
 
 /// <summary>An archive is self-contained whatever <c>--cache</c> and <c>--figures</c> were when it was made.</summary>
+[Trait("Lane", "Full")]
 public class ArchiveOfOutsideFoldersTests(Xunit.Abstractions.ITestOutputHelper log)
 {
     /// <summary>

@@ -3,6 +3,7 @@ using Xunit.Abstractions;
 
 namespace Tta.Tests;
 
+[Trait("Lane", "Full")]
 public class FigureBenchmarkTests(ITestOutputHelper output)
 {
     /// <summary>

@@ -13,6 +13,7 @@ public sealed class LoadBenchmarkCollection;
 /// transient whole-model copy). No timing is asserted. TTA_LOAD_BENCHMARK_BYTES runs it at another size (the
 /// reported numbers use 1 GiB).
 /// </summary>
+[Trait("Lane", "Full")]
 [Collection(nameof(LoadBenchmarkCollection))]
 public class LoadBenchmarkTests(ITestOutputHelper output)
 {

@@ -11,6 +11,7 @@ namespace Tta.Tests;
 /// call a real process with a timeout, on a tiny workspace. Covers what the library tests cannot see: the lock Cake
 /// hands its children, Cake's summary, errors printed once, help, dry runs and Ctrl-C.
 /// </summary>
+[Trait("Lane", "Full")]
 public partial class BuildShTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(6);

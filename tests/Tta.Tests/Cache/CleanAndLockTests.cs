@@ -7,6 +7,7 @@ namespace Tta.Tests;
 /// (and another run) waits instead of pulling files from under it. Real folders, real processes, real flock(2) locks
 /// (util-linux flock holds the same kind of lock a run holds).
 /// </summary>
+[Trait("Lane", "Full")]
 public class CleanAndLockTests
 {
 

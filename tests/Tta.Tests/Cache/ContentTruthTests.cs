@@ -9,6 +9,7 @@ namespace Tta.Tests;
 /// blobs, bit rot behind an unchanged size and time, edited manifests and moved output folders are noticed, named and
 /// repaired, with real files and real tta-cli processes (each process starts with no hash known).
 /// </summary>
+[Trait("Lane", "Full")]
 public class ContentTruthTests
 {
     private static string Sha256(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));

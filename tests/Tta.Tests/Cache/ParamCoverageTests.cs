@@ -13,6 +13,7 @@ namespace Tta.Tests;
 /// spec types' fields, edits each one in a built tiny experiment, and checks that exactly its readers go stale, each
 /// with <c>param:FIELD changed</c>. A field that reaches no unit fails, unless it is listed below with a reason.
 /// </summary>
+[Trait("Lane", "Full")]
 public class ParamCoverageTests
 {
     // Everything configured, so each field can be edited in place.

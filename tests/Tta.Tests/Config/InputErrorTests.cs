@@ -55,6 +55,7 @@ public class InputErrorTests
         TtaProcess.Run(TtaProcess.Command(Path.Combine(Repo.Root, "build.sh"), args), TimeSpan.FromMinutes(8));
 
     [Fact]
+    [Trait("Lane", "Full")]
     public void BuildShRefusesAnUnknownOptionAndOneLockSpansItsWholeRun()
     {
         var ws = new TinyWorkspace();

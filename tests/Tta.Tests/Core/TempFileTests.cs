@@ -7,6 +7,7 @@ namespace Tta.Tests;
 /// run; on a full disk (a real tmpfs that is too small) every failed write removes its own, even though closing the
 /// file fails too.
 /// </summary>
+[Trait("Lane", "Full")]
 public class TempFileTests(ITestOutputHelper log)
 {
     private static List<string> TempFiles(string dir) =>

@@ -16,6 +16,7 @@ namespace Tta.Tests;
 /// when a document shows a command it has no entry for, and names the documents that show each command it reports. Run it alone with
 /// <c>dotnet test tests/Tta.Tests/Tta.Tests.csproj -c Release --filter Category=Readme</c>.
 /// </summary>
+[Trait("Lane", "Full")]
 [Trait("Category", "Readme")]
 public class ReadmeCommandTests(ITestOutputHelper log)
 {

@@ -4,6 +4,7 @@ using System.Text;
 namespace Tta.Tests;
 
 /// <summary>A <c>source: hub</c> model through the real stages, against a fake Hub on 127.0.0.1.</summary>
+[Trait("Lane", "Full")]
 public class HubPipelineTests
 {
     internal const string Yaml = """

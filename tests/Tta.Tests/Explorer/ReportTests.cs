@@ -13,6 +13,7 @@ namespace Tta.Tests;
 /// PuppeteerSharp with the network off: it loads from file:// without errors; the slider, the hover, the attention
 /// grid, the trajectory view and the gallery show what the Parquet files hold.
 /// </summary>
+[Trait("Lane", "Full")]
 public partial class ReportTests(ExplorerRun run, ITestOutputHelper output) : IClassFixture<ExplorerRun>
 {
     private const string FirstPane = ".pane[data-pane='0']";

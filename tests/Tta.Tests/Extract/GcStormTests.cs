@@ -19,6 +19,7 @@ public sealed class GcStormCollection;
 /// within 1.2 × the weights + 0.5 GiB of peak RSS, with the printed estimate within 25 % of the peak.
 /// Extract and Metrics run three times (TTA_GC_STORM_RUNS=N for another count).
 /// </summary>
+[Trait("Lane", "Full")]
 [Collection(nameof(GcStormCollection))]
 public class GcStormTests(ITestOutputHelper output)
 {

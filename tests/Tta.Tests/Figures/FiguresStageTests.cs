@@ -9,6 +9,7 @@ using Xunit.Abstractions;
 namespace Tta.Tests;
 
 /// <summary>The Figures stage on the optional metrics: files per kind, their validity and content, selective reruns.</summary>
+[Trait("Lane", "Full")]
 public class FiguresStageTests(ITestOutputHelper output)
 {
     private static readonly string[] Stages = ["Download", "Extract", "Metrics", "Figures"];

@@ -14,6 +14,7 @@ namespace Tta.Tests;
 /// the explorer page in Chromium (screenshot saved, pixels compared with the browser's own tofu); Arabic is shaped
 /// (joining forms, right to left) and mixed-direction labels are in bidi order.
 /// </summary>
+[Trait("Lane", "Full")]
 public class LabelShapingTests(ITestOutputHelper output)
 {
     private const string Cjk = "日本語";

@@ -8,6 +8,7 @@ namespace Tta.Tests;
 /// The nearest grid's colour bar spans the scores' own range, often a narrow one: it must still carry several readable
 /// ticks (read back from the PDF's text as a reader sees it), not the single tick a plain round step leaves inside.
 /// </summary>
+[Trait("Lane", "Full")]
 public class NearestColorbarTests(ITestOutputHelper log)
 {
     [Theory]

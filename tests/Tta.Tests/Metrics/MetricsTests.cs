@@ -452,6 +452,7 @@ public class MetricsTests
     private static string Sql(string path) => "'" + path.Replace("'", "''") + "'";
 
     [Fact]
+    [Trait("Lane", "Full")]
     public async Task DuckDbReadsEveryPipelineFileAndRunsAreByteIdentical()
     {
         var ws = new TinyWorkspace(WithMetrics(MetricsYaml));

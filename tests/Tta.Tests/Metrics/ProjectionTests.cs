@@ -95,6 +95,7 @@ public class ProjectionTests
     }
 
     [Fact]
+    [Trait("Lane", "Full")]
     public async Task ProjectionFileOfThePipelineIsThePcaOfTheActivationsAndGetsItsFigure()
     {
         var ws = new TinyWorkspace(TinyWorkspace.DefaultYaml.Replace("figures:", "metrics:\n  projection: true\nfigures:"));

@@ -84,6 +84,7 @@ public class SyntheticCheckpointTests
 
     /// <summary>Reduced depth (real widths): loads with every tensor used, tokenizes and runs a forward pass.</summary>
     [Theory]
+    [Trait("Lane", "Full")]
     [InlineData("t5-base")]
     [InlineData("flan-t5-xl")]
     [InlineData("falcon-7b")]

@@ -99,6 +99,7 @@ public class PipelineTests
     }
 
     [Fact]
+    [Trait("Lane", "Full")]
     public void ExtractKilledMidWriteIsRecomputedToTheSameBytes()
     {
         var clean = new TinyWorkspace();

@@ -9,6 +9,7 @@ namespace Tta.Tests;
 /// codecs opens them all: hyparquet's core (no hyparquet-compressors) reads each file in full, and every column chunk's
 /// codec is checked here through Parquet.Net's metadata as well.
 /// </summary>
+[Trait("Lane", "Full")]
 public class ParquetCodecTests(ITestOutputHelper log)
 {
     private const string Yaml = """

@@ -13,6 +13,7 @@ namespace Tta.Tests;
 /// MiniLM) gets a string per code point; the others get the same strings 64 to a line, which costs a fifth of the time
 /// (most of it is per call) and still puts every code point through every path.
 /// </summary>
+[Trait("Lane", "Full")]
 public sealed class TokenizerDifferentialTests(ITestOutputHelper output)
 {
     public const int RandomStrings = 10_000;
