@@ -198,6 +198,16 @@ public class ReadmeCommandTests(ITestOutputHelper log)
                 Assert.Contains("\n./build.sh --target=Test\n", File.ReadAllText(Path.Combine(Repo.Root, ".ci", "run")));
                 Assert.Contains("test tests/Tta.Tests/Tta.Tests.csproj", File.ReadAllText(Path.Combine(Repo.Root, "build", "build.cake")));
             }),
+        new("./build.sh --target=Test --lane=fast", Run: "./build.sh --target=Test --lane=nosuch",
+            Why: "it runs this test project's unit tests beside the full lane this entry runs in. Cheaper: Cake accepts --lane for Test "
+                + "and refuses an unknown lane before any test runs; the fast lane is dotnet test with the Lane=Full tests filtered out",
+            Check: (l, r) =>
+            {
+                Assert.NotEqual(0, r.Code);
+                Assert.Contains("--lane must be fast or full, not 'nosuch'", r.Output);
+                Assert.DoesNotContain("Test run for", r.Output);
+                Assert.Contains("--filter \\\"Lane!=Full\\\"", File.ReadAllText(Path.Combine(Repo.Root, "build", "build.cake")));
+            }),
         new("./build.sh --help", (l, r) =>
         {
             Succeeded(r); // tta's targets and options, not Cake's help
