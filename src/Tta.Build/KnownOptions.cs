@@ -52,6 +52,7 @@ public static class KnownOptions
         new("tokens", Value, "Bench: text length of memory and extract (default 512)", ["Bench"]),
         new("falcon-layers", Value, "Bench: blocks of the Falcon-7b shape in memory (default 4, 32 = full)", ["Bench"]),
         new("repeats", Value, "Bench: processes of each kind in extract (default 3)", ["Bench"]),
+        new("lane", Value, "Test: fast (the unit tests, under 2 minutes) or full (default: every test, as CI runs them)", ["Test"]),
         new("poll-seconds", Value, "Slurm: seconds between squeue polls (default 5)", Stages, Forwarded: true),
         new("work", Value, "Bench: scratch folder", ["Bench"]),
     ];

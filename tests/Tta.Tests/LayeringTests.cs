@@ -11,6 +11,7 @@ namespace Tta.Tests;
 /// folders below it, never of a folder above. The sources are bound with Roslyn, so every type a file names, calls,
 /// constructs or inherits counts, also through <c>var</c>, extension methods and attributes.
 /// </summary>
+[Trait("Lane", "Full")]
 public class LayeringTests(ITestOutputHelper output)
 {
     /// <summary>The folders of src/Tta, bottom to top (sub-folders belong to their top folder's layer).</summary>

@@ -8,6 +8,7 @@ namespace Tta.Tests;
 /// <c>arange(n)</c>, …), which a garbage collection can free while libtorch still reads it. The one place allowed to
 /// make Scalars is Models/ScalarOps.cs, whose methods own theirs for the whole call. See <see cref="ScalarUseFinder"/>.
 /// </summary>
+[Trait("Lane", "Full")]
 public class ScalarSafetyTests(ITestOutputHelper output)
 {
     private static readonly ScalarUseFinder Finder = new();
