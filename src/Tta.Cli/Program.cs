@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Tta.Core;
 using Tta;
 using Tta.Cache;
 using Tta.Config;
@@ -8,7 +9,7 @@ using Tta.Execution;
 // 3 status: stale, 4 verify: checksums match but some units were made by other code (not regenerated), 2 bad input
 // (experiment file), 1 any other failure.
 var exitCode = TtaCli.Run(args, Console.Out, Console.Error);
-Tta.Models.ProcessMemory.ReportPeak();
+ProcessMemory.ReportPeak();
 return QuickExit.After(exitCode);
 
 /// <summary>The CLI's verbs, callable in-process (tests use it with their own writers).</summary>
@@ -23,7 +24,7 @@ public static class TtaCli
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var options = Options.Parse(args);
-        var io = new Writers(stdout, stderr);
+        var io = new Writers(stdout, stderr, Explain: options.Has("explain"));
         if (options.Verb == "check-options") return CheckOptions(options, io);
         if (options.Verb is "help" or "-h" || options.Has("help"))
         {
@@ -36,8 +37,6 @@ public static class TtaCli
             io.Error.WriteLine($"error: {problem}");
             return BadInput;
         }
-        var previousHashLog = ContentHash.Log;
-        if (options.Has("explain")) ContentHash.Log = io.Out; // each file hashed, with where its hash came from
         try
         {
             return options.Verb switch
@@ -75,10 +74,6 @@ public static class TtaCli
         {
             io.Error.WriteLine($"error: {e.Message}");
             return 1;
-        }
-        finally
-        {
-            ContentHash.Log = previousHashLog;
         }
     }
 
@@ -180,11 +175,11 @@ public static class TtaCli
     {
         // Progress of the running units: a live block on a terminal, plain lines in logs and CI.
         var progress = new ProgressDisplay(io.Out, live: ReferenceEquals(io.Out, Console.Out) && ProgressDisplay.ConsoleIsLive);
-        // --explain's hash lines go above the live block too, like every other line of the run.
-        if (ReferenceEquals(ContentHash.Log, io.Out)) ContentHash.Log = progress.Log;
         return new RunContext(inputs.Workspace, inputs.Experiments, progress.Log)
         {
             Progress = progress,
+            // --explain: each file hashed, with where its hash came from, above the live block like every other line.
+            HashLog = io.Explain ? new HashLogWriter(progress.Log) : null,
             MemoryLimitBytes = inputs.Settings.MemoryLimitBytes,
             Jobs = inputs.Settings.Jobs,
         };
@@ -293,7 +288,7 @@ public static class TtaCli
     private static int DryRun(RunInputs inputs, IReadOnlyList<string> stages, Options o, Writers io)
     {
         if (o.Has("verify")) throw new ArgumentException("--dry-run with --verify: verifying marks what differs, which writes; run --verify without --dry-run");
-        using var c = new RunContext(inputs.Workspace, inputs.Experiments, io.Out);
+        using var c = new RunContext(inputs.Workspace, inputs.Experiments, io.Out) { HashLog = io.Explain ? new HashLogWriter(io.Out) : null };
         var wouldRun = 0;
         foreach (var stage in stages)
             foreach (var s in Pipeline.Check(stage, c, Forced(o, stage)))
@@ -330,7 +325,7 @@ public static class TtaCli
         var stage = o.Get("stage") is { } s ? Pipeline.Canonical(s) : null;
         foreach (var unit in graph.Units.Where(u => stage is null || u.Stage == stage))
         {
-            var status = StageRunner.Check(unit, c.Workspace);
+            var status = StageRunner.Check(unit, c.Workspace, hashLog: c.HashLog);
             io.Out.WriteLine($"{unit.Id}\t{(status.UpToDate ? "up to date" : "stale")}");
         }
         return 0;
@@ -483,7 +478,8 @@ public static class TtaCli
     }
 }
 
-internal sealed record Writers(TextWriter Out, TextWriter Error);
+/// <summary>The verb's output and error streams; <paramref name="Explain"/>: --explain (hash lines in the output).</summary>
+internal sealed record Writers(TextWriter Out, TextWriter Error, bool Explain = false);
 
 /// <summary>--key=value and --flag options after a verb; repeated keys accumulate. Checked against <see cref="KnownOptions"/>.</summary>
 internal sealed class Options

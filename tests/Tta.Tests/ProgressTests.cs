@@ -22,7 +22,8 @@ public class ProgressTests
         using (context)
         {
             var progress = new UnitProgress(unit);
-            using (progress.Enter()) StageRunner.Run(unit, context);
+            StageRunner.Run(unit, context.ForUnit(progress));
+            Assert.Null(context.UnitProgress); // the run's own context reports to no unit
 
             // The checkpoint's tensor bytes (the file less its header) were all read, and counted once.
             var file = new FileInfo(Path.Combine(ws.Root, "experiments", "model", "model.safetensors")).Length;
@@ -33,7 +34,6 @@ public class ProgressTests
             Assert.Equal(("layer", layers + 1, layers + 1), (progress.PhaseName, progress.StepsDone, progress.StepsTotal));
             Assert.StartsWith($"Extract tiny/tiny/one: layer {layers + 1}/{layers + 1}, ", progress.Describe());
         }
-        Assert.Null(UnitProgress.Current);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Tta.Cache;
 using Xunit.Abstractions;
+using Tta.Core;
 
 namespace Tta.Tests;
 

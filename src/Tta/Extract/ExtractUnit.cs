@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Tta.Cache;
 using Tta.Config;
+using Tta.Core;
 using Tta.Download;
 using Tta.Metrics;
 using Tta.Models;
@@ -94,7 +95,7 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
             var (extracted, forMetric) = (new List<CapturePoint>(), new List<CapturePoint>());
             // Progress: layer i/N counts the hidden states the forward pass has produced (the model asks about each
             // point once or twice, so distinct names are counted).
-            var progress = Execution.UnitProgress.Current;
+            var progress = context.UnitProgress;
             progress?.Phase("layer", net.Architecture.CapturePoints(net.Config).Count(p => p.Kind == CaptureKind.HiddenState));
             var statesSeen = new HashSet<string>(StringComparer.Ordinal);
             bool Wanted(CapturePoint point)

@@ -1,6 +1,6 @@
 using Parquet;
 using Parquet.Schema;
-using Tta.Cache;
+using Tta.Core;
 
 namespace Tta.Extract;
 

@@ -1,8 +1,7 @@
 using Parquet;
 using Parquet.Schema;
-using Tta.Cache;
+using Tta.Core;
 using Tta.Extract;
-using Tta.Models;
 using static TorchSharp.torch;
 
 namespace Tta.Metrics;

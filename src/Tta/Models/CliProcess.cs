@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Tta.Core;
 
 namespace Tta.Models;
 

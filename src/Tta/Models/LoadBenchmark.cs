@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Tta.Core;
 using static TorchSharp.torch;
 
 namespace Tta.Models;

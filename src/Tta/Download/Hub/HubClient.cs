@@ -6,7 +6,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Tta.Cache;
+using Tta.Core;
 
 namespace Tta.Download.Hub;
 
@@ -27,6 +27,7 @@ public sealed partial class HubClient : IDisposable
 {
     private readonly HubSettings _settings;
     private readonly TextWriter? _progress;
+    private readonly IHashLog? _hashLog;
     private readonly bool _live;
     private readonly Uri _endpoint;
     private readonly Lazy<HttpClient> _http;
@@ -35,13 +36,15 @@ public sealed partial class HubClient : IDisposable
     /// <param name="progress">Where progress goes (e.g. <c>Console.Error</c>); null for none.</param>
     /// <param name="progressIsTerminal">Redraw one live line (true) or write periodic plain lines (false); by default
     /// live when <paramref name="progress"/> is the console's output or error stream on an interactive terminal
-    /// (<see cref="Execution.ProgressDisplay.IsLiveConsole"/>: not redirected, not CI, not a dumb terminal).</param>
-    public HubClient(HubSettings settings, TextWriter? progress = null, bool? progressIsTerminal = null)
+    /// (<see cref="LiveConsole.IsLiveConsole"/>: not redirected, not CI, not a dumb terminal).</param>
+    /// <param name="hashLog">Where the hashes of verified downloads and blobs are reported (<c>--explain</c>), or null.</param>
+    public HubClient(HubSettings settings, TextWriter? progress = null, bool? progressIsTerminal = null, IHashLog? hashLog = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         _settings = settings;
         _progress = progress;
-        _live = progressIsTerminal ?? (progress is not null && Execution.ProgressDisplay.IsLiveConsole(progress));
+        _hashLog = hashLog;
+        _live = progressIsTerminal ?? (progress is not null && LiveConsole.IsLiveConsole(progress));
         if (!Uri.TryCreate(settings.Endpoint.TrimEnd('/') + "/", UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https"))
             throw new ArgumentException($"HF_ENDPOINT '{settings.Endpoint}' is not an http(s) address", nameof(settings));
         _endpoint = endpoint;
@@ -117,7 +120,7 @@ public sealed partial class HubClient : IDisposable
     /// A snapshot served from the cache without the Hub: every file is checked against its blob's name, and a blob
     /// that does not match is an error (nothing can replace it without the network).
     /// </summary>
-    private static HubSnapshot Verified(HubSnapshot snapshot, RepoCache repo)
+    private HubSnapshot Verified(HubSnapshot snapshot, RepoCache repo)
     {
         var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var file in snapshot.Files)
@@ -133,7 +136,7 @@ public sealed partial class HubClient : IDisposable
     }
 
     /// <summary>The files' verified sha256, or null when one of them does not match its blob's name.</summary>
-    private static Dictionary<string, string>? TryVerify(RepoCache repo, string sha, IEnumerable<string> files)
+    private Dictionary<string, string>? TryVerify(RepoCache repo, string sha, IEnumerable<string> files)
     {
         var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var file in files)
@@ -150,10 +153,10 @@ public sealed partial class HubClient : IDisposable
     /// LFS file or the git blob sha1 of a small one, so the content must hash to the name. Returns the content's
     /// sha256 (read once per process, see <see cref="ContentHash"/>) and what is wrong, if anything.
     /// </summary>
-    private static (string Sha256, string? Problem) CheckCached(RepoCache repo, string sha, string file) =>
+    private (string Sha256, string? Problem) CheckCached(RepoCache repo, string sha, string file) =>
         CheckBlob(ContentHash.Target(repo.PointerPath(sha, file)));
 
-    private static (string Sha256, string? Problem) CheckBlob(string blob)
+    private (string Sha256, string? Problem) CheckBlob(string blob)
     {
         var name = Path.GetFileName(blob);
         if (GitSha1Hex().IsMatch(name))
@@ -161,12 +164,12 @@ public sealed partial class HubClient : IDisposable
             var (sha256, sha1) = HashWithGitSha1(blob);
             return (sha256, sha1 == name ? null : $"the blob {blob} holds content whose git blob sha1 is {sha1}, not its name");
         }
-        var content = ContentHash.Sha256(blob, "to check it against its blob name");
+        var content = ContentHash.Sha256(blob, _hashLog, "to check it against its blob name");
         return (content, Sha256Hex().IsMatch(name) && content != name ? $"the blob {blob} holds content whose sha256 is {content}, not its name" : null);
     }
 
     /// <summary>sha256 and git blob sha1 (<c>sha1("blob N\0" + content)</c>) of a file in one read.</summary>
-    private static (string Sha256, string GitSha1) HashWithGitSha1(string path)
+    private (string Sha256, string GitSha1) HashWithGitSha1(string path)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -186,7 +189,7 @@ public sealed partial class HubClient : IDisposable
             ArrayPool<byte>.Shared.Return(buffer);
         }
         var content = Convert.ToHexStringLower(sha256.GetHashAndReset());
-        ContentHash.Remember(path, content, "read to check it against its blob name (git blob sha1)");
+        ContentHash.Remember(path, content, "read to check it against its blob name (git blob sha1)", _hashLog);
         return (content, Convert.ToHexStringLower(sha1.GetHashAndReset()));
     }
 
@@ -510,7 +513,7 @@ public sealed partial class HubClient : IDisposable
                 await DownloadBlobAsync(repo, revision, file, meta, progress, ct).ConfigureAwait(false);
         }
         Link(repo, sha, file, blob);
-        return ContentHash.Sha256(blob); // known: computed while it downloaded or when it was checked
+        return ContentHash.Sha256(blob, _hashLog); // known: computed while it downloaded or when it was checked
     }
 
     /// <summary>Relative symlink <c>snapshots/&lt;sha&gt;/&lt;file&gt;</c> → <c>../../blobs/&lt;etag&gt;</c>, replaced atomically.</summary>
@@ -575,7 +578,7 @@ public sealed partial class HubClient : IDisposable
                 if (problem is null)
                 {
                     File.Move(partial, blob, overwrite: true);
-                    ContentHash.Remember(blob, sha256!, "computed while downloading, checked against its ETag");
+                    ContentHash.Remember(blob, sha256!, "computed while downloading, checked against its ETag", _hashLog);
                     progress.FileFinished();
                     return;
                 }

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Tta.Cache;
+using Tta.Core;
 
 namespace Tta.Execution.Slurm;
 
