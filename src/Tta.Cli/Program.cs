@@ -451,7 +451,7 @@ public static class TtaCli
             : null;
         var weights = o.Get("weights") ?? "random";
         if (weights is not ("random" or "empty")) throw new ArgumentException($"--weights={weights}: use random or empty (sparse files of zeros)");
-        var dtype = o.Get("dtype") is { } d ? Tta.Extract.ExtractStage.DType(d) : (TorchSharp.torch.ScalarType?)null;
+        var dtype = o.Get("dtype") is { } d ? Tta.Models.DTypes.Parse(d) : (TorchSharp.torch.ScalarType?)null;
         var result = Tta.Models.SyntheticCheckpoint.Write(outDir, o.Required("shape"), dtype, Int("layers"), Int("shards"), weights == "random");
         io.Out.WriteLine($"synth: {result}");
         var estimate = Tta.Models.MemoryEstimate.For(outDir, result.DType, 512);

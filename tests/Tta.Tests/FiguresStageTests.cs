@@ -2,9 +2,9 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
-using Tta.Extract;
 using Tta.Figures;
 using Xunit.Abstractions;
+using Tta.Store;
 
 namespace Tta.Tests;
 

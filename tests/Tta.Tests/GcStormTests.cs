@@ -1,8 +1,8 @@
 using System.Globalization;
 using Microsoft.CodeAnalysis;
-using Tta.Extract;
 using Tta.Models;
 using Xunit.Abstractions;
+using Tta.Store;
 using static TorchSharp.torch;
 
 namespace Tta.Tests;

@@ -8,6 +8,7 @@ using Tta.Extract;
 using Tta.Figures;
 using Tta.Metrics;
 using YamlDotNet.RepresentationModel;
+using Tta.Store;
 
 namespace Tta.Tests;
 

@@ -2,8 +2,8 @@ using System.Globalization;
 using System.Text.Json;
 using DuckDB.NET.Data;
 using Tta.Config;
-using Tta.Extract;
 using Tta.Metrics;
+using Tta.Store;
 
 namespace Tta.Tests;
 

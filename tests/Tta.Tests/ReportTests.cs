@@ -1,10 +1,10 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Tta.Explorer;
-using Tta.Extract;
 using Tta.Figures;
 using Tta.Metrics;
 using Xunit.Abstractions;
+using Tta.Store;
 
 namespace Tta.Tests;
 

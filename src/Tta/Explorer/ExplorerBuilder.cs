@@ -6,6 +6,7 @@ using Tta.Extract;
 using Tta.Figures;
 using Tta.Metrics;
 using Tta.Models;
+using Tta.Store;
 
 namespace Tta.Explorer;
 
@@ -56,7 +57,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
             {
                 var set = BuildSet(m, t, out var metadata);
                 sets.Add(set);
-                resolved.TryAdd(m.Key, (metadata.GetValueOrDefault("tta.revision_sha"), metadata.GetValueOrDefault("tta.dtype") ?? m.DType));
+                resolved.TryAdd(m.Key, (metadata.GetValueOrDefault(StoreKeys.RevisionSha), metadata.GetValueOrDefault(StoreKeys.DType) ?? m.DType));
             }
         return new PageData(
             Title: $"tta explorer · {experiment.Name}",
@@ -132,15 +133,15 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
     /// <summary>One block at a time: a head's panels are quantised as they come, so memory holds one map.</summary>
     internal void Attention(string parquet, List<AttentionEntry> entries)
     {
-        var metadata = Sync(() => VectorStoreReader.ReadMetadataAsync(parquet));
-        var points = StoredPoints.Read(metadata, parquet);
-        var kernelRows = metadata.TryGetValue("tta.kernel_rows", out var json)
+        using var store = VectorStoreReader.Open(parquet);
+        var (metadata, points) = (store.Metadata, store.Points);
+        var kernelRows = metadata.TryGetValue(StoreKeys.KernelRows, out var json)
             ? JsonSerializer.Deserialize<Dictionary<string, int>>(json) ?? []
             : [];
-        var maskThreshold = MaskedValues.Threshold(metadata.GetValueOrDefault("tta.dtype")); // the static figures' rule
+        var maskThreshold = MaskedValues.Threshold(metadata.GetValueOrDefault(StoreKeys.DType)); // the static figures' rule
         var measures = MetricFigures.Panels.Select(p => p.Measure).ToHashSet(StringComparer.Ordinal);
         var heads = new Dictionary<ActivationPoint, (SortedDictionary<string, int> Panels, List<float[]> Kernel, bool ZeroBias)>();
-        Sync(() => VectorStoreReader.ForEachBlockAsync(parquet, block =>
+        Task.Run(() => store.ForEachBlockAsync(block =>
         {
             var key = block.Key with { Measure = null };
             if (!heads.TryGetValue(key, out var head)) heads[key] = head = (new(StringComparer.Ordinal), [], false);
@@ -150,7 +151,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
             else if (measure == "kernel") head.Kernel.Add(block.Values);
             else if (measures.Contains(measure)) head.Panels[measure] = Add(QuantizedMap.From(block.Values, block.Positions, block.Dim, maskThreshold));
             return Task.CompletedTask;
-        }));
+        })).GetAwaiter().GetResult();
         foreach (var (key, head) in heads.OrderBy(h => Depth.StackOrder(h.Key.Stack)).ThenBy(h => h.Key.Layer)
                      .ThenBy(h => h.Key.Point, StringComparer.Ordinal).ThenBy(h => h.Key.Head))
         {
@@ -165,11 +166,11 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
     internal static void Projection(string parquet, List<ProjectionEntry> entries)
     {
         var (metadata, blocks) = Sync(() => VectorStoreReader.ReadAsync(parquet));
-        var info = metadata.TryGetValue("tta.projection", out var json)
+        var info = metadata.TryGetValue(StoreKeys.Projection, out var json)
             ? JsonSerializer.Deserialize<Dictionary<string, TrajectoryProjectionUnit.ProjectionInfo>>(json) ?? []
             : [];
         var points = StoredPoints.Read(metadata, parquet);
-        foreach (var series in blocks.GroupBy(b => TrajectoryProjection.TrajectorySeries(points, b.Key) ?? b.Key.Point)
+        foreach (var series in blocks.GroupBy(b => points.SeriesOf(b.Key) ?? b.Key.Point)
                      .OrderBy(g => Depth.StackOrder(g.First().Key.Stack)).ThenBy(g => g.Key, StringComparer.Ordinal))
         {
             var layers = series.OrderBy(b => b.Key.Layer).ToList();
@@ -198,7 +199,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment)
     }
 
     internal static string[] TokensOf(IReadOnlyDictionary<string, string> metadata) =>
-        metadata.TryGetValue("tta.tokens", out var json) ? JsonSerializer.Deserialize<string[]>(json) ?? [] : [];
+        metadata.TryGetValue(StoreKeys.Tokens, out var json) ? JsonSerializer.Deserialize<string[]>(json) ?? [] : [];
 
     internal static Dictionary<string, NearestEntry> Nearest(string parquet, bool byteLevel)
     {

@@ -2,9 +2,9 @@ using System.Globalization;
 using System.Text.Json;
 using Tta.Cache;
 using Tta.Config;
-using Tta.Extract;
 using Tta.Models;
 using Tta.Metrics;
+using Tta.Store;
 
 namespace Tta.Figures;
 

@@ -3,8 +3,8 @@ using System.Text.Json;
 using Parquet;
 using Parquet.Schema;
 using Tta.Config;
-using Tta.Extract;
 using Tta.Metrics;
+using Tta.Store;
 
 namespace Tta.Figures;
 
@@ -38,10 +38,10 @@ public static class MetricFigures
     {
         var (metadata, blocks) = Read(parquet);
         var points = StoredPoints.Read(metadata, parquet);
-        var kernelRows = metadata.TryGetValue("tta.kernel_rows", out var json)
+        var kernelRows = metadata.TryGetValue(StoreKeys.KernelRows, out var json)
             ? JsonSerializer.Deserialize<Dictionary<string, int>>(json) ?? []
             : [];
-        var threshold = MaskedValues.Threshold(c.Dtype ?? metadata.GetValueOrDefault("tta.dtype"));
+        var threshold = MaskedValues.Threshold(c.Dtype ?? metadata.GetValueOrDefault(StoreKeys.DType));
         var jobs = new List<FigureJob>();
         foreach (var group in blocks.GroupBy(b => b.Key with { Measure = null }))
         {
@@ -113,7 +113,7 @@ public static class MetricFigures
     public static List<FigureJob> Trajectory(FigureContext c, string parquet)
     {
         var (metadata, blocks) = Read(parquet);
-        var layersOf = metadata.TryGetValue("tta.layers", out var json)
+        var layersOf = metadata.TryGetValue(StoreKeys.Layers, out var json)
             ? JsonSerializer.Deserialize<Dictionary<string, int[]>>(json) ?? []
             : [];
         var jobs = new List<FigureJob>();

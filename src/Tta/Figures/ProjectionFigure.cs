@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using ScottPlot;
-using Tta.Extract;
 using Tta.Metrics;
+using Tta.Store;
 
 namespace Tta.Figures;
 
@@ -19,12 +19,12 @@ public static class ProjectionFigure
     public static List<FigureJob> Render(FigureContext c, string parquet)
     {
         var (metadata, blocks) = Task.Run(() => VectorStoreReader.ReadAsync(parquet)).GetAwaiter().GetResult();
-        var info = metadata.TryGetValue("tta.projection", out var json)
+        var info = metadata.TryGetValue(StoreKeys.Projection, out var json)
             ? JsonSerializer.Deserialize<Dictionary<string, TrajectoryProjectionUnit.ProjectionInfo>>(json) ?? []
             : [];
         var points = StoredPoints.Read(metadata, parquet);
         var jobs = new List<FigureJob>();
-        foreach (var series in blocks.GroupBy(b => TrajectoryProjection.TrajectorySeries(points, b.Key) ?? b.Key.Point)
+        foreach (var series in blocks.GroupBy(b => points.SeriesOf(b.Key) ?? b.Key.Point)
                      .OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             var layers = series.OrderBy(b => b.Key.Layer).ToList();

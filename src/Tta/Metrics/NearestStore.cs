@@ -1,7 +1,7 @@
 using Parquet;
 using Parquet.Schema;
 using Tta.Core;
-using Tta.Extract;
+using Tta.Store;
 using static TorchSharp.torch;
 
 namespace Tta.Metrics;

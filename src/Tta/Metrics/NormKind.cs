@@ -2,8 +2,8 @@ using System.Text.Json;
 using Tta.Cache;
 using Tta.Config;
 using Tta.Explorer;
-using Tta.Extract;
 using Tta.Figures;
+using Tta.Store;
 
 namespace Tta.Metrics;
 
@@ -25,7 +25,7 @@ public sealed class NormKind : SwitchMetricKind
     public override IReadOnlyList<FigureJob> Figures(FigureContext context, string parquet)
     {
         var (metadata, blocks) = MetricsStage.Sync(() => VectorStoreReader.ReadAsync(parquet));
-        var layersOf = JsonSerializer.Deserialize<Dictionary<string, int[]>>(metadata["tta.layers"]) ?? [];
+        var layersOf = JsonSerializer.Deserialize<Dictionary<string, int[]>>(metadata[StoreKeys.Layers]) ?? [];
         var jobs = new List<FigureJob>();
         foreach (var b in blocks)
         {

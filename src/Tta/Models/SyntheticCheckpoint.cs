@@ -42,7 +42,7 @@ public static class SyntheticCheckpoint
             foreach (var key in shape.LayerKeys) config[key] = n;
         }
         foreach (var (key, value) in overrides ?? new Dictionary<string, JsonNode?>()) config[key] = value?.DeepClone();
-        var type = dtype ?? Extract.ExtractStage.DType(shape.DType);
+        var type = dtype ?? DTypes.Parse(shape.DType);
         config["torch_dtype"] = type switch
         {
             ScalarType.Float32 => "float32",

@@ -2,7 +2,7 @@ using Parquet;
 using Parquet.Schema;
 using Tta.Core;
 
-namespace Tta.Extract;
+namespace Tta.Store;
 
 /// <summary>
 /// The public Parquet format of activations and metrics (schema in README "Outputs"): one row per vector with columns
