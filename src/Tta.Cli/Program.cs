@@ -465,7 +465,7 @@ public static class TtaCli
         // --orphans: only what no experiment describes any more; the experiments given (if any) count as described.
         var orphans = o.Has("orphans");
         var experiments = orphans && o.All("experiment").Count > 0
-            ? ExperimentPaths.Resolve(o.All("experiment"), ws.Root).Select(ExperimentLoader.Load).ToList()
+            ? ExperimentPaths.Resolve(o.All("experiment"), ws.Root).Select(p => ExperimentLoader.Load(p, Tta.Metrics.MetricKinds.All)).ToList()
             : [];
         var report = WorkspaceCleaner.Clean(ws, null, io.Out, orphans ? () => OrphanUnits.Files(ws, experiments) : null);
         io.Out.WriteLine(orphans

@@ -76,7 +76,7 @@ public static class Pipeline
     /// </summary>
     private static string? KnownCheckpoint(Workspace ws, Experiment e, ModelSpec m, IHashLog? hashLog)
     {
-        if (m.Source == "local") return Path.GetFullPath(Path.Combine(Path.GetDirectoryName(e.SourcePath)!, m.Path ?? "."));
+        if (m.Source == ModelSources.Local) return Path.GetFullPath(Path.Combine(Path.GetDirectoryName(e.SourcePath)!, m.Path ?? "."));
         if (!StageRunner.Check(DownloadStage.For(ws, e, m), ws, hashLog: hashLog).UpToDate) return null;
         try { return DownloadStage.Result(ws, e, m).CheckpointDir; }
         catch (MissingInputException) { return null; }

@@ -57,8 +57,8 @@ public class MetricKindTests
         }
 
         // One line figure per series, recorded as a norm figure for the gallery.
-        var figures = new FiguresUnit(Workspace.At(ws.Root, ws.CacheDir, ws.FiguresDir), Config.ExperimentLoader.Load(ws.ExperimentPath),
-            Config.ExperimentLoader.Load(ws.ExperimentPath).Models[0], Config.ExperimentLoader.Load(ws.ExperimentPath).Texts[0]);
+        var figures = new FiguresUnit(Workspace.At(ws.Root, ws.CacheDir, ws.FiguresDir), Config.ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.All),
+            Config.ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.All).Models[0], Config.ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.All).Texts[0]);
         var records = FiguresUnit.Records(UnitManifest.TryRead(figures.ManifestPath)!);
         var normFigure = Assert.Single(records, r => r.Value.Kind == "norm");
         Assert.Equal(new FigureRecord("norm", "encoder", "hidden_states", -1, null, "l2"), normFigure.Value);

@@ -1,5 +1,6 @@
 using Tta.Cache;
 using Tta.Config;
+using Tta.Metrics;
 using Tta.Execution;
 
 namespace Tta.Tests;
@@ -9,7 +10,7 @@ public class ProgressTests
 {
     private static (RunContext Context, StageUnit Unit) ExtractUnitOf(TinyWorkspace ws, TextWriter log)
     {
-        var context = new RunContext(new Workspace(ws.Root, ws.CacheDir, ws.FiguresDir), [ExperimentLoader.Load(ws.ExperimentPath)], log);
+        var context = new RunContext(new Workspace(ws.Root, ws.CacheDir, ws.FiguresDir), [ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.All)], log);
         return (context, UnitGraph.For(context).Find("Extract:tiny/tiny/one")!);
     }
 

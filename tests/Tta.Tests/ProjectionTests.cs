@@ -156,7 +156,7 @@ public class ProjectionTests
     public void ProjectionFigureKindNeedsTheMetric()
     {
         var ws = new TinyWorkspace(TinyWorkspace.DefaultYaml.Replace("  cell_pixels: 8", "  cell_pixels: 8\n  kinds: [projection]"));
-        var e = Assert.Throws<ConfigException>(() => ExperimentLoader.Load(ws.ExperimentPath));
+        var e = Assert.Throws<ConfigException>(() => ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.All));
         Assert.Contains("figure kind 'projection' needs metrics.projection", e.Message);
         Assert.Contains("projection: true", e.Message);
     }

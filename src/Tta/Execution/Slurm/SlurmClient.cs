@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Tta.Config;
 using Tta.Core;
 
 namespace Tta.Execution.Slurm;
