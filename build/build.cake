@@ -96,7 +96,7 @@ Setup(context =>
     {
         // One lock spans the whole run: shared by runs (units lock themselves), exclusive for Clean, so Clean never
         // slips in between stages.
-        runLock = Tta.Cache.RunLock.Acquire(workspace.CacheDir, clean ? Tta.Cache.LockMode.Exclusive : Tta.Cache.LockMode.Shared, null, Console.Out);
+        runLock = Tta.Cache.RunLock.Acquire(workspace.CacheDir, clean ? Tta.Core.LockMode.Exclusive : Tta.Core.LockMode.Shared, null, Console.Out);
         System.Environment.SetEnvironmentVariable(Tta.Cache.RunLock.HeldVariable, runLock.EnvironmentValue);
     }
     if (pipeline) CliOrFail($"plan --journal=\"{journal}\" --through={throughStage} {Forwarded()}{Verify()}");

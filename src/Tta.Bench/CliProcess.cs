@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Tta.Models;
+using Tta.Core;
 
 namespace Tta.Bench;
 

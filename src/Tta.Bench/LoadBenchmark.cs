@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Tta.Models;
+using Tta.Core;
 using static TorchSharp.torch;
 
 namespace Tta.Bench;

@@ -127,7 +127,7 @@ public static class ModelBenchmark
     {
         var watch = Stopwatch.StartNew();
         var ids = TokenizerLoader.Load(model).Encode(File.ReadAllText(textFile)).Ids;
-        using var net = ModelFactory.Load(model, Extract.ExtractStage.DType(dtype));
+        using var net = ModelFactory.Load(model, DTypes.Parse(dtype));
         var loaded = watch.Elapsed.TotalSeconds;
         using var capture = new ActivationCapture(_ => false);
         using (var scope = NewDisposeScope())

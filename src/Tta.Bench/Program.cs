@@ -5,7 +5,7 @@ using Tta.Config;
 // tta-bench: the benchmarks and synthetic checkpoints, kept out of tta-cli; build/build.cake's Bench and Synth targets
 // call it. Exit codes: 0 ok, 2 bad input (an unknown verb or option), 1 any other failure.
 var exitCode = TtaBench.Run(args, Console.Out, Console.Error);
-Tta.Models.ProcessMemory.ReportPeak(); // the bare-forward child's peak, for the CliProcess that started it
+Tta.Core.ProcessMemory.ReportPeak(); // the bare-forward child's peak, for the CliProcess that started it
 return QuickExit.After(exitCode);
 
 namespace Tta.Bench
@@ -124,7 +124,7 @@ namespace Tta.Bench
                 : null;
             var weights = o.Get("weights") ?? "random";
             if (weights is not ("random" or "empty")) throw new ArgumentException($"--weights={weights}: use random or empty (sparse files of zeros)");
-            var dtype = o.Get("dtype") is { } d ? Tta.Extract.ExtractStage.DType(d) : (TorchSharp.torch.ScalarType?)null;
+            var dtype = o.Get("dtype") is { } d ? Tta.Models.DTypes.Parse(d) : (TorchSharp.torch.ScalarType?)null;
             var result = SyntheticCheckpoint.Write(outDir, o.Required("shape"), dtype, Int("layers"), Int("shards"), weights == "random");
             log.WriteLine($"synth: {result}");
             var estimate = Tta.Models.MemoryEstimate.For(outDir, result.DType, 512);

@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using Tta.Extract;
-using Tta.Metrics;
 using Tta.Metrics.Similarity;
+using Tta.Store;
 using static TorchSharp.torch;
 
 namespace Tta.Bench;
@@ -79,7 +78,7 @@ public static class StoreBenchmark
             watch.Restart();
             Task.Run(async () =>
             {
-                await using var writer = await VectorStoreWriter.CreateAsync(storePath, new Dictionary<string, string> { ["tta.format"] = "bench" });
+                await using var writer = await VectorStoreWriter.CreateAsync(storePath, new Dictionary<string, string> { [StoreKeys.Format] = "bench" });
                 for (var p = 0; p < points; p++)
                     await writer.WriteAsync(new ActivationPoint($"hidden_states.{p}", "decoder-only", p), blocks[p], positions, dim);
                 await writer.CommitAsync();

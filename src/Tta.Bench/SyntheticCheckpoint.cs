@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using Tta.Models;
+using Tta.Core;
 using static TorchSharp.torch;
 
 namespace Tta.Bench;
@@ -42,7 +43,7 @@ public static class SyntheticCheckpoint
             foreach (var key in shape.LayerKeys) config[key] = n;
         }
         foreach (var (key, value) in overrides ?? new Dictionary<string, JsonNode?>()) config[key] = value?.DeepClone();
-        var type = dtype ?? Extract.ExtractStage.DType(shape.DType);
+        var type = dtype ?? DTypes.Parse(shape.DType);
         config["torch_dtype"] = type switch
         {
             ScalarType.Float32 => "float32",
@@ -74,12 +75,12 @@ public static class SyntheticCheckpoint
             var sorted = new JsonObject();
             foreach (var (k2, v) in weightMap.OrderBy(kv => kv.Key, StringComparer.Ordinal)) sorted[k2] = v!.DeepClone();
             var index = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = total }, ["weight_map"] = sorted };
-            Cache.AtomicFile.WriteAllText(Path.Combine(directory, "model.safetensors.index.json"), index.ToIndentedJson());
+            AtomicFile.WriteAllText(Path.Combine(directory, "model.safetensors.index.json"), index.ToIndentedJson());
             files.Add("model.safetensors.index.json");
         }
-        Cache.AtomicFile.WriteAllText(Path.Combine(directory, "tokenizer.json"),
+        AtomicFile.WriteAllText(Path.Combine(directory, "tokenizer.json"),
             SyntheticTokenizer.Create(shape.Tokenizer, shape.TokenizerVocab).ToJsonString());
-        Cache.AtomicFile.WriteAllText(Path.Combine(directory, "config.json"), config.ToIndentedJson());
+        AtomicFile.WriteAllText(Path.Combine(directory, "config.json"), config.ToIndentedJson());
         return new SyntheticResult(directory, shape.Name, type, facts.Blocks, facts.Layout.ParameterCount, total, files);
     }
 
@@ -172,7 +173,7 @@ public static class SyntheticCheckpoint
         var padded = new byte[(json.Length + 7) / 8 * 8];
         Array.Fill(padded, (byte)' ');
         json.CopyTo(padded, 0);
-        Cache.AtomicFile.Write(path, stream =>
+        AtomicFile.Write(path, stream =>
         {
             stream.Write(BitConverter.GetBytes((long)padded.Length));
             stream.Write(padded);

@@ -25,8 +25,13 @@ public static class SyntheticTokenizer
 
     private static JsonObject Added(int id, string content) => new()
     {
-        ["id"] = id, ["content"] = content, ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false,
-        ["normalized"] = false, ["special"] = true,
+        ["id"] = id,
+        ["content"] = content,
+        ["single_word"] = false,
+        ["lstrip"] = false,
+        ["rstrip"] = false,
+        ["normalized"] = false,
+        ["special"] = true,
     };
 
     /// <summary>
@@ -121,8 +126,14 @@ public static class SyntheticTokenizer
             ["decoder"] = byteLevel.DeepClone(),
             ["model"] = new JsonObject
             {
-                ["type"] = "BPE", ["dropout"] = null, ["unk_token"] = null, ["continuing_subword_prefix"] = null,
-                ["end_of_word_suffix"] = null, ["fuse_unk"] = false, ["byte_fallback"] = false, ["ignore_merges"] = false,
+                ["type"] = "BPE",
+                ["dropout"] = null,
+                ["unk_token"] = null,
+                ["continuing_subword_prefix"] = null,
+                ["end_of_word_suffix"] = null,
+                ["fuse_unk"] = false,
+                ["byte_fallback"] = false,
+                ["ignore_merges"] = false,
                 ["vocab"] = vocab,
                 ["merges"] = new JsonArray(),
             },

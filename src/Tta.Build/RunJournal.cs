@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Tta.Cache;
+using Tta.Core;
 
 namespace Tta.Build;
 

@@ -1,4 +1,5 @@
 using Tta.Pipeline;
+using Tta.Config;
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using Tta.Execution;

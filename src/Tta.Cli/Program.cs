@@ -10,7 +10,7 @@ using Tta.Metrics;
 // 3 status: stale, 4 verify: checksums match but some units were made by other code (not regenerated), 2 bad input
 // (an unknown verb or option, a bad option value, an experiment file), 1 any other failure.
 var exitCode = TtaCli.Run(args, Console.Out, Console.Error);
-Tta.Models.ProcessMemory.ReportPeak();
+Tta.Core.ProcessMemory.ReportPeak();
 return QuickExit.After(exitCode);
 
 /// <summary>The CLI's verbs, callable in-process (tests use it with their own writers).</summary>

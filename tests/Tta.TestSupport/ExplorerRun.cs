@@ -1,4 +1,4 @@
-using Tta.Extract;
+using Tta.Store;
 
 namespace Tta.Tests;
 

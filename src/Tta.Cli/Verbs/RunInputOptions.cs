@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Tta.Core;
 using Tta.Cache;
 using Tta.Execution;
 using Tta.Metrics;
@@ -43,11 +44,11 @@ internal sealed class RunInputOptions
     {
         // Progress of the running units: a live block on a terminal, plain lines in logs and CI.
         var progress = new ProgressDisplay(io.Out, live: ReferenceEquals(io.Out, Console.Out) && ProgressDisplay.ConsoleIsLive);
-        // --explain's hash lines go above the live block too, like every other line of the run.
-        if (ReferenceEquals(ContentHash.Log, io.Out)) ContentHash.Log = progress.Log;
         return inputs.Kinds.AttachTo(new RunContext(inputs.Workspace, inputs.Experiments, progress.Log)
         {
             Progress = progress,
+            // --explain: each file hashed, with where its hash came from, above the live block like every other line.
+            HashLog = io.Explain ? new HashLogWriter(progress.Log) : null,
             MemoryLimitBytes = inputs.Settings.MemoryLimitBytes,
             Jobs = inputs.Settings.Jobs,
         });

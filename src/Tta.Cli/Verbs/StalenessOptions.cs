@@ -1,4 +1,5 @@
 using Tta.Pipeline;
+using Tta.Core;
 using System.CommandLine;
 using Tta.Cache;
 using Tta.Execution;
@@ -43,7 +44,7 @@ internal sealed class StalenessOptions
     public int DryRun(ParseResult p, RunInputs inputs, IEnumerable<string> stages, Writers io)
     {
         if (Verify(p)) throw new ArgumentException("--dry-run with --verify: verifying marks what differs, which writes; run --verify without --dry-run");
-        using var c = inputs.Kinds.AttachTo(new RunContext(inputs.Workspace, inputs.Experiments, io.Out));
+        using var c = inputs.Kinds.AttachTo(new RunContext(inputs.Workspace, inputs.Experiments, io.Out) { HashLog = io.Explain ? new HashLogWriter(io.Out) : null });
         var wouldRun = 0;
         foreach (var stage in stages)
             foreach (var s in Stages.Check(stage, c, Forced(p, stage)))

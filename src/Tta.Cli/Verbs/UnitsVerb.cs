@@ -23,7 +23,7 @@ internal sealed class UnitsVerb : Verb
         var only = p.GetValue(stage);
         foreach (var unit in graph.Units.Where(u => only is null || u.Stage == only))
         {
-            var status = StageRunner.Check(unit, c.Workspace);
+            var status = StageRunner.Check(unit, c.Workspace, hashLog: c.HashLog);
             io.Out.WriteLine($"{unit.Id}\t{(status.UpToDate ? "up to date" : "stale")}");
         }
         return 0;

@@ -44,21 +44,13 @@ internal abstract class Verb
 
     private int Invoke(ParseResult p)
     {
-        var io = new Writers(p.InvocationConfiguration.Output, p.InvocationConfiguration.Error);
-        var previousHashLog = ContentHash.Log;
-        if (ExplainsHashes(p)) ContentHash.Log = io.Out; // each file hashed, with where its hash came from
-        try
-        {
-            return Run(p, io);
-        }
-        finally
-        {
-            ContentHash.Log = previousHashLog;
-        }
+        // --explain: each file hashed is reported, with where its hash came from.
+        return Run(p, new Writers(p.InvocationConfiguration.Output, p.InvocationConfiguration.Error, Explain: ExplainsHashes(p)));
     }
 }
 
-internal sealed record Writers(TextWriter Out, TextWriter Error);
+/// <summary>The verb's output and error streams; <paramref name="Explain"/>: --explain (hash lines in the output).</summary>
+internal sealed record Writers(TextWriter Out, TextWriter Error, bool Explain = false);
 
 /// <summary>Bad input found before anything ran (an option's value, an unreadable experiment file): exit <see cref="TtaCli.BadInput"/>.</summary>
 internal sealed class BadInputException(string message) : Exception(message);

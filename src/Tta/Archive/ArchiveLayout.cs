@@ -60,7 +60,7 @@ internal sealed partial class ArchiveLayout
         for (var i = 0; i < e.Models.Count; i++)
         {
             var m = e.Models[i];
-            if (m.Source != "local" || m.Path is null) continue;
+            if (m.Source != ModelSources.Local || m.Path is null) continue;
             var abs = Path.GetFullPath(m.Path);
             string name;
             if (Cache.Workspace.IsUnder(abs, ExperimentFolder)) name = abs == ExperimentFolder ? ExperimentPrefix : $"{ExperimentPrefix}/{Relative(abs)}";

@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using Tta.Core;
 using System.Text.Json;
 using Tta.Cache;
 

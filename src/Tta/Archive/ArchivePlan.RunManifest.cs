@@ -1,4 +1,5 @@
 using System.Globalization;
+using Tta.Core;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;

@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Tta.Cache;
 using Tta.Config;
+using Tta.Core;
 using Tta.Download;
 using Tta.Extract;
 using Tta.Figures;

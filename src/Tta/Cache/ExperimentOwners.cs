@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Tta.Config;
+using Tta.Core;
 
 namespace Tta.Cache;
 

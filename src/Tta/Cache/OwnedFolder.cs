@@ -1,3 +1,5 @@
+using Tta.Core;
+
 namespace Tta.Cache;
 
 /// <summary>

@@ -1,14 +1,28 @@
 using Tta.Config;
+using Tta.Core;
 
 namespace Tta.Cache;
 
 /// <summary>
 /// Everything a run needs: where to read and write, which experiments, how to report, and the objects its units
-/// share within one process (loaded models, tokenizers), which it owns and disposes.
+/// share within one process (loaded models, tokenizers), which it owns and disposes. A running unit gets a view of
+/// it (<see cref="ForUnit"/>) that shares all of this and adds the unit's own <see cref="UnitProgress"/>.
 /// </summary>
 public sealed class RunContext(Workspace workspace, IReadOnlyList<Experiment> experiments, TextWriter log) : IDisposable
 {
     private readonly Dictionary<string, Lazy<object>> shared = new(StringComparer.Ordinal);
+    private readonly bool ownsShared = true;
+
+    private RunContext(RunContext run, IUnitProgress progress) : this(run.Workspace, run.Experiments, run.Log)
+    {
+        shared = run.shared;
+        ownsShared = false;
+        MemoryLimitBytes = run.MemoryLimitBytes;
+        Progress = run.Progress;
+        HashLog = run.HashLog;
+        Jobs = run.Jobs;
+        UnitProgress = progress;
+    }
 
     public Workspace Workspace { get; } = workspace;
     public IReadOnlyList<Experiment> Experiments { get; } = experiments;
@@ -18,10 +32,19 @@ public sealed class RunContext(Workspace workspace, IReadOnlyList<Experiment> ex
     public long? MemoryLimitBytes { get; init; }
 
     /// <summary>Shows the running units' progress (the CLI's; an executor makes a plain one on <see cref="Log"/> if null).</summary>
-    public Execution.ProgressDisplay? Progress { get; init; }
+    public IProgressDisplay? Progress { get; init; }
+
+    /// <summary>Where the running unit reports its progress (<see cref="ForUnit"/>); null outside a unit.</summary>
+    public IUnitProgress? UnitProgress { get; private init; }
+
+    /// <summary>Where hashes of files are reported (<c>--explain</c>), or null.</summary>
+    public IHashLog? HashLog { get; init; }
 
     /// <summary>Units (and figures within a unit) that run at the same time (--jobs); all cores by default.</summary>
     public int Jobs { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>The context one unit runs in: this run's, reporting to <paramref name="progress"/>.</summary>
+    public RunContext ForUnit(IUnitProgress progress) => new(this, progress);
 
     /// <summary>
     /// The object kept under <paramref name="key"/>, created on first use — once, also when several units ask at the
@@ -53,8 +76,10 @@ public sealed class RunContext(Workspace workspace, IReadOnlyList<Experiment> ex
         if (entry.IsValueCreated && entry.Value is IDisposable d) d.Dispose();
     }
 
+    /// <summary>Disposes what the run kept; a unit's view (<see cref="ForUnit"/>) owns nothing and disposes nothing.</summary>
     public void Dispose()
     {
+        if (!ownsShared) return;
         List<Lazy<object>> entries;
         lock (shared)
         {

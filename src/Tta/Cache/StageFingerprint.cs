@@ -1,4 +1,5 @@
 using System.Text;
+using Tta.Core;
 
 namespace Tta.Cache;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Tta.Core;
 
 namespace Tta.Cache;
 
@@ -8,9 +9,10 @@ public static class StageRunner
     /// <summary>
     /// Whether <paramref name="unit"/> is up to date. Outputs whose size and modification time are as recorded are
     /// taken as unchanged (as make and DVC do); <paramref name="verify"/> re-hashes every output instead, and a unit
-    /// whose outputs differ from their recorded hashes is marked in its manifest, so a later run rebuilds it.
+    /// whose outputs differ from their recorded hashes is marked in its manifest, so a later run rebuilds it. Files
+    /// read to hash them are reported to <paramref name="hashLog"/>.
     /// </summary>
-    public static UnitStatus Check(StageUnit unit, Workspace ws, bool verify = false)
+    public static UnitStatus Check(StageUnit unit, Workspace ws, bool verify = false, IHashLog? hashLog = null)
     {
         StageFingerprint fp;
         try { fp = unit.Fingerprint(); }
@@ -36,7 +38,7 @@ public static class StageRunner
             if (stamp.Bytes < 0) { reasons.Add($"output {o.Path} is missing"); continue; }
             if (!verify && stamp.Bytes == o.Bytes && stamp.MtimeTicks == o.MtimeTicks) continue;
             if (stamp.Bytes != o.Bytes) damaged.Add($"output {o.Path} was modified ({stamp.Bytes} bytes, {o.Bytes} recorded)");
-            else if ((verify ? ContentHash.Sha256Fresh(path) : ContentHash.Sha256(path)) != o.Sha256)
+            else if ((verify ? ContentHash.Sha256Fresh(path, hashLog) : ContentHash.Sha256(path, hashLog)) != o.Sha256)
                 damaged.Add($"output {o.Path} was modified (its sha256 differs from the one recorded)");
         }
         reasons.AddRange(damaged);
@@ -77,7 +79,7 @@ public static class StageRunner
         {
             // The file itself, not a link to it; a hash this process verified (a download, a conversion) is reused.
             var stamp = ContentHash.Stamp(p);
-            return new OutputRecord(context.Workspace.Relative(p), ContentHash.Sha256(p), stamp.Bytes, stamp.MtimeTicks);
+            return new OutputRecord(context.Workspace.Relative(p), ContentHash.Sha256(p, context.HashLog), stamp.Bytes, stamp.MtimeTicks);
         }).ToList();
         var manifest = new UnitManifest(unit.Stage, unit.Key, fp.Value, fp.Components, records,
             Math.Round(watch.Elapsed.TotalSeconds, 3), unit.Facts(records), ManifestFolders.Of(context.Workspace));

@@ -20,11 +20,16 @@ public abstract class StageUnit
     /// <summary>Its code version, upstream units, configuration values and outputs. Cheap; reads nothing from disk.</summary>
     public abstract UnitDeclaration Declare();
 
+    private StageFingerprint? fingerprint;
+
     /// <summary>
     /// The fingerprint of the declaration, with the recorded output hashes of the upstream units; throws
-    /// <see cref="MissingInputException"/> when one of them is not built (the unit is then stale).
+    /// <see cref="MissingInputException"/> when one of them is not built (the unit is then stale). Computed once per
+    /// unit object, by whichever asks first (Check, else Run); Run, its manifest and the unit's own files reuse it.
+    /// A unit object serves one run, whose executors check a unit only once its upstream units are built, so the
+    /// upstream records it is derived from do not change under it.
     /// </summary>
-    public StageFingerprint Fingerprint() => StageFingerprint.Of(this);
+    public StageFingerprint Fingerprint() => fingerprint ??= StageFingerprint.Of(this);
 
     /// <summary>Writes the outputs (each atomically) and returns their absolute paths.</summary>
     public abstract IReadOnlyList<string> Run(RunContext context);

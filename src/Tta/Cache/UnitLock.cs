@@ -1,4 +1,5 @@
 using Microsoft.Win32.SafeHandles;
+using Tta.Core;
 
 namespace Tta.Cache;
 

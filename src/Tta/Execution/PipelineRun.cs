@@ -1,4 +1,5 @@
 using Tta.Cache;
+using Tta.Core;
 using Tta.Pipeline;
 
 namespace Tta.Execution;

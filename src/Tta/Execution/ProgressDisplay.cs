@@ -1,3 +1,5 @@
+using Tta.Core;
+
 namespace Tta.Execution;
 
 /// <summary>
@@ -7,10 +9,10 @@ namespace Tta.Execution;
 /// long Extract is never silent. Written here rather than with Spectre.Console's live display, which must own the
 /// console and cannot have parallel units' log lines written around it.
 /// </summary>
-public sealed class ProgressDisplay : IDisposable
+public sealed class ProgressDisplay : IProgressDisplay
 {
     private readonly object gate = new();
-    private readonly List<UnitProgress> running = [];
+    private readonly List<IUnitProgress> running = [];
     private readonly TextWriter output;
     private readonly bool live;
     private readonly TimeSpan interval;
@@ -29,25 +31,18 @@ public sealed class ProgressDisplay : IDisposable
         Log = live ? new AboveWriter(this) : output;
     }
 
-    /// <summary>Live on an interactive terminal; plain lines when output is redirected, in CI or on a dumb terminal.</summary>
-    public static bool ConsoleIsLive => !Console.IsOutputRedirected && TerminalAllowsLive;
-
-    /// <summary>Whether <paramref name="writer"/> is the console's output or error stream, live by the same rule.</summary>
-    public static bool IsLiveConsole(TextWriter writer) =>
-        (ReferenceEquals(writer, Console.Out) && ConsoleIsLive) || (ReferenceEquals(writer, Console.Error) && !Console.IsErrorRedirected && TerminalAllowsLive);
-
-    private static bool TerminalAllowsLive =>
-        Environment.GetEnvironmentVariable("CI") is null && Environment.GetEnvironmentVariable("TERM") is not (null or "" or "dumb");
+    /// <summary>Live on an interactive terminal (<see cref="LiveConsole.ConsoleIsLive"/>).</summary>
+    public static bool ConsoleIsLive => LiveConsole.ConsoleIsLive;
 
     /// <summary>Where the run's log lines go: above the live block on a terminal, else straight to the output.</summary>
     public TextWriter Log { get; }
 
-    public void Started(UnitProgress unit)
+    public void Started(IUnitProgress unit)
     {
         lock (gate) running.Add(unit);
     }
 
-    public void Finished(UnitProgress unit)
+    public void Finished(IUnitProgress unit)
     {
         lock (gate)
         {

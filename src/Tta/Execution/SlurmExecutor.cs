@@ -36,7 +36,7 @@ public sealed class SlurmExecutor(SlurmSettings settings, CancellationToken canc
             foreach (var unit in stage.Units)
             {
                 var rebuiltUpstream = graph.UpstreamOf(unit).Any(d => scheduled.Contains(d.Id));
-                var status = options.Forced(unit) || rebuiltUpstream ? null : StageRunner.Check(unit, context.Workspace, options.Verify);
+                var status = options.Forced(unit) || rebuiltUpstream ? null : StageRunner.Check(unit, context.Workspace, options.Verify, context.HashLog);
                 if (status is { UpToDate: true })
                 {
                     context.Log.WriteLine($"{unit.Stage} {unit.Key}: up to date");

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Tta.Cache;
+using Tta.Core;
 
 namespace Tta.Execution;
 
@@ -9,9 +10,8 @@ namespace Tta.Execution;
 /// (set by the executor for the unit's thread and every task it starts) and read by <see cref="ProgressDisplay"/>.
 /// Thread-safe: reports are plain stores and atomic adds.
 /// </summary>
-public sealed class UnitProgress(StageUnit unit)
+public sealed class UnitProgress(StageUnit unit) : IUnitProgress
 {
-    private static readonly AsyncLocal<UnitProgress?> CurrentUnit = new();
     private readonly Stopwatch elapsed = Stopwatch.StartNew();
     private readonly Stopwatch phaseElapsed = Stopwatch.StartNew();
     private long bytesDone, bytesTotal;
@@ -30,17 +30,6 @@ public sealed class UnitProgress(StageUnit unit)
     public int StepsDone => Volatile.Read(ref stepsDone);
 
     public int StepsTotal => Volatile.Read(ref stepsTotal);
-
-    /// <summary>The progress of the unit this code runs for, or null outside a unit (tests, other verbs).</summary>
-    public static UnitProgress? Current => CurrentUnit.Value;
-
-    /// <summary>Makes this the <see cref="Current"/> progress until the returned scope is disposed.</summary>
-    public IDisposable Enter()
-    {
-        var previous = CurrentUnit.Value;
-        CurrentUnit.Value = this;
-        return new Scope(() => CurrentUnit.Value = previous);
-    }
 
     /// <summary>Starts a phase with <paramref name="steps"/> steps (0 when not counted).</summary>
     public void Phase(string name, int steps = 0)
@@ -87,9 +76,4 @@ public sealed class UnitProgress(StageUnit unit)
     }
 
     private static string Left(double seconds) => FormattableString.Invariant($", about {Math.Ceiling(seconds):0} s left");
-
-    private sealed class Scope(Action exit) : IDisposable
-    {
-        public void Dispose() => exit();
-    }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Tta.Store;
 using Tta.Config;
 
 namespace Tta.Explorer;
@@ -32,5 +33,5 @@ public sealed class ExplorerSet(Experiment experiment, Func<QuantizedMap, int> a
 
     /// <summary>The tokens a store's metadata records (<c>tta.tokens</c>), or none.</summary>
     public static string[] TokensOf(IReadOnlyDictionary<string, string> metadata) =>
-        metadata.TryGetValue("tta.tokens", out var json) ? JsonSerializer.Deserialize<string[]>(json) ?? [] : [];
+        metadata.TryGetValue(StoreKeys.Tokens, out var json) ? JsonSerializer.Deserialize<string[]>(json) ?? [] : [];
 }

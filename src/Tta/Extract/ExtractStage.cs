@@ -2,7 +2,6 @@ using System.Text.Json;
 using Tta.Cache;
 using Tta.Config;
 using Tta.Download;
-using Tta.Metrics;
 using Tta.Models;
 using Tta.Tokenizers;
 using static TorchSharp.torch;
@@ -27,7 +26,7 @@ public static class ExtractStage
     public const string ActivationsFile = "activations.parquet";
 
     /// <summary>
-    /// The attention captures the attention metric decomposes (<see cref="AttentionDecomposition.CaptureFilter"/>),
+    /// The attention captures the attention metric decomposes (<see cref="AttentionCaptures.Filter"/>),
     /// written by the same forward pass when <c>metrics.attention</c> is configured, so that metric needs no model.
     /// </summary>
     public static string AttentionInputsPath(Workspace ws, Experiment e, ModelSpec m, TextSpec t) =>
@@ -35,13 +34,8 @@ public static class ExtractStage
 
     public const string AttentionInputsFile = "attention-inputs.parquet";
 
-    public static ScalarType DType(string name) => name switch
-    {
-        "float32" => ScalarType.Float32,
-        "bfloat16" => ScalarType.BFloat16,
-        "float16" => ScalarType.Float16,
-        _ => throw new ArgumentException($"unknown dtype {name}"),
-    };
+    /// <summary>tta.format of the attention captures stored for the decomposition (attention-inputs.parquet).</summary>
+    public const string AttentionInputsFormat = "attention-inputs/1";
 
     /// <summary>
     /// The model of a spec, loaded once per process on its device and in its dtype — after printing a memory
@@ -57,7 +51,7 @@ public static class ExtractStage
                     $"{model.At}: model '{model.Key}' needs {estimate}; not loading it. " +
                     (context.MemoryLimitBytes is not null ? "The budget is --memory-limit's: raise it (or leave it out to use the memory available), or use " : "Use ") +
                     "a smaller dtype (bfloat16), a lower extract.max_tokens, or a machine with more memory");
-            return ModelFactory.Load(checkpoint, DType(model.DType), model.Device == "cuda" ? CUDA : CPU);
+            return ModelFactory.Load(checkpoint, DTypes.Parse(model.DType), model.Device == "cuda" ? CUDA : CPU, context.UnitProgress);
         });
 
     /// <summary>What a loaded model is kept under in <see cref="RunContext"/>: one per checkpoint, dtype and device.</summary>
@@ -68,6 +62,6 @@ public static class ExtractStage
     /// allowed one (the experiments' largest extract.max_tokens, or <paramref name="tokens"/> if longer).
     /// </summary>
     public static MemoryEstimate Estimate(RunContext context, ModelSpec model, string checkpoint, int tokens) =>
-        MemoryEstimate.For(checkpoint, DType(model.DType), Math.Max(tokens, context.Experiments.Max(e => e.Extract.MaxTokens)),
+        MemoryEstimate.For(checkpoint, DTypes.Parse(model.DType), Math.Max(tokens, context.Experiments.Max(e => e.Extract.MaxTokens)),
             context.MemoryLimitBytes);
 }

@@ -1,9 +1,10 @@
 using System.Text.Json;
 using Tta.Cache;
 using Tta.Config;
+using Tta.Core;
 using Tta.Download;
-using Tta.Metrics.Attention;
 using Tta.Models;
+using Tta.Store;
 using Tta.Tokenizers;
 using static TorchSharp.torch;
 
@@ -37,7 +38,7 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
             .Param("text", Hashing.Sha256(text.Text))
             .Writes(OutputPath);
         // Only the blocks: the heads are chosen when decomposing, so changing them does not rerun the model.
-        return experiment.Metrics.Get<AttentionMetricSpec>(AttentionKind.Key) is { } attention
+        return experiment.Metrics.Get<AttentionMetricSpec>(AttentionMetricSpec.Key) is { } attention
             ? declaration.Param("metrics.attention.layers", attention.Layers).Writes(AttentionInputsPath)
             : declaration;
     }
@@ -55,23 +56,23 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
 
         var metadata = new Dictionary<string, string>
         {
-            ["tta.format"] = "activations/1",
-            ["tta.experiment"] = experiment.Name,
-            ["tta.model"] = model.Id,
-            ["tta.model_key"] = model.Key,
-            ["tta.revision"] = model.Revision,
-            ["tta.revision_sha"] = DownloadStage.ResolvedRevision(ws, experiment, model),
-            ["tta.dtype"] = model.DType,
-            ["tta.text"] = text.Key,
-            ["tta.tokens"] = JsonSerializer.Serialize(tokens.Tokens),
-            ["tta.token_ids"] = JsonSerializer.Serialize(tokens.Ids),
-            ["tta.fingerprint"] = Fingerprint().Value,
+            [StoreKeys.Format] = "activations/1",
+            [StoreKeys.Experiment] = experiment.Name,
+            [StoreKeys.Model] = model.Id,
+            [StoreKeys.ModelKey] = model.Key,
+            [StoreKeys.Revision] = model.Revision,
+            [StoreKeys.RevisionSha] = DownloadStage.ResolvedRevision(ws, experiment, model),
+            [StoreKeys.DType] = model.DType,
+            [StoreKeys.Text] = text.Key,
+            [StoreKeys.Tokens] = JsonSerializer.Serialize(tokens.Tokens),
+            [StoreKeys.TokenIds] = JsonSerializer.Serialize(tokens.Ids),
+            [StoreKeys.Fingerprint] = Fingerprint().Value,
         };
         var patterns = experiment.Extract.Points.Select(PointPattern.ToRegex).ToList();
         var layers = experiment.Extract.Layers?.ToHashSet();
         bool Selected(CapturePoint point) =>
             patterns.Any(r => r.IsMatch(point.Name)) && (layers is null || point.Layer < 0 || layers.Contains(point.Layer));
-        var forAttention = experiment.Metrics.Get<AttentionMetricSpec>(AttentionKind.Key) is { } attention ? AttentionDecomposition.CaptureFilter(net.Architecture, attention.Layers) : null;
+        var forAttention = experiment.Metrics.Get<AttentionMetricSpec>(AttentionMetricSpec.Key) is { } attention ? AttentionCaptures.Filter(net.Architecture, attention.Layers) : null;
 
         // Each captured tensor goes to its store(s) as the forward pass produces it: memory holds one layer's
         // activations, not the whole set.
@@ -84,17 +85,17 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
             {
                 var attentionMetadata = new Dictionary<string, string>(metadata)
                 {
-                    ["tta.format"] = AttentionDecomposition.InputsFormat,
-                    ["tta.model_type"] = net.ModelType,
-                    ["tta.stacks"] = JsonSerializer.Serialize(net.Stacks),
-                    ["tta.config"] = net.Config.ToJsonString(),
+                    [StoreKeys.Format] = ExtractStage.AttentionInputsFormat,
+                    [StoreKeys.ModelType] = net.ModelType,
+                    [StoreKeys.Stacks] = JsonSerializer.Serialize(net.Stacks),
+                    [StoreKeys.Config] = net.Config.ToJsonString(),
                 };
                 attentionWriter = VectorStoreWriter.CreateAsync(AttentionInputsPath, attentionMetadata).GetAwaiter().GetResult();
             }
             var (extracted, forMetric) = (new List<CapturePoint>(), new List<CapturePoint>());
             // Progress: layer i/N counts the hidden states the forward pass has produced (the model asks about each
             // point once or twice, so distinct names are counted).
-            var progress = Execution.UnitProgress.Current;
+            var progress = context.UnitProgress;
             progress?.Phase("layer", net.Architecture.CapturePoints(net.Config).Count(p => p.Kind == CaptureKind.HiddenState));
             var statesSeen = new HashSet<string>(StringComparer.Ordinal);
             bool Wanted(CapturePoint point)
@@ -116,8 +117,8 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
                 if (attentionInput) forMetric.Add(point);
             });
             using (no_grad()) net.Run(ModelInputs.ForText(net, tokens.Ids), capture);
-            writer.SetMetadata(StoredPoints.MetadataKey, StoredPoints.Serialize(extracted));
-            attentionWriter?.SetMetadata(StoredPoints.MetadataKey, StoredPoints.Serialize(forMetric));
+            writer.SetMetadata(StoreKeys.Points, StoredPoints.Serialize(extracted));
+            attentionWriter?.SetMetadata(StoreKeys.Points, StoredPoints.Serialize(forMetric));
             if (extracted.Count == 0)
                 throw new ConfigException(experiment.Extract.LayersAt ?? text.At,
                     $"extract.points {JsonSerializer.Serialize(experiment.Extract.Points)} selects nothing for model '{model.Key}' ({net.ModelType}); use names like hidden_states.* or module paths");

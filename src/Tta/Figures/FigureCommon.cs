@@ -4,7 +4,7 @@ using ScottPlot.Panels;
 using ScottPlot.Plottables;
 using ScottPlot.TickGenerators;
 using SkiaSharp;
-using Tta.Cache;
+using Tta.Core;
 
 namespace Tta.Figures;
 

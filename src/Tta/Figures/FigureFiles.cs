@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using SkiaSharp;
-using Tta.Cache;
+using Tta.Core;
 
 namespace Tta.Figures;
 

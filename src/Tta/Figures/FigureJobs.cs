@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using Tta.Cache;
 
@@ -11,9 +10,6 @@ namespace Tta.Figures;
 /// </summary>
 public static class FigureJobs
 {
-    /// <summary>One gate per run: units that render side by side share its <see cref="RunContext.Jobs"/> slots.</summary>
-    private static readonly ConditionalWeakTable<RunContext, SemaphoreSlim> Gates = [];
-
     /// <summary>
     /// Renders on up to <see cref="RunContext.Jobs"/> threads; however many units of the run do so at once, at most that
     /// many figures are being drawn (each holds a raster of the figure's size in memory).
@@ -21,8 +17,9 @@ public static class FigureJobs
     public static List<string> Run(IReadOnlyList<FigureJob> jobs, RunContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var gate = Gates.GetValue(context, c => new SemaphoreSlim(c.Jobs, c.Jobs));
-        var progress = Execution.UnitProgress.Current;
+        // One gate per run, kept by its context: units that render side by side share its Jobs slots.
+        var gate = context.Keep("figures:gate", () => new SemaphoreSlim(context.Jobs, context.Jobs));
+        var progress = context.UnitProgress;
         progress?.Phase("figures", jobs.Count);
         return Run([.. jobs.Select(j => j with
         {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Tta.Store;
 
 namespace Tta.Figures;
 
@@ -12,10 +13,10 @@ public sealed record FigureRecord(string Kind, string Stack, string Point, int L
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>The record of a figure of <paramref name="kind"/> for <paramref name="key"/> (its stack, point, layer and head).</summary>
-    public static FigureRecord Of(Extract.ActivationPoint key, string kind, string what) => new(kind, key.Stack, key.Point, key.Layer, key.Head, what);
+    public static FigureRecord Of(ActivationPoint key, string kind, string what) => new(kind, key.Stack, key.Point, key.Layer, key.Head, what);
 
     /// <summary>The file stem of a metric kind's figure: <see cref="FiguresStage.FileStem"/> with the measure part <c>KIND-WHAT</c>.</summary>
-    public string KindStem() => FiguresStage.FileStem(new Extract.ActivationPoint(Point, Stack, Layer, Head, $"{Kind}-{What}"));
+    public string KindStem() => FiguresStage.FileStem(new ActivationPoint(Point, Stack, Layer, Head, $"{Kind}-{What}"));
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 

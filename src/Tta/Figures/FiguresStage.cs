@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using Tta.Extract;
+using Tta.Store;
 
 namespace Tta.Figures;
 

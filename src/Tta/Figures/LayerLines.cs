@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Tta.Store;
 using Tta.Extract;
 
 namespace Tta.Figures;
@@ -13,7 +14,7 @@ public static class LayerLines
 {
     /// <summary>The stored layers each series' values run along (metadata <c>tta.layers</c>: series → layer numbers).</summary>
     public static Dictionary<string, int[]> LayersOf(IReadOnlyDictionary<string, string> metadata) =>
-        metadata.TryGetValue("tta.layers", out var json) ? JsonSerializer.Deserialize<Dictionary<string, int[]>>(json) ?? [] : [];
+        metadata.TryGetValue(StoreKeys.Layers, out var json) ? JsonSerializer.Deserialize<Dictionary<string, int[]>>(json) ?? [] : [];
 
     /// <summary>
     /// The chart of block <paramref name="b"/>, whose first value belongs to <c>layers[first]</c>: x is the layer

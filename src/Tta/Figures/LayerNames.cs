@@ -1,6 +1,6 @@
 using System.Globalization;
-using Tta.Extract;
 using Tta.Models;
+using Tta.Store;
 
 namespace Tta.Figures;
 

@@ -1,5 +1,5 @@
 using SkiaSharp;
-using Tta.Cache;
+using Tta.Core;
 
 namespace Tta.Figures;
 

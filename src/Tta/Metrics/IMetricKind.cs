@@ -1,39 +1,22 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Tta.Cache;
 using Tta.Config;
 using Tta.Explorer;
 using Tta.Figures;
-using YamlDotNet.RepresentationModel;
 
 namespace Tta.Metrics;
 
 /// <summary>
 /// One metric kind and everything tta needs to know of it, from the YAML to the explorer: its key under
 /// <c>metrics:</c> (also its figure kind and output name), how its settings are read and checked, the Metrics unit it
-/// makes per model × text, the figures it renders from that unit's file and their gallery captions. Kinds are listed
+/// makes per model × text, the figures it renders from that unit's file and their gallery captions (its name and
+/// settings reader are <see cref="IMetricSettings"/>, which the loader uses). Kinds are listed
 /// once, in <see cref="MetricKinds"/>; the loader, the stages, Archive, Verify and the explorer iterate that list.
 /// Each kind lives in its own folder under Metrics/ (its settings, unit, math, figures, caption and view).
 /// </summary>
-public interface IMetricKind
+public interface IMetricKind : IMetricSettings
 {
-    /// <summary>The key under <c>metrics:</c>, the figure kind in <c>figures.kinds</c>, and the unit's file name.</summary>
-    string Name { get; }
-
     /// <summary>What its file holds, for archive descriptions (e.g. "attention decomposition").</summary>
     string Description { get; }
-
-    /// <summary>A <c>metrics:</c> entry that turns it on, for messages (e.g. <c>attention: { layers: [0] }</c>).</summary>
-    string Example { get; }
-
-    /// <summary>Its settings when <c>metrics:</c> does not name it: null (off) for every kind but similarity.</summary>
-    object? Default { get; }
-
-    /// <summary>Its settings from its YAML value (not null), or null when the value turns it off; errors at file:line:column.</summary>
-    object? Read(YamlNodeReader reader, YamlNode value);
-
-    /// <summary>Its settings from the JSON that <see cref="MetricsSpec"/> is written as (run manifests), null when off.</summary>
-    object? FromJson(JsonNode? value, JsonSerializerOptions options);
 
     /// <summary>The Metrics unit that computes it for one model × text.</summary>
     MetricsUnitBase Unit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text);

@@ -4,8 +4,8 @@ using Parquet;
 using Tta.Cache;
 using Tta.Config;
 using Tta.Download;
-using Tta.Extract;
 using Tta.Models;
+using Tta.Store;
 using Tta.Tokenizers;
 
 namespace Tta.Metrics;
@@ -29,9 +29,9 @@ public static class MetricsStage
     /// </summary>
     internal static Dictionary<string, string> Metadata(IReadOnlyDictionary<string, string> activations, string format, string fingerprint)
     {
-        var meta = activations.Where(kv => kv.Key is not ("tta.format" or "tta.fingerprint" or StoredPoints.MetadataKey)).ToDictionary(kv => kv.Key, kv => kv.Value);
-        meta["tta.format"] = format;
-        meta["tta.fingerprint"] = fingerprint;
+        var meta = activations.Where(kv => kv.Key is not (StoreKeys.Format or StoreKeys.Fingerprint or StoreKeys.Points)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        meta[StoreKeys.Format] = format;
+        meta[StoreKeys.Fingerprint] = fingerprint;
         return meta;
     }
 

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TorchSharp;
+using Tta.Core;
 using static TorchSharp.torch;
 
 namespace Tta.Models;
@@ -25,8 +26,12 @@ public sealed class Checkpoint : IDisposable
     public static readonly IReadOnlyList<string> WeightFileNames =
         ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"];
 
-    public Checkpoint(string directory)
+    private readonly IUnitProgress? progress;
+
+    /// <param name="progress">Where <see cref="LoadInto"/> reports the bytes it reads, or null.</param>
+    public Checkpoint(string directory, IUnitProgress? progress = null)
     {
+        this.progress = progress;
         Directory = directory;
         var configPath = Path.Combine(directory, "config.json");
         if (!File.Exists(configPath)) throw new FileNotFoundException($"{directory}: no config.json (not a Hugging Face checkpoint directory)");
@@ -140,7 +145,6 @@ public sealed class Checkpoint : IDisposable
         // File bytes straight into each parameter's storage (converted chunk-wise if needed); a few tensors at a time,
         // since one thread copying out of the page cache and faulting in fresh pages does not saturate memory.
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Clamp(Environment.ProcessorCount, 1, 4) };
-        var progress = Execution.UnitProgress.Current;
         progress?.LoadingBytes(reads.Sum(r => r.Entry.SpanBytes));
         try
         {

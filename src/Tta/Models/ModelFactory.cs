@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Tta.Core;
 using static TorchSharp.torch;
 
 namespace Tta.Models;
@@ -44,10 +45,11 @@ public static class ModelFactory
     /// <summary>
     /// Loads a checkpoint. Its config is validated first, and a model whose weights alone exceed the memory this
     /// process can have is refused before anything is allocated (<see cref="MemoryEstimate.RefuseIfWeightsCannotFit"/>).
+    /// The bytes read are reported to <paramref name="progress"/>.
     /// </summary>
-    public static ITransformerModel Load(string directory, ScalarType dtype, Device? device = null)
+    public static ITransformerModel Load(string directory, ScalarType dtype, Device? device = null, IUnitProgress? progress = null)
     {
-        using var checkpoint = new Checkpoint(directory);
+        using var checkpoint = new Checkpoint(directory, progress);
         var architecture = For(checkpoint.Config, directory);
         var facts = Facts(checkpoint.Config, directory);
         MemoryEstimate.RefuseIfWeightsCannotFit(directory, facts, dtype);

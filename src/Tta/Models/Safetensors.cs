@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TorchSharp;
+using Tta.Core;
 using static TorchSharp.torch;
 
 namespace Tta.Models;
@@ -167,7 +168,7 @@ public sealed class SafetensorsFile : IDisposable
         var padded = new byte[headerBytes.Length + pad];
         headerBytes.CopyTo(padded, 0);
         for (var i = headerBytes.Length; i < padded.Length; i++) padded[i] = (byte)' ';
-        Cache.AtomicFile.Write(path, stream =>
+        AtomicFile.Write(path, stream =>
         {
             stream.Write(BitConverter.GetBytes((long)padded.Length));
             stream.Write(padded);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Tta.Store;
 using System.Text.Json;
 using Tta.Cache;
 using Tta.Config;
@@ -53,7 +54,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment, MetricK
             {
                 var set = BuildSet(m, t, out var metadata);
                 sets.Add(set);
-                resolved.TryAdd(m.Key, (metadata.GetValueOrDefault("tta.revision_sha"), metadata.GetValueOrDefault("tta.dtype") ?? m.DType));
+                resolved.TryAdd(m.Key, (metadata.GetValueOrDefault(StoreKeys.RevisionSha), metadata.GetValueOrDefault(StoreKeys.DType) ?? m.DType));
             }
         return new PageData(
             Title: $"tta explorer · {experiment.Name}",

@@ -1,6 +1,7 @@
 using Tta.Cache;
 using Tta.Config;
 using Tta.Explorer;
+using Tta.Core;
 using Tta.Figures;
 using Tta.Metrics;
 

@@ -2,9 +2,9 @@ using System.Globalization;
 using System.Text.Json;
 using Tta.Cache;
 using Tta.Config;
-using Tta.Extract;
 using Tta.Explorer;
 using Tta.Figures;
+using Tta.Store;
 using Tta.Metrics;
 
 namespace Tta.Pipeline;
@@ -58,8 +58,8 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
         {
             var input = Input(kind).OutputPath;
             var metadata = Task.Run(() => VectorStoreReader.ReadMetadataAsync(input)).GetAwaiter().GetResult();
-            var tokens = metadata.TryGetValue("tta.tokens", out var json) ? JsonSerializer.Deserialize<string[]>(json) ?? [] : [];
-            var figure = new FigureContext(model.Key, text.Key, tokens, f, OutputDir, metadata.GetValueOrDefault("tta.dtype"));
+            var tokens = metadata.TryGetValue(StoreKeys.Tokens, out var json) ? JsonSerializer.Deserialize<string[]>(json) ?? [] : [];
+            var figure = new FigureContext(model.Key, text.Key, tokens, f, OutputDir, metadata.GetValueOrDefault(StoreKeys.DType));
             foreach (var job in kinds.Get(kind).Figures(figure, input))
             {
                 var record = job.Record ?? throw new InvalidOperationException($"figure {job.Stem} of kind '{kind}' has no record of what it shows");

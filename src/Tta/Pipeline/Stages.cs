@@ -1,6 +1,7 @@
 using System.Reflection;
 using Tta.Cache;
 using Tta.Config;
+using Tta.Core;
 using Tta.Models;
 using Tta.Download;
 using Tta.Explorer;
@@ -84,7 +85,7 @@ public static class Stages
                 if (m.Device == "cuda" && TorchBackend != "cuda")
                     throw new ConfigException(m.At,
                         $"model '{m.Key}' asks for device: cuda, but this build uses TorchSharp's CPU backend; set device: cpu, or rebuild with ./build.sh --torch=cuda where the TorchSharp-cuda-linux package is available");
-                var dir = KnownCheckpoint(context.Workspace, e, m);
+                var dir = KnownCheckpoint(context.Workspace, e, m, context.HashLog);
                 var configPath = dir is null ? null : Path.Combine(dir, "config.json");
                 if (dir is null || configPath is null || !File.Exists(configPath)) continue;
                 var config = CheckpointConfigCheck.Load(configPath);
@@ -100,10 +101,10 @@ public static class Stages
     /// The checkpoint folder of a model when it is at hand without downloading: a local one, or a download whose
     /// unit is up to date (a damaged one is Download's to repair, not a reason to stop here). Else null.
     /// </summary>
-    private static string? KnownCheckpoint(Workspace ws, Experiment e, ModelSpec m)
+    private static string? KnownCheckpoint(Workspace ws, Experiment e, ModelSpec m, IHashLog? hashLog)
     {
-        if (m.Source == "local") return Path.GetFullPath(Path.Combine(Path.GetDirectoryName(e.SourcePath)!, m.Path ?? "."));
-        if (!StageRunner.Check(DownloadStage.For(ws, e, m), ws).UpToDate) return null;
+        if (m.Source == ModelSources.Local) return Path.GetFullPath(Path.Combine(Path.GetDirectoryName(e.SourcePath)!, m.Path ?? "."));
+        if (!StageRunner.Check(DownloadStage.For(ws, e, m), ws, hashLog: hashLog).UpToDate) return null;
         try { return DownloadStage.Result(ws, e, m).CheckpointDir; }
         catch (MissingInputException) { return null; }
     }
@@ -125,5 +126,5 @@ public static class Stages
     }
 
     private static UnitStatus Status(StageUnit unit, RunContext context, bool forced, bool verify) =>
-        forced ? new UnitStatus(unit, false, ["forced"]) : StageRunner.Check(unit, context.Workspace, verify);
+        forced ? new UnitStatus(unit, false, ["forced"]) : StageRunner.Check(unit, context.Workspace, verify, context.HashLog);
 }

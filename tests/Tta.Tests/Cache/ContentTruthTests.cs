@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
+using Tta.Core;
 
 namespace Tta.Tests;
 
@@ -152,7 +153,7 @@ public class ContentTruthTests
         Assert.Contains("changed or damaged", output);
     }
 
-    private static string ContentHashTarget(string path) => Cache.ContentHash.Target(path);
+    private static string ContentHashTarget(string path) => ContentHash.Target(path);
 
     [Fact]
     public void EachWeightFileIsHashedOncePerRun()

@@ -1,4 +1,5 @@
 using Xunit.Abstractions;
+using Tta.Core;
 
 namespace Tta.Tests;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Tta.Store;
 
 namespace Tta.Tests;
 
@@ -72,7 +73,7 @@ public class HubPipelineTests
             Assert.True(c == 0, $"{stage}: {o}");
         }
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(ws.FiguresDir, "tiny", "tiny", "one"), "*.png"));
-        var (metadata, _) = await Extract.VectorStoreReader.ReadAsync(Path.Combine(ws.CacheDir, "extract", "tiny", "tiny", "one", "activations.parquet"));
+        var (metadata, _) = await VectorStoreReader.ReadAsync(Path.Combine(ws.CacheDir, "extract", "tiny", "tiny", "one", "activations.parquet"));
         Assert.Equal("main", metadata["tta.revision"]);
         Assert.Equal(sha, metadata["tta.revision_sha"]);
 

@@ -1,5 +1,6 @@
 using Tta.Cache;
 using Tta.Config;
+using Tta.Metrics;
 using Tta.Execution;
 
 namespace Tta.Tests;
@@ -9,7 +10,7 @@ public class ProgressTests
 {
     private static (RunContext Context, StageUnit Unit) ExtractUnitOf(TinyWorkspace ws, TextWriter log)
     {
-        var context = new RunContext(new Workspace(ws.Root, ws.CacheDir, ws.FiguresDir), [ExperimentLoader.Load(ws.ExperimentPath)], log);
+        var context = new RunContext(new Workspace(ws.Root, ws.CacheDir, ws.FiguresDir), [ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.Default)], log);
         return (context, UnitGraph.For(context).Find("Extract:tiny/tiny/one")!);
     }
 
@@ -22,7 +23,8 @@ public class ProgressTests
         using (context)
         {
             var progress = new UnitProgress(unit);
-            using (progress.Enter()) StageRunner.Run(unit, context);
+            StageRunner.Run(unit, context.ForUnit(progress));
+            Assert.Null(context.UnitProgress); // the run's own context reports to no unit
 
             // The checkpoint's tensor bytes (the file less its header) were all read, and counted once.
             var file = new FileInfo(Path.Combine(ws.Root, "experiments", "model", "model.safetensors")).Length;
@@ -33,7 +35,6 @@ public class ProgressTests
             Assert.Equal(("layer", layers + 1, layers + 1), (progress.PhaseName, progress.StepsDone, progress.StepsTotal));
             Assert.StartsWith($"Extract tiny/tiny/one: layer {layers + 1}/{layers + 1}, ", progress.Describe());
         }
-        Assert.Null(UnitProgress.Current);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Tta.Config;
 using Tta.Execution.Slurm;
 
 namespace Tta.Tests;

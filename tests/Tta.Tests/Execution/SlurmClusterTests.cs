@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Tta.Config;
 using Tta.Execution.Slurm;
 using Xunit.Abstractions;
 

@@ -7,6 +7,7 @@ using Xunit.Abstractions;
 using Tta.Pipeline;
 using Tta.Metrics.Projection;
 using Tta.Metrics.Similarity;
+using Tta.Store;
 
 namespace Tta.Tests;
 
@@ -58,11 +59,11 @@ public class ExplorerBudgetTests(ITestOutputHelper output)
             foreach (var stack in new[] { "encoder", "decoder" })
             {
                 var layers = Walk(rng);
-                var blocks = new List<Extract.VectorBlock>();
+                var blocks = new List<VectorBlock>();
                 for (var l = 0; l < HiddenStates; l++)
                 {
                     var point = $"{stack}_hidden_states.{l}";
-                    blocks.Add(new Extract.VectorBlock(new Extract.ActivationPoint(point, stack, l), Tokens, Dim, layers[l]));
+                    blocks.Add(new VectorBlock(new ActivationPoint(point, stack, l), Tokens, Dim, layers[l]));
                     var computed = SimilarityMap.ComputeAll(layers[l], Tokens, Dim, SimilarityMap.Measures);
                     for (var m = 0; m < 2; m++)
                     {
@@ -71,7 +72,7 @@ public class ExplorerBudgetTests(ITestOutputHelper output)
                     }
                 }
                 var fields = new Models.OutputFields(stack, stack + "_");
-                var fit = TrajectoryProjection.Fit(blocks, Extract.StoredPoints.Of(Enumerable.Range(0, HiddenStates).Select(fields.HiddenState)))[0];
+                var fit = TrajectoryProjection.Fit(blocks, StoredPoints.Of(Enumerable.Range(0, HiddenStates).Select(fields.HiddenState)))[0];
                 var x = new float[Tokens * HiddenStates];
                 var y = new float[Tokens * HiddenStates];
                 for (var l = 0; l < HiddenStates; l++)

@@ -3,8 +3,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using PuppeteerSharp;
-using Tta.Extract;
 using Tta.Figures;
+using Tta.Store;
 
 namespace Tta.Tests;
 

@@ -1,11 +1,11 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Tta.Explorer;
-using Tta.Extract;
 using Tta.Figures;
 using Tta.Metrics;
 using Xunit.Abstractions;
 using Tta.Metrics.Nearest;
+using Tta.Store;
 
 namespace Tta.Tests;
 

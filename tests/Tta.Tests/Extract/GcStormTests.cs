@@ -4,6 +4,7 @@ using Tta.Bench;
 using Tta.Extract;
 using Tta.Models;
 using Xunit.Abstractions;
+using Tta.Store;
 using static TorchSharp.torch;
 
 namespace Tta.Tests;

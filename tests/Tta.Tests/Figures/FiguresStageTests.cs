@@ -1,13 +1,14 @@
+using Tta.Metrics;
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
-using Tta.Extract;
 using Tta.Figures;
 using Xunit.Abstractions;
 using Tta.Metrics.Attention;
 using Tta.Metrics.Nearest;
 using Tta.Pipeline;
+using Tta.Store;
 
 namespace Tta.Tests;
 
@@ -261,7 +262,7 @@ public class FiguresStageTests(ITestOutputHelper output)
                 Assert.Equal(k > q, scores.Values[q * n + k] <= -1e38f); // the causal mask, as transformers writes it
 
         // The same job the stage ran, to know the figure's spec and layout.
-        var experiment = Tta.Config.ExperimentLoader.Load(ws.ExperimentPath);
+        var experiment = Tta.Config.ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.Default);
         var tokens = System.Text.Json.JsonSerializer.Deserialize<string[]>(metadata["tta.tokens"])!;
         var context = new FigureContext("t5", "one", tokens, experiment.Figures, Repo.TempDir(), metadata["tta.dtype"]);
         var stem = FiguresStage.FileStem(scores.Key with { Measure = "attention-combined" });

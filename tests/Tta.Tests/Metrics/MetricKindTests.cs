@@ -10,6 +10,7 @@ using Tta.Metrics;
 using YamlDotNet.RepresentationModel;
 using Tta.Pipeline;
 using Tta.Metrics.Trajectory;
+using Tta.Store;
 
 namespace Tta.Tests;
 
@@ -58,8 +59,8 @@ public class MetricKindTests
         }
 
         // One line figure per series, recorded as a norm figure for the gallery.
-        var figures = new FiguresUnit(Workspace.At(ws.Root, ws.CacheDir, ws.FiguresDir), Config.ExperimentLoader.Load(ws.ExperimentPath),
-            Config.ExperimentLoader.Load(ws.ExperimentPath).Models[0], Config.ExperimentLoader.Load(ws.ExperimentPath).Texts[0], MetricKinds.Default);
+        var experiment = Config.ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.Default);
+        var figures = new FiguresUnit(Workspace.At(ws.Root, ws.CacheDir, ws.FiguresDir), experiment, experiment.Models[0], experiment.Texts[0], MetricKinds.Default);
         var records = FiguresUnit.Records(UnitManifest.TryRead(figures.ManifestPath)!);
         var normFigure = Assert.Single(records, r => r.Value.Kind == "norm");
         Assert.Equal(new FigureRecord("norm", "encoder", "hidden_states", -1, null, "l2"), normFigure.Value);

@@ -2,9 +2,9 @@ using System.Globalization;
 using DuckDB.NET.Data;
 using Tta.Bench;
 using Tta.Config;
-using Tta.Extract;
 using Tta.Metrics;
 using Tta.Models;
+using Tta.Store;
 using static TorchSharp.torch;
 using Tta.Metrics.Attention;
 using Tta.Metrics.Nearest;
@@ -88,7 +88,7 @@ public class MetricsTests
         var (encoder, decoder) = (new OutputFields("encoder", "encoder_"), new OutputFields("decoder", "decoder_"));
         var points = StoredPoints.Read(new Dictionary<string, string>
         {
-            [StoredPoints.MetadataKey] = StoredPoints.Serialize([encoder.HiddenState(1), encoder.HiddenState(0), decoder.HiddenState(0),
+            [StoreKeys.Points] = StoredPoints.Serialize([encoder.HiddenState(1), encoder.HiddenState(0), decoder.HiddenState(0),
                 new CaptureSite("encoder", 0, "encoder.block.0.layer.0.SelfAttention").Part("q", CaptureKind.Query)]),
         }, "test");
         var t = TrajectoryMetrics.Trajectories(blocks, points);
@@ -217,7 +217,7 @@ public class MetricsTests
         using var model = ModelFactory.Load(dir, ScalarType.Float32);
         using var expected = new SafetensorsFile(Path.Combine(dir, "expected.safetensors"));
         var inputs = ForwardRunner.ReadInputs(Path.Combine(dir, "case.json"));
-        using var capture = new ActivationCapture(AttentionDecomposition.CaptureFilter(model.Architecture, [0]));
+        using var capture = new ActivationCapture(AttentionCaptures.Filter(model.Architecture, [0]));
         using (no_grad()) model.Run(inputs, capture);
         var parts = AttentionDecomposition.Decompose(capture, model.Architecture, model.Config);
         Assert.Equal(["encoder.block.0.layer.0.SelfAttention", "decoder.block.0.layer.0.SelfAttention", "decoder.block.0.layer.1.EncDecAttention"],
@@ -282,7 +282,7 @@ public class MetricsTests
         var dir = FixtureCheck.ModelDir(name);
         using var model = ModelFactory.Load(dir, ScalarType.Float32);
         var ids = new long[] { 5, 9, 14, 3, 27, 8 };
-        using var capture = new ActivationCapture(AttentionDecomposition.CaptureFilter(model.Architecture, [0, 1]));
+        using var capture = new ActivationCapture(AttentionCaptures.Filter(model.Architecture, [0, 1]));
         var parts = AttentionDecomposition.Run(model, ids, capture);
         Assert.Equal([0, 1], parts.Select(p => p.Layer));
         foreach (var p in parts)
@@ -353,7 +353,7 @@ public class MetricsTests
         Assert.DoesNotContain("tta.config", metadata.Keys);
         var ids = System.Text.Json.JsonSerializer.Deserialize<long[]>(metadata["tta.token_ids"])!;
         using var net = ModelFactory.Load(model, ScalarType.Float32);
-        using var capture = new ActivationCapture(AttentionDecomposition.CaptureFilter(net.Architecture, [0, 1]));
+        using var capture = new ActivationCapture(AttentionCaptures.Filter(net.Architecture, [0, 1]));
         var parts = AttentionDecomposition.Run(net, ids, capture);
         var compared = 0;
         foreach (var p in parts)
@@ -382,7 +382,7 @@ public class MetricsTests
         var dir = Repo.TempDir();
         var path = Path.Combine(dir, "exp.yaml");
         File.WriteAllText(path, "name: x\nmodels:\n  - id: org/model\n    source: hub\ntexts:\n  - name: one\n    text: Some words.\n" + metrics);
-        return ExperimentLoader.Load(path);
+        return ExperimentLoader.Load(path, MetricKinds.Default);
     }
 
     [Fact]

@@ -2,9 +2,9 @@ using System.Globalization;
 using System.Text.Json;
 using DuckDB.NET.Data;
 using Tta.Config;
-using Tta.Extract;
 using Tta.Metrics;
 using Tta.Metrics.Projection;
+using Tta.Store;
 
 namespace Tta.Tests;
 
@@ -158,7 +158,7 @@ public class ProjectionTests
     public void ProjectionFigureKindNeedsTheMetric()
     {
         var ws = new TinyWorkspace(TinyWorkspace.DefaultYaml.Replace("  cell_pixels: 8", "  cell_pixels: 8\n  kinds: [projection]"));
-        var e = Assert.Throws<ConfigException>(() => ExperimentLoader.Load(ws.ExperimentPath));
+        var e = Assert.Throws<ConfigException>(() => ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.Default));
         Assert.Contains("figure kind 'projection' needs metrics.projection", e.Message);
         Assert.Contains("projection: true", e.Message);
     }

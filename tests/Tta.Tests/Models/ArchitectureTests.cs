@@ -73,7 +73,7 @@ public class ArchitectureTests
         using var model = ModelFactory.Load(dir, ScalarType.Float32);
         Assert.Equal(kinds.Order(), model.Architecture.QueryKeyKinds.Order());
         var ids = new long[] { 5, 9, 14, 3 };
-        using var capture = new ActivationCapture(Metrics.Attention.AttentionDecomposition.CaptureFilter(model.Architecture, [0]));
+        using var capture = new ActivationCapture(AttentionCaptures.Filter(model.Architecture, [0]));
         var parts = Metrics.Attention.AttentionDecomposition.Run(model, ids, capture);
         Assert.NotEmpty(parts);
         // Only block 0 (and tables outside blocks), only scores, probabilities and those kinds.

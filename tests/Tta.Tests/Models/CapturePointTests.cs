@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Tta.Bench;
 using Tta.Extract;
 using Tta.Models;
+using Tta.Store;
 using static TorchSharp.torch;
 
 namespace Tta.Tests;
@@ -202,7 +203,7 @@ public partial class CapturePointTests
         Assert.Equal(json, StoredPoints.Serialize(points)); // sorted by name, whatever the order
         Assert.Contains("\"encoder_hidden_states.2\":{\"kind\":\"hidden_state\",\"path\":\"encoder_hidden_states\"}", json);
         Assert.Contains("\"kind\":\"attention_scores\",\"path\":\"decoder.block.1.layer.1.EncDecAttention\",\"cross\":true", json);
-        var stored = StoredPoints.Read(new Dictionary<string, string> { [StoredPoints.MetadataKey] = json }, "f.parquet");
+        var stored = StoredPoints.Read(new Dictionary<string, string> { [StoreKeys.Points] = json }, "f.parquet");
         foreach (var p in points) Assert.Equal(p, stored[StoredPoints.KeyOf(p)]);
         Assert.Equal(points[1] with { Head = 3 }, stored[StoredPoints.KeyOf(points[1]) with { Head = 3 }]);
         Assert.True(stored.IsHiddenStateBlock(StoredPoints.KeyOf(points[0])));
@@ -213,6 +214,6 @@ public partial class CapturePointTests
         var unknown = Assert.Throws<InvalidDataException>(() => stored[new ActivationPoint("hidden_states.9", "encoder", 9)]);
         Assert.Contains("'hidden_states.9' is not described", unknown.Message);
         Assert.Throws<InvalidDataException>(() => StoredPoints.Read(
-            new Dictionary<string, string> { [StoredPoints.MetadataKey] = "{\"x\":{\"kind\":\"sparkle\",\"path\":\"x\"}}" }, "f"));
+            new Dictionary<string, string> { [StoreKeys.Points] = "{\"x\":{\"kind\":\"sparkle\",\"path\":\"x\"}}" }, "f"));
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Tta.Store;
 
 namespace Tta.Tests;
 
@@ -40,8 +41,8 @@ public class PipelineTests
     /// </summary>
     private static async Task AssertCosineDiagonalIsOne(TinyWorkspace ws, string text)
     {
-        var (_, stored) = await Extract.VectorStoreReader.ReadAsync(Path.Combine(ws.CacheDir, "extract", "tiny", "tiny", text, "activations.parquet"));
-        var (_, maps) = await Extract.VectorStoreReader.ReadAsync(Path.Combine(ws.CacheDir, "metrics", "tiny", "tiny", text, "similarity.parquet"));
+        var (_, stored) = await VectorStoreReader.ReadAsync(Path.Combine(ws.CacheDir, "extract", "tiny", "tiny", text, "activations.parquet"));
+        var (_, maps) = await VectorStoreReader.ReadAsync(Path.Combine(ws.CacheDir, "metrics", "tiny", "tiny", text, "similarity.parquet"));
         var cosine = maps.Where(m => m.Key.Measure == "cosine").ToList();
         Assert.Equal(stored.Where(b => b.Key.Head is null).Select(b => b.Key.Point), cosine.Select(m => m.Key.Point));
         foreach (var map in cosine)
@@ -142,7 +143,7 @@ public class PipelineTests
         Assert.Equal(0, ws.Cli("run", "--stage=Download").Code);
         var (code, output) = ws.Cli("run", "--stage=Extract");
         Assert.True(code == 0, output);
-        var (metadata, blocks) = await Extract.VectorStoreReader.ReadAsync(
+        var (metadata, blocks) = await VectorStoreReader.ReadAsync(
             Path.Combine(ws.CacheDir, "extract", "tiny", "tiny", "one", "activations.parquet"));
         // hidden_states.0 and .1 (not .2), and layer 0 and 1 attention probabilities, one block per head (4 heads)
         Assert.Equal(["hidden_states.0", "encoder.layer.0.attention.self.probs", "hidden_states.1", "encoder.layer.1.attention.self.probs"],

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Tta.Cache;
+using Tta.Config;
+using Tta.Core;
 
 namespace Tta.Execution.Slurm;
 

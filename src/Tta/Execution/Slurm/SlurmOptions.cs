@@ -1,3 +1,5 @@
+using Tta.Config;
+
 namespace Tta.Execution.Slurm;
 
 /// <summary>

@@ -1,5 +1,5 @@
 using System.Text;
-using Tta.Cache;
+using Tta.Core;
 
 namespace Tta.Execution.Slurm;
 

@@ -1,13 +1,13 @@
 using System.Text.Json.Nodes;
-using Tta.Extract;
 using Tta.Models;
+using Tta.Store;
 using static TorchSharp.torch;
 
 namespace Tta.Metrics.Attention;
 
 /// <summary>
 /// Attention decomposition (the paper's layer-0 figures of Flan-T5-xl). The Extract pass also stores the attention
-/// quantities of the chosen blocks (<see cref="CaptureFilter"/>, attention-inputs.parquet); the query·key term is then
+/// quantities of the chosen blocks (<see cref="AttentionCaptures.Filter"/>, attention-inputs.parquet); the query·key term is then
 /// recomputed from the captured query and key projections, per head, exactly as the model combines them: each
 /// architecture says how (<see cref="IArchitecture.QueryKey"/>: T5 unscaled beside its relative position bias, BERT
 /// and Llama / √d_head, Llama after the rotary embedding with grouped key heads, GPT-2 split from its fused projection
@@ -21,20 +21,8 @@ public static class AttentionDecomposition
     public static readonly IReadOnlyList<string> Measures = ["qk", "position_bias", "kernel", "scores", "probs"];
 
     /// <summary>
-    /// Capture filter: what the decomposition reads of the given blocks — scores, probabilities and what the
-    /// architecture's query·key term needs (<see cref="IArchitecture.QueryKeyKinds"/>; those outside any block, such as
-    /// rotary tables, whatever the blocks).
-    /// </summary>
-    public static Func<CapturePoint, bool> CaptureFilter(IArchitecture architecture, IReadOnlyCollection<int> layers) => point =>
-        (point.Kind is CaptureKind.AttentionScores or CaptureKind.AttentionProbs || architecture.QueryKeyKinds.Contains(point.Kind))
-        && (point.Layer < 0 || layers.Contains(point.Layer));
-
-    /// <summary>tta.format of the attention captures Extract stores for this decomposition (attention-inputs.parquet).</summary>
-    public const string InputsFormat = "attention-inputs/1";
-
-    /// <summary>
     /// Runs <paramref name="net"/> on one text and decomposes the attention modules of the blocks that
-    /// <paramref name="capture"/> (made with <see cref="CaptureFilter"/>) selects; the parts share the capture's
+    /// <paramref name="capture"/> (made with <see cref="AttentionCaptures.Filter"/>) selects; the parts share the capture's
     /// tensors, so the caller disposes it when done with them. (The pipeline does not run a model for this: Extract
     /// stores the same captures, see <see cref="FromStore"/>.)
     /// </summary>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Tta.Store;
 using Tta.Extract;
 using Tta.Figures;
 
@@ -33,10 +34,10 @@ public static class AttentionFigures
     {
         var (metadata, blocks) = MetricsStage.Sync(() => VectorStoreReader.ReadAsync(parquet));
         var points = StoredPoints.Read(metadata, parquet);
-        var kernelRows = metadata.TryGetValue("tta.kernel_rows", out var json)
+        var kernelRows = metadata.TryGetValue(StoreKeys.KernelRows, out var json)
             ? JsonSerializer.Deserialize<Dictionary<string, int>>(json) ?? []
             : [];
-        var threshold = MaskedValues.Threshold(c.Dtype ?? metadata.GetValueOrDefault("tta.dtype"));
+        var threshold = MaskedValues.Threshold(c.Dtype ?? metadata.GetValueOrDefault(StoreKeys.DType));
         var jobs = new List<FigureJob>();
         foreach (var group in blocks.GroupBy(b => b.Key with { Measure = null }))
         {

@@ -3,13 +3,14 @@ using Tta.Config;
 using Tta.Explorer;
 using Tta.Figures;
 using YamlDotNet.RepresentationModel;
+using Tta.Store;
 
 namespace Tta.Metrics.Attention;
 
 /// <summary><c>metrics.attention</c>: the attention decomposition of chosen blocks and heads (<see cref="AttentionMetricsUnit"/>).</summary>
 public sealed class AttentionKind : MetricKind<AttentionMetricSpec>
 {
-    public const string Key = "attention";
+    public const string Key = AttentionMetricSpec.Key;
     private static readonly string[] Keys = ["layers", "heads", "encoder_heads", "decoder_heads"];
     private static readonly string[] Parts = ["qk", "position-bias", "combined", "softmax", AttentionFigures.KernelSlug];
 
@@ -41,7 +42,7 @@ public sealed class AttentionKind : MetricKind<AttentionMetricSpec>
             ? PaperFigures.KernelTitle
             : AttentionFigures.Panels.Select(p => p.Panel).Where(p => PaperFigures.Slug(p) == figure.What).Select(PaperFigures.Title).FirstOrDefault() ?? figure.What;
         var head = figure.Head ?? -1;
-        var module = LayerNames.AttentionModule(new Extract.ActivationPoint(figure.Point, figure.Stack, figure.Layer));
+        var module = LayerNames.AttentionModule(new ActivationPoint(figure.Point, figure.Stack, figure.Layer));
         return new GalleryCaption($"attention · {module}", $"head {head} · {caption}",
             Depth: Depth.OfBlock(figure.Layer), Head: head, Part: Array.IndexOf(Parts, figure.What));
     }

@@ -4,6 +4,7 @@ using Tta.Cache;
 using Tta.Config;
 using Tta.Extract;
 using Tta.Models;
+using Tta.Store;
 
 namespace Tta.Metrics.Attention;
 
@@ -32,7 +33,7 @@ public sealed class AttentionMetricsUnit(Workspace ws, Experiment experiment, Mo
         var fingerprint = Fingerprint().Value;
         var inputs = Upstream.AttentionInputsPath;
         var (metadata, blocks) = MetricsStage.Sync(() => VectorStoreReader.ReadAsync(inputs));
-        var config = JsonNode.Parse(metadata["tta.config"])!.AsObject();
+        var config = JsonNode.Parse(metadata[StoreKeys.Config])!.AsObject();
         var architecture = ModelFactory.For(config, Path.GetDirectoryName(inputs)!);
         using var capture = AttentionDecomposition.FromStore(blocks, StoredPoints.Read(metadata, inputs));
         blocks = [];
@@ -43,11 +44,11 @@ public sealed class AttentionMetricsUnit(Workspace ws, Experiment experiment, Mo
         var kernelRows = new SortedDictionary<string, int>(StringComparer.Ordinal);
         foreach (var p in parts.Where(p => p.PositionBias is not null))
             kernelRows[p.Path] = AttentionDecomposition.KernelRow((int)p.Scores.shape[1], p.Causal);
-        var stored = metadata.Where(kv => kv.Key is not ("tta.model_type" or "tta.stacks" or "tta.config")).ToDictionary(kv => kv.Key, kv => kv.Value);
+        var stored = metadata.Where(kv => kv.Key is not (StoreKeys.ModelType or StoreKeys.Stacks or StoreKeys.Config)).ToDictionary(kv => kv.Key, kv => kv.Value);
         var meta = MetricsStage.Metadata(stored, "attention/1", fingerprint);
-        meta["tta.kernel_rows"] = JsonSerializer.Serialize(kernelRows);
+        meta[StoreKeys.KernelRows] = JsonSerializer.Serialize(kernelRows);
         // This file's points are the attention modules themselves.
-        meta[StoredPoints.MetadataKey] = StoredPoints.Serialize(parts.Select(p =>
+        meta[StoreKeys.Points] = StoredPoints.Serialize(parts.Select(p =>
             new CapturePoint(p.Path, p.Path, p.Stack, p.Layer, CaptureKind.Module, Cross: p.Cross)));
 
         MetricsStage.Sync(async () =>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Tta.Store;
 using Tta.Explorer;
 using Tta.Extract;
 using Tta.Figures;
@@ -11,15 +12,15 @@ public static class AttentionView
     /// <summary>One block at a time: a head's panels are quantised as they come, so memory holds one map.</summary>
     public static void Add(ExplorerSet set, string parquet)
     {
-        var metadata = MetricsStage.Sync(() => VectorStoreReader.ReadMetadataAsync(parquet));
-        var points = StoredPoints.Read(metadata, parquet);
-        var kernelRows = metadata.TryGetValue("tta.kernel_rows", out var json)
+        using var store = VectorStoreReader.Open(parquet); // one footer read for the metadata and the blocks
+        var (metadata, points) = (store.Metadata, store.Points);
+        var kernelRows = metadata.TryGetValue(StoreKeys.KernelRows, out var json)
             ? JsonSerializer.Deserialize<Dictionary<string, int>>(json) ?? []
             : [];
-        var maskThreshold = MaskedValues.Threshold(metadata.GetValueOrDefault("tta.dtype")); // the static figures' rule
+        var maskThreshold = MaskedValues.Threshold(metadata.GetValueOrDefault(StoreKeys.DType)); // the static figures' rule
         var measures = AttentionFigures.Panels.Select(p => p.Measure).ToHashSet(StringComparer.Ordinal);
         var heads = new Dictionary<ActivationPoint, (SortedDictionary<string, int> Panels, List<float[]> Kernel, bool ZeroBias)>();
-        MetricsStage.Sync(() => VectorStoreReader.ForEachBlockAsync(parquet, block =>
+        Task.Run(() => store.ForEachBlockAsync(block =>
         {
             var key = block.Key with { Measure = null };
             if (!heads.TryGetValue(key, out var head)) heads[key] = head = (new(StringComparer.Ordinal), [], false);
@@ -29,7 +30,7 @@ public static class AttentionView
             else if (measure == "kernel") head.Kernel.Add(block.Values);
             else if (measures.Contains(measure)) head.Panels[measure] = set.Add(QuantizedMap.From(block.Values, block.Positions, block.Dim, maskThreshold));
             return Task.CompletedTask;
-        }));
+        })).GetAwaiter().GetResult();
         foreach (var (key, head) in heads.OrderBy(h => Depth.StackOrder(h.Key.Stack)).ThenBy(h => h.Key.Layer)
                      .ThenBy(h => h.Key.Point, StringComparer.Ordinal).ThenBy(h => h.Key.Head))
         {

@@ -6,6 +6,7 @@ using Tta.Config;
 using Tta.Download;
 using Tta.Extract;
 using Tta.Models;
+using Tta.Store;
 using Tta.Tokenizers;
 
 namespace Tta.Metrics.Nearest;
@@ -49,8 +50,8 @@ public sealed class NearestMetricsUnit(Workspace ws, Experiment experiment, Mode
                     groups.Add(new(block.Key with { Measure = measure },
                         NearestTokens.Search(block.Values, block.Positions, block.Dim, embeddings, k, measure)));
             var meta = MetricsStage.Metadata(metadata, "nearest/1", fingerprint);
-            meta[StoredPoints.MetadataKey] = StoredPoints.Serialize(searched.Select(b => points[b.Key]));
-            meta["tta.k"] = k.ToString(CultureInfo.InvariantCulture);
+            meta[StoreKeys.Points] = StoredPoints.Serialize(searched.Select(b => points[b.Key]));
+            meta[StoreKeys.K] = k.ToString(CultureInfo.InvariantCulture);
             await NearestStore.WriteAsync(OutputPath, meta, groups, vocabulary);
             return 0;
         });

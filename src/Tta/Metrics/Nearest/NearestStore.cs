@@ -1,8 +1,7 @@
 using Parquet;
 using Parquet.Schema;
-using Tta.Cache;
-using Tta.Extract;
-using Tta.Models;
+using Tta.Core;
+using Tta.Store;
 using static TorchSharp.torch;
 
 namespace Tta.Metrics.Nearest;

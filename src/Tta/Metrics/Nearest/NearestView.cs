@@ -1,4 +1,5 @@
 using System.Globalization;
+using Tta.Store;
 using Tta.Explorer;
 using Tta.Extract;
 using Tta.Figures;

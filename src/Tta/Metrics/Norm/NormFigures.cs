@@ -1,4 +1,5 @@
 using Tta.Figures;
+using Tta.Store;
 
 namespace Tta.Metrics.Norm;
 
@@ -10,7 +11,7 @@ public static class NormFigures
 {
     public static List<FigureJob> Render(FigureContext c, string parquet)
     {
-        var (metadata, blocks) = MetricsStage.Sync(() => Extract.VectorStoreReader.ReadAsync(parquet));
+        var (metadata, blocks) = MetricsStage.Sync(() => Tta.Store.VectorStoreReader.ReadAsync(parquet));
         var layersOf = LayerLines.LayersOf(metadata);
         return [.. blocks.Select(b => LayerLines.Job(c, b, layersOf.GetValueOrDefault(b.Key.Point) ?? [], 0,
             c.Title(b.Key.Stack, b.Key.Point, "L2 norm of the hidden state"), "‖h‖₂",

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Tta.Cache;
 using Tta.Config;
 using Tta.Extract;
+using Tta.Store;
 
 namespace Tta.Metrics.Norm;
 
@@ -32,14 +33,13 @@ public sealed class NormMetricsUnit(Workspace ws, Experiment experiment, ModelSp
         var fingerprint = Fingerprint().Value;
         MetricsStage.Sync(async () =>
         {
-            var metadata = await VectorStoreReader.ReadMetadataAsync(Upstream.OutputPath);
-            var points = StoredPoints.Read(metadata, Upstream.OutputPath);
+            await using var store = await VectorStoreReader.OpenAsync(Upstream.OutputPath);
+            var (metadata, points) = (store.Metadata, store.Points);
             // One block in memory at a time: each hidden state leaves only its tokens' norms.
             var series = new SortedDictionary<string, (string Stack, int Positions, List<(int Layer, double[] Norms)> Layers)>(StringComparer.Ordinal);
-            await VectorStoreReader.ForEachBlockAsync(Upstream.OutputPath, block =>
+            await store.ForEachBlockAsync(block =>
             {
-                if (!points.IsHiddenStateBlock(block.Key)) return Task.CompletedTask;
-                var path = points[block.Key].Path;
+                if (points.HiddenStateSeries(block.Key) is not { } path) return Task.CompletedTask;
                 if (!series.TryGetValue(path, out var s)) series[path] = s = (block.Key.Stack, block.Positions, []);
                 var norms = new double[block.Positions];
                 for (var p = 0; p < block.Positions; p++)
@@ -52,7 +52,7 @@ public sealed class NormMetricsUnit(Workspace ws, Experiment experiment, ModelSp
                 return Task.CompletedTask;
             });
             var meta = MetricsStage.Metadata(metadata, Format, fingerprint);
-            meta["tta.layers"] = JsonSerializer.Serialize(series.ToDictionary(s => s.Key, s => s.Value.Layers.OrderBy(l => l.Layer).Select(l => l.Layer).ToArray()));
+            meta[StoreKeys.Layers] = JsonSerializer.Serialize(series.ToDictionary(s => s.Key, s => s.Value.Layers.OrderBy(l => l.Layer).Select(l => l.Layer).ToArray()));
             await using var writer = await VectorStoreWriter.CreateAsync(OutputPath, meta, withMeasure: true);
             foreach (var (path, (stack, positions, unordered)) in series)
             {

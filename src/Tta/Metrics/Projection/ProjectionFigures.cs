@@ -1,4 +1,5 @@
 using Tta.Extract;
+using Tta.Store;
 using Tta.Figures;
 
 namespace Tta.Metrics.Projection;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Tta.Store;
 using Tta.Extract;
 
 namespace Tta.Metrics.Projection;
@@ -14,12 +15,12 @@ public sealed record ProjectionPath(string Series, string Stack, IReadOnlyList<V
     public static (List<ProjectionPath> Paths, StoredPoints Points) Read(string parquet)
     {
         var (metadata, blocks) = MetricsStage.Sync(() => VectorStoreReader.ReadAsync(parquet));
-        var info = metadata.TryGetValue("tta.projection", out var json)
+        var info = metadata.TryGetValue(StoreKeys.Projection, out var json)
             ? JsonSerializer.Deserialize<Dictionary<string, TrajectoryProjectionUnit.ProjectionInfo>>(json) ?? []
             : [];
         var points = StoredPoints.Read(metadata, parquet);
         var paths = new List<ProjectionPath>();
-        foreach (var series in blocks.GroupBy(b => TrajectoryProjection.TrajectorySeries(points, b.Key) ?? b.Key.Point))
+        foreach (var series in blocks.GroupBy(b => points.HiddenStateSeries(b.Key) ?? b.Key.Point))
         {
             var layers = series.OrderBy(b => b.Key.Layer).ToList();
             var (tokens, count) = (layers[0].Positions, layers.Count);

@@ -1,5 +1,5 @@
-using Tta.Extract;
 using Tta.Models;
+using Tta.Store;
 using static TorchSharp.torch;
 
 namespace Tta.Metrics.Projection;
@@ -30,18 +30,15 @@ public static class TrajectoryProjection
         }
     }
 
-    /// <summary>The series of a hidden-state block (<c>encoder_hidden_states.3</c> → <c>encoder_hidden_states</c>: its path), or null.</summary>
-    public static string? TrajectorySeries(StoredPoints points, ActivationPoint key) =>
-        points.IsHiddenStateBlock(key with { Measure = null }) ? points[key with { Measure = null }].Path : null;
-
     /// <summary>Fits one projection per hidden-state series of the store at <paramref name="path"/>.</summary>
     public static async Task<IReadOnlyList<ProjectionFit>> FitAsync(string path)
     {
-        var points = StoredPoints.Read(await VectorStoreReader.ReadMetadataAsync(path), path);
+        await using var store = await VectorStoreReader.OpenAsync(path);
+        var points = store.Points;
         var accumulators = new SortedDictionary<string, Accumulator>(StringComparer.Ordinal);
         try
         {
-            await VectorStoreReader.ForEachBlockAsync(path, block =>
+            await store.ForEachBlockAsync(block =>
             {
                 Accumulate(accumulators, block, points);
                 return Task.CompletedTask;
@@ -71,7 +68,7 @@ public static class TrajectoryProjection
 
     private static void Accumulate(SortedDictionary<string, Accumulator> accumulators, VectorBlock block, StoredPoints points)
     {
-        if (TrajectorySeries(points, block.Key) is not { } series) return;
+        if (points.HiddenStateSeries(block.Key) is not { } series) return;
         if (!accumulators.TryGetValue(series, out var acc))
             accumulators[series] = acc = new Accumulator(block.Key.Stack, block.Dim);
         if (acc.Dim != block.Dim)

@@ -3,6 +3,7 @@ using Tta.Cache;
 using Tta.Config;
 using Tta.Extract;
 using Tta.Models;
+using Tta.Store;
 
 namespace Tta.Metrics.Projection;
 
@@ -34,22 +35,22 @@ public sealed class TrajectoryProjectionUnit(Workspace ws, Experiment experiment
         {
             var fits = (await TrajectoryProjection.FitAsync(Upstream.OutputPath)).ToDictionary(f => f.Series, StringComparer.Ordinal);
             var layers = new SortedDictionary<string, List<int>>(StringComparer.Ordinal);
-            var metadata = await VectorStoreReader.ReadMetadataAsync(Upstream.OutputPath);
-            var points = StoredPoints.Read(metadata, Upstream.OutputPath);
+            await using var store = await VectorStoreReader.OpenAsync(Upstream.OutputPath);
+            var (metadata, points) = (store.Metadata, store.Points);
             var meta = MetricsStage.Metadata(metadata, Format, fingerprint);
             var written = new List<CapturePoint>();
             await using var writer = await VectorStoreWriter.CreateAsync(OutputPath, meta, withMeasure: true);
-            await VectorStoreReader.ForEachBlockAsync(Upstream.OutputPath, async block =>
+            await store.ForEachBlockAsync(async block =>
             {
-                if (TrajectoryProjection.TrajectorySeries(points, block.Key) is not { } series) return;
+                if (points.HiddenStateSeries(block.Key) is not { } series) return;
                 written.Add(points[block.Key]);
                 var fit = fits[series];
                 (layers.TryGetValue(series, out var list) ? list : layers[series] = []).Add(block.Key.Layer);
                 await writer.WriteAsync(block.Key with { Measure = TrajectoryProjection.Measure }, fit.Project(block.Values, block.Positions), block.Positions, 2);
             });
             // The writer writes its metadata at commit, so the points and layers seen can still go in.
-            writer.SetMetadata(StoredPoints.MetadataKey, StoredPoints.Serialize(written));
-            writer.SetMetadata("tta.projection", JsonSerializer.Serialize(fits.Values.OrderBy(f => f.Series, StringComparer.Ordinal).ToDictionary(
+            writer.SetMetadata(StoreKeys.Points, StoredPoints.Serialize(written));
+            writer.SetMetadata(StoreKeys.Projection, JsonSerializer.Serialize(fits.Values.OrderBy(f => f.Series, StringComparer.Ordinal).ToDictionary(
                 f => f.Series,
                 f => new ProjectionInfo(f.Stack, [.. layers.GetValueOrDefault(f.Series) ?? []], f.Rows, f.ExplainedVarianceRatio))));
             await writer.CommitAsync();

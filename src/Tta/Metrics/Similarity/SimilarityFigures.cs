@@ -1,5 +1,5 @@
-using Tta.Extract;
 using Tta.Figures;
+using Tta.Store;
 
 namespace Tta.Metrics.Similarity;
 
@@ -11,8 +11,9 @@ public static class SimilarityFigures
     {
         var f = c.Spec;
         var jobs = new List<FigureJob>();
-        var points = StoredPoints.Read(Task.Run(() => VectorStoreReader.ReadMetadataAsync(parquet)).GetAwaiter().GetResult(), parquet);
-        Task.Run(() => VectorStoreReader.ForEachBlockAsync(parquet, block =>
+        using var store = VectorStoreReader.Open(parquet);
+        var points = store.Points;
+        Task.Run(() => store.ForEachBlockAsync(block =>
         {
             var key = block.Key;
             var labels = c.Labels(key.Stack, block.Positions); // decoder rows see the text shifted right

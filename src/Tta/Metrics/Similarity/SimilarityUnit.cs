@@ -6,6 +6,7 @@ using Tta.Config;
 using Tta.Download;
 using Tta.Extract;
 using Tta.Models;
+using Tta.Store;
 using Tta.Tokenizers;
 
 namespace Tta.Metrics.Similarity;
@@ -29,14 +30,15 @@ public sealed class SimilarityUnit(Workspace ws, Experiment experiment, ModelSpe
         var fingerprint = Fingerprint().Value;
         return MetricsStage.Sync<IReadOnlyList<string>>(async () =>
         {
-            var metadata = await VectorStoreReader.ReadMetadataAsync(Upstream.OutputPath);
+            await using var store = await VectorStoreReader.OpenAsync(Upstream.OutputPath);
+            var metadata = store.Metadata;
             await using var writer = await VectorStoreWriter.CreateAsync(OutputPath, MetricsStage.Metadata(metadata, "similarity/1", fingerprint), withMeasure: true);
             // One block in memory at a time. Similarity maps are defined for per-token vector sets; per-head attention
             // blocks are already maps.
             var measures = Experiment.Metrics.Get<IReadOnlyList<string>>(SimilarityKind.Key)!;
-            var points = StoredPoints.Read(metadata, Upstream.OutputPath);
+            var points = store.Points;
             var written = new List<CapturePoint>();
-            await VectorStoreReader.ForEachBlockAsync(Upstream.OutputPath, async block =>
+            await store.ForEachBlockAsync(async block =>
             {
                 if (block.Key.Head is not null) return;
                 var maps = SimilarityMap.ComputeAll(block.Values, block.Positions, block.Dim, measures);
@@ -44,7 +46,7 @@ public sealed class SimilarityUnit(Workspace ws, Experiment experiment, ModelSpe
                     await writer.WriteAsync(block.Key with { Measure = measures[i] }, maps[i], block.Positions, block.Positions);
                 written.Add(points[block.Key]);
             });
-            writer.SetMetadata(StoredPoints.MetadataKey, StoredPoints.Serialize(written));
+            writer.SetMetadata(StoreKeys.Points, StoredPoints.Serialize(written));
             await writer.CommitAsync();
             return [OutputPath];
         });

@@ -1,4 +1,5 @@
 using Tta.Explorer;
+using Tta.Store;
 using Tta.Extract;
 using Tta.Figures;
 

@@ -1,4 +1,5 @@
 using Tta.Figures;
+using Tta.Store;
 
 namespace Tta.Metrics.Trajectory;
 
@@ -24,7 +25,7 @@ public static class TrajectoryFigures
     /// </summary>
     public static List<FigureJob> Render(FigureContext c, string parquet)
     {
-        var (metadata, blocks) = MetricsStage.Sync(() => Extract.VectorStoreReader.ReadAsync(parquet));
+        var (metadata, blocks) = MetricsStage.Sync(() => Tta.Store.VectorStoreReader.ReadAsync(parquet));
         var layersOf = LayerLines.LayersOf(metadata);
         var jobs = new List<FigureJob>();
         foreach (var b in blocks)

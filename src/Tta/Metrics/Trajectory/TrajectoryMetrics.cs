@@ -1,5 +1,5 @@
-using Tta.Extract;
 using Tta.Models;
+using Tta.Store;
 using static TorchSharp.torch;
 
 namespace Tta.Metrics.Trajectory;
@@ -27,8 +27,9 @@ public static class TrajectoryMetrics
     /// </summary>
     public static IReadOnlyList<(string Point, string Stack, IReadOnlyList<VectorBlock> Layers)> Trajectories(IEnumerable<VectorBlock> blocks,
         StoredPoints points) =>
-        blocks.Where(b => points.IsHiddenStateBlock(b.Key))
-            .GroupBy(b => points[b.Key].Path)
+        blocks.Select(b => (Block: b, Series: points.HiddenStateSeries(b.Key)))
+            .Where(s => s.Series is not null)
+            .GroupBy(s => s.Series!, s => s.Block)
             .OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => (g.Key, g.First().Key.Stack, (IReadOnlyList<VectorBlock>)g.OrderBy(b => b.Key.Layer).ToList()))
             .ToList();

@@ -6,6 +6,7 @@ using Tta.Config;
 using Tta.Download;
 using Tta.Extract;
 using Tta.Models;
+using Tta.Store;
 using Tta.Tokenizers;
 
 namespace Tta.Metrics.Trajectory;
@@ -35,7 +36,7 @@ public sealed class TrajectoryMetricsUnit(Workspace ws, Experiment experiment, M
             var (metadata, blocks) = await VectorStoreReader.ReadAsync(Upstream.OutputPath);
             var trajectories = TrajectoryMetrics.Trajectories(blocks, StoredPoints.Read(metadata, Upstream.OutputPath));
             var meta = MetricsStage.Metadata(metadata, "trajectory/1", fingerprint);
-            meta["tta.layers"] = JsonSerializer.Serialize(trajectories.ToDictionary(t => t.Point, t => t.Layers.Select(b => b.Key.Layer).ToArray()));
+            meta[StoreKeys.Layers] = JsonSerializer.Serialize(trajectories.ToDictionary(t => t.Point, t => t.Layers.Select(b => b.Key.Layer).ToArray()));
             await using var writer = await VectorStoreWriter.CreateAsync(OutputPath, meta, withMeasure: true);
             foreach (var (point, stack, layers) in trajectories)
             {

@@ -1,4 +1,4 @@
-namespace Tta.Cache;
+namespace Tta.Core;
 
 /// <summary>
 /// Writes files so that a reader never sees a partial one: data goes to a temporary sibling, is flushed to disk,

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Tta.Extract;
+namespace Tta.Store;
 
 /// <summary>
 /// A small Parquet writer for the store's fixed shape of data: flat required/optional columns and one

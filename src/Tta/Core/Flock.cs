@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
-namespace Tta.Cache;
+namespace Tta.Core;
 
 /// <summary>
 /// flock(2) on lock files opened with open(2): advisory locks the kernel drops when the holder dies, shared or

@@ -1,8 +1,8 @@
 using Parquet;
 using Parquet.Schema;
-using Tta.Cache;
+using Tta.Core;
 
-namespace Tta.Extract;
+namespace Tta.Store;
 
 /// <summary>
 /// The public Parquet format of activations and metrics (schema in src/Tta/Store/README.md): one row per vector with columns

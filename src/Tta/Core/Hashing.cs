@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Tta.Cache;
+namespace Tta.Core;
 
 public static class Hashing
 {

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Tta.Models;
 
-namespace Tta.Extract;
+namespace Tta.Store;
 
 /// <summary>
 /// What each point of a store file is, recorded when the file is written (key-value metadata <c>tta.points</c>): a
@@ -12,8 +12,6 @@ namespace Tta.Extract;
 /// </summary>
 public sealed class StoredPoints
 {
-    public const string MetadataKey = "tta.points";
-
     private readonly IReadOnlyDictionary<string, (CaptureKind Kind, string Path, bool Cross)> entries;
     private readonly string file;
 
@@ -43,10 +41,10 @@ public sealed class StoredPoints
     /// <summary>The points described in a store file's metadata; <paramref name="file"/> names it in errors.</summary>
     public static StoredPoints Read(IReadOnlyDictionary<string, string> metadata, string file)
     {
-        if (!metadata.TryGetValue(MetadataKey, out var text))
-            throw new InvalidDataException($"{file}: no '{MetadataKey}' metadata (written by an older tta?); rebuild it (--force-stage=Extract)");
+        if (!metadata.TryGetValue(StoreKeys.Points, out var text))
+            throw new InvalidDataException($"{file}: no '{StoreKeys.Points}' metadata (written by an older tta?); rebuild it (--force-stage=Extract)");
         var entries = new Dictionary<string, (CaptureKind, string, bool)>(StringComparer.Ordinal);
-        InvalidDataException Bad(string why) => new($"{file}: '{MetadataKey}' is not a JSON object of point → {{kind, path}}: {why}");
+        InvalidDataException Bad(string why) => new($"{file}: '{StoreKeys.Points}' is not a JSON object of point → {{kind, path}}: {why}");
         try
         {
             if (JsonNode.Parse(text) is not JsonObject root) throw Bad("not an object");
@@ -70,7 +68,7 @@ public sealed class StoredPoints
         get
         {
             if (!entries.TryGetValue(key.Point, out var e))
-                throw new InvalidDataException($"{file}: point '{key.Point}' is not described in '{MetadataKey}'");
+                throw new InvalidDataException($"{file}: point '{key.Point}' is not described in '{StoreKeys.Points}'");
             return new CapturePoint(key.Point, e.Path, key.Stack, key.Layer, e.Kind, key.Head, e.Cross);
         }
     }
@@ -80,4 +78,14 @@ public sealed class StoredPoints
 
     /// <summary>Whether a block holds a hidden state (a whole one, not a head).</summary>
     public bool IsHiddenStateBlock(ActivationPoint key) => key.Head is null && this[key].Kind == CaptureKind.HiddenState;
+
+    /// <summary>
+    /// The hidden-state series a block belongs to: its point's path (<c>encoder_hidden_states.3</c> →
+    /// <c>encoder_hidden_states</c>), or null for any other block. A metrics file's measure is ignored.
+    /// </summary>
+    public string? HiddenStateSeries(ActivationPoint key)
+    {
+        var block = key with { Measure = null };
+        return IsHiddenStateBlock(block) ? this[block].Path : null;
+    }
 }

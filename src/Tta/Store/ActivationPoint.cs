@@ -1,8 +1,4 @@
-using Parquet;
-using Parquet.Schema;
-using Tta.Cache;
-
-namespace Tta.Extract;
+namespace Tta.Store;
 
 /// <summary>
 /// Identifies one block of vectors in a store file: a capture point (HF module path or <c>hidden_states.N</c>), the

@@ -1,8 +1,4 @@
-using Parquet;
-using Parquet.Schema;
-using Tta.Cache;
-
-namespace Tta.Extract;
+namespace Tta.Store;
 
 /// <summary>One block read back: <see cref="Values"/> is row-major [Positions, Dim].</summary>
 public sealed record VectorBlock(ActivationPoint Key, int Positions, int Dim, float[] Values)

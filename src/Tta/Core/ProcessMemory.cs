@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Tta.Models;
+namespace Tta.Core;
 
 /// <summary>
 /// This process's resident memory from /proc/self/status (Linux): <c>VmRSS</c> now and <c>VmHWM</c>, its peak.

@@ -1,40 +1,32 @@
 using Parquet;
 using Parquet.Schema;
-using Tta.Cache;
 
-namespace Tta.Extract;
+namespace Tta.Store;
 
-/// <summary>Reads a store file written by <see cref="VectorStoreWriter"/>.</summary>
-public static class VectorStoreReader
+/// <summary>An open store file (<see cref="VectorStoreReader.OpenAsync"/>): its metadata, read with the footer, and its blocks.</summary>
+public sealed class VectorStoreFile : IAsyncDisposable, IDisposable
 {
-    /// <summary>The file's key-value metadata only (tokens, model, fingerprint; read from the footer).</summary>
-    public static async Task<IReadOnlyDictionary<string, string>> ReadMetadataAsync(string path)
+    private readonly string path;
+    private readonly Stream stream;
+    private readonly ParquetReader reader;
+
+    internal VectorStoreFile(string path, Stream stream, ParquetReader reader)
     {
-        await using var stream = File.OpenRead(path);
-        await using var reader = await ParquetReader.CreateAsync(stream);
-        return reader.CustomMetadata ?? new Dictionary<string, string>();
+        this.path = path;
+        this.stream = stream;
+        this.reader = reader;
+        Metadata = reader.CustomMetadata ?? new Dictionary<string, string>();
     }
 
-    /// <summary>Reads the whole file (metadata and every block).</summary>
-    public static async Task<(IReadOnlyDictionary<string, string> Metadata, IReadOnlyList<VectorBlock> Blocks)> ReadAsync(string path)
-    {
-        var blocks = new List<VectorBlock>();
-        var metadata = await ForEachBlockAsync(path, b =>
-        {
-            blocks.Add(b);
-            return Task.CompletedTask;
-        });
-        return (metadata, blocks);
-    }
+    /// <summary>The file's key-value metadata (tokens, model, fingerprint, points, …).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
 
-    /// <summary>
-    /// Hands the blocks to <paramref name="visit"/> one row group at a time, so memory holds one block, not the file;
-    /// returns the file's key-value metadata.
-    /// </summary>
-    public static async Task<IReadOnlyDictionary<string, string>> ForEachBlockAsync(string path, Func<VectorBlock, Task> visit)
+    /// <summary>What each point of the file is (<see cref="StoreKeys.Points"/>).</summary>
+    public StoredPoints Points => StoredPoints.Read(Metadata, path);
+
+    /// <summary>Hands the blocks to <paramref name="visit"/> one row group at a time, so memory holds one block, not the file.</summary>
+    public async Task ForEachBlockAsync(Func<VectorBlock, Task> visit)
     {
-        await using var stream = File.OpenRead(path);
-        await using var reader = await ParquetReader.CreateAsync(stream);
         var fields = reader.Schema.GetDataFields();
         DataField F(string name) => fields.First(f => f.Path.ToString() == name || f.Name == name && f.Path.ToString().StartsWith(name, StringComparison.Ordinal));
         var valuesField = fields.First(f => f.Path.ToString().StartsWith("values", StringComparison.Ordinal));
@@ -64,6 +56,13 @@ public static class VectorStoreReader
             var dim = total / rows;
             await visit(new VectorBlock(new ActivationPoint(point[0]!, stack[0]!, layer[0], head[0], hasMeasure ? measure[0] : null), rows, dim, values));
         }
-        return reader.CustomMetadata ?? new Dictionary<string, string>();
+    }
+
+    public void Dispose() => Task.Run(() => DisposeAsync().AsTask()).GetAwaiter().GetResult();
+
+    public async ValueTask DisposeAsync()
+    {
+        await reader.DisposeAsync();
+        await stream.DisposeAsync();
     }
 }

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Tta.Extract;
+namespace Tta.Store;
 
 /// <summary>Thrift compact protocol, writing only (the types Parquet metadata uses).</summary>
 internal sealed class ThriftWriter

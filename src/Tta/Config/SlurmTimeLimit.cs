@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace Tta.Execution.Slurm;
+namespace Tta.Config;
 
 /// <summary>Slurm's time limit formats (sbatch --time), read into a TimeSpan and written back for sbatch.</summary>
 public static partial class SlurmTimeLimit

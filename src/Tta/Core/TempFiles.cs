@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace Tta.Cache;
+namespace Tta.Core;
 
 /// <summary>
 /// Leftover temporary files (<c>.tmp-NAME-PID-GUID</c>, see <see cref="AtomicFile.TempPathFor"/>) of processes that

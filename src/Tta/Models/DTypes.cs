@@ -1,0 +1,16 @@
+using static TorchSharp.torch;
+
+namespace Tta.Models;
+
+/// <summary>The dtypes a model can be loaded in, by the names experiments and options use.</summary>
+public static class DTypes
+{
+    /// <summary>The scalar type of <c>float32</c>, <c>bfloat16</c> or <c>float16</c>.</summary>
+    public static ScalarType Parse(string name) => name switch
+    {
+        "float32" => ScalarType.Float32,
+        "bfloat16" => ScalarType.BFloat16,
+        "float16" => ScalarType.Float16,
+        _ => throw new ArgumentException($"unknown dtype {name}"),
+    };
+}

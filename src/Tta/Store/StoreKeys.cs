@@ -1,0 +1,60 @@
+namespace Tta.Store;
+
+/// <summary>
+/// The key-value metadata keys of tta's Parquet files (the footer's <c>key_value_metadata</c>), written by Extract and
+/// the metrics units and read by the figures and the explorer. The names are part of the file format: changing one
+/// changes the files' bytes.
+/// </summary>
+public static class StoreKeys
+{
+    /// <summary>What the file holds and its version: <c>activations/1</c>, <c>attention-inputs/1</c>, <c>similarity/1</c>, ….</summary>
+    public const string Format = "tta.format";
+
+    /// <summary>The fingerprint of the unit that wrote the file.</summary>
+    public const string Fingerprint = "tta.fingerprint";
+
+    public const string Experiment = "tta.experiment";
+
+    /// <summary>The model's id (Hub repository, NuGet package or local name).</summary>
+    public const string Model = "tta.model";
+
+    /// <summary>The model's key in the experiment.</summary>
+    public const string ModelKey = "tta.model_key";
+
+    /// <summary>The revision the experiment asks for, and the commit it resolved to.</summary>
+    public const string Revision = "tta.revision";
+
+    public const string RevisionSha = "tta.revision_sha";
+
+    public const string DType = "tta.dtype";
+
+    /// <summary>The text's key in the experiment.</summary>
+    public const string Text = "tta.text";
+
+    /// <summary>The text's tokens and their ids (JSON arrays).</summary>
+    public const string Tokens = "tta.tokens";
+
+    public const string TokenIds = "tta.token_ids";
+
+    /// <summary>What each point of the file is (<see cref="StoredPoints"/>).</summary>
+    public const string Points = "tta.points";
+
+    /// <summary>Attention inputs: the model's <c>model_type</c>, its stacks (JSON) and its config.json.</summary>
+    public const string ModelType = "tta.model_type";
+
+    public const string Stacks = "tta.stacks";
+
+    public const string Config = "tta.config";
+
+    /// <summary>Attention metrics: the rows of each kernel (JSON).</summary>
+    public const string KernelRows = "tta.kernel_rows";
+
+    /// <summary>Trajectory and norm metrics: the layers of each series (JSON).</summary>
+    public const string Layers = "tta.layers";
+
+    /// <summary>Trajectory projection: each series' fit (JSON).</summary>
+    public const string Projection = "tta.projection";
+
+    /// <summary>Nearest tokens: how many neighbours are kept.</summary>
+    public const string K = "tta.k";
+}
