@@ -1,12 +1,6 @@
 using System.Collections;
 using Tta.Cache;
 using Tta.Config;
-using Tta.Metrics.Attention;
-using Tta.Metrics.Nearest;
-using Tta.Metrics.Norm;
-using Tta.Metrics.Projection;
-using Tta.Metrics.Similarity;
-using Tta.Metrics.Trajectory;
 
 namespace Tta.Metrics;
 
@@ -34,12 +28,12 @@ public sealed class MetricKinds : IReadOnlyList<IMetricKind>
     /// <summary>tta's own kinds.</summary>
     public static MetricKinds Default { get; } = new(
     [
-        new SimilarityKind(),
-        new AttentionKind(),
-        new TrajectoryKind(),
-        new NearestKind(),
-        new ProjectionKind(),
-        new NormKind(),
+        new Similarity.SimilarityKind(),
+        new Attention.AttentionKind(),
+        new Trajectory.TrajectoryKind(),
+        new Nearest.NearestKind(),
+        new Projection.ProjectionKind(),
+        new Norm.NormKind(),
     ]);
 
     /// <summary>These kinds and <paramref name="kind"/> after them (registering a name twice is an error).</summary>
