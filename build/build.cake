@@ -41,18 +41,21 @@ void CliOrFail(string arguments)
 // here when one of them runs: build.sh builds only the CLI. The build's output is shown only when it fails.
 void BenchOrFail(string arguments)
 {
-    using var build = StartAndReturnProcess("dotnet", new ProcessSettings
-    {
-        Arguments = $"build src/Tta.Bench/Tta.Bench.csproj -c {configuration} -p:TtaTorch={Argument("torch", "cpu")} -v:q -nologo",
-        WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true,
-    });
-    build.WaitForExit();
-    if (build.GetExitCode() != 0)
-    {
-        foreach (var line in build.GetStandardOutput().Concat(build.GetStandardError())) Error(line);
-        throw new CakeException(build.GetExitCode(), "building tta-bench failed; see the message above");
-    }
     var bench = System.IO.Path.Combine(root, $"src/Tta.Bench/bin/{configuration}/net10.0/tta-bench.dll");
+    if (!Tta.Build.BuildScript.IsNewerThanSources(root, bench))
+    {
+        using var build = StartAndReturnProcess("dotnet", new ProcessSettings
+        {
+            Arguments = $"build src/Tta.Bench/Tta.Bench.csproj -c {configuration} -p:TtaTorch={Argument("torch", "cpu")} -v:q -nologo",
+            WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true,
+        });
+        build.WaitForExit();
+        if (build.GetExitCode() != 0)
+        {
+            foreach (var line in build.GetStandardOutput().Concat(build.GetStandardError())) Error(line);
+            throw new CakeException(build.GetExitCode(), "building tta-bench failed; see the message above");
+        }
+    }
     var code = StartProcess("dotnet", new ProcessSettings { Arguments = $"\"{bench}\" {arguments} --root=\"{root}\"", WorkingDirectory = root });
     if (code != 0) throw new CakeException(code, $"tta-bench {arguments.Split(' ')[0]} failed (exit {code}); see the message above");
 }

@@ -60,6 +60,22 @@ public static class BuildScript
     }
 
     /// <summary>
+    /// Whether <paramref name="built"/> (a program's assembly) is newer than every source file under src/ and
+    /// build/native/ (build outputs aside), as build.sh decides for tta-cli. The Bench and Synth targets build tta-bench
+    /// only when it is not: a build of it would republish the tta-cli folder it references, under any tta-cli process
+    /// running beside it (the README lane runs Synth while other tests run ./build.sh).
+    /// </summary>
+    public static bool IsNewerThanSources(string root, string built)
+    {
+        if (!File.Exists(built)) return false;
+        var stamp = File.GetLastWriteTimeUtc(built);
+        static bool IsOutput(string path) => path.Split(Path.DirectorySeparatorChar) is var parts && (parts.Contains("bin") || parts.Contains("obj"));
+        return !new[] { "src", Path.Combine("build", "native") }.Select(d => Path.Combine(root, d)).Where(Directory.Exists)
+            .SelectMany(d => Directory.EnumerateFiles(d, "*", SearchOption.AllDirectories))
+            .Any(f => !IsOutput(Path.GetRelativePath(root, f)) && File.GetLastWriteTimeUtc(f) > stamp);
+    }
+
+    /// <summary>
     /// Starts <c>dotnet CLI ARGUMENTS --root=ROOT</c> sharing this console, and returns without waiting (Cake's own
     /// process alias kills a process whose timed wait runs out, so the stage tasks wait on this one instead).
     /// Tiered PGO is on again for it (build.sh turns it off for the short processes).
