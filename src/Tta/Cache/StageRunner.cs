@@ -30,6 +30,7 @@ public static class StageRunner
             if (reasons.Count == 0) reasons.Add("fingerprint changed");
         }
         reasons.AddRange(FolderChanges(manifest, ws));
+        reasons.AddRange(AddedOutputs(unit, manifest, ws));
         var damaged = new List<string>();
         foreach (var o in manifest.Outputs)
         {
@@ -63,6 +64,14 @@ public static class StageRunner
             if (manifest.Outputs.Any(o => Workspace.IsUnder(ws.Absolute(o.Path), old)))
                 yield return $"the {what} folder is now {now} (it was {was} when the unit was built)";
         }
+    }
+
+    /// <summary>Files the unit would record now that its manifest does not list (see <see cref="StageUnit.CurrentOutputs"/>).</summary>
+    private static IEnumerable<string> AddedOutputs(StageUnit unit, UnitManifest manifest, Workspace ws)
+    {
+        if (unit.CurrentOutputs() is not { } current) return [];
+        var recorded = manifest.Outputs.Select(o => o.Path).ToHashSet(StringComparer.Ordinal);
+        return current.Select(ws.Relative).Where(p => !recorded.Contains(p)).Select(p => $"output {p} was added since the unit was built");
     }
 
     public static UnitManifest Run(StageUnit unit, RunContext context)

@@ -31,6 +31,14 @@ public abstract class StageUnit
     /// </summary>
     public StageFingerprint Fingerprint() => fingerprint ??= StageFingerprint.Of(this);
 
+    /// <summary>
+    /// For a unit that records files it does not write (a local checkpoint folder), the files it would record if it
+    /// ran now, listed afresh (absolute paths); null for a unit whose outputs are its own. <see cref="StageRunner.Check"/>
+    /// compares them with the recorded outputs, so a file added since makes the unit stale (one removed or edited
+    /// already does, as for every output).
+    /// </summary>
+    public virtual IReadOnlyList<string>? CurrentOutputs() => null;
+
     /// <summary>Writes the outputs (each atomically) and returns their absolute paths.</summary>
     public abstract IReadOnlyList<string> Run(RunContext context);
 

@@ -58,6 +58,10 @@ public sealed class ModelDownloadUnit(Workspace ws, Experiment experiment, Model
         }
     }
 
+    /// <summary>A local checkpoint folder's files as they are now, so one added since the unit ran makes it stale.</summary>
+    public override IReadOnlyList<string>? CurrentOutputs() =>
+        model.Source == ModelSources.Local && Directory.Exists(LocalDir) ? ListCheckpointFiles(LocalDir) : null;
+
     public override IReadOnlyDictionary<string, string>? Facts(IReadOnlyList<OutputRecord> outputs)
     {
         var weights = outputs.Where(o => o.Path.EndsWith(".safetensors", StringComparison.Ordinal) || o.Path.EndsWith(".bin", StringComparison.Ordinal))
@@ -85,18 +89,24 @@ public sealed class ModelDownloadUnit(Workspace ws, Experiment experiment, Model
     /// <summary>The files of a checkpoint directory that define the model (config, weights, tokenizer).</summary>
     private static IReadOnlyList<string> CheckpointFiles(string dir)
     {
+        var files = ListCheckpointFiles(dir);
+        if (!files.Any(f => Path.GetFileName(f) == "config.json"))
+            throw new InvalidDataException($"{dir}: no config.json — not a Hugging Face checkpoint directory");
+        return files;
+    }
+
+    /// <summary>The checkpoint files <paramref name="dir"/> holds (others, such as a README.md, are not the model's), sorted.</summary>
+    private static List<string> ListCheckpointFiles(string dir)
+    {
         var names = new[]
         {
             "config.json", "vocab.txt", "merges.txt", "vocab.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
             "spiece.model", "tokenizer.model", "model.safetensors.index.json", "pytorch_model.bin.index.json",
         };
-        var files = Directory.EnumerateFiles(dir)
+        return Directory.EnumerateFiles(dir)
             .Where(f => names.Contains(Path.GetFileName(f)) || f.EndsWith(".safetensors", StringComparison.Ordinal)
                         || (Path.GetFileName(f).StartsWith("pytorch_model", StringComparison.Ordinal) && f.EndsWith(".bin", StringComparison.Ordinal)))
             .Order(StringComparer.Ordinal).ToList();
-        if (!files.Any(f => Path.GetFileName(f) == "config.json"))
-            throw new InvalidDataException($"{dir}: no config.json — not a Hugging Face checkpoint directory");
-        return files;
     }
 
     private static string Sanitize(string s) => string.Concat(s.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '-'));
