@@ -38,11 +38,7 @@ public sealed class ExplorerRun
     {
         Workspace.AddFlanT5Tiny();
         Workspace.WriteExperiment(Yaml);
-        foreach (var stage in new[] { "Download", "Extract", "Metrics", "Figures" })
-        {
-            var (code, output) = Workspace.Cli("run", $"--stage={stage}");
-            if (code != 0) throw new InvalidOperationException($"{stage} failed: {output}");
-        }
+        Workspace.RunAll();
     }
 
     public string Metrics(string text, string kind) => Path.Combine(Workspace.CacheDir, "metrics", "tiny", "t5", text, kind + ".parquet");

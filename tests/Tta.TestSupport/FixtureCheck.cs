@@ -12,6 +12,21 @@ public static partial class FixtureCheck
 {
     public static string ModelDir(string name) => Repo.Fixture($"models/{name}");
 
+    /// <summary>Every model fixture, one per architecture and variant (what the tests over all of them run on).</summary>
+    public static IReadOnlyList<string> Models { get; } =
+        ["bert-tiny", "t5-v1_0-tiny", "flan-t5-tiny", "falcon-7b-tiny", "falcon-40b-tiny", "gpt2-tiny", "llama-tiny"];
+
+    /// <summary>transformers' tensors for a fixture's case: expected.safetensors in <paramref name="dir"/>.</summary>
+    public static SafetensorsFile Expected(string dir) => new(Path.Combine(dir, "expected.safetensors"));
+
+    /// <summary>Runs <paramref name="model"/> on the fixture's case.json in <paramref name="dir"/>, capturing into <paramref name="capture"/>; returns the case's inputs.</summary>
+    public static ModelInputs RunCase(ITransformerModel model, string dir, ActivationCapture capture)
+    {
+        var inputs = ForwardRunner.ReadInputs(Path.Combine(dir, "case.json"));
+        model.Run(inputs, capture);
+        return inputs;
+    }
+
     /// <summary>Returns the number of tensors compared; fails listing every tensor over <paramref name="tolerance"/>.</summary>
     /// <param name="configure">adjusts the loaded model before the run (e.g. a reference-compatibility switch).</param>
     /// <param name="onCompared">receives each compared fixture name and its max abs error.</param>
@@ -23,12 +38,11 @@ public static partial class FixtureCheck
     {
         var dir = ModelDir(name);
         using var scope = NewDisposeScope();
-        using var expected = new SafetensorsFile(Path.Combine(dir, "expected.safetensors"));
+        using var expected = Expected(dir);
         using var model = ModelFactory.Load(dir, dtype);
         configure?.Invoke(model);
-        var inputs = ForwardRunner.ReadInputs(Path.Combine(dir, "case.json"));
         using var capture = ActivationCapture.All();
-        model.Run(inputs, capture);
+        var inputs = RunCase(model, dir, capture);
         var failures = new StringBuilder();
         var compared = new HashSet<string>(StringComparer.Ordinal);
         var masks = PaddingMasks(inputs);

@@ -7,26 +7,20 @@ namespace Tta.Cli.Verbs;
 /// archive [--experiment=…] [--out=DIR]: zips each experiment's results (default DIR: figures/archives). It takes the
 /// run's options too, as Cake passes them to every verb that reads experiments.
 /// </summary>
-internal sealed class ArchiveVerb : Verb
+internal sealed class ArchiveVerb : StageVerb
 {
     private readonly Option<string?> output = CliOptions.Text("out", "DIR", "the folder the archives go to (default figures/archives)");
     private readonly Option<bool> dryRun = CliOptions.DryRun();
-    private readonly RunInputOptions inputs;
-    private readonly StalenessOptions staleness;
 
     public ArchiveVerb() : base("archive", "zip each experiment's results (default folder: figures/archives)")
     {
         Add(output);
         Add(dryRun);
-        inputs = new RunInputOptions(Command);
-        staleness = new StalenessOptions(Command);
     }
-
-    protected override bool ExplainsHashes(ParseResult p) => staleness.Explain(p);
 
     protected override int Run(ParseResult p, Writers io)
     {
-        var checkedInputs = inputs.Check(p, Root(p), Kinds, staleness.ForcedStages(p));
+        var checkedInputs = CheckInputs(p);
         var ws = checkedInputs.Workspace;
         var outDir = p.GetValue(output) is { } dir ? Path.GetFullPath(dir, ws.Root) : ExperimentArchive.DefaultDirectory(ws);
         if (p.GetValue(dryRun))

@@ -12,41 +12,35 @@ namespace Tta.Cli.Verbs;
 /// as what it reads is built), side by side (--jobs), here or on Slurm (--executor); run --unit=ID: exactly that
 /// unit. With --journal=FILE, records which stages ran (for Cake's summary).
 /// </summary>
-internal sealed class RunVerb : Verb
+internal sealed class RunVerb : StageVerb
 {
     private readonly Option<string?> stage = CliOptions.Stage("stage", "the (first) stage to run");
     private readonly Option<string?> unit = CliOptions.Text("unit", "ID", "run exactly one unit, by id (tta-cli units lists them; if stale, or with --force)");
     private readonly Option<string?> through = CliOptions.Stage("through", "the last stage: every stale stage from --stage through it, in one process");
     private readonly Option<string?> journal = CliOptions.Text("journal", "FILE", "the file Cake's stage tasks read their criteria from");
     private readonly Option<bool> dryRun = CliOptions.DryRun();
-    private readonly RunInputOptions inputs;
-    private readonly StalenessOptions staleness;
 
     public RunVerb() : base("run", "run the stale units of a stage (--jobs at a time), or exactly one unit (--unit)")
     {
         foreach (var option in new Option[] { stage, unit, through, journal, dryRun }) Add(option);
-        inputs = new RunInputOptions(Command);
-        staleness = new StalenessOptions(Command);
         Command.Validators.Add(r =>
         {
             if (r.GetResult(stage) is null && r.GetResult(unit) is null) r.AddError("--stage=… is required");
         });
     }
 
-    protected override bool ExplainsHashes(ParseResult p) => staleness.Explain(p);
-
     protected override int Run(ParseResult p, Writers io)
     {
-        var checkedInputs = inputs.Check(p, Root(p), Kinds, staleness.ForcedStages(p));
+        var checkedInputs = CheckInputs(p);
         var id = p.GetValue(unit);
         var first = Stages.Order(id is null ? p.GetValue(stage)! : Stages.StageNames[0]);
         var last = p.GetValue(through) is { } t ? Math.Max(first, Stages.Order(t)) : first;
         var stages = Stages.StageNames.Skip(first).Take(last - first + 1).ToList();
-        if (p.GetValue(dryRun)) return staleness.DryRun(p, checkedInputs, stages, io);
+        if (p.GetValue(dryRun)) return Staleness.DryRun(p, checkedInputs, stages, io);
         using var c = RunInputOptions.Context(checkedInputs, io);
         if (id is not null)
         {
-            PipelineRun.RunUnit(id, c, staleness.RunOptions(p));
+            PipelineRun.RunUnit(id, c, Staleness.RunOptions(p));
             return 0;
         }
         var slurm = Slurm(checkedInputs.Settings, c);
@@ -74,7 +68,7 @@ internal sealed class RunVerb : Verb
         })).ToList();
         try
         {
-            PipelineRun.Run(stages, c, staleness.RunOptions(p) with { Tracker = tracker }, slurm, cancel.Token);
+            PipelineRun.Run(stages, c, Staleness.RunOptions(p) with { Tracker = tracker }, slurm, cancel.Token);
             if (journalPath is not null)
                 foreach (var stage in stages) RunJournal.Record(journalPath, stage, RunJournal.StageState.Finished);
         }

@@ -11,6 +11,7 @@ namespace Tta.Cli.Verbs;
 internal abstract class Verb
 {
     private readonly Option<string?> root = CliOptions.Root();
+    private int ownOptions; // --root and the options added through Add, which lead the verb's help
 
     protected Verb(string name, string description)
     {
@@ -26,10 +27,13 @@ internal abstract class Verb
     /// <summary>The metric kinds experiments may configure (<see cref="TtaCli.Run"/>'s).</summary>
     public MetricKinds Kinds { get; set; } = MetricKinds.Default;
 
-    /// <summary>Adds <paramref name="option"/> to the verb's command; returns it.</summary>
+    /// <summary>
+    /// Adds <paramref name="option"/> to the verb's command, after its other own options and before the option groups
+    /// a base class added (<see cref="StageVerb"/>'s), so that its help lists the verb's own options first; returns it.
+    /// </summary>
     protected T Add<T>(T option) where T : Option
     {
-        Command.Options.Add(option);
+        Command.Options.Insert(ownOptions++, option);
         return option;
     }
 

@@ -39,23 +39,27 @@ public static partial class ArchiveChecksums
         return actual.Count;
     }
 
+    /// <summary>A checksum listing's bytes (the crate or SHA256SUMS); null, with the problem added, when it is missing or unreadable.</summary>
+    private static byte[]? ReadListing(ArchiveMembers members, string name, List<string> problems)
+    {
+        try
+        {
+            if (members.Read(name) is { } bytes) return bytes;
+            problems.Add($"{name}: missing from the archive");
+        }
+        catch (InvalidDataException ex)
+        {
+            problems.Add($"{name}: cannot be read ({ex.Message})");
+        }
+        return null;
+    }
+
     /// <summary>File entities of the crate that carry a sha256, by member name.</summary>
     private static Dictionary<string, string> CrateChecksums(ArchiveMembers members, List<string> problems, out bool readable)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         readable = false;
-        byte[]? bytes;
-        try { bytes = members.Read(ExperimentArchive.CrateName); }
-        catch (InvalidDataException ex)
-        {
-            problems.Add($"{ExperimentArchive.CrateName}: cannot be read ({ex.Message})");
-            return result;
-        }
-        if (bytes is null)
-        {
-            problems.Add($"{ExperimentArchive.CrateName}: missing from the archive");
-            return result;
-        }
+        if (ReadListing(members, ExperimentArchive.CrateName, problems) is not { } bytes) return result;
         try
         {
             var graph = JsonNode.Parse(bytes)?["@graph"]?.AsArray() ?? throw new JsonException("no @graph");
@@ -84,18 +88,7 @@ public static partial class ArchiveChecksums
     private static Dictionary<string, string> CheckSums(ArchiveMembers members, Dictionary<string, string> actual, Dictionary<string, string> crate, List<string> problems)
     {
         var listed = new Dictionary<string, string>(StringComparer.Ordinal);
-        byte[]? bytes;
-        try { bytes = members.Read(ExperimentArchive.SumsName); }
-        catch (InvalidDataException ex)
-        {
-            problems.Add($"{ExperimentArchive.SumsName}: cannot be read ({ex.Message})");
-            return listed;
-        }
-        if (bytes is null)
-        {
-            problems.Add($"{ExperimentArchive.SumsName}: missing from the archive");
-            return listed;
-        }
+        if (ReadListing(members, ExperimentArchive.SumsName, problems) is not { } bytes) return listed;
         var lines = Encoding.UTF8.GetString(bytes).Split('\n');
         for (var i = 0; i < lines.Length; i++)
         {

@@ -89,6 +89,35 @@ public sealed class ArchiveMembers(VerifyOptions options) : Dictionary<string, Z
         }, bufferSize: 0);
     }
 
+    /// <summary>
+    /// Compares files Verify rebuilt (<paramref name="rebuilt"/>: member name and path) with the members they must
+    /// equal, byte for byte, taking each out of <paramref name="archived"/>. Adds <c>NAME: missing</c> for a rebuilt
+    /// file the archive lacks, <c>NAME: differs</c> for one whose bytes differ (or cannot be read) and
+    /// <c>NAME: notRebuilt</c> for each archived member left over. Returns how many files were compared.
+    /// </summary>
+    public static int CompareRebuilt(IEnumerable<(string Name, string Path)> rebuilt, Dictionary<string, ZipArchiveEntry> archived,
+        List<string> problems, (string Missing, string Differs, string NotRebuilt) say)
+    {
+        var compared = 0;
+        foreach (var (name, path) in rebuilt)
+        {
+            compared++;
+            if (!archived.Remove(name, out var entry))
+                problems.Add($"{name}: {say.Missing}");
+            else if (!SameBytesOrUnreadable(path, entry))
+                problems.Add($"{name}: {say.Differs}");
+        }
+        foreach (var name in archived.Keys)
+            problems.Add($"{name}: {say.NotRebuilt}");
+        return compared;
+    }
+
+    private static bool SameBytesOrUnreadable(string path, ZipArchiveEntry entry)
+    {
+        try { return SameBytes(path, entry); }
+        catch (InvalidDataException) { return false; }
+    }
+
     /// <summary>Whether a file and a member hold the same bytes, compared in chunks.</summary>
     public static bool SameBytes(string path, ZipArchiveEntry entry)
     {

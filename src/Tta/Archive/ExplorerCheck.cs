@@ -104,17 +104,10 @@ public static partial class ExplorerCheck
                 problems.Add($"{pageName}: the explorer could not be rebuilt from the archived data ({ex.Message})");
                 return 0;
             }
-            foreach (var path in rebuilt)
-            {
-                var name = "figures/" + Path.GetRelativePath(ws.FiguresDir, path).Replace('\\', '/');
-                compared++;
-                if (!archived.Remove(name, out var entry))
-                    problems.Add($"{name}: rebuilt with the explorer but missing from the archive");
-                else if (!SameBytes(path, entry))
-                    problems.Add($"{name}: differs from the explorer rebuilt from the archived Parquet files and figures");
-            }
-            foreach (var name in archived.Keys)
-                problems.Add($"{name}: not produced when rebuilding the explorer from the archive");
+            compared = ArchiveMembers.CompareRebuilt(rebuilt.Select(path => ("figures/" + Path.GetRelativePath(ws.FiguresDir, path).Replace('\\', '/'), path)),
+                archived, problems, ("rebuilt with the explorer but missing from the archive",
+                    "differs from the explorer rebuilt from the archived Parquet files and figures",
+                    "not produced when rebuilding the explorer from the archive"));
             log.WriteLine($"rebuilt the explorer ({compared} file(s)) from the archived data and compared it byte for byte");
         }
         finally
@@ -154,11 +147,5 @@ public static partial class ExplorerCheck
             changed = true;
         }
         return changed ? System.Text.Encoding.UTF8.GetBytes(json.ToJsonString()) : bytes;
-    }
-
-    private static bool SameBytes(string path, ZipArchiveEntry entry)
-    {
-        try { return ArchiveMembers.SameBytes(path, entry); }
-        catch (InvalidDataException) { return false; }
     }
 }

@@ -92,22 +92,11 @@ public static partial class FigureCheck
                         problems.Add($"{parquet}: figures of {key} could not be regenerated from it ({ex.Message})");
                         continue;
                     }
-                    foreach (var path in regenerated)
-                    {
-                        var name = prefix + Path.GetRelativePath(Path.Combine(ws.FiguresDir, experiment.Name, m.Key, t.Key), path).Replace('\\', '/');
-                        compared++;
-                        if (!archived.Remove(name, out var entry))
-                        {
-                            problems.Add($"{name}: regenerated from {parquet} but missing from the archive");
-                            continue;
-                        }
-                        bool same;
-                        try { same = ArchiveMembers.SameBytes(path, entry); }
-                        catch (InvalidDataException) { same = false; }
-                        if (!same) problems.Add($"{name}: differs from the figure regenerated from {parquet}");
-                    }
-                    foreach (var name in archived.Keys)
-                        problems.Add($"{name}: not produced when regenerating the figures of {key} from {parquet}");
+                    var figuresDir = Path.Combine(ws.FiguresDir, experiment.Name, m.Key, t.Key);
+                    compared += ArchiveMembers.CompareRebuilt(regenerated.Select(path => (prefix + Path.GetRelativePath(figuresDir, path).Replace('\\', '/'), path)),
+                        archived, problems, ($"regenerated from {parquet} but missing from the archive",
+                            $"differs from the figure regenerated from {parquet}",
+                            $"not produced when regenerating the figures of {key} from {parquet}"));
                 }
             log.WriteLine($"regenerated {compared} figure file(s) from the archived Parquet and compared them byte for byte");
         }

@@ -78,9 +78,8 @@ public static class BarChartFigure
 
     private static Plot Build(BarChartSpec spec, BarPlan plan, LabelOverlay overlay)
     {
-        var plot = FigureCommon.NewPlot(plan.Layout, spec.Title, plan.X, plan.Y, spec.XLabel, spec.YLabel,
-            plan.XMin, plan.XMax, plan.YMin, plan.YMax, FigureCommon.Outer, overlay);
-        try
+        return FigureCommon.Drawn(FigureCommon.NewPlot(plan.Layout, spec.Title, plan.X, plan.Y, spec.XLabel, spec.YLabel,
+            plan.XMin, plan.XMax, plan.YMin, plan.YMax, FigureCommon.Outer, overlay), plot =>
         {
             var bars = new List<Bar>();
             for (var i = 0; i < spec.Values.Length; i++)
@@ -106,12 +105,6 @@ public static class BarChartFigure
                 zero.Color = Colors.Black;
             }
             plot.Axes.SetLimits(plan.XMin, plan.XMax, plan.YMin, plan.YMax);
-            return plot;
-        }
-        catch
-        {
-            plot.Dispose();
-            throw;
-        }
+        });
     }
 }

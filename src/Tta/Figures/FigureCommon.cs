@@ -166,8 +166,7 @@ internal static partial class FigureCommon
         double xMin, double xMax, double yMin, double yMax, float rightPanel, LabelOverlay overlay)
     {
         FigureFont.EnsureRegistered();
-        var plot = new Plot();
-        try
+        return Drawn(new Plot(), plot =>
         {
             plot.FigureBackground.Color = Colors.White;
             plot.DataBackground.Color = Colors.White;
@@ -202,6 +201,18 @@ internal static partial class FigureCommon
             plot.DataBorder.Width = 1;
             plot.DataBorder.Color = Colors.Black;
             plot.DataBorder.AntiAlias = false;
+        });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="draw"/> on <paramref name="plot"/>, a new plot, and returns it; if drawing fails the plot is
+    /// disposed before the exception goes on.
+    /// </summary>
+    public static Plot Drawn(Plot plot, Action<Plot> draw)
+    {
+        try
+        {
+            draw(plot);
             return plot;
         }
         catch

@@ -100,9 +100,8 @@ public static class LineFigure
 
     private static Plot Build(LineChartSpec spec, LinePlan plan, LabelOverlay overlay)
     {
-        var plot = FigureCommon.NewPlot(plan.Layout, spec.Title, plan.X, plan.Y, spec.XLabel, spec.YLabel,
-            plan.XMin, plan.XMax, plan.YMin, plan.YMax, FigureCommon.Outer, overlay);
-        try
+        return FigureCommon.Drawn(FigureCommon.NewPlot(plan.Layout, spec.Title, plan.X, plan.Y, spec.XLabel, spec.YLabel,
+            plan.XMin, plan.XMax, plan.YMin, plan.YMax, FigureCommon.Outer, overlay), plot =>
         {
             var xs = Enumerable.Range(spec.FirstX, spec.Points).Select(i => (double)i).ToArray();
             var legend = false;
@@ -157,12 +156,6 @@ public static class LineFigure
                 plot.Legend.IsVisible = false;
             }
             plot.Axes.SetLimits(plan.XMin, plan.XMax, plan.YMin, plan.YMax);
-            return plot;
-        }
-        catch
-        {
-            plot.Dispose();
-            throw;
-        }
+        });
     }
 }

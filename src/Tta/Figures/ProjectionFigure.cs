@@ -53,9 +53,8 @@ public static class ProjectionFigure
 
     private static Plot Build(ProjectionSpec spec, ProjectionPlan plan, LabelOverlay overlay)
     {
-        var plot = FigureCommon.NewPlot(plan.Layout, plan.Title, plan.X, plan.Y, spec.XLabel, spec.YLabel,
-            plan.XMin, plan.XMax, plan.YMin, plan.YMax, FigureCommon.Outer, overlay);
-        try
+        return FigureCommon.Drawn(FigureCommon.NewPlot(plan.Layout, plan.Title, plan.X, plan.Y, spec.XLabel, spec.YLabel,
+            plan.XMin, plan.XMax, plan.YMin, plan.YMax, FigureCommon.Outer, overlay), plot =>
         {
             var points = spec.Layers.Count;
             var stride = LabelStride(spec.Tokens);
@@ -84,12 +83,6 @@ public static class ProjectionFigure
             }
             plot.Legend.IsVisible = false;
             plot.Axes.SetLimits(plan.XMin, plan.XMax, plan.YMin, plan.YMax);
-            return plot;
-        }
-        catch
-        {
-            plot.Dispose();
-            throw;
-        }
+        });
     }
 }

@@ -90,9 +90,8 @@ public static class TokenGridFigure
     private static Plot Build(TokenGridSpec spec, GridPlan plan, bool vector, LabelOverlay overlay)
     {
         var layout = plan.Layout;
-        var plot = FigureCommon.NewPlot(layout, spec.Title, plan.X, plan.Y, spec.XLabel, spec.YLabel,
-            0, spec.Cols, 0, spec.Rows, FigureCommon.ColorbarGap, overlay);
-        try
+        return FigureCommon.Drawn(FigureCommon.NewPlot(layout, spec.Title, plan.X, plan.Y, spec.XLabel, spec.YLabel,
+            0, spec.Cols, 0, spec.Rows, FigureCommon.ColorbarGap, overlay), plot =>
         {
             var heatmap = FigureCommon.AddHeatmap(plot, spec.Scores, spec.Rows, spec.Cols, plan.Scale, vector);
 
@@ -115,12 +114,6 @@ public static class TokenGridFigure
                 }
 
             FigureCommon.AddColorbar(plot, heatmap, plan.ColorbarTicks, spec.ColorbarLabel, plan.ColorbarPanel);
-            return plot;
-        }
-        catch
-        {
-            plot.Dispose();
-            throw;
-        }
+        });
     }
 }

@@ -36,4 +36,6 @@ public static class MetricsStage
     }
 
     internal static T Sync<T>(Func<Task<T>> run) => Task.Run(run).GetAwaiter().GetResult();
+
+    internal static void Sync(Func<Task> run) => Task.Run(run).GetAwaiter().GetResult();
 }

@@ -145,7 +145,7 @@ public class ReadmeCommandTests(ITestOutputHelper log)
             Succeeded(r); // every tensor it saved that the transformers fixture has agrees with it
             var dir = FixtureCheck.ModelDir("bert-tiny");
             using var saved = new SafetensorsFile(Path.Combine(l.Temp, "x.safetensors"));
-            using var expected = new SafetensorsFile(Path.Combine(dir, "expected.safetensors"));
+            using var expected = FixtureCheck.Expected(dir);
             var masks = FixtureCheck.PaddingMasks(ForwardRunner.ReadInputs(Path.Combine(dir, "case.json")));
             var compared = 0;
             foreach (var name in saved.Entries.Keys.Where(expected.Contains))
@@ -176,21 +176,14 @@ public class ReadmeCommandTests(ITestOutputHelper log)
                 + "that the other tests run. Cheaper: the CPU build refuses a device: cuda model naming --torch=cuda, touching nothing",
             Check: (l, r) =>
             {
-                Assert.NotEqual(0, r.Code);
-                Assert.Contains("gpu.yaml:", r.Output);
-                Assert.Contains("device: cuda", r.Output);
-                Assert.Contains("./build.sh --torch=cuda", r.Output);
+                Refused(r, "gpu.yaml:", "device: cuda", "./build.sh --torch=cuda");
                 Assert.False(Directory.Exists(r.Cache), "a refused run creates no cache folder");
                 Assert.False(Directory.Exists(r.Figures), "a refused run creates no figures folder");
             }),
         new("./build.sh --target=Bench [--only=store,load,memory,extract,figures,tokenizers,scaleout]", Run: "./build.sh --target=Bench --only=nosuch",
             Why: "the benchmarks take minutes and measure the machine. Cheaper: an unknown --only is refused listing the benchmarks, "
                 + "which are the ones src/Tta.Bench/README.md lists",
-            Check: (l, r) =>
-            {
-                Assert.NotEqual(0, r.Code);
-                Assert.Contains("--only=nosuch: no such benchmark; write one or more of store,load,memory,extract,figures,tokenizers,scaleout", r.Output);
-            }),
+            Check: (l, r) => Refused(r, "--only=nosuch: no such benchmark; write one or more of store,load,memory,extract,figures,tokenizers,scaleout")),
         new("./build.sh --target=Test", Run: "",
             Why: "it is the test suite this lane runs in. Cheaper: .ci/run runs it, and it runs this test project",
             Check: (l, r) =>
@@ -203,8 +196,7 @@ public class ReadmeCommandTests(ITestOutputHelper log)
                 + "and refuses an unknown lane before any test runs; the fast lane is dotnet test with the Lane=Full tests filtered out",
             Check: (l, r) =>
             {
-                Assert.NotEqual(0, r.Code);
-                Assert.Contains("--lane must be fast or full, not 'nosuch'", r.Output);
+                Refused(r, "--lane must be fast or full, not 'nosuch'");
                 Assert.DoesNotContain("Test run for", r.Output);
                 Assert.Contains("--filter \\\"Lane!=Full\\\"", File.ReadAllText(Path.Combine(Repo.Root, "build", "build.cake")));
             }),
@@ -268,6 +260,13 @@ public class ReadmeCommandTests(ITestOutputHelper log)
     }
 
     private static void Succeeded(Result r) => Assert.True(r.Code == 0, $"exit {r.Code}");
+
+    /// <summary>The command failed, saying each of <paramref name="says"/>.</summary>
+    private static void Refused(Result r, params string[] says)
+    {
+        Assert.NotEqual(0, r.Code);
+        foreach (var said in says) Assert.Contains(said, r.Output);
+    }
 
     private static void Verified(Lane l, Result r)
     {

@@ -215,7 +215,7 @@ public class MetricsTests
     {
         var dir = FixtureCheck.ModelDir("flan-t5-tiny");
         using var model = ModelFactory.Load(dir, ScalarType.Float32);
-        using var expected = new SafetensorsFile(Path.Combine(dir, "expected.safetensors"));
+        using var expected = FixtureCheck.Expected(dir);
         var inputs = ForwardRunner.ReadInputs(Path.Combine(dir, "case.json"));
         using var capture = new ActivationCapture(AttentionCaptures.Filter(model.Architecture, [0]));
         using (no_grad()) model.Run(inputs, capture);

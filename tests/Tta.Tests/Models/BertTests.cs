@@ -28,11 +28,10 @@ public class BertTests(ITestOutputHelper output)
     public void HalfPrecisionHiddenStatesStayClose(ScalarType dtype, double relative)
     {
         using var scope = NewDisposeScope();
-        using var expected = new SafetensorsFile(Path.Combine(Dir, "expected.safetensors"));
+        using var expected = FixtureCheck.Expected(Dir);
         using var model = ModelFactory.Load(Dir, dtype);
-        var inputs = ForwardRunner.ReadInputs(Path.Combine(Dir, "case.json"));
         using var capture = ActivationCapture.Matching(["hidden_states.*", "last_hidden_state"]);
-        model.Run(inputs, capture);
+        var inputs = FixtureCheck.RunCase(model, Dir, capture);
         var layers = model.Config.Int("num_hidden_layers");
         Assert.Equal(layers + 2, capture.Items.Count);
         var real = inputs.AttentionMask.to(ScalarType.Float32).unsqueeze(-1);
@@ -73,9 +72,8 @@ public class BertTests(ITestOutputHelper output)
     {
         using var scope = NewDisposeScope();
         using var model = ModelFactory.Load(Dir, ScalarType.Float32);
-        var inputs = ForwardRunner.ReadInputs(Path.Combine(Dir, "case.json"));
         using var capture = ActivationCapture.Matching(["encoder.layer.*.attention.self.probs"]);
-        model.Run(inputs, capture);
+        var inputs = FixtureCheck.RunCase(model, Dir, capture);
         Assert.Equal(["encoder.layer.0.attention.self.probs", "encoder.layer.1.attention.self.probs"], capture.Items.Select(kv => kv.Key));
     }
 }

@@ -7,10 +7,7 @@ namespace Tta.Tests;
 /// <summary>For every architecture: an unsupported model_type, and missing plus misshaped tensors, each give one clear error.</summary>
 public class CheckpointErrorTests
 {
-    public static TheoryData<string> Fixtures => new()
-    {
-        "bert-tiny", "t5-v1_0-tiny", "flan-t5-tiny", "falcon-7b-tiny", "falcon-40b-tiny", "gpt2-tiny", "llama-tiny",
-    };
+    public static TheoryData<string> Fixtures => [.. FixtureCheck.Models];
 
     /// <summary>Copies a fixture's config and weights, letting the test drop and reshape tensors.</summary>
     private static string Copy(string name, Action<JsonObject>? editConfig, Func<string, Tensor, Tensor?> editTensor)

@@ -41,12 +41,11 @@ public class DecoderModelTests(ITestOutputHelper output)
     public void FalconFixtureMlpHoldsMlpPlusAttention(string name)
     {
         using var scope = NewDisposeScope();
-        using var expected = new SafetensorsFile(Path.Combine(FixtureCheck.ModelDir(name), "expected.safetensors"));
+        using var expected = FixtureCheck.Expected(FixtureCheck.ModelDir(name));
         using var model = ModelFactory.Load(FixtureCheck.ModelDir(name), ScalarType.Float32);
         AsReference(model);
-        var inputs = ForwardRunner.ReadInputs(Path.Combine(FixtureCheck.ModelDir(name), "case.json"));
         using var capture = ActivationCapture.All();
-        model.Run(inputs, capture);
+        var inputs = FixtureCheck.RunCase(model, FixtureCheck.ModelDir(name), capture);
         var real = inputs.AttentionMask.ne(0).unsqueeze(-1);
         for (var i = 0; i < 2; i++)
         {
@@ -72,12 +71,11 @@ public class DecoderModelTests(ITestOutputHelper output)
     {
         using var scope = NewDisposeScope();
         var dir = FixtureCheck.ModelDir(name);
-        using var expected = new SafetensorsFile(Path.Combine(dir, "expected.safetensors"));
+        using var expected = FixtureCheck.Expected(dir);
         using var model = ModelFactory.Load(dir, ScalarType.Float32);
         Assert.False(((Falcon)model).EmulateReferenceBoolMaskBug);
-        var inputs = ForwardRunner.ReadInputs(Path.Combine(dir, "case.json"));
         using var capture = ActivationCapture.All();
-        model.Run(inputs, capture);
+        var inputs = FixtureCheck.RunCase(model, dir, capture);
 
         foreach (var pre in new[] { "transformer.word_embeddings", "transformer.h.0.self_attention.query_key_value" })
             Assert.True((capture[pre] - expected.Load("module:" + pre)).abs().max().item<float>() <= 1e-5, pre);
@@ -179,12 +177,11 @@ public class DecoderModelTests(ITestOutputHelper output)
     {
         using var scope = NewDisposeScope();
         var dir = FixtureCheck.ModelDir(name);
-        using var expected = new SafetensorsFile(Path.Combine(dir, "expected.safetensors"));
+        using var expected = FixtureCheck.Expected(dir);
         using var model = ModelFactory.Load(dir, dtype);
         AsReference(model);
-        var inputs = ForwardRunner.ReadInputs(Path.Combine(dir, "case.json"));
         using var capture = ActivationCapture.All();
-        model.Run(inputs, capture);
+        var inputs = FixtureCheck.RunCase(model, dir, capture);
         var layers = model.Config["num_hidden_layers"]?.GetValue<int>() ?? model.Config["n_layer"]!.GetValue<int>();
         var real = inputs.AttentionMask.ne(0).unsqueeze(-1);
         var want = expected.Load($"hidden_states.{layers}");

@@ -11,10 +11,7 @@ namespace Tta.Tests;
 /// </summary>
 public class ForwardTests(ITestOutputHelper output)
 {
-    public static TheoryData<string> Fixtures => new()
-    {
-        "bert-tiny", "t5-v1_0-tiny", "flan-t5-tiny", "falcon-7b-tiny", "falcon-40b-tiny", "gpt2-tiny", "llama-tiny",
-    };
+    public static TheoryData<string> Fixtures => [.. FixtureCheck.Models];
 
     // transformers adds the attention output into Falcon's MLP output in place after the fixture hook kept it, so
     // the fixture's transformer.h.{0,1}.mlp and .mlp.dense_4h_to_h hold mlp + attention (DecoderModelTests checks that).
@@ -38,7 +35,7 @@ public class ForwardTests(ITestOutputHelper output)
         Assert.Equal(0, rc);
         Assert.Contains(name.StartsWith("flan", StringComparison.Ordinal) ? "t5" : name.Split('-')[0], log.ToString());
 
-        using var expected = new SafetensorsFile(Path.Combine(dir, "expected.safetensors"));
+        using var expected = FixtureCheck.Expected(dir);
         using var ours = new SafetensorsFile(outPath);
         var masks = FixtureCheck.PaddingMasks(ForwardRunner.ReadInputs(caseJson));
         var failures = new List<string>();

@@ -9,7 +9,7 @@ public class T5Tests(ITestOutputHelper output)
     /// <summary>Every tensor of the fixture except the inputs must be compared (softmax calls count per fixture name).</summary>
     private static int FixtureTensorCount(string name)
     {
-        using var expected = new SafetensorsFile(Path.Combine(FixtureCheck.ModelDir(name), "expected.safetensors"));
+        using var expected = FixtureCheck.Expected(FixtureCheck.ModelDir(name));
         return expected.Entries.Keys.Count(k => !k.StartsWith("input:", StringComparison.Ordinal));
     }
 
@@ -153,9 +153,8 @@ public class T5Tests(ITestOutputHelper output)
         var dir = FixtureCheck.ModelDir(name);
         using var scope = NewDisposeScope();
         using var model = ModelFactory.Load(dir, ScalarType.Float32);
-        var inputs = ForwardRunner.ReadInputs(Path.Combine(dir, "case.json"));
         using var capture = ActivationCapture.All();
-        model.Run(inputs, capture);
+        var inputs = FixtureCheck.RunCase(model, dir, capture);
         var encMask = inputs.AttentionMask.data<long>().ToArray();
         var decMask = inputs.DecoderAttentionMask!.data<long>().ToArray();
         long encLen = inputs.AttentionMask.shape[1], decLen = inputs.DecoderAttentionMask.shape[1];
@@ -230,11 +229,10 @@ public class T5Tests(ITestOutputHelper output)
     {
         var dir = FixtureCheck.ModelDir(name);
         using var scope = NewDisposeScope();
-        using var expected = new SafetensorsFile(Path.Combine(dir, "expected.safetensors"));
+        using var expected = FixtureCheck.Expected(dir);
         using var model = ModelFactory.Load(dir, dtype);
-        var inputs = ForwardRunner.ReadInputs(Path.Combine(dir, "case.json"));
         using var capture = ActivationCapture.Matching(["decoder_hidden_states.*", "logits"]);
-        model.Run(inputs, capture);
+        var inputs = FixtureCheck.RunCase(model, dir, capture);
         var real = inputs.DecoderAttentionMask!.unsqueeze(-1).to(ScalarType.Bool);
         var names = capture.Items.Select(kv => kv.Key).ToList();
         Assert.Equal(expected.Entries.Keys.Count(k => k.StartsWith("decoder_hidden_states.", StringComparison.Ordinal)) + 1, names.Count);

@@ -11,10 +11,7 @@ namespace Tta.Tests;
 /// </summary>
 public class TorchCheckpointTests(ITestOutputHelper output)
 {
-    public static TheoryData<string> Fixtures => new()
-    {
-        "bert-tiny", "t5-v1_0-tiny", "flan-t5-tiny", "falcon-7b-tiny", "falcon-40b-tiny", "gpt2-tiny", "llama-tiny",
-    };
+    public static TheoryData<string> Fixtures => [.. FixtureCheck.Models];
 
     private static List<KeyValuePair<string, Tensor>> FixtureTensors(string name)
     {

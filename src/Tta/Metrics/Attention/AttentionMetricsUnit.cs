@@ -51,7 +51,7 @@ public sealed class AttentionMetricsUnit(Workspace ws, Experiment experiment, Mo
         meta[StoreKeys.Points] = StoredPoints.Serialize(parts.Select(p =>
             new CapturePoint(p.Path, p.Path, p.Stack, p.Layer, CaptureKind.Module, Cross: p.Cross)));
 
-        MetricsStage.Sync(async () =>
+        return WriteOutput(async () =>
         {
             await using var writer = await VectorStoreWriter.CreateAsync(OutputPath, meta, withMeasure: true);
             foreach (var p in parts)
@@ -78,9 +78,7 @@ public sealed class AttentionMetricsUnit(Workspace ws, Experiment experiment, Mo
                 }
             }
             await writer.CommitAsync();
-            return 0;
         });
-        return [OutputPath];
     }
 
     private static float[] Floats(TorchSharp.torch.Tensor t)

@@ -28,7 +28,6 @@ public sealed class NearestMetricsUnit(Workspace ws, Experiment experiment, Mode
     public override IReadOnlyList<string> Run(RunContext context)
     {
         var k = Experiment.Metrics.Get<NearestMetricSpec>(NearestKind.Key)!.K;
-        var fingerprint = Fingerprint().Value;
         var (checkpointDir, _) = DownloadStage.Result(Ws, Experiment, Model);
         IReadOnlyList<string?>? vocabulary = null;
         try
@@ -37,7 +36,7 @@ public sealed class NearestMetricsUnit(Workspace ws, Experiment experiment, Mode
         }
         catch (NotSupportedException) { /* no tokenizer this version reads: ids only */ }
 
-        MetricsStage.Sync(async () =>
+        return WriteOutput(async fingerprint =>
         {
             var (metadata, blocks) = await VectorStoreReader.ReadAsync(Upstream.OutputPath);
             using var checkpoint = new Checkpoint(checkpointDir);
@@ -53,8 +52,6 @@ public sealed class NearestMetricsUnit(Workspace ws, Experiment experiment, Mode
             meta[StoreKeys.Points] = StoredPoints.Serialize(searched.Select(b => points[b.Key]));
             meta[StoreKeys.K] = k.ToString(CultureInfo.InvariantCulture);
             await NearestStore.WriteAsync(OutputPath, meta, groups, vocabulary);
-            return 0;
         });
-        return [OutputPath];
     }
 }

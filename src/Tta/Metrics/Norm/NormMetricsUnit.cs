@@ -19,19 +19,14 @@ public sealed class NormMetricsUnit(Workspace ws, Experiment experiment, ModelSp
     public const string Format = "norm/1";
     public const string Measure = "l2";
 
-    public override UnitDeclaration Declare() =>
-        new UnitDeclaration(CodeVersion)
-            .Reads(Upstream, ExtractStage.ActivationsFile)
-            .Param("metrics.norm", Experiment.Metrics.Has(NormKind.Key))
-            .Writes(OutputPath);
+    public override UnitDeclaration Declare() => SwitchOnActivations(CodeVersion);
 
     /// <summary>Plain float64 sums, no libtorch: it may run beside a libtorch unit (see <see cref="UnitResources.Torch"/>).</summary>
     public override UnitResources Resources(RunContext context) => UnitResources.Small;
 
     public override IReadOnlyList<string> Run(RunContext context)
     {
-        var fingerprint = Fingerprint().Value;
-        MetricsStage.Sync(async () =>
+        return WriteOutput(async fingerprint =>
         {
             await using var store = await VectorStoreReader.OpenAsync(Upstream.OutputPath);
             var (metadata, points) = (store.Metadata, store.Points);
@@ -64,8 +59,6 @@ public sealed class NormMetricsUnit(Workspace ws, Experiment experiment, ModelSp
                 await writer.WriteAsync(new ActivationPoint(path, stack, -1, null, Measure), values, positions, layers.Count);
             }
             await writer.CommitAsync();
-            return 0;
         });
-        return [OutputPath];
     }
 }

@@ -22,16 +22,11 @@ public sealed class TrajectoryProjectionUnit(Workspace ws, Experiment experiment
     public const string Format = "projection/1";
     public const string CodeVersion = "projection-1";
 
-    public override UnitDeclaration Declare() =>
-        new UnitDeclaration(CodeVersion)
-            .Reads(Upstream, ExtractStage.ActivationsFile)
-            .Param("metrics.projection", Experiment.Metrics.Has(Kind))
-            .Writes(OutputPath);
+    public override UnitDeclaration Declare() => SwitchOnActivations(CodeVersion);
 
     public override IReadOnlyList<string> Run(RunContext context)
     {
-        var fingerprint = Fingerprint().Value;
-        MetricsStage.Sync(async () =>
+        return WriteOutput(async fingerprint =>
         {
             var fits = (await TrajectoryProjection.FitAsync(Upstream.OutputPath)).ToDictionary(f => f.Series, StringComparer.Ordinal);
             var layers = new SortedDictionary<string, List<int>>(StringComparer.Ordinal);
@@ -54,9 +49,7 @@ public sealed class TrajectoryProjectionUnit(Workspace ws, Experiment experiment
                 f => f.Series,
                 f => new ProjectionInfo(f.Stack, [.. layers.GetValueOrDefault(f.Series) ?? []], f.Rows, f.ExplainedVarianceRatio))));
             await writer.CommitAsync();
-            return 0;
         });
-        return [OutputPath];
     }
 
     /// <summary>One series' entry in the <c>tta.projection</c> metadata.</summary>

@@ -27,8 +27,7 @@ public sealed class SimilarityUnit(Workspace ws, Experiment experiment, ModelSpe
 
     public override IReadOnlyList<string> Run(RunContext context)
     {
-        var fingerprint = Fingerprint().Value;
-        return MetricsStage.Sync<IReadOnlyList<string>>(async () =>
+        return WriteOutput(async fingerprint =>
         {
             await using var store = await VectorStoreReader.OpenAsync(Upstream.OutputPath);
             var metadata = store.Metadata;
@@ -48,7 +47,6 @@ public sealed class SimilarityUnit(Workspace ws, Experiment experiment, ModelSpe
             });
             writer.SetMetadata(StoreKeys.Points, StoredPoints.Serialize(written));
             await writer.CommitAsync();
-            return [OutputPath];
         });
     }
 }

@@ -22,16 +22,11 @@ public sealed class TrajectoryMetricsUnit(Workspace ws, Experiment experiment, M
 {
     public const string CodeVersion = "trajectory-1";
 
-    public override UnitDeclaration Declare() =>
-        new UnitDeclaration(CodeVersion)
-            .Reads(Upstream, ExtractStage.ActivationsFile)
-            .Param("metrics.trajectory", Experiment.Metrics.Has(TrajectoryKind.Key))
-            .Writes(OutputPath);
+    public override UnitDeclaration Declare() => SwitchOnActivations(CodeVersion);
 
     public override IReadOnlyList<string> Run(RunContext context)
     {
-        var fingerprint = Fingerprint().Value;
-        MetricsStage.Sync(async () =>
+        return WriteOutput(async fingerprint =>
         {
             var (metadata, blocks) = await VectorStoreReader.ReadAsync(Upstream.OutputPath);
             var trajectories = TrajectoryMetrics.Trajectories(blocks, StoredPoints.Read(metadata, Upstream.OutputPath));
@@ -49,8 +44,6 @@ public sealed class TrajectoryMetricsUnit(Workspace ws, Experiment experiment, M
                 }
             }
             await writer.CommitAsync();
-            return 0;
         });
-        return [OutputPath];
     }
 }
