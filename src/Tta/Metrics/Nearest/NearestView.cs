@@ -19,7 +19,7 @@ public static class NearestView
     public static void Add(ExplorerSet set, string parquet)
     {
         var byteLevel = TokenLabels.IsByteLevel(set.Tokens);
-        var table = set.TokenTable(byteLevel ? "byte-level" : "text");
+        var table = set.TokenTable(byteLevel ? "byte-level" : "plain");
         var (metadata, rows) = NearestRows.Read(parquet);
         var points = StoredPoints.Read(metadata, parquet);
         var result = new Dictionary<string, ViewEntry>(StringComparer.Ordinal);
