@@ -11,6 +11,7 @@ public sealed record PageData(
     IReadOnlyList<PageModel> Models,
     IReadOnlyList<string> Texts,
     IReadOnlyList<PageSet> Sets,
+    IReadOnlyList<TokenTable> TokenTables,
     IReadOnlyList<PageMap> Maps,
     string Yaml,
     IReadOnlyList<PageUnit> Run);

@@ -9,7 +9,7 @@ namespace Tta.Explorer;
 /// its file into its view), in registry order: similarity first (its file's metadata gives the tokens the others are
 /// read against, and the names and depths of the capture points the gallery's captions use).
 /// </summary>
-public sealed class ExplorerSet(Experiment experiment, Func<QuantizedMap, int> addMap)
+public sealed class ExplorerSet(Experiment experiment, string model, Func<QuantizedMap, int> addMap, TokenTables tokenTables)
 {
     /// <summary>The experiment whose page this is (a view reads its settings, e.g. the order of the measures).</summary>
     public Experiment Experiment { get; } = experiment;
@@ -27,6 +27,9 @@ public sealed class ExplorerSet(Experiment experiment, Func<QuantizedMap, int> a
 
     /// <summary>Adds a quantised map to the page; returns its index (what an entry names it by).</summary>
     public int Add(QuantizedMap map) => addMap(map);
+
+    /// <summary>The page's table of this model's vocabulary tokens as <paramref name="reading"/> shows them (shared by its texts).</summary>
+    public TokenTable TokenTable(string reading) => tokenTables.For(model, reading);
 
     /// <summary>The text's tokens as the similarity file records them (read after the similarity view).</summary>
     public string[] Tokens => TokensOf(Metadata ?? throw new InvalidOperationException("the tokens are read after the similarity maps"));

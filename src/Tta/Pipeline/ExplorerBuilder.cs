@@ -18,6 +18,7 @@ namespace Tta.Pipeline;
 public sealed class ExplorerBuilder(Workspace ws, Experiment experiment, MetricKinds kinds)
 {
     private readonly List<QuantizedMap> maps = [];
+    private readonly TokenTables tokenTables = new();
 
     public string PageDir => Path.Combine(ws.FiguresDir, experiment.Name);
 
@@ -66,6 +67,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment, MetricK
             Models: [.. experiment.Models.Select(m => new PageModel(m.Key, m.Id, m.Source, m.Revision, resolved[m.Key].Sha, resolved[m.Key].DType))],
             Texts: [.. experiment.Texts.Select(t => t.Key)],
             Sets: sets,
+            TokenTables: tokenTables.All,
             Maps: [.. maps.Select(q => new PageMap(q.Rows, q.Cols, q.Symmetric, q.Min, q.Scale, q.MaskedCells))],
             Yaml: ExperimentText(ws, experiment),
             Run: RunUnits(ws, experiment, kinds));
@@ -84,7 +86,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment, MetricK
 
     private PageSet BuildSet(ModelSpec m, TextSpec t, out IReadOnlyDictionary<string, string> metadata)
     {
-        var set = new ExplorerSet(experiment, Add);
+        var set = new ExplorerSet(experiment, m.Key, Add, tokenTables);
         foreach (var (kind, unit) in MetricUnits(ws, experiment, m, t, kinds))
         {
             StageRunner.Upstream(unit.ManifestPath, $"{kind.Name} metrics of {experiment.Name}/{m.Key}/{t.Key} (stage Metrics)");

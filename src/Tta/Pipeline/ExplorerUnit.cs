@@ -14,7 +14,7 @@ namespace Tta.Pipeline;
 /// </summary>
 public sealed class ExplorerUnit(Workspace ws, Experiment experiment, MetricKinds kinds) : StageUnit
 {
-    public const string CodeVersion = "explorer-3"; // 2: thumbnails made by the figure units; 3: the figures' layer names, state in the URL
+    public const string CodeVersion = "explorer-4"; // 2: thumbnails made by the figure units; 3: the figures' layer names, state in the URL; 4: nearest tokens as ids and a token table per model
 
     public override string Stage => FiguresStage.Name;
     public override string Key => $"{experiment.Name}/explorer";

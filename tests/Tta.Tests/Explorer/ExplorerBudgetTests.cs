@@ -90,7 +90,7 @@ public class ExplorerBudgetTests(ITestOutputHelper output)
         var data = new PageData("tta explorer · budget", "budget", ExplorerBuilder.ColormapLut("cividis_r"), "#ffffff", "#ff00ff",
             "<start>", [new PageModel("t5-base", "google/t5-base", "hub", "main", "0123456789abcdef0123456789abcdef01234567", "float32"),
                 new PageModel("flan-t5-base", "google/flan-t5-base", "hub", "main", null, "float32")],
-            ["rubric"], sets, [.. maps.Select(q => new PageMap(q.Rows, q.Cols, q.Symmetric, q.Min, q.Scale, q.MaskedCells))],
+            ["rubric"], sets, [], [.. maps.Select(q => new PageMap(q.Rows, q.Cols, q.Symmetric, q.Min, q.Scale, q.MaskedCells))],
             "name: budget\n", []);
         return (data, maps);
     }

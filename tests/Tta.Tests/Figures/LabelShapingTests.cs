@@ -202,7 +202,7 @@ public class LabelShapingTests(ITestOutputHelper output)
         var map = QuantizedMap.From(values, n, n, null);
         var set = new PageSet("m", "intl", labels, [new SimilarityEntry("encoder", "encoder_hidden_states.0", 0, "embeddings", "cosine", 0)], [], [], null, []);
         var data = new PageData("tta explorer · intl", "intl", ExplorerBuilder.ColormapLut("cividis_r"), "#ffffff", "#ff00ff", "<start>",
-            [new PageModel("m", "local/m", "local", "main", null, "float32")], ["intl"], [set],
+            [new PageModel("m", "local/m", "local", "main", null, "float32")], ["intl"], [set], [],
             [new PageMap(map.Rows, map.Cols, map.Symmetric, map.Min, map.Scale, map.MaskedCells)], "name: intl\n", []);
         var page = Path.Combine(dir, name, "index.html");
         Directory.CreateDirectory(Path.GetDirectoryName(page)!);

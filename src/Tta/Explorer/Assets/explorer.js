@@ -423,6 +423,7 @@
     box.replaceChildren(svg);
     $('traj-note').textContent = `PCA over all ${n} layers of the text · PC1 ${pct(p.ratio[0])}, PC2 ${pct(p.ratio[1])} of variance · markers: layers` + (stride > 1 ? ` · every ${stride}th token labelled` : '');
     const nearest = s.nearest ? s.nearest[p.series] : null;
+    const vocabulary = nearest ? data.tokenTables[nearest.tokenTable].tokens : null; // token id → string shown
     let hovered = null;
     svg.addEventListener('mousemove', (ev) => {
       const b = svg.getBoundingClientRect(), X = ev.clientX - b.left, Y = ev.clientY - b.top;
@@ -435,7 +436,7 @@
       const out = ['token: ' + tok(labels, t), p.layerLabels[l]]; // "layer N · point", as the figures say
       if (nearest) for (const [measure, byLayer] of Object.entries(nearest.byMeasure)) {
         const top = (byLayer[String(p.layers[l])] || [])[t];
-        if (top) out.push(`nearest (${measure === 'ip' ? 'inner product' : measure === 'l2' ? 'L2' : measure}): ${top.join(' · ')}`);
+        if (top) out.push(`nearest (${measure === 'ip' ? 'inner product' : measure === 'l2' ? 'L2' : measure}): ${top.map((id) => vocabulary[id]).join(' · ')}`);
       }
       showTip(ev, out, { token: t, layer: p.layers[l] });
     });
