@@ -10,14 +10,15 @@ namespace Tta.Execution;
 /// </summary>
 public static class TorchThreads
 {
-    private static int configured;
+    // libtorch's thread count is its own process-wide setting: set once, and every caller waits until it is.
+    private static readonly Lazy<int> Configured = new(() =>
+    {
+        set_num_threads(Count);
+        return Count;
+    }, LazyThreadSafetyMode.ExecutionAndPublication);
 
     public static int Count => Math.Max(2, Environment.ProcessorCount);
 
     /// <summary>Sets the thread count once per process, before the first unit runs.</summary>
-    public static void Configure()
-    {
-        if (Interlocked.Exchange(ref configured, 1) == 1) return;
-        set_num_threads(Count);
-    }
+    public static void Configure() => _ = Configured.Value;
 }

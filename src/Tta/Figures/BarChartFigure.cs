@@ -13,12 +13,12 @@ public static class BarChartFigure
     public const int MinDataWidth = 160;
 
     public static IReadOnlyList<string> Render(BarChartSpec spec, string pathWithoutExtension, IReadOnlyList<string> formats,
-        int dpi = FigureFiles.DefaultDpi)
+        int dpi = FigureFiles.DefaultDpi, bool thumbnails = false)
     {
         ArgumentNullException.ThrowIfNull(spec);
         var plan = Plan(spec);
         return FigureCommon.WriteAll(pathWithoutExtension, formats, plan.Layout, spec.Title, (_, overlay) => Build(spec, plan, overlay),
-            FigureCommon.Texts(plan.X, plan.Y).Concat([spec.XLabel, spec.YLabel]), dpi);
+            FigureCommon.Texts(plan.X, plan.Y).Concat([spec.XLabel, spec.YLabel]), dpi, thumbnails);
     }
 
     public static FigureLayout ComputeLayout(BarChartSpec spec) => Plan(spec).Layout;

@@ -47,12 +47,12 @@ internal static partial class FigureCommon
     /// <summary>
     /// Writes <c>pathWithoutExtension.{format}</c> for each format, atomically, through <see cref="FigureFiles"/>;
     /// <paramref name="build"/> makes a fresh plot (arguments: true for vector output, and the overlay that takes the
-    /// labels ScottPlot cannot draw, <see cref="LabelOverlay"/>). <paramref name="texts"/> are the strings the plot draws:
-    /// its PDF embeds the pinned font reduced to them (and printable ASCII), and the fonts of the overlay's labels reduced
-    /// to their glyphs.
+    /// labels ScottPlot cannot draw and names the font of those it draws, <see cref="LabelOverlay"/>). <paramref name="texts"/>
+    /// are the strings the plot draws: its PDF embeds the pinned font reduced to them (and printable ASCII), and the fonts
+    /// of the overlay's labels reduced to their glyphs. With <paramref name="thumbnails"/>, the PNG's thumbnail follows it.
     /// </summary>
     public static IReadOnlyList<string> WriteAll(string pathWithoutExtension, IReadOnlyList<string> formats,
-        FigureLayout layout, string title, Func<bool, LabelOverlay, Plot> build, IEnumerable<string> texts, int dpi = FigureFiles.DefaultDpi)
+        FigureLayout layout, string title, Func<bool, LabelOverlay, Plot> build, IEnumerable<string> texts, int dpi, bool thumbnails)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(pathWithoutExtension);
         var wanted = ParseFormats(formats);
@@ -64,9 +64,9 @@ internal static partial class FigureCommon
             {
                 case "png":
                 {
-                    var overlay = new LabelOverlay();
+                    var overlay = new LabelOverlay(FigureFont.Name);
                     using var plot = build(false, overlay);
-                    written.AddRange(FigureFiles.WritePng(path, layout.Width, layout.Height, dpi, canvas =>
+                    written.AddRange(FigureFiles.WritePng(path, layout.Width, layout.Height, dpi, thumbnails, canvas =>
                     {
                         plot.Render(canvas, layout.Width, layout.Height);
                         overlay.Draw(canvas, plot, null, FigureTarget.Png);
@@ -75,7 +75,7 @@ internal static partial class FigureCommon
                 }
                 case "svg":
                 {
-                    var overlay = new LabelOverlay();
+                    var overlay = new LabelOverlay(FigureFont.Name);
                     using var plot = build(true, overlay);
                     if (overlay.IsEmpty)
                         AtomicFile.WriteAllText(path, FigureFiles.NumberSvgIds(plot.GetSvgXml(layout.Width, layout.Height)));
@@ -89,9 +89,8 @@ internal static partial class FigureCommon
                 }
                 case "pdf":
                 {
-                    // Labels name the subset font while this plot is built; the PDF embeds only its glyphs.
-                    var overlay = new LabelOverlay();
-                    using (FigureFont.Use(FigureFont.SubsetName(texts.Append(title))))
+                    // Labels name the subset font; the PDF embeds only its glyphs.
+                    var overlay = new LabelOverlay(FigureFont.SubsetName(texts.Append(title)));
                     using (var plot = build(true, overlay))
                     using (var subsets = overlay.IsEmpty ? null : LabelSubsets.Create(overlay.Texts))
                         AtomicFile.Write(path, stream => FigureFiles.Pdf(stream, title, layout.Width, layout.Height, dpi, canvas =>
@@ -159,8 +158,8 @@ internal static partial class FigureCommon
     }
 
     /// <summary>
-    /// New plot with white backgrounds, no grid, fixed margins and the pinned font on every axis; tick labels the pinned
-    /// font cannot draw alone go to <paramref name="overlay"/>.
+    /// New plot with white backgrounds, no grid, fixed margins and the pinned font (as <paramref name="overlay"/> names it)
+    /// on every axis; tick labels the pinned font cannot draw alone go to <paramref name="overlay"/>.
     /// </summary>
     public static Plot NewPlot(FigureLayout layout, string title, FigureTicks x, FigureTicks y, string xLabel, string yLabel,
         double xMin, double xMax, double yMin, double yMax, float rightPanel, LabelOverlay overlay)
@@ -194,7 +193,7 @@ internal static partial class FigureCommon
             t.Label.FontSize = TitleSize;
             t.Label.Bold = false;
             t.Label.ForeColor = Colors.Black;
-            FigureFont.Apply(t.Label);
+            FigureFont.Apply(t.Label, overlay.FontName);
             t.IsVisible = !string.IsNullOrEmpty(title);
             t.MinimumSize = t.MaximumSize = layout.Top;
 
@@ -225,21 +224,21 @@ internal static partial class FigureCommon
     public static void StyleAxis(IAxis axis, FigureTicks ticks, string label, float panelSize, LabelOverlay overlay)
     {
         axis.TickGenerator = new NumericManual(ticks.Positions, overlay.Ticks(axis, ticks));
-        StyleAxisText(axis, ticks.FontSize, label);
+        StyleAxisText(axis, ticks.FontSize, label, overlay.FontName);
         axis.FrameLineStyle.Width = 0;
         axis.MinimumSize = axis.MaximumSize = panelSize;
     }
 
-    public static void StyleAxisText(IAxis axis, float tickFontSize, string label)
+    public static void StyleAxisText(IAxis axis, float tickFontSize, string label, string fontName)
     {
         axis.TickLabelStyle.FontSize = tickFontSize;
         axis.TickLabelStyle.ForeColor = Colors.Black;
-        FigureFont.Apply(axis.TickLabelStyle);
+        FigureFont.Apply(axis.TickLabelStyle, fontName);
         axis.Label.Text = label;
         axis.Label.FontSize = LabelSize;
         axis.Label.Bold = false;
         axis.Label.ForeColor = Colors.Black;
-        FigureFont.Apply(axis.Label);
+        FigureFont.Apply(axis.Label, fontName);
         axis.MajorTickStyle.Length = TickLength;
         axis.MinorTickStyle.Length = 0;
         if (axis is ScottPlot.AxisPanels.AxisBase panel)
@@ -272,8 +271,8 @@ internal static partial class FigureCommon
         return heatmap;
     }
 
-    /// <summary>A colorbar for <paramref name="heatmap"/> on the right, <paramref name="panelSize"/> pixels wide.</summary>
-    public static void AddColorbar(Plot plot, Heatmap heatmap, FigureTicks ticks, string label, float panelSize)
+    /// <summary>A colorbar for <paramref name="heatmap"/> on the right, <paramref name="panelSize"/> pixels wide, its text in <paramref name="fontName"/>.</summary>
+    public static void AddColorbar(Plot plot, Heatmap heatmap, FigureTicks ticks, string label, float panelSize, string fontName)
     {
         var colorbar = new ColorBar(heatmap, Edge.Right)
         {
@@ -282,7 +281,7 @@ internal static partial class FigureCommon
             MaximumSize = panelSize,
         };
         colorbar.Axis.TickGenerator = new NumericManual(ticks.Positions, ticks.Labels);
-        StyleAxisText(colorbar.Axis, ticks.FontSize, label);
+        StyleAxisText(colorbar.Axis, ticks.FontSize, label, fontName);
         colorbar.Axis.FrameLineStyle.Width = 1;
         plot.Axes.AddPanel(colorbar);
     }

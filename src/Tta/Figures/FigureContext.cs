@@ -9,10 +9,11 @@ namespace Tta.Figures;
 
 /// <summary>
 /// What the figures of one experiment × model × text need besides the data: names for titles, the input tokens, the
-/// figure settings and the output folder.
+/// figure settings and the output folder, and whether each PNG gets a thumbnail for the explorer (<see cref="Thumbnails"/>:
+/// the Figures unit's figures do; a kind passes it to the renderer with the formats and dpi).
 /// </summary>
 public sealed record FigureContext(string ModelKey, string TextKey, IReadOnlyList<string> Tokens, FiguresSpec Spec, string OutputDir,
-    string? Dtype = null)
+    string? Dtype = null, bool Thumbnails = false)
 {
     /// <summary>Start token label of a decoder's shifted-right input.</summary>
     public const string DecoderStart = "<start>";

@@ -23,10 +23,10 @@ public static partial class FigureFiles
     /// Writes <c>pathWithoutExtension.{format}</c> for each requested format. <paramref name="draw"/> draws the figure in
     /// pixels onto a canvas with the typeface to use for text and, for a PDF, the subsets of every font its labels use
     /// (<see cref="LabelSubsets"/>); <paramref name="texts"/> are all the strings it draws (the PDF's font subsets hold
-    /// exactly their glyphs).
+    /// exactly their glyphs). With <paramref name="thumbnails"/>, the PNG's thumbnail follows it (<see cref="WritePng"/>).
     /// </summary>
     internal static IReadOnlyList<string> WriteAll(string pathWithoutExtension, IReadOnlyList<string> formats, FigureLayout layout,
-        string title, int dpi, IEnumerable<string> texts, Action<SKCanvas, SKTypeface, LabelSubsets?, FigureTarget> draw)
+        string title, int dpi, bool thumbnails, IEnumerable<string> texts, Action<SKCanvas, SKTypeface, LabelSubsets?, FigureTarget> draw)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(pathWithoutExtension);
         ArgumentNullException.ThrowIfNull(draw);
@@ -39,7 +39,7 @@ public static partial class FigureFiles
             switch (format)
             {
                 case "png":
-                    written.AddRange(WritePng(path, layout.Width, layout.Height, dpi, canvas => draw(canvas, FigureFont.Typeface, null, FigureTarget.Png)));
+                    written.AddRange(WritePng(path, layout.Width, layout.Height, dpi, thumbnails, canvas => draw(canvas, FigureFont.Typeface, null, FigureTarget.Png)));
                     continue;
                 case "svg":
                     AtomicFile.WriteAllBytes(path, Svg(layout.Width, layout.Height, canvas => draw(canvas, FigureFont.Typeface, null, FigureTarget.Svg)));
@@ -55,13 +55,13 @@ public static partial class FigureFiles
     }
 
     /// <summary>
-    /// Writes the PNG of a W × H raster drawn by <paramref name="draw"/> to <paramref name="path"/> atomically and, while
-    /// the figure is rendered for a Figures unit (<see cref="Thumbnails.Wanted"/>), its thumbnail from the same raster;
-    /// returns the paths written, the PNG first.
+    /// Writes the PNG of a W × H raster drawn by <paramref name="draw"/> to <paramref name="path"/> atomically and, with
+    /// <paramref name="withThumbnail"/> (a figure of a Figures unit, for the explorer), its thumbnail from the same raster
+    /// (<see cref="Thumbnails"/>); returns the paths written, the PNG first.
     /// </summary>
-    public static IReadOnlyList<string> WritePng(string path, int width, int height, int dpi, Action<SKCanvas> draw)
+    public static IReadOnlyList<string> WritePng(string path, int width, int height, int dpi, bool withThumbnail, Action<SKCanvas> draw)
     {
-        var thumbnail = Thumbnails.Wanted ? Thumbnails.PathFor(path) : null;
+        var thumbnail = withThumbnail ? Thumbnails.PathFor(path) : null;
         AtomicFile.WriteAllBytes(path, Png(width, height, dpi, draw, pixels =>
         {
             if (thumbnail is not null) Thumbnails.Write(pixels, thumbnail);

@@ -9,7 +9,8 @@ namespace Tta.Figures;
 /// fonts-dejavu-core; licence in Fonts/LICENSE-DejaVu.txt) so that text metrics and glyphs do not depend on the fonts
 /// installed on the machine. <see cref="EnsureRegistered"/> puts a resolver first in ScottPlot's font chain that
 /// answers every font request with this typeface (or, for a <see cref="SubsetName"/>, with a subset of it) and makes
-/// its name ScottPlot's default. PDFs embed a subset holding only the glyphs they draw (<see cref="FontSubset"/>).
+/// its name ScottPlot's default. PDFs embed a subset holding only the glyphs they draw (<see cref="FontSubset"/>): a plot
+/// built for a PDF names its subset in its labels (<see cref="Apply"/>'s font name, chosen by whoever builds the plot).
 /// </summary>
 public static class FigureFont
 {
@@ -24,12 +25,9 @@ public static class FigureFont
 
     private static readonly Lazy<byte[]> LazyBytes = new(ReadResource, LazyThreadSafetyMode.ExecutionAndPublication);
     private static readonly Lazy<SKTypeface> LazyTypeface = new(() => FromBytes(LazyBytes.Value), LazyThreadSafetyMode.ExecutionAndPublication);
+    // A cache: one typeface per subset name, the same whenever it is made (the name is its character set).
     private static readonly ConcurrentDictionary<string, Lazy<SKTypeface>> Subsets = new(StringComparer.Ordinal);
-    private static readonly Lock Gate = new();
-    private static bool _registered;
-
-    [ThreadStatic]
-    private static string? _current;
+    private static readonly Lazy<bool> Registration = new(Register, LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>The pinned typeface (kept alive for the life of the process).</summary>
     public static SKTypeface Typeface => LazyTypeface.Value;
@@ -61,41 +59,30 @@ public static class FigureFont
         return name;
     }
 
-    /// <summary>The font name <see cref="Apply"/> gives ScottPlot labels on this thread (<see cref="Name"/> unless <see cref="Use"/>d).</summary>
-    public static string CurrentName => _current ?? Name;
-
-    /// <summary>Until disposed, <see cref="Apply"/> on this thread names <paramref name="fontName"/> (e.g. a <see cref="SubsetName"/>).</summary>
-    public static IDisposable Use(string fontName)
-    {
-        var previous = _current;
-        _current = fontName;
-        return new Restore(previous);
-    }
-
     /// <summary>
     /// Idempotent and thread-safe. After it, every ScottPlot label (whatever font name it asks for) is drawn with
     /// <see cref="Typeface"/>, and new label styles default to <see cref="Name"/>.
     /// </summary>
-    public static void EnsureRegistered()
+    public static void EnsureRegistered() => _ = Registration.Value;
+
+    /// <summary>Once per process: ScottPlot's font chain and defaults are its own global state.</summary>
+    private static bool Register()
     {
-        lock (Gate)
-        {
-            if (_registered)
-                return;
-            var typeface = Typeface;
-            Fonts.FontResolvers.Insert(0, new PinnedResolver(typeface));
-            Fonts.Default = Name;
-            Fonts.Sans = Name;
-            Fonts.Serif = Name;
-            Fonts.Monospace = Name;
-            _registered = true;
-        }
+        Fonts.FontResolvers.Insert(0, new PinnedResolver(Typeface));
+        Fonts.Default = Name;
+        Fonts.Sans = Name;
+        Fonts.Serif = Name;
+        Fonts.Monospace = Name;
+        return true;
     }
 
-    /// <summary>Points a ScottPlot label style at the pinned font (<see cref="CurrentName"/>).</summary>
-    public static void Apply(LabelStyle style)
+    /// <summary>
+    /// Points a ScottPlot label style at the pinned font: <paramref name="fontName"/> is <see cref="Name"/>, or for a
+    /// plot built for a PDF its <see cref="SubsetName"/>.
+    /// </summary>
+    public static void Apply(LabelStyle style, string fontName)
     {
-        style.FontName = CurrentName;
+        style.FontName = fontName;
         style.Italic = false;
     }
 
@@ -127,10 +114,5 @@ public static class FigureFont
         public SKTypeface CreateTypeface(string fontName, FontWeight weight, FontSlant slant, FontSpacing width) => Resolve(fontName, typeface);
 
         public SKTypeface CreateTypeface(string fontName, bool bold, bool italic) => Resolve(fontName, typeface);
-    }
-
-    private sealed class Restore(string? previous) : IDisposable
-    {
-        public void Dispose() => _current = previous;
     }
 }

@@ -31,16 +31,17 @@ public static class HeatmapFigure
     /// Writes <c>pathWithoutExtension.{format}</c> for each requested format (png, pdf, svg; case-insensitive,
     /// duplicates ignored), each atomically. Returns the written paths in request order. Identical inputs give
     /// byte-identical files. <paramref name="dpi"/> sets the PDF page size (pixels × 72 / dpi points) and the PNG's
-    /// stated resolution.
+    /// stated resolution. With <paramref name="thumbnails"/>, each PNG also gets its thumbnail (<see cref="Thumbnails"/>),
+    /// listed after it.
     /// </summary>
     public static IReadOnlyList<string> Render(HeatmapSpec spec, string pathWithoutExtension, IReadOnlyList<string> formats,
-        int dpi = FigureFiles.DefaultDpi)
+        int dpi = FigureFiles.DefaultDpi, bool thumbnails = false)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentException.ThrowIfNullOrWhiteSpace(pathWithoutExtension);
         FigureCommon.ParseFormats(formats); // a bad format is reported before a bad spec
         var plan = Plan(spec);
-        return FigureFiles.WriteAll(pathWithoutExtension, formats, plan.Layout, string.Join(" ", plan.TitleLines), dpi, plan.Texts,
+        return FigureFiles.WriteAll(pathWithoutExtension, formats, plan.Layout, string.Join(" ", plan.TitleLines), dpi, thumbnails, plan.Texts,
             (canvas, typeface, subsets, target) => new HeatmapPainter(spec, plan, canvas, typeface, subsets, target).Draw());
     }
 

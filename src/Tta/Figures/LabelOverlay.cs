@@ -11,9 +11,11 @@ namespace Tta.Figures;
 /// fallback fonts, HarfBuzz shaping and bidi (<see cref="LabelText"/>), where and how ScottPlot would have put them: the
 /// same anchor pixel, alignment box (font spacing tall, advance width wide), baseline and rotation. A legend with such a
 /// label is drawn here whole, in ScottPlot's legend style. Figures whose labels the pinned font draws alone leave the
-/// overlay empty and their bytes as they were.
+/// overlay empty and their bytes as they were. It also says which font name the plot's own labels ask ScottPlot for.
 /// </summary>
-internal sealed class LabelOverlay
+/// <param name="fontName">The font name of the plot's ScottPlot labels: <see cref="FigureFont.Name"/>, or for a PDF its
+/// <see cref="FigureFont.SubsetName"/> (the PDF then embeds only the glyphs drawn).</param>
+internal sealed class LabelOverlay(string fontName)
 {
     private readonly List<Entry> entries = [];
     private readonly List<LegendEntry> legend = [];
@@ -31,6 +33,9 @@ internal sealed class LabelOverlay
     private sealed record LegendEntry(string Text, Color Color, float LineWidth, float MarkerSize);
 
     public bool IsEmpty => entries.Count == 0 && legend.Count == 0;
+
+    /// <summary>The font name the plot's ScottPlot labels ask for (<see cref="FigureFont.Apply"/>).</summary>
+    public string FontName { get; } = fontName;
 
     /// <summary>Every text the overlay draws (for the PDF's font subsets).</summary>
     public IEnumerable<string> Texts => entries.Select(e => e.Text).Concat(legend.Select(l => l.Text));

@@ -40,6 +40,6 @@ public static class LayerLines
             // Lines take colours in series order; the unreversed map keeps the first ones dark on white.
             Colormap: c.Spec.Colormap.Replace("_r", "", StringComparison.Ordinal), FirstX: firstX);
         var stem = record.KindStem();
-        return new FigureJob(stem, () => LineFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi), Record: record);
+        return new FigureJob(stem, () => LineFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi, c.Thumbnails), Record: record);
     }
 }

@@ -10,13 +10,13 @@ public static class LineFigure
     public const int MaxLegendEntries = 10;
 
     public static IReadOnlyList<string> Render(LineChartSpec spec, string pathWithoutExtension, IReadOnlyList<string> formats,
-        int dpi = FigureFiles.DefaultDpi)
+        int dpi = FigureFiles.DefaultDpi, bool thumbnails = false)
     {
         ArgumentNullException.ThrowIfNull(spec);
         var plan = Plan(spec);
         var legend = spec.SeriesLabels?.Select(LegendLabel) ?? [];
         return FigureCommon.WriteAll(pathWithoutExtension, formats, plan.Layout, spec.Title, (_, overlay) => Build(spec, plan, overlay),
-            FigureCommon.Texts(plan.X, plan.Y).Concat(legend).Concat([spec.XLabel, spec.YLabel, "± 1 s.d.", $"mean of {spec.Series}"]), dpi);
+            FigureCommon.Texts(plan.X, plan.Y).Concat(legend).Concat([spec.XLabel, spec.YLabel, "± 1 s.d.", $"mean of {spec.Series}"]), dpi, thumbnails);
     }
 
     /// <summary>A series label as the legend shows it: as given (callers make tokens readable), cut at 24 characters.</summary>
@@ -148,7 +148,7 @@ public static class LineFigure
                 plot.Legend.IsVisible = true;
                 plot.Legend.Alignment = Alignment.UpperRight;
                 plot.Legend.FontSize = 10;
-                plot.Legend.FontName = FigureFont.CurrentName;
+                plot.Legend.FontName = overlay.FontName;
                 overlay.TakeLegend(plot, lines);
             }
             else

@@ -18,12 +18,12 @@ public static class ProjectionFigure
         : $"PC{component}";
 
     public static IReadOnlyList<string> Render(ProjectionSpec spec, string pathWithoutExtension, IReadOnlyList<string> formats,
-        int dpi = FigureFiles.DefaultDpi)
+        int dpi = FigureFiles.DefaultDpi, bool thumbnails = false)
     {
         ArgumentNullException.ThrowIfNull(spec);
         var plan = Plan(spec);
         return FigureCommon.WriteAll(pathWithoutExtension, formats, plan.Layout, plan.Title, (_, overlay) => Build(spec, plan, overlay),
-            FigureCommon.Texts(plan.X, plan.Y).Concat(plan.Labels ?? []).Concat([spec.XLabel, spec.YLabel]), dpi);
+            FigureCommon.Texts(plan.X, plan.Y).Concat(plan.Labels ?? []).Concat([spec.XLabel, spec.YLabel]), dpi, thumbnails);
     }
 
     /// <summary>Which tokens get a label: all up to <see cref="MaxLabels"/>, else every k-th.</summary>
@@ -77,7 +77,7 @@ public static class ProjectionFigure
                     var label = plot.Add.Text(plan.Labels[t], xs[^1], ys[^1]);
                     label.LabelFontSize = 9;
                     label.LabelFontColor = color;
-                    FigureFont.Apply(label.LabelStyle);
+                    FigureFont.Apply(label.LabelStyle, overlay.FontName);
                     overlay.Take(label);
                 }
             }

@@ -7,7 +7,8 @@ namespace Tta.Figures;
 /// Small PNG copies of the static figures for the explorer's gallery (a 512-token heatmap is about 6000 px square; the
 /// gallery shows it at <see cref="MaxSide"/> px), made by the Figures unit from the raster it has just drawn — not by
 /// the explorer from the PNG file, whose decoding took two thirds of the explorer's time and ran after every figure
-/// unit. Resampled with a cubic filter, written by our PNG encoder: same raster, same bytes.
+/// unit. Resampled with a cubic filter, written by our PNG encoder: same raster, same bytes. The Figures unit asks for
+/// them through its figure context (<see cref="FigureContext.Thumbnails"/>), which the kinds pass to the renderers.
 /// </summary>
 public static class Thumbnails
 {
@@ -15,25 +16,6 @@ public static class Thumbnails
 
     /// <summary>The folder beside a figure unit's files that holds its thumbnails ('~' starts no figure's file stem).</summary>
     public const string Folder = "~thumbs";
-
-    [ThreadStatic]
-    private static bool wanted;
-
-    /// <summary>
-    /// Runs <paramref name="render"/> on this thread with thumbnails on: every PNG it writes through
-    /// <see cref="FigureFiles.WritePng"/> gets one in <see cref="PathFor"/>, listed after it among the returned paths.
-    /// </summary>
-    public static IReadOnlyList<string> With(Func<IReadOnlyList<string>> render)
-    {
-        ArgumentNullException.ThrowIfNull(render);
-        var before = wanted;
-        wanted = true;
-        try { return render(); }
-        finally { wanted = before; }
-    }
-
-    /// <summary>Whether the figure being rendered on this thread gets a thumbnail (<see cref="With"/>).</summary>
-    public static bool Wanted => wanted;
 
     /// <summary>The thumbnail of the figure file <paramref name="figure"/>: <c>~thumbs/&lt;stem&gt;.png</c> beside it.</summary>
     public static string PathFor(string figure) =>

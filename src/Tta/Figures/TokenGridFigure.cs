@@ -6,12 +6,12 @@ namespace Tta.Figures;
 public static class TokenGridFigure
 {
     public static IReadOnlyList<string> Render(TokenGridSpec spec, string pathWithoutExtension, IReadOnlyList<string> formats,
-        int dpi = FigureFiles.DefaultDpi)
+        int dpi = FigureFiles.DefaultDpi, bool thumbnails = false)
     {
         ArgumentNullException.ThrowIfNull(spec);
         var plan = Plan(spec);
         return FigureCommon.WriteAll(pathWithoutExtension, formats, plan.Layout, spec.Title, (vector, overlay) => Build(spec, plan, vector, overlay),
-            plan.CellText.Concat(FigureCommon.Texts(plan.X, plan.Y, plan.ColorbarTicks)).Concat([spec.XLabel, spec.YLabel, spec.ColorbarLabel]), dpi);
+            plan.CellText.Concat(FigureCommon.Texts(plan.X, plan.Y, plan.ColorbarTicks)).Concat([spec.XLabel, spec.YLabel, spec.ColorbarLabel]), dpi, thumbnails);
     }
 
     public static FigureLayout ComputeLayout(TokenGridSpec spec) => Plan(spec).Layout;
@@ -106,14 +106,14 @@ public static class TokenGridFigure
                     var background = new Color(cell.Red, cell.Green, cell.Blue);
                     var text = plot.Add.Text(label, c + 0.5, spec.Rows - r - 0.5);
                     text.LabelFontSize = plan.FontSize;
-                    text.LabelFontName = FigureFont.CurrentName;
+                    text.LabelFontName = overlay.FontName;
                     text.LabelAlignment = Alignment.MiddleCenter;
                     text.LabelFontColor = FigureCommon.Luminance(background) > 0.35 ? Colors.Black : Colors.White;
                     text.LabelBold = false;
                     overlay.Take(text);
                 }
 
-            FigureCommon.AddColorbar(plot, heatmap, plan.ColorbarTicks, spec.ColorbarLabel, plan.ColorbarPanel);
+            FigureCommon.AddColorbar(plot, heatmap, plan.ColorbarTicks, spec.ColorbarLabel, plan.ColorbarPanel, overlay.FontName);
         });
     }
 }

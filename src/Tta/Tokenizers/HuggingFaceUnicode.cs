@@ -1,11 +1,12 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Tta.Tokenizers;
 
 /// <summary>
-/// Character classes, lower-casing and NFD exactly as Hugging Face's tokenizers applies them, from the tables in
+/// Character classes, lower-casing and NFD exactly as Hugging Face's tokenizers applies them, from the tables of
 /// <see cref="HuggingFaceUnicodeData"/> (generated from the library itself; .NET's own Unicode data is a different
-/// version for each of them). Lookups are a two-stage table: O(1), no allocation.
+/// version for each of them), read once at first use. Lookups are a two-stage table: O(1), no allocation.
 /// </summary>
 public static class HuggingFaceUnicode
 {
@@ -18,20 +19,23 @@ public static class HuggingFaceUnicode
     private static readonly Dictionary<int, int[]> DecompositionMap = [];
     private static readonly Dictionary<int, int> Ranks = [];
 
+    // Compiled optimised at once: it runs once, at the first tokenizer's load, over a million code points.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static HuggingFaceUnicode()
     {
+        var data = HuggingFaceUnicodeData.Load();
         var flags = new ushort[0x110000];
         foreach (var c in Enum.GetValues<HuggingFaceCharClass>())
         {
-            var ranges = Ranges(c);
-            for (var i = 0; i < ranges.Length; i += 2)
-                for (var cp = ranges[i]; cp < ranges[i + 1]; cp++) flags[cp] |= (ushort)c;
+            // Every class but those computed here has the table of its name.
+            if (c is HuggingFaceCharClass.None or HuggingFaceCharClass.NonStarter) continue;
+            foreach (var range in data.Ranges(c.ToString()))
+                for (var cp = range[0]; cp < range[1]; cp++) flags[cp] |= (ushort)c;
         }
-        var order = HuggingFaceUnicodeData.CanonicalOrder;
-        for (var i = 0; i < order.Length; i += 2)
+        foreach (var order in data.Mappings("CanonicalOrder"))
         {
-            flags[order[i]] |= (ushort)HuggingFaceCharClass.NonStarter;
-            Ranks[order[i]] = order[i + 1];
+            flags[order[0]] |= (ushort)HuggingFaceCharClass.NonStarter;
+            Ranks[order[0]] = order[1];
         }
 
         // Identical 256-code-point blocks are stored once.
@@ -52,38 +56,12 @@ public static class HuggingFaceUnicode
         }
         Blocks = [.. blocks];
 
-        foreach (var (cp, to) in Mappings(HuggingFaceUnicodeData.Lowercase))
+        foreach (var lower in data.Mappings("Lowercase"))
         {
-            if (to.Length == 1) LowerSingle[cp] = to[0];
-            else LowerMultiple[cp] = to;
+            if (lower.Length == 2) LowerSingle[lower[0]] = lower[1];
+            else LowerMultiple[lower[0]] = lower[1..];
         }
-        foreach (var (cp, to) in Mappings(HuggingFaceUnicodeData.Decompositions)) DecompositionMap[cp] = to;
-    }
-
-    /// <summary>The generated range table of one class (none for the classes computed here).</summary>
-    private static ReadOnlySpan<int> Ranges(HuggingFaceCharClass c) => c switch
-    {
-        HuggingFaceCharClass.CleanTextRemoves => HuggingFaceUnicodeData.CleanTextRemoves,
-        HuggingFaceCharClass.CleanTextSpace => HuggingFaceUnicodeData.CleanTextSpace,
-        HuggingFaceCharClass.Chinese => HuggingFaceUnicodeData.Chinese,
-        HuggingFaceCharClass.WhiteSpace => HuggingFaceUnicodeData.WhiteSpace,
-        HuggingFaceCharClass.Numeric => HuggingFaceUnicodeData.Numeric,
-        HuggingFaceCharClass.Punctuation => HuggingFaceUnicodeData.Punctuation,
-        HuggingFaceCharClass.NonspacingMark => HuggingFaceUnicodeData.NonspacingMark,
-        HuggingFaceCharClass.CombiningMark => HuggingFaceUnicodeData.CombiningMark,
-        HuggingFaceCharClass.RegexWord => HuggingFaceUnicodeData.RegexWord,
-        HuggingFaceCharClass.RegexSpace => HuggingFaceUnicodeData.RegexSpace,
-        HuggingFaceCharClass.OnigLetter => HuggingFaceUnicodeData.OnigLetter,
-        HuggingFaceCharClass.OnigNumber => HuggingFaceUnicodeData.OnigNumber,
-        HuggingFaceCharClass.OnigSpace => HuggingFaceUnicodeData.OnigSpace,
-        _ => [],
-    };
-
-    private static List<(int, int[])> Mappings(ReadOnlySpan<int> data)
-    {
-        var list = new List<(int, int[])>();
-        for (var i = 0; i < data.Length; i += 2 + data[i + 1]) list.Add((data[i], data.Slice(i + 2, data[i + 1]).ToArray()));
-        return list;
+        foreach (var decomposition in data.Mappings("Decompositions")) DecompositionMap[decomposition[0]] = decomposition[1..];
     }
 
     /// <summary>All classes of a code point (0 for anything outside U+0000..U+10FFFF).</summary>

@@ -139,7 +139,7 @@ public class MetricKindTests
                 var spec = new LineChartSpec(b.Values, b.Positions, b.Dim, null, context.Title(b.Key.Stack, b.Key.Point, "mean"), "Layer", "mean");
                 var record = FigureRecord.Of(b.Key with { Measure = null }, Name, "mean");
                 var stem = record.KindStem();
-                return new FigureJob(stem, () => LineFigure.Render(spec, context.Path(stem), context.Spec.Formats, context.Spec.Dpi), Record: record);
+                return new FigureJob(stem, () => LineFigure.Render(spec, context.Path(stem), context.Spec.Formats, context.Spec.Dpi, context.Thumbnails), Record: record);
             })];
         }
 

@@ -60,7 +60,7 @@ public static class AttentionFigures
                     with { Title = c.Title([.. where, PaperFigures.Title(panel)]), MaskThreshold = threshold };
                 var record = FigureRecord.Of(key, AttentionKind.Key, PaperFigures.Slug(panel));
                 var stem = record.KindStem();
-                jobs.Add(new FigureJob(stem, () => HeatmapFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi), spec, record));
+                jobs.Add(new FigureJob(stem, () => HeatmapFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi, c.Thumbnails), spec, record));
             }
             if (byMeasure.TryGetValue("kernel", out var kernel))
             {
@@ -70,7 +70,7 @@ public static class AttentionFigures
                 var spec = PaperFigures.Kernel(kernel.Values, relative) with { Title = c.Title([.. where, PaperFigures.KernelTitle]) };
                 var record = FigureRecord.Of(key, AttentionKind.Key, KernelSlug);
                 var stem = record.KindStem();
-                jobs.Add(new FigureJob(stem, () => BarChartFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi), Record: record));
+                jobs.Add(new FigureJob(stem, () => BarChartFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi, c.Thumbnails), Record: record));
             }
         }
         return jobs;

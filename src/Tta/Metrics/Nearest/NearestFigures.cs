@@ -52,7 +52,7 @@ public static class NearestFigures
                 ColumnTokens: c.Labels(g.Key.Stack, cols), ColorbarLabel: measureLabel, Colormap: c.Spec.Colormap, FirstRow: low);
             var record = FigureRecord.Of(new ActivationPoint(g.Key.Series, g.Key.Stack, -1), NearestKind.Key, g.Key.Measure);
             var stem = record.KindStem();
-            jobs.Add(new FigureJob(stem, () => TokenGridFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi), Record: record));
+            jobs.Add(new FigureJob(stem, () => TokenGridFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi, c.Thumbnails), Record: record));
         }
         return jobs;
     }

@@ -23,7 +23,7 @@ public static class ProjectionFigures
                 Colormap: c.Spec.Colormap.Replace("_r", "", StringComparison.Ordinal));
             var record = FigureRecord.Of(new ActivationPoint(path.Series, path.Stack, -1), TrajectoryProjectionUnit.Kind, TrajectoryProjection.Measure);
             var stem = record.KindStem();
-            jobs.Add(new FigureJob(stem, () => ProjectionFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi), Record: record));
+            jobs.Add(new FigureJob(stem, () => ProjectionFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi, c.Thumbnails), Record: record));
         }
         return jobs;
     }

@@ -24,7 +24,7 @@ public static class SimilarityFigures
                 XLabel: "Token Position", YLabel: "Token Position", XTicks: labels, YTicks: labels,
                 Colormap: f.Colormap, CellPixels: f.CellPixels, ColorbarLabel: measure);
             var stem = FiguresStage.FileStem(key);
-            jobs.Add(new FigureJob(stem, () => HeatmapFigure.Render(spec, c.Path(stem), f.Formats, f.Dpi), spec,
+            jobs.Add(new FigureJob(stem, () => HeatmapFigure.Render(spec, c.Path(stem), f.Formats, f.Dpi, c.Thumbnails), spec,
                 FigureRecord.Of(key with { Measure = null }, SimilarityKind.Key, key.Measure ?? "")));
             return Task.CompletedTask;
         })).GetAwaiter().GetResult();
