@@ -5,8 +5,8 @@ namespace Tta.Tests;
 
 /// <summary>
 /// Only the models know what a capture point is and which architecture does what: code outside
-/// <c>src/Tta/Models/</c> reads <see cref="Models.CapturePoint"/> fields (or a store's <c>tta.points</c>) and asks the
-/// architecture (<see cref="Models.IArchitecture"/>), so these patterns must not come back there.
+/// <c>src/Tta/Models/</c> reads <see cref="Tta.Models.CapturePoint"/> fields (or a store's <c>tta.points</c>) and asks the
+/// architecture (<see cref="Tta.Models.IArchitecture"/>), so these patterns must not come back there.
 /// </summary>
 public partial class NameParsingTests
 {

@@ -49,7 +49,7 @@ public class ScalarSafetyTests(ITestOutputHelper output)
                 }
             }
             """;
-        var tta = MetadataReference.CreateFromFile(typeof(Models.ScalarOps).Assembly.Location);
+        var tta = MetadataReference.CreateFromFile(typeof(Tta.Models.ScalarOps).Assembly.Location);
         var compilation = ScalarUseFinder.Compile("Snippet", [("Snippet.cs", code)], [tta]);
         Assert.Empty(ScalarUseFinder.Errors(compilation));
         var findings = Finder.Findings(compilation);

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using Tta.Archive;
 using Xunit.Abstractions;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Archive;
 
 /// <summary>
 /// Reliability of archives: nothing absolute leaks into them (files outside the experiment folder go under

@@ -6,7 +6,7 @@ using System.Text.Json.Nodes;
 using Tta.Archive;
 using Tta.Figures;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Archive;
 
 /// <summary>One tiny experiment, fully built and archived once for all archive tests.</summary>
 public sealed class ArchivedTinyExperiment

@@ -1,7 +1,7 @@
 using Tta.Bench;
 using Xunit.Abstractions;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Bench;
 
 [Trait("Lane", "Full")]
 public class FigureBenchmarkTests(ITestOutputHelper output)

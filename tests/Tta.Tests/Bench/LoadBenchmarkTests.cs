@@ -2,7 +2,7 @@ using System.Globalization;
 using Tta.Bench;
 using Xunit.Abstractions;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Bench;
 
 /// <summary>Measures resident memory, so it runs alone (no other test allocating at the same time).</summary>
 [CollectionDefinition(nameof(LoadBenchmarkCollection), DisableParallelization = true)]

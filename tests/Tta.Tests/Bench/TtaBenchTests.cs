@@ -1,6 +1,6 @@
 using Tta.Bench;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Bench;
 
 /// <summary>
 /// tta-bench's command line (./build.sh --target=Bench and --target=Synth run it): its verbs and options, checked before

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Tta.Build;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Build;
 
 /// <summary>
 /// The run as a user starts it: ./build.sh itself (Cake, its Setup and stage tasks, the tta-cli processes), each

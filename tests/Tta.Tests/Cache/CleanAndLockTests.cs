@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Cache;
 
 /// <summary>
 /// Reliability: Clean removes only what tta wrote, in folders tta created; one run lock spans a whole run, so Clean

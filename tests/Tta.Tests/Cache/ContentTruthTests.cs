@@ -3,7 +3,9 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Tta.Core;
 
-namespace Tta.Tests;
+using Tta.Tests.Download;
+
+namespace Tta.Tests.Cache;
 
 /// <summary>
 /// Reliability: every file a unit depends on is identified by its content. Damaged converted models, modified Hub

@@ -1,4 +1,4 @@
-namespace Tta.Tests;
+namespace Tta.Tests.Cache;
 
 /// <summary>
 /// An experiment name stays bound to its file (results are stored by name), and results no experiment describes any

@@ -1,6 +1,6 @@
 using Tta.Cache;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Cache;
 
 /// <summary>A unit's fingerprint is computed once per unit and run: Check computes it, Run and the unit's own files reuse it.</summary>
 public class FingerprintOnceTests

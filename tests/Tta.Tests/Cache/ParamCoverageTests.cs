@@ -6,7 +6,7 @@ using Tta.Config;
 using Tta.Execution;
 using Tta.Metrics;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Cache;
 
 /// <summary>
 /// Every field of every experiment section reaches the params of the units that read it: a reflection test lists the

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Tta.Build;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Cli;
 
 /// <summary>
 /// tta-cli's command line, made by System.CommandLine from its verb classes: each verb's help, did-you-mean for a

@@ -2,7 +2,7 @@ using System.Text;
 using Tta.Config;
 using Tta.Metrics;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Config;
 
 public class ExperimentLoaderTests
 {

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using Tta.Config;
 using Tta.Models;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Config;
 
 /// <summary>
 /// Reliability of messages: bad input names the file, the line and the key, stops before anything is written, and

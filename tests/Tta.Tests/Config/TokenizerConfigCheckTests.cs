@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 
-namespace Tta.Tests;
+using Tta.Tests.Download;
+
+namespace Tta.Tests.Config;
 
 /// <summary>
 /// A tokenizer whose ids reach past config.json's vocab_size is refused before any stage runs, naming both files,

@@ -1,7 +1,7 @@
 using Xunit.Abstractions;
 using Tta.Core;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Core;
 
 /// <summary>
 /// Reliability: temporary files never outlive a run. A crashed writer's leftovers are removed at the start of the next

@@ -4,7 +4,9 @@ using Tta.Models;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
-namespace Tta.Tests;
+using Tta.Tests.Archive;
+
+namespace Tta.Tests.Docs;
 
 /// <summary>
 /// The README lane: every <c>./build.sh …</c> command the repository's Markdown documents show (README.md and the

@@ -1,6 +1,6 @@
 using Tta.Download.Hub;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Download;
 
 /// <summary>The Hub client on its cache alone: offline runs, a hand-laid huggingface_hub cache, an unwritable cache.</summary>
 public partial class HubClientTests

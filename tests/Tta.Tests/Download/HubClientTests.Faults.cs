@@ -1,7 +1,7 @@
 using System.Text;
 using Tta.Download.Hub;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Download;
 
 /// <summary>The Hub client under faults: dropped, corrupt, slow and stalled transfers, retries with backoff, auth, errors and redirects.</summary>
 public partial class HubClientTests

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Tta.Download.Hub;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Download;
 
 /// <summary>
 /// The Hugging Face Hub client against a fake Hub on 127.0.0.1 (<see cref="FakeHub"/>): what it downloads and how it lays

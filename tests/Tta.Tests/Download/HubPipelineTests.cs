@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Tta.Store;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Download;
 
 /// <summary>A <c>source: hub</c> model through the real stages, against a fake Hub on 127.0.0.1.</summary>
 [Trait("Lane", "Full")]

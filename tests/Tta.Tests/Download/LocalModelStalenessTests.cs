@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Download;
 
 /// <summary>
 /// A <c>source: local</c> model's Download unit records the folder's checkpoint files (config, weights, tokenizer);

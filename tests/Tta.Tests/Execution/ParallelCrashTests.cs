@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Xunit.Abstractions;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Execution;
 
 /// <summary>
 /// A run with several units in flight (<c>--jobs=2</c>) killed with SIGKILL part-way: whatever it left behind, the

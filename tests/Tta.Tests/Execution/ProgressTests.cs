@@ -3,7 +3,7 @@ using Tta.Config;
 using Tta.Metrics;
 using Tta.Execution;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Execution;
 
 /// <summary>Progress of running units: what Extract reports (bytes loaded, layer i/N), and how it is shown.</summary>
 public class ProgressTests

@@ -4,7 +4,7 @@ using Tta.Cache;
 using Xunit.Abstractions;
 using Tta.Core;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Execution;
 
 /// <summary>
 /// Scale-out (issue #15) with real processes: the same experiment built one unit at a time, two at a time and as Slurm

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Tta.Config;
 using Tta.Execution.Slurm;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Execution;
 
 /// <summary>The Slurm client's pure parts: what it passes to sbatch, how it reads Slurm's output, how it reports.</summary>
 public sealed class SlurmClientTests

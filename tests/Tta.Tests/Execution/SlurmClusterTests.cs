@@ -4,7 +4,7 @@ using Tta.Config;
 using Tta.Execution.Slurm;
 using Xunit.Abstractions;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Execution;
 
 /// <summary>The Slurm client and runner against the real single-node cluster (tests/slurm/cluster.sh).</summary>
 [Trait("Lane", "Full")]

@@ -1,4 +1,4 @@
-namespace Tta.Tests;
+namespace Tta.Tests.Execution;
 
 /// <summary>Every test that needs the Slurm cluster shares one start and stop of it.</summary>
 [CollectionDefinition("slurm")]

@@ -9,7 +9,7 @@ using Tta.Metrics.Projection;
 using Tta.Metrics.Similarity;
 using Tta.Store;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Explorer;
 
 /// <summary>
 /// The explorer's size budget at real scale: two T5-base-shaped models (encoder and decoder, 13 hidden states each,
@@ -68,10 +68,10 @@ public class ExplorerBudgetTests(ITestOutputHelper output)
                     for (var m = 0; m < 2; m++)
                     {
                         maps.Add(QuantizedMap.From(computed[m], Tokens, Tokens, null));
-                        similarity.Add(new SimilarityEntry(stack, point, l, Figures.LayerNames.Join([stack, $"layer {l}", point]), SimilarityMap.Measures[m], maps.Count - 1));
+                        similarity.Add(new SimilarityEntry(stack, point, l, Tta.Figures.LayerNames.Join([stack, $"layer {l}", point]), SimilarityMap.Measures[m], maps.Count - 1));
                     }
                 }
-                var fields = new Models.OutputFields(stack, stack + "_");
+                var fields = new Tta.Models.OutputFields(stack, stack + "_");
                 var fit = TrajectoryProjection.Fit(blocks, StoredPoints.Of(Enumerable.Range(0, HiddenStates).Select(fields.HiddenState)))[0];
                 var x = new float[Tokens * HiddenStates];
                 var y = new float[Tokens * HiddenStates];

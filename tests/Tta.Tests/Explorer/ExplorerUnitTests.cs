@@ -2,7 +2,9 @@ using System.Text.RegularExpressions;
 using Tta.Explorer;
 using Tta.Pipeline;
 
-namespace Tta.Tests;
+using Tta.Tests.Archive;
+
+namespace Tta.Tests.Explorer;
 
 /// <summary>The explorer as a stage unit: rebuilt when, and only when, something it shows changed.</summary>
 public class ExplorerUnitTests

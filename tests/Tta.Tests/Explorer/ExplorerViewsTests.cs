@@ -1,6 +1,6 @@
 using Xunit.Abstractions;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Explorer;
 
 /// <summary>
 /// The explorer of an experiment that computes similarity maps only (bert-tiny, no attention, projection or nearest

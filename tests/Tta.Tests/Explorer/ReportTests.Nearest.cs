@@ -6,7 +6,7 @@ using Tta.Figures;
 using Tta.Metrics.Nearest;
 using Tta.Store;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Explorer;
 
 /// <summary>The nearest tokens on the explorer page: token ids per entry, their strings once per model in a token table.</summary>
 public partial class ReportTests

@@ -6,7 +6,7 @@ using PuppeteerSharp;
 using Tta.Figures;
 using Tta.Store;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Explorer;
 
 /// <summary>
 /// The explorer's layer names (the figures' titles), its tabs (only the views it has data for) and its state in the URL

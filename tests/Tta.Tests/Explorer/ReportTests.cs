@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 using Tta.Metrics.Nearest;
 using Tta.Store;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Explorer;
 
 /// <summary>
 /// The explorer page (figures/&lt;experiment&gt;/index.html) of a real flan-t5-tiny run, in Debian's Chromium driven by

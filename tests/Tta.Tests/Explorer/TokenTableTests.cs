@@ -1,6 +1,6 @@
 using Tta.Explorer;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Explorer;
 
 public class TokenTableTests
 {

@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 using Tta.Store;
 using static TorchSharp.torch;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Extract;
 
 /// <summary>Runs real tta-cli processes of a model 1 GB large: alone, not beside other tests.</summary>
 [CollectionDefinition(nameof(GcStormCollection), DisableParallelization = true)]

@@ -4,7 +4,7 @@ using Tta.Figures;
 using Xunit.Abstractions;
 using Tta.Metrics.Attention;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Figures;
 
 /// <summary>
 /// What a reader of a 512-token figure gets: every token as a label in the PDF text (read back by poppler's pdftotext),

@@ -6,7 +6,7 @@ using SkiaSharp;
 using Tta.Figures;
 using Tta.Metrics.Attention;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Figures;
 
 public class FigureTests
 {

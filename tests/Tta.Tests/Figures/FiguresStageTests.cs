@@ -10,7 +10,7 @@ using Tta.Metrics.Nearest;
 using Tta.Pipeline;
 using Tta.Store;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Figures;
 
 /// <summary>The Figures stage on the optional metrics: files per kind, their validity and content, selective reruns.</summary>
 [Trait("Lane", "Full")]

@@ -8,7 +8,7 @@ using HbBuffer = HarfBuzzSharp.Buffer;
 using Tta.Pipeline;
 using Tta.Metrics.Similarity;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Figures;
 
 /// <summary>
 /// Labels outside Latin script: CJK, emoji (a ZWJ sequence among them) and Arabic are drawn with glyphs, not tofu boxes,

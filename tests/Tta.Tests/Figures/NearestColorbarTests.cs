@@ -2,7 +2,7 @@ using System.Globalization;
 using Tta.Figures;
 using Xunit.Abstractions;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Figures;
 
 /// <summary>
 /// The nearest grid's colour bar spans the scores' own range, often a narrow one: it must still carry several readable

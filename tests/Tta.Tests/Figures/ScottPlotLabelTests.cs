@@ -4,7 +4,7 @@ using SkiaSharp;
 using Tta.Figures;
 using Xunit.Abstractions;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Figures;
 
 /// <summary>
 /// Token labels outside Latin script in the figures ScottPlot draws — the nearest-token grid (cells and column ticks),

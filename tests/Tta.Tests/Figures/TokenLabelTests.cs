@@ -1,7 +1,7 @@
 using System.Text;
 using Tta.Figures;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Figures;
 
 /// <summary>Token strings as readers see them: SentencePiece, byte-level BPE, byte fallback, whitespace, cutting.</summary>
 public class TokenLabelTests

@@ -12,7 +12,7 @@ using Tta.Pipeline;
 using Tta.Metrics.Trajectory;
 using Tta.Store;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Metrics;
 
 /// <summary>
 /// The metric kind registry: the <c>norm</c> kind against an independent computation, and a kind defined here, in the
@@ -59,7 +59,7 @@ public class MetricKindTests
         }
 
         // One line figure per series, recorded as a norm figure for the gallery.
-        var experiment = Config.ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.Default);
+        var experiment = Tta.Config.ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.Default);
         var figures = new FiguresUnit(Workspace.At(ws.Root, ws.CacheDir, ws.FiguresDir), experiment, experiment.Models[0], experiment.Texts[0], MetricKinds.Default);
         var records = FiguresUnit.Records(UnitManifest.TryRead(figures.ManifestPath)!);
         var normFigure = Assert.Single(records, r => r.Value.Kind == "norm");

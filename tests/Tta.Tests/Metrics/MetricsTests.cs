@@ -11,7 +11,7 @@ using Tta.Metrics.Nearest;
 using Tta.Metrics.Similarity;
 using Tta.Metrics.Trajectory;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Metrics;
 
 /// <summary>
 /// The metrics against straightforward loop computations, the T5 kernel against transformers' position bias, and the

@@ -4,7 +4,9 @@ using Tta.Figures;
 using Xunit.Abstractions;
 using Tta.Metrics.Nearest;
 
-namespace Tta.Tests;
+using Tta.Tests.Tokenizers;
+
+namespace Tta.Tests.Metrics;
 
 /// <summary>
 /// nearest.parquet names its tokens for every kind of tokenizer, and the nearest grid shows them as text: each model

@@ -6,7 +6,7 @@ using Tta.Metrics;
 using Tta.Metrics.Projection;
 using Tta.Store;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Metrics;
 
 /// <summary>
 /// The trajectory projection (metrics.projection) against an independent PCA (power iteration on the covariance, in
@@ -70,9 +70,9 @@ public class ProjectionTests
         // A module capture point and a per-head block are no trajectory vectors.
         blocks.Add(new VectorBlock(new ActivationPoint("encoder.layer.0.attention.self.query", "encoder", 0), 6, 5, new float[30]));
 
-        var encoder = new Models.OutputFields("encoder", "encoder_");
+        var encoder = new Tta.Models.OutputFields("encoder", "encoder_");
         var points = StoredPoints.Of([.. Enumerable.Range(0, 3).Select(encoder.HiddenState),
-            new Models.CaptureSite("encoder", 0, "encoder.layer.0.attention.self").Part("query", Models.CaptureKind.Query)]);
+            new Tta.Models.CaptureSite("encoder", 0, "encoder.layer.0.attention.self").Part("query", Tta.Models.CaptureKind.Query)]);
         var fit = Assert.Single(TrajectoryProjection.Fit(blocks, points));
         Assert.Equal(("encoder_hidden_states", "encoder", 18, 5), (fit.Series, fit.Stack, fit.Rows, fit.Dim));
         var (mean, reference) = ReferencePca(rows);

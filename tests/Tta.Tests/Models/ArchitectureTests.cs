@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using Tta.Models;
 using static TorchSharp.torch;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Models;
 
 /// <summary>Each architecture's facts (<see cref="IArchitecture"/>) against the fixture checkpoints' own files.</summary>
 public class ArchitectureTests
@@ -42,7 +42,7 @@ public class ArchitectureTests
         var key = architecture.InputEmbeddingKeys.First(weights.Entries.ContainsKey);
         Assert.Equal([config["vocab_size"]!.GetValue<long>(), config[hiddenKey]!.GetValue<long>()], weights.Entries[key].Shape);
         using var checkpoint = new Checkpoint(dir);
-        using var embeddings = Metrics.Nearest.NearestTokens.LoadEmbeddings(checkpoint);
+        using var embeddings = Tta.Metrics.Nearest.NearestTokens.LoadEmbeddings(checkpoint);
         Assert.Equal(weights.Entries[key].Shape, embeddings.shape);
 
         // One text's inputs: encoder–decoders get the text shifted right behind decoder_start_token_id.
@@ -74,7 +74,7 @@ public class ArchitectureTests
         Assert.Equal(kinds.Order(), model.Architecture.QueryKeyKinds.Order());
         var ids = new long[] { 5, 9, 14, 3 };
         using var capture = new ActivationCapture(AttentionCaptures.Filter(model.Architecture, [0]));
-        var parts = Metrics.Attention.AttentionDecomposition.Run(model, ids, capture);
+        var parts = Tta.Metrics.Attention.AttentionDecomposition.Run(model, ids, capture);
         Assert.NotEmpty(parts);
         // Only block 0 (and tables outside blocks), only scores, probabilities and those kinds.
         Assert.All(capture.Captured, c => Assert.True(c.Point.Layer is 0 or -1, c.Point.Name));

@@ -3,7 +3,7 @@ using Tta.Models;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Models;
 
 public class BertTests(ITestOutputHelper output)
 {

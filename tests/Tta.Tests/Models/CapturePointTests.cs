@@ -7,7 +7,7 @@ using Tta.Models;
 using Tta.Store;
 using static TorchSharp.torch;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Models;
 
 /// <summary>
 /// Capture points are records the models make where they record. Checked against the Hugging Face names of every

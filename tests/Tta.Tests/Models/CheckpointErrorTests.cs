@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using Tta.Models;
 using static TorchSharp.torch;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Models;
 
 /// <summary>For every architecture: an unsupported model_type, and missing plus misshaped tensors, each give one clear error.</summary>
 public class CheckpointErrorTests

@@ -3,7 +3,7 @@ using Tta.Models;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Models;
 
 /// <summary>Falcon, GPT-2 and Llama against the reference fixtures and against themselves (padding, causality).</summary>
 public class DecoderModelTests(ITestOutputHelper output)

@@ -2,7 +2,7 @@ using Tta.Models;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Models;
 
 /// <summary>
 /// The <c>forward</c> verb's runner on every fixture: every tensor of expected.safetensors (inputs and the four Falcon

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using Tta.Models;
 using static TorchSharp.torch;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Models;
 
 /// <summary>
 /// The estimate printed before a model loads counts the config's own layers and sizes: Falcon-7b in bf16 fits a

@@ -1,7 +1,7 @@
 using Tta.Models;
 using static TorchSharp.torch;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Models;
 
 public class SafetensorsTests
 {

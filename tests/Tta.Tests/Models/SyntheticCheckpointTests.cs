@@ -4,7 +4,7 @@ using Tta.Models;
 using Tta.Tokenizers;
 using static TorchSharp.torch;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Models;
 
 /// <summary>
 /// Synthetic checkpoints have the published models' parameter counts, files and shards, load into our architectures

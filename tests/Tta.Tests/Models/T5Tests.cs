@@ -2,7 +2,7 @@ using Tta.Models;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Models;
 
 public class T5Tests(ITestOutputHelper output)
 {

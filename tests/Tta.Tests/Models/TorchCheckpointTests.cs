@@ -3,7 +3,7 @@ using Tta.Models;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Models;
 
 /// <summary>
 /// pytorch_model.bin support (zip and legacy torch.save files, sharded indexes) against the same fixtures' safetensors,

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Tta.Store;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Pipeline;
 
 /// <summary>The stage cache end to end on a tiny local model: skipping, selective reruns, crash safety, bad input.</summary>
 public class PipelineTests
@@ -25,7 +25,7 @@ public class PipelineTests
         foreach (var text in new[] { "one", "two" })
             await AssertCosineDiagonalIsOne(ws, text);
         var figures = Directory.GetFiles(ws.FiguresDir, "*", SearchOption.AllDirectories)
-            .Where(f => Path.GetFileName(f) != Cache.OwnedFolder.MarkerName).ToArray();
+            .Where(f => Path.GetFileName(f) != Tta.Cache.OwnedFolder.MarkerName).ToArray();
         // 2 texts × hidden_states.0..2 × {cosine, dot} × {png, pdf}, the explorer page and a thumbnail per PNG
         Assert.Equal(2 * 3 * 2 * 2 + 1 + 2 * 3 * 2, figures.Length);
         var report = File.ReadAllText(Path.Combine(ws.FiguresDir, "tiny", "index.html"));

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using Parquet;
 using Xunit.Abstractions;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Store;
 
 /// <summary>
 /// Every kind of Parquet file tta writes uses one codec, Snappy (as src/Tta/Store/README.md says), so a reader without the optional

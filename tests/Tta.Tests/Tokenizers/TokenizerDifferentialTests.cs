@@ -4,7 +4,7 @@ using Tta.Bench;
 using Tta.Tokenizers;
 using Xunit.Abstractions;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Tokenizers;
 
 /// <summary>
 /// Differential tests against the real tokenizers, run through node (tests/tokenizer-oracle): Hugging Face's Rust

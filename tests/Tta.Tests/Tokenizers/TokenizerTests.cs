@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Tta.Tokenizers;
 
-namespace Tta.Tests;
+namespace Tta.Tests.Tokenizers;
 
 /// <summary>
 /// Every fixture tokenizer (ids from Hugging Face tokenizers 0.23.2 / sentencepiece 0.2.2) against our implementations:

@@ -1,7 +1,9 @@
 using System.Text.Json.Nodes;
 using Tta.Tokenizers;
 
-namespace Tta.Tests;
+using Tta.Tests.Download;
+
+namespace Tta.Tests.Tokenizers;
 
 public class WordPieceTests
 {
