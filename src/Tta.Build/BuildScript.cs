@@ -21,11 +21,13 @@ public static class BuildScript
         if (KnownOptions.Problem(given) is { } option) return option;
         if (KnownOptions.NotForTarget(given, KnownTargets.Find(target)!.Name) is { } misplaced) return misplaced;
         bool Has(string name) => given.Any(g => string.Equals(g.Name, name, StringComparison.OrdinalIgnoreCase));
+        string? Get(string name) => given.LastOrDefault(g => string.Equals(g.Name, name, StringComparison.OrdinalIgnoreCase)).Value;
+        // Test's lane is checked here too, so a bad one is bad input (exit 2) like every other option value.
+        if (Get("lane") is { } lane && lane is not ("fast" or "full")) return $"--lane must be fast or full, not '{lane}'";
         if (!KnownTargets.Find(target)!.RunsStages)
             return Has("dry-run")
                 ? $"--dry-run lists what a run would build; it applies to the targets that run stages ({string.Join(", ", KnownTargets.All.Where(t => t.RunsStages).Select(t => t.Name))}), not {KnownTargets.Find(target)!.Name}"
                 : null;
-        string? Get(string name) => given.LastOrDefault(g => string.Equals(g.Name, name, StringComparison.OrdinalIgnoreCase)).Value;
         var experiments = given.Where(g => string.Equals(g.Name, "experiment", StringComparison.OrdinalIgnoreCase) && g.Value is not null)
             .SelectMany(g => g.Value!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
         try

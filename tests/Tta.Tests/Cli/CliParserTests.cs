@@ -162,4 +162,14 @@ public class CliParserTests
         Assert.NotNull(BuildScript.Problem("Clean", [("jobs", "2")], ws.Root));
         Assert.NotEmpty(TtaCli.Command().Parse(["clean", "--jobs=2"]).Errors);
     }
+
+    [Fact]
+    public void TheTestLaneIsCheckedWithTheOtherOptionValues()
+    {
+        var root = Repo.TempDir();
+        Assert.Equal("--lane must be fast or full, not 'bogus'", BuildScript.Problem("Test", [("lane", "bogus")], root));
+        Assert.Null(BuildScript.Problem("Test", [("lane", "fast")], root));
+        Assert.Null(BuildScript.Problem("Test", [("lane", "full")], root));
+        Assert.NotNull(BuildScript.Problem("Figures", [("lane", "fast")], root)); // Test's option only
+    }
 }

@@ -199,6 +199,7 @@ public class ReadmeCommandTests(ITestOutputHelper log)
             Check: (l, r) =>
             {
                 Refused(r, "--lane must be fast or full, not 'nosuch'");
+                Assert.Equal(2, r.Code); // bad input, checked before anything runs
                 Assert.DoesNotContain("Test run for", r.Output);
                 Assert.Contains("--filter \\\"Lane!=Full\\\"", File.ReadAllText(Path.Combine(Repo.Root, "build", "build.cake")));
             }),
