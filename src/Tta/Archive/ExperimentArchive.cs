@@ -1,14 +1,8 @@
 using System.Globalization;
-using System.IO.Compression;
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Tta.Cache;
 using Tta.Config;
 using Tta.Core;
-using Tta.Download;
-using Tta.Extract;
 using Tta.Figures;
 using Tta.Metrics;
 using Tta.Pipeline;
