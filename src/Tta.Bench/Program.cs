@@ -18,7 +18,7 @@ namespace Tta.Bench
         /// <summary>Each verb's options (all take a value); every verb also takes --root.</summary>
         private static readonly Dictionary<string, string[]> VerbOptions = new()
         {
-            ["bench"] = ["only", "tokens", "falcon-layers", "repeats", "work", "jobs", "store-sizes", "load-bytes", "figure-sizes", "child", "model", "text", "dtype"],
+            ["bench"] = ["only", "tokens", "falcon-layers", "repeats", "work", "jobs", "store-sizes", "load-bytes", "load-layers", "figure-sizes", "child", "model", "text", "dtype"],
             ["synth"] = ["shape", "out", "dtype", "layers", "shards", "weights"],
         };
 
@@ -57,7 +57,7 @@ namespace Tta.Bench
         private const string UsageText = """
             usage: tta-bench <verb> [options]
               bench  [--only=store,load,memory,extract,figures,tokenizers,scaleout] [--tokens=N] [--falcon-layers=N]
-                     [--repeats=N] [--work=DIR] [--jobs=N] [--store-sizes=P,T,D] [--load-bytes=N] [--figure-sizes=N,T,PX]
+                     [--repeats=N] [--work=DIR] [--jobs=N] [--store-sizes=P,T,D] [--load-bytes=N] [--load-layers=N] [--figure-sizes=N,T,PX]
                      benchmarks printing ratios against baselines measured in the same run
               synth  --shape=NAME --out=DIR [--dtype=float32|bfloat16|float16] [--layers=N] [--shards=N] [--weights=random|empty]
                      write a synthetic checkpoint of a real model's shape (t5-base, flan-t5-base, flan-t5-xl, falcon-7b,
@@ -92,7 +92,8 @@ namespace Tta.Bench
                 StoreBenchmark.Run(log, work, s[0], s[1], s[2]);
             }
             if (Wanted("load"))
-                LoadBenchmark.Run(log, work, long.Parse(o.Get("load-bytes") ?? (1L << 30).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture));
+                LoadBenchmark.Run(log, work, long.Parse(o.Get("load-bytes") ?? (1L << 30).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture),
+                    Sizes("load-layers")?[0]);
             if (Wanted("memory"))
                 ModelBenchmark.RunMemory(log, work, Sizes("tokens")?[0] ?? 512, Sizes("falcon-layers")?[0] ?? 4);
             if (Wanted("extract"))

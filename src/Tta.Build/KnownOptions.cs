@@ -51,6 +51,8 @@ public static class KnownOptions
         new("only", Value, "Bench: which benchmarks (store, load, memory, extract, figures, tokenizers, scaleout)", ["Bench"]),
         new("tokens", Value, "Bench: text length of memory and extract (default 512)", ["Bench"]),
         new("falcon-layers", Value, "Bench: blocks of the Falcon-7b shape in memory (default 4, 32 = full)", ["Bench"]),
+        new("load-layers", Value, "Bench: blocks per stack of load's Flan-T5-xl-shaped checkpoint (default 24 = full, 11.4 GB; 0 leaves it out)", ["Bench"]),
+        new("load-bytes", Value, "Bench: size in bytes of load's bfloat16 checkpoint (default 1 GiB)", ["Bench"]),
         new("repeats", Value, "Bench: processes of each kind in extract (default 3)", ["Bench"]),
         new("lane", Value, "Test: fast (the unit tests, under 2 minutes) or full (default: every test, as CI runs them)", ["Test"]),
         new("poll-seconds", Value, "Slurm: seconds between squeue polls (default 5)", Stages, Forwarded: true),

@@ -142,13 +142,32 @@ public sealed class Checkpoint : IDisposable
             throw new InvalidDataException(sb.ToString());
         }
         loaded.UnionWith(used);
-        // File bytes straight into each parameter's storage (converted chunk-wise if needed); a few tensors at a time,
-        // since one thread copying out of the page cache and faulting in fresh pages does not saturate memory.
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Clamp(Environment.ProcessorCount, 1, 4) };
+        // A tensor stored in the parameter's dtype becomes a view of the mapped file (no copy: the weights are in
+        // memory once); the others are read and converted into the parameter's storage.
+        var mapped = new List<(StoredTensor Entry, Tensor Target)>();
+        var copied = new List<(StoredTensor Entry, Tensor Target)>();
+        foreach (var r in reads)
+        {
+            if (r.Target.device_type == DeviceType.CPU && r.Target.dtype == r.Entry.DType && r.Entry.MapView() is { } view)
+            {
+                using (view) r.Target.set_(view);
+                mapped.Add(r);
+            }
+            else copied.Add(r);
+        }
         progress?.LoadingBytes(reads.Sum(r => r.Entry.SpanBytes));
+        // Then the pages are read in, in pieces on a few threads (one faulting thread leaves the disk and the page
+        // cache idle between requests), so the load ends with the weights in memory.
+        var pieces = mapped.SelectMany(r => Pieces(r.Entry, NativeTensor.FirstElement(r.Target)));
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = ReadThreads };
         try
         {
-            Parallel.ForEach(reads.OrderByDescending(r => r.Entry.ElementCount), parallel, r =>
+            Parallel.ForEach(pieces, parallel, p =>
+            {
+                MappedFile.Prefault(p.Start, p.Bytes, p.Entry.File);
+                progress?.Loaded(p.Bytes);
+            });
+            Parallel.ForEach(copied.OrderByDescending(r => r.Entry.ElementCount), parallel, r =>
             {
                 r.Entry.ReadInto(r.Target);
                 progress?.Loaded(r.Entry.SpanBytes);
@@ -158,6 +177,18 @@ public sealed class Checkpoint : IDisposable
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
         }
+    }
+
+    /// <summary>Threads reading weights: enough to keep a disk's queue and the page cache busy, measured on 2 cores.</summary>
+    private static int ReadThreads => Math.Clamp(Environment.ProcessorCount, 1, 4);
+
+    /// <summary>Bytes one prefault call covers: small enough to spread a shard over the threads and report progress.</summary>
+    private const long PieceBytes = 64L << 20;
+
+    private static IEnumerable<(StoredTensor Entry, nint Start, long Bytes)> Pieces(StoredTensor entry, nint start)
+    {
+        var bytes = entry.SpanBytes;
+        for (long at = 0; at < bytes; at += PieceBytes) yield return (entry, start + (nint)at, Math.Min(PieceBytes, bytes - at));
     }
 
     public void Dispose()

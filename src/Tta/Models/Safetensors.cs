@@ -15,12 +15,14 @@ public sealed record SafetensorsEntry(string Name, string DType, long[] Shape, l
 }
 
 /// <summary>
-/// Reads a safetensors file with positional reads: each tensor's bytes go straight from the file into their final
-/// torch storage (see <see cref="StoredTensor"/>), never through a memory map or a managed copy of the whole file.
+/// Reads a safetensors file: a checkpoint load maps it (<see cref="MappedFile"/>) and views each tensor stored in the
+/// load dtype in place; other reads go with positional reads straight from the file into their final torch storage (see
+/// <see cref="StoredTensor"/>), never through a managed copy of the whole file.
 /// </summary>
 public sealed class SafetensorsFile : IDisposable
 {
     private readonly SafeFileHandle handle;
+    private readonly MappedFile mapping;
     private readonly long dataStart;
     private readonly Dictionary<string, StoredTensor> tensors = new(StringComparer.Ordinal);
 
@@ -37,6 +39,7 @@ public sealed class SafetensorsFile : IDisposable
         {
             var length = RandomAccess.GetLength(handle);
             if (length < 8) throw new InvalidDataException($"{path}: not a safetensors file (too short)");
+            mapping = new MappedFile(path, length);
             Span<byte> prefix = stackalloc byte[8];
             RandomAccess.Read(handle, prefix, 0);
             var headerLength = BitConverter.ToInt64(prefix);
@@ -69,7 +72,7 @@ public sealed class SafetensorsFile : IDisposable
                 if (expected != entry.ByteLength)
                     throw new InvalidDataException($"{path}: tensor '{name}' has {entry.ByteLength} bytes, shape needs {expected}");
                 entries[name] = entry;
-                tensors[name] = new StoredTensor(handle, path, name, stored, entry.Shape,
+                tensors[name] = new StoredTensor(handle, mapping, path, name, stored, entry.Shape,
                     StoredTensor.ContiguousStrides(entry.Shape), dataStart + entry.Begin);
             }
             Entries = entries;
@@ -93,7 +96,11 @@ public sealed class SafetensorsFile : IDisposable
     /// <summary>Copies the stored values of <paramref name="e"/> into <paramref name="destination"/> (converting if needed).</summary>
     public void CopyInto(SafetensorsEntry e, Tensor destination) => Stored(e.Name).ReadInto(destination);
 
-    public void Dispose() => handle.Dispose();
+    public void Dispose()
+    {
+        mapping.Dispose();
+        handle.Dispose();
+    }
 
     public static ScalarType ToScalarType(string dtype, string path = "", string name = "") => dtype switch
     {
@@ -191,6 +198,13 @@ public static partial class NativeTensor
         var p = THSTensor_data(t.Handle);
         if (p == IntPtr.Zero && t.NumberOfElements > 0) throw new InvalidOperationException("tensor has no storage");
         return p;
+    }
+
+    /// <summary>The address of element 0 of a CPU tensor of any layout (a strided view's first element).</summary>
+    public static IntPtr FirstElement(Tensor t)
+    {
+        if (t.device_type != DeviceType.CPU) throw new ArgumentException("raw access needs a CPU tensor");
+        return THSTensor_data(t.Handle);
     }
 
     /// <summary>The values of a float32 tensor as a managed array, copied in one block (any device, any layout).</summary>

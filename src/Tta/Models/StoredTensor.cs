@@ -6,10 +6,11 @@ namespace Tta.Models;
 
 /// <summary>
 /// One tensor inside a checkpoint file (safetensors or a <c>torch.save</c> zip): its dtype, shape, element strides and
-/// where its first element lies. Reading copies the file bytes straight into the destination tensor's storage with
-/// positional reads (no memory map, no copy of the whole file or model): when the dtypes match and the destination is
-/// a contiguous CPU tensor the bytes land in place; otherwise they pass through a bounded staging buffer and are
-/// converted chunk by chunk (a strided source is staged one tensor at a time).
+/// where its first element lies. A checkpoint load maps it where it can (<see cref="MapView"/>: a view of the file's
+/// pages, no copy); otherwise reading copies the file bytes straight into the destination tensor's storage with
+/// positional reads (no copy of the whole file or model): when the dtypes match and the destination is a contiguous
+/// CPU tensor the bytes land in place; otherwise they pass through a bounded staging buffer and are converted chunk by
+/// chunk (a strided source is staged one tensor at a time).
 /// </summary>
 public sealed class StoredTensor
 {
@@ -17,6 +18,7 @@ public sealed class StoredTensor
     public const long ChunkElements = 8L << 20;
 
     private readonly SafeFileHandle handle;
+    private readonly MappedFile? mapping;
 
     public string Name { get; }
     public string File { get; }
@@ -33,9 +35,10 @@ public sealed class StoredTensor
     public long SpanBytes => ElementCount == 0 ? 0
         : (1 + Shape.Zip(Strides, (n, s) => (n - 1) * s).Sum()) * SafetensorsFile.ElementSize(DType);
 
-    internal StoredTensor(SafeFileHandle handle, string file, string name, ScalarType dtype, long[] shape, long[] strides, long offset)
+    internal StoredTensor(SafeFileHandle handle, MappedFile? mapping, string file, string name, ScalarType dtype, long[] shape, long[] strides, long offset)
     {
         this.handle = handle;
+        this.mapping = mapping;
         File = file;
         Name = name;
         DType = dtype;
@@ -57,6 +60,13 @@ public sealed class StoredTensor
         }
         return strides;
     }
+
+    /// <summary>
+    /// A CPU tensor in the stored dtype over the file's mapped pages (nothing read yet: see
+    /// <see cref="MappedFile.Prefault"/>), or null where the file is not mapped or the tensor's offset is not aligned to
+    /// its element size.
+    /// </summary>
+    public Tensor? MapView() => ElementCount == 0 ? null : mapping?.View(DType, Offset, Shape, Strides);
 
     /// <summary>Loads the tensor into a new contiguous CPU tensor, converted to <paramref name="dtype"/> when given.</summary>
     public Tensor Load(ScalarType? dtype = null)

@@ -16,6 +16,7 @@ public sealed class TorchCheckpointFile : IDisposable
     private static readonly System.Numerics.BigInteger LegacyMagic = System.Numerics.BigInteger.Parse("1950a86a20f9469cfc6c", System.Globalization.NumberStyles.HexNumber);
 
     private readonly SafeFileHandle handle;
+    private readonly MappedFile mapping;
     private readonly Dictionary<string, StoredTensor> tensors = new(StringComparer.Ordinal);
 
     public string Path { get; }
@@ -27,6 +28,7 @@ public sealed class TorchCheckpointFile : IDisposable
     {
         Path = path;
         handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
+        mapping = new MappedFile(path, RandomAccess.GetLength(handle));
         try
         {
             Span<byte> magic = stackalloc byte[4];
@@ -42,7 +44,11 @@ public sealed class TorchCheckpointFile : IDisposable
         }
     }
 
-    public void Dispose() => handle.Dispose();
+    public void Dispose()
+    {
+        mapping.Dispose();
+        handle.Dispose();
+    }
 
     // ---- zip archive (torch >= 1.6) ----------------------------------------------------------------------------
 
@@ -75,7 +81,7 @@ public sealed class TorchCheckpointFile : IDisposable
         var size = SafetensorsFile.ElementSize(t.Storage.DType);
         if (t.Shape.Length != t.Strides.Length)
             throw new InvalidDataException($"{Path}: tensor '{name}' has {t.Shape.Length} sizes but {t.Strides.Length} strides");
-        var stored = new StoredTensor(handle, Path, name, t.Storage.DType, t.Shape, t.Strides, storageStart + t.StorageOffset * size);
+        var stored = new StoredTensor(handle, mapping, Path, name, t.Storage.DType, t.Shape, t.Strides, storageStart + t.StorageOffset * size);
         var available = Math.Min(storageBytes, t.Storage.ElementCount * size);
         if (t.StorageOffset < 0 || t.StorageOffset * size + stored.SpanBytes > available)
             throw new InvalidDataException($"{Path}: tensor '{name}' reaches beyond its storage '{t.Storage.Key}'");
