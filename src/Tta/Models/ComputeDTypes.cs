@@ -59,7 +59,7 @@ public static class ComputeDTypes
             if (colon < 0) continue;
             var key = line[..colon].Trim();
             if (key is "flags" or "Features")
-                flags.UnionWith(line[(colon + 1)..].Split(' ', '\t', StringSplitOptions.RemoveEmptyEntries));
+                flags.UnionWith(line[(colon + 1)..].Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries));
         }
         var native = new HashSet<ScalarType>();
         if (flags.Overlaps(["amx_bf16", "bf16"])) native.Add(ScalarType.BFloat16);

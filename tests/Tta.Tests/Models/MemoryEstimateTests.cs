@@ -59,6 +59,27 @@ public class MemoryEstimateTests
         Assert.Equal(4544.0 * (4544 + 2 * 64) + 4544.0 * 4544 + 2 * 4544.0 * 18176 + 2 * 4544, perBlock);
     }
 
+    [Fact]
+    public void ComputingBfloat16WeightsInFloat32AddsOneUpcastBlockAndFloat32Activations()
+    {
+        var dir = Checkpoint(Falcon7b, Falcon7bParameters);
+        const long available = 24L << 30;
+        var bf16 = MemoryEstimate.For(dir, ScalarType.BFloat16, tokens: 512, availableOverride: available);
+        var upcast = MemoryEstimate.For(dir, ScalarType.BFloat16, tokens: 512, availableOverride: available, compute: ScalarType.Float32);
+        Assert.Equal(0, bf16.UpcastBytes); // computing in the load dtype converts nothing
+        Assert.Equal(bf16.WeightBytes, upcast.WeightBytes); // the weights stay bfloat16
+        // One Falcon-7b block's weights (fused qkv, dense, MLP, one layer norm) in float32, about 0.77 GiB.
+        const double block = 4544.0 * (4544 + 2 * 64) + 4544.0 * 4544 + 2 * 4544.0 * 18176 + 2 * 4544;
+        Assert.Equal(block * 4, upcast.UpcastBytes);
+        // Activations twice the bytes (Falcon has no float32 softmax term), but for the boolean mask (T² bytes either way).
+        Assert.Equal(2 * bf16.WorkingSetBytes - 512.0 * 512, upcast.WorkingSetBytes);
+        Assert.Equal(bf16.CaptureBytes, upcast.CaptureBytes); // captures are float32 copies either way
+        Assert.Equal(bf16.TotalBytes + (upcast.WorkingSetBytes - bf16.WorkingSetBytes) + block * 4, upcast.TotalBytes);
+        Assert.Contains("one block's weights upcast 0.77 GiB", upcast.ToString());
+        Assert.DoesNotContain("upcast", bf16.ToString());
+        Assert.True(upcast.Fits, upcast.ToString());
+    }
+
     private static long Rss()
     {
         var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
