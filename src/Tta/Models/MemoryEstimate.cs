@@ -10,8 +10,8 @@ namespace Tta.Models;
 /// <list type="bullet">
 /// <item>weights: every parameter the config describes, in the load dtype;</item>
 /// <item>activations (the working set and the captures below) in the compute dtype, and where that differs from the
-/// load dtype the weights of one block converted to it (<see cref="UpcastBytes"/>: each op converts the weight it uses
-/// and frees the copy right after, so this bounds what exists upcast at once);</item>
+/// load dtype the largest weight converted to it at once (<see cref="UpcastBytes"/>: each op converts the weight it
+/// uses and frees the copy right after, a linear map in chunks of <see cref="ComputeWeights.ChunkElements"/>);</item>
 /// <item>one block's working set at <c>tokens</c> positions: every intermediate a block allocates (each block runs in
 /// its own dispose scope, so only one block's intermediates live at a time), its attention maps included (scores and
 /// probabilities per query head, a float32 softmax where the model computes one, query/key/value, repeated key/value
@@ -29,7 +29,7 @@ public sealed record MemoryEstimate(double WeightBytes, double WorkingSetBytes, 
     /// <summary>Resident memory of tta-cli with libtorch loaded and no model (measured on Linux x64, .NET 10, TorchSharp 0.107).</summary>
     public const long ProcessBytes = 320L << 20;
 
-    /// <summary>Weights converted to the compute dtype at once: one block's (0 when the model computes in its load dtype).</summary>
+    /// <summary>Weights converted to the compute dtype at once: the largest weight or chunk (0 when the model computes in its load dtype).</summary>
     public double UpcastBytes { get; init; }
 
     /// <summary>What one forward pass needs besides the weights (per concurrent run of the model).</summary>
@@ -41,7 +41,7 @@ public sealed record MemoryEstimate(double WeightBytes, double WorkingSetBytes, 
 
     public override string ToString() =>
         $"about {Gib(TotalBytes)} (weights {Gib(WeightBytes)} + one block's working set {Gib(WorkingSetBytes)} + largest capture {Gib(CaptureBytes)}" +
-        (UpcastBytes > 0 ? $" + one block's weights upcast {Gib(UpcastBytes)}" : "") + $" + process {Gib(ProcessBytes)})" +
+        (UpcastBytes > 0 ? $" + weights upcast at once {Gib(UpcastBytes)}" : "") + $" + process {Gib(ProcessBytes)})" +
         (AvailableBytes is { } a ? $", {Gib(a)} available" : "");
 
     public static string Gib(double bytes)
@@ -94,15 +94,13 @@ public sealed record MemoryEstimate(double WeightBytes, double WorkingSetBytes, 
     }
 
     /// <summary>
-    /// The most weight elements converted to the compute dtype at once: one block's (the largest block template), or a
-    /// once-only tensor applied as a linear map (a vocabulary-sized head, converted in chunks) where that is larger.
+    /// The most weight elements converted to the compute dtype at once: one tensor, a linear map's at most one chunk of
+    /// <see cref="ComputeWeights.ChunkElements"/> (embedding tables convert only the rows they gather, fewer). Norms and
+    /// GPT-2's Conv1D convert whole, and are below a chunk in every real shape (gpt2-xl's c_fc: 10⁷ elements).
     /// </summary>
-    private static double UpcastElements(CheckpointLayout layout)
-    {
-        var block = layout.Blocks.Select(b => b.Template.Sum(t => t.Elements)).DefaultIfEmpty(0).Max();
-        var once = layout.Once.Concat(layout.After ?? []).Select(t => Math.Min(t.Elements, (double)ComputeWeights.ChunkElements)).DefaultIfEmpty(0).Max();
-        return Math.Max(block, once);
-    }
+    private static double UpcastElements(CheckpointLayout layout) =>
+        layout.Once.Concat(layout.After ?? []).Concat(layout.Blocks.SelectMany(b => b.Template))
+            .Select(t => Math.Min(t.Elements, (double)ComputeWeights.ChunkElements)).DefaultIfEmpty(0).Max();
 
     /// <summary>
     /// Refuses a model whose weights alone cannot fit in the memory this process can have, before any parameter is

@@ -35,7 +35,7 @@ internal static class ComputeWeights
 {
     /// <summary>
     /// The most elements of a weight <see cref="Linear"/> converts at once (64 MiB in float32): a larger one, such as
-    /// a vocabulary-sized head, is converted and applied in row chunks, so its copy stays well below one block's weights.
+    /// a vocabulary-sized head or a 7B model's projection, is converted and applied in row chunks, so its copy stays small.
     /// </summary>
     public const long ChunkElements = 1L << 24;
 

@@ -37,7 +37,7 @@ public class ComputeDTypeExtractTests
         var (code, output) = Extract(ws);
         Assert.True(code == 0, output);
         Assert.Contains("model 'tiny' (bfloat16 weights, float32 compute, cpu): needs about", output);
-        Assert.Contains("one block's weights upcast", output);
+        Assert.Contains("weights upcast at once", output);
         var metadata = Metadata(ws);
         Assert.Equal("bfloat16", metadata[StoreKeys.DType]);
         Assert.Equal("float32", metadata[StoreKeys.ComputeDType]);
