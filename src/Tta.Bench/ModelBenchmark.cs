@@ -44,7 +44,8 @@ public static class ModelBenchmark
     }
 
     /// <summary>A project folder whose experiment runs <paramref name="model"/> on one text of <paramref name="tokens"/> tokens.</summary>
-    public static (string Root, string Experiment) Project(string work, string name, string model, int tokens, string dtype, string metrics = "")
+    public static (string Root, string Experiment) Project(string work, string name, string model, int tokens, string dtype, string metrics = "",
+        string computeDtype = "auto")
     {
         var root = Path.Combine(work, name);
         if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
@@ -59,6 +60,7 @@ public static class ModelBenchmark
                 path: {model}
                 name: {name}
                 dtype: {dtype}
+                compute_dtype: {computeDtype}
             texts:
               - name: passage
                 file: texts/passage.txt
@@ -69,7 +71,7 @@ public static class ModelBenchmark
         return (root, experiment);
     }
 
-    private static CliRun Cli(string root, string experiment, params string[] args)
+    internal static CliRun Cli(string root, string experiment, params string[] args)
     {
         var run = CliProcess.Run([.. args, $"--root={root}", $"--experiment={experiment}"]);
         if (run.ExitCode != 0) throw new InvalidOperationException($"tta-cli {string.Join(' ', args)} failed (exit {run.ExitCode}):\n{run.Output}");

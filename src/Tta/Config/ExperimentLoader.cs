@@ -23,7 +23,7 @@ public static partial class ExperimentLoader
     public const int MinDpi = 50, MaxDpi = 1200, DefaultDpi = 150;
 
     private static readonly string[] TopKeys = ["name", "license", "models", "texts", "extract", "metrics", "figures", "executor"];
-    private static readonly string[] ModelKeys = ["id", "source", "revision", "path", "name", "dtype", "device"];
+    private static readonly string[] ModelKeys = ["id", "source", "revision", "path", "name", "dtype", "compute_dtype", "device"];
     private static readonly string[] TextKeys = ["name", "text", "file"];
     private static readonly string[] ExtractKeys = ["points", "layers", "max_tokens"];
     private static readonly string[] ExecutorKeys = ["kind", "partition", "account", "time"];

@@ -13,4 +13,12 @@ public sealed record ModelSpec(
     string DType,        // float32 | bfloat16 | float16
     string Device,       // cpu | cuda
     string? Path,
-    SourceSpan At);
+    SourceSpan At)
+{
+    /// <summary>
+    /// The dtype the model computes in (<c>compute_dtype:</c>): <c>auto</c> (float32 on a CPU without half-precision
+    /// arithmetic for <see cref="DType"/>, else <see cref="DType"/>; see Models/ComputeDTypes), <c>float32</c>, or
+    /// <see cref="DType"/> itself. The weights stay in <see cref="DType"/>.
+    /// </summary>
+    public string ComputeDType { get; init; } = "auto";
+}

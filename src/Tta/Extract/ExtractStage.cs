@@ -38,24 +38,38 @@ public static class ExtractStage
     public const string AttentionInputsFormat = "attention-inputs/1";
 
     /// <summary>
-    /// The model of a spec, loaded once per process on its device and in its dtype — after printing a memory
-    /// estimate, and refusing (with the estimate) a model that cannot fit.
+    /// The dtype a model computes in on this machine: its <c>compute_dtype</c> resolved (<see cref="ComputeDTypes.Resolve"/>;
+    /// <c>auto</c> is float32 on a CPU without half-precision arithmetic for the model's dtype).
+    /// </summary>
+    public static ScalarType ComputeDType(ModelSpec model) =>
+        ComputeDTypes.Resolve(model.ComputeDType, DTypes.Parse(model.DType), model.Device == "cuda");
+
+    /// <summary>The resolved compute dtype's name when it differs from the model's dtype, else null (nothing to record).</summary>
+    public static string? ComputeDTypeIfDifferent(ModelSpec model) =>
+        DTypes.Name(ComputeDType(model)) is var compute && compute != model.DType ? compute : null;
+
+    /// <summary>
+    /// The model of a spec, loaded once per process on its device, in its dtype and computing in its compute dtype —
+    /// after printing a memory estimate, and refusing (with the estimate) a model that cannot fit.
     /// </summary>
     public static ITransformerModel LoadModel(RunContext context, ModelSpec model, string checkpoint, int tokens) =>
         context.Keep(ModelKey(model, checkpoint), () =>
         {
             var estimate = Estimate(context, model, checkpoint, tokens);
-            context.Log.WriteLine($"model '{model.Key}' ({model.DType}, {model.Device}): needs {estimate}");
+            var dtypes = ComputeDTypeIfDifferent(model) is { } compute ? $"{model.DType} weights, {compute} compute" : model.DType;
+            context.Log.WriteLine($"model '{model.Key}' ({dtypes}, {model.Device}): needs {estimate}");
             if (!estimate.Fits)
                 throw new InsufficientMemoryException(
                     $"{model.At}: model '{model.Key}' needs {estimate}; not loading it. " +
                     (context.MemoryLimitBytes is not null ? "The budget is --memory-limit's: raise it (or leave it out to use the memory available), or use " : "Use ") +
                     "a smaller dtype (bfloat16), a lower extract.max_tokens, or a machine with more memory");
-            return ModelFactory.Load(checkpoint, DTypes.Parse(model.DType), model.Device == "cuda" ? CUDA : CPU, context.UnitProgress);
+            return ModelFactory.Load(checkpoint, DTypes.Parse(model.DType), ComputeDType(model), model.Device == "cuda" ? CUDA : CPU,
+                context.UnitProgress);
         });
 
-    /// <summary>What a loaded model is kept under in <see cref="RunContext"/>: one per checkpoint, dtype and device.</summary>
-    public static string ModelKey(ModelSpec model, string checkpoint) => $"model:{checkpoint}:{model.DType}:{model.Device}";
+    /// <summary>What a loaded model is kept under in <see cref="RunContext"/>: one per checkpoint, dtype, compute dtype and device.</summary>
+    public static string ModelKey(ModelSpec model, string checkpoint) =>
+        $"model:{checkpoint}:{model.DType}:{DTypes.Name(ComputeDType(model))}:{model.Device}";
 
     /// <summary>
     /// The memory estimate of running the model: it serves every text of the run, so it plans for the longest
@@ -63,5 +77,5 @@ public static class ExtractStage
     /// </summary>
     public static MemoryEstimate Estimate(RunContext context, ModelSpec model, string checkpoint, int tokens) =>
         MemoryEstimate.For(checkpoint, DTypes.Parse(model.DType), Math.Max(tokens, context.Experiments.Max(e => e.Extract.MaxTokens)),
-            context.MemoryLimitBytes);
+            context.MemoryLimitBytes, ComputeDType(model));
 }

@@ -27,7 +27,11 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
             (long)estimate.WeightBytes, model.Device == "cuda", Torch: true);
     }
 
-    /// <summary>Reads the model's checkpoint (every file Download recorded: config, weights, tokenizer) and the text.</summary>
+    /// <summary>
+    /// Reads the model's checkpoint (every file Download recorded: config, weights, tokenizer) and the text. The
+    /// resolved compute dtype is a param only where it differs from the dtype, so every model that computes in its
+    /// load dtype (every float32 model) keeps the fingerprint it had before compute_dtype existed.
+    /// </summary>
     public override UnitDeclaration Declare()
     {
         var declaration = new UnitDeclaration(ExtractStage.CodeVersion)
@@ -37,11 +41,15 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
             .Section("extract", experiment.Extract)
             .Param("text", Hashing.Sha256(text.Text))
             .Writes(OutputPath);
+        if (ExtractStage.ComputeDTypeIfDifferent(model) is { } compute) declaration.Param(ComputeDTypeParam, compute);
         // Only the blocks: the heads are chosen when decomposing, so changing them does not rerun the model.
         return experiment.Metrics.Get<AttentionMetricSpec>(AttentionMetricSpec.Key) is { } attention
             ? declaration.Param("metrics.attention.layers", attention.Layers).Writes(AttentionInputsPath)
             : declaration;
     }
+
+    /// <summary>The param (and manifest component <c>param:model.compute_dtype</c>) of a compute dtype other than the dtype.</summary>
+    public const string ComputeDTypeParam = "model.compute_dtype";
 
     public override IReadOnlyList<string> Run(RunContext context)
     {
@@ -68,6 +76,8 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
             [StoreKeys.TokenIds] = JsonSerializer.Serialize(tokens.Ids),
             [StoreKeys.Fingerprint] = Fingerprint().Value,
         };
+        // Written where it differs from tta.dtype only, so the stores of models computing in their dtype keep their bytes.
+        if (ExtractStage.ComputeDTypeIfDifferent(model) is { } compute) metadata[StoreKeys.ComputeDType] = compute;
         var patterns = experiment.Extract.Points.Select(PointPattern.ToRegex).ToList();
         var layers = experiment.Extract.Layers?.ToHashSet();
         bool Selected(CapturePoint point) =>

@@ -16,7 +16,7 @@ public static class MaskedValues
     /// <summary>Threshold for float16 runs: half of float16's lowest finite value −65504.</summary>
     public const float Float16Threshold = -32752f;
 
-    /// <summary>The threshold for a model dtype as written in the experiment (<c>float32</c>, <c>bfloat16</c>, <c>float16</c>).</summary>
+    /// <summary>The threshold for the dtype a model computed in (<c>float32</c>, <c>bfloat16</c>, <c>float16</c>; the masks are that dtype's lowest value).</summary>
     public static float Threshold(string? dtype) =>
         string.Equals(dtype, "float16", StringComparison.OrdinalIgnoreCase) ? Float16Threshold : DefaultThreshold;
 

@@ -39,7 +39,7 @@ public sealed class Bert : ITransformerModel
     private readonly BertModel model;
     private readonly BertConfig cfg;
     private readonly Device device;
-    private readonly ScalarType dtype;
+    private readonly ScalarType compute;
 
     public JsonObject Config { get; }
     public BertConfig Hyper => cfg;
@@ -52,7 +52,8 @@ public sealed class Bert : ITransformerModel
 
         public string ModelType => "bert";
         public IReadOnlyList<string> Stacks { get; } = ["encoder"];
-        public ITransformerModel Load(Checkpoint checkpoint, ScalarType dtype, Device? device) => Bert.Load(checkpoint, dtype, device);
+        public ITransformerModel Load(Checkpoint checkpoint, ScalarType dtype, ScalarType compute, Device? device) =>
+            Bert.Load(checkpoint, dtype, compute, device);
         public ModelFacts Facts(JsonObject config) => Bert.Facts(config);
 
         // BertForMaskedLM / BertForPreTraining checkpoints keep the encoder under "bert.".
@@ -104,12 +105,12 @@ public sealed class Bert : ITransformerModel
 
     private static CaptureSite LayerSite(int i) => Root.Child("encoder.layer").Block(i);
 
-    private Bert(JsonObject config, BertConfig cfg, BertModel model, ScalarType dtype, Device device)
+    private Bert(JsonObject config, BertConfig cfg, BertModel model, ScalarType compute, Device device)
     {
         Config = config;
         this.cfg = cfg;
         this.model = model;
-        this.dtype = dtype;
+        this.compute = compute;
         this.device = device;
     }
 
@@ -132,8 +133,10 @@ public sealed class Bert : ITransformerModel
                 GatedFeedForward: false, SoftmaxInFloat32: false));
     }
 
-    public static Bert Load(Checkpoint checkpoint, ScalarType dtype, Device? device = null)
+    /// <summary>The encoder with its weights in <paramref name="dtype"/>, computing in <paramref name="compute"/> (see <see cref="ComputeDTypes"/>).</summary>
+    public static Bert Load(Checkpoint checkpoint, ScalarType dtype, ScalarType compute, Device? device = null)
     {
+        ComputeDTypes.Check("bert", dtype, compute);
         var cfg = BertConfig.FromJson(checkpoint.Config);
         // BertForMaskedLM / BertForPreTraining checkpoints keep the encoder under "bert."; heads are ignored.
         var prefix = checkpoint.Contains("embeddings.word_embeddings.weight") ? ""
@@ -145,7 +148,7 @@ public sealed class Bert : ITransformerModel
         {
             checkpoint.LoadInto(model, name => prefix + name);
             model.eval();
-            return new Bert(checkpoint.Config, cfg, model, dtype, device);
+            return new Bert(checkpoint.Config, cfg, model, compute, device);
         }
         catch
         {
@@ -168,20 +171,20 @@ public sealed class Bert : ITransformerModel
 
         var e = model.embeddings;
         var embeddings = Root.Child("embeddings");
-        var words = e.word_embeddings.Apply(ids);
+        var words = e.word_embeddings.Apply(ids, compute);
         capture.Record(embeddings.Of("word_embeddings"), words);
-        var tokenTypes = e.token_type_embeddings.Apply(types);
+        var tokenTypes = e.token_type_embeddings.Apply(types, compute);
         capture.Record(embeddings.Of("token_type_embeddings"), tokenTypes);
         var positionIds = ScalarOps.Arange(seq, ScalarType.Int64, device).unsqueeze(0);
-        var positions = e.position_embeddings.Apply(positionIds);
+        var positions = e.position_embeddings.Apply(positionIds, compute);
         capture.Record(embeddings.Of("position_embeddings"), positions);
         var hidden = e.LayerNorm.Apply(words.Add(tokenTypes).Add(positions));
         capture.Record(embeddings.Of("LayerNorm"), hidden);
         capture.Record(embeddings.Module, hidden);
         capture.Record(Fields.HiddenState(0), hidden);
 
-        // Additive mask [batch, 1, 1, key]: 0 where attended, the dtype's lowest value at padding (as transformers).
-        var additive = mask.Eq(0).to(dtype).Mul(finfo(dtype).min).unsqueeze(1).unsqueeze(1);
+        // Additive mask [batch, 1, 1, key]: 0 where attended, the compute dtype's lowest value at padding (as transformers).
+        var additive = mask.Eq(0).to(compute).Mul(finfo(compute).min).unsqueeze(1).unsqueeze(1);
 
         for (var i = 0; i < cfg.NumLayers; i++)
         {

@@ -13,4 +13,13 @@ public static class DTypes
         "float16" => ScalarType.Float16,
         _ => throw new ArgumentException($"unknown dtype {name}"),
     };
+
+    /// <summary>The name of a scalar type <see cref="Parse"/> reads (<c>float32</c>, <c>bfloat16</c>, <c>float16</c>).</summary>
+    public static string Name(ScalarType dtype) => dtype switch
+    {
+        ScalarType.Float32 => "float32",
+        ScalarType.BFloat16 => "bfloat16",
+        ScalarType.Float16 => "float16",
+        _ => throw new ArgumentException($"no dtype name for {dtype}"),
+    };
 }

@@ -6,26 +6,33 @@ using static TorchSharp.torch;
 namespace Tta.Models;
 
 /// <summary>
-/// Base of the decoder-only architectures (Falcon, GPT-2, Llama): holds the config, dtype and device, loads the
-/// checkpoint into the module tree and prepares the per-batch masks and positions.
+/// Base of the decoder-only architectures (Falcon, GPT-2, Llama): holds the config, the load and compute dtypes and
+/// the device, loads the checkpoint into the module tree and prepares the per-batch masks and positions.
 /// </summary>
 public abstract class DecoderModel : nn.Module, ITransformerModel
 {
     private readonly IArchitecture architecture;
 
-    protected DecoderModel(string name, IArchitecture architecture, JsonObject config, ScalarType dtype, Device? device) : base(name)
+    protected DecoderModel(string name, IArchitecture architecture, JsonObject config, ScalarType dtype, ScalarType compute, Device? device)
+        : base(name)
     {
+        ComputeDTypes.Check(name, dtype, compute);
         this.architecture = architecture;
         Config = config;
         DType = dtype;
+        ComputeDType = compute;
         Device = device ?? CPU;
-        if (dtype is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16))
-            throw new NotSupportedException($"{name}: dtype {dtype} is not supported (float32, bfloat16, float16)");
     }
 
     IArchitecture ITransformerModel.Architecture => architecture;
     public JsonObject Config { get; }
+
+    /// <summary>The dtype the weights are stored in (the load dtype).</summary>
     public ScalarType DType { get; }
+
+    /// <summary>The dtype activations, masks and rotary tables are computed in; weights are converted per op when it differs.</summary>
+    public ScalarType ComputeDType { get; }
+
     public Device Device { get; }
 
     public void Run(ModelInputs inputs, ActivationCapture capture)

@@ -37,7 +37,8 @@ public sealed class Falcon : DecoderModel
 
         public string ModelType => "falcon";
         public IReadOnlyList<string> Stacks { get; } = ["decoder-only"];
-        public ITransformerModel Load(Checkpoint checkpoint, ScalarType dtype, Device? device) => new Falcon(checkpoint, dtype, device);
+        public ITransformerModel Load(Checkpoint checkpoint, ScalarType dtype, ScalarType compute, Device? device) =>
+            new Falcon(checkpoint, dtype, compute, device);
         public ModelFacts Facts(JsonObject config) => Falcon.Facts(config);
         public IReadOnlyList<string> InputEmbeddingKeys { get; } = ["transformer.word_embeddings.weight", "word_embeddings.weight"];
 
@@ -66,8 +67,8 @@ public sealed class Falcon : DecoderModel
     /// </summary>
     public bool EmulateReferenceBoolMaskBug { get; set; }
 
-    public Falcon(Checkpoint checkpoint, ScalarType dtype, Device? device = null)
-        : base(nameof(Falcon), Architecture.Instance, checkpoint.Config, dtype, device)
+    public Falcon(Checkpoint checkpoint, ScalarType dtype, ScalarType compute, Device? device = null)
+        : base(nameof(Falcon), Architecture.Instance, checkpoint.Config, dtype, compute, device)
     {
         var c = FalconConfig.From(checkpoint.Config);
         layers = c.Layers;
@@ -102,12 +103,12 @@ public sealed class Falcon : DecoderModel
 
     protected override void Forward(Tensor ids, Tensor mask, ActivationCapture capture)
     {
-        var x = capture.Rec(Root.Of("transformer.word_embeddings"), transformer.word_embeddings.Apply(ids));
-        var (cos, sin) = rotary.Compute(DecoderOps.PositionIds(mask), DType);
+        var x = capture.Rec(Root.Of("transformer.word_embeddings"), transformer.word_embeddings.Apply(ids, ComputeDType));
+        var (cos, sin) = rotary.Compute(DecoderOps.PositionIds(mask), ComputeDType);
         capture.Record(RotaryPoints[0], cos);
         capture.Record(RotaryPoints[1], sin);
         var allowed = DecoderOps.AllowedPairs(mask);
-        var additive = EmulateReferenceBoolMaskBug ? allowed.to_type(DType) : DecoderOps.AdditiveMask(allowed, DType);
+        var additive = EmulateReferenceBoolMaskBug ? allowed.to_type(ComputeDType) : DecoderOps.AdditiveMask(allowed, ComputeDType);
         for (var i = 0; i < layers; i++)
         {
             capture.Record(Fields.HiddenState(i), x);
@@ -115,7 +116,7 @@ public sealed class Falcon : DecoderModel
             x = RunBlock(input, () => block.Forward(input, cos, sin, additive, capture, BlockSite(index)));
         }
         RecordTail(capture, "transformer.ln_f", layers, transformer.ln_f.Apply(x),
-            h => lm_head?.Apply(h) ?? nn.functional.linear(h, transformer.word_embeddings.Weight));
+            h => lm_head?.Apply(h) ?? ComputeWeights.Linear(h, transformer.word_embeddings.Weight));
     }
 }
 

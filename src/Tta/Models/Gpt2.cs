@@ -24,7 +24,8 @@ public sealed class Gpt2 : DecoderModel
 
         public string ModelType => "gpt2";
         public IReadOnlyList<string> Stacks { get; } = ["decoder-only"];
-        public ITransformerModel Load(Checkpoint checkpoint, ScalarType dtype, Device? device) => new Gpt2(checkpoint, dtype, device);
+        public ITransformerModel Load(Checkpoint checkpoint, ScalarType dtype, ScalarType compute, Device? device) =>
+            new Gpt2(checkpoint, dtype, compute, device);
         public ModelFacts Facts(JsonObject config) => Gpt2.Facts(config);
         public IReadOnlyList<string> InputEmbeddingKeys { get; } = ["transformer.wte.weight", "wte.weight"];
 
@@ -46,8 +47,8 @@ public sealed class Gpt2 : DecoderModel
 
     private static CaptureSite BlockSite(int i) => Root.Child("transformer.h").Block(i);
 
-    public Gpt2(Checkpoint checkpoint, ScalarType dtype, Device? device = null)
-        : base(nameof(Gpt2), Architecture.Instance, checkpoint.Config, dtype, device)
+    public Gpt2(Checkpoint checkpoint, ScalarType dtype, ScalarType compute, Device? device = null)
+        : base(nameof(Gpt2), Architecture.Instance, checkpoint.Config, dtype, compute, device)
     {
         var c = Gpt2Config.From(checkpoint.Config);
         layers = c.Layers;
@@ -79,10 +80,10 @@ public sealed class Gpt2 : DecoderModel
     {
         if (ids.shape[1] > maxPositions)
             throw new ArgumentException($"gpt2: sequence length {ids.shape[1]} exceeds n_positions {maxPositions}");
-        var tokens = capture.Rec(Root.Of("transformer.wte"), transformer.wte.Apply(ids));
-        var positions = capture.Rec(Root.Of("transformer.wpe"), transformer.wpe.Apply(DecoderOps.PositionIds(mask)));
+        var tokens = capture.Rec(Root.Of("transformer.wte"), transformer.wte.Apply(ids, ComputeDType));
+        var positions = capture.Rec(Root.Of("transformer.wpe"), transformer.wpe.Apply(DecoderOps.PositionIds(mask), ComputeDType));
         var x = tokens.Add(positions);
-        var additive = DecoderOps.AdditiveMask(DecoderOps.AllowedPairs(mask), DType);
+        var additive = DecoderOps.AdditiveMask(DecoderOps.AllowedPairs(mask), ComputeDType);
         for (var i = 0; i < layers; i++)
         {
             capture.Record(Fields.HiddenState(i), x);
@@ -90,7 +91,7 @@ public sealed class Gpt2 : DecoderModel
             x = RunBlock(input, () => block.Forward(input, additive, capture, BlockSite(index)));
         }
         RecordTail(capture, "transformer.ln_f", layers, transformer.ln_f.Apply(x),
-            h => lm_head?.Apply(h) ?? nn.functional.linear(h, transformer.wte.Weight));
+            h => lm_head?.Apply(h) ?? ComputeWeights.Linear(h, transformer.wte.Weight));
     }
 }
 

@@ -18,8 +18,12 @@ public interface IArchitecture
     /// <summary>Stacks the model has: <c>encoder</c>, <c>decoder</c> or <c>decoder-only</c>.</summary>
     IReadOnlyList<string> Stacks { get; }
 
-    /// <summary>Builds the model in <paramref name="dtype"/> on <paramref name="device"/> and loads the checkpoint's weights.</summary>
-    ITransformerModel Load(Checkpoint checkpoint, ScalarType dtype, Device? device);
+    /// <summary>
+    /// Builds the model with its weights in <paramref name="dtype"/> on <paramref name="device"/>, loads the
+    /// checkpoint's weights, and computes in <paramref name="compute"/> (float32 or <paramref name="dtype"/>; see
+    /// <see cref="ComputeDTypes"/>).
+    /// </summary>
+    ITransformerModel Load(Checkpoint checkpoint, ScalarType dtype, ScalarType compute, Device? device);
 
     /// <summary>The checkpoint layout and activation sizes of a config (validated, nothing allocated).</summary>
     ModelFacts Facts(JsonObject config);

@@ -27,7 +27,8 @@ public sealed class Llama : DecoderModel
 
         public string ModelType => "llama";
         public IReadOnlyList<string> Stacks { get; } = ["decoder-only"];
-        public ITransformerModel Load(Checkpoint checkpoint, ScalarType dtype, Device? device) => new Llama(checkpoint, dtype, device);
+        public ITransformerModel Load(Checkpoint checkpoint, ScalarType dtype, ScalarType compute, Device? device) =>
+            new Llama(checkpoint, dtype, compute, device);
         public ModelFacts Facts(JsonObject config) => Llama.Facts(config);
         public IReadOnlyList<string> InputEmbeddingKeys { get; } = ["model.embed_tokens.weight", "embed_tokens.weight"];
 
@@ -56,8 +57,8 @@ public sealed class Llama : DecoderModel
 
     private static CaptureSite LayerSite(int i) => Root.Child("model.layers").Block(i);
 
-    public Llama(Checkpoint checkpoint, ScalarType dtype, Device? device = null)
-        : base(nameof(Llama), Architecture.Instance, checkpoint.Config, dtype, device)
+    public Llama(Checkpoint checkpoint, ScalarType dtype, ScalarType compute, Device? device = null)
+        : base(nameof(Llama), Architecture.Instance, checkpoint.Config, dtype, compute, device)
     {
         var c = LlamaConfig.From(checkpoint.Config);
         layers = c.Layers;
@@ -89,11 +90,11 @@ public sealed class Llama : DecoderModel
 
     protected override void Forward(Tensor ids, Tensor mask, ActivationCapture capture)
     {
-        var x = capture.Rec(Root.Of("model.embed_tokens"), model.embed_tokens.Apply(ids));
-        var (cos, sin) = rotary.Compute(DecoderOps.PositionIds(mask), DType);
+        var x = capture.Rec(Root.Of("model.embed_tokens"), model.embed_tokens.Apply(ids, ComputeDType));
+        var (cos, sin) = rotary.Compute(DecoderOps.PositionIds(mask), ComputeDType);
         capture.Record(RotaryPoints[0], cos);
         capture.Record(RotaryPoints[1], sin);
-        var additive = DecoderOps.AdditiveMask(DecoderOps.AllowedPairs(mask), DType);
+        var additive = DecoderOps.AdditiveMask(DecoderOps.AllowedPairs(mask), ComputeDType);
         for (var i = 0; i < layers; i++)
         {
             capture.Record(Fields.HiddenState(i), x);
@@ -101,7 +102,7 @@ public sealed class Llama : DecoderModel
             x = RunBlock(input, () => layer.Forward(input, cos, sin, additive, capture, LayerSite(index)));
         }
         RecordTail(capture, "model.norm", layers, model.norm.Apply(x),
-            h => lm_head?.Apply(h) ?? nn.functional.linear(h, model.embed_tokens.Weight));
+            h => lm_head?.Apply(h) ?? ComputeWeights.Linear(h, model.embed_tokens.Weight));
     }
 }
 

@@ -9,6 +9,9 @@ namespace Tta.Models;
 /// (<see cref="ModelFacts"/>: the architecture's own layer count and sizes), nothing is allocated:
 /// <list type="bullet">
 /// <item>weights: every parameter the config describes, in the load dtype;</item>
+/// <item>activations (the working set and the captures below) in the compute dtype, and where that differs from the
+/// load dtype the largest weight converted to it at once (<see cref="UpcastBytes"/>: each op converts the weight it
+/// uses and frees the copy right after, a linear map in chunks of <see cref="ComputeWeights.ChunkElements"/>);</item>
 /// <item>one block's working set at <c>tokens</c> positions: every intermediate a block allocates (each block runs in
 /// its own dispose scope, so only one block's intermediates live at a time), its attention maps included (scores and
 /// probabilities per query head, a float32 softmax where the model computes one, query/key/value, repeated key/value
@@ -26,14 +29,19 @@ public sealed record MemoryEstimate(double WeightBytes, double WorkingSetBytes, 
     /// <summary>Resident memory of tta-cli with libtorch loaded and no model (measured on Linux x64, .NET 10, TorchSharp 0.107).</summary>
     public const long ProcessBytes = 320L << 20;
 
-    public double ActivationBytes => WorkingSetBytes + CaptureBytes;
+    /// <summary>Weights converted to the compute dtype at once: the largest weight or chunk (0 when the model computes in its load dtype).</summary>
+    public double UpcastBytes { get; init; }
+
+    /// <summary>What one forward pass needs besides the weights (per concurrent run of the model).</summary>
+    public double ActivationBytes => WorkingSetBytes + CaptureBytes + UpcastBytes;
 
     public double TotalBytes => WeightBytes + ActivationBytes + ProcessBytes;
 
     public bool Fits => AvailableBytes is not { } a || TotalBytes <= a;
 
     public override string ToString() =>
-        $"about {Gib(TotalBytes)} (weights {Gib(WeightBytes)} + one block's working set {Gib(WorkingSetBytes)} + largest capture {Gib(CaptureBytes)} + process {Gib(ProcessBytes)})" +
+        $"about {Gib(TotalBytes)} (weights {Gib(WeightBytes)} + one block's working set {Gib(WorkingSetBytes)} + largest capture {Gib(CaptureBytes)}" +
+        (UpcastBytes > 0 ? $" + weights upcast at once {Gib(UpcastBytes)}" : "") + $" + process {Gib(ProcessBytes)})" +
         (AvailableBytes is { } a ? $", {Gib(a)} available" : "");
 
     public static string Gib(double bytes)
@@ -42,16 +50,19 @@ public sealed record MemoryEstimate(double WeightBytes, double WorkingSetBytes, 
         return (g < 1e6 ? g.ToString("0.00", CultureInfo.InvariantCulture) : g.ToString("0.##E+0", CultureInfo.InvariantCulture)) + " GiB";
     }
 
-    /// <summary>The estimate for checkpoint <paramref name="checkpointDir"/> run on <paramref name="tokens"/> positions.</summary>
-    public static MemoryEstimate For(string checkpointDir, ScalarType dtype, int tokens, long? availableOverride = null)
+    /// <summary>
+    /// The estimate for checkpoint <paramref name="checkpointDir"/> loaded in <paramref name="dtype"/>, computing in
+    /// <paramref name="compute"/> (<paramref name="dtype"/> when null), run on <paramref name="tokens"/> positions.
+    /// </summary>
+    public static MemoryEstimate For(string checkpointDir, ScalarType dtype, int tokens, long? availableOverride = null, ScalarType? compute = null)
     {
         using var checkpoint = new Checkpoint(checkpointDir);
-        return For(ModelFactory.Facts(checkpoint.Config, checkpointDir), dtype, tokens, availableOverride ?? Available());
+        return For(ModelFactory.Facts(checkpoint.Config, checkpointDir), dtype, tokens, availableOverride ?? Available(), compute);
     }
 
-    public static MemoryEstimate For(ModelFacts facts, ScalarType dtype, int tokens, long? available)
+    public static MemoryEstimate For(ModelFacts facts, ScalarType dtype, int tokens, long? available, ScalarType? compute = null)
     {
-        double e = SafetensorsFile.ElementSize(dtype);
+        double e = SafetensorsFile.ElementSize(compute ?? dtype);
         var a = facts.Activations;
         double t = Math.Max(1, tokens), d = a.Hidden, ff = a.FeedForward, hd = a.HeadDim;
         double q = a.Heads * hd, kv = a.KvHeads * hd;
@@ -76,8 +87,20 @@ public sealed record MemoryEstimate(double WeightBytes, double WorkingSetBytes, 
         var largest = Math.Max(map, t * Math.Max(ff, d)) * sizeof(float);
         var capture = 3 * largest;
 
-        return new MemoryEstimate(facts.Layout.ParameterCount * e, block + held, capture, available);
+        return new MemoryEstimate(facts.Layout.ParameterCount * SafetensorsFile.ElementSize(dtype), block + held, capture, available)
+        {
+            UpcastBytes = compute is { } c && c != dtype ? UpcastElements(facts.Layout) * e : 0,
+        };
     }
+
+    /// <summary>
+    /// The most weight elements converted to the compute dtype at once: one tensor, a linear map's at most one chunk of
+    /// <see cref="ComputeWeights.ChunkElements"/> (embedding tables convert only the rows they gather, fewer). Norms and
+    /// GPT-2's Conv1D convert whole, and are below a chunk in every real shape (gpt2-xl's c_fc: 10⁷ elements).
+    /// </summary>
+    private static double UpcastElements(CheckpointLayout layout) =>
+        layout.Once.Concat(layout.After ?? []).Concat(layout.Blocks.SelectMany(b => b.Template))
+            .Select(t => Math.Min(t.Elements, (double)ComputeWeights.ChunkElements)).DefaultIfEmpty(0).Max();
 
     /// <summary>
     /// Refuses a model whose weights alone cannot fit in the memory this process can have, before any parameter is

@@ -45,14 +45,17 @@ public static class ModelFactory
     /// <summary>
     /// Loads a checkpoint. Its config is validated first, and a model whose weights alone exceed the memory this
     /// process can have is refused before anything is allocated (<see cref="MemoryEstimate.RefuseIfWeightsCannotFit"/>).
-    /// The bytes read are reported to <paramref name="progress"/>.
+    /// The weights are stored in <paramref name="dtype"/> and the model computes in <paramref name="computeDtype"/>
+    /// (float32 or <paramref name="dtype"/>; <paramref name="dtype"/> when null). The bytes read are reported to
+    /// <paramref name="progress"/>.
     /// </summary>
-    public static ITransformerModel Load(string directory, ScalarType dtype, Device? device = null, IUnitProgress? progress = null)
+    public static ITransformerModel Load(string directory, ScalarType dtype, ScalarType? computeDtype = null, Device? device = null,
+        IUnitProgress? progress = null)
     {
         using var checkpoint = new Checkpoint(directory, progress);
         var architecture = For(checkpoint.Config, directory);
         var facts = Facts(checkpoint.Config, directory);
         MemoryEstimate.RefuseIfWeightsCannotFit(directory, facts, dtype);
-        return ConfigJson.Checked(directory, () => architecture.Load(checkpoint, dtype, device));
+        return ConfigJson.Checked(directory, () => architecture.Load(checkpoint, dtype, computeDtype ?? dtype, device));
     }
 }

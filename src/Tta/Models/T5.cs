@@ -63,7 +63,7 @@ public sealed class T5Model : nn.Module, ITransformerModel
 #pragma warning restore IDE1006
 
     private readonly Device device;
-    private readonly ScalarType dtype;
+    private readonly ScalarType compute;
 
     public JsonObject Config { get; }
     public T5Config Hyper { get; }
@@ -84,7 +84,8 @@ public sealed class T5Model : nn.Module, ITransformerModel
 
         public string ModelType => "t5";
         public IReadOnlyList<string> Stacks { get; } = ["encoder", "decoder"];
-        public ITransformerModel Load(Checkpoint checkpoint, ScalarType dtype, Device? device) => T5Model.Load(checkpoint, dtype, device);
+        public ITransformerModel Load(Checkpoint checkpoint, ScalarType dtype, ScalarType compute, Device? device) =>
+            T5Model.Load(checkpoint, dtype, compute, device);
         public ModelFacts Facts(JsonObject config) => T5Model.Facts(config);
         public IReadOnlyList<string> InputEmbeddingKeys { get; } = ["shared.weight", "encoder.embed_tokens.weight"];
 
@@ -113,30 +114,30 @@ public sealed class T5Model : nn.Module, ITransformerModel
                 : null;
     }
 
-    private T5Model(JsonObject config, bool ownLmHead, ScalarType dtype, Device device) : base("T5ForConditionalGeneration")
+    private T5Model(JsonObject config, bool ownLmHead, ScalarType dtype, ScalarType compute, Device device) : base("T5ForConditionalGeneration")
     {
         Config = config;
         Hyper = T5Config.From(config);
-        this.dtype = dtype;
+        this.compute = compute;
         this.device = device;
         var h = Hyper;
-        shared = new T5Embedding(h.VocabSize, h.DModel, dtype, device);
-        encoder = new T5Stack(h, isDecoder: false, dtype, device);
-        decoder = new T5Stack(h, isDecoder: true, dtype, device);
+        shared = new T5Embedding(h.VocabSize, h.DModel, dtype, compute, device);
+        encoder = new T5Stack(h, isDecoder: false, dtype, compute, device);
+        decoder = new T5Stack(h, isDecoder: true, dtype, compute, device);
         if (ownLmHead) lm_head = new T5Linear(h.DModel, h.VocabSize, dtype, device);
         RegisterComponents();
     }
 
     /// <summary>
-    /// Builds the model in <paramref name="dtype"/> on <paramref name="device"/> and loads the checkpoint's weights.
+    /// Builds the model with its weights in <paramref name="dtype"/> on <paramref name="device"/>, computing in
+    /// <paramref name="compute"/> (see <see cref="ComputeDTypes"/>), and loads the checkpoint's weights.
     /// The head is <c>lm_head.weight</c> when the checkpoint has one, else the shared embedding (tied).
     /// As transformers does for T5, float16 keeps the feed-forward output projections (<c>wo</c>) in float32.
     /// </summary>
-    public static T5Model Load(Checkpoint checkpoint, ScalarType dtype, Device? device = null)
+    public static T5Model Load(Checkpoint checkpoint, ScalarType dtype, ScalarType compute, Device? device = null)
     {
-        if (dtype is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16))
-            throw new NotSupportedException($"T5: dtype {dtype} is not supported (float32, bfloat16, float16)");
-        var model = new T5Model(checkpoint.Config, checkpoint.Contains("lm_head.weight"), dtype, device ?? CPU);
+        ComputeDTypes.Check("T5", dtype, compute);
+        var model = new T5Model(checkpoint.Config, checkpoint.Contains("lm_head.weight"), dtype, compute, device ?? CPU);
         checkpoint.LoadInto(model, KeyFor);
         return model;
     }
@@ -202,7 +203,7 @@ public sealed class T5Model : nn.Module, ITransformerModel
             if (decIds.shape[0] != ids.shape[0])
                 throw new ArgumentException("T5: encoder and decoder batches differ in size");
 
-            var min = finfo(dtype).min;
+            var min = finfo(compute).min;
             // Additive masks (0 where attended, the dtype's minimum where not), as in transformers' eager attention.
             var encoderMask = Additive(mask.unsqueeze(1).unsqueeze(1), min);             // [b,1,1,k]
             var t = decIds.shape[1];
@@ -223,7 +224,7 @@ public sealed class T5Model : nn.Module, ITransformerModel
             if (capture.Wants(head) || capture.Wants(logitsField))
             {
                 var x = Hyper.ScaleDecoderOutputs ? decoded.Mul(Math.Pow(Hyper.DModel, -0.5)) : decoded;
-                var logits = nn.functional.linear(x, lm_head?.weight ?? shared.weight);
+                var logits = ComputeWeights.Linear(x, lm_head?.weight ?? shared.weight);
                 capture.Record(head, logits);
                 capture.Record(logitsField, logits);
             }
@@ -231,7 +232,7 @@ public sealed class T5Model : nn.Module, ITransformerModel
     }
 
     private Tensor Additive(Tensor allowed, double min) =>
-        zeros(allowed.shape, dtype, device).MaskedFill(allowed.logical_not(), min);
+        zeros(allowed.shape, compute, device).MaskedFill(allowed.logical_not(), min);
 }
 
 /// <summary>
@@ -291,35 +292,40 @@ internal sealed class T5Linear : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor x) => nn.functional.linear(x, weight);
+    public Tensor Forward(Tensor x) => ComputeWeights.Linear(x, weight);
 }
 
+/// <summary>An embedding table stored in the load dtype whose rows come out in the compute dtype.</summary>
 internal sealed class T5Embedding : nn.Module
 {
     public readonly Parameter weight;
+    private readonly ScalarType compute;
 
-    public T5Embedding(long count, long dim, ScalarType dtype, Device device) : base("Embedding")
+    public T5Embedding(long count, long dim, ScalarType dtype, ScalarType compute, Device device) : base("Embedding")
     {
         weight = new Parameter(empty([count, dim], dtype, device), requires_grad: false);
+        this.compute = compute;
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor ids)
-    {
-        var flat = weight.index_select(0, ids.reshape(-1));
-        return flat.reshape([.. ids.shape, weight.shape[1]]);
-    }
+    public Tensor Forward(Tensor ids) => ComputeWeights.Rows(weight, ids, compute);
 }
 
-/// <summary>RMS norm without mean subtraction or bias; the variance in float32 (transformers' T5LayerNorm).</summary>
+/// <summary>
+/// RMS norm without mean subtraction or bias; the variance in float32 (transformers' T5LayerNorm). The reference
+/// casts back to the weight's dtype when that is half precision: here to the compute dtype, which is the weight's
+/// when the model computes in its load dtype.
+/// </summary>
 internal sealed class T5LayerNorm : nn.Module
 {
     public readonly Parameter weight;
     private readonly double eps;
+    private readonly ScalarType compute;
 
-    public T5LayerNorm(long dim, double eps, ScalarType dtype, Device device) : base("T5LayerNorm")
+    public T5LayerNorm(long dim, double eps, ScalarType dtype, ScalarType compute, Device device) : base("T5LayerNorm")
     {
         this.eps = eps;
+        this.compute = compute;
         weight = new Parameter(empty([dim], dtype, device), requires_grad: false);
         RegisterComponents();
     }
@@ -328,8 +334,9 @@ internal sealed class T5LayerNorm : nn.Module
     {
         var variance = x.to(ScalarType.Float32).Squared().mean([-1], keepdim: true);
         var h = x * variance.Add(eps).rsqrt(); // promotes to float32 for half inputs, as in the reference
-        if (weight.dtype is ScalarType.Float16 or ScalarType.BFloat16) h = h.to(weight.dtype);
-        return weight * h;
+        if (compute is ScalarType.Float16 or ScalarType.BFloat16) h = h.to(compute);
+        using var w = new ComputeWeight(weight, h.dtype);
+        return w.Value * h;
     }
 }
 
@@ -343,8 +350,8 @@ internal sealed class T5Attention : nn.Module
     private readonly CaptureSite at;
     private readonly bool bidirectional;
 
-    public T5Attention(CaptureSite at, T5Config h, bool hasRelativeBias, bool bidirectional, ScalarType dtype, Device device)
-        : base("T5Attention")
+    public T5Attention(CaptureSite at, T5Config h, bool hasRelativeBias, bool bidirectional, ScalarType dtype, ScalarType compute,
+        Device device) : base("T5Attention")
     {
         this.at = at;
         this.h = h;
@@ -353,7 +360,7 @@ internal sealed class T5Attention : nn.Module
         k = new T5Linear(h.DModel, h.Inner, dtype, device);
         v = new T5Linear(h.DModel, h.Inner, dtype, device);
         o = new T5Linear(h.Inner, h.DModel, dtype, device);
-        if (hasRelativeBias) relative_attention_bias = new T5Embedding(h.RelativeAttentionNumBuckets, h.NumHeads, dtype, device);
+        if (hasRelativeBias) relative_attention_bias = new T5Embedding(h.RelativeAttentionNumBuckets, h.NumHeads, dtype, compute, device);
         RegisterComponents();
     }
 
@@ -436,13 +443,13 @@ internal sealed class T5AttentionLayer : nn.Module
     private readonly CaptureSite at;
 
     public T5AttentionLayer(CaptureSite at, T5Config h, bool cross, bool hasRelativeBias, bool bidirectional,
-        ScalarType dtype, Device device) : base(cross ? "T5LayerCrossAttention" : "T5LayerSelfAttention")
+        ScalarType dtype, ScalarType compute, Device device) : base(cross ? "T5LayerCrossAttention" : "T5LayerSelfAttention")
     {
         this.at = at;
-        var attention = new T5Attention(AttentionSite(at, cross), h, hasRelativeBias, bidirectional, dtype, device);
+        var attention = new T5Attention(AttentionSite(at, cross), h, hasRelativeBias, bidirectional, dtype, compute, device);
         if (cross) EncDecAttention = attention;
         else SelfAttention = attention;
-        layer_norm = new T5LayerNorm(h.DModel, h.LayerNormEpsilon, dtype, device);
+        layer_norm = new T5LayerNorm(h.DModel, h.LayerNormEpsilon, dtype, compute, device);
         RegisterComponents();
     }
 
@@ -478,8 +485,9 @@ internal sealed class T5Dense : nn.Module
 #pragma warning restore IDE1006
     private readonly CaptureSite at;
     private readonly Func<Tensor, Tensor> act;
+    private readonly ScalarType woCompute;
 
-    public T5Dense(CaptureSite at, T5Config h, ScalarType dtype, Device device) : base("T5Dense")
+    public T5Dense(CaptureSite at, T5Config h, ScalarType dtype, ScalarType compute, Device device) : base("T5Dense")
     {
         this.at = at;
         var actName = h.DenseActFn;
@@ -490,8 +498,10 @@ internal sealed class T5Dense : nn.Module
             wi_1 = new T5Linear(h.DModel, h.DFf, dtype, device);
         }
         else wi = new T5Linear(h.DModel, h.DFf, dtype, device);
-        // transformers keeps T5's wo in float32 when loading in float16 (_keep_in_fp32_modules).
+        // transformers keeps T5's wo in float32 when loading in float16 (_keep_in_fp32_modules): stored so, and
+        // computed so when the model computes in float16.
         wo = new T5Linear(h.DFf, h.DModel, dtype == ScalarType.Float16 ? ScalarType.Float32 : dtype, device);
+        woCompute = compute == ScalarType.Float16 ? ScalarType.Float32 : compute;
         RegisterComponents();
     }
 
@@ -515,7 +525,7 @@ internal sealed class T5Dense : nn.Module
             capture.Record(at.Of("wi_1"), linear);
             hidden = activated * linear;
         }
-        if (hidden.dtype != wo.weight.dtype) hidden = hidden.to(wo.weight.dtype);
+        if (hidden.dtype != woCompute) hidden = hidden.to(woCompute);
         var output = wo.Forward(hidden);
         capture.Record(at.Of("wo"), output);
         capture.Record(at.Module, output);
@@ -536,11 +546,11 @@ internal sealed class T5LayerFF : nn.Module
 #pragma warning restore IDE1006
     private readonly CaptureSite at;
 
-    public T5LayerFF(CaptureSite at, T5Config h, ScalarType dtype, Device device) : base("T5LayerFF")
+    public T5LayerFF(CaptureSite at, T5Config h, ScalarType dtype, ScalarType compute, Device device) : base("T5LayerFF")
     {
         this.at = at;
-        DenseReluDense = new T5Dense(at.Child("DenseReluDense"), h, dtype, device);
-        layer_norm = new T5LayerNorm(h.DModel, h.LayerNormEpsilon, dtype, device);
+        DenseReluDense = new T5Dense(at.Child("DenseReluDense"), h, dtype, compute, device);
+        layer_norm = new T5LayerNorm(h.DModel, h.LayerNormEpsilon, dtype, compute, device);
         RegisterComponents();
     }
 
@@ -564,18 +574,18 @@ internal sealed class T5Block : nn.Module
     private readonly CaptureSite at;
     private readonly bool isDecoder;
 
-    public T5Block(CaptureSite at, T5Config h, bool isDecoder, bool hasRelativeBias, ScalarType dtype, Device device)
-        : base("T5Block")
+    public T5Block(CaptureSite at, T5Config h, bool isDecoder, bool hasRelativeBias, ScalarType dtype, ScalarType compute,
+        Device device) : base("T5Block")
     {
         this.at = at;
         this.isDecoder = isDecoder;
         var layers = new List<nn.Module>
         {
-            new T5AttentionLayer(at.Child("layer.0"), h, cross: false, hasRelativeBias, bidirectional: !isDecoder, dtype, device),
+            new T5AttentionLayer(at.Child("layer.0"), h, cross: false, hasRelativeBias, bidirectional: !isDecoder, dtype, compute, device),
         };
         if (isDecoder)
-            layers.Add(new T5AttentionLayer(at.Child("layer.1"), h, cross: true, hasRelativeBias: false, bidirectional: true, dtype, device));
-        layers.Add(new T5LayerFF(at.Child($"layer.{layers.Count}"), h, dtype, device));
+            layers.Add(new T5AttentionLayer(at.Child("layer.1"), h, cross: true, hasRelativeBias: false, bidirectional: true, dtype, compute, device));
+        layers.Add(new T5LayerFF(at.Child($"layer.{layers.Count}"), h, dtype, compute, device));
         layer = new ModuleList<nn.Module>([.. layers]);
         RegisterComponents();
     }
@@ -627,13 +637,13 @@ internal sealed class T5Stack : nn.Module
     private readonly CaptureSite at;
     private readonly OutputFields fields;
 
-    public T5Stack(T5Config h, bool isDecoder, ScalarType dtype, Device device) : base("T5Stack")
+    public T5Stack(T5Config h, bool isDecoder, ScalarType dtype, ScalarType compute, Device device) : base("T5Stack")
     {
         (at, fields) = Sites(isDecoder);
         var count = isDecoder ? h.NumDecoderLayers : h.NumLayers;
         block = new ModuleList<T5Block>([.. Enumerable.Range(0, count)
-            .Select(i => new T5Block(at.Child("block").Block(i), h, isDecoder, hasRelativeBias: i == 0, dtype, device))]);
-        final_layer_norm = new T5LayerNorm(h.DModel, h.LayerNormEpsilon, dtype, device);
+            .Select(i => new T5Block(at.Child("block").Block(i), h, isDecoder, hasRelativeBias: i == 0, dtype, compute, device))]);
+        final_layer_norm = new T5LayerNorm(h.DModel, h.LayerNormEpsilon, dtype, compute, device);
         RegisterComponents();
     }
 

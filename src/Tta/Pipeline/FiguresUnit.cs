@@ -59,7 +59,7 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
             var input = Input(kind).OutputPath;
             var metadata = Task.Run(() => VectorStoreReader.ReadMetadataAsync(input)).GetAwaiter().GetResult();
             var tokens = metadata.TryGetValue(StoreKeys.Tokens, out var json) ? JsonSerializer.Deserialize<string[]>(json) ?? [] : [];
-            var figure = new FigureContext(model.Key, text.Key, tokens, f, OutputDir, metadata.GetValueOrDefault(StoreKeys.DType), Thumbnails: true);
+            var figure = new FigureContext(model.Key, text.Key, tokens, f, OutputDir, StoreKeys.ComputeDTypeOf(metadata), Thumbnails: true);
             foreach (var job in kinds.Get(kind).Figures(figure, input))
             {
                 var record = job.Record ?? throw new InvalidOperationException($"figure {job.Stem} of kind '{kind}' has no record of what it shows");

@@ -26,7 +26,18 @@ public static class StoreKeys
 
     public const string RevisionSha = "tta.revision_sha";
 
+    /// <summary>The dtype the model's weights were loaded in (the experiment's <c>dtype:</c>).</summary>
     public const string DType = "tta.dtype";
+
+    /// <summary>
+    /// The dtype the model computed in, present only where it differs from <see cref="DType"/> (bfloat16 weights
+    /// computed in float32); absent, the model computed in <see cref="DType"/>. Read it with <see cref="ComputeDTypeOf"/>.
+    /// </summary>
+    public const string ComputeDType = "tta.compute_dtype";
+
+    /// <summary>The dtype a store's model computed in: <see cref="ComputeDType"/>, else <see cref="DType"/> (null when neither is there).</summary>
+    public static string? ComputeDTypeOf(IReadOnlyDictionary<string, string> metadata) =>
+        metadata.TryGetValue(ComputeDType, out var compute) ? compute : metadata.GetValueOrDefault(DType);
 
     /// <summary>The text's key in the experiment.</summary>
     public const string Text = "tta.text";

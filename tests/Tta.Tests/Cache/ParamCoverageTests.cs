@@ -59,6 +59,7 @@ public class ParamCoverageTests
         ["license"] = "the licence of the results: only Archive reads it, for the archive's metadata",
         ["executor"] = "where units run (this machine or Slurm), not what they compute",
         ["model.name"] = "the model's key: in its units' ids and paths",
+        ["model.compute_dtype"] = "read resolved (auto: by the CPU), a param only where that differs from dtype, so float32 models keep their fingerprints: Extract/ComputeDTypeExtractTests edits it",
         ["text.name"] = "the text's key: in its units' ids and paths",
     };
 
@@ -146,7 +147,7 @@ public class ParamCoverageTests
     private static IEnumerable<string> Fields(Type record) =>
         record.GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => !p.IsDefined(typeof(JsonIgnoreAttribute)) && p.PropertyType != typeof(SourceSpan))
-            .Select(p => p.Name switch { "Key" => "name", "DType" => "dtype", _ => UnitDeclaration.FieldName(p.Name) });
+            .Select(p => p.Name switch { "Key" => "name", "DType" => "dtype", "ComputeDType" => "compute_dtype", _ => UnitDeclaration.FieldName(p.Name) });
 
     private static Type SettingsType(IMetricKind kind)
     {

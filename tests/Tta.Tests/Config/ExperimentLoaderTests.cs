@@ -291,6 +291,29 @@ public class ExperimentLoaderTests
     }
 
     [Fact]
+    public void ComputeDTypeIsAutoFloat32OrTheModelsOwnDType()
+    {
+        ModelSpec Model(string yaml) => ExperimentLoader.Load(Yaml(yaml).Path, MetricKinds.Default).Models.Single();
+        Assert.Equal("auto", Model(Minimal).ComputeDType);
+        Assert.Equal("auto", Model(Minimal.Replace("source: hub", "source: hub\n    compute_dtype: auto")).ComputeDType);
+        Assert.Equal("float32", Model(Minimal.Replace("source: hub", "source: hub\n    dtype: bfloat16\n    compute_dtype: float32")).ComputeDType);
+        Assert.Equal("bfloat16", Model(Minimal.Replace("source: hub", "source: hub\n    dtype: bfloat16\n    compute_dtype: bfloat16")).ComputeDType);
+        Assert.Equal("float16", Model(Minimal.Replace("source: hub", "source: hub\n    compute_dtype: float16\n    dtype: float16")).ComputeDType);
+
+        // Another half-precision type than the weights', a dtype the float32 weights are not in, and a typo.
+        AssertError(Minimal.Replace("source: hub", "source: hub\n    dtype: bfloat16\n    compute_dtype: float16"), 6, 20,
+            "compute_dtype 'float16' is neither float32 nor the model's dtype 'bfloat16'", "use one of: auto, float32, bfloat16", "or set 'dtype: float16'");
+        AssertError(Minimal.Replace("source: hub", "source: hub\n    compute_dtype: bfloat16"), 5, 20,
+            "compute_dtype 'bfloat16' is neither float32 nor the model's dtype 'float32'", "use one of: auto, float32");
+        AssertError(Minimal.Replace("source: hub", "source: hub\n    dtype: bfloat16\n    compute_dtype: flaot32"), 6, 20,
+            "unknown compute_dtype 'flaot32'", "did you mean 'float32'", "auto, float32, bfloat16");
+        // A bad dtype is reported once: the compute_dtype beside it is not judged against a dtype that is not there.
+        var e = Assert.Throws<ConfigException>(() => ExperimentLoader.Load(Yaml(Minimal.Replace("source: hub", "source: hub\n    dtype: fp16\n    compute_dtype: fp16")).Path, MetricKinds.Default));
+        Assert.Single(e.Problems);
+        Assert.Contains("unknown dtype 'fp16'", e.Message);
+    }
+
+    [Fact]
     public void BadEnumValues()
     {
         AssertError(Minimal.Replace("source: hub", "source: hub\n    dtype: fp16"), 5, 12, "unknown dtype 'fp16'", "float32, bfloat16, float16");

@@ -102,6 +102,16 @@ public class InputErrorTests
     }
 
     [Fact]
+    public void AComputeDTypeOtherThanFloat32OrTheDTypeStopsTheRunBeforeAnyStage()
+    {
+        var ws = new TinyWorkspace(TinyWorkspace.DefaultYaml.Replace("name: tiny\ntexts:", "name: tiny\n    dtype: bfloat16\n    compute_dtype: float16\ntexts:", StringComparison.Ordinal));
+        var (code, output) = ws.Cli("run", "--stage=Extract");
+        Assert.True(code == 2, output);
+        Assert.Contains("tiny.yaml:8:20: compute_dtype 'float16' is neither float32 nor the model's dtype 'bfloat16' — use one of: auto, float32, bfloat16", output);
+        Assert.False(Directory.Exists(ws.CacheDir), "no stage ran, no folder was made");
+    }
+
+    [Fact]
     public void APointPatternThatMatchesNothingStopsTheRunBeforeAnyStage()
     {
         var ws = new TinyWorkspace(TinyWorkspace.DefaultYaml.Replace("figures:", "extract:\n  points: [\"hidden_states.*\", \"hidden_state.*\"]\nfigures:", StringComparison.Ordinal));

@@ -59,6 +59,32 @@ public class MemoryEstimateTests
         Assert.Equal(4544.0 * (4544 + 2 * 64) + 4544.0 * 4544 + 2 * 4544.0 * 18176 + 2 * 4544, perBlock);
     }
 
+    [Fact]
+    public void ComputingBfloat16WeightsInFloat32AddsOneUpcastChunkAndFloat32Activations()
+    {
+        var dir = Checkpoint(Falcon7b, Falcon7bParameters);
+        const long available = 24L << 30;
+        var bf16 = MemoryEstimate.For(dir, ScalarType.BFloat16, tokens: 512, availableOverride: available);
+        var upcast = MemoryEstimate.For(dir, ScalarType.BFloat16, tokens: 512, availableOverride: available, compute: ScalarType.Float32);
+        Assert.Equal(0, bf16.UpcastBytes); // computing in the load dtype converts nothing
+        Assert.Equal(bf16.WeightBytes, upcast.WeightBytes); // the weights stay bfloat16
+        // Every Falcon-7b weight but the norms is larger than a chunk (2²⁴ elements): one chunk in float32, 64 MiB.
+        const double chunk = 1 << 24;
+        Assert.Equal(chunk * 4, upcast.UpcastBytes);
+        // Activations twice the bytes (Falcon has no float32 softmax term), but for the boolean mask (T² bytes either way).
+        Assert.Equal(2 * bf16.WorkingSetBytes - 512.0 * 512, upcast.WorkingSetBytes);
+        Assert.Equal(bf16.CaptureBytes, upcast.CaptureBytes); // captures are float32 copies either way
+        Assert.Equal(bf16.TotalBytes + (upcast.WorkingSetBytes - bf16.WorkingSetBytes) + chunk * 4, upcast.TotalBytes);
+        Assert.Contains("weights upcast at once 0.06 GiB", upcast.ToString());
+
+        // Each tensor counts up to one chunk: BERT-base's largest, its 30522 × 768 word embeddings (a bound: lookups convert rows).
+        var bert = Checkpoint("""{"model_type": "bert", "hidden_size": 768, "num_attention_heads": 12, "num_hidden_layers": 12, "intermediate_size": 3072, "vocab_size": 30522}""");
+        var bertUpcast = MemoryEstimate.For(bert, ScalarType.BFloat16, tokens: 128, availableOverride: available, compute: ScalarType.Float32);
+        Assert.Equal(Math.Min(30522.0 * 768, chunk) * 4, bertUpcast.UpcastBytes);
+        Assert.DoesNotContain("upcast", bf16.ToString());
+        Assert.True(upcast.Fits, upcast.ToString());
+    }
+
     private static long Rss()
     {
         var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));

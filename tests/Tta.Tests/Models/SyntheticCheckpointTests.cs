@@ -52,7 +52,7 @@ public class SyntheticCheckpointTests
             Assert.True(checkpoint.Contains(t.Name), $"{fixture}: {t.Name} is not in the checkpoint");
             Assert.Equal(t.Shape, checkpoint.Entry(t.Name).Shape);
         }
-        using var net = ModelFactory.For(checkpoint.Config, dir).Load(checkpoint, ScalarType.Float32, null);
+        using var net = ModelFactory.For(checkpoint.Config, dir).Load(checkpoint, ScalarType.Float32, ScalarType.Float32, null);
         var listed = layout.Select(t => t.Name).ToHashSet();
         Assert.All(checkpoint.TensorNames.Where(n => !checkpoint.UnusedTensorNames.Contains(n)), n => Assert.Contains(n, listed));
     }
@@ -100,7 +100,7 @@ public class SyntheticCheckpointTests
             Assert.Contains("model.safetensors.index.json", result.Files);
             using var checkpoint = new Checkpoint(dir);
             var architecture = ModelFactory.For(checkpoint.Config, dir);
-            using var net = architecture.Load(checkpoint, result.DType, null);
+            using var net = architecture.Load(checkpoint, result.DType, result.DType, null);
             Assert.Empty(checkpoint.UnusedTensorNames);
             var tokens = TokenizerLoader.Load(dir).Encode("Bo sat on the mat.");
             Assert.InRange(tokens.Ids.Length, 10, 24); // about one token per character

@@ -31,7 +31,7 @@ public class T5Tests(ITestOutputHelper output)
         {
             var dir = FixtureCheck.ModelDir(name);
             using var checkpoint = new Checkpoint(dir);
-            using var model = T5Model.Load(checkpoint, ScalarType.Float32);
+            using var model = T5Model.Load(checkpoint, ScalarType.Float32, ScalarType.Float32);
             checkpoint.LoadInto(model, T5Model.KeyFor, strict: true); // throws on unused checkpoint tensors
             Assert.Contains(model.named_parameters(), p => p.name == "shared.weight");
             Assert.DoesNotContain(model.named_parameters(), p => p.name.Contains("embed_tokens", StringComparison.Ordinal));

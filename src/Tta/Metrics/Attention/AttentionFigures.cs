@@ -37,7 +37,7 @@ public static class AttentionFigures
         var kernelRows = metadata.TryGetValue(StoreKeys.KernelRows, out var json)
             ? JsonSerializer.Deserialize<Dictionary<string, int>>(json) ?? []
             : [];
-        var threshold = MaskedValues.Threshold(c.Dtype ?? metadata.GetValueOrDefault(StoreKeys.DType));
+        var threshold = MaskedValues.Threshold(c.Dtype ?? StoreKeys.ComputeDTypeOf(metadata));
         var jobs = new List<FigureJob>();
         foreach (var group in blocks.GroupBy(b => b.Key with { Measure = null }))
         {

@@ -17,7 +17,7 @@ public static class AttentionView
         var kernelRows = metadata.TryGetValue(StoreKeys.KernelRows, out var json)
             ? JsonSerializer.Deserialize<Dictionary<string, int>>(json) ?? []
             : [];
-        var maskThreshold = MaskedValues.Threshold(metadata.GetValueOrDefault(StoreKeys.DType)); // the static figures' rule
+        var maskThreshold = MaskedValues.Threshold(StoreKeys.ComputeDTypeOf(metadata)); // the static figures' rule
         var measures = AttentionFigures.Panels.Select(p => p.Measure).ToHashSet(StringComparer.Ordinal);
         var heads = new Dictionary<ActivationPoint, (SortedDictionary<string, int> Panels, List<float[]> Kernel, bool ZeroBias)>();
         Task.Run(() => store.ForEachBlockAsync(block =>
