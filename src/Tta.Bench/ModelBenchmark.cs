@@ -71,9 +71,11 @@ public static class ModelBenchmark
         return (root, experiment);
     }
 
-    internal static CliRun Cli(string root, string experiment, params string[] args)
+    internal static CliRun Cli(string root, string experiment, params string[] args) => Cli(root, experiment, null, args);
+
+    internal static CliRun Cli(string root, string experiment, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        var run = CliProcess.Run([.. args, $"--root={root}", $"--experiment={experiment}"]);
+        var run = CliProcess.Run([.. args, $"--root={root}", $"--experiment={experiment}"], environment);
         if (run.ExitCode != 0) throw new InvalidOperationException($"tta-cli {string.Join(' ', args)} failed (exit {run.ExitCode}):\n{run.Output}");
         return run;
     }

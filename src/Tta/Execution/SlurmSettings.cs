@@ -1,5 +1,6 @@
 using Tta.Cache;
 using Tta.Execution.Slurm;
+using Tta.Models;
 
 namespace Tta.Execution;
 
@@ -15,6 +16,11 @@ public sealed record SlurmSettings(SlurmOptions Options, IReadOnlyList<string> P
     /// <summary>Where progress goes (a live line on a terminal); plain lines on the run's log when null.</summary>
     public SlurmProgressWriter? Progress { get; init; }
 
+    /// <summary>
+    /// A task's command line. It starts with the planning machine's half-precision arithmetic
+    /// (<see cref="ComputeDTypes.HalfPrecisionVariable"/>), so a node resolves <c>compute_dtype: auto</c> as the
+    /// planner did when it fingerprinted the unit, whatever the node's CPU.
+    /// </summary>
     public IReadOnlyList<string> TaskCommand(StageUnit unit, bool forced, long memoryMb) =>
-        [.. Program, "run", $"--unit={unit.Id}", .. CommonArguments, "--jobs=1", $"--memory-limit={memoryMb}M", .. forced ? ["--force"] : Array.Empty<string>()];
+        ["env", $"{ComputeDTypes.HalfPrecisionVariable}={ComputeDTypes.Describe(ComputeDTypes.ThisMachine())}", .. Program, "run", $"--unit={unit.Id}", .. CommonArguments, "--jobs=1", $"--memory-limit={memoryMb}M", .. forced ? ["--force"] : Array.Empty<string>()];
 }

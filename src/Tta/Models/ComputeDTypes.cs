@@ -25,7 +25,7 @@ public static class ComputeDTypes
     public static ScalarType Resolve(string spec, ScalarType load, bool cuda, string? cpuFlags = null)
     {
         if (spec == Auto)
-            return load == ScalarType.Float32 || cuda || NativeArithmetic(cpuFlags ?? CpuInfo.Value).Contains(load) ? load : ScalarType.Float32;
+            return load == ScalarType.Float32 || cuda || (cpuFlags is null ? ThisMachine() : NativeArithmetic(cpuFlags)).Contains(load) ? load : ScalarType.Float32;
         var wanted = DTypes.Parse(spec);
         return wanted == ScalarType.Float32 || wanted == load ? wanted
             : throw new ArgumentException($"compute dtype {spec} is neither float32 nor the load dtype {DTypes.Name(load)}");
@@ -65,6 +65,30 @@ public static class ComputeDTypes
         if (flags.Overlaps(["amx_bf16", "bf16"])) native.Add(ScalarType.BFloat16);
         if (flags.Overlaps(["amx_fp16", "asimdhp", "fphp"])) native.Add(ScalarType.Float16);
         return native;
+    }
+
+    /// <summary>
+    /// Overrides what <see cref="ThisMachine"/> reads from /proc/cpuinfo: <c>none</c> or a comma list of
+    /// <c>bfloat16</c>, <c>float16</c>. A Slurm task gets the planning machine's value
+    /// (<see cref="Describe"/>), so every node computes in the dtype the planner fingerprinted, whatever its CPU.
+    /// </summary>
+    public const string HalfPrecisionVariable = "TTA_HALF_PRECISION";
+
+    /// <summary>The half-precision dtypes this machine computes natively: <see cref="HalfPrecisionVariable"/> where set, else /proc/cpuinfo's flags.</summary>
+    public static IReadOnlySet<ScalarType> ThisMachine() =>
+        Environment.GetEnvironmentVariable(HalfPrecisionVariable) is { Length: > 0 } value ? ParseList(value) : NativeArithmetic(CpuInfo.Value);
+
+    /// <summary>A set of half-precision dtypes as <see cref="HalfPrecisionVariable"/> writes it: <c>none</c> or names joined by commas.</summary>
+    public static string Describe(IReadOnlySet<ScalarType> native) =>
+        native.Count == 0 ? "none" : string.Join(",", native.Select(DTypes.Name).Order(StringComparer.Ordinal));
+
+    private static HashSet<ScalarType> ParseList(string value)
+    {
+        if (value.Trim() == "none") return [];
+        var names = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (names.Length == 0 || names.Any(n => n is not ("bfloat16" or "float16")))
+            throw new ArgumentException($"{HalfPrecisionVariable}={value}: write none, or bfloat16 and/or float16 separated by commas");
+        return [.. names.Select(DTypes.Parse)];
     }
 
     /// <summary>This machine's /proc/cpuinfo, read once (empty where there is none: no native half precision assumed).</summary>

@@ -95,8 +95,8 @@ public sealed record MemoryEstimate(double WeightBytes, double WorkingSetBytes, 
 
     /// <summary>
     /// The most weight elements converted to the compute dtype at once: one tensor, a linear map's at most one chunk of
-    /// <see cref="ComputeWeights.ChunkElements"/> (embedding tables convert only the rows they gather, fewer). Norms and
-    /// GPT-2's Conv1D convert whole, and are below a chunk in every real shape (gpt2-xl's c_fc: 10⁷ elements).
+    /// <see cref="ComputeWeights.ChunkElements"/> (embedding tables convert only the rows they gather, fewer). GPT-2's
+    /// Conv1D weights convert in chunks too; norms convert whole and are far below a chunk.
     /// </summary>
     private static double UpcastElements(CheckpointLayout layout) =>
         layout.Once.Concat(layout.After ?? []).Concat(layout.Blocks.SelectMany(b => b.Template))

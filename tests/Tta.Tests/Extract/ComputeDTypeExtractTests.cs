@@ -78,4 +78,30 @@ public class ComputeDTypeExtractTests
         var (status, explained) = ws.Cli("status", "--stage=Extract", "--explain");
         Assert.True(status == 0, explained);
     }
+
+    /// <summary>
+    /// auto follows the machine's half-precision arithmetic, which TTA_HALF_PRECISION states for a process (what a
+    /// Slurm task gets from the planner, so a node with other CPU flags computes as the planner fingerprinted).
+    /// </summary>
+    [Fact]
+    public void AutoFollowsTheHalfPrecisionTheProcessIsGiven()
+    {
+        var ws = Workspace("\n    dtype: bfloat16");
+        var (code, output) = ws.Cli("run", "--stage=Download");
+        Assert.True(code == 0, output);
+        (code, output) = TtaProcess.RunCli(ws, "run", ["--stage=Extract"], new Dictionary<string, string> { [Tta.Models.ComputeDTypes.HalfPrecisionVariable] = "bfloat16" });
+        Assert.True(code == 0, output);
+        Assert.Contains("model 'tiny' (bfloat16, cpu): needs about", output);
+        Assert.False(Metadata(ws).ContainsKey(StoreKeys.ComputeDType));
+
+        // Without native bfloat16 the same experiment computes in float32: another fingerprint, so Extract reruns.
+        (code, output) = TtaProcess.RunCli(ws, "run", ["--stage=Extract"], new Dictionary<string, string> { [Tta.Models.ComputeDTypes.HalfPrecisionVariable] = "none" });
+        Assert.True(code == 0, output);
+        Assert.Contains("model 'tiny' (bfloat16 weights, float32 compute, cpu): needs about", output);
+        Assert.Equal("float32", Metadata(ws)[StoreKeys.ComputeDType]);
+
+        (code, output) = TtaProcess.RunCli(ws, "run", ["--stage=Extract"], new Dictionary<string, string> { [Tta.Models.ComputeDTypes.HalfPrecisionVariable] = "bf16" });
+        Assert.NotEqual(0, code);
+        Assert.Contains("TTA_HALF_PRECISION=bf16: write none, or bfloat16 and/or float16", output);
+    }
 }
