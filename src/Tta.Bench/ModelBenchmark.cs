@@ -91,7 +91,7 @@ public static class ModelBenchmark
         {
             var model = Path.Combine(work, "models", $"{shape}-{dtypeName}-{layers?.ToString(CultureInfo.InvariantCulture) ?? "all"}");
             var written = SyntheticCheckpoint.Write(model, shape, dtype, layers);
-            var (root, experiment) = Project(work, "memory", model, tokens, dtypeName);
+            var (root, experiment) = Project(work, "memory", model, tokens, dtypeName, computeDtype: dtypeName);
             Cli(root, experiment, "run", "--stage=Download");
             var run = Cli(root, experiment, "run", "--stage=Extract");
             var estimate = MemoryEstimate.For(model, dtype, tokens);

@@ -115,6 +115,9 @@ public static partial class ExperimentLoader
             var allowed = ComputeDTypes.Allowed(dtype);
             var value = String(node, "compute_dtype");
             if (allowed.Contains(value, StringComparer.Ordinal)) return value;
+            if (DTypes.Contains(value, StringComparer.Ordinal) && dtype == "float32")
+                throw Error(node, $"compute_dtype '{value}' with float32 weights: a float32 model computes in float32",
+                    $"use auto or float32, or set 'dtype: {value}' to hold {value} weights");
             if (DTypes.Contains(value, StringComparer.Ordinal))
                 throw Error(node, $"compute_dtype '{value}' is neither float32 nor the model's dtype '{dtype}'",
                     $"use one of: {List(allowed)} (auto: float32 on a CPU without {value} arithmetic, else the dtype), or set 'dtype: {value}'");

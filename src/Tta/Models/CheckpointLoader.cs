@@ -158,7 +158,8 @@ public sealed class Checkpoint : IDisposable
         progress?.LoadingBytes(reads.Sum(r => r.Entry.SpanBytes));
         // Then the pages are read in, in pieces on a few threads (one faulting thread leaves the disk and the page
         // cache idle between requests), so the load ends with the weights in memory.
-        var pieces = mapped.SelectMany(r => Pieces(r.Entry, NativeTensor.FirstElement(r.Target)));
+        var pieces = System.Collections.Concurrent.Partitioner.Create(
+            mapped.SelectMany(r => Pieces(r.Entry, NativeTensor.FirstElement(r.Target))), System.Collections.Concurrent.EnumerablePartitionerOptions.NoBuffering);
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = ReadThreads };
         try
         {

@@ -30,7 +30,15 @@ public sealed partial class MappedFile(string path, long length) : IDisposable
         {
             if (!byType.TryGetValue(dtype, out whole!))
             {
-                whole = from_file(Path, shared: false, size: length / size, dtype: dtype).DetachFromDisposeScope();
+                try
+                {
+                    whole = from_file(Path, shared: false, size: length / size, dtype: dtype).DetachFromDisposeScope();
+                }
+                catch (Exception e) when (e is ExternalException or InvalidOperationException or ArgumentException)
+                {
+                    // No mapping (strict overcommit charges a private mapping in full, a ulimit -v): read instead.
+                    return null;
+                }
                 byType[dtype] = whole;
             }
         }
@@ -57,10 +65,13 @@ public sealed partial class MappedFile(string path, long length) : IDisposable
         var page = Environment.SystemPageSize;
         var first = start & ~(nint)(page - 1);
         var length = (nuint)(start - first + bytes);
-        if (OperatingSystem.IsLinux() && Madvise(first, length, PopulateRead) == 0) return;
-        var errno = Marshal.GetLastPInvokeError();
-        if (errno is not (Einval or 0))
-            throw new IOException($"{file}: reading the weights failed (madvise: errno {errno}); check the file and the disk");
+        if (OperatingSystem.IsLinux())
+        {
+            if (Madvise(first, length, PopulateRead) == 0) return;
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno != Einval) // EINVAL: a kernel before 5.14; touch the pages instead
+                throw new IOException($"{file}: reading the weights failed (madvise: errno {errno}); check the file and the disk");
+        }
         var p = (byte*)first;
         var sum = 0;
         for (nuint at = 0; at < length; at += (nuint)page) sum += Volatile.Read(ref p[at]);

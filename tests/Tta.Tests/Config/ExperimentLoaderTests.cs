@@ -304,7 +304,7 @@ public class ExperimentLoaderTests
         AssertError(Minimal.Replace("source: hub", "source: hub\n    dtype: bfloat16\n    compute_dtype: float16"), 6, 20,
             "compute_dtype 'float16' is neither float32 nor the model's dtype 'bfloat16'", "use one of: auto, float32, bfloat16", "or set 'dtype: float16'");
         AssertError(Minimal.Replace("source: hub", "source: hub\n    compute_dtype: bfloat16"), 5, 20,
-            "compute_dtype 'bfloat16' is neither float32 nor the model's dtype 'float32'", "use one of: auto, float32");
+            "compute_dtype 'bfloat16' with float32 weights: a float32 model computes in float32", "use auto or float32, or set 'dtype: bfloat16'");
         AssertError(Minimal.Replace("source: hub", "source: hub\n    dtype: bfloat16\n    compute_dtype: flaot32"), 6, 20,
             "unknown compute_dtype 'flaot32'", "did you mean 'float32'", "auto, float32, bfloat16");
         // A bad dtype is reported once: the compute_dtype beside it is not judged against a dtype that is not there.

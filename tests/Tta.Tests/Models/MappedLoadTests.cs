@@ -27,6 +27,8 @@ public class MappedLoadTests
             {
                 using var read = checkpoint.Load(name);
                 Assert.True(p.eq(read).all().item<bool>(), name);
+                using var view = checkpoint.Entry(name).MapView(); // float32 in the file, float32 loaded: mapped, not read
+                Assert.NotNull(view);
             }
             using (no_grad())
                 foreach (var (_, p) in parameters) p.add_(ones_like(p)); // private pages: the process's own copy
