@@ -88,14 +88,10 @@ public class ComputeDTypeTests(ITestOutputHelper output)
         return (err, err / FixtureCheck.MaxAbsError(zero, want, masks));
     }
 
+    public static TheoryData<string> Fixtures => [.. FixtureCheck.Models];
+
     [Theory]
-    [InlineData("t5-v1_0-tiny")]
-    [InlineData("flan-t5-tiny")]
-    [InlineData("falcon-7b-tiny")]
-    [InlineData("falcon-40b-tiny")]
-    [InlineData("gpt2-tiny")]
-    [InlineData("llama-tiny")]
-    [InlineData("bert-tiny")]
+    [MemberData(nameof(Fixtures))]
     public void Bfloat16WeightsComputedInFloat32StayWithinTheBfloat16ToleranceOfTransformers(string name)
     {
         using var scope = NewDisposeScope();
@@ -140,13 +136,7 @@ public class ComputeDTypeTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData("t5-v1_0-tiny")]
-    [InlineData("flan-t5-tiny")]
-    [InlineData("falcon-7b-tiny")]
-    [InlineData("falcon-40b-tiny")]
-    [InlineData("gpt2-tiny")]
-    [InlineData("llama-tiny")]
-    [InlineData("bert-tiny")]
+    [MemberData(nameof(Fixtures))]
     public void Bfloat16WeightsComputedInFloat32AreAFloat32ModelOfTheRoundedWeights(string name)
     {
         using var scope = NewDisposeScope();
