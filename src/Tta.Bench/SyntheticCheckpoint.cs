@@ -44,13 +44,7 @@ public static class SyntheticCheckpoint
         }
         foreach (var (key, value) in overrides ?? new Dictionary<string, JsonNode?>()) config[key] = value?.DeepClone();
         var type = dtype ?? DTypes.Parse(shape.DType);
-        config["torch_dtype"] = type switch
-        {
-            ScalarType.Float32 => "float32",
-            ScalarType.BFloat16 => "bfloat16",
-            ScalarType.Float16 => "float16",
-            _ => throw new ArgumentException($"dtype {type}: use float32, bfloat16 or float16"),
-        };
+        config["torch_dtype"] = DTypes.Name(type);
         var facts = ModelFactory.Facts(config, directory);
         var element = SafetensorsFile.ElementSize(type);
         var tensors = facts.Layout.Expand().ToList();

@@ -10,7 +10,7 @@ namespace Tta.Config;
 /// </summary>
 public static partial class ExperimentLoader
 {
-    public static IReadOnlyList<string> DTypes { get; } = ["float32", "bfloat16", "float16"];
+    public static IReadOnlyList<string> DTypes => Models.DTypes.Names;
     public static IReadOnlyList<string> Devices { get; } = ["cpu", "cuda"];
     public static IReadOnlyList<string> Formats { get; } = ["png", "pdf", "svg"];
     public static IReadOnlyList<string> Colormaps { get; } = ["cividis_r", "cividis", "viridis", "gray"];

@@ -5,6 +5,9 @@ namespace Tta.Models;
 /// <summary>The dtypes a model can be loaded in, by the names experiments and options use.</summary>
 public static class DTypes
 {
+    /// <summary>The names <see cref="Parse"/> reads, as experiments write them.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["float32", "bfloat16", "float16"];
+
     /// <summary>The scalar type of <c>float32</c>, <c>bfloat16</c> or <c>float16</c>.</summary>
     public static ScalarType Parse(string name) => name switch
     {
@@ -20,6 +23,6 @@ public static class DTypes
         ScalarType.Float32 => "float32",
         ScalarType.BFloat16 => "bfloat16",
         ScalarType.Float16 => "float16",
-        _ => throw new ArgumentException($"no dtype name for {dtype}"),
+        _ => throw new ArgumentException($"dtype {dtype}: use float32, bfloat16 or float16"),
     };
 }
