@@ -65,7 +65,10 @@ fi
 # Build the CLI only when a source file changed since the last build: a no-op dotnet build costs seconds.
 config=Release
 stamp="src/Tta.Cli/bin/$config/net10.0/.build-stamp-$torch"
-if [ ! -f "$stamp" ] || [ -n "$(find src build/native -newer "$stamp" -type f -not -path '*/bin/*' -not -path '*/obj/*' -print -quit)" ]; then
+# A build output that went missing since (another build's clean-up, a hand edit) counts as a change too.
+out="src/Tta.Cli/bin/$config/net10.0"
+if [ ! -f "$stamp" ] || [ ! -f "$out/tta-cli.dll" ] || [ ! -f "$out/Tta.dll" ] || [ ! -f "$out/Tta.Build.dll" ] \
+   || [ -n "$(find src build/native -newer "$stamp" -type f -not -path '*/bin/*' -not -path '*/obj/*' -print -quit)" ]; then
   log=$(mktemp)
   if ! dotnet build src/Tta.Cli/Tta.Cli.csproj -c "$config" -p:TtaTorch="$torch" -v:q -nologo >"$log" 2>&1; then
     cat "$log" >&2
