@@ -28,7 +28,7 @@ internal sealed class CleanVerb : Verb
         var onlyOrphans = p.GetValue(orphans);
         var given = p.GetValue(experiments)!;
         var described = onlyOrphans && given.Length > 0
-            ? ExperimentPaths.Resolve(given, ws.Root).Select(path => ExperimentLoader.Load(path, Kinds)).ToList()
+            ? ExperimentPaths.Resolve(given, ws.Root).Select(path => ExperimentLoader.Load(path, Kinds.Settings)).ToList()
             : [];
         var report = WorkspaceCleaner.Clean(ws, null, io.Out, onlyOrphans ? () => OrphanUnits.Files(ws, described) : null);
         io.Out.WriteLine(onlyOrphans

@@ -65,7 +65,7 @@ internal sealed partial class ArchivePlan
                 ["layers"] = JsonSerializer.SerializeToNode(e.Extract.Layers),
                 ["max_tokens"] = e.Extract.MaxTokens,
             },
-            ["metrics"] = JsonSerializer.SerializeToNode(e.Metrics, new JsonSerializerOptions(Redaction.Json) { Converters = { new MetricsSpecJsonConverter(kinds) } }),
+            ["metrics"] = JsonSerializer.SerializeToNode(e.Metrics, new JsonSerializerOptions(Redaction.Json) { Converters = { new MetricsSpecJsonConverter(kinds.Settings) } }),
             ["figures"] = JsonSerializer.SerializeToNode(e.Figures, Redaction.Json),
         };
         return new JsonObject

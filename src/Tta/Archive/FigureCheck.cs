@@ -143,7 +143,7 @@ public static partial class FigureCheck
     internal static Experiment ExperimentFromRunManifest(byte[]? bytes, MetricKinds kinds)
     {
         if (bytes is null) throw new InvalidDataException("missing from the archive");
-        var json = new JsonSerializerOptions(Redaction.Json) { Converters = { new MetricsSpecJsonConverter(kinds) } };
+        var json = new JsonSerializerOptions(Redaction.Json) { Converters = { new MetricsSpecJsonConverter(kinds.Settings) } };
         var root = JsonNode.Parse(bytes)?.AsObject() ?? throw new InvalidDataException("empty");
         if (root["format"]?.GetValue<string>() != ExperimentArchive.RunManifestFormat)
             throw new InvalidDataException($"format is not {ExperimentArchive.RunManifestFormat}");

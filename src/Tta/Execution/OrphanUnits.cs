@@ -28,7 +28,7 @@ public static class OrphanUnits
             var experiment = experiments.FirstOrDefault(e => e.Name == name);
             if (experiment is null && owners.ContainsKey(name) && ExperimentOwners.Owner(ws, name) is { } file)
             {
-                try { experiment = ExperimentLoader.Load(file, MetricKinds.Default); }
+                try { experiment = ExperimentLoader.Load(file, MetricKinds.Default.Settings); }
                 catch (ConfigException) { return described[name] = null; } // being edited: nothing of it is an orphan
             }
             if (experiment is null) return described[name] = owners.ContainsKey(name) ? [] : null;

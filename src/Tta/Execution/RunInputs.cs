@@ -32,7 +32,7 @@ public sealed record RunInputs(Workspace Workspace, IReadOnlyList<Experiment> Ex
         var problems = new List<ConfigException>();
         foreach (var path in ExperimentPaths.Resolve(patterns, ws.Root))
         {
-            try { experiments.Add(ExperimentLoader.Load(path, kinds)); }
+            try { experiments.Add(ExperimentLoader.Load(path, kinds.Settings)); }
             catch (ConfigException e) { problems.Add(e); }
         }
         if (problems.Count > 0) throw problems.Count == 1 ? problems[0] : new ConfigException(problems);

@@ -91,8 +91,22 @@ public static class LineFigure
         var dataW = Math.Max(MinDataWidth, spec.Points * spec.PointPixels);
         // Points sit at the centres of Points equal slots across the data area.
         double xMin = spec.FirstX - 0.5, xMax = spec.FirstX + spec.Points - 0.5;
-        var x = FigureCommon.IndexTicks(spec.FirstX, spec.Points, dataW / (float)spec.Points, centred: false);
-        x = x with { Positions = [.. x.Positions.Select(p => p + spec.FirstX)] };
+        FigureTicks x;
+        if (spec.SeriesX is { } seriesX)
+        {
+            if (spec.Mode != LineMode.PerSeries || seriesX.Count != spec.Series || seriesX.Any(xs => xs.Length != spec.Points))
+                throw new ArgumentException($"SeriesX needs PerSeries lines and {spec.Series} arrays of {spec.Points} x values");
+            var finite = seriesX.SelectMany(xs => xs).Where(double.IsFinite).DefaultIfEmpty(0).ToList();
+            (xMin, xMax) = (finite.Min(), finite.Max());
+            var pad = xMax > xMin ? (xMax - xMin) * 0.03 : 0.5;
+            x = FigureCommon.NiceTicks(xMin, xMax, dataW);
+            (xMin, xMax) = (xMin - pad, xMax + pad);
+        }
+        else
+        {
+            x = FigureCommon.IndexTicks(spec.FirstX, spec.Points, dataW / (float)spec.Points, centred: false);
+            x = x with { Positions = [.. x.Positions.Select(p => p + spec.FirstX)] };
+        }
         var y = FigureCommon.NiceTicks(yMin, yMax, spec.PlotHeight);
         var layout = FigureCommon.Layout(dataW, spec.PlotHeight, x, y, spec.Title, spec.XLabel, spec.YLabel, FigureCommon.Outer);
         return new LinePlan(layout, xMin, xMax, yMin, yMax, x, y, colormap, mean, std);
@@ -132,9 +146,15 @@ public static class LineFigure
                         var v = spec.Values[s * spec.Points + p];
                         ys[p] = float.IsFinite(v) ? v : double.NaN;
                     }
+                    var (lineX, lineY) = (xs, ys);
+                    if (spec.SeriesX is { } seriesX)
+                    {
+                        var kept = Enumerable.Range(0, spec.Points).Where(p => double.IsFinite(seriesX[s][p]) && double.IsFinite(ys[p])).ToArray();
+                        (lineX, lineY) = ([.. kept.Select(p => seriesX[s][p])], [.. kept.Select(p => ys[p])]);
+                    }
                     // Stay clear of the palest end so every line shows on white.
                     var position = spec.Series == 1 ? 0.2 : 0.85 * s / (spec.Series - 1);
-                    var line = plot.Add.ScatterLine(xs, ys, plan.Colormap.GetColor(position));
+                    var line = plot.Add.ScatterLine(lineX, lineY, plan.Colormap.GetColor(position));
                     line.LineWidth = 1.5f;
                     line.MarkerSize = spec.Points <= 64 ? 3 : 0;
                     if (labelled)

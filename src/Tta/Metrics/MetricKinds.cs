@@ -16,12 +16,16 @@ public sealed class MetricKinds : IReadOnlyList<IMetricKind>
     private const string ContextKey = "tta.metric-kinds";
 
     private readonly IMetricKind[] kinds;
+    private readonly IStudyKind[] studies;
 
-    public MetricKinds(IEnumerable<IMetricKind> kinds)
+    /// <param name="kinds">the per-text kinds (the list itself enumerates them)</param>
+    /// <param name="studies">the study kinds (<see cref="Studies"/>)</param>
+    public MetricKinds(IEnumerable<IMetricKind> kinds, IEnumerable<IStudyKind>? studies = null)
     {
         ArgumentNullException.ThrowIfNull(kinds);
         this.kinds = [.. kinds];
-        if (this.kinds.GroupBy(k => k.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        this.studies = [.. studies ?? []];
+        if (Settings.GroupBy(k => k.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
             throw new InvalidOperationException($"metric kind '{twice.Key}' is registered twice");
     }
 
@@ -34,12 +38,29 @@ public sealed class MetricKinds : IReadOnlyList<IMetricKind>
         new Nearest.NearestKind(),
         new Projection.ProjectionKind(),
         new Norm.NormKind(),
+    ],
+    [
+        new Statistics.StatisticsKind(),
+        new Cka.CkaKind(),
     ]);
 
     /// <summary>These kinds and <paramref name="kind"/> after them (registering a name twice is an error).</summary>
-    public MetricKinds With(IMetricKind kind) => new([.. kinds, kind]);
+    public MetricKinds With(IMetricKind kind) => new([.. kinds, kind], studies);
 
+    /// <summary>The per-text kinds' names.</summary>
     public IReadOnlyList<string> Names => [.. kinds.Select(k => k.Name)];
+
+    /// <summary>The study kinds: metrics over the whole corpus (<see cref="IStudyKind"/>), after the per-text kinds in every listing.</summary>
+    public IReadOnlyList<IStudyKind> Studies => studies;
+
+    /// <summary>How every kind, per text and per study, reads its settings: what the experiment loader is given.</summary>
+    public IReadOnlyList<IMetricSettings> Settings => [.. kinds, .. studies];
+
+    /// <summary>The study kind named <paramref name="name"/>, or null.</summary>
+    public IStudyKind? FindStudy(string name) => studies.FirstOrDefault(k => k.Name == name);
+
+    /// <summary>The study kinds an experiment configures, in registry order.</summary>
+    public IEnumerable<IStudyKind> ConfiguredStudies(Experiment experiment) => studies.Where(k => experiment.Metrics.Has(k.Name));
 
     /// <summary>The kind named <paramref name="name"/>, or null.</summary>
     public IMetricKind? Find(string name) => kinds.FirstOrDefault(k => k.Name == name);

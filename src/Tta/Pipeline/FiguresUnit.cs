@@ -24,6 +24,9 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
     public override string ManifestPath => Path.Combine(ws.CacheDir, "figures", experiment.Name, model.Key, text.Key, "manifest.json");
     private string OutputDir => Path.Combine(ws.FiguresDir, experiment.Name, model.Key, text.Key);
 
+    /// <summary>The requested figure kinds that are per text (a study kind's figures are <see cref="StudyFiguresUnit"/>'s).</summary>
+    private IEnumerable<string> PerTextKinds => experiment.Figures.Kinds.Where(k => kinds.Find(k) is not null);
+
     /// <summary>The metrics unit that a figure kind reads.</summary>
     private MetricsUnitBase Input(string kind) => kinds.Get(kind).Unit(ws, experiment, model, text);
 
@@ -35,7 +38,7 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
     {
         var declaration = new UnitDeclaration(FiguresStage.CodeVersion).Section("figures", experiment.Figures)
             .Param("label_fonts", LabelFonts.NeedsFallback(text.Text) ? LabelFonts.InstalledSignature : "none needed").Writes(OutputDir);
-        foreach (var kind in experiment.Figures.Kinds)
+        foreach (var kind in PerTextKinds)
         {
             var input = Input(kind);
             declaration.Reads(input, Path.GetFileName(input.OutputPath));
@@ -54,7 +57,7 @@ public sealed class FiguresUnit(Workspace ws, Experiment experiment, ModelSpec m
         if (Directory.Exists(OutputDir)) Directory.Delete(OutputDir, recursive: true);
         var jobs = new List<FigureJob>();
         records.Clear();
-        foreach (var kind in f.Kinds)
+        foreach (var kind in PerTextKinds)
         {
             var input = Input(kind).OutputPath;
             var metadata = Task.Run(() => VectorStoreReader.ReadMetadataAsync(input)).GetAwaiter().GetResult();

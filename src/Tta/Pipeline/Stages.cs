@@ -34,21 +34,29 @@ public static class Stages
         var ws = context.Workspace;
         var kinds = MetricKinds.Of(context);
         foreach (var e in context.Experiments)
+        {
             foreach (var m in e.Models)
                 foreach (var t in e.Texts)
                     foreach (var kind in kinds.Configured(e))
                         yield return kind.Unit(ws, e, m, t);
+            // Then the study kinds, over the whole corpus: they read every text's activations.
+            foreach (var kind in kinds.ConfiguredStudies(e))
+                foreach (var unit in kind.Units(ws, e))
+                    yield return unit;
+        }
     }
 
     /// <summary>
-    /// The Figures stage's units: per experiment × model × text, one <see cref="FiguresUnit"/>; last, per experiment,
-    /// the interactive explorer (<see cref="ExplorerUnit"/>).
+    /// The Figures stage's units: per experiment × model × text, one <see cref="FiguresUnit"/>; then, per experiment,
+    /// the study figures (<see cref="StudyFiguresUnit"/>, when a study kind's figures are asked for) and last the
+    /// interactive explorer (<see cref="ExplorerUnit"/>).
     /// </summary>
     private static IEnumerable<StageUnit> FiguresUnits(RunContext context)
     {
         var kinds = MetricKinds.Of(context);
         return context.Experiments.SelectMany(e =>
             (from m in e.Models from t in e.Texts select (StageUnit)new FiguresUnit(context.Workspace, e, m, t, kinds))
+            .Concat(new StudyFiguresUnit(context.Workspace, e, kinds) is { Wanted: true } study ? [study] : [])
             .Append(new ExplorerUnit(context.Workspace, e, kinds)));
     }
 

@@ -68,4 +68,16 @@ public static class StoreKeys
 
     /// <summary>Nearest tokens: how many neighbours are kept.</summary>
     public const string K = "tta.k";
+
+    /// <summary>Study files: how many texts of the corpus they were computed over.</summary>
+    public const string CorpusTexts = "tta.corpus_texts";
+
+    /// <summary>Study files: the model keys they compare, a JSON array (one for statistics and within-model CKA, two for a pair).</summary>
+    public const string Models = "tta.models";
+
+    /// <summary>Study files: per series, the layer count that relative depth divides by (hidden state N of L is at depth N / L), a JSON object.</summary>
+    public const string DepthLayers = "tta.depth_layers";
+
+    /// <summary>CKA files: how the two models' rows were paired (<c>tokens</c>, <c>words</c>), and the rule, in words.</summary>
+    public const string Alignment = "tta.alignment";
 }
