@@ -40,6 +40,11 @@ public sealed class ExplorerUnit(Workspace ws, Experiment experiment, MetricKind
                     declaration.Reads(unit, Path.GetFileName(unit.OutputPath));
                 declaration.Reads(new FiguresUnit(ws, experiment, m, t, kinds));
             }
+        // The study's figures and files (their run details, and the Study view).
+        if (new StudyFiguresUnit(ws, experiment, kinds) is { Wanted: true } study) declaration.Reads(study);
+        foreach (var kind in kinds.ConfiguredStudies(experiment))
+            foreach (var unit in kind.Units(ws, experiment))
+                declaration.Reads(unit, Path.GetFileName(unit.OutputPath));
         return declaration;
     }
 
