@@ -25,6 +25,9 @@ public interface IStudyKind : IMetricSettings
 
     /// <summary>How the explorer's gallery groups and captions one of its figures.</summary>
     GalleryCaption Caption(FigureRecord figure);
+
+    /// <summary>The files its figures read: its units' files, and any other kind's (CKA's difference maps read similarity maps).</summary>
+    IEnumerable<(StageUnit Unit, string File)> FigureInputs(Workspace ws, Experiment experiment);
 }
 
 /// <summary>Base of the study kinds whose settings are a <typeparamref name="TSettings"/>.</summary>
@@ -37,4 +40,7 @@ public abstract class StudyKind<TSettings> : KindSettings<TSettings>, IStudyKind
     public abstract IReadOnlyList<FigureJob> Figures(FigureContext context, IReadOnlyList<StudyUnit> units);
 
     public abstract GalleryCaption Caption(FigureRecord figure);
+
+    public virtual IEnumerable<(StageUnit Unit, string File)> FigureInputs(Workspace ws, Experiment experiment) =>
+        Units(ws, experiment).Select(u => ((StageUnit)u, Path.GetFileName(u.OutputPath)));
 }
