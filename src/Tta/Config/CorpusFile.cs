@@ -261,7 +261,8 @@ public static class CorpusFile
             if (found is null)
                 throw new ConfigException(start, $"no column '{column}' in the Parquet file (columns: {string.Join(", ", names)})"
                     + $" — fix 'column:'{(Suggestions.Closest(column, names) is { } guess ? $" (did you mean '{guess}'?)" : "")}");
-            if (found is not DataField { IsArray: false } data || data.ClrType != typeof(string))
+            // Parquet.Net types a UTF-8 column as string or, in its span API, ReadOnlyMemory<char>.
+            if (found is not DataField { IsArray: false } data || (data.ClrType != typeof(string) && data.ClrType != typeof(ReadOnlyMemory<char>)))
                 throw new ConfigException(start, $"column '{column}' is not a string column ({(found is DataField d ? d.ClrType.Name + (d.IsArray ? "[]" : "") : found.SchemaType.ToString())})"
                     + " — name a column of strings (UTF8/BYTE_ARRAY)");
             var rows = new List<Row>();

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Tta.Config;
 
 /// <summary>
@@ -19,6 +21,7 @@ public sealed record ExplorerSpec(int? First, IReadOnlyList<string>? Keys, Sourc
     /// Whether the experiment file has the section. Only then is it a param of the explorer unit, so experiments
     /// without it keep their explorer fingerprints.
     /// </summary>
+    [JsonIgnore] // derived, not a setting
     public bool Given => First is not null || Keys is not null;
 
     /// <summary>The texts the page embeds, in the experiment's order.</summary>
