@@ -2,10 +2,11 @@ using Tta.Config;
 
 namespace Tta.Metrics;
 
-/// <summary>The texts a study shows one by one (difference maps, the explorer's per-text maps): the first few of the corpus.</summary>
+/// <summary>
+/// The texts a study shows one by one (difference maps, the explorer's per-text maps): the explorer's texts
+/// (<see cref="Experiment.ExplorerTexts"/>: <c>explorer.texts</c>, by default the first five).
+/// </summary>
 public static class StudyTexts
 {
-    public const int DefaultCount = 5;
-
-    public static IReadOnlyList<TextSpec> Shown(Experiment experiment) => [.. experiment.Texts.Take(DefaultCount)];
+    public static IReadOnlyList<TextSpec> Shown(Experiment experiment) => [.. experiment.ExplorerTexts()];
 }

@@ -22,8 +22,10 @@ public sealed class ExplorerUnit(Workspace ws, Experiment experiment, MetricKind
     public string PagePath => Path.Combine(ws.FiguresDir, experiment.Name, ExplorerPage.FileName);
 
     /// <summary>
-    /// Reads every metrics file it embeds, every figure unit's files (thumbnails, links) and, for the run details, the
-    /// activations of every text; its parameters are the page assets, the experiment file and the colormap.
+    /// Reads the metrics files it embeds and the figure units' files (thumbnails, links) of the texts it shows
+    /// (<see cref="Experiment.ExplorerTexts"/>; figures only of texts with per-text figures) and, for the run details,
+    /// the activations of every text; its parameters are the page assets, the experiment file, the colormap and, only
+    /// where the experiment has an <c>explorer:</c> section, its texts (so pages without one keep their fingerprints).
     /// </summary>
     public override UnitDeclaration Declare()
     {
@@ -32,13 +34,17 @@ public sealed class ExplorerUnit(Workspace ws, Experiment experiment, MetricKind
             .Param("experiment_file", Hashing.Sha256(ExplorerBuilder.ExperimentText(ws, experiment)))
             .Param("figures.colormap", experiment.Figures.Colormap)
             .Writes(PagePath);
+        if (experiment.Explorer.Given)
+            declaration.Param("explorer.texts", (object?)experiment.Explorer.Keys ?? experiment.Explorer.First);
+        var shown = experiment.ExplorerTexts().ToHashSet();
         foreach (var m in experiment.Models)
             foreach (var t in experiment.Texts)
             {
                 declaration.Reads(Extract.ExtractStage.For(ws, experiment, m, t), Extract.ExtractStage.ActivationsFile);
+                if (!shown.Contains(t)) continue;
                 foreach (var (_, unit) in ExplorerBuilder.MetricUnits(ws, experiment, m, t, kinds))
                     declaration.Reads(unit, Path.GetFileName(unit.OutputPath));
-                declaration.Reads(new FiguresUnit(ws, experiment, m, t, kinds));
+                if (experiment.Figures.PerTextFor(t)) declaration.Reads(new FiguresUnit(ws, experiment, m, t, kinds));
             }
         // The study's figures and files (their run details, and the Study view).
         if (new StudyFiguresUnit(ws, experiment, kinds) is { Wanted: true } study) declaration.Reads(study);
