@@ -22,6 +22,8 @@ public abstract class MetricKind<TSettings> : IMetricKind
 
     public abstract object? Read(YamlNodeReader reader, YamlNode value);
 
+    public virtual void CheckModel(ModelSpec model, JsonObject config, string checkpointDir) { }
+
     public abstract MetricsUnitBase Unit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text);
 
     public abstract IReadOnlyList<FigureJob> Figures(FigureContext context, string parquet);

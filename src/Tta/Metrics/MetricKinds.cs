@@ -34,6 +34,7 @@ public sealed class MetricKinds : IReadOnlyList<IMetricKind>
         new Nearest.NearestKind(),
         new Projection.ProjectionKind(),
         new Norm.NormKind(),
+        new LogitLens.LogitLensKind(),
     ]);
 
     /// <summary>These kinds and <paramref name="kind"/> after them (registering a name twice is an error).</summary>
