@@ -101,7 +101,12 @@ public class LogitLensTests
             """);
         ws.RunAll();
 
-        var (metadata, rows) = LogitLensStore.Read(Path.Combine(ws.CacheDir, "metrics", "tiny", "m", "one", "logit_lens.parquet"));
+        var file = Path.Combine(ws.CacheDir, "metrics", "tiny", "m", "one", "logit_lens.parquet");
+        var (metadata, rows) = LogitLensStore.Read(file);
+        await using (var reader = await Parquet.ParquetReader.CreateAsync(File.OpenRead(file)))
+            Assert.All(reader.Metadata!.RowGroups.SelectMany(g => g.Columns), c => Assert.Equal(Parquet.Meta.CompressionCodec.SNAPPY, c.MetaData!.Codec));
+        Assert.Equal("logit_lens/1", metadata[StoreKeys.Format]);
+        Assert.Equal("3", metadata[StoreKeys.K]);
         var activations = Path.Combine(ws.CacheDir, "extract", "tiny", "m", "one", "activations.parquet");
         var (_, blocks) = await VectorStoreReader.ReadAsync(activations);
         var stored = blocks.Single(b => b.Key.Point == "logits");
