@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Tta.Cache;
 using Tta.Config;
 using Tta.Explorer;
@@ -17,6 +18,12 @@ public interface IMetricKind : IMetricSettings
 {
     /// <summary>What its file holds, for archive descriptions (e.g. "attention decomposition").</summary>
     string Description { get; }
+
+    /// <summary>
+    /// Refuses (a <see cref="ConfigException"/>) a model the kind cannot run on, from its config.json in
+    /// <paramref name="checkpointDir"/>; called before any stage where the checkpoint is at hand. Most kinds run on any model.
+    /// </summary>
+    void CheckModel(ModelSpec model, JsonObject config, string checkpointDir) { }
 
     /// <summary>The Metrics unit that computes it for one model × text.</summary>
     MetricsUnitBase Unit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text);

@@ -17,6 +17,8 @@ public abstract class MetricKind<TSettings> : KindSettings<TSettings>, IMetricKi
 {
     public abstract string Description { get; }
 
+    public virtual void CheckModel(ModelSpec model, JsonObject config, string checkpointDir) { }
+
     public abstract MetricsUnitBase Unit(Workspace ws, Experiment experiment, ModelSpec model, TextSpec text);
 
     public abstract IReadOnlyList<FigureJob> Figures(FigureContext context, string parquet);

@@ -38,6 +38,7 @@ public sealed class MetricKinds : IReadOnlyList<IMetricKind>
         new Nearest.NearestKind(),
         new Projection.ProjectionKind(),
         new Norm.NormKind(),
+        new LogitLens.LogitLensKind(),
     ],
     [
         new Statistics.StatisticsKind(),

@@ -9,7 +9,7 @@ namespace Tta.Models;
 /// Base of the decoder-only architectures (Falcon, GPT-2, Llama): holds the config, the load and compute dtypes and
 /// the device, loads the checkpoint into the module tree and prepares the per-batch masks and positions.
 /// </summary>
-public abstract class DecoderModel : nn.Module, ITransformerModel
+public abstract class DecoderModel : nn.Module, ILanguageModelHead
 {
     private readonly IArchitecture architecture;
 
@@ -76,15 +76,28 @@ public abstract class DecoderModel : nn.Module, ITransformerModel
         foreach (var p in TailPoints(finalNorm, layers)) yield return p;
     }
 
-    /// <summary>Records the final norm's output <paramref name="x"/> and the outputs <see cref="TailPoints"/> names; logits only when wanted.</summary>
-    protected static void RecordTail(ActivationCapture capture, string finalNorm, int layers, Tensor x, Func<Tensor, Tensor> logitsOf)
+    /// <summary>
+    /// Whether <paramref name="point"/> holds a state after the final norm <paramref name="finalNorm"/>: the last
+    /// hidden state (<c>hidden_states.N</c>, N = <paramref name="layers"/>), <c>last_hidden_state</c> and the norm's output
+    /// (what <see cref="RecordTail"/> records), see <see cref="IArchitecture.IsAfterFinalNorm"/>.
+    /// </summary>
+    protected internal static bool IsAfterFinalNorm(CapturePoint point, string finalNorm, int layers) =>
+        point.Stack == Root.Stack && (point.Name == Fields.HiddenState(layers).Name
+            || point.Name == Fields.Output("last_hidden_state").Name || point.Name == Root.Of(finalNorm).Name);
+
+    public abstract Tensor FinalNorm(Tensor residual);
+
+    public abstract Tensor Unembed(Tensor normalized);
+
+    /// <summary>Records the final norm's output <paramref name="x"/> and the outputs <see cref="TailPoints"/> names; logits (<see cref="Unembed"/>) only when wanted.</summary>
+    protected void RecordTail(ActivationCapture capture, string finalNorm, int layers, Tensor x)
     {
         capture.Record(Root.Of(finalNorm), x);
         capture.Record(Fields.HiddenState(layers), x);
         capture.Record(Fields.Output("last_hidden_state"), x);
         var (head, logitsField) = (Root.Of("lm_head"), Fields.Logits);
         if (!capture.Wants(head) && !capture.Wants(logitsField)) return;
-        var logits = logitsOf(x);
+        var logits = Unembed(x);
         capture.Record(head, logits);
         capture.Record(logitsField, logits);
     }

@@ -36,6 +36,9 @@ public sealed class Falcon : DecoderModel
         public static readonly Architecture Instance = new();
 
         public string ModelType => "falcon";
+        public string? HeadStack => Root.Stack;
+        public bool IsAfterFinalNorm(CapturePoint point, JsonObject config) =>
+            DecoderModel.IsAfterFinalNorm(point, "transformer.ln_f", FalconConfig.From(config).Layers);
         public IReadOnlyList<string> Stacks { get; } = ["decoder-only"];
         public ITransformerModel Load(Checkpoint checkpoint, ScalarType dtype, ScalarType compute, Device? device) =>
             new Falcon(checkpoint, dtype, compute, device);
@@ -115,9 +118,12 @@ public sealed class Falcon : DecoderModel
             var (block, input, index) = (transformer.h[i], x, i);
             x = RunBlock(input, () => block.Forward(input, cos, sin, additive, capture, BlockSite(index)));
         }
-        RecordTail(capture, "transformer.ln_f", layers, transformer.ln_f.Apply(x),
-            h => lm_head?.Apply(h) ?? ComputeWeights.Linear(h, transformer.word_embeddings.Weight));
+        RecordTail(capture, "transformer.ln_f", layers, FinalNorm(x));
     }
+
+    public override Tensor FinalNorm(Tensor residual) => transformer.ln_f.Apply(residual);
+
+    public override Tensor Unembed(Tensor normalized) => lm_head?.Apply(normalized) ?? ComputeWeights.Linear(normalized, transformer.word_embeddings.Weight);
 }
 
 internal enum FalconNorms { OneParallel, TwoParallel, Sequential }

@@ -23,6 +23,9 @@ public sealed class Gpt2 : DecoderModel
         public static readonly Architecture Instance = new();
 
         public string ModelType => "gpt2";
+        public string? HeadStack => Root.Stack;
+        public bool IsAfterFinalNorm(CapturePoint point, JsonObject config) =>
+            DecoderModel.IsAfterFinalNorm(point, "transformer.ln_f", Gpt2Config.From(config).Layers);
         public IReadOnlyList<string> Stacks { get; } = ["decoder-only"];
         public ITransformerModel Load(Checkpoint checkpoint, ScalarType dtype, ScalarType compute, Device? device) =>
             new Gpt2(checkpoint, dtype, compute, device);
@@ -90,9 +93,12 @@ public sealed class Gpt2 : DecoderModel
             var (block, input, index) = (transformer.h[i], x, i);
             x = RunBlock(input, () => block.Forward(input, additive, capture, BlockSite(index)));
         }
-        RecordTail(capture, "transformer.ln_f", layers, transformer.ln_f.Apply(x),
-            h => lm_head?.Apply(h) ?? ComputeWeights.Linear(h, transformer.wte.Weight));
+        RecordTail(capture, "transformer.ln_f", layers, FinalNorm(x));
     }
+
+    public override Tensor FinalNorm(Tensor residual) => transformer.ln_f.Apply(residual);
+
+    public override Tensor Unembed(Tensor normalized) => lm_head?.Apply(normalized) ?? ComputeWeights.Linear(normalized, transformer.wte.Weight);
 }
 
 internal sealed record Gpt2Shape(int Hidden, int Heads, int Inner, double Eps, string Activation, bool ScaleByDim,

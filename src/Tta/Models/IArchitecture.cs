@@ -53,6 +53,26 @@ public interface IArchitecture
     /// </summary>
     IEnumerable<CapturePoint> CapturePoints(JsonObject config);
 
+    /// <summary>
+    /// The stack whose hidden states the language-model head turns into logits (<c>decoder-only</c>; T5: <c>decoder</c>),
+    /// or null where the architecture has no head (BERT): the logit lens runs on that stack of a loaded
+    /// <see cref="ILanguageModelHead"/>.
+    /// </summary>
+    string? HeadStack => null;
+
+    /// <summary>
+    /// Whether a point of <see cref="HeadStack"/> records a state after the final norm — the last <c>hidden_states.N</c>
+    /// (as in transformers, N = the layer count), <c>last_hidden_state</c> and the final norm's own output — so the
+    /// head only unembeds it; every other hidden state (a block's input) goes through the final norm first.
+    /// </summary>
+    bool IsAfterFinalNorm(CapturePoint point, JsonObject config) => false;
+
+    /// <summary>
+    /// The token each position of <see cref="HeadStack"/> predicts for one text (<paramref name="ids"/>, as in
+    /// <see cref="ForText"/>), null where none follows: by default the next input id (the last position has none).
+    /// </summary>
+    IReadOnlyList<long?> NextTokens(JsonObject config, long[] ids) => [.. ids.Skip(1).Select(id => (long?)id), null];
+
     /// <summary>The kinds <see cref="QueryKey"/> reads besides the scores (what Extract stores for the attention metric).</summary>
     IReadOnlySet<CaptureKind> QueryKeyKinds { get; }
 

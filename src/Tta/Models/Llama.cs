@@ -26,6 +26,9 @@ public sealed class Llama : DecoderModel
         public static readonly Architecture Instance = new();
 
         public string ModelType => "llama";
+        public string? HeadStack => Root.Stack;
+        public bool IsAfterFinalNorm(CapturePoint point, JsonObject config) =>
+            DecoderModel.IsAfterFinalNorm(point, "model.norm", LlamaConfig.From(config).Layers);
         public IReadOnlyList<string> Stacks { get; } = ["decoder-only"];
         public ITransformerModel Load(Checkpoint checkpoint, ScalarType dtype, ScalarType compute, Device? device) =>
             new Llama(checkpoint, dtype, compute, device);
@@ -101,9 +104,12 @@ public sealed class Llama : DecoderModel
             var (layer, input, index) = (model.layers[i], x, i);
             x = RunBlock(input, () => layer.Forward(input, cos, sin, additive, capture, LayerSite(index)));
         }
-        RecordTail(capture, "model.norm", layers, model.norm.Apply(x),
-            h => lm_head?.Apply(h) ?? ComputeWeights.Linear(h, model.embed_tokens.Weight));
+        RecordTail(capture, "model.norm", layers, FinalNorm(x));
     }
+
+    public override Tensor FinalNorm(Tensor residual) => model.norm.Apply(residual);
+
+    public override Tensor Unembed(Tensor normalized) => lm_head?.Apply(normalized) ?? ComputeWeights.Linear(normalized, model.embed_tokens.Weight);
 }
 
 internal sealed record LlamaShape(int Hidden, int Heads, int KvHeads, int HeadDim, int Intermediate, double Eps,

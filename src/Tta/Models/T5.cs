@@ -53,7 +53,7 @@ public sealed record T5Config(
 /// a checkpoint omits (<c>encoder.embed_tokens</c>, <c>decoder.embed_tokens</c>, a tied <c>lm_head</c>) are the one
 /// <c>shared</c> table here.
 /// </summary>
-public sealed class T5Model : nn.Module, ITransformerModel
+public sealed class T5Model : nn.Module, ILanguageModelHead
 {
 #pragma warning disable IDE1006 // field names are the checkpoint's module names
     private readonly T5Embedding shared;
@@ -67,6 +67,8 @@ public sealed class T5Model : nn.Module, ITransformerModel
 
     public JsonObject Config { get; }
     public T5Config Hyper { get; }
+    public ScalarType ComputeDType => compute;
+    public Device Device => device;
     IArchitecture ITransformerModel.Architecture => Architecture.Instance;
 
     internal static readonly CaptureSite EncoderRoot = CaptureSite.Root("encoder");
@@ -98,6 +100,15 @@ public sealed class T5Model : nn.Module, ITransformerModel
         }
 
         public IEnumerable<CapturePoint> CapturePoints(JsonObject config) => Points(T5Config.From(config));
+
+        public string? HeadStack => DecoderRoot.Stack;
+
+        public bool IsAfterFinalNorm(CapturePoint point, JsonObject config) =>
+            point.Stack == DecoderRoot.Stack && (point.Name == DecoderFields.HiddenState(T5Config.From(config).NumDecoderLayers).Name
+                || point.Name == DecoderFields.Output("last_hidden_state").Name || point.Name == T5Stack.FinalNormPoint(isDecoder: true).Name);
+
+        // The decoder sees the text shifted right behind its start token (ForText), so position p predicts the text's id p.
+        public IReadOnlyList<long?> NextTokens(JsonObject config, long[] ids) => [.. ids.Select(id => (long?)id)];
 
         private static IEnumerable<CapturePoint> Points(T5Config h) =>
             T5Stack.Points(h, isDecoder: false).Prepend(EncoderRoot.Of("encoder.embed_tokens"))
@@ -223,12 +234,19 @@ public sealed class T5Model : nn.Module, ITransformerModel
             var (head, logitsField) = (DecoderRoot.Of("lm_head"), DecoderFields.Logits);
             if (capture.Wants(head) || capture.Wants(logitsField))
             {
-                var x = Hyper.ScaleDecoderOutputs ? decoded.Mul(Math.Pow(Hyper.DModel, -0.5)) : decoded;
-                var logits = ComputeWeights.Linear(x, lm_head?.weight ?? shared.weight);
+                var logits = Unembed(decoded);
                 capture.Record(head, logits);
                 capture.Record(logitsField, logits);
             }
         }
+    }
+
+    public Tensor FinalNorm(Tensor residual) => decoder.FinalNorm(residual);
+
+    public Tensor Unembed(Tensor normalized)
+    {
+        var x = Hyper.ScaleDecoderOutputs ? normalized.Mul(Math.Pow(Hyper.DModel, -0.5)) : normalized;
+        return ComputeWeights.Linear(x, lm_head?.weight ?? shared.weight);
     }
 
     private Tensor Additive(Tensor allowed, double min) =>
@@ -663,9 +681,15 @@ internal sealed class T5Stack : nn.Module
             yield return fields.Attentions(i);
             if (isDecoder) yield return fields.CrossAttentions(i);
         }
-        yield return at.Of("final_layer_norm");
+        yield return FinalNormPoint(isDecoder);
         yield return fields.HiddenState(count);
     }
+
+    /// <summary>The output of the stack's final norm (<c>decoder.final_layer_norm</c>).</summary>
+    public static CapturePoint FinalNormPoint(bool isDecoder) => Sites(isDecoder).At.Of("final_layer_norm");
+
+    /// <summary>The stack's final norm on a residual-stream state (the logit lens's first step).</summary>
+    public Tensor FinalNorm(Tensor residual) => final_layer_norm.Forward(residual);
 
     public Tensor Forward(Tensor embeds, Tensor selfMask, Tensor? encoded, Tensor? crossMask, ActivationCapture capture)
     {

@@ -77,7 +77,8 @@ public static class Stages
 
     /// <summary>
     /// Checks that need more than the experiment file, done before any stage runs: the device against the build's
-    /// backend, the tokenizer's ids against config.json's vocab_size and requested layers against each model whose
+    /// backend, the tokenizer's ids against config.json's vocab_size, requested layers and the configured metric kinds
+    /// (<see cref="IMetricKind.CheckModel"/>) against each model whose
     /// checkpoint is already at hand (local checkpoints and models downloaded earlier, also earlier in this run: every
     /// stage checks again), and capture-point patterns once every
     /// model's config is at hand (<see cref="CapturePointCheck"/>).
@@ -99,6 +100,7 @@ public static class Stages
                 var config = CheckpointConfigCheck.Load(configPath);
                 CheckpointConfigCheck.CheckTokenizer(configPath, config);
                 if (e.Extract.Layers is not null) ExperimentLoader.CheckLayers(e, m, ModelFactory.LayerCount(config, dir));
+                foreach (var kind in MetricKinds.Of(context).Configured(e)) kind.CheckModel(m, config, dir);
                 known.Add(new(m, config, dir));
             }
             if (known.Count == e.Models.Count) CapturePointCheck.Check(e, known);

@@ -75,7 +75,7 @@ public partial class NearestVocabularyTests(ITestOutputHelper log)
     /// larger vocabulary keeps its first ids (and the BPE merges among them: merges are learnt in id order); a smaller
     /// one gets <c>&lt;extra_id_N&gt;</c> added tokens after its pieces, as T5's tokenizer has.
     /// </summary>
-    private static JsonObject FitTo(JsonObject json, int rows)
+    internal static JsonObject FitTo(JsonObject json, int rows)
     {
         var m = json["model"]!.AsObject();
         var added = json["added_tokens"]!.AsArray();

@@ -32,24 +32,11 @@ public static class NearestFigures
             .ThenBy(g => g.Key.Measure, StringComparer.Ordinal);
         foreach (var g in series)
         {
-            var all = g.ToList();
-            var (low, high) = (all.Min(r => r.Layer), all.Max(r => r.Layer));
-            var cols = all.Max(r => r.Position) + 1;
-            var height = high - low + 1;
-            var labels = new string[height * cols];
-            Array.Fill(labels, "");
-            var scores = new float[height * cols];
-            Array.Fill(scores, float.NaN);
-            foreach (var r in all)
-            {
-                var i = (r.Layer - low) * cols + r.Position;
-                labels[i] = r.Token ?? "#" + r.TokenId.ToString(CultureInfo.InvariantCulture);
-                scores[i] = (float)r.Score;
-            }
+            var cells = TokenGridCells.Of([.. g.Select(r => (r.Layer, r.Position, r.Token ?? "#" + r.TokenId.ToString(CultureInfo.InvariantCulture), (float)r.Score))]);
             var measureLabel = MeasureLabel(g.Key.Measure);
-            var spec = new TokenGridSpec(labels, scores, height, cols,
+            var spec = new TokenGridSpec(cells.Labels, cells.Scores, cells.Rows, cells.Cols,
                 Title: c.Title(g.Key.Stack, g.Key.Series, $"nearest token ({measureLabel})"),
-                ColumnTokens: c.Labels(g.Key.Stack, cols), ColorbarLabel: measureLabel, Colormap: c.Spec.Colormap, FirstRow: low);
+                ColumnTokens: c.Labels(g.Key.Stack, cells.Cols), ColorbarLabel: measureLabel, Colormap: c.Spec.Colormap, FirstRow: cells.FirstRow);
             var record = FigureRecord.Of(new ActivationPoint(g.Key.Series, g.Key.Stack, -1), NearestKind.Key, g.Key.Measure);
             var stem = record.KindStem();
             jobs.Add(new FigureJob(stem, () => TokenGridFigure.Render(spec, c.Path(stem), c.Spec.Formats, c.Spec.Dpi, c.Thumbnails), Record: record));
