@@ -70,13 +70,13 @@ public static class ScaleOutBenchmark
     private static CliRun Check(CliRun run) =>
         run.ExitCode == 0 ? run : throw new InvalidOperationException($"bench scaleout: tta-cli failed (exit {run.ExitCode}):\n{run.Output}");
 
-    private static double Median(int n, Func<double> measure)
+    internal static double Median(int n, Func<double> measure)
     {
         var times = Enumerable.Range(0, n).Select(_ => measure()).Order().ToList();
         return times[n / 2];
     }
 
-    private static double Timed(string program, IEnumerable<string> args, string workingDirectory)
+    internal static double Timed(string program, IEnumerable<string> args, string workingDirectory)
     {
         var start = new ProcessStartInfo(program) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) start.ArgumentList.Add(a);

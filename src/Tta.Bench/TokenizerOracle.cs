@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -15,8 +13,6 @@ namespace Tta.Bench;
 /// </summary>
 public sealed class TokenizerOracle
 {
-    private static readonly Lock InstallLock = new();
-
     public string Directory { get; }
 
     private TokenizerOracle(string directory) => Directory = directory;
@@ -28,21 +24,7 @@ public sealed class TokenizerOracle
     public static TokenizerOracle Ensure(string root, TextWriter log)
     {
         var dir = Path.Combine(root, "tests", "tokenizer-oracle");
-        var lockFile = Path.Combine(dir, "package-lock.json");
-        if (!File.Exists(lockFile)) throw new FileNotFoundException($"{lockFile}: the tokenizer oracle is missing from the repository");
-        var stamp = Path.Combine(dir, "node_modules", ".tta-installed");
-        var want = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(lockFile)));
-        lock (InstallLock)
-        {
-            if (!File.Exists(stamp) || File.ReadAllText(stamp) != want)
-            {
-                log.WriteLine($"tokenizer oracle: npm ci in {dir}");
-                var (code, stdout, stderr) = Run("npm", ["ci", "--no-audit", "--no-fund"], dir, TimeSpan.FromMinutes(10));
-                if (code != 0)
-                    throw new InvalidOperationException($"npm ci in {dir} failed (exit {code}); node 20 and npm must be installed and the npm registry reachable:\n{stdout}{stderr}");
-                File.WriteAllText(stamp, want);
-            }
-        }
+        NpmPackages.Ensure(dir, log);
         return new TokenizerOracle(dir);
     }
 
@@ -65,7 +47,7 @@ public sealed class TokenizerOracle
     /// <summary>Runs oracle.js with <paramref name="args"/>; returns its standard output, throws on failure.</summary>
     public string Node(IReadOnlyList<string> args, TimeSpan timeout)
     {
-        var (code, stdout, stderr) = Run("node", ["oracle.js", .. args], Directory, timeout);
+        var (code, stdout, stderr) = NpmPackages.Run("node", ["oracle.js", .. args], Directory, timeout);
         if (code != 0) throw new InvalidOperationException($"node oracle.js {string.Join(' ', args)} failed (exit {code}):\n{stdout}{stderr}");
         return stdout;
     }
@@ -102,42 +84,5 @@ public sealed class TokenizerOracle
         writer.WriteStartArray();
         foreach (var t in texts) writer.WriteStringValue(t);
         writer.WriteEndArray();
-    }
-
-    private static (int ExitCode, string Stdout, string Stderr) Run(string file, IEnumerable<string> args, string workingDirectory, TimeSpan timeout)
-    {
-        var psi = new ProcessStartInfo(file)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        Process process;
-        try
-        {
-            process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException($"'{file}' is not installed ({e.Message}); the tokenizer oracle needs node 20 and npm", e);
-        }
-        using (process)
-        {
-            var stdout = new StringBuilder();
-            var stderr = new StringBuilder();
-            process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (stdout) stdout.AppendLine(e.Data); };
-            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            if (!process.WaitForExit(timeout))
-            {
-                process.Kill(entireProcessTree: true);
-                return (-1, stdout.ToString(), $"timed out after {timeout}\n{stderr}");
-            }
-            process.WaitForExit();
-            return (process.ExitCode, stdout.ToString(), stderr.ToString());
-        }
     }
 }

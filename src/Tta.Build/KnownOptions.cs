@@ -48,7 +48,7 @@ public static class KnownOptions
         new("weights", Value, "Synth: random or empty (sparse zeros)", ["Synth"]),
         new("orphans", Flag, "Clean: remove only results no experiment describes any more (renamed or removed texts, models, experiments)", ["Clean"]),
         new("archive", Value, "Verify: the archive to check", ["Verify"]),
-        new("only", Value, "Bench: which benchmarks (store, load, memory, compute, extract, figures, tokenizers, scaleout, study)", ["Bench"]),
+        new("only", Value, "Bench: which benchmarks (store, load, memory, compute, extract, figures, tokenizers, scaleout, corpus-extract, noop, study)", ["Bench"]),
         new("tokens", Value, "Bench: text length of memory and extract (default 512)", ["Bench"]),
         new("falcon-layers", Value, "Bench: blocks of the Falcon-7b shape in memory (default 4, 32 = full)", ["Bench"]),
         new("load-layers", Value, "Bench: blocks per stack of load's Flan-T5-xl-shaped checkpoint (default 24 = full, 11.4 GB; 0 leaves it out)", ["Bench"]),
@@ -58,6 +58,7 @@ public static class KnownOptions
         new("lane", Value, "Test: fast (the unit tests, under 2 minutes) or full (default: every test, as CI runs them)", ["Test"]),
         new("poll-seconds", Value, "Slurm: seconds between squeue polls (default 5)", Stages, Forwarded: true),
         new("work", Value, "Bench: scratch folder", ["Bench"]),
+        new("texts", Value, "Bench: corpus sizes of corpus-extract (default 500) and noop (default 50,500,2000)", ["Bench"]),
     ];
 
     /// <summary>

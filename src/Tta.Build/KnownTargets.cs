@@ -20,7 +20,7 @@ public static class KnownTargets
         new("Test", "builds and runs the whole test suite", RunsStages: false),
         new("Forward", "runs a checkpoint on a case.json: --model=DIR --inputs=case.json --out=FILE.safetensors", RunsStages: false),
         new("Synth", "writes a synthetic checkpoint of a real model's shape: --shape=NAME --out=DIR [--dtype=…] [--layers=N] [--shards=N] [--weights=random|empty]", RunsStages: false),
-        new("Bench", "benchmarks printing ratios against same-run baselines: --only=store,load,memory,compute,extract,figures,tokenizers,scaleout (default all); --falcon-layers=N, --tokens=N", RunsStages: false),
+        new("Bench", "benchmarks printing ratios against same-run baselines: --only=store,load,memory,compute,extract,figures,tokenizers,scaleout,corpus-extract,noop (default all); --falcon-layers=N, --tokens=N, --texts=N,…", RunsStages: false),
     ];
 
     /// <summary>The target named <paramref name="name"/> (any case), or null.</summary>

@@ -18,11 +18,15 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
     public string AttentionInputsPath => ExtractStage.AttentionInputsPath(ws, experiment, model, text);
     public override string ManifestPath => Path.Combine(Path.GetDirectoryName(OutputPath)!, "manifest.json");
 
-    /// <summary>The model's weights (shared by every text of the model in one process) and one forward pass's working set.</summary>
+    /// <summary>
+    /// The model's weights (shared by every text of the model in one process) and one forward pass's working set. The
+    /// estimate is made once per model and run: it reads the checkpoint's config and weights header, which for thousands
+    /// of texts took longer than checking them all (a no-op run asks every unit what it needs).
+    /// </summary>
     public override UnitResources Resources(RunContext context)
     {
         var (checkpoint, _) = DownloadStage.Result(ws, experiment, model);
-        var estimate = ExtractStage.Estimate(context, model, checkpoint, 0);
+        var estimate = context.Keep("estimate:" + ExtractStage.ModelKey(model, checkpoint), () => ExtractStage.Estimate(context, model, checkpoint, 0));
         return new UnitResources((long)estimate.ActivationBytes, ExtractStage.ModelKey(model, checkpoint),
             (long)estimate.WeightBytes, model.Device == "cuda", Torch: true);
     }

@@ -20,7 +20,7 @@ public class TtaBenchTests
     {
         var (code, output, _) = Run("help");
         Assert.Equal(0, code);
-        foreach (var text in new[] { "  bench ", "  synth ", "--only=store,load,memory,compute,extract,figures,tokenizers,scaleout", "--falcon-layers=N", "--shape=NAME", "--weights=random|empty", "--root=DIR" })
+        foreach (var text in new[] { "  bench ", "  synth ", "--only=store,load,memory,compute,extract,figures,tokenizers,scaleout,corpus-extract,noop,study", "--falcon-layers=N", "--shape=NAME", "--weights=random|empty", "--root=DIR" })
             Assert.Contains(text, output);
         Assert.Equal(output, Run("synth", "--help").Out);
     }
@@ -52,6 +52,6 @@ public class TtaBenchTests
         var (code, output, error) = Run("bench", "--only=store,nosuch", $"--work={Repo.TempDir()}");
         Assert.Equal(1, code);
         Assert.Equal("", output); // store did not run
-        Assert.Contains("--only=nosuch: no such benchmark; write one or more of store,load,memory,compute,extract,figures,tokenizers,scaleout", error);
+        Assert.Contains("--only=nosuch: no such benchmark; write one or more of store,load,memory,compute,extract,figures,tokenizers,scaleout,corpus-extract,noop", error);
     }
 }

