@@ -52,6 +52,6 @@ public class TtaBenchTests
         var (code, output, error) = Run("bench", "--only=store,nosuch", $"--work={Repo.TempDir()}");
         Assert.Equal(1, code);
         Assert.Equal("", output); // store did not run
-        Assert.Contains("--only=nosuch: no such benchmark; write one or more of store,load,memory,compute,extract,figures,tokenizers,scaleout,corpus-extract,noop", error);
+        Assert.Contains("--only=nosuch: no such benchmark; write one or more of store,load,memory,compute,extract,figures,tokenizers,scaleout,corpus-extract,noop,study", error);
     }
 }
