@@ -42,8 +42,11 @@ internal sealed partial class ArchiveLayout
         {
             var t = e.Texts[k];
             if (t.Corpus is null || k == 0 || e.Texts[k - 1].Corpus != t.Corpus) i++;
-            if (t.File is null) continue;
-            var abs = Path.GetFullPath(Path.Combine(ExperimentFolder, t.File));
+            // A corpus text is its corpus file's member (one per file); an inline text has none.
+            var corpus = t.Corpus is null ? null : e.Corpora.FirstOrDefault(c => c.Name == t.Corpus);
+            if (t.File is null && corpus is null) continue;
+            var abs = corpus?.Path ?? Path.GetFullPath(Path.Combine(ExperimentFolder, t.File!));
+            var field = corpus is null ? "file" : "corpus";
             if (!byPath.TryGetValue(abs, out var member))
             {
                 if (Cache.Workspace.IsUnder(abs, ExperimentFolder)) member = $"{ExperimentPrefix}/{Relative(abs)}";
@@ -51,13 +54,13 @@ internal sealed partial class ArchiveLayout
                 {
                     var name = UnsafeChar().Replace(Path.GetFileName(abs), "_").TrimStart('.');
                     member = $"{ExternalPrefix}/{externals.Count + 1}/{(name.Length == 0 ? "text" : name)}";
-                    externals.Add(new External(member, $"texts[{i}].file", $"input text '{t.Key}'", Archived: true));
+                    externals.Add(new External(member, $"texts[{i}].{field}", corpus is null ? $"input text '{t.Key}'" : $"corpus '{corpus.Name}'", Archived: true));
                     folders.Add((abs, member));
                 }
                 byPath[abs] = member;
             }
             textMembers[t.Key] = member;
-            SetValue($"texts/{i}", t.File, abs, member);
+            SetValue($"texts/{i}", t.File ?? abs, abs, member);
         }
         for (var i = 0; i < e.Models.Count; i++)
         {
@@ -107,7 +110,7 @@ internal sealed partial class ArchiveLayout
     }
 
     /// <summary>
-    /// The experiment file with every <c>texts[i].file</c> and <c>models[i].path</c> that would not resolve in the
+    /// The experiment file with every <c>texts[i].file</c>, <c>texts[i].corpus</c> and <c>models[i].path</c> that would not resolve in the
     /// archive replaced (in place: comments and layout stay).
     /// </summary>
     public byte[] RewriteYaml(byte[] original)
@@ -119,14 +122,15 @@ internal sealed partial class ArchiveLayout
         stream.Load(new StringReader(text));
         var root = (YamlMappingNode)stream.Documents[0].RootNode;
         var edits = new List<(int Start, int End, string Value)>();
-        foreach (var (section, field) in new[] { ("texts", "file"), ("models", "path") })
+        foreach (var (section, fields) in new[] { ("texts", new[] { "file", "corpus" }), ("models", new[] { "path" }) })
         {
             if (!root.Children.TryGetValue(new YamlScalarNode(section), out var list) || list is not YamlSequenceNode items) continue;
             for (var i = 0; i < items.Children.Count; i++)
             {
-                if (!yamlValues.TryGetValue($"{section}/{i}", out var value)) continue;
-                if (items.Children[i] is YamlMappingNode item && item.Children.TryGetValue(new YamlScalarNode(field), out var node))
-                    edits.Add(((int)node.Start.Index, (int)node.End.Index, Scalar(value)));
+                if (!yamlValues.TryGetValue($"{section}/{i}", out var value) || items.Children[i] is not YamlMappingNode item) continue;
+                foreach (var field in fields)
+                    if (item.Children.TryGetValue(new YamlScalarNode(field), out var node))
+                        edits.Add(((int)node.Start.Index, (int)node.End.Index, Scalar(value)));
             }
         }
         var sb = new StringBuilder(text);

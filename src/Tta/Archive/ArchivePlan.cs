@@ -99,6 +99,7 @@ private sealed record UnitRecord(StageUnit Unit, UnitManifest Manifest, string M
     public void Collect()
     {
         CollectExperimentFiles();
+        var activationsOf = new Dictionary<string, List<string>>(StringComparer.Ordinal); // model key → its texts' activations
         foreach (var m in e.Models)
         {
             var download = DownloadStage.For(ws, e, m);
@@ -113,6 +114,7 @@ private sealed record UnitRecord(StageUnit Unit, UnitManifest Manifest, string M
                 var extract = ExtractStage.For(ws, e, m, t);
                 var activations = AddOutputs(extract, "activations", "activations (Extract output, Parquet)");
                 AddUnit(extract, UnitManifest.TryRead(extract.ManifestPath)!, inputs, activations);
+                (activationsOf.TryGetValue(m.Key, out var all) ? all : activationsOf[m.Key] = []).AddRange(activations);
                 // Every metric the experiment configures (the figures are regenerated from them).
                 var metricFiles = new List<string>();
                 foreach (var kind in kinds.Configured(e))
@@ -128,6 +130,7 @@ private sealed record UnitRecord(StageUnit Unit, UnitManifest Manifest, string M
                 AddUnit(figures, UnitManifest.TryRead(figures.ManifestPath)!, metricFiles, images);
             }
         }
+        CollectStudy(activationsOf);
         // The explorer page (a text member: paths in its copy of the YAML are rewritten); its thumbnails are figure outputs.
         var explorer = new ExplorerUnit(ws, e, kinds);
         var explorerFiles = AddOutputs(explorer, "explorer", "interactive explorer page (Figures output)");
@@ -149,16 +152,34 @@ private sealed record UnitRecord(StageUnit Unit, UnitManifest Manifest, string M
         var yaml = Path.GetFullPath(e.SourcePath);
         experimentMember = layout.ExperimentMember;
         members.Add(new Member(experimentMember, "experiment", "experiment file (YAML)", () => layout.RewriteYaml(File.ReadAllBytes(yaml))));
-        foreach (var t in e.Texts.Where(t => t.File is not null))
+        foreach (var t in e.Texts)
         {
-            var name = layout.TextMember(t.Key)!;
-            var path = Path.GetFullPath(Path.Combine(layout.ExperimentFolder, t.File!));
+            if (layout.TextMember(t.Key) is not { } name) continue; // an inline text
+            var corpus = t.Corpus is null ? null : e.Corpora.First(c => c.Name == t.Corpus);
+            var path = corpus?.Path ?? Path.GetFullPath(Path.Combine(layout.ExperimentFolder, t.File!));
+            var what = corpus is null ? $"input text '{t.Key}'" : $"corpus '{corpus.Name}' ({corpus.Texts} texts)";
             var external = layout.Externals.FirstOrDefault(x => x.Name == name);
-            var description = external is null ? $"input text '{t.Key}'"
-                : $"input text '{t.Key}', from outside the experiment folder (the experiment's {external.Reference})";
+            var description = external is null ? what : $"{what}, from outside the experiment folder (the experiment's {external.Reference})";
             if (members.All(m => m.Name != name))
                 members.Add(new Member(name, "text", description, FileBytes(path)));
         }
+    }
+
+    /// <summary>The study kinds' units (each read every text's activations of its models) and the study's figures.</summary>
+    private void CollectStudy(IReadOnlyDictionary<string, List<string>> activationsOf)
+    {
+        var studyFiles = new List<string>();
+        foreach (var kind in kinds.ConfiguredStudies(e))
+            foreach (var unit in kind.Units(ws, e))
+            {
+                var files = AddOutputs(unit, "metrics", $"{kind.Description} (Metrics output, Parquet)");
+                AddUnit(unit, UnitManifest.TryRead(unit.ManifestPath)!, [.. unit.Models.SelectMany(m => activationsOf[m.Key])], files);
+                studyFiles.AddRange(files);
+            }
+        var figures = new StudyFiguresUnit(ws, e, kinds);
+        if (!figures.Wanted) return;
+        var images = AddOutputs(figures, "figure", "study figure (Figures output)");
+        AddUnit(figures, UnitManifest.TryRead(figures.ManifestPath)!, studyFiles, images);
     }
 
     private List<string> AddOutputs(StageUnit unit, string kind, string description)

@@ -56,10 +56,11 @@ public static partial class FigureCheck
                     var missing = false;
                     foreach (var kind in experiment.Figures.Kinds)
                     {
+                        if (members.Options.Kinds.FindStudy(kind) is not null) continue; // drawn by the study's figures (VerifyStudy)
                         var unit = members.Options.Kinds.Find(kind)?.Unit(ws, experiment, m, t);
                         if (unit is null)
                         {
-                            problems.Add($"{ExperimentArchive.RunManifestName}: figure kind '{kind}' is not one this tta knows ({string.Join(", ", members.Options.Kinds.Names)})");
+                            problems.Add($"{ExperimentArchive.RunManifestName}: figure kind '{kind}' is not one this tta knows ({string.Join(", ", members.Options.Kinds.Settings.Select(k => k.Name))})");
                             missing = true;
                             continue;
                         }
@@ -98,6 +99,7 @@ public static partial class FigureCheck
                             $"differs from the figure regenerated from {parquet}",
                             $"not produced when regenerating the figures of {key} from {parquet}"));
                 }
+            compared += VerifyStudy(members, experiment, ws, context, temp, problems, notRegenerated, log);
             log.WriteLine($"regenerated {compared} figure file(s) from the archived Parquet and compared them byte for byte");
         }
         finally

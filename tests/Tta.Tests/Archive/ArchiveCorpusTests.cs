@@ -33,4 +33,30 @@ public class ArchiveCorpusTests
         var report = ArchiveVerifier.Verify(archive, TextWriter.Null);
         Assert.Empty(report.Problems);
     }
+
+    [Fact]
+    public void AStudyArchivesAndVerifies()
+    {
+        // A corpus outside the experiment folder (archived as external/1/…, its YAML value rewritten), statistics and CKA.
+        var ws = new TinyWorkspace(TinyWorkspace.DefaultYaml
+            .Replace("texts:\n", "texts:\n  - name: s\n    corpus: ../corpus.txt\n")
+            .Replace("figures:", "metrics:\n  statistics: { min_occurrences: 2 }\n  cka: true\nfigures:"));
+        File.WriteAllText(Path.Combine(ws.Root, "corpus.txt"), "a dog ran.\nthe cat sat.\nthe dog sat on the mat.\n");
+        ws.RunAll();
+        var (code, output) = ws.Cli("archive");
+        Assert.True(code == 0, output);
+        var archive = Assert.Single(Directory.GetFiles(Path.Combine(ws.FiguresDir, "archives"), "*.zip"));
+        var members = ArchivedTinyExperiment.Members(archive);
+        Assert.Equal("a dog ran.\nthe cat sat.\nthe dog sat on the mat.\n", System.Text.Encoding.UTF8.GetString(members["external/1/corpus.txt"]));
+        Assert.Contains("corpus: ../external/1/corpus.txt", System.Text.Encoding.UTF8.GetString(members["experiment/tiny.yaml"]));
+        Assert.Contains("cache/metrics/tiny/~study/statistics-tiny.parquet", members.Keys);
+        Assert.Contains("cache/metrics/tiny/~study/cka-tiny.parquet", members.Keys);
+        Assert.Contains("figures/tiny/study/cka-tiny.png", members.Keys);
+        var report = ArchiveVerifier.Verify(archive, TextWriter.Null);
+        Assert.Empty(report.Problems);
+        Assert.Empty(report.NotRegenerated);
+        // The study's figures were regenerated from the archived study files and compared, with the texts' own.
+        Assert.True(report.FiguresCompared >= members.Keys.Count(k => k.StartsWith("figures/tiny/study/", StringComparison.Ordinal)) + 1,
+            $"{report.FiguresCompared} figure files compared");
+    }
 }
