@@ -126,6 +126,17 @@ public class ReadmeCommandTests(ITestOutputHelper log)
             Assert.True(File.Exists(Path.Combine(r.Figures, "foo", "minilm", "prose", "encoder-L00-hidden_states.0-dot.png")));
             Assert.True(File.Exists(Path.Combine(r.Figures, "foo", "index.html")));
         }),
+        new("./build.sh --experiment=experiments/minilm-arcticxs-study.yaml", TimeoutSeconds: 900, Check: (l, r) =>
+        {
+            Succeeded(r); // the worked study: 320 corpus texts × 2 models, statistics, CKA, difference maps, Study view
+            var (cache, figures) = (Path.Combine(r.Cache, "metrics", "minilm-arcticxs-study", "~study"), Path.Combine(r.Figures, "minilm-arcticxs-study"));
+            foreach (var file in new[] { "statistics-minilm", "statistics-arcticxs", "cka-minilm", "cka-arcticxs", "cka-minilm-vs-arcticxs" })
+                Assert.True(File.Exists(Path.Combine(cache, file + ".parquet")), file);
+            Assert.True(File.Exists(Path.Combine(figures, "study", "cka-minilm-vs-arcticxs.png")));
+            Assert.True(File.Exists(Path.Combine(figures, "study", "statistics-anisotropy.pdf")));
+            Assert.False(Directory.Exists(Path.Combine(figures, "minilm")), "a corpus draws no per-text figures by default");
+            Assert.Contains("data-view=\"study\"", File.ReadAllText(Path.Combine(figures, "index.html")));
+        }),
         PaperExperiment("paper-flan-t5-xl-attention", "google/flan-t5-xl"),
         PaperExperiment("paper-t5-similarity", "google-t5/t5-base", "google/flan-t5-base"),
         PaperExperiment("paper-falcon-7b-similarity", "tiiuae/falcon-7b"),
