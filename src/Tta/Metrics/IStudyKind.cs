@@ -25,6 +25,9 @@ public interface IStudyKind : IMetricSettings
 
     /// <summary>How the explorer's gallery groups and captions one of its figures.</summary>
     GalleryCaption Caption(FigureRecord figure);
+
+    /// <summary>Reads its units' files (<paramref name="units"/>: all of the experiment's) into its part of the explorer's Study view.</summary>
+    void Explore(StudySet set, IReadOnlyList<StudyUnit> units);
 }
 
 /// <summary>Base of the study kinds whose settings are a <typeparamref name="TSettings"/>.</summary>
@@ -37,4 +40,6 @@ public abstract class StudyKind<TSettings> : KindSettings<TSettings>, IStudyKind
     public abstract IReadOnlyList<FigureJob> Figures(FigureContext context, IReadOnlyList<StudyUnit> units);
 
     public abstract GalleryCaption Caption(FigureRecord figure);
+
+    public abstract void Explore(StudySet set, IReadOnlyList<StudyUnit> units);
 }

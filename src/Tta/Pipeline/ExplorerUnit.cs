@@ -22,8 +22,8 @@ public sealed class ExplorerUnit(Workspace ws, Experiment experiment, MetricKind
     public string PagePath => Path.Combine(ws.FiguresDir, experiment.Name, ExplorerPage.FileName);
 
     /// <summary>
-    /// Reads every metrics file it embeds, every figure unit's files (thumbnails, links) and, for the run details, the
-    /// activations of every text; its parameters are the page assets, the experiment file and the colormap.
+    /// Reads every metrics file it embeds (the study kinds' files too: the Study view), every figure unit's files
+    /// (thumbnails, links) and, for the run details, the activations of every text; its parameters are the page assets, the experiment file and the colormap.
     /// </summary>
     public override UnitDeclaration Declare()
     {
@@ -40,6 +40,11 @@ public sealed class ExplorerUnit(Workspace ws, Experiment experiment, MetricKind
                     declaration.Reads(unit, Path.GetFileName(unit.OutputPath));
                 declaration.Reads(new FiguresUnit(ws, experiment, m, t, kinds));
             }
+        foreach (var (_, units) in ExplorerBuilder.StudyUnits(ws, experiment, kinds))
+            foreach (var unit in units)
+                declaration.Reads(unit, Path.GetFileName(unit.OutputPath));
+        // The run details list the study figures unit: the page is made after it.
+        if (new StudyFiguresUnit(ws, experiment, kinds) is { Wanted: true } studyFigures) declaration.Reads(studyFigures);
         return declaration;
     }
 

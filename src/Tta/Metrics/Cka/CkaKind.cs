@@ -47,6 +47,8 @@ public sealed class CkaKind : StudyKind<CkaSettings>
 
     public override IReadOnlyList<FigureJob> Figures(FigureContext context, IReadOnlyList<StudyUnit> units) => CkaFigures.Render(context, units);
 
+    public override void Explore(StudySet set, IReadOnlyList<StudyUnit> units) => CkaView.Add(set, units);
+
     public override GalleryCaption Caption(FigureRecord figure) =>
         new("CKA between layers", $"{figure.Point} · linear CKA over every token of the corpus", SubGroup: figure.What);
 }
