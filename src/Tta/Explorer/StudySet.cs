@@ -1,16 +1,11 @@
-using Tta.Config;
-
 namespace Tta.Explorer;
 
 /// <summary>
 /// The explorer's Study view of one experiment (metrics over the whole corpus), filled by the study kinds that
 /// configure it, in registry order: each reads its units' files into its own entries (<see cref="ViewEntry"/>).
 /// </summary>
-public sealed class StudySet(Experiment experiment)
+public sealed class StudySet
 {
-    /// <summary>The experiment whose page this is.</summary>
-    public Experiment Experiment { get; } = experiment;
-
     /// <summary>Layer statistics: one entry per model and hidden-state series (a line in each statistic's chart).</summary>
     public List<ViewEntry> Statistics { get; } = [];
 

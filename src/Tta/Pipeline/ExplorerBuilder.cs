@@ -81,7 +81,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment, MetricK
     /// <summary>The Study view, each study kind reading its units' files; null without study kinds.</summary>
     private PageStudy? BuildStudy()
     {
-        var study = new StudySet(experiment);
+        var study = new StudySet();
         foreach (var (kind, units) in StudyUnits(ws, experiment, kinds))
         {
             foreach (var unit in units) StageRunner.Upstream(unit.ManifestPath, $"{kind.Name} study of {unit.Key} (stage Metrics)");
