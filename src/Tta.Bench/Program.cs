@@ -18,7 +18,7 @@ namespace Tta.Bench
         /// <summary>Each verb's options (all take a value); every verb also takes --root.</summary>
         private static readonly Dictionary<string, string[]> VerbOptions = new()
         {
-            ["bench"] = ["only", "tokens", "falcon-layers", "repeats", "work", "jobs", "store-sizes", "load-bytes", "load-layers", "figure-sizes", "child", "model", "text", "dtype"],
+            ["bench"] = ["only", "tokens", "falcon-layers", "repeats", "work", "jobs", "store-sizes", "load-bytes", "load-layers", "figure-sizes", "study-sizes", "child", "model", "text", "dtype"],
             ["synth"] = ["shape", "out", "dtype", "layers", "shards", "weights"],
         };
 
@@ -56,8 +56,9 @@ namespace Tta.Bench
 
         private const string UsageText = """
             usage: tta-bench <verb> [options]
-              bench  [--only=store,load,memory,compute,extract,figures,tokenizers,scaleout] [--tokens=N] [--falcon-layers=N]
+              bench  [--only=store,load,memory,compute,extract,figures,tokenizers,scaleout,study] [--tokens=N] [--falcon-layers=N]
                      [--repeats=N] [--work=DIR] [--jobs=N] [--store-sizes=P,T,D] [--load-bytes=N] [--load-layers=N] [--figure-sizes=N,T,PX]
+                     [--study-sizes=N,…]
                      benchmarks printing ratios against baselines measured in the same run
               synth  --shape=NAME --out=DIR [--dtype=float32|bfloat16|float16] [--layers=N] [--shards=N] [--weights=random|empty]
                      write a synthetic checkpoint of a real model's shape (t5-base, flan-t5-base, flan-t5-xl, falcon-7b,
@@ -73,13 +74,14 @@ namespace Tta.Bench
         /// Extract at 512 tokens vs weights, estimate beside it; --falcon-layers=N, 32 = full Falcon-7b), compute
         /// (bfloat16 Falcon-7b shape computed in float32 vs in bfloat16, same --tokens and --falcon-layers), extract
         /// (Extract stage vs load + bare forward), figures (vs matplotlib), tokenizers (vs Hugging Face), scaleout
-        /// (--jobs=1 vs 2, no-op vs Snakemake). --only=store,load,memory,compute,extract,figures,tokenizers,scaleout picks some.
+        /// (--jobs=1 vs 2, no-op vs Snakemake), study (peak RSS of the statistics and CKA units at --study-sizes texts).
+        /// --only=store,load,memory,compute,extract,figures,tokenizers,scaleout,study picks some.
         /// </summary>
         private static int Bench(BenchOptions o, TextWriter log)
         {
             if (o.Get("child") == "forward")
                 return ModelBenchmark.BareForward(o.Required("model"), o.Required("text"), o.Get("dtype") ?? "float32", log);
-            string[] benchmarks = ["store", "load", "memory", "compute", "extract", "figures", "tokenizers", "scaleout"];
+            string[] benchmarks = ["store", "load", "memory", "compute", "extract", "figures", "tokenizers", "scaleout", "study"];
             var only = o.All("only");
             if (only.FirstOrDefault(name => !benchmarks.Contains(name)) is { } unknown)
                 throw new ArgumentException($"--only={unknown}: no such benchmark; write one or more of {string.Join(",", benchmarks)}");
@@ -111,6 +113,8 @@ namespace Tta.Bench
                 TokenizerBenchmark.Run(log, work, root);
             if (Wanted("scaleout"))
                 ScaleOutBenchmark.Run(log, work, root, Sizes("repeats")?[0] ?? 3);
+            if (Wanted("study"))
+                StudyBenchmark.Run(log, work, root, Sizes("study-sizes") ?? [50, 2000]);
             return 0;
         }
 

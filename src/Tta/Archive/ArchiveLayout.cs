@@ -37,9 +37,11 @@ internal sealed partial class ArchiveLayout
         ExperimentMember = $"{ExperimentPrefix}/{Path.GetFileName(yaml)}";
         folders.Add((ExperimentFolder, ExperimentPrefix));
         var byPath = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i < e.Texts.Count; i++)
+        // i: the text's entry in the file's texts: list (a corpus's texts, contiguous, share one entry).
+        for (int k = 0, i = -1; k < e.Texts.Count; k++)
         {
-            var t = e.Texts[i];
+            var t = e.Texts[k];
+            if (t.Corpus is null || k == 0 || e.Texts[k - 1].Corpus != t.Corpus) i++;
             if (t.File is null) continue;
             var abs = Path.GetFullPath(Path.Combine(ExperimentFolder, t.File));
             if (!byPath.TryGetValue(abs, out var member))

@@ -42,12 +42,16 @@ internal sealed partial class ArchivePlan
         }
         var texts = new JsonArray();
         foreach (var t in e.Texts)
-            texts.Add(new JsonObject
+        {
+            var text = new JsonObject
             {
                 ["key"] = t.Key,
                 ["file"] = layout.TextMember(t.Key),
                 ["sha256"] = Hashing.Sha256(t.Text),
-            });
+            };
+            if (t.Corpus is not null) text["corpus"] = t.Corpus; // only then, so manifests without corpora keep their bytes
+            texts.Add(text);
+        }
         var external = new JsonArray();
         foreach (var x in layout.Externals)
             external.Add(new JsonObject { ["name"] = x.Name, ["yaml_key"] = x.Reference, ["what"] = x.What, ["archived"] = x.Archived });
@@ -68,6 +72,9 @@ internal sealed partial class ArchivePlan
             ["metrics"] = JsonSerializer.SerializeToNode(e.Metrics, new JsonSerializerOptions(Redaction.Json) { Converters = { new MetricsSpecJsonConverter(kinds.Settings) } }),
             ["figures"] = JsonSerializer.SerializeToNode(e.Figures, Redaction.Json),
         };
+        // per_text decides which figure units exist (no param of theirs): recorded only where set, for Verify.
+        if (e.Figures.PerText is { } perText) spec["figures"]!["per_text"] = perText;
+        if (e.Explorer.Given) spec["explorer"] = new JsonObject { ["texts"] = e.Explorer.Keys is { } keys ? JsonSerializer.SerializeToNode(keys) : e.Explorer.First };
         return new JsonObject
         {
             ["format"] = RunManifestFormat,

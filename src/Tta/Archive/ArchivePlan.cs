@@ -122,6 +122,7 @@ private sealed record UnitRecord(StageUnit Unit, UnitManifest Manifest, string M
                     AddUnit(unit, UnitManifest.TryRead(unit.ManifestPath)!, activations, files);
                     metricFiles.AddRange(files);
                 }
+                if (!e.Figures.PerTextFor(t)) continue; // a corpus text without figures of its own
                 var figures = new FiguresUnit(ws, e, m, t, kinds);
                 var images = AddOutputs(figures, "figure", "figure (Figures output)");
                 AddUnit(figures, UnitManifest.TryRead(figures.ManifestPath)!, metricFiles, images);

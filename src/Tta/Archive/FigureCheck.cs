@@ -38,7 +38,7 @@ public static partial class FigureCheck
             var ws = Workspace.At(temp, Path.Combine(temp, "cache"), Path.Combine(temp, "figures"));
             using var context = members.Options.Kinds.AttachTo(new RunContext(ws, [experiment], log));
             foreach (var m in experiment.Models)
-                foreach (var t in experiment.Texts)
+                foreach (var t in experiment.PerTextFigureTexts())
                 {
                     var key = $"{experiment.Name}/{m.Key}/{t.Key}";
                     var prefix = $"figures/{key}/";
@@ -158,10 +158,19 @@ public static partial class FigureCheck
         var models = e["models"]!.AsArray().Select(m => new ModelSpec(Key(m!["key"], "model key"), m["id"]!.GetValue<string>(),
             m["source"]!.GetValue<string>(), m["revision"]?.GetValue<string>() ?? "", m["dtype"]?.GetValue<string>() ?? "float32",
             m["device"]?.GetValue<string>() ?? "cpu", null, at)).ToList();
-        var texts = e["texts"]!.AsArray().Select(t => new TextSpec(Key(t!["key"], "text key"), "", t["file"]?.GetValue<string>(), at)).ToList();
-        var figures = e["figures"].Deserialize<FiguresSpec>(json) ?? throw new InvalidDataException("no figures options");
+        var texts = e["texts"]!.AsArray().Select(t => new TextSpec(Key(t!["key"], "text key"), "", t["file"]?.GetValue<string>(), at,
+            t["corpus"]?.GetValue<string>())).ToList();
+        var figures = (e["figures"].Deserialize<FiguresSpec>(json) ?? throw new InvalidDataException("no figures options"))
+            with { PerText = e["figures"]?["per_text"]?.GetValue<bool>() };
         var metrics = e["metrics"].Deserialize<MetricsSpec>(json) ?? new MetricsSpec(new Dictionary<string, object>());
+        var explorer = e["explorer"]?["texts"] switch
+        {
+            null => ExplorerSpec.Default,
+            JsonArray keys => new ExplorerSpec(null, [.. keys.Select(k => k!.GetValue<string>())], at),
+            var first => new ExplorerSpec(first.GetValue<int>(), null, at),
+        };
         return new Experiment(Key(e["name"], "experiment name"), file, models, texts,
-            new ExtractSpec([], null, 0, null), metrics, figures, e["license"]?.GetValue<string>() ?? Experiment.DefaultLicense);
+            new ExtractSpec([], null, 0, null), metrics, figures, e["license"]?.GetValue<string>() ?? Experiment.DefaultLicense)
+        { Explorer = explorer };
     }
 }

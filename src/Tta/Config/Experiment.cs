@@ -17,4 +17,17 @@ public sealed record Experiment(
 {
     /// <summary>The licence of results whose experiment names none: Creative Commons Attribution 4.0.</summary>
     public const string DefaultLicense = "CC-BY-4.0";
+
+    /// <summary>The corpora its <c>texts:</c> name, in file order (their texts are in <see cref="Texts"/>).</summary>
+    public IReadOnlyList<CorpusSpec> Corpora { get; init; } = [];
+
+    /// <summary>The <c>explorer:</c> section (<see cref="ExplorerSpec.Default"/> when absent).</summary>
+    public ExplorerSpec Explorer { get; init; } = ExplorerSpec.Default;
+
+    // Methods, not properties: the experiment's properties are its settings (see ParamCoverageTests).
+    /// <summary>The texts the explorer page embeds per-text maps for (<see cref="ExplorerSpec.Select"/>).</summary>
+    public IReadOnlyList<TextSpec> ExplorerTexts() => Explorer.Select(Texts);
+
+    /// <summary>The texts with their own figures (<see cref="FiguresSpec.PerTextFor"/>).</summary>
+    public IReadOnlyList<TextSpec> PerTextFigureTexts() => [.. Texts.Where(Figures.PerTextFor)];
 }

@@ -126,7 +126,7 @@ public static partial class ExperimentLoader
 
         private List<TextSpec> ReadTexts(YamlNode node)
         {
-            var items = Sequence(node, "texts", "a list of texts, each '- name: ...' with 'text: ...' or 'file: ...'");
+            var items = Sequence(node, "texts", "a list of texts, each '- name: ...' with 'text: ...', 'file: ...' or 'corpus: ...'");
             if (items.Count == 0)
                 throw Error(node, "'texts' is empty", "list at least one text ('- name: ...' with 'text: ...' or 'file: ...')");
             var result = new List<TextSpec>();
@@ -135,6 +135,11 @@ public static partial class ExperimentLoader
             {
                 Collect(() =>
                 {
+                    if (IsCorpus(item))
+                    {
+                        ReadCorpus(item, result, names);
+                        return;
+                    }
                     var where = "a text";
                     var f = Fields(item, where, TextKeys, "each text is a mapping such as '- name: prose' with 'file: texts/prose.txt'");
                     var nameNode = Required(f, item, "name", where, "add 'name: ...' (a unique short key)");

@@ -119,6 +119,7 @@ public static partial class ExperimentLoader
             var tokenLabels = true;
             var cellPixels = DefaultCellPixels;
             var dpi = DefaultDpi;
+            bool? perText = null;
             if (section is null || IsNull(section.Value))
                 return new FiguresSpec(kinds, formats, colormap, tokenLabels, cellPixels, dpi);
 
@@ -158,7 +159,9 @@ public static partial class ExperimentLoader
                         throw Error(dp.Value, $"dpi {value} is out of range", $"use {MinDpi}..{MaxDpi} (default {DefaultDpi})");
                     return value;
                 }, dpi);
-            return new FiguresSpec(kinds, formats, colormap, tokenLabels, cellPixels, dpi);
+            if (f.TryGetValue("per_text", out var pt) && !IsNull(pt.Value))
+                perText = Collect(() => Bool(pt.Value, "per_text"), perText);
+            return new FiguresSpec(kinds, formats, colormap, tokenLabels, cellPixels, dpi, perText);
         }
     }
 }

@@ -22,13 +22,13 @@ public static partial class ExperimentLoader
     public const int MinCellPixels = 2, MaxCellPixels = 64, DefaultCellPixels = 12;
     public const int MinDpi = 50, MaxDpi = 1200, DefaultDpi = 150;
 
-    private static readonly string[] TopKeys = ["name", "license", "models", "texts", "extract", "metrics", "figures", "executor"];
+    private static readonly string[] TopKeys = ["name", "license", "models", "texts", "extract", "metrics", "figures", "explorer", "executor"];
     private static readonly string[] ModelKeys = ["id", "source", "revision", "path", "name", "dtype", "compute_dtype", "device"];
     private static readonly string[] TextKeys = ["name", "text", "file"];
     private static readonly string[] ExtractKeys = ["points", "layers", "max_tokens"];
     private static readonly string[] ExecutorKeys = ["kind", "partition", "account", "time"];
     public static IReadOnlyList<string> ExecutorKinds { get; } = ["local", "slurm"];
-    private static readonly string[] FiguresKeys = ["kinds", "formats", "colormap", "token_labels", "cell_pixels", "dpi"];
+    private static readonly string[] FiguresKeys = ["kinds", "formats", "colormap", "token_labels", "cell_pixels", "dpi", "per_text"];
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]*$")]
     private static partial Regex ExperimentNameRx();
@@ -177,8 +177,13 @@ public static partial class ExperimentLoader
                 return value;
             }, Experiment.DefaultLicense);
             var executor = Collect(() => ReadExecutor(Optional(top, "executor")), null);
+            var explorer = Collect(() => ReadExplorer(Optional(top, "explorer"), texts), ExplorerSpec.Default);
             ThrowProblems();
-            return new Experiment(name, fullPath, models, texts, extract, metrics, figures, license, executor);
+            return new Experiment(name, fullPath, models, texts, extract, metrics, figures, license, executor)
+            {
+                Corpora = [.. corpora],
+                Explorer = explorer,
+            };
         }
     }
 }

@@ -53,7 +53,8 @@ public sealed class ColorScale
         _ => null,
     };
 
-    public static ColorScale For(float[] values, IColormap colormap, float maskThreshold = MaskedValues.DefaultThreshold)
+    /// <param name="centredOnZero">a diverging scale: the range is [−m, m], m the largest magnitude, so 0 is the middle colour</param>
+    public static ColorScale For(float[] values, IColormap colormap, float maskThreshold = MaskedValues.DefaultThreshold, bool centredOnZero = false)
     {
         ArgumentNullException.ThrowIfNull(values);
         ArgumentNullException.ThrowIfNull(colormap);
@@ -71,6 +72,8 @@ public sealed class ColorScale
         var drawable = values.Length - masked - nan;
         if (double.IsPositiveInfinity(min))
             (min, max) = (0, 1);
+        else if (centredOnZero)
+            (min, max) = Math.Max(Math.Abs(min), Math.Abs(max)) is var m && m > 0 ? (-m, m) : (-0.5, 0.5);
         else if (min == max)
             (min, max) = (min - 0.5, max + 0.5);
         return new ColorScale(colormap, min, max, masked, nan, drawable, maskThreshold);

@@ -51,6 +51,8 @@ public static class Colormaps
         Add("gray", new ScottPlot.Colormaps.Grayscale());
         Add("blues", new ScottPlot.Colormaps.Blues());
         Add("greens", new ScottPlot.Colormaps.Greens());
+        // Diverging (cmocean's balance: blue, white at the middle, red), for differences centred on 0.
+        Add("balance", new ScottPlot.Colormaps.Balance());
         return maps;
     }
 

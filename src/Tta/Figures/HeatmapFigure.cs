@@ -105,7 +105,7 @@ public static class HeatmapFigure
     {
         Validate(spec);
         var colormap = Colormaps.Get(spec.Colormap);
-        var scale = ColorScale.For(spec.Values, colormap, spec.MaskThreshold);
+        var scale = ColorScale.For(spec.Values, colormap, spec.MaskThreshold, spec.CentredOnZero);
         int cell = spec.CellPixels, dataW = spec.Cols * cell, dataH = spec.Rows * cell;
         var s = TextScale(dataW, dataH);
         float titleSize = 16 * s, labelSize = 14 * s, tickSize = 11 * s, lineWidth = Math.Max(1, MathF.Round(0.8f * s));

@@ -8,7 +8,8 @@ namespace Tta.Figures;
 /// at the top. <paramref name="XTicks"/>/<paramref name="YTicks"/> are the tokens of the columns/rows as the tokenizer
 /// wrote them (shown through <see cref="TokenLabels"/>; null: numeric indices). Every cell is
 /// <paramref name="CellPixels"/> square, so the image grows with the matrix. Values that are −∞ or at most
-/// <paramref name="MaskThreshold"/> are masks (<see cref="MaskedValues"/>).
+/// <paramref name="MaskThreshold"/> are masks (<see cref="MaskedValues"/>). <paramref name="CentredOnZero"/> makes the
+/// colour range symmetric about 0 (differences, with a diverging colormap such as <c>balance</c>).
 /// </summary>
 public sealed record HeatmapSpec(
     float[] Values,
@@ -22,4 +23,5 @@ public sealed record HeatmapSpec(
     string Colormap,
     int CellPixels,
     string ColorbarLabel,
-    float MaskThreshold = MaskedValues.DefaultThreshold);
+    float MaskThreshold = MaskedValues.DefaultThreshold,
+    bool CentredOnZero = false);

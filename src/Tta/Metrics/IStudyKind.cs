@@ -26,6 +26,9 @@ public interface IStudyKind : IMetricSettings
     /// <summary>How the explorer's gallery groups and captions one of its figures.</summary>
     GalleryCaption Caption(FigureRecord figure);
 
+    /// <summary>The files its figures read: its units' files, and any other kind's (CKA's difference maps read similarity maps).</summary>
+    IEnumerable<(StageUnit Unit, string File)> FigureInputs(Workspace ws, Experiment experiment);
+
     /// <summary>Reads its units' files (<paramref name="units"/>: all of the experiment's) into its part of the explorer's Study view.</summary>
     void Explore(StudySet set, IReadOnlyList<StudyUnit> units);
 }
@@ -40,6 +43,9 @@ public abstract class StudyKind<TSettings> : KindSettings<TSettings>, IStudyKind
     public abstract IReadOnlyList<FigureJob> Figures(FigureContext context, IReadOnlyList<StudyUnit> units);
 
     public abstract GalleryCaption Caption(FigureRecord figure);
+
+    public virtual IEnumerable<(StageUnit Unit, string File)> FigureInputs(Workspace ws, Experiment experiment) =>
+        Units(ws, experiment).Select(u => ((StageUnit)u, Path.GetFileName(u.OutputPath)));
 
     public abstract void Explore(StudySet set, IReadOnlyList<StudyUnit> units);
 }

@@ -15,7 +15,7 @@ public abstract class StudyUnit(Workspace ws, Experiment experiment, string kind
 {
     public const string Folder = "~study";
 
-    protected Workspace Ws => ws;
+    public Workspace Workspace => ws;
     public Experiment Experiment => experiment;
     public string Kind => kind;
 

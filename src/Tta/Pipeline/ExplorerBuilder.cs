@@ -12,8 +12,9 @@ using Tta.Models;
 namespace Tta.Pipeline;
 
 /// <summary>
-/// Reads what the explorer page of one experiment shows — the metrics files of every model × text (one block at a
-/// time), the figure units' files, the unit manifests — and returns the page data with the quantised maps.
+/// Reads what the explorer page of one experiment shows — the metrics files of every model × shown text
+/// (<see cref="Experiment.ExplorerTexts"/>, one block at a time), the figure units' files of the shown texts with
+/// per-text figures, the unit manifests — and returns the page data with the quantised maps.
 /// </summary>
 public sealed class ExplorerBuilder(Workspace ws, Experiment experiment, MetricKinds kinds)
 {
@@ -54,8 +55,9 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment, MetricK
     {
         var sets = new List<PageSet>();
         var resolved = new Dictionary<string, (string? Sha, string DType)>(StringComparer.Ordinal);
+        var shown = experiment.ExplorerTexts();
         foreach (var m in experiment.Models)
-            foreach (var t in experiment.Texts)
+            foreach (var t in shown)
             {
                 var set = BuildSet(m, t, out var metadata);
                 sets.Add(set);
@@ -69,7 +71,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment, MetricK
             MissingColor: MaskedColor(experiment.Figures.Colormap), // NaN as the static figures draw it (the hover tells which)
             DecoderStart: FigureContext.DecoderStart,
             Models: [.. experiment.Models.Select(m => new PageModel(m.Key, m.Id, m.Source, m.Revision, resolved[m.Key].Sha, resolved[m.Key].DType))],
-            Texts: [.. experiment.Texts.Select(t => t.Key)],
+            Texts: [.. shown.Select(t => t.Key)],
             Sets: sets,
             TokenTables: tokenTables.All,
             Maps: [.. maps.Select(q => new PageMap(q.Rows, q.Cols, q.Symmetric, q.Min, q.Scale, q.MaskedCells))],
@@ -110,7 +112,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment, MetricK
             kind.Explore(set, unit.OutputPath);
         }
         metadata = set.Metadata ?? throw new InvalidOperationException($"no similarity maps for {experiment.Name}/{m.Key}/{t.Key}");
-        var figures = Figures(m, t, set.Points);
+        var figures = experiment.Figures.PerTextFor(t) ? Figures(m, t, set.Points) : [];
         // The figures' display rule (readable text, visible whitespace), never cut: the page has room on hover.
         return new PageSet(m.Key, t.Key, TokenLabels.Labels(set.Tokens, maxChars: 0), set.Similarity, set.Attention, set.Projection, set.Nearest, figures);
     }

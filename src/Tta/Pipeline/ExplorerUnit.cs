@@ -22,8 +22,10 @@ public sealed class ExplorerUnit(Workspace ws, Experiment experiment, MetricKind
     public string PagePath => Path.Combine(ws.FiguresDir, experiment.Name, ExplorerPage.FileName);
 
     /// <summary>
-    /// Reads every metrics file it embeds (the study kinds' files too: the Study view), every figure unit's files
-    /// (thumbnails, links) and, for the run details, the activations of every text; its parameters are the page assets, the experiment file and the colormap.
+    /// Reads the metrics files it embeds and the figure units' files (thumbnails, links) of the texts it shows
+    /// (<see cref="Experiment.ExplorerTexts"/>; figures only of texts with per-text figures) and, for the run details,
+    /// the activations of every text; its parameters are the page assets, the experiment file, the colormap and, only
+    /// where the experiment has an <c>explorer:</c> section, its texts (so pages without one keep their fingerprints).
     /// </summary>
     public override UnitDeclaration Declare()
     {
@@ -32,19 +34,23 @@ public sealed class ExplorerUnit(Workspace ws, Experiment experiment, MetricKind
             .Param("experiment_file", Hashing.Sha256(ExplorerBuilder.ExperimentText(ws, experiment)))
             .Param("figures.colormap", experiment.Figures.Colormap)
             .Writes(PagePath);
+        if (experiment.Explorer.Given)
+            declaration.Param("explorer.texts", (object?)experiment.Explorer.Keys ?? experiment.Explorer.First);
+        var shown = experiment.ExplorerTexts().ToHashSet();
         foreach (var m in experiment.Models)
             foreach (var t in experiment.Texts)
             {
                 declaration.Reads(Extract.ExtractStage.For(ws, experiment, m, t), Extract.ExtractStage.ActivationsFile);
+                if (!shown.Contains(t)) continue;
                 foreach (var (_, unit) in ExplorerBuilder.MetricUnits(ws, experiment, m, t, kinds))
                     declaration.Reads(unit, Path.GetFileName(unit.OutputPath));
-                declaration.Reads(new FiguresUnit(ws, experiment, m, t, kinds));
+                if (experiment.Figures.PerTextFor(t)) declaration.Reads(new FiguresUnit(ws, experiment, m, t, kinds));
             }
-        foreach (var (_, units) in ExplorerBuilder.StudyUnits(ws, experiment, kinds))
-            foreach (var unit in units)
+        // The study's figures and files (their run details, and the Study view).
+        if (new StudyFiguresUnit(ws, experiment, kinds) is { Wanted: true } study) declaration.Reads(study);
+        foreach (var kind in kinds.ConfiguredStudies(experiment))
+            foreach (var unit in kind.Units(ws, experiment))
                 declaration.Reads(unit, Path.GetFileName(unit.OutputPath));
-        // The run details list the study figures unit: the page is made after it.
-        if (new StudyFiguresUnit(ws, experiment, kinds) is { Wanted: true } studyFigures) declaration.Reads(studyFigures);
         return declaration;
     }
 

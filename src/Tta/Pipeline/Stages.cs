@@ -47,15 +47,15 @@ public static class Stages
     }
 
     /// <summary>
-    /// The Figures stage's units: per experiment × model × text, one <see cref="FiguresUnit"/>; then, per experiment,
-    /// the study figures (<see cref="StudyFiguresUnit"/>, when a study kind's figures are asked for) and last the
-    /// interactive explorer (<see cref="ExplorerUnit"/>).
+    /// The Figures stage's units: per experiment × model × text with per-text figures (<see cref="FiguresSpec.PerTextFor"/>),
+    /// one <see cref="FiguresUnit"/>; then, per experiment, the study figures (<see cref="StudyFiguresUnit"/>, when a
+    /// study kind's figures are asked for) and last the interactive explorer (<see cref="ExplorerUnit"/>).
     /// </summary>
     private static IEnumerable<StageUnit> FiguresUnits(RunContext context)
     {
         var kinds = MetricKinds.Of(context);
         return context.Experiments.SelectMany(e =>
-            (from m in e.Models from t in e.Texts select (StageUnit)new FiguresUnit(context.Workspace, e, m, t, kinds))
+            (from m in e.Models from t in e.PerTextFigureTexts() select (StageUnit)new FiguresUnit(context.Workspace, e, m, t, kinds))
             .Concat(new StudyFiguresUnit(context.Workspace, e, kinds) is { Wanted: true } study ? [study] : [])
             .Append(new ExplorerUnit(context.Workspace, e, kinds)));
     }

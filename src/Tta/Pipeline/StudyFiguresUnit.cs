@@ -31,8 +31,8 @@ public sealed class StudyFiguresUnit(Workspace ws, Experiment experiment, Metric
     {
         var declaration = new UnitDeclaration(FiguresStage.CodeVersion).Section("figures", experiment.Figures).Writes(OutputDir);
         foreach (var kind in Kinds)
-            foreach (var unit in kind.Units(ws, experiment))
-                declaration.Reads(unit, Path.GetFileName(unit.OutputPath));
+            foreach (var (unit, file) in kind.FigureInputs(ws, experiment))
+                declaration.Reads(unit, file);
         return declaration;
     }
 

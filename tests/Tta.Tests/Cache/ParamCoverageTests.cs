@@ -49,6 +49,8 @@ public class ParamCoverageTests
           token_labels: true
           cell_pixels: 4
           dpi: 50
+        explorer:
+          texts: [one, two]
         license: CC-BY-4.0
         """;
 
@@ -61,6 +63,12 @@ public class ParamCoverageTests
         ["model.name"] = "the model's key: in its units' ids and paths",
         ["model.compute_dtype"] = "read resolved (auto: by the CPU), a param only where that differs from dtype, so float32 models keep their fingerprints: Extract/ComputeDTypeExtractTests edits it",
         ["text.name"] = "the text's key: in its units' ids and paths",
+        ["text.corpus"] = "the corpus a text comes from: in its key (<name>-<row>), so in its units' ids and paths",
+        ["corpora.name"] = "the corpus's name: the prefix of its texts' keys, in their units' ids and paths",
+        ["corpora.path"] = "where the corpus file is: each of its texts' units reads its row's text (param text), so moving the file rebuilds nothing",
+        ["corpora.sha256"] = "read from the corpus file, not set in the experiment: each of its texts' units reads its row's text (param text)",
+        ["corpora.rows"] = "read from the corpus file, not set in the experiment",
+        ["corpora.texts"] = "how many texts limit or sample took: the texts are units of their own",
     };
 
     // The units of the tiny experiment by what they are (one model, texts one and two).
@@ -103,6 +111,8 @@ public class ParamCoverageTests
         ["figures.token_labels"] = ("token_labels: true", "token_labels: false", [(Figures, "figures.token_labels")]),
         ["figures.cell_pixels"] = ("cell_pixels: 4", "cell_pixels: 5", [(Figures, "figures.cell_pixels")]),
         ["figures.dpi"] = ("dpi: 50", "dpi: 60", [(Figures, "figures.dpi")]),
+        ["explorer.keys"] = ("texts: [one, two]", "texts: [two]", [(Explorer, "explorer.texts")]),
+        ["explorer.first"] = ("texts: [one, two]", "texts: 2", [(Explorer, "explorer.texts")]),
     };
 
     /// <summary>Fields that name units: the edit replaces the units named by the first role with new ones that declare the param.</summary>

@@ -4,7 +4,10 @@ using Tta.Store;
 
 namespace Tta.Metrics.Cka;
 
-/// <summary>The CKA figures: per unit, a heatmap of A's layers (rows) against B's (columns), CKA in [0, 1].</summary>
+/// <summary>
+/// The CKA figures: per unit, a heatmap of A's layers (rows) against B's (columns), CKA in [0, 1]; for a pair that
+/// tokenizes alike, the difference maps of its similarity maps (<see cref="DifferenceMaps"/>).
+/// </summary>
 public static class CkaFigures
 {
     /// <summary>The smallest cell, so a map of a few layers stays legible.</summary>
@@ -40,6 +43,7 @@ public static class CkaFigures
             var record = new FigureRecord(CkaKind.Key, "corpus", pair, -1, null, unit.Stem);
             jobs.Add(new FigureJob(unit.Stem, () => HeatmapFigure.Render(spec, context.Path(unit.Stem), context.Spec.Formats, context.Spec.Dpi, context.Thumbnails),
                 Heatmap: spec, Record: record));
+            jobs.AddRange(DifferenceMaps.Render(context, (CkaUnit)unit, map));
         }
         return jobs;
     }

@@ -47,10 +47,18 @@ public sealed class CkaKind : StudyKind<CkaSettings>
 
     public override IReadOnlyList<FigureJob> Figures(FigureContext context, IReadOnlyList<StudyUnit> units) => CkaFigures.Render(context, units);
 
+    /// <summary>Its units' files, and the similarity maps its difference maps read.</summary>
+    public override IEnumerable<(StageUnit Unit, string File)> FigureInputs(Workspace ws, Experiment experiment) =>
+        base.FigureInputs(ws, experiment).Concat(Units(ws, experiment).OfType<CkaUnit>()
+            .SelectMany(u => DifferenceMaps.Inputs(ws, u)).Select(s => ((StageUnit)s, Path.GetFileName(s.OutputPath))));
+
     public override void Explore(StudySet set, IReadOnlyList<StudyUnit> units) => CkaView.Add(set, units);
 
     public override GalleryCaption Caption(FigureRecord figure) =>
-        new("CKA between layers", $"{figure.Point} · linear CKA over every token of the corpus", SubGroup: figure.What);
+        figure.What.StartsWith(DifferenceMaps.WhatPrefix, StringComparison.Ordinal)
+            ? new("similarity differences", $"{figure.Stack} · {figure.Point} · cosine similarity B − A, diverging colours centred on 0",
+                SubGroup: figure.What, Depth: Explorer.Depth.OfBlock(figure.Layer))
+            : new("CKA between layers", $"{figure.Point} · linear CKA over every token of the corpus; {RowPairing.Rule}", SubGroup: figure.What);
 }
 
 /// <summary>Which CKA maps to compute: each model against itself (<paramref name="Within"/>), every pair of models (<paramref name="Pairs"/>).</summary>
