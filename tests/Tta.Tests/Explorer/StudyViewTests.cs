@@ -76,7 +76,16 @@ public class StudyViewTests(ITestOutputHelper output)
         Assert.Contains("layer 3 (hidden_states.3)", tip.GetProperty("text").GetString());
         Assert.Contains("relative depth 0.500", tip.GetProperty("text").GetString());
 
-        // A CKA cell of the pair map: row i is MiniLM's layer layersA[i], column j bert-tiny's layersB[j].
+        // A CKA cell of MiniLM against itself (rows paired by token): the value of the file.
+        var (withinMeta, withinBlocks) = await VectorStoreReader.ReadAsync(Path.Combine(study, "cka-minilm.parquet"));
+        var self = JsonSerializer.Deserialize<Dictionary<string, int[]>>(withinMeta[StoreKeys.Layers])!;
+        var (rows, cols) = (self["a"].Length, self["b"].Length);
+        tip = await Hover("canvas.cka[data-stem='cka-minilm']", 1.5m / rows, (cols - 1.5m) / cols, "stem === 'cka-minilm'");
+        Assert.StartsWith($"minilm layer {self["a"][1]} × minilm layer {self["b"][cols - 2]}: ", tip.GetProperty("text").GetString());
+        AssertValue(withinBlocks.Single().Values[(1 * cols) + cols - 2], tip);
+
+        // A cell of the pair map: row i is MiniLM's layer layersA[i], column j bert-tiny's layersB[j]; the value of the
+        // file (NaN, shown as such, where no word pairs up).
         var ckaLayers = JsonSerializer.Deserialize<Dictionary<string, int[]>>(ckaMeta[StoreKeys.Layers])!;
         var (layersA, layersB) = (ckaLayers["a"], ckaLayers["b"]);
         var block = ckaBlocks.Single();
@@ -86,7 +95,7 @@ public class StudyViewTests(ITestOutputHelper output)
         tip = await Hover(Cka, (i + 0.5m) / layersA.Length, (j + 0.5m) / layersB.Length, "stem === 'cka-minilm-vs-tiny'");
         Assert.Equal($"{layersA[i]}|{layersB[j]}", tip.GetProperty("a").GetString() + "|" + tip.GetProperty("b").GetString());
         Assert.StartsWith($"minilm layer {layersA[i]} × tiny layer {layersB[j]}: ", tip.GetProperty("text").GetString());
-        Near.Equal(block.Values[i * layersB.Length + j], double.Parse(tip.GetProperty("value").GetString()!, CultureInfo.InvariantCulture), 1e-6, 1e-7);
+        AssertValue(block.Values[i * layersB.Length + j], tip);
 
         // Clicking it opens model A's layer and model B's layer side by side, for the page's text.
         await Click(Cka, (i + 0.5m) / layersA.Length, (j + 0.5m) / layersB.Length);
@@ -119,13 +128,21 @@ public class StudyViewTests(ITestOutputHelper output)
         await chrome.Page.WaitForExpressionAsync($"document.getElementById('study-compare').dataset.drawn === '{drawn}|three'");
 
         // A map of one model against itself opens two maps of that model.
-        var within = JsonSerializer.Deserialize<Dictionary<string, int[]>>((await VectorStoreReader.ReadMetadataAsync(Path.Combine(study, "cka-tiny.parquet")))[StoreKeys.Layers])!;
-        var n = within["a"].Length;
-        await Click("canvas.cka[data-stem='cka-tiny']", 0.5m / n, (n - 0.5m) / n);
-        await chrome.Page.WaitForExpressionAsync($"document.getElementById('study-compare').dataset.drawn === 'cka-tiny|{within["a"][0]}|{within["b"][n - 1]}|three'");
+        var tiny = JsonSerializer.Deserialize<Dictionary<string, int[]>>((await VectorStoreReader.ReadMetadataAsync(Path.Combine(study, "cka-tiny.parquet")))[StoreKeys.Layers])!;
+        var last = tiny["b"].Length - 1;
+        await Click("canvas.cka[data-stem='cka-tiny']", 0.5m / tiny["a"].Length, (last + 0.5m) / tiny["b"].Length);
+        await chrome.Page.WaitForExpressionAsync($"document.getElementById('study-compare').dataset.drawn === 'cka-tiny|{tiny["a"][0]}|{tiny["b"][last]}|three'");
         maps = await Maps();
-        Assert.Equal([("tiny", $"hidden_states.{within["a"][0]}"), ("tiny", $"hidden_states.{within["b"][n - 1]}")], maps.Select(m => (m.Model, m.Point)));
+        Assert.Equal([("tiny", $"hidden_states.{tiny["a"][0]}"), ("tiny", $"hidden_states.{tiny["b"][last]}")], maps.Select(p => (p.Model, p.Point)));
         Assert.Empty(chrome.Errors);
+
+        // The tooltip's value is the file's float (as the page's JSON writes it), or NaN where the file holds NaN.
+        static void AssertValue(float expected, JsonElement tip)
+        {
+            var shown = tip.GetProperty("value").GetString()!;
+            if (float.IsNaN(expected)) Assert.Equal("NaN", shown);
+            else Near.Equal(expected, double.Parse(shown, CultureInfo.InvariantCulture), 1e-6, 1e-7);
+        }
 
         async Task<int> MapIndex(string model, string text, int layer) =>
             (await chrome.Json($"window.__tta.data.sets.find(s => s.model === '{model}' && s.text === '{text}').similarity.find(e => e.measure === 'cosine' && e.point === 'hidden_states.{layer}').map")).GetInt32();
