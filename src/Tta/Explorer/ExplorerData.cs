@@ -1,6 +1,11 @@
+using System.Text.Json.Serialization;
+
 namespace Tta.Explorer;
 
-/// <summary>Everything the explorer page shows.</summary>
+/// <summary>
+/// Everything the explorer page shows. <see cref="Study"/> (the Study view, <see cref="StudySet"/>) is written only
+/// when the experiment has study kinds, so the data of a page without them is as before.
+/// </summary>
 public sealed record PageData(
     string Title,
     string Experiment,
@@ -14,4 +19,5 @@ public sealed record PageData(
     IReadOnlyList<TokenTable> TokenTables,
     IReadOnlyList<PageMap> Maps,
     string Yaml,
-    IReadOnlyList<PageUnit> Run);
+    IReadOnlyList<PageUnit> Run,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] PageStudy? Study = null);

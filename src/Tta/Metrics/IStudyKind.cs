@@ -28,6 +28,9 @@ public interface IStudyKind : IMetricSettings
 
     /// <summary>The files its figures read: its units' files, and any other kind's (CKA's difference maps read similarity maps).</summary>
     IEnumerable<(StageUnit Unit, string File)> FigureInputs(Workspace ws, Experiment experiment);
+
+    /// <summary>Reads its units' files (<paramref name="units"/>: all of the experiment's) into its part of the explorer's Study view.</summary>
+    void Explore(StudySet set, IReadOnlyList<StudyUnit> units);
 }
 
 /// <summary>Base of the study kinds whose settings are a <typeparamref name="TSettings"/>.</summary>
@@ -43,4 +46,6 @@ public abstract class StudyKind<TSettings> : KindSettings<TSettings>, IStudyKind
 
     public virtual IEnumerable<(StageUnit Unit, string File)> FigureInputs(Workspace ws, Experiment experiment) =>
         Units(ws, experiment).Select(u => ((StageUnit)u, Path.GetFileName(u.OutputPath)));
+
+    public abstract void Explore(StudySet set, IReadOnlyList<StudyUnit> units);
 }

@@ -33,6 +33,10 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment, MetricK
     public static IEnumerable<(IMetricKind Kind, MetricsUnitBase Unit)> MetricUnits(Workspace ws, Experiment e, ModelSpec m, TextSpec t, MetricKinds kinds) =>
         kinds.Configured(e).Where(k => k.HasView).Select(k => (k, k.Unit(ws, e, m, t)));
 
+    /// <summary>The study kinds an experiment configures, each with its units (whose files the page's Study view embeds).</summary>
+    public static IEnumerable<(IStudyKind Kind, IReadOnlyList<StudyUnit> Units)> StudyUnits(Workspace ws, Experiment e, MetricKinds kinds) =>
+        kinds.ConfiguredStudies(e).Select(k => (k, k.Units(ws, e)));
+
     /// <summary>The run's units below the explorer (Extract, Metrics, Figures) as the run manifest records them.</summary>
     public static List<PageUnit> RunUnits(Workspace ws, Experiment e, MetricKinds kinds)
     {
@@ -72,7 +76,20 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment, MetricK
             TokenTables: tokenTables.All,
             Maps: [.. maps.Select(q => new PageMap(q.Rows, q.Cols, q.Symmetric, q.Min, q.Scale, q.MaskedCells))],
             Yaml: ExperimentText(ws, experiment),
-            Run: RunUnits(ws, experiment, kinds));
+            Run: RunUnits(ws, experiment, kinds),
+            Study: BuildStudy());
+    }
+
+    /// <summary>The Study view, each study kind reading its units' files; null without study kinds.</summary>
+    private PageStudy? BuildStudy()
+    {
+        var study = new StudySet();
+        foreach (var (kind, units) in StudyUnits(ws, experiment, kinds))
+        {
+            foreach (var unit in units) StageRunner.Upstream(unit.ManifestPath, $"{kind.Name} study of {unit.Key} (stage Metrics)");
+            kind.Explore(study, units);
+        }
+        return study.Page;
     }
 
     /// <summary>A colormap as the static figures' 256-entry table (<see cref="ColorScale"/>), <c>#rrggbb</c>, low to high.</summary>

@@ -1,5 +1,5 @@
-// tta explorer: similarity maps with a layer slider, attention decomposition, token trajectories and the static
-// figures of one experiment. Data: the JSON in #tta-data (see src/Tta/Explorer/ExplorerData.cs) and, per map, its
+// tta explorer: similarity maps with a layer slider, attention decomposition, token trajectories, the study (layer
+// statistics and CKA across the corpus) and the static figures of one experiment. Data: the JSON in #tta-data (see src/Tta/Explorer/ExplorerData.cs) and, per map, its
 // 8-bit codes as base64 of raw deflate in <script id="mN">. Code q < 254 is the value min + q·scale; 254 = NaN
 // (missing), 255 = masked. A symmetric map stores its upper triangle only. What is shown lives in the URL's hash
 // (#view=…&model=…&text=…&layer=…, see "URL state"), so a view can be linked and bookmarked. Test hooks: window.__tta.
@@ -97,7 +97,7 @@
 
   // ------------------------------------------------------------------ state
   const state = { view: 'similarity', model: data.models[0] ? data.models[0].key : '', text: data.texts[0] || '', highlight: null, shared: true, panes: [],
-    module: null, series: null, figure: null };
+    module: null, series: null, figure: null, cka: null, ckaA: null, ckaB: null };
   const set = (model, text) => data.sets.find((s) => s.model === model && s.text === text);
   const tokensFor = (s, stack) => stack === 'decoder' ? [data.decoderStart, ...s.tokens.slice(0, s.tokens.length - 1)] : s.tokens;
   const tok = (list, i) => (list && i < list.length ? list[i] : '?') + ' (#' + i + ')';
@@ -123,6 +123,7 @@
     writeUrl();
     for (const p of state.panes) p.paint();
     for (const r of attentionRenderers) r.paint();
+    for (const r of studyRenderers) r.paint();
     paintTrajectoryHighlight();
   }
 
@@ -453,6 +454,159 @@
     if (h) h.parentNode.append(h); // on top
   }
 
+  // ------------------------------------------------------------------ study (metrics over the whole corpus)
+  // The statistics as one small chart per statistic, one line per model (and series) over relative depth 0…1; the CKA
+  // maps as heatmaps whose cells open, below, the two layers' similarity maps for a text the page embeds.
+  const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+  let studyRenderers = [], compareToken = 0;
+  const ckaEntry = (stem) => data.study ? data.study.cka.find((c) => c.stem === stem) : null;
+  function buildStudy() {
+    studyRenderers = [];
+    const lines = data.study.statistics, maps = data.study.cka;
+    $('study-stats').replaceChildren(...(lines.length ? statisticsCharts(lines) : [el('p', { class: 'empty', text: 'no layer statistics (metrics.statistics)' })]));
+    $('study-cka').replaceChildren(...(maps.length ? maps.map(ckaMap) : [el('p', { class: 'empty', text: 'no CKA maps (metrics.cka)' })]));
+    drawStudyCompare();
+  }
+  function statisticsCharts(lines) {
+    const withSeries = new Set(lines.map((l) => l.series)).size > 1;
+    const named = lines.map((l, k) => ({ line: l, colour: PALETTE[k % PALETTE.length], label: withSeries ? `${l.model} · ${l.series.replace('_hidden_states', '')}` : l.model }));
+    const measures = [];
+    for (const l of lines) for (const m of l.measures) if (!measures.some((x) => x.key === m.key)) measures.push({ key: m.key, label: m.label });
+    const legend = el('div', { class: 'legend' }, ...named.map((n) => el('span', {}, el('span', { class: 'swatch', style: `background:${n.colour}` }), ' ' + n.label)));
+    return [legend, el('div', { class: 'charts' }, ...measures.map((m) => statisticsChart(m, named)))];
+  }
+  function statisticsChart(measure, named) {
+    const W = 340, H = 220, L = 56, R = 12, T = 24, B = 34;
+    const series = named.map((n) => ({ n, values: (n.line.measures.find((m) => m.key === measure.key) || { values: [] }).values }));
+    const finite = series.flatMap((s) => s.values.filter((v) => v != null));
+    let lo = finite.length ? Math.min(...finite) : 0, hi = finite.length ? Math.max(...finite) : 1;
+    if (!(hi > lo)) { const pad = Math.abs(lo) * 0.1 || 1; lo -= pad; hi += pad; }
+    const sx = (d) => L + d * (W - L - R), sy = (v) => H - B - (v - lo) / (hi - lo) * (H - T - B);
+    const svg = svgEl('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: 'stat-chart', 'data-measure': measure.key });
+    const text = (x, y, s, attrs) => { const t = svgEl('text', Object.assign({ x, y }, attrs)); t.textContent = s; svg.append(t); };
+    text(W / 2, 14, measure.label, { 'text-anchor': 'middle', class: 'title' });
+    svg.append(svgEl('path', { d: `M${L},${T}V${H - B}H${W - R}`, class: 'axis' }));
+    for (const d of [0, 0.25, 0.5, 0.75, 1]) { svg.append(svgEl('path', { d: `M${sx(d)},${H - B}v4`, class: 'axis' })); text(sx(d), H - B + 15, String(d), { 'text-anchor': 'middle' }); }
+    text((L + W - R) / 2, H - 4, 'relative depth (hidden state / blocks)', { 'text-anchor': 'middle' });
+    for (const v of [lo, (lo + hi) / 2, hi]) { svg.append(svgEl('path', { d: `M${L - 4},${sy(v)}h4`, class: 'axis' })); text(L - 6, sy(v) + 3, fmt(v), { 'text-anchor': 'end' }); }
+    if (!finite.length) text((L + W - R) / 2, (T + H - B) / 2, 'no values (nothing to average in this corpus)', { 'text-anchor': 'middle', class: 'none' });
+    const points = [];
+    for (const { n, values } of series) {
+      let d = '';
+      values.forEach((v, k) => {
+        if (v == null) return;
+        const X = sx(n.line.depth[k]), Y = sy(v);
+        d += (d && values[k - 1] != null ? 'L' : 'M') + X.toFixed(1) + ',' + Y.toFixed(1);
+        points.push({ X, Y, n, k, v });
+        svg.append(svgEl('circle', { cx: X, cy: Y, r: 2.5, fill: n.colour, 'data-model': n.line.model, 'data-series': n.line.series, 'data-layer': n.line.layers[k] }));
+      });
+      svg.insertBefore(svgEl('path', { d, stroke: n.colour, class: 'line' }), svg.querySelector('circle'));
+    }
+    svg.addEventListener('mousemove', (ev) => {
+      const b = svg.getBoundingClientRect(), x = ev.clientX - b.left, y = ev.clientY - b.top;
+      let best = null, dist = 144;
+      for (const p of points) { const d = (p.X - x) ** 2 + (p.Y - y) ** 2; if (d < dist) { dist = d; best = p; } }
+      if (!best) return hideTip();
+      const l = best.n.line, layer = l.layers[best.k], depth = l.depth[best.k];
+      showTip(ev, [best.n.label, `layer ${layer} (${l.series}.${layer})`, 'relative depth ' + depth.toFixed(3), `${measure.label}: ${fmt(best.v)}`],
+        { model: l.model, series: l.series, layer, depth: String(depth), measure: measure.key, value: String(best.v) });
+    });
+    svg.addEventListener('mouseleave', hideTip);
+    return svg;
+  }
+  /** A CKA map as a heatmap (rows: A's layers, columns: B's), its own colour range; a click opens the cell's two similarity maps. */
+  function ckaMap(c) {
+    const nA = c.layersA.length, nB = c.layersB.length, cell = Math.max(8, Math.min(28, Math.floor(360 / Math.max(nA, nB))));
+    const finite = c.values.filter((v) => v != null);
+    const lo = finite.length ? Math.min(...finite) : 0, hi = finite.length ? Math.max(...finite) : 0;
+    const colour = (v) => v == null ? data.missingColor : (([r, g, b]) => `rgb(${r},${g},${b})`)(colormap[hi > lo ? Math.round((v - lo) / (hi - lo) * 255) : 128]);
+    const canvas = el('canvas', { class: 'map cka', width: nB * cell, height: nA * cell, 'data-stem': c.stem });
+    const left = el('canvas', { class: 'axis', width: 40, height: nA * cell }), bottom = el('canvas', { class: 'axis', width: nB * cell, height: 22 });
+    const ctx = canvas.getContext('2d');
+    const paint = () => {
+      for (let i = 0; i < nA; i++) for (let j = 0; j < nB; j++) { ctx.fillStyle = colour(c.values[i * nB + j]); ctx.fillRect(j * cell, i * cell, cell, cell); }
+      if (state.cka === c.stem && state.ckaA != null) {
+        const i = c.layersA.indexOf(state.ckaA), j = c.layersB.indexOf(state.ckaB);
+        ctx.strokeStyle = '#d62728'; ctx.lineWidth = 2; ctx.strokeRect(j * cell + 1, i * cell + 1, cell - 2, cell - 2);
+      }
+    };
+    paint();
+    const stride = Math.max(1, Math.ceil(12 / cell));
+    for (const [axis, layers, vertical] of [[left, c.layersA, false], [bottom, c.layersB, true]]) {
+      const a = axis.getContext('2d');
+      a.font = '10px ' + getComputedStyle(document.body).fontFamily; a.fillStyle = '#333'; a.textBaseline = 'middle';
+      a.textAlign = vertical ? 'center' : 'right';
+      layers.forEach((l, k) => { if (k % stride === 0) a.fillText(String(l), vertical ? (k + 0.5) * cell : 36, vertical ? 9 : (k + 0.5) * cell); });
+    }
+    const at = (ev) => {
+      const box = canvas.getBoundingClientRect();
+      const i = Math.floor((ev.clientY - box.top) / box.height * nA), j = Math.floor((ev.clientX - box.left) / box.width * nB);
+      return i >= 0 && j >= 0 && i < nA && j < nB ? [i, j] : null;
+    };
+    canvas.addEventListener('mousemove', (ev) => {
+      const ij = at(ev);
+      if (!ij) return hideTip();
+      const [i, j] = ij, v = c.values[i * nB + j];
+      showTip(ev, [`${c.modelA} layer ${c.layersA[i]} × ${c.modelB} layer ${c.layersB[j]}: ${v == null ? 'NaN' : fmt(v)}`, 'click: the two layers\' similarity maps'],
+        { stem: c.stem, a: c.layersA[i], b: c.layersB[j], value: v == null ? 'NaN' : String(v) });
+    });
+    canvas.addEventListener('mouseleave', hideTip);
+    canvas.addEventListener('click', (ev) => {
+      const ij = at(ev);
+      if (!ij) return;
+      Object.assign(state, { cka: c.stem, ckaA: c.layersA[ij[0]], ckaB: c.layersB[ij[1]] });
+      writeUrl();
+      for (const r of studyRenderers) if (r.cka) r.paint();
+      drawStudyCompare();
+    });
+    studyRenderers.push({ cka: true, paint });
+    const pair = c.modelA === c.modelB ? `${c.modelA} (layer × layer)` : `${c.modelA} × ${c.modelB}`;
+    return el('figure', { class: 'pane cka-map', 'data-stem': c.stem },
+      el('figcaption', {}, el('strong', { text: 'linear CKA · ' + pair }), el('div', { class: 'hint', text: `${c.rows} ${c.pairing} · ${c.rule}` })),
+      el('div', { class: 'mapgrid' }, left, canvas, el('div'), bottom),
+      el('div', { class: 'hint', text: `rows: ${c.modelA} layer · columns: ${c.modelB} layer` }), colorbar(lo, hi));
+  }
+  /** The clicked cell's two layers as similarity maps side by side, for a text whose per-text data the page embeds. */
+  async function drawStudyCompare() {
+    const box = $('study-compare');
+    studyRenderers = studyRenderers.filter((r) => r.cka);
+    const c = ckaEntry(state.cka);
+    if (!c || state.ckaA == null) { box.replaceChildren(el('p', { class: 'hint', text: 'click a cell of a CKA map: its two layers\' similarity maps, side by side, for a text of your choice' })); return; }
+    const texts = data.texts.filter((t) => set(c.modelA, t) && set(c.modelB, t));
+    if (!texts.length) { box.replaceChildren(el('p', { class: 'empty', text: `the page embeds no per-text maps of ${c.modelA} and ${c.modelB}` })); return; }
+    const text = texts.includes(state.text) ? state.text : texts[0];
+    const textSel = el('select', { id: 'study-text', 'aria-label': 'text' }, ...texts.map((t) => el('option', { value: t, text: t })));
+    textSel.value = text;
+    textSel.addEventListener('change', () => navigateTo(state.model, textSel.value));
+    const sides = [['a', c.modelA, c.seriesA, state.ckaA], ['b', c.modelB, c.seriesB, state.ckaB]];
+    const panels = sides.map(([side, model, series, layer]) => {
+      const s = set(model, text), measure = measuresOf(s).includes('cosine') ? 'cosine' : measuresOf(s)[0];
+      const e = s.similarity.find((x) => x.measure === measure && x.point === `${series}.${layer}`);
+      const root = el('div', { class: 'pane study-map', 'data-side': side, 'data-model': model, 'data-layer': layer });
+      const title = el('div', { class: 'layer-label', text: `${side.toUpperCase()}: ${model} · ` + (e ? `${e.label} · ${measure}` : `layer ${layer}`) });
+      if (!e) { root.append(title, el('p', { class: 'empty', text: `no ${measure} similarity map of ${series}.${layer} for ${model} · ${text}` })); return { root }; }
+      root.dataset.point = e.point;
+      const canvas = el('canvas', { class: 'map', 'data-map': e.map }), left = el('canvas', { class: 'axis' }), bottom = el('canvas', { class: 'axis' }), bar = el('div');
+      root.append(title, el('div', { class: 'mapgrid' }, left, canvas, el('div'), bottom), bar);
+      return { root, s, e, canvas, left, bottom, bar };
+    });
+    box.replaceChildren(el('div', { class: 'toolbar' }, el('strong', { text: `${c.modelA} layer ${state.ckaA} × ${c.modelB} layer ${state.ckaB}` }), el('label', {}, 'Text ', textSel)),
+      el('div', { class: 'study-pair' }, ...panels.map((p) => p.root)));
+    const px = Math.max(200, Math.min(480, Math.floor((box.clientWidth || 1000) / 2) - 130));
+    const mine = ++compareToken;
+    await Promise.all(panels.filter((p) => p.e).map(async (p) => {
+      const map = data.maps[p.e.map], tokens = tokensFor(p.s, p.e.stack), mapCodes = await codes(p.e.map);
+      if (mine !== compareToken) return; // a later click or text drew its own maps
+      const r = heatmap(p.canvas, px, (i, j) => ({ lines: ['query: ' + tok(tokens, i), 'key: ' + tok(tokens, j)], query: tokens[i], key: tokens[j] }));
+      r.show(map, mapCodes, lut(map, null));
+      const labels = () => axisLabels(p.left, p.bottom, tokens, map.rows, px);
+      labels();
+      studyRenderers.push({ paint: () => { r.paint(); labels(); } });
+      p.bar.replaceChildren(colorbar(map.min, map.min + (LEVELS - 1) * map.scale));
+    }));
+    if (mine === compareToken) box.dataset.drawn = `${state.cka}|${state.ckaA}|${state.ckaB}|${text}`;
+  }
+
   // ------------------------------------------------------------------ static figures
   let observer = null;
   function buildGallery() {
@@ -539,16 +693,17 @@
   }
 
   // ------------------------------------------------------------------ navigation
-  // A view has a tab only when some model × text has data for it; where the shown one has none, its tab is disabled
-  // and says why.
+  // A view has a tab only when some model × text has data for it (the Study view: when the page has study data);
+  // where the shown one has none, its tab is disabled and says why.
   const VIEWS = [
     { view: 'similarity', name: 'Similarity', has: (s) => s.similarity.length > 0, none: 'no similarity maps' },
     { view: 'attention', name: 'Attention', has: (s) => s.attention.length > 0, none: 'no attention decomposition (metrics.attention)' },
     { view: 'trajectory', name: 'Trajectories', has: (s) => s.projection.length > 0, none: 'no trajectory projection (metrics.projection)' },
+    { view: 'study', name: 'Study', has: () => data.study != null, none: 'no study (metrics.statistics, metrics.cka)', page: true },
     { view: 'figures', name: 'Figures', has: (s) => s.figures.length > 0, none: 'no static figures' },
     { view: 'run', name: 'Run details', has: () => true, none: '' },
   ];
-  const views = VIEWS.filter((v) => v.view === 'run' || data.sets.some(v.has));
+  const views = VIEWS.filter((v) => v.view === 'run' || (v.page ? v.has() : data.sets.some(v.has)));
   function showView(v, mode) {
     if (mode === 'push') flushUrl();
     if (!views.some((x) => x.view === v)) v = views[0].view;
@@ -560,6 +715,7 @@
     if (v === 'attention') buildAttention();
     if (v === 'trajectory') buildTrajectory();
     if (v === 'figures') buildGallery();
+    if (v === 'study') buildStudy();
     writeUrl(changed ? mode : undefined);
   }
   function syncTabs() {
@@ -589,7 +745,8 @@
   // ------------------------------------------------------------------ URL state
   // The hash holds what is shown: view, model, text, the first pane's measure and layer (its map's capture point),
   // the colour scale, the second pane (compare=1 with model2, text2, measure2, layer2), the highlighted token, the
-  // attention module, the trajectory series and the full-size figure (its file stem). A change of view, model, text
+  // attention module, the trajectory series, the study's CKA cell (cka: the map's file stem, a and b: its layers) and
+  // the full-size figure (its file stem). A change of view, model, text
   // or full-size figure is a new history entry (back returns to the view before); a step within a view replaces
   // the entry. A value the page does not have falls back to the default.
   let restoring = false, lastHash = null;
@@ -606,6 +763,10 @@
     if (state.highlight != null) q.set('token', String(state.highlight));
     if (state.view === 'attention' && state.module != null) q.set('module', state.module);
     if (state.view === 'trajectory' && state.series != null) q.set('series', state.series);
+    if (state.view === 'study' && state.cka != null) {
+      q.set('cka', state.cka);
+      if (state.ckaA != null) { q.set('a', String(state.ckaA)); q.set('b', String(state.ckaB)); }
+    }
     if (state.figure != null) q.set('figure', state.figure);
     return '#' + q.toString();
   }
@@ -650,9 +811,14 @@
     const s = set(model, text);
     const tokens = s ? s.tokens.length : 0;
     const token = /^[0-9]+$/.test(q.get('token') || '') && Number(q.get('token')) < tokens ? Number(q.get('token')) : null;
+    // A CKA cell: the map's file stem and the two layers (as the map numbers them), both or neither.
+    const cka = ckaEntry(q.get('cka')) ? q.get('cka') : null;
+    const layerOf = (value, layers) => /^[0-9]+$/.test(value || '') && layers.includes(Number(value)) ? Number(value) : null;
+    let ckaA = cka ? layerOf(q.get('a'), ckaEntry(cka).layersA) : null, ckaB = cka ? layerOf(q.get('b'), ckaEntry(cka).layersB) : null;
+    if (ckaA == null || ckaB == null) ckaA = ckaB = null;
     return {
       view: pick(q.get('view'), views.map((v) => v.view), views[0].view), model, text, panes: second ? [first, second] : [first],
-      shared: q.get('scale') !== 'per-map', token, module: q.get('module'), series: q.get('series'), figure: q.get('figure'),
+      shared: q.get('scale') !== 'per-map', token, module: q.get('module'), series: q.get('series'), figure: q.get('figure'), cka, ckaA, ckaB,
     };
   }
   /** Shows what the URL asks for, then writes back what is shown (an invalid value replaced by its default). */
@@ -665,6 +831,7 @@
       state.shared = u.shared; $('shared-scale').checked = u.shared;
       state.highlight = u.token;
       state.module = u.module; state.series = u.series;
+      Object.assign(state, { cka: u.cka, ckaA: u.ckaA, ckaB: u.ckaB });
       $('two-panes').checked = u.panes.length > 1;
       buildPanes(u.panes);
       state.view = null;
@@ -721,7 +888,7 @@
   window.__tta = Object.assign(hooks, {
     data,
     state: () => ({ view: state.view, model: state.model, text: state.text, highlight: state.highlight, shared: state.shared,
-      module: state.module, series: state.series, figure: state.figure, views: views.map((v) => v.view),
+      module: state.module, series: state.series, figure: state.figure, views: views.map((v) => v.view), cka: state.cka, a: state.ckaA, b: state.ckaB,
       panes: state.panes.map((p) => { const e = p.entry(); return { model: p.model, text: p.text, measure: p.measure, index: p.index, point: e && e.point, stack: e && e.stack, map: e && e.map }; }) }),
     paneValues: async (k) => {
       const p = state.panes[k], e = p.entry(), map = data.maps[e.map], c = await codes(e.map);

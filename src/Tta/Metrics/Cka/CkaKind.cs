@@ -52,6 +52,8 @@ public sealed class CkaKind : StudyKind<CkaSettings>
         base.FigureInputs(ws, experiment).Concat(Units(ws, experiment).OfType<CkaUnit>()
             .SelectMany(u => DifferenceMaps.Inputs(ws, u)).Select(s => ((StageUnit)s, Path.GetFileName(s.OutputPath))));
 
+    public override void Explore(StudySet set, IReadOnlyList<StudyUnit> units) => CkaView.Add(set, units);
+
     public override GalleryCaption Caption(FigureRecord figure) =>
         figure.What.StartsWith(DifferenceMaps.WhatPrefix, StringComparison.Ordinal)
             ? new("similarity differences", $"{figure.Stack} · {figure.Point} · cosine similarity B − A, diverging colours centred on 0",

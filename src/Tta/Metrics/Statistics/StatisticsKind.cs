@@ -40,6 +40,8 @@ public sealed class StatisticsKind : StudyKind<StatisticsSettings>
 
     public override IReadOnlyList<FigureJob> Figures(FigureContext context, IReadOnlyList<StudyUnit> units) => StatisticsFigures.Render(context, units);
 
+    public override void Explore(StudySet set, IReadOnlyList<StudyUnit> units) => StatisticsView.Add(set, units);
+
     public override GalleryCaption Caption(FigureRecord figure) =>
         new("layer statistics", $"{figure.Stack} · {StatisticsFigures.Label(figure.What)} across the corpus, one line per model", SubGroup: figure.What);
 }
