@@ -188,7 +188,7 @@ public class ParamCoverageTests
     private static Dictionary<string, (StageUnit Unit, UnitStatus Status)> Statuses(TinyWorkspace ws, string yaml)
     {
         ws.WriteExperiment(yaml);
-        using var context = new RunContext(Workspace.At(ws.Root), [ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.Default)], TextWriter.Null);
+        using var context = new RunContext(Workspace.At(ws.Root), [ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.Default.Settings)], TextWriter.Null);
         return UnitGraph.For(context).Units.ToDictionary(u => u.Id, u => (u, StageRunner.Check(u, context.Workspace)));
     }
 

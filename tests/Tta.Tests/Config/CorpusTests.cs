@@ -22,7 +22,7 @@ public class CorpusTests
 
     /// <summary>An experiment whose texts are <paramref name="entries"/> (YAML list items, two-space indented).</summary>
     private Experiment Load(string entries, string extra = "") =>
-        ExperimentLoader.Load(WriteExperiment(entries, extra), MetricKinds.Default);
+        ExperimentLoader.Load(WriteExperiment(entries, extra), MetricKinds.Default.Settings);
 
     private string WriteExperiment(string entries, string extra = "")
     {
@@ -263,11 +263,11 @@ public class CorpusTests
         Assert.Equal(["one", "s-7"], listed.ExplorerTexts().Select(t => t.Key)); // in the experiment's order
 
         var yaml = WriteExperiment(entries, "explorer:\n  texts: [one, s-9, s-77]\n");
-        var ex = Assert.Throws<ConfigException>(() => ExperimentLoader.Load(yaml, MetricKinds.Default));
+        var ex = Assert.Throws<ConfigException>(() => ExperimentLoader.Load(yaml, MetricKinds.Default.Settings));
         Assert.Equal(2, ex.Problems.Count);
         Assert.StartsWith($"{yaml}:11:16: explorer.texts names 's-9', which is no text of the experiment — did you mean 's-1'?", ex.Problems[0], StringComparison.Ordinal);
         Assert.StartsWith($"{yaml}:11:21: explorer.texts names 's-77'", ex.Problems[1], StringComparison.Ordinal);
         yaml = WriteExperiment(entries, "explorer:\n  texts: 0\n");
-        Assert.StartsWith($"{yaml}:11:10: explorer.texts must be positive", Assert.Throws<ConfigException>(() => ExperimentLoader.Load(yaml, MetricKinds.Default)).Message, StringComparison.Ordinal);
+        Assert.StartsWith($"{yaml}:11:10: explorer.texts must be positive", Assert.Throws<ConfigException>(() => ExperimentLoader.Load(yaml, MetricKinds.Default.Settings)).Message, StringComparison.Ordinal);
     }
 }

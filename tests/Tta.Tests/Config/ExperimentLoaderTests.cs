@@ -40,7 +40,7 @@ public class ExperimentLoaderTests
 
     private static string AssertErrorAt(string path, int line, int column, params string[] words)
     {
-        var ex = Assert.Throws<ConfigException>(() => ExperimentLoader.Load(path, MetricKinds.Default));
+        var ex = Assert.Throws<ConfigException>(() => ExperimentLoader.Load(path, MetricKinds.Default.Settings));
         Assert.True(ex.Message.StartsWith($"{path}:{line}:{column}: ", StringComparison.Ordinal),
             $"expected {line}:{column} in: {ex.Message}");
         Assert.Contains(" — ", ex.Message); // "what is wrong — how to fix it"
@@ -94,7 +94,7 @@ public class ExperimentLoaderTests
               dpi: 300
             """);
 
-        var e = ExperimentLoader.Load(path, MetricKinds.Default);
+        var e = ExperimentLoader.Load(path, MetricKinds.Default.Settings);
         Assert.Equal("full-1.0_x", e.Name);
         Assert.Equal(Path.GetFullPath(path), e.SourcePath);
 
@@ -136,7 +136,7 @@ public class ExperimentLoaderTests
     public void AppliesDefaults()
     {
         var (_, path) = Yaml(Minimal);
-        var e = ExperimentLoader.Load(path, MetricKinds.Default);
+        var e = ExperimentLoader.Load(path, MetricKinds.Default.Settings);
         var m = Assert.Single(e.Models);
         Assert.Equal(("org--model", "main", "float32", "cpu", (string?)null), (m.Key, m.Revision, m.DType, m.Device, m.Path));
         Assert.Equal(["*hidden_states.*"], e.Extract.Points);
@@ -153,7 +153,7 @@ public class ExperimentLoaderTests
 
         // Empty optional sections and "all" layers also mean the defaults.
         var (_, p2) = Yaml(Minimal + "\nextract:\n  layers: all\nmetrics:\nfigures: {}\n");
-        var e2 = ExperimentLoader.Load(p2, MetricKinds.Default);
+        var e2 = ExperimentLoader.Load(p2, MetricKinds.Default.Settings);
         Assert.Null(e2.Extract.Layers);
         Assert.Equal(new SourceSpan(p2, 9, 11), e2.Extract.LayersAt);
         Assert.Equal(["cosine", "dot"], e2.Metrics.Get<IReadOnlyList<string>>("similarity"));
@@ -166,7 +166,7 @@ public class ExperimentLoaderTests
         var dir = Path.Combine(Repo.Root, "experiments");
         foreach (var path in Directory.GetFiles(dir, "*.yaml"))
         {
-            var e = ExperimentLoader.Load(path, MetricKinds.Default);
+            var e = ExperimentLoader.Load(path, MetricKinds.Default.Settings);
             Assert.NotEmpty(e.Models);
             Assert.NotEmpty(e.Texts);
         }
@@ -293,7 +293,7 @@ public class ExperimentLoaderTests
     [Fact]
     public void ComputeDTypeIsAutoFloat32OrTheModelsOwnDType()
     {
-        ModelSpec Model(string yaml) => ExperimentLoader.Load(Yaml(yaml).Path, MetricKinds.Default).Models.Single();
+        ModelSpec Model(string yaml) => ExperimentLoader.Load(Yaml(yaml).Path, MetricKinds.Default.Settings).Models.Single();
         Assert.Equal("auto", Model(Minimal).ComputeDType);
         Assert.Equal("auto", Model(Minimal.Replace("source: hub", "source: hub\n    compute_dtype: auto")).ComputeDType);
         Assert.Equal("float32", Model(Minimal.Replace("source: hub", "source: hub\n    dtype: bfloat16\n    compute_dtype: float32")).ComputeDType);
@@ -308,7 +308,7 @@ public class ExperimentLoaderTests
         AssertError(Minimal.Replace("source: hub", "source: hub\n    dtype: bfloat16\n    compute_dtype: flaot32"), 6, 20,
             "unknown compute_dtype 'flaot32'", "did you mean 'float32'", "auto, float32, bfloat16");
         // A bad dtype is reported once: the compute_dtype beside it is not judged against a dtype that is not there.
-        var e = Assert.Throws<ConfigException>(() => ExperimentLoader.Load(Yaml(Minimal.Replace("source: hub", "source: hub\n    dtype: fp16\n    compute_dtype: fp16")).Path, MetricKinds.Default));
+        var e = Assert.Throws<ConfigException>(() => ExperimentLoader.Load(Yaml(Minimal.Replace("source: hub", "source: hub\n    dtype: fp16\n    compute_dtype: fp16")).Path, MetricKinds.Default.Settings));
         Assert.Single(e.Problems);
         Assert.Contains("unknown dtype 'fp16'", e.Message);
     }
@@ -340,7 +340,7 @@ public class ExperimentLoaderTests
     public void MissingExperimentFile()
     {
         var path = Path.Combine(Repo.TempDir(), "nope.yaml");
-        var ex = Assert.Throws<ConfigException>(() => ExperimentLoader.Load(path, MetricKinds.Default));
+        var ex = Assert.Throws<ConfigException>(() => ExperimentLoader.Load(path, MetricKinds.Default.Settings));
         Assert.StartsWith($"{path}:1:1: experiment file not found", ex.Message);
     }
 
@@ -348,7 +348,7 @@ public class ExperimentLoaderTests
     public void CheckLayersReportsModelAndRange()
     {
         var (_, path) = Yaml(Minimal + "\nextract:\n  layers: [0, 2, 5, 7]\n");
-        var e = ExperimentLoader.Load(path, MetricKinds.Default);
+        var e = ExperimentLoader.Load(path, MetricKinds.Default.Settings);
         ExperimentLoader.CheckLayers(e, e.Models[0], 7); // 0..7 valid
         var ex = Assert.Throws<ConfigException>(() => ExperimentLoader.CheckLayers(e, e.Models[0], 4));
         Assert.StartsWith($"{path}:9:11: ", ex.Message);
@@ -357,7 +357,7 @@ public class ExperimentLoaderTests
         Assert.Contains("0..4", ex.Message);
 
         var (_, all) = Yaml(Minimal);
-        var eAll = ExperimentLoader.Load(all, MetricKinds.Default);
+        var eAll = ExperimentLoader.Load(all, MetricKinds.Default.Settings);
         ExperimentLoader.CheckLayers(eAll, eAll.Models[0], 2); // no selection: nothing to check
     }
 
@@ -395,14 +395,14 @@ public class ExperimentLoaderTests
     public void FigureKindsDefaultToSimilarityPlusConfiguredMetrics()
     {
         Assert.Equal(["similarity", "attention", "trajectory", "nearest"],
-            ExperimentLoader.Load(Yaml(Minimal + "\nmetrics:\n  attention: { layers: [0] }\n  nearest: { k: 2 }\n  trajectory: true\n").Path, MetricKinds.Default).Figures.Kinds);
+            ExperimentLoader.Load(Yaml(Minimal + "\nmetrics:\n  attention: { layers: [0] }\n  nearest: { k: 2 }\n  trajectory: true\n").Path, MetricKinds.Default.Settings).Figures.Kinds);
         Assert.Equal(["similarity", "nearest"],
-            ExperimentLoader.Load(Yaml(Minimal + "\nmetrics:\n  nearest: {}\n  trajectory: false\n").Path, MetricKinds.Default).Figures.Kinds);
+            ExperimentLoader.Load(Yaml(Minimal + "\nmetrics:\n  nearest: {}\n  trajectory: false\n").Path, MetricKinds.Default.Settings).Figures.Kinds);
         Assert.Equal(["similarity", "trajectory"],
-            ExperimentLoader.Load(Yaml(Minimal + "\nmetrics:\n  trajectory: true\nfigures:\n  formats: [png]\n").Path, MetricKinds.Default).Figures.Kinds);
+            ExperimentLoader.Load(Yaml(Minimal + "\nmetrics:\n  trajectory: true\nfigures:\n  formats: [png]\n").Path, MetricKinds.Default.Settings).Figures.Kinds);
         // Explicit kinds are kept as written (order included) when their metrics are configured.
         Assert.Equal(["nearest", "similarity"],
-            ExperimentLoader.Load(Yaml(Minimal + "\nmetrics:\n  nearest: { k: 1 }\n  trajectory: true\nfigures:\n  kinds: [nearest, similarity]\n").Path, MetricKinds.Default).Figures.Kinds);
+            ExperimentLoader.Load(Yaml(Minimal + "\nmetrics:\n  nearest: { k: 1 }\n  trajectory: true\nfigures:\n  kinds: [nearest, similarity]\n").Path, MetricKinds.Default.Settings).Figures.Kinds);
     }
 
     [Theory]
@@ -422,9 +422,9 @@ public class ExperimentLoaderTests
     public void LicenseIsAnSpdxIdWithADefault()
     {
         var (_, path) = Yaml(Minimal);
-        Assert.Equal("CC-BY-4.0", ExperimentLoader.Load(path, MetricKinds.Default).License);
+        Assert.Equal("CC-BY-4.0", ExperimentLoader.Load(path, MetricKinds.Default.Settings).License);
         (_, path) = Yaml(Minimal + "\nlicense: CC0-1.0\n");
-        Assert.Equal("CC0-1.0", ExperimentLoader.Load(path, MetricKinds.Default).License);
+        Assert.Equal("CC0-1.0", ExperimentLoader.Load(path, MetricKinds.Default.Settings).License);
         AssertError(Minimal + "\nlicense: \"CC BY 4.0\"\n", 8, 10, "'CC BY 4.0' is not an SPDX license id", "spdx.org/licenses");
     }
 
@@ -455,7 +455,7 @@ public class ExperimentLoaderTests
     public void EveryMistakeOfAFileIsReportedInOneRun()
     {
         var (_, path) = Yaml(SixMistakes);
-        var ex = Assert.Throws<ConfigException>(() => ExperimentLoader.Load(path, MetricKinds.Default));
+        var ex = Assert.Throws<ConfigException>(() => ExperimentLoader.Load(path, MetricKinds.Default.Settings));
         (int Line, int Column, string Words)[] expected =
         [
             (1, 7, "invalid experiment name 'Tiny_Exp'"),
@@ -515,10 +515,10 @@ public class ExperimentLoaderTests
     public void AMisspelledRequiredKeyIsReportedOnce()
     {
         var (_, path) = Yaml(Minimal.Replace("models:", "modles:"));
-        var ex = Assert.Throws<ConfigException>(() => ExperimentLoader.Load(path, MetricKinds.Default));
+        var ex = Assert.Throws<ConfigException>(() => ExperimentLoader.Load(path, MetricKinds.Default.Settings));
         Assert.Single(ex.Problems);
         var (_, dupes) = Yaml(Minimal + "\nname: again\ntexts: []\n");
-        var dup = Assert.Throws<ConfigException>(() => ExperimentLoader.Load(dupes, MetricKinds.Default));
+        var dup = Assert.Throws<ConfigException>(() => ExperimentLoader.Load(dupes, MetricKinds.Default.Settings));
         Assert.Equal(2, dup.Problems.Count); // both duplicate keys
     }
 }

@@ -10,7 +10,7 @@ public class ProgressTests
 {
     private static (RunContext Context, StageUnit Unit) ExtractUnitOf(TinyWorkspace ws, TextWriter log)
     {
-        var context = new RunContext(new Workspace(ws.Root, ws.CacheDir, ws.FiguresDir), [ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.Default)], log);
+        var context = new RunContext(new Workspace(ws.Root, ws.CacheDir, ws.FiguresDir), [ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.Default.Settings)], log);
         return (context, UnitGraph.For(context).Find("Extract:tiny/tiny/one")!);
     }
 

@@ -144,7 +144,7 @@ public sealed class ScaleOutTests(SlurmCluster cluster, ITestOutputHelper output
         var ws = new TinyWorkspace();
         // A folder where text one's similarity file goes: its Metrics task cannot move its finished file into place and
         // fails; Extract and text two's Metrics task succeed, and the Figures arrays are never started.
-        using (var context = new RunContext(Workspace.At(ws.Root), [Tta.Config.ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.Default)], TextWriter.Null))
+        using (var context = new RunContext(Workspace.At(ws.Root), [Tta.Config.ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.Default.Settings)], TextWriter.Null))
         {
             var similarity = (Tta.Metrics.Similarity.SimilarityUnit)Tta.Execution.UnitGraph.For(context).Find("Metrics:tiny/tiny/one");
             Directory.CreateDirectory(Path.Combine(similarity.OutputPath, "in-the-way"));
@@ -250,7 +250,7 @@ public sealed class ScaleOutTests(SlurmCluster cluster, ITestOutputHelper output
         // Another run holds the lock of the first experiment's Extract unit: as if it were building it right now.
         var cache = ws.CacheDir;
         Directory.CreateDirectory(Path.Combine(cache, UnitLock.Folder));
-        var context = new RunContext(Workspace.At(ws.Root), [Tta.Config.ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.Default)], TextWriter.Null);
+        var context = new RunContext(Workspace.At(ws.Root), [Tta.Config.ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.Default.Settings)], TextWriter.Null);
         var extract = Tta.Execution.UnitGraph.For(context).Find("Extract:tiny/tiny/one");
         using var holder = Process.Start(TtaProcess.Command("flock", ["-x", UnitLock.PathFor(cache, extract), "sleep", "60"]))!;
         Thread.Sleep(500);

@@ -262,7 +262,7 @@ public class FiguresStageTests(ITestOutputHelper output)
                 Assert.Equal(k > q, scores.Values[q * n + k] <= -1e38f); // the causal mask, as transformers writes it
 
         // The same job the stage ran, to know the figure's spec and layout.
-        var experiment = Tta.Config.ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.Default);
+        var experiment = Tta.Config.ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.Default.Settings);
         var tokens = System.Text.Json.JsonSerializer.Deserialize<string[]>(metadata["tta.tokens"])!;
         var context = new FigureContext("t5", "one", tokens, experiment.Figures, Repo.TempDir(), metadata["tta.dtype"]);
         var stem = FiguresStage.FileStem(scores.Key with { Measure = "attention-combined" });

@@ -59,7 +59,7 @@ public class MetricKindTests
         }
 
         // One line figure per series, recorded as a norm figure for the gallery.
-        var experiment = Tta.Config.ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.Default);
+        var experiment = Tta.Config.ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.Default.Settings);
         var figures = new FiguresUnit(Workspace.At(ws.Root, ws.CacheDir, ws.FiguresDir), experiment, experiment.Models[0], experiment.Texts[0], MetricKinds.Default);
         var records = FiguresUnit.Records(UnitManifest.TryRead(figures.ManifestPath)!);
         var normFigure = Assert.Single(records, r => r.Value.Kind == "norm");

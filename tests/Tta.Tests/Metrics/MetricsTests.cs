@@ -382,7 +382,7 @@ public class MetricsTests
         var dir = Repo.TempDir();
         var path = Path.Combine(dir, "exp.yaml");
         File.WriteAllText(path, "name: x\nmodels:\n  - id: org/model\n    source: hub\ntexts:\n  - name: one\n    text: Some words.\n" + metrics);
-        return ExperimentLoader.Load(path, MetricKinds.Default);
+        return ExperimentLoader.Load(path, MetricKinds.Default.Settings);
     }
 
     [Fact]

@@ -158,7 +158,7 @@ public class ProjectionTests
     public void ProjectionFigureKindNeedsTheMetric()
     {
         var ws = new TinyWorkspace(TinyWorkspace.DefaultYaml.Replace("  cell_pixels: 8", "  cell_pixels: 8\n  kinds: [projection]"));
-        var e = Assert.Throws<ConfigException>(() => ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.Default));
+        var e = Assert.Throws<ConfigException>(() => ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.Default.Settings));
         Assert.Contains("figure kind 'projection' needs metrics.projection", e.Message);
         Assert.Contains("projection: true", e.Message);
     }

@@ -15,7 +15,7 @@ public class CorpusStagesTests
         File.WriteAllText(Path.Combine(dir, "s.txt"), "One sentence.\nTwo sentences.\nThree sentences.\n");
         var path = Path.Combine(dir, "exp.yaml");
         File.WriteAllText(path, $"name: study\nmodels:\n  - id: org/model\n    source: hub\ntexts:\n{texts}\n{extra}");
-        return (Workspace.At(dir), ExperimentLoader.Load(path, MetricKinds.Default));
+        return (Workspace.At(dir), ExperimentLoader.Load(path, MetricKinds.Default.Settings));
     }
 
     private static List<StageUnit> FiguresUnits(Workspace ws, Experiment e)
