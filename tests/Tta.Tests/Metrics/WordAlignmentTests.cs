@@ -103,6 +103,10 @@ public sealed class WordAlignmentTests
         Assert.Equal([null, null, new CharSpan(6, 1), null, null], Spans("[CLS] x", "[CLS]", "<pad>", "x", "<extra_id_0>", "[SEP]"));
         // Digits and repeated whitespace; "##" alone is a literal.
         Assert.Equal([new CharSpan(0, 2), new CharSpan(2, 1), new CharSpan(6, 2)], Spans("12#   ##", "12", "#", "##"));
+        // Unknown tokens share the skipped text: a word each, else a character each, else all of it.
+        Assert.Equal([new CharSpan(2, 1), new CharSpan(3, 1)], Spans("a // b", "a", "[UNK]", "[UNK]", "b").Skip(1).Take(2));
+        Assert.Equal([new CharSpan(2, 2), new CharSpan(5, 3)], Spans("a xy zzz b", "a", "[UNK]", "[UNK]", "b").Skip(1).Take(2));
+        Assert.Equal([new CharSpan(2, 3), new CharSpan(2, 3)], Spans("a xyz b", "a", "[UNK]", "[UNK]", "b").Skip(1).Take(2));
         // Unknown tokens at the end take the rest of the text.
         Assert.Equal([new CharSpan(0, 1), new CharSpan(2, 3)], Spans("a b c", "a", "[UNK]"));
     }

@@ -32,8 +32,10 @@ public enum TokenSurfaces
 /// normalizers may have (BERT uncased lowercases and strips accents). Compatibility forms (NFKC: ligatures,
 /// full-width letters) are not folded: a token T5's normalizer changed that way finds no span. A token is matched where the previous one ended, or
 /// else at the next place its surface occurs. Special tokens (<c>[CLS]</c>, <c>&lt;/s&gt;</c>, <c>&lt;|endoftext|&gt;</c>,
-/// …), whitespace-only tokens and tokens whose surface is not found get no span; an unknown token (<c>[UNK]</c>,
-/// <c>&lt;unk&gt;</c>) gets the text skipped between its neighbours' spans, if any. Spans never start or end in
+/// …), whitespace-only tokens, tokens made only of characters the matching ignores (a lone zero-width joiner or
+/// variation selector) and tokens whose surface is not found get no span; unknown tokens (<c>[UNK]</c>,
+/// <c>&lt;unk&gt;</c>) share the text skipped between their neighbours' spans (one word or one character each where
+/// the counts agree). Spans never start or end in
 /// whitespace.
 /// </summary>
 public static partial class TokenSpans
@@ -112,8 +114,7 @@ public static partial class TokenSpans
                 var at = text.Normalized.StartsWith(surface, cursor) ? cursor : text.Normalized.IndexOf(surface, cursor, StringComparison.Ordinal);
                 if (at >= 0)
                 {
-                    if (at > cursor)
-                        foreach (var u in unknown) spans[u] = text.Original(cursor, at);
+                    if (at > cursor) FillGap(spans, unknown, text, cursor, at);
                     unknown.Clear();
                     var span = text.Original(at, at + surface.Length);
                     foreach (var g in group) spans[g] = span;
@@ -125,9 +126,25 @@ public static partial class TokenSpans
             bytes.Clear();
         }
         AbandonGroup();
-        if (cursor < text.Normalized.Length)
-            foreach (var u in unknown) spans[u] = text.Original(cursor, text.Normalized.Length);
+        if (cursor < text.Normalized.Length) FillGap(spans, unknown, text, cursor, text.Normalized.Length);
         return (spans, matched);
+    }
+
+    /// <summary>
+    /// Gives unknown tokens the skipped normalized units [from, to): one whitespace-separated piece each when there are
+    /// as many pieces as tokens, else one character each when there are as many characters, else all of it each
+    /// (BERT gives one [UNK] per unknown word and per unknown punctuation character).
+    /// </summary>
+    private static void FillGap(CharSpan?[] spans, List<int> unknown, NormalizedText text, int from, int to)
+    {
+        var whole = text.Original(from, to);
+        foreach (var pieces in new[] { text.Pieces(from, to, byWord: true), text.Pieces(from, to, byWord: false) })
+        {
+            if (pieces.Count != unknown.Count) continue;
+            for (var i = 0; i < unknown.Count; i++) spans[unknown[i]] = pieces[i];
+            return;
+        }
+        foreach (var u in unknown) spans[u] = whole;
     }
 
     private static bool IsContinuation(byte b) => (b & 0xC0) == 0x80;
@@ -210,6 +227,23 @@ public static partial class TokenSpans
         public string Normalized { get; }
 
         public static NormalizedText Of(string text) => new(text);
+
+        /// <summary>
+        /// The original spans of normalized code units [from, to), split where the original text has characters in
+        /// between (whitespace) when <paramref name="byWord"/>, else per original character.
+        /// </summary>
+        public List<CharSpan> Pieces(int from, int to, bool byWord)
+        {
+            var pieces = new List<CharSpan>();
+            var first = from;
+            for (var u = from + 1; u <= to; u++)
+            {
+                if (u < to && (starts[u] == starts[u - 1] || (byWord && starts[u] == ends[u - 1]))) continue;
+                pieces.Add(Original(first, u));
+                first = u;
+            }
+            return pieces;
+        }
 
         /// <summary>The original span of normalized code units [from, to).</summary>
         public CharSpan Original(int from, int to) => new(starts[from], ends[to - 1] - starts[from]);
