@@ -37,6 +37,13 @@ public sealed class TokenizerOracle
     /// <summary>Per text, Hugging Face's normalized text and its pre-tokens, as a JSON line <c>[normalized, [pieces]]</c>.</summary>
     public string[] Components(string tokenizerJson, IReadOnlyList<string> texts) => Lines("components", tokenizerJson, texts);
 
+    /// <summary>
+    /// Hugging Face tokenizers' offsets of each text's tokens (encode with special tokens), as [start, end) in code
+    /// points; special tokens have [0, 0).
+    /// </summary>
+    public List<(int Start, int End)[]> Offsets(string tokenizerJson, IReadOnlyList<string> texts) =>
+        Lines("offsets", tokenizerJson, texts).Select(l => JsonSerializer.Deserialize<int[][]>(l)!.Select(o => (o[0], o[1])).ToArray()).ToList();
+
     /// <summary>Writes GPT-2's real vocabulary and merges as the tokenizer.json GPT-2 ships.</summary>
     public string WriteGpt2TokenizerJson(string path)
     {

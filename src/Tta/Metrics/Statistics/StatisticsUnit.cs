@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Tta.Cache;
 using Tta.Config;
-using Tta.Metrics.Words;
 using Tta.Store;
 
 namespace Tta.Metrics.Statistics;
@@ -51,7 +50,7 @@ public sealed class StatisticsUnit(Workspace ws, Experiment experiment, ModelSpe
                     var block = text.Find(series)!.Blocks[index];
                     accumulator.AddText(block.Values, block.Positions, block.Dim);
                     foreach (var (type, tokens) in words)
-                        accumulator.AddOccurrence(type, TextWords.Pool(block, tokens));
+                        accumulator.AddOccurrence(type, WordTypes.Pool(block, tokens));
                 }
                 context.UnitProgress?.StepDone();
                 return Task.CompletedTask;
