@@ -42,6 +42,8 @@ public class ParamCoverageTests
           trajectory: true
           projection: true
           norm: true
+          statistics: { min_occurrences: 2, max_types: 10 }
+          cka: { within: true, pairs: true }
         figures:
           kinds: [similarity, attention, nearest]
           formats: [png]
@@ -69,6 +71,8 @@ public class ParamCoverageTests
         ["corpora.sha256"] = "read from the corpus file, not set in the experiment: each of its texts' units reads its row's text (param text)",
         ["corpora.rows"] = "read from the corpus file, not set in the experiment",
         ["corpora.texts"] = "how many texts limit or sample took: the texts are units of their own",
+        ["metrics.logit_lens.k"] = "the logit lens unit declares its whole section (metrics.logit_lens); it needs a model with an LM head, which this test's bert-tiny is not",
+        ["metrics.cka.pairs"] = "which pairs of models get a CKA unit: it names units (cka-A-vs-B) rather than changing one, and this test has one model",
     };
 
     // The units of the tiny experiment by what they are (one model, texts one and two).
@@ -76,12 +80,16 @@ public class ParamCoverageTests
         Attention = "Metrics:attention", Nearest = "Metrics:nearest", Figures = "Figures:tiny/tiny/", Explorer = "Figures:tiny/explorer";
 
     /// <summary>What the unit is, from its id: the similarity unit's key has no kind suffix.</summary>
-    private static string Role(StageUnit u) => u.Stage switch
+    private static string Role(StageUnit u) => u switch
     {
+        StudyUnit study => "Metrics:" + study.Kind,
+        _ => u.Stage switch
+        {
         "Metrics" => "Metrics:" + (u.Key.Split('/') is { Length: 4 } parts ? parts[3] : "similarity"),
         "Extract" or "Figures" when u.Key.EndsWith("/explorer", StringComparison.Ordinal) => u.Id,
-        "Extract" or "Figures" => u.Id[..(u.Id.LastIndexOf('/') + 1)],
-        _ => u.Stage + ":",
+            "Extract" or "Figures" => u.Id[..(u.Id.LastIndexOf('/') + 1)],
+            _ => u.Stage + ":",
+        },
     };
 
     /// <summary>
@@ -113,6 +121,8 @@ public class ParamCoverageTests
         ["figures.dpi"] = ("dpi: 50", "dpi: 60", [(Figures, "figures.dpi")]),
         ["explorer.keys"] = ("texts: [one, two]", "texts: [two]", [(Explorer, "explorer.texts")]),
         ["explorer.first"] = ("texts: [one, two]", "texts: 2", [(Explorer, "explorer.texts")]),
+        ["metrics.statistics.min_occurrences"] = ("min_occurrences: 2", "min_occurrences: 3", [("Metrics:statistics", "metrics.statistics.min_occurrences")]),
+        ["metrics.statistics.max_types"] = ("max_types: 10", "max_types: 11", [("Metrics:statistics", "metrics.statistics.max_types")]),
     };
 
     /// <summary>Fields that name units: the edit replaces the units named by the first role with new ones that declare the param.</summary>
@@ -124,6 +134,7 @@ public class ParamCoverageTests
         ["metrics.trajectory"] = ("trajectory: true", "trajectory: false", "Metrics:trajectory", null),
         ["metrics.projection"] = ("projection: true", "projection: false", "Metrics:projection", null),
         ["metrics.norm"] = ("norm: true", "norm: false", "Metrics:norm", null),
+        ["metrics.cka.within"] = ("within: true", "within: false", "Metrics:cka", null),
     };
 
     /// <summary>Every field of the experiment's sections, by the name the experiment file gives it (section.field).</summary>
@@ -135,7 +146,7 @@ public class ParamCoverageTests
             if (property.Name == nameof(Experiment.SourcePath)) continue; // where the file is, not a field of it
             if (property.Name == nameof(Experiment.Metrics))
             {
-                foreach (var kind in MetricKinds.Default)
+                foreach (var kind in MetricKinds.Default.Settings)
                 {
                     var settings = SettingsType(kind);
                     if (settings == typeof(bool) || typeof(IEnumerable).IsAssignableFrom(settings)) yield return $"metrics.{kind.Name}";
@@ -159,10 +170,10 @@ public class ParamCoverageTests
             .Where(p => !p.IsDefined(typeof(JsonIgnoreAttribute)) && p.PropertyType != typeof(SourceSpan))
             .Select(p => p.Name switch { "Key" => "name", "DType" => "dtype", "ComputeDType" => "compute_dtype", _ => UnitDeclaration.FieldName(p.Name) });
 
-    private static Type SettingsType(IMetricKind kind)
+    private static Type SettingsType(IMetricSettings kind)
     {
         for (var t = kind.GetType(); t is not null; t = t.BaseType)
-            if (t.IsGenericType && t.GetGenericTypeDefinition() == typeof(MetricKind<>)) return t.GetGenericArguments()[0];
+            if (t.IsGenericType && t.GetGenericTypeDefinition() == typeof(KindSettings<>)) return t.GetGenericArguments()[0];
         throw new InvalidOperationException($"metric kind {kind.Name} has no settings type");
     }
 
