@@ -85,8 +85,8 @@ public class ParamCoverageTests
         StudyUnit study => "Metrics:" + study.Kind,
         _ => u.Stage switch
         {
-        "Metrics" => "Metrics:" + (u.Key.Split('/') is { Length: 4 } parts ? parts[3] : "similarity"),
-        "Extract" or "Figures" when u.Key.EndsWith("/explorer", StringComparison.Ordinal) => u.Id,
+            "Metrics" => "Metrics:" + (u.Key.Split('/') is { Length: 4 } parts ? parts[3] : "similarity"),
+            "Extract" or "Figures" when u.Key.EndsWith("/explorer", StringComparison.Ordinal) => u.Id,
             "Extract" or "Figures" => u.Id[..(u.Id.LastIndexOf('/') + 1)],
             _ => u.Stage + ":",
         },
