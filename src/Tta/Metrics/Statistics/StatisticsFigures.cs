@@ -13,14 +13,18 @@ public static class StatisticsFigures
     /// <summary>The statistics drawn, in order (the file also counts tokens and word types).</summary>
     public static readonly IReadOnlyList<string> Drawn = ["anisotropy", "intra_text_similarity", "self_similarity", "mean_norm", "effective_dimensionality"];
 
-    public static string Label(string measure) => measure switch
+    /// <summary>A statistic's name (titles, legends, captions).</summary>
+    public static string Label(string measure) => measure.Replace('_', ' ').Replace("intra text", "intra-text", StringComparison.Ordinal).Replace("self similarity", "self-similarity", StringComparison.Ordinal);
+
+    /// <summary>What a statistic's axis measures.</summary>
+    public static string AxisLabel(string measure) => measure switch
     {
-        "anisotropy" => "anisotropy (mean cosine across texts)",
-        "intra_text_similarity" => "intra-text similarity (mean cosine within a text)",
-        "self_similarity" => "self-similarity (mean cosine of a word's occurrences)",
-        "mean_norm" => "mean norm",
-        "effective_dimensionality" => "effective dimensionality (participation ratio)",
-        _ => measure.Replace('_', ' '),
+        "anisotropy" => "mean cosine across texts",
+        "intra_text_similarity" => "mean cosine within a text",
+        "self_similarity" => "mean cosine of a word's occurrences",
+        "mean_norm" => "mean L2 norm",
+        "effective_dimensionality" => "participation ratio of the covariance",
+        _ => Label(measure),
     };
 
     /// <summary>One model's series of one statistics file: its label, relative depths and every measure's values.</summary>
@@ -66,8 +70,8 @@ public static class StatisticsFigures
                 lines[s].Depth.CopyTo(x, 0);
                 xs.Add(x);
             }
-            var spec = new LineChartSpec(values, lines.Count, points, [.. lines.Select(l => l.Label(withSeries))], PointPixels: Math.Max(32, 480 / points),
-                Title: context.Title(Label(measure)), XLabel: "Relative depth (hidden state / blocks)", YLabel: Label(measure),
+            var spec = new LineChartSpec(values, lines.Count, points, [.. lines.Select(l => l.Label(withSeries))], PointPixels: Math.Max(32, 560 / points),
+                Title: context.Title(Label(measure)), XLabel: "Relative depth (hidden state / blocks)", YLabel: AxisLabel(measure),
                 Colormap: context.Spec.Colormap.Replace("_r", "", StringComparison.Ordinal), SeriesX: xs);
             var record = new FigureRecord(StatisticsKind.Key, "corpus", "hidden states", -1, null, measure);
             var stem = $"{StatisticsKind.Key}-{measure.Replace('_', '-')}";

@@ -43,7 +43,7 @@ public sealed class StatisticsKind : StudyKind<StatisticsSettings>
     public override void Explore(StudySet set, IReadOnlyList<StudyUnit> units) => StatisticsView.Add(set, units);
 
     public override GalleryCaption Caption(FigureRecord figure) =>
-        new("layer statistics", $"{figure.Stack} · {StatisticsFigures.Label(figure.What)} across the corpus, one line per model", SubGroup: figure.What);
+        new("layer statistics", $"{StatisticsFigures.Label(figure.What)} ({StatisticsFigures.AxisLabel(figure.What)}) across the corpus, one line per model over relative depth", SubGroup: figure.What);
 }
 
 /// <summary>
