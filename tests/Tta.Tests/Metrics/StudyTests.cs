@@ -126,21 +126,32 @@ public class StudyTests
 
     [Fact]
     [Trait("Lane", "Full")]
-    public void ANewTextMakesStaleOnlyItsOwnUnitsAndTheStudy()
+    public async Task AppendingTenRowsToTheCorpusRebuildsOnlyThoseTextsAndTheStudy()
     {
-        var ws = new TinyWorkspace(Yaml(4));
+        var ws = new TinyWorkspace("name: tiny\nmodels:\n  - id: bert-tiny\n    source: local\n    path: model\n    name: tiny\n"
+            + "texts:\n  - name: s\n    corpus: texts/corpus.txt\n" + StudyMetrics + "figures:\n  formats: [png]\n  cell_pixels: 8\n");
+        var corpus = Path.Combine(ws.Root, "experiments", "texts", "corpus.txt");
+        await File.WriteAllLinesAsync(corpus, Texts);
         RunAll(ws);
-        ws.WriteExperiment(Yaml(5));
-        using var context = new RunContext(new Workspace(ws.Root, ws.CacheDir, ws.FiguresDir),
-            [ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.Default.Settings)], TextWriter.Null);
-        var stale = Stages.StageNames.SelectMany(stage => Stages.Check(stage, context, forced: false))
-            .Where(s => !s.UpToDate).Select(s => s.Unit.Id).Order(StringComparer.Ordinal).ToList();
-        // (The study's figures read the study's files, which are stale but not yet rebuilt: they follow once they are.
-        // The explorer reads the experiment file.)
-        Assert.Equal(
-        [
-            "Extract:tiny/tiny/t4", "Figures:tiny/explorer", "Figures:tiny/tiny/t4",
-            "Metrics:tiny/study/cka-tiny", "Metrics:tiny/study/statistics-tiny", "Metrics:tiny/tiny/t4",
-        ], stale);
+        var before = Directory.GetFiles(ws.CacheDir, "*.parquet", SearchOption.AllDirectories).ToDictionary(f => f, File.GetLastWriteTimeUtc);
+        await File.AppendAllLinesAsync(corpus, Enumerable.Range(1, 10).Select(i => $"the cat number {i} sat on the mat."));
+        using (var context = new RunContext(new Workspace(ws.Root, ws.CacheDir, ws.FiguresDir),
+            [ExperimentLoader.Load(ws.ExperimentPath, MetricKinds.Default.Settings)], TextWriter.Null))
+        {
+            var stale = Stages.StageNames.SelectMany(stage => Stages.Check(stage, context, forced: false))
+                .Where(s => !s.UpToDate).Select(s => s.Unit.Id).ToHashSet(StringComparer.Ordinal);
+            var added = Enumerable.Range(Texts.Length + 1, 10).Select(r => $"s-{r}").ToList();
+            // Before the study's units rebuild, its figures still read their recorded files; the explorer reads the corpus' keys.
+            Assert.Equal(added.SelectMany(t => new[] { $"Extract:tiny/tiny/{t}", $"Metrics:tiny/tiny/{t}" })
+                .Concat(["Metrics:tiny/study/statistics-tiny", "Metrics:tiny/study/cka-tiny", "Figures:tiny/explorer"]).Order(StringComparer.Ordinal),
+                stale.Order(StringComparer.Ordinal));
+        }
+        RunAll(ws);
+        // The earlier texts' files were not rewritten; the study's were.
+        foreach (var (file, time) in before)
+            if (file.Contains(StudyUnit.Folder, StringComparison.Ordinal)) Assert.NotEqual(time, File.GetLastWriteTimeUtc(file));
+            else Assert.Equal(time, File.GetLastWriteTimeUtc(file));
+        var metadata = await Tta.Store.VectorStoreReader.ReadMetadataAsync(Path.Combine(ws.CacheDir, "metrics", "tiny", StudyUnit.Folder, "statistics-tiny.parquet"));
+        Assert.Equal($"{Texts.Length + 10}", metadata[Tta.Store.StoreKeys.CorpusTexts]);
     }
 }
