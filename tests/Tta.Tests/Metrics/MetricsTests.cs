@@ -437,7 +437,7 @@ public class MetricsTests
         }
     }
 
-    private static List<object?[]> Query(string sql)
+    internal static List<object?[]> Query(string sql)
     {
         using var db = new DuckDBConnection("DataSource=:memory:");
         db.Open();

@@ -1,5 +1,4 @@
 using System.Globalization;
-using DuckDB.NET.Data;
 using Tta.Cache;
 using Tta.Config;
 using Tta.Metrics;
@@ -40,22 +39,7 @@ public class StudyTests
         foreach (var stage in new[] { "Download", "Extract", "Metrics", "Figures" }) Run(ws, stage);
     }
 
-    private static List<object?[]> Query(string sql)
-    {
-        using var db = new DuckDBConnection("DataSource=:memory:");
-        db.Open();
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = sql;
-        using var r = cmd.ExecuteReader();
-        var rows = new List<object?[]>();
-        while (r.Read())
-        {
-            var row = new object?[r.FieldCount];
-            for (var i = 0; i < r.FieldCount; i++) row[i] = r.IsDBNull(i) ? null : r.GetValue(i);
-            rows.Add(row);
-        }
-        return rows;
-    }
+    private static List<object?[]> Query(string sql) => MetricsTests.Query(sql);
 
     [Fact]
     [Trait("Lane", "Full")]
