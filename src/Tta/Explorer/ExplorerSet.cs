@@ -22,6 +22,9 @@ public sealed class ExplorerSet(Experiment experiment, string model, Func<Quanti
     public List<ViewEntry> Projection { get; } = [];
     public Dictionary<string, ViewEntry>? Nearest { get; set; }
 
+    /// <summary>The logit lens grids (one per hidden-state series); null without <c>metrics.logit_lens</c>.</summary>
+    public List<ViewEntry>? LogitLens { get; set; }
+
     /// <summary>Each capture point's label (as its similarity figure's title names it) and depth (<see cref="Depth"/>), by stack and point.</summary>
     public Dictionary<(string Stack, string Point), (string Label, double Depth)> Points { get; } = [];
 

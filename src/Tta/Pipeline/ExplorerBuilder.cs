@@ -114,7 +114,7 @@ public sealed class ExplorerBuilder(Workspace ws, Experiment experiment, MetricK
         metadata = set.Metadata ?? throw new InvalidOperationException($"no similarity maps for {experiment.Name}/{m.Key}/{t.Key}");
         var figures = experiment.Figures.PerTextFor(t) ? Figures(m, t, set.Points) : [];
         // The figures' display rule (readable text, visible whitespace), never cut: the page has room on hover.
-        return new PageSet(m.Key, t.Key, TokenLabels.Labels(set.Tokens, maxChars: 0), set.Similarity, set.Attention, set.Projection, set.Nearest, figures);
+        return new PageSet(m.Key, t.Key, TokenLabels.Labels(set.Tokens, maxChars: 0), set.Similarity, set.Attention, set.Projection, set.Nearest, figures, set.LogitLens);
     }
 
     private int Add(QuantizedMap map)

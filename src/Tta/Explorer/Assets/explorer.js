@@ -1,4 +1,4 @@
-// tta explorer: similarity maps with a layer slider, attention decomposition, token trajectories, the study (layer
+// tta explorer: similarity maps with a layer slider, attention decomposition, token trajectories, the logit lens, the study (layer
 // statistics and CKA across the corpus) and the static figures of one experiment. Data: the JSON in #tta-data (see src/Tta/Explorer/ExplorerData.cs) and, per map, its
 // 8-bit codes as base64 of raw deflate in <script id="mN">. Code q < 254 is the value min + q·scale; 254 = NaN
 // (missing), 255 = masked. A symmetric map stores its upper triangle only. What is shown lives in the URL's hash
@@ -97,7 +97,7 @@
 
   // ------------------------------------------------------------------ state
   const state = { view: 'similarity', model: data.models[0] ? data.models[0].key : '', text: data.texts[0] || '', highlight: null, shared: true, panes: [],
-    module: null, series: null, figure: null, cka: null, ckaA: null, ckaB: null };
+    module: null, series: null, lens: null, figure: null, cka: null, ckaA: null, ckaB: null };
   const set = (model, text) => data.sets.find((s) => s.model === model && s.text === text);
   const tokensFor = (s, stack) => stack === 'decoder' ? [data.decoderStart, ...s.tokens.slice(0, s.tokens.length - 1)] : s.tokens;
   const tok = (list, i) => (list && i < list.length ? list[i] : '?') + ' (#' + i + ')';
@@ -125,6 +125,7 @@
     for (const r of attentionRenderers) r.paint();
     for (const r of studyRenderers) r.paint();
     paintTrajectoryHighlight();
+    if (lens) lens.paint();
   }
 
   // ------------------------------------------------------------------ a heatmap canvas (similarity pane, attention panel)
@@ -454,6 +455,103 @@
     if (h) h.parentNode.append(h); // on top
   }
 
+  // ------------------------------------------------------------------ logit lens
+  // The classic grid of the static figure: rows = layers (the first at the top, as the figure draws them; a layer the
+  // file does not hold is a grey row), columns = input positions, each cell its most probable token coloured by its
+  // probability (the range of the series' top probabilities, as the figure's colour scale). Hover: the top k and the
+  // rank and probability of the token that actually comes next.
+  let lens = null;
+  function buildLens() {
+    const s = set(state.model, state.text);
+    const sel = $('lens-series');
+    const list = s && s.logitLens ? s.logitLens : [];
+    sel.replaceChildren(...list.map((e) => el('option', { value: e.series, text: `${e.stack} · ${e.series}` })));
+    if (!list.find((e) => e.series === state.lens)) state.lens = list.length ? list[0].series : null;
+    if (state.lens != null) sel.value = state.lens;
+    writeUrl();
+    drawLens();
+  }
+  const cutTo = (ctx, t, width) => {
+    if (ctx.measureText(t).width <= width) return t;
+    const g = graphemes ? [...graphemes.segment(t)].map((x) => x.segment) : Array.from(t);
+    for (let n = g.length - 1; n > 0; n--) { const c = g.slice(0, n).join('') + '…'; if (ctx.measureText(c).width <= width) return c; }
+    return '';
+  };
+  function drawLens() {
+    const s = set(state.model, state.text);
+    const box = $('lens');
+    const e = s && s.logitLens ? s.logitLens.find((x) => x.series === $('lens-series').value) : null;
+    lens = null;
+    delete box.dataset.drawn;
+    if (!e) { box.replaceChildren(el('p', { class: 'empty', text: 'no logit lens for this model and text (metrics.logit_lens)' })); return; }
+    const vocabulary = data.tokenTables[e.tokenTable].tokens, inputs = tokensFor(s, e.stack), P = e.positions, k = e.k;
+    const first = e.layers[0], rows = e.layers[e.layers.length - 1] - first + 1;
+    const rowOf = new Map(e.layers.map((l, i) => [l, i])); // layer → its index in the entry's cells
+    let lo = Infinity, hi = -Infinity;
+    for (let c = 0; c < e.layers.length * P; c++) { const v = e.probabilities[c * k]; lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    const colourOf = (p) => colormap[hi > lo ? Math.round((p - lo) / (hi - lo) * 255) : 128];
+    const cw = Math.max(8, Math.min(64, Math.floor(((box.clientWidth || 1000) - 60) / P))), ch = Math.max(8, Math.min(20, Math.floor(640 / rows)));
+    const canvas = el('canvas', { class: 'map lens', width: P * cw, height: rows * ch, 'data-series': e.series });
+    const left = el('canvas', { class: 'axis', width: 56, height: rows * ch }), bottom = el('canvas', { class: 'axis', width: P * cw, height: 84 });
+    const font = '10px ' + getComputedStyle(document.body).fontFamily;
+    const ctx = canvas.getContext('2d');
+    const paint = () => {
+      ctx.font = font; ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
+      for (let r = 0; r < rows; r++) {
+        const i = rowOf.get(first + r);
+        for (let p = 0; p < P; p++) {
+          if (i == null) { ctx.fillStyle = data.missingColor; ctx.fillRect(p * cw, r * ch, cw, ch); continue; }
+          const cell = i * P + p, [R, G, B] = colourOf(e.probabilities[cell * k]);
+          ctx.fillStyle = `rgb(${R},${G},${B})`; ctx.fillRect(p * cw, r * ch, cw, ch);
+          if (cw < 18 || ch < 10) continue;
+          ctx.fillStyle = (0.2126 * R + 0.7152 * G + 0.0722 * B) / 255 > 0.35 ? '#000' : '#fff'; // the figure's rule
+          ctx.fillText(cutTo(ctx, vocabulary[e.ids[cell * k]], cw - 3), (p + 0.5) * cw, (r + 0.5) * ch);
+        }
+      }
+      if (state.highlight != null && state.highlight < P) {
+        ctx.strokeStyle = 'rgba(214, 39, 40, 0.95)'; ctx.lineWidth = 2; ctx.strokeRect(state.highlight * cw + 1, 1, cw - 2, rows * ch - 2);
+      }
+    };
+    paint();
+    const a = left.getContext('2d'), b = bottom.getContext('2d');
+    a.font = font; a.fillStyle = '#333'; a.textAlign = 'right'; a.textBaseline = 'middle';
+    const rowStride = Math.max(1, Math.ceil(11 / ch));
+    for (let r = 0; r < rows; r += rowStride) a.fillText('layer ' + (first + r), 52, (r + 0.5) * ch);
+    b.font = font; b.fillStyle = '#333'; b.textAlign = 'right'; b.textBaseline = 'middle';
+    const colStride = Math.max(1, Math.ceil(11 / cw));
+    for (let p = 0; p < P; p += colStride) {
+      b.save(); b.translate((p + 0.5) * cw, 3); b.rotate(-Math.PI / 2); b.fillText(cutTo(b, inputs[p] == null ? '#' + p : inputs[p], 78), 0, 0); b.restore();
+    }
+    const at = (ev) => {
+      const r = canvas.getBoundingClientRect();
+      const row = Math.floor((ev.clientY - r.top) / r.height * rows), p = Math.floor((ev.clientX - r.left) / r.width * P);
+      return row >= 0 && p >= 0 && row < rows && p < P ? [row, p] : null;
+    };
+    const prob = (v) => v == null ? '—' : v.toPrecision(3);
+    const quoted = (t) => '“' + t + '”';
+    canvas.addEventListener('mousemove', (ev) => {
+      const rp = at(ev);
+      if (!rp) return hideTip();
+      const [row, p] = rp, layer = first + row, i = rowOf.get(layer);
+      const head = [`layer ${layer} · position ${p}`, 'input: ' + tok(inputs, p)];
+      if (i == null) return showTip(ev, [...head, 'not stored'], { layer, position: p });
+      const cell = i * P + p, lines = [...head, `top ${k}:`];
+      for (let r = 0; r < k; r++) lines.push(`  ${r + 1}. ${quoted(vocabulary[e.ids[cell * k + r]])}  ${prob(e.probabilities[cell * k + r])}`);
+      const next = e.next[p];
+      lines.push(next == null ? 'next: none (the text ends here)'
+        : `next: ${quoted(vocabulary[next])} · rank ${e.nextRanks[cell]} ${e.nextRanks[cell] === 0 ? '(the top token)' : `(${e.nextRanks[cell]} more probable)`} · ${prob(e.nextProbabilities[cell])}`);
+      showTip(ev, lines, { layer, position: p, top: vocabulary[e.ids[cell * k]], probability: String(e.probabilities[cell * k]),
+        next: next == null ? '' : vocabulary[next], nextRank: e.nextRanks[cell] == null ? '' : String(e.nextRanks[cell]),
+        nextProbability: e.nextProbabilities[cell] == null ? '' : String(e.nextProbabilities[cell]) });
+    });
+    canvas.addEventListener('mouseleave', hideTip);
+    canvas.addEventListener('click', (ev) => { const rp = at(ev); if (rp) setHighlight(rp[1]); });
+    box.replaceChildren(el('div', { class: 'lens-scroll' }, el('div', { class: 'mapgrid' }, left, canvas, el('div'), bottom)),
+      el('div', { class: 'hint', text: `rows: layers ${first}…${first + rows - 1} (first at the top) · columns: input tokens · colour: the top token's probability` }), colorbar(lo, hi));
+    lens = { paint };
+    box.dataset.drawn = `${state.model}|${state.text}|${e.series}`;
+  }
+
   // ------------------------------------------------------------------ study (metrics over the whole corpus)
   // The statistics as one small chart per statistic, one line per model (and series) over relative depth 0…1; the CKA
   // maps as heatmaps whose cells open, below, the two layers' similarity maps for a text the page embeds.
@@ -699,6 +797,7 @@
     { view: 'similarity', name: 'Similarity', has: (s) => s.similarity.length > 0, none: 'no similarity maps' },
     { view: 'attention', name: 'Attention', has: (s) => s.attention.length > 0, none: 'no attention decomposition (metrics.attention)' },
     { view: 'trajectory', name: 'Trajectories', has: (s) => s.projection.length > 0, none: 'no trajectory projection (metrics.projection)' },
+    { view: 'lens', name: 'Logit lens', has: (s) => s.logitLens != null && s.logitLens.length > 0, none: 'no logit lens (metrics.logit_lens)' },
     { view: 'study', name: 'Study', has: () => data.study != null, none: 'no study (metrics.statistics, metrics.cka)', page: true },
     { view: 'figures', name: 'Figures', has: (s) => s.figures.length > 0, none: 'no static figures' },
     { view: 'run', name: 'Run details', has: () => true, none: '' },
@@ -714,6 +813,7 @@
     hideTip();
     if (v === 'attention') buildAttention();
     if (v === 'trajectory') buildTrajectory();
+    if (v === 'lens') buildLens();
     if (v === 'figures') buildGallery();
     if (v === 'study') buildStudy();
     writeUrl(changed ? mode : undefined);
@@ -745,7 +845,7 @@
   // ------------------------------------------------------------------ URL state
   // The hash holds what is shown: view, model, text, the first pane's measure and layer (its map's capture point),
   // the colour scale, the second pane (compare=1 with model2, text2, measure2, layer2), the highlighted token, the
-  // attention module, the trajectory series, the study's CKA cell (cka: the map's file stem, a and b: its layers) and
+  // attention module, the trajectory series, the logit lens's series, the study's CKA cell (cka: the map's file stem, a and b: its layers) and
   // the full-size figure (its file stem). A change of view, model, text
   // or full-size figure is a new history entry (back returns to the view before); a step within a view replaces
   // the entry. A value the page does not have falls back to the default.
@@ -763,6 +863,7 @@
     if (state.highlight != null) q.set('token', String(state.highlight));
     if (state.view === 'attention' && state.module != null) q.set('module', state.module);
     if (state.view === 'trajectory' && state.series != null) q.set('series', state.series);
+    if (state.view === 'lens' && state.lens != null) q.set('lens', state.lens);
     if (state.view === 'study' && state.cka != null) {
       q.set('cka', state.cka);
       if (state.ckaA != null) { q.set('a', String(state.ckaA)); q.set('b', String(state.ckaB)); }
@@ -818,7 +919,7 @@
     if (ckaA == null || ckaB == null) ckaA = ckaB = null;
     return {
       view: pick(q.get('view'), views.map((v) => v.view), views[0].view), model, text, panes: second ? [first, second] : [first],
-      shared: q.get('scale') !== 'per-map', token, module: q.get('module'), series: q.get('series'), figure: q.get('figure'), cka, ckaA, ckaB,
+      shared: q.get('scale') !== 'per-map', token, module: q.get('module'), series: q.get('series'), lens: q.get('lens'), figure: q.get('figure'), cka, ckaA, ckaB,
     };
   }
   /** Shows what the URL asks for, then writes back what is shown (an invalid value replaced by its default). */
@@ -830,7 +931,7 @@
       state.model = u.model; state.text = u.text;
       state.shared = u.shared; $('shared-scale').checked = u.shared;
       state.highlight = u.token;
-      state.module = u.module; state.series = u.series;
+      state.module = u.module; state.series = u.series; state.lens = u.lens;
       Object.assign(state, { cka: u.cka, ckaA: u.ckaA, ckaB: u.ckaB });
       $('two-panes').checked = u.panes.length > 1;
       buildPanes(u.panes);
@@ -859,10 +960,11 @@
     $('two-panes').addEventListener('change', () => buildPanes());
     $('att-module').addEventListener('change', () => { state.module = $('att-module').value; writeUrl(); drawAttention(); });
     $('traj-series').addEventListener('change', () => { state.series = $('traj-series').value; writeUrl(); drawTrajectory(); });
+    $('lens-series').addEventListener('change', () => { state.lens = $('lens-series').value; writeUrl(); drawLens(); });
     let resizing = null;
     window.addEventListener('resize', () => {
       clearTimeout(resizing);
-      resizing = setTimeout(() => { for (const p of state.panes) p.draw(); if (state.view === 'trajectory') drawTrajectory(); }, 150);
+      resizing = setTimeout(() => { for (const p of state.panes) p.draw(); if (state.view === 'trajectory') drawTrajectory(); if (state.view === 'lens') drawLens(); }, 150);
     });
     document.addEventListener('keydown', (ev) => {
       if (ev.key === 'Escape') { closeFigure(); return; }
@@ -888,7 +990,7 @@
   window.__tta = Object.assign(hooks, {
     data,
     state: () => ({ view: state.view, model: state.model, text: state.text, highlight: state.highlight, shared: state.shared,
-      module: state.module, series: state.series, figure: state.figure, views: views.map((v) => v.view), cka: state.cka, a: state.ckaA, b: state.ckaB,
+      module: state.module, series: state.series, lens: state.lens, figure: state.figure, views: views.map((v) => v.view), cka: state.cka, a: state.ckaA, b: state.ckaB,
       panes: state.panes.map((p) => { const e = p.entry(); return { model: p.model, text: p.text, measure: p.measure, index: p.index, point: e && e.point, stack: e && e.stack, map: e && e.map }; }) }),
     paneValues: async (k) => {
       const p = state.panes[k], e = p.entry(), map = data.maps[e.map], c = await codes(e.map);

@@ -12,7 +12,8 @@ namespace Tta.Metrics.LogitLens;
 /// <c>metrics.logit_lens</c> (nostalgebraist 2020): every hidden state of the stack the language-model head reads, run
 /// through the model's own final norm and unembedding (<see cref="ILanguageModelHead"/>): the top-k tokens with their
 /// probabilities and the rank and probability of the token that comes next, per layer and position
-/// (<see cref="LogitLensMetricsUnit"/>), drawn as the classic layers × positions grid (<see cref="LogitLensFigures"/>).
+/// (<see cref="LogitLensMetricsUnit"/>), drawn as the classic layers × positions grid (<see cref="LogitLensFigures"/>)
+/// and shown with hover in the explorer (<see cref="LogitLensView"/>).
 /// </summary>
 public sealed class LogitLensKind : MetricKind<LogitLensSettings>
 {
@@ -60,4 +61,8 @@ public sealed class LogitLensKind : MetricKind<LogitLensSettings>
     public override GalleryCaption Caption(FigureRecord figure, PointDescriber describePoint) =>
         new("logit lens", $"{figure.Stack} · {figure.Point} · top token per layer and position, coloured by its probability",
             Depth: Depth.OfBlock(figure.Layer));
+
+    public override bool HasView => true;
+
+    public override void Explore(ExplorerSet set, string parquet) => LogitLensView.Add(set, parquet);
 }
