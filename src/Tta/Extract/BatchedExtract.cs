@@ -38,10 +38,10 @@ internal sealed class BatchedExtract
         ITextTokenizer tokenizer, Func<CapturePoint, bool> wanted, Action<CapturePoint, IEnumerable<PointBlock>> store)
     {
         var batched = context.Keep($"extract-batch:{experiment.Name}/{model.Key}", () => new BatchedExtract(experiment));
-        lock (batched) batched.Run(text, net, tokenizer, wanted, store);
+        lock (batched) batched.Run(context.Log, model, text, net, tokenizer, wanted, store);
     }
 
-    private void Run(TextSpec text, ITransformerModel net, ITextTokenizer tokenizer, Func<CapturePoint, bool> wanted,
+    private void Run(TextWriter log, ModelSpec model, TextSpec text, ITransformerModel net, ITextTokenizer tokenizer, Func<CapturePoint, bool> wanted,
         Action<CapturePoint, IEnumerable<PointBlock>> store)
     {
         if (kept.Remove(text.Key, out var captured))
@@ -72,6 +72,8 @@ internal sealed class BatchedExtract
             }
         });
         using (no_grad()) net.Run(ModelInputs.ForBatch(net, [.. members.Select(i => ids[i])]), capture);
+        log.WriteLine($"Extract {experiment.Name}/{model.Key}: one forward pass of {members.Length} text{(members.Length == 1 ? "" : "s")} " +
+                      $"({string.Join(", ", members.Select(i => experiment.Texts[i].Key))}; {members.Max(i => ids[i].Length)} positions each)");
         // Kept only once the whole pass succeeded: a batch-mate never stores part of a pass.
         foreach (var (i, list) in others) kept[experiment.Texts[i].Key] = list;
     }

@@ -50,15 +50,16 @@ public class BatchedExtractTests(ITestOutputHelper output)
           attention: { layers: [1] }
         """;
 
-    private static TinyWorkspace Extracted(string extract)
+    private static (TinyWorkspace Workspace, string Log) Extracted(string extract)
     {
         var ws = new TinyWorkspace(Yaml + "\n" + extract);
+        var log = "";
         foreach (var stage in new[] { "Download", "Extract" })
         {
-            var (code, log) = ws.Cli("run", $"--stage={stage}");
+            (var code, log) = ws.Cli("run", $"--stage={stage}");
             Assert.True(code == 0, log);
         }
-        return ws;
+        return (ws, log);
     }
 
     private static string Folder(TinyWorkspace ws, string text) => Path.Combine(ws.CacheDir, "extract", "tiny", "tiny", text);
@@ -70,8 +71,15 @@ public class BatchedExtractTests(ITestOutputHelper output)
     [Trait("Lane", "Full")]
     public async Task BatchedStoresEqualOneTextAtATimeWithinOneMillionth()
     {
-        var single = Extracted("");
-        var batched = Extracted("extract:\n  batch: 3\n");
+        var (single, singleLog) = Extracted("");
+        var (batched, batchedLog) = Extracted("extract:\n  batch: 3\n");
+        // 7 texts, one window of 12: batches of 3, 3 and 1 by length, each one forward pass whose batch-mates' units
+        // store what the pass kept for them.
+        Assert.DoesNotContain("forward pass", singleLog);
+        var passes = batchedLog.Split('\n').Where(l => l.Contains("one forward pass of", StringComparison.Ordinal)).Select(l => l.Trim()).ToList();
+        passes.ForEach(output.WriteLine);
+        Assert.Equal([3, 3, 1], passes.Select(l => int.Parse(l.Split("one forward pass of ")[1].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.StartsWith("Extract tiny/tiny: one forward pass of 3 texts (three, six, one; 9 positions each)", passes[0]);
         var worst = 0.0;
         foreach (var text in new[] { "one", "two", "three", "four", "five", "six", "seven" })
             foreach (var file in new[] { ExtractStage.ActivationsFile, ExtractStage.AttentionInputsFile })
