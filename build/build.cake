@@ -196,7 +196,7 @@ Task("Bench")
     .Does(() =>
     {
         var options = "";
-        foreach (var key in new[] { "only", "tokens", "falcon-layers", "load-layers", "load-bytes", "study-sizes", "repeats", "work", "texts" })
+        foreach (var key in new[] { "only", "tokens", "falcon-layers", "load-layers", "load-bytes", "study-sizes", "repeats", "work", "texts", "batch" })
             if (HasArgument(key)) options += $" --{key}={Argument<string>(key)}";
         BenchOrFail($"bench{options}");
     });

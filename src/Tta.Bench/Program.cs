@@ -18,7 +18,7 @@ namespace Tta.Bench
         /// <summary>Each verb's options (all take a value); every verb also takes --root.</summary>
         private static readonly Dictionary<string, string[]> VerbOptions = new()
         {
-            ["bench"] = ["only", "tokens", "falcon-layers", "repeats", "work", "jobs", "store-sizes", "load-bytes", "load-layers", "figure-sizes", "study-sizes", "child", "model", "text", "dtype", "texts"],
+            ["bench"] = ["only", "tokens", "falcon-layers", "repeats", "work", "jobs", "store-sizes", "load-bytes", "load-layers", "figure-sizes", "study-sizes", "child", "model", "text", "dtype", "texts", "batch"],
             ["synth"] = ["shape", "out", "dtype", "layers", "shards", "weights"],
         };
 
@@ -58,7 +58,7 @@ namespace Tta.Bench
             usage: tta-bench <verb> [options]
               bench  [--only=store,load,memory,compute,extract,figures,tokenizers,scaleout,corpus-extract,noop,study] [--tokens=N] [--falcon-layers=N]
                      [--repeats=N] [--work=DIR] [--jobs=N] [--store-sizes=P,T,D] [--load-bytes=N] [--load-layers=N] [--figure-sizes=N,T,PX] [--texts=N,…]
-                     [--study-sizes=N,…]
+                     [--study-sizes=N,…] [--batch=N]
                      benchmarks printing ratios against baselines measured in the same run
               synth  --shape=NAME --out=DIR [--dtype=float32|bfloat16|float16] [--layers=N] [--shards=N] [--weights=random|empty]
                      write a synthetic checkpoint of a real model's shape (t5-base, flan-t5-base, flan-t5-xl, falcon-7b,
@@ -74,7 +74,7 @@ namespace Tta.Bench
         /// Extract at 512 tokens vs weights, estimate beside it; --falcon-layers=N, 32 = full Falcon-7b), compute
         /// (bfloat16 Falcon-7b shape computed in float32 vs in bfloat16, same --tokens and --falcon-layers), extract
         /// (Extract stage vs load + bare forward), figures (vs matplotlib), tokenizers (vs Hugging Face), scaleout
-        /// (--jobs=1 vs 2, no-op vs Snakemake), corpus-extract (MiniLM over --texts sentences vs ONNX Runtime), noop
+        /// (--jobs=1 vs 2, no-op vs Snakemake), corpus-extract (MiniLM over --texts sentences, --batch texts per forward pass, vs ONNX Runtime), noop
         /// (full run and no-op at --texts=50,500,2000 vs Snakemake), study (peak RSS of the
         /// statistics and CKA units at --study-sizes texts). --only=… picks some.
         /// </summary>
@@ -115,7 +115,7 @@ namespace Tta.Bench
             if (Wanted("scaleout"))
                 ScaleOutBenchmark.Run(log, work, root, Sizes("repeats")?[0] ?? 3);
             if (Wanted("corpus-extract"))
-                CorpusBenchmark.RunExtract(log, work, root, Sizes("texts")?[0] ?? 500, Sizes("repeats")?[0] ?? 3);
+                CorpusBenchmark.RunExtract(log, work, root, Sizes("texts")?[0] ?? 500, Sizes("repeats")?[0] ?? 3, Sizes("batch")?[0] ?? 16);
             if (Wanted("noop"))
                 NoOpBenchmark.Run(log, work, root, Sizes("texts") ?? [50, 500, 2000]);
             if (Wanted("study"))

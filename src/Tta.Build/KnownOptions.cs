@@ -59,6 +59,7 @@ public static class KnownOptions
         new("poll-seconds", Value, "Slurm: seconds between squeue polls (default 5)", Stages, Forwarded: true),
         new("work", Value, "Bench: scratch folder", ["Bench"]),
         new("texts", Value, "Bench: corpus sizes of corpus-extract (default 500) and noop (default 50,500,2000)", ["Bench"]),
+        new("batch", Value, "Bench: texts per forward pass of corpus-extract (extract.batch; default 16)", ["Bench"]),
     ];
 
     /// <summary>

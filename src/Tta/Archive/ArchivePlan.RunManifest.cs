@@ -74,6 +74,8 @@ internal sealed partial class ArchivePlan
         };
         // per_text decides which figure units exist (no param of theirs): recorded only where set, for Verify.
         if (e.Figures.PerText is { } perText) spec["figures"]!["per_text"] = perText;
+        // extract.batch changes the stores' bytes (within 1e-6): recorded only above 1, so other archives keep theirs.
+        if (e.Extract.Batch > 1) spec["extract"]!["batch"] = e.Extract.Batch;
         if (e.Explorer.Given) spec["explorer"] = new JsonObject { ["texts"] = e.Explorer.Keys is { } keys ? JsonSerializer.SerializeToNode(keys) : e.Explorer.First };
         return new JsonObject
         {

@@ -85,7 +85,16 @@ public static partial class ExperimentLoader
                         throw Error(m.Value, $"max_tokens must be positive, got {value}", $"use a whole number ≥ 1 (default {DefaultMaxTokens})");
                     return value;
                 }, DefaultMaxTokens);
-            return new ExtractSpec(points, layers, maxTokens, layersAt, pointsAt);
+            var batch = 1;
+            if (f.TryGetValue("batch", out var b) && !IsNull(b.Value))
+                batch = Collect(() =>
+                {
+                    var value = Int(b.Value, "batch");
+                    if (value is < 1 or > MaxExtractBatch)
+                        throw Error(b.Value, $"batch must be 1..{MaxExtractBatch}, got {value}", "use the number of texts per forward pass, e.g. 16 (default 1: one text at a time)");
+                    return value;
+                }, 1);
+            return new ExtractSpec(points, layers, maxTokens, layersAt, pointsAt, batch);
         }
 
         /// <summary>

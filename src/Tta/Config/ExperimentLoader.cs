@@ -18,6 +18,7 @@ public static partial class ExperimentLoader
     // Every hidden state of every stack: hidden_states.N, and encoder_/decoder_hidden_states.N of encoder–decoders.
     public static IReadOnlyList<string> DefaultPoints { get; } = ["*hidden_states.*"];
     public const int DefaultMaxTokens = 512;
+    public const int MaxExtractBatch = 1024;
     public const string DefaultHubRevision = "main";
     public const int MinCellPixels = 2, MaxCellPixels = 64, DefaultCellPixels = 12;
     public const int MinDpi = 50, MaxDpi = 1200, DefaultDpi = 150;
@@ -25,7 +26,7 @@ public static partial class ExperimentLoader
     private static readonly string[] TopKeys = ["name", "license", "models", "texts", "extract", "metrics", "figures", "explorer", "executor"];
     private static readonly string[] ModelKeys = ["id", "source", "revision", "path", "name", "dtype", "compute_dtype", "device"];
     private static readonly string[] TextKeys = ["name", "text", "file"];
-    private static readonly string[] ExtractKeys = ["points", "layers", "max_tokens"];
+    private static readonly string[] ExtractKeys = ["points", "layers", "max_tokens", "batch"];
     private static readonly string[] ExecutorKeys = ["kind", "partition", "account", "time"];
     public static IReadOnlyList<string> ExecutorKinds { get; } = ["local", "slurm"];
     private static readonly string[] FiguresKeys = ["kinds", "formats", "colormap", "token_labels", "cell_pixels", "dpi", "per_text"];

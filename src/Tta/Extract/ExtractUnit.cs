@@ -46,6 +46,8 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
             .Param("text", Hashing.Sha256(text.Text))
             .Writes(OutputPath);
         if (ExtractStage.ComputeDTypeIfDifferent(model) is { } compute) declaration.Param(ComputeDTypeParam, compute);
+        // Only when batching: a padded batch changes the GEMMs' shapes and so the float32 bytes (within 1e-6).
+        if (experiment.Extract.Batch > 1) declaration.Param(BatchParam, experiment.Extract.Batch);
         // Only the blocks: the heads are chosen when decomposing, so changing them does not rerun the model.
         return experiment.Metrics.Get<AttentionMetricSpec>(AttentionMetricSpec.Key) is { } attention
             ? declaration.Param("metrics.attention.layers", attention.Layers).Writes(AttentionInputsPath)
@@ -54,6 +56,9 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
 
     /// <summary>The param (and manifest component <c>param:model.compute_dtype</c>) of a compute dtype other than the dtype.</summary>
     public const string ComputeDTypeParam = "model.compute_dtype";
+
+    /// <summary>The param of <c>extract.batch</c> above 1 (at 1 it is no param, so fingerprints stay as they were).</summary>
+    public const string BatchParam = "extract.batch";
 
     public override IReadOnlyList<string> Run(RunContext context)
     {
@@ -107,6 +112,19 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
                 attentionWriter = VectorStoreWriter.CreateAsync(AttentionInputsPath, attentionMetadata).GetAwaiter().GetResult();
             }
             var (extracted, forMetric) = (new List<CapturePoint>(), new List<CapturePoint>());
+            void Store(CapturePoint point, IEnumerable<PointBlock> blocks)
+            {
+                var (selected, attentionInput) = (Selected(point), forAttention?.Invoke(point) == true);
+                var key = StoredPoints.KeyOf(point);
+                foreach (var block in blocks)
+                {
+                    if (selected) writer.WriteAsync(key with { Head = block.Head }, block.Values, block.Rows, block.Cols).GetAwaiter().GetResult();
+                    if (attentionInput)
+                        attentionWriter!.WriteAsync(key with { Head = block.Head }, block.Values, block.Rows, block.Cols).GetAwaiter().GetResult();
+                }
+                if (selected) extracted.Add(point);
+                if (attentionInput) forMetric.Add(point);
+            }
             // Progress: layer i/N counts the hidden states the forward pass has produced (the model asks about each
             // point once or twice, so distinct names are counted).
             var progress = context.UnitProgress;
@@ -117,20 +135,13 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
                 if (point.Kind == CaptureKind.HiddenState && statesSeen.Add(point.Name)) progress?.StepDone();
                 return Selected(point) || forAttention?.Invoke(point) == true;
             }
-            using var capture = new ActivationCapture(Wanted, (point, value) =>
+            if (experiment.Extract.Batch > 1 && net.Architecture.SupportsBatches)
+                BatchedExtract.Run(context, experiment, model, text, net, tokenizer, Wanted, Store);
+            else
             {
-                var (selected, attentionInput) = (Selected(point), forAttention?.Invoke(point) == true);
-                var key = StoredPoints.KeyOf(point);
-                foreach (var (head, block) in Blocks(value))
-                {
-                    if (selected) writer.WriteAsync(key with { Head = head }, block.Values, block.Rows, block.Cols).GetAwaiter().GetResult();
-                    if (attentionInput)
-                        attentionWriter!.WriteAsync(key with { Head = head }, block.Values, block.Rows, block.Cols).GetAwaiter().GetResult();
-                }
-                if (selected) extracted.Add(point);
-                if (attentionInput) forMetric.Add(point);
-            });
-            using (no_grad()) net.Run(ModelInputs.ForText(net, tokens.Ids), capture);
+                using var capture = new ActivationCapture(Wanted, (point, value) => Store(point, Blocks(value)));
+                using (no_grad()) net.Run(ModelInputs.ForText(net, tokens.Ids), capture);
+            }
             writer.SetMetadata(StoreKeys.Points, StoredPoints.Serialize(extracted));
             attentionWriter?.SetMetadata(StoreKeys.Points, StoredPoints.Serialize(forMetric));
             if (extracted.Count == 0)
@@ -148,25 +159,27 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
     }
 
     /// <summary>Splits a captured tensor of one text into [rows, cols] blocks: [1,T,D] → one; [1,H,T,T] → one per head.</summary>
-    private static IEnumerable<(int? Head, (float[] Values, int Rows, int Cols) Block)> Blocks(Tensor t)
+    internal static IEnumerable<PointBlock> Blocks(Tensor t)
     {
         var x = t.to(ScalarType.Float32).contiguous();
         switch (x.dim())
         {
             case 4:
                 for (var h = 0; h < x.shape[1]; h++)
-                    yield return (h, (NativeTensor.ToFloatArray(x[0, h]), (int)x.shape[2], (int)x.shape[3]));
+                    yield return new(h, NativeTensor.ToFloatArray(x[0, h]), (int)x.shape[2], (int)x.shape[3]);
                 break;
             case 3:
-                yield return (null, (NativeTensor.ToFloatArray(x[0]), (int)x.shape[1], (int)x.shape[2]));
+                yield return new(null, NativeTensor.ToFloatArray(x[0]), (int)x.shape[1], (int)x.shape[2]);
                 break;
             case 2:
-                yield return (null, (NativeTensor.ToFloatArray(x), (int)x.shape[0], (int)x.shape[1]));
+                yield return new(null, NativeTensor.ToFloatArray(x), (int)x.shape[0], (int)x.shape[1]);
                 break;
             default:
-                yield return (null, (NativeTensor.ToFloatArray(x.flatten()), 1, (int)x.NumberOfElements));
+                yield return new(null, NativeTensor.ToFloatArray(x.flatten()), 1, (int)x.NumberOfElements);
                 break;
         }
     }
-
 }
+
+/// <summary>One [rows, cols] block of a captured tensor as a store holds it (a head's map, or a text's [tokens, features]).</summary>
+internal sealed record PointBlock(int? Head, float[] Values, int Rows, int Cols);

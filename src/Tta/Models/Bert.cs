@@ -52,6 +52,8 @@ public sealed class Bert : ITransformerModel
 
         public string ModelType => "bert";
         public IReadOnlyList<string> Stacks { get; } = ["encoder"];
+        // The additive attention mask (Run) keeps right padding out of every real token's activations.
+        public bool SupportsBatches => true;
         public ITransformerModel Load(Checkpoint checkpoint, ScalarType dtype, ScalarType compute, Device? device) =>
             Bert.Load(checkpoint, dtype, compute, device);
         public ModelFacts Facts(JsonObject config) => Bert.Facts(config);

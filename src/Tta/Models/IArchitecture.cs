@@ -47,6 +47,32 @@ public interface IArchitecture
     }
 
     /// <summary>
+    /// Whether one forward pass can take several texts, right-padded to the longest, with an attention mask that keeps
+    /// the padding out of every real token's activations (<see cref="ForBatch"/>): so far BERT's encoder. Elsewhere
+    /// Extract runs one text at a time whatever <c>extract.batch</c> says.
+    /// </summary>
+    bool SupportsBatches => false;
+
+    /// <summary>
+    /// The inputs of several texts in one forward pass (where <see cref="SupportsBatches"/>): ids right-padded with 0
+    /// to the longest text, attention mask 1 at each text's tokens and 0 at its padding, as a Hugging Face tokenizer
+    /// pads. A text's activations are then its first <c>length</c> positions (<see cref="BatchSlices.OfText"/>).
+    /// </summary>
+    ModelInputs ForBatch(JsonObject config, IReadOnlyList<long[]> texts)
+    {
+        if (!SupportsBatches) throw new NotSupportedException($"{ModelType}: a forward pass takes one text at a time (no padded batches)");
+        if (texts.Count == 0) throw new ArgumentException("a batch needs at least one text", nameof(texts));
+        var width = texts.Max(t => t.Length);
+        var (ids, mask) = (new long[texts.Count * width], new long[texts.Count * width]);
+        for (var b = 0; b < texts.Count; b++)
+        {
+            texts[b].CopyTo(ids, b * width);
+            Array.Fill(mask, 1L, b * width, texts[b].Length);
+        }
+        return new ModelInputs(tensor(ids, [texts.Count, width], ScalarType.Int64), tensor(mask, [texts.Count, width], ScalarType.Int64));
+    }
+
+    /// <summary>
     /// Every capture point a forward pass of a model with this config can record, in recording order (a point that
     /// depends on the checkpoint rather than the config, such as BERT's optional pooler, is included). The config is
     /// read at once (a bad value throws here); the points come lazily, so an absurd depth costs nothing until read.

@@ -16,6 +16,9 @@ public sealed record ModelInputs(
 {
     /// <summary>One text for <paramref name="net"/>, as its architecture builds it (<see cref="IArchitecture.ForText"/>).</summary>
     public static ModelInputs ForText(ITransformerModel net, long[] ids) => net.Architecture.ForText(net.Config, ids);
+
+    /// <summary>Several texts in one padded forward pass of <paramref name="net"/> (<see cref="IArchitecture.ForBatch"/>).</summary>
+    public static ModelInputs ForBatch(ITransformerModel net, IReadOnlyList<long[]> texts) => net.Architecture.ForBatch(net.Config, texts);
 }
 
 /// <summary>A loaded checkpoint that can run forward passes and expose its internals.</summary>

@@ -332,6 +332,7 @@ public class ExperimentLoaderTests
         AssertError(Minimal.Replace("source: hub", "source: hub\n    name: .."), 5, 11, "invalid model name '..'");
         AssertError(Minimal.Replace("org/model", "a b"), 3, 9, "not a Hugging Face repo id");
         AssertError(Minimal + "\nextract:\n  max_tokens: 0\n", 9, 15, "max_tokens must be positive");
+        AssertError(Minimal + "\nextract:\n  batch: 0\n", 9, 10, "batch must be 1..1024");
         AssertError(Minimal + "\nfigures:\n  cell_pixels: 65\n", 9, 16, "cell_pixels 65 is out of range", "2..64");
         AssertError(Minimal + "\nfigures:\n  dpi: 99999999999\n", 9, 8, "too large");
     }

@@ -115,6 +115,30 @@ public sealed class MiniLmTests(MiniLmTests.Converted model, ITestOutputHelper o
     }
 
     /// <summary>
+    /// extract.batch's agreement on real weights: 32 bench sentences in Extract's batches of 8 (<see cref="Tta.Extract.ExtractBatches"/>):
+    /// every text's hidden states from its padded batch equal its own pass within 1e-6 of their largest magnitude
+    /// (MiniLM's reach about 10, where float32's last bit is about 1e-6, so an absolute 1e-6 would ask for equal bits).
+    /// </summary>
+    [Fact]
+    public void SentencesInExtractsBatchesEqualOneByOneWithinOneMillionth()
+    {
+        var tokenizer = BertWordPieceTokenizer.Load(model.CheckpointDir);
+        var ids = Tta.Bench.SentenceCorpus.Sentences(32).Select(s => tokenizer.Encode(s).Ids).ToList();
+        using var bert = ModelFactory.Load(model.CheckpointDir, ScalarType.Float32);
+        var (states, every) = ((Absolute: 0.0, Relative: 0.0), (Absolute: 0.0, Relative: 0.0));
+        static (double, double) Max((double A, double R) x, (double A, double R) y) => (Math.Max(x.A, y.A), Math.Max(x.R, y.R));
+        foreach (var batch in Tta.Extract.ExtractBatches.All([.. ids.Select(s => s.Length)], 8))
+        {
+            var texts = batch.Select(i => ids[i]).ToList();
+            states = Max(states, Models.BatchedForwardTests.MaxDifference(bert, texts, p => p.Kind == CaptureKind.HiddenState));
+            every = Max(every, Models.BatchedForwardTests.MaxDifference(bert, texts, _ => true));
+        }
+        output.WriteLine($"MiniLM, 32 sentences of {ids.Min(s => s.Length)}–{ids.Max(s => s.Length)} tokens in batches of 8: hidden states max abs difference " +
+                         $"{states.Absolute:g3} (relative {states.Relative:g3}); every capture point {every.Absolute:g3} (relative {every.Relative:g3})");
+        Assert.True(states.Relative <= 1e-6, $"hidden states differ from one-by-one passes by {states.Relative:g3} of their magnitude");
+    }
+
+    /// <summary>
     /// A second package from another exporter (torch 2.2, opset 11: Constant nodes instead of initializers, no pooler):
     /// snowflake-arctic-embed-xs converts with heads and epsilon read from its graph and matches ONNX Runtime.
     /// </summary>
