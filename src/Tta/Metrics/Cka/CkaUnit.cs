@@ -38,8 +38,9 @@ public sealed class CkaUnit(Workspace ws, Experiment experiment, ModelSpec a, Mo
         var result = new double[seriesA.Layers.Count, seriesB.Layers.Count];
         long rows = 0;
         var droppedWords = 0;
-        foreach (var group in Groups(seriesA.Blocks.Select(x => x.Dim).ToArray(), dimsB.Sum()))
+        foreach (var pass in LinearCka.PlanPasses([.. seriesA.Blocks.Select(x => x.Dim)], dimsB, PassBytes))
         {
+            List<int> group = [.. Enumerable.Range(pass.First, pass.Count)];
             using var cka = new LinearCka([.. group.Select(i => seriesA.Blocks[i].Dim)], dimsB);
             (rows, droppedWords) = (0, 0);
             foreach (var text in Experiment.Texts)
@@ -76,23 +77,4 @@ public sealed class CkaUnit(Workspace ws, Experiment experiment, ModelSpec a, Mo
         await writer.WriteAsync(new ActivationPoint(seriesA.Name, seriesA.Stack, -1, null, Measure), values, seriesA.Layers.Count, seriesB.Layers.Count);
         await writer.CommitAsync();
     });
-
-    /// <summary>A's layers in groups whose products with all of B's fit <see cref="PassBytes"/> (one pass over the corpus each).</summary>
-    private static List<List<int>> Groups(int[] dimsA, long sumB)
-    {
-        var groups = new List<List<int>> { new() };
-        long bytes = 0;
-        for (var i = 0; i < dimsA.Length; i++)
-        {
-            var size = 8L * dimsA[i] * (sumB + dimsA[i]);
-            if (groups[^1].Count > 0 && bytes + size > PassBytes)
-            {
-                groups.Add([]);
-                bytes = 0;
-            }
-            groups[^1].Add(i);
-            bytes += size;
-        }
-        return groups;
-    }
 }
