@@ -14,11 +14,46 @@ public static class Repo
         return path;
     }
 
+    /// <summary>
+    /// A new empty folder under this test process's own scratch folder (<c>tta-tests/run-PID</c>), which is removed
+    /// when the process exits; folders left by test processes that died are removed when the next one starts.
+    /// </summary>
     public static string TempDir()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "tta-tests", Guid.NewGuid().ToString("N"));
+        var dir = Path.Combine(ScratchRoot.Value, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         return dir;
+    }
+
+    private static readonly Lazy<string> ScratchRoot = new(() =>
+    {
+        var parent = Path.Combine(Path.GetTempPath(), "tta-tests");
+        Directory.CreateDirectory(parent);
+        foreach (var old in Directory.EnumerateDirectories(parent))
+            if (IsLeftOver(old)) TryDelete(old);
+        var root = Path.Combine(parent, $"run-{Environment.ProcessId}");
+        Directory.CreateDirectory(root);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDelete(root);
+        return root;
+    });
+
+    /// <summary>
+    /// Whether a scratch folder was left behind: that of a test process that no longer runs, or one of another shape
+    /// (made by an older checkout's tests, which may still run) untouched for an hour.
+    /// </summary>
+    private static bool IsLeftOver(string dir)
+    {
+        var name = Path.GetFileName(dir);
+        if (name.StartsWith("run-", StringComparison.Ordinal) && int.TryParse(name.AsSpan(4), out var pid))
+            return !Directory.Exists($"/proc/{pid}");
+        return Directory.GetLastWriteTimeUtc(dir) < DateTime.UtcNow.AddHours(-1);
+    }
+
+    private static void TryDelete(string dir)
+    {
+        try { Directory.Delete(dir, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
     }
 
     private static string FindRoot()
