@@ -77,7 +77,7 @@ public sealed class SlurmExecutor(SlurmSettings settings, CancellationToken canc
         progress.Finish(SlurmSummary.From(result.Tasks));
         foreach (var line in LoadCounts(result.Tasks, groups)) context.Log.WriteLine(line);
         if (ended.Failures.Count > 0)
-            throw new SlurmException($"{ended.Failures.Count(f => f.State != SlurmTaskState.DependencyNeverSatisfied)} unit(s) failed on Slurm; " +
+            throw new SlurmException($"{ended.FailedUnits} unit(s) failed on Slurm; " +
                 $"rerun to resubmit what is still stale:\n{string.Join('\n', ended.Failures.Select(f => f.Describe()))}");
         return outcomes;
     }

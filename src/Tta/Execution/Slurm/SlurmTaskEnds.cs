@@ -7,7 +7,7 @@ namespace Tta.Execution.Slurm;
 /// built all of them. A task that ended otherwise may still have built some (its units run one after another, and a
 /// failing one does not stop the others): each unit found up to date (<see cref="StageRunner.Check"/>) is done, each
 /// other one failed, by its own name, with the task's id and logs. A task Slurm never started because a job it
-/// waits for failed is left waiting (its stage was not reached); its units are listed as not run.
+/// waits for failed is left waiting (its stage was not reached); it is listed as not run, one line per task.
 /// </summary>
 /// <param name="groups">the units of each task, by task key.</param>
 /// <param name="freshGraph">the run's units made anew: the units the run planned with may have fingerprinted upstream
@@ -19,11 +19,14 @@ public sealed class SlurmTaskEnds(IReadOnlyDictionary<string, IReadOnlyList<Stag
     private UnitGraph? fresh;
 
     /// <summary>
-    /// One line's worth per unit that did not get built (<see cref="SlurmTaskStatus.Describe"/> with the unit's id as
-    /// its key): failed units first, then those never run because of them.
+    /// What did not get built, one <see cref="SlurmTaskStatus.Describe"/> line each: every failed unit (the unit's id
+    /// as the key), then every task never run because of them.
     /// </summary>
     public IReadOnlyList<SlurmTaskStatus> Failures =>
         [.. failures.OrderBy(f => f.State == SlurmTaskState.DependencyNeverSatisfied)];
+
+    /// <summary>How many units failed (not counting those never run).</summary>
+    public int FailedUnits => failures.Count(f => f.State != SlurmTaskState.DependencyNeverSatisfied);
 
     public void Record(SlurmTaskStatus task)
     {
@@ -35,7 +38,7 @@ public sealed class SlurmTaskEnds(IReadOnlyDictionary<string, IReadOnlyList<Stag
         }
         if (task.State == SlurmTaskState.DependencyNeverSatisfied)
         {
-            failures.AddRange(units.Select(u => task with { Key = u.Id }));
+            failures.Add(task); // one line per task: its key names its first unit and how many more
             return;
         }
         fresh ??= freshGraph();
