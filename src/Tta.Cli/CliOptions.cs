@@ -27,6 +27,7 @@ internal static class CliOptions
     public static Option<string?> Partition() => Text("partition", "NAME", "Slurm: --partition of every job");
     public static Option<string?> Account() => Text("account", "NAME", "Slurm: --account of every job");
     public static Option<TimeSpan?> Time() => Parsed("time", "LIMIT", "Slurm: --time limit of every task (90, 2:00:00, 1-12, …)", t => SlurmTimeLimit.Parse(t, "--time"));
+    public static Option<int?> GroupSize() => Parsed("group-size", "K", "Slurm: at most K units per task (units that share a model: one load serves them; default: as many as the time limit allows, at most 16)", RunSettings.ParseGroupSize);
     public static Option<TimeSpan?> PollSeconds() => Parsed("poll-seconds", "SECONDS", "Slurm: seconds between squeue polls (default 5)", RunSettings.ParsePollInterval);
 
     public static Option<bool> Force() => Switch("force", "rerun every stage");

@@ -16,7 +16,7 @@ internal sealed class RunInputOptions
     private readonly Option[] settings =
     [
         CliOptions.Cache(), CliOptions.Figures(), CliOptions.MemoryLimit(), CliOptions.Jobs(), CliOptions.Executor(),
-        CliOptions.Partition(), CliOptions.Account(), CliOptions.Time(), CliOptions.PollSeconds(),
+        CliOptions.Partition(), CliOptions.Account(), CliOptions.Time(), CliOptions.PollSeconds(), CliOptions.GroupSize(),
     ];
 
     public RunInputOptions(Command command)

@@ -10,37 +10,38 @@ namespace Tta.Cli.Verbs;
 /// <summary>
 /// run --stage=STAGE [--through=LAST]: the stale units of STAGE (through LAST, one process: a unit starts as soon
 /// as what it reads is built), side by side (--jobs), here or on Slurm (--executor); run --unit=ID: exactly that
-/// unit. With --journal=FILE, records which stages ran (for Cake's summary).
+/// unit (repeatable or comma-separated: exactly those units, in one process, a model they share loaded once; a
+/// failing one does not stop the others, as a Slurm task's group needs). With --journal=FILE, records which stages ran (for Cake's summary).
 /// </summary>
 internal sealed class RunVerb : StageVerb
 {
     private readonly Option<string?> stage = CliOptions.Stage("stage", "the (first) stage to run");
-    private readonly Option<string?> unit = CliOptions.Text("unit", "ID", "run exactly one unit, by id (tta-cli units lists them; if stale, or with --force)");
+    private readonly Option<string[]> unit = CliOptions.List("unit", "ID", "run exactly these units, by id (repeatable, or comma-separated; tta-cli units lists them; each if stale, or with --force)");
     private readonly Option<string?> through = CliOptions.Stage("through", "the last stage: every stale stage from --stage through it, in one process");
     private readonly Option<string?> journal = CliOptions.Text("journal", "FILE", "the file Cake's stage tasks read their criteria from");
     private readonly Option<bool> dryRun = CliOptions.DryRun();
 
-    public RunVerb() : base("run", "run the stale units of a stage (--jobs at a time), or exactly one unit (--unit)")
+    public RunVerb() : base("run", "run the stale units of a stage (--jobs at a time), or exactly the units given (--unit)")
     {
         foreach (var option in new Option[] { stage, unit, through, journal, dryRun }) Add(option);
         Command.Validators.Add(r =>
         {
-            if (r.GetResult(stage) is null && r.GetResult(unit) is null) r.AddError("--stage=… is required");
+            if (r.GetResult(stage) is null && r.GetResult(unit) is not { Tokens.Count: > 0 }) r.AddError("--stage=… is required");
         });
     }
 
     protected override int Run(ParseResult p, Writers io)
     {
         var checkedInputs = CheckInputs(p);
-        var id = p.GetValue(unit);
-        var first = Stages.Order(id is null ? p.GetValue(stage)! : Stages.StageNames[0]);
+        var ids = p.GetValue(unit)!;
+        var first = Stages.Order(ids.Length == 0 ? p.GetValue(stage)! : Stages.StageNames[0]);
         var last = p.GetValue(through) is { } t ? Math.Max(first, Stages.Order(t)) : first;
         var stages = Stages.StageNames.Skip(first).Take(last - first + 1).ToList();
         if (p.GetValue(dryRun)) return Staleness.DryRun(p, checkedInputs, stages, io);
         using var c = RunInputOptions.Context(checkedInputs, io);
-        if (id is not null)
+        if (ids.Length > 0)
         {
-            PipelineRun.RunUnit(id, c, Staleness.RunOptions(p));
+            PipelineRun.RunUnits(ids, c, Staleness.RunOptions(p));
             return 0;
         }
         var slurm = Slurm(checkedInputs.Settings, c);
@@ -99,6 +100,7 @@ internal sealed class RunVerb : StageVerb
         {
             PollInterval = settings.PollInterval,
             Progress = Tta.Execution.Slurm.SlurmProgressWriter.ForConsole(),
+            GroupSize = settings.GroupSize,
         };
     }
 }

@@ -35,8 +35,8 @@ public sealed class LocalExecutor : IExecutor
 
         while (pending.Count > 0 || running.Count > 0)
         {
-            // Start every ready unit that fits, in graph order; stop starting new ones after a failure.
-            for (var i = 0; failures.Count == 0 && i < pending.Count; i++)
+            // Start every ready unit that fits, in graph order; stop starting new ones after a failure (unless told to keep going).
+            for (var i = 0; (failures.Count == 0 || options.KeepGoing) && i < pending.Count; i++)
             {
                 var unit = pending[i];
                 if (!waitsFor[unit.Id].All(done.Contains)) continue;

@@ -29,13 +29,19 @@ public static class PipelineRun
     public static IExecutor Executor(SlurmSettings? slurm, CancellationToken cancel) =>
         slurm is null ? new LocalExecutor() : new SlurmExecutor(slurm, cancel);
 
-    /// <summary>Runs exactly one unit of the graph (if it is stale, or forced), under the run lock shared.</summary>
-    public static UnitOutcome RunUnit(string id, RunContext context, RunOptions options)
+    /// <summary>
+    /// Runs exactly these units of the graph (each if it is stale, or forced), under the run lock shared: a Slurm
+    /// task's group. A model they share is loaded once (<see cref="RunContext.Keep"/>). A failing unit does not stop
+    /// the others: every unit whose inputs are there runs, then the first failure is thrown and each failed unit
+    /// named in the log.
+    /// </summary>
+    public static IReadOnlyList<UnitOutcome> RunUnits(IReadOnlyList<string> ids, RunContext context, RunOptions options)
     {
         using var runLock = RunLock.Acquire(context.Workspace.CacheDir, LockMode.Shared, null, context.Log);
         context.Workspace.EnsureFolders();
         ExperimentOwners.Record(context.Workspace, context.Experiments);
         var graph = UnitGraph.For(context);
-        return new LocalExecutor().Run(graph, [graph.Find(id)], context, options).Single();
+        var units = ids.Distinct(StringComparer.Ordinal).Select(graph.Find).ToList();
+        return new LocalExecutor().Run(graph, units, context, options with { KeepGoing = true });
     }
 }

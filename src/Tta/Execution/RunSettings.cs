@@ -8,7 +8,7 @@ namespace Tta.Execution;
 /// The run's options with values (--jobs, --memory-limit, --executor and the Slurm ones), parsed and checked whenever
 /// experiments are read, so a bad value is an error whatever the cache holds, not only when something is stale.
 /// </summary>
-public sealed record RunSettings(int Jobs, long? MemoryLimitBytes, string Executor, SlurmOptions? Slurm, TimeSpan? PollInterval)
+public sealed record RunSettings(int Jobs, long? MemoryLimitBytes, string Executor, SlurmOptions? Slurm, TimeSpan? PollInterval, int? GroupSize = null)
 {
     /// <param name="option">an option's value by name (null when not given).</param>
     /// <param name="experiments">the run's experiments: their <c>executor:</c> blocks are the defaults.</param>
@@ -26,13 +26,18 @@ public sealed record RunSettings(int Jobs, long? MemoryLimitBytes, string Execut
         // Slurm's values are checked even when the run stays on this machine: a typo is an error either way.
         var time = option("time") is { } t ? SlurmTimeLimit.Parse(t, "--time") : block?.Time is { } bt ? SlurmTimeLimit.Parse(bt, "executor.time") : (TimeSpan?)null;
         var poll = option("poll-seconds") is { } p ? ParsePollInterval(p) : (TimeSpan?)null;
+        var groupSize = option("group-size") is { } g ? ParseGroupSize(g) : (int?)null;
         var slurm = kind == "slurm" ? new SlurmOptions(option("partition") ?? block?.Partition, option("account") ?? block?.Account, time) : null;
-        return new RunSettings(jobs, memory, kind, slurm, poll);
+        return new RunSettings(jobs, memory, kind, slurm, poll, groupSize);
     }
 
     /// <summary>--jobs: a whole number of threads, 1 or more.</summary>
     public static int ParseJobs(string text) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1 ? n : throw new ArgumentException($"--jobs={text}: write a whole number of threads, 1 or more");
+
+    /// <summary>--group-size: a whole number of units per Slurm task, 1 or more.</summary>
+    public static int ParseGroupSize(string text) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1 ? n : throw new ArgumentException($"--group-size={text}: write a whole number of units per Slurm task, 1 or more");
 
     /// <summary>--poll-seconds: from 0.1 to 60 seconds.</summary>
     public static TimeSpan ParsePollInterval(string text) =>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Tta.Cache;
 using Tta.Execution.Slurm;
+using Tta.Extract;
 using Tta.Models;
 
 namespace Tta.Execution;
@@ -9,10 +10,14 @@ namespace Tta.Execution;
 /// Runs units on a Slurm cluster (an <see cref="IExecutor"/>). Download units run here first (the submit host is where the network is, and the
 /// checkpoints they bring let every later unit be sized). Then the stale units of each later stage — and every unit
 /// downstream of one that will be rebuilt — become one job array per stage, chained with
-/// <c>--dependency=afterok</c>; each task runs <c>tta-cli run --unit=ID</c> against the shared cache, asks for
-/// <c>--mem</c> from the stage's largest memory estimate and <c>--gres=gpu:1</c> for <c>device: cuda</c> models.
-/// Progress is shown while it polls; a failed task fails the run naming its unit and log; cancelling (Ctrl-C)
-/// scancels every job of the run. A rerun submits only what is still stale.
+/// <c>--dependency=afterok</c>. Units that share a model are packed into one task (<see cref="SlurmGroups"/>:
+/// <c>--group-size</c>, else as many as the time limit allows), which runs <c>tta-cli run --unit=ID --unit=ID…</c>
+/// against the shared cache, loading the model once; the array asks for <c>--mem</c> from its largest task's estimate
+/// and <c>--gres=gpu:1</c> for <c>device: cuda</c> models.
+/// Progress is shown while it polls; when a task ends badly, each of its units is checked: the ones it built are done,
+/// each other one fails the run by its own name, with its task and logs. Cancelling (Ctrl-C) scancels every job of
+/// the run. A rerun submits only what is still stale. After the arrays end, the run prints per array how many units
+/// ran in how many tasks with how many model loads (the <see cref="ExtractStage.LoadLinePrefix"/> lines of the tasks' logs).
 /// The run's <see cref="RunOptions.Tracker"/> hears of each unit as the polls see its task end (or when it is found up
 /// to date), so a stage is done once its arrays are, and a failed task fails its own stage (Cake's stage tasks wait
 /// for that, not for the whole run). It returns the outcomes of what ran here (the Download units).
@@ -28,11 +33,12 @@ public sealed class SlurmExecutor(SlurmSettings settings, CancellationToken canc
         options.Tracker?.Begin(later);
         var scheduled = new HashSet<string>(StringComparer.Ordinal);
         var arrays = new List<SlurmArrayJob>();
+        var groups = new Dictionary<string, IReadOnlyList<StageUnit>>(StringComparer.Ordinal); // by task key
         var runDir = Path.Combine(context.Workspace.CacheDir, WorkspaceCleaner.SlurmFolder,
             DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         foreach (var stage in Levels(graph, later))
         {
-            var tasks = new List<(StageUnit Unit, UnitResources Needs)>();
+            var stale = new List<GroupCandidate<StageUnit>>();
             foreach (var unit in stage.Units)
             {
                 var rebuiltUpstream = graph.UpstreamOf(unit).Any(d => scheduled.Contains(d.Id));
@@ -46,41 +52,44 @@ public sealed class SlurmExecutor(SlurmSettings settings, CancellationToken canc
                 if (options.Explain)
                     context.Log.WriteLine($"{unit.Stage} {unit.Key}: stale — {(status is null ? (rebuiltUpstream ? "an upstream unit is rebuilt in this run" : "forced") : string.Join("; ", status.Reasons))}");
                 scheduled.Add(unit.Id);
-                tasks.Add((unit, LocalExecutor.NeedsOf(unit, context)));
+                stale.Add(new(unit, LocalExecutor.NeedsOf(unit, context), UnitManifest.TryRead(unit.ManifestPath)?.Seconds));
             }
-            if (tasks.Count == 0) continue;
-            // One process per task: its model, working set and the runtime itself.
-            var memoryMb = tasks.Max(t => t.Needs.TotalBytes + MemoryEstimate.ProcessBytes) / (1L << 20) + 1;
-            arrays.Add(new SlurmArrayJob(stage.Name,
-                [.. tasks.Select(t => new SlurmTask(t.Unit.Id, settings.TaskCommand(t.Unit, options.Forced(t.Unit), memoryMb)))],
-                Path.Combine(runDir, stage.Name), context.Workspace.Root, memoryMb, tasks.Any(t => t.Needs.Gpu)));
-            context.Log.WriteLine($"{stage.Name}: {tasks.Count} unit(s) to submit, --mem={memoryMb}M each" + (arrays[^1].Gpu ? ", --gres=gpu:1" : ""));
+            if (stale.Count == 0) continue;
+            var planned = SlurmGroups.Plan(stale, settings.GroupSize, settings.Options.TimeLimit);
+            // One process per task: its model once, its largest working set and the runtime itself.
+            var memoryMb = planned.Max(g => SlurmGroups.MemoryBytes(g.Select(u => u.Needs))) / (1L << 20) + 1;
+            var tasks = new List<SlurmTask>();
+            foreach (var group in planned.Select(g => g.Select(u => u.Unit).ToList()))
+            {
+                var key = group.Count == 1 ? group[0].Id : $"{group[0].Id} (+{group.Count - 1} more)";
+                groups[key] = group;
+                tasks.Add(new SlurmTask(key, settings.TaskCommand(group, options.Forced(group[0]), memoryMb)) { Units = [.. group.Select(u => u.Id)] });
+            }
+            arrays.Add(new SlurmArrayJob(stage.Name, tasks, Path.Combine(runDir, stage.Name), context.Workspace.Root, memoryMb, stale.Any(t => t.Needs.Gpu)));
+            context.Log.WriteLine($"{stage.Name}: {stale.Count} unit(s) to submit in {tasks.Count} task(s), --mem={memoryMb}M each" + (arrays[^1].Gpu ? ", --gres=gpu:1" : ""));
         }
         if (arrays.Count == 0) return outcomes;
 
-        var byId = later.ToDictionary(u => u.Id, StringComparer.Ordinal);
-        var runner = new SlurmRunner(new SlurmClient(new SlurmCli(), settings.Options), settings.PollInterval)
-        {
-            TaskEnded = task => Report(options.Tracker, byId[task.Key], task.State),
-        };
+        var ended = new SlurmTaskEnds(groups, options.Tracker, () => UnitGraph.For(context), context.Workspace);
+        var runner = new SlurmRunner(new SlurmClient(new SlurmCli(), settings.Options), settings.PollInterval) { TaskEnded = ended.Record };
         var progress = settings.Progress ?? new SlurmProgressWriter(context.Log, live: false);
         var result = runner.Run(arrays, progress.Report, cancel);
         progress.Finish(SlurmSummary.From(result.Tasks));
-        if (!result.Succeeded)
-            throw new SlurmException($"{result.Failures.Count(f => f.State != SlurmTaskState.DependencyNeverSatisfied)} unit(s) failed on Slurm; " +
-                $"rerun to resubmit what is still stale:\n{result.Report()}");
+        foreach (var line in LoadCounts(result.Tasks, groups)) context.Log.WriteLine(line);
+        if (ended.Failures.Count > 0)
+            throw new SlurmException($"{ended.FailedUnits} unit(s) failed on Slurm; " +
+                $"rerun to resubmit what is still stale:\n{string.Join('\n', ended.Failures.Select(f => f.Describe()))}");
         return outcomes;
     }
 
     /// <summary>
-    /// Tells the tracker how a unit's task ended: completed (it ran), or failed in its own stage. A task Slurm never
-    /// started because a job it waits for failed is left waiting: its stage was not reached.
+    /// Per array, in submission order: "Extract: 20 unit(s) in 4 task(s), 4 model load(s)", the loads counted in the
+    /// tasks' logs (one <see cref="ExtractStage.LoadLinePrefix"/> line each).
     /// </summary>
-    private static void Report(RunTracker? tracker, StageUnit unit, SlurmTaskState state)
-    {
-        if (state == SlurmTaskState.Completed) tracker?.Done(unit, didRun: true);
-        else if (state != SlurmTaskState.DependencyNeverSatisfied) tracker?.Failed(unit);
-    }
+    private static IEnumerable<string> LoadCounts(IReadOnlyList<SlurmTaskStatus> tasks, Dictionary<string, IReadOnlyList<StageUnit>> groups) =>
+        tasks.GroupBy(t => t.Stage).Select(stage =>
+            $"{stage.Key}: {stage.Sum(t => groups[t.Key].Count)} unit(s) in {stage.Count()} task(s), " +
+            $"{stage.Sum(t => File.Exists(t.StdoutPath) ? File.ReadLines(t.StdoutPath).Count(l => l.StartsWith(ExtractStage.LoadLinePrefix, StringComparison.Ordinal)) : 0)} model load(s)");
 
     /// <summary>
     /// The units of each stage in dependency levels: units that read another unit of their own stage (the report

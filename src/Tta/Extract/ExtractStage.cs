@@ -63,9 +63,16 @@ public static class ExtractStage
                     $"{model.At}: model '{model.Key}' needs {estimate}; not loading it. " +
                     (context.MemoryLimitBytes is not null ? "The budget is --memory-limit's: raise it (or leave it out to use the memory available), or use " : "Use ") +
                     "a smaller dtype (bfloat16), a lower extract.max_tokens, or a machine with more memory");
-            return ModelFactory.Load(checkpoint, DTypes.Parse(model.DType), ComputeDType(model), model.Device == "cuda" ? CUDA : CPU,
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var loaded = ModelFactory.Load(checkpoint, DTypes.Parse(model.DType), ComputeDType(model), model.Device == "cuda" ? CUDA : CPU,
                 context.UnitProgress);
+            // One line per load, so a run's loads can be counted (a Slurm run counts them in its tasks' logs).
+            context.Log.WriteLine(FormattableString.Invariant($"{LoadLinePrefix}{model.Key} ({MemoryEstimate.Gib(estimate.WeightBytes)}) in {watch.Elapsed.TotalSeconds:0.00} s"));
+            return loaded;
         });
+
+    /// <summary>How the line that reports a model load starts: "load: MODEL (SIZE) in SECONDS s".</summary>
+    public const string LoadLinePrefix = "load: ";
 
     /// <summary>What a loaded model is kept under in <see cref="RunContext"/>: one per checkpoint, dtype, compute dtype and device.</summary>
     public static string ModelKey(ModelSpec model, string checkpoint) =>

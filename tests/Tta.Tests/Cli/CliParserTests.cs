@@ -117,6 +117,7 @@ public class CliParserTests
         "time" => "2:00:00",
         "jobs" => "2",
         "poll-seconds" => "5",
+        "group-size" => "5",
         "force" or "explain" or "dry-run" => null,
         _ => throw new ArgumentException($"no sample value for --{option}: add one"),
     };

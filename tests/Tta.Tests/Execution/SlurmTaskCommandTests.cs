@@ -24,7 +24,7 @@ public class SlurmTaskCommandTests
     public void ATaskRunsUnderThePlannersHalfPrecision()
     {
         var settings = new SlurmSettings(new SlurmOptions(), ["dotnet", "/opt/tta-cli.dll"], ["--root=/r"]);
-        var command = settings.TaskCommand(new NamedUnit(), forced: false, memoryMb: 1024);
+        var command = settings.TaskCommand([new NamedUnit()], forced: false, memoryMb: 1024);
         Assert.Equal(["env", $"TTA_HALF_PRECISION={ComputeDTypes.Describe(ComputeDTypes.ThisMachine())}", "dotnet", "/opt/tta-cli.dll", "run"], command.Take(5));
         Assert.Contains("--unit=Extract:e/m/t", command);
     }

@@ -4,8 +4,8 @@ using Tta.Core;
 namespace Tta.Execution.Slurm;
 
 /// <summary>
-/// The files a job array runs: one bash script per task (its unit's command line, runnable by hand to rerun one
-/// unit) and one array script that picks the task script by SLURM_ARRAY_TASK_ID. Every value is single-quoted, so
+/// The files a job array runs: one bash script per task (its units' command line, runnable by hand to rerun them;
+/// its header names each unit) and one array script that picks the task script by SLURM_ARRAY_TASK_ID. Every value is single-quoted, so
 /// nothing in a key, path or argument is expanded by the shell.
 /// </summary>
 internal static class SlurmScripts
@@ -17,7 +17,7 @@ internal static class SlurmScripts
     {
         var text = new StringBuilder()
             .Append("#!/bin/bash\n")
-            .Append("# tta unit: ").Append(OneLine(task.Key)).Append('\n')
+            .Append(string.Concat(task.Units.Select(u => $"# tta unit: {OneLine(u)}\n")))
             .Append("cd ").Append(Quote(workingDirectory)).Append(" || exit 1\n")
             .Append("exec ").Append(string.Join(' ', task.Command.Select(Quote))).Append('\n');
         AtomicFile.WriteAllText(path, text.ToString());
