@@ -181,8 +181,8 @@ kill_namespace() {
     kill -KILL "${pids[@]}" 2>/dev/null || true
     for i in $(seq 1 20); do any_alive "${pids[@]}" || break; sleep 0.25; done
   fi
-  # Processes started while the first ones stopped (a task's children): once more.
-  [ -z "$(ip netns pids "$ns" 2>/dev/null || true)" ] || kill_namespace "$ns" KILL
+  # Processes started while the first ones stopped (a task's children): once more, then no further.
+  [ -n "${3:-}" ] || [ -z "$(ip netns pids "$ns" 2>/dev/null || true)" ] || kill_namespace "$ns" KILL again
 }
 
 # Everything this cluster started: the nodes' processes (slurmd, slurmstepd and the tasks), then the controller's
