@@ -5,12 +5,20 @@
 log() { echo "$(basename "$0"): $*" >&2; }
 die() { log "$*"; exit 1; }
 
+# Whether a process runs: it exists and is not a zombie (a killed daemon stays one until init reaps it).
+alive() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) } # the fields after "PID (COMM) ", the state first
+  [ "${stat:0:1}" != Z ]
+}
+
 # PID from a pid file, only if that process is alive and is the named program (pid files can be stale).
 live_pid() {
   local file=$1 name=$2 pid
   [ -s "$file" ] || return 1
   pid=$(cat "$file")
-  [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm")" = "$name" ] && echo "$pid"
+  alive "$pid" && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ] && echo "$pid"
 }
 
 install_packages() {

@@ -162,9 +162,7 @@ start() {
 # Whether any of these processes is still alive (a zombie counts as gone: it holds nothing any more).
 any_alive() {
   local pid
-  for pid in "$@"; do
-    [ -r "/proc/$pid/stat" ] && [ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" != Z ] && return 0
-  done
+  for pid in "$@"; do alive "$pid" && return 0; done
   return 1
 }
 
