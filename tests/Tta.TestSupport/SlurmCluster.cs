@@ -11,7 +11,7 @@ namespace Tta.Tests;
 /// </summary>
 public sealed class SlurmCluster : IDisposable
 {
-    private static readonly string Script = Path.Combine(Repo.Root, "tests", "slurm", "cluster.sh");
+    private static readonly string Script = ClusterScript.PathOf("cluster.sh");
     private readonly bool _startedHere;
 
     public SlurmCluster()
@@ -19,7 +19,7 @@ public sealed class SlurmCluster : IDisposable
         var state = Environment.GetEnvironmentVariable("TTA_SLURM_DIR") ?? "/tmp/tta-slurm";
         SlurmConf = Path.Combine(state, "slurm.conf");
         Cli = new SlurmCli(SlurmConf);
-        if (!IsRoot())
+        if (!ClusterScript.IsRoot())
         {
             Unavailable = "the tests are not running as root, which slurmctld and slurmd need here";
             return;
@@ -45,18 +45,7 @@ public sealed class SlurmCluster : IDisposable
     public double? StartSeconds { get; }
 
     /// <summary>True when the cluster runs; otherwise writes SKIPPED (or fails in CI).</summary>
-    public bool Check(ITestOutputHelper output)
-    {
-        if (Unavailable is null)
-        {
-            if (StartSeconds is { } s)
-                output.WriteLine($"cluster started in {s:0.0} s");
-            return true;
-        }
-        Assert.True(Environment.GetEnvironmentVariable("CI") != "true", "the Slurm test cluster is unavailable: " + Unavailable);
-        output.WriteLine("SKIPPED: the Slurm test cluster is unavailable, so this check did not run: " + Unavailable);
-        return false;
-    }
+    public bool Check(ITestOutputHelper output) => ClusterScript.Check("Slurm test cluster", Unavailable, StartSeconds, output);
 
     public void Dispose()
     {
@@ -64,23 +53,5 @@ public sealed class SlurmCluster : IDisposable
             RunScript("stop", TimeSpan.FromMinutes(2));
     }
 
-    private static bool IsRoot() =>
-        File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("Uid:", StringComparison.Ordinal))
-            ?.Split('\t', StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(1) == "0";
-
-    private static (int Code, string Output) RunScript(string verb, TimeSpan timeout)
-    {
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Script);
-        start.ArgumentList.Add(verb);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            return (-1, $"timed out after {timeout.TotalSeconds:0} s");
-        }
-        return (process.ExitCode, stdout.Result + stderr.Result);
-    }
+    private static (int Code, string Output) RunScript(string verb, TimeSpan timeout) => ClusterScript.Run(Script, timeout, verb);
 }

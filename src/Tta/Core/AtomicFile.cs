@@ -82,12 +82,12 @@ public static class AtomicFile
     }
 
     /// <summary>
-    /// Temporary names start with ".tmp-" and carry the writer's process id, so scans skip them and a later run can
-    /// remove those of processes that died (<see cref="TempFiles"/>).
+    /// Temporary names start with ".tmp-" and carry the writer's process id and host, so scans skip them and a later
+    /// run can remove those of processes of its own host that died (<see cref="TempFiles"/>).
     /// </summary>
     public static string TempPathFor(string path) =>
         System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!,
-            $".tmp-{System.IO.Path.GetFileName(path)}-{Environment.ProcessId}-{Guid.NewGuid():N}");
+            $".tmp-{System.IO.Path.GetFileName(path)}-{Environment.ProcessId}@{TempFiles.ThisHost}-{Guid.NewGuid():N}");
 
     private static void TryDelete(string path)
     {

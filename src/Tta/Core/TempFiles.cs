@@ -5,14 +5,26 @@ using System.Text.RegularExpressions;
 namespace Tta.Core;
 
 /// <summary>
-/// Leftover temporary files (<c>.tmp-NAME-PID-GUID</c>, see <see cref="AtomicFile.TempPathFor"/>) of processes that
-/// died before they could remove them (killed, out of power). They are never trusted as outputs; a run removes them
-/// at its start, so they do not eat the space of a disk that is already short. Files of live writers are kept.
+/// Leftover temporary files (<c>.tmp-NAME-PID@HOST-GUID</c>, see <see cref="AtomicFile.TempPathFor"/>) of processes
+/// that died before they could remove them (killed, out of power). They are never trusted as outputs; a run removes
+/// them at its start, so they do not eat the space of a disk that is already short. Files of live writers are kept,
+/// and so are those of other hosts: on a cluster's shared cache a process id says nothing about another node's
+/// processes, so a Slurm task still writing there is never taken for a dead one (`tta-cli clean` removes them all).
+/// Names without a host (written before hosts were recorded) count as this host's.
 /// </summary>
 public static partial class TempFiles
 {
-    [GeneratedRegex(@"^\.tmp-.+-(\d+)-[0-9a-f]{32}$")]
+    [GeneratedRegex(@"^\.tmp-.+-(\d+)(?:@([A-Za-z0-9-]+))?-[0-9a-f]{32}$")]
     private static partial Regex TempName();
+
+    /// <summary>This host's name as temporary names carry it: letters, digits and '-' only.</summary>
+    public static string ThisHost { get; } = Sanitize(Environment.MachineName);
+
+    private static string Sanitize(string host)
+    {
+        var name = new string([.. host.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-')]);
+        return name.Length > 0 ? name : "host";
+    }
 
     /// <summary>Removes the stale temporary files under <paramref name="dirs"/>; returns the paths removed.</summary>
     public static IReadOnlyList<string> RemoveStale(IEnumerable<string> dirs, TextWriter? log = null)
@@ -33,6 +45,7 @@ public static partial class TempFiles
             {
                 var m = TempName().Match(Path.GetFileName(file));
                 if (!m.Success || !int.TryParse(m.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) continue;
+                if (m.Groups[2].Success && m.Groups[2].Value != ThisHost) continue;
                 if (WriterMayBeAlive(pid, file)) continue;
                 try
                 {

@@ -32,6 +32,26 @@ public class TempFileTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void OnlyThisHostsTempFilesOfEndedProcessesAreRemoved()
+    {
+        var dir = Repo.TempDir();
+        // A process id no process has here (above the kernel's largest), so each writer below has ended, on this host.
+        const int Ended = 99_999_999;
+        var guid = Guid.NewGuid().ToString("N");
+        var mine = Path.Combine(dir, $".tmp-a.parquet-{Ended}@{Tta.Core.TempFiles.ThisHost}-{guid}");
+        var legacy = Path.Combine(dir, $".tmp-b.parquet-{Ended}-{guid}");
+        // A task on another node of a cluster may still be writing this one: its process id means nothing here.
+        var otherHost = Path.Combine(dir, $".tmp-c.parquet-{Ended}@{Tta.Core.TempFiles.ThisHost}-node7-{guid}");
+        var live = AtomicFile.TempPathFor(Path.Combine(dir, "d.parquet"));
+        foreach (var f in new[] { mine, legacy, otherHost, live })
+            File.WriteAllText(f, "x");
+        Assert.Contains($"-{Environment.ProcessId}@{Tta.Core.TempFiles.ThisHost}-", Path.GetFileName(live));
+
+        Assert.Equal([mine, legacy], Tta.Core.TempFiles.RemoveStale([dir]).Order(StringComparer.Ordinal));
+        Assert.Equal([otherHost, live], TempFiles(dir).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void AFullDiskLeavesNoTempFiles()
     {
         // Every capture point of a 51-token text: about a quarter of a megabyte of activations.

@@ -24,7 +24,7 @@ public sealed class SlurmClientTests
         Assert.Equal([
             "--parsable", "--job-name=tta-Extract", "--array=0-6", "--chdir=/work dir",
             "--output=/shared/runs/50%%/%A_%a.out", "--error=/shared/runs/50%%/%A_%a.err", "--kill-on-invalid-dep=yes",
-            "--mem=2048M", "--gres=gpu:1", "--partition=gpu part", "--account=proj-1", "--time=0-02:00",
+            "--no-requeue", "--mem=2048M", "--gres=gpu:1", "--partition=gpu part", "--account=proj-1", "--time=0-02:00",
             "--dependency=afterok:11:12", "/shared/runs/50%/array-0.sh",
         ], client.SbatchArguments(job, 7, "/shared/runs/50%/array-0.sh", job.Directory, "/work dir"));
 
@@ -121,6 +121,9 @@ public sealed class SlurmClientTests
             new SlurmQueueEntry("5", 2, "PENDING", "Resources"),
         ], queue);
         Assert.Equal([1, 4, 5, 6, 9], SlurmOutput.ExpandIndices("1,4-6,9"));
+        // With the node list (SlurmOutput.QueueFormat): a running task names its node, a pending one none.
+        Assert.Equal([new SlurmQueueEntry("8", 3, "RUNNING", "None", "node2"), new SlurmQueueEntry("8", 4, "PENDING", "Resources")],
+            SlurmOutput.ParseQueue("8|3|RUNNING|None|node2|\n8|4|PENDING|Resources||\n"));
         Assert.Throws<SlurmException>(() => SlurmOutput.ParseQueue("1|x|PENDING|None|"));
 
         var record = SlurmOutput.ParseRecords(FailedTask + "\n").Single();
@@ -128,6 +131,9 @@ public sealed class SlurmClientTests
         Assert.Equal("3:0", record["ExitCode"]);
         Assert.Equal("/tmp/my jobs/1_1.err", record["StdErr"]);
         Assert.Equal("/tmp/my jobs/a.sh", record["Command"]);
+        Assert.Equal("vm", SlurmOutput.NodeOf(record));
+        Assert.Equal("node3", SlurmOutput.NodeOf(new Dictionary<string, string> { ["BatchHost"] = "(null)", ["NodeList"] = "node3" }));
+        Assert.Equal("", SlurmOutput.NodeOf(new Dictionary<string, string> { ["NodeList"] = "(null)" }));
         Assert.Equal("cpu=1,mem=123M,node=1,billing=1", record["TRES"]);
         Assert.Equal("localhost:8918", record["AllocNode:Sid"]);
         Assert.Equal("", record["Power"]);
@@ -209,6 +215,9 @@ public sealed class SlurmClientTests
             "Metrics e: CANCELLED, not run: a job it depends on failed (job 41_0)", result.Report());
         Assert.Equal("Extract a: Lost, no longer known to the controller (MinJobAge passed before it was seen to finish) " +
             "(job 40_0); log: /logs/40_0.err, /logs/40_0.out", (s.Queued(0) with { State = SlurmTaskState.Lost }).Describe());
+        Assert.Equal("Extract b: NODE_FAIL on node2, the node stopped answering and the unit was lost with it (job 40_1); " +
+            "log: /logs/40_1.err, /logs/40_1.out",
+            (s.Queued(1) with { State = SlurmTaskState.NodeFail, SlurmState = "NODE_FAIL", ExitCode = 0, Node = "node2" }).Describe());
     }
 
     [Fact]

@@ -8,7 +8,8 @@ namespace Tta.Execution.Slurm;
 /// <summary>
 /// Submits job arrays with sbatch, lists their tasks with squeue, reads finished ones with scontrol and cancels with
 /// scancel. Every job gets --kill-on-invalid-dep=yes: when a job it depends on fails, Slurm cancels it (reason
-/// DependencyNeverSatisfied) instead of leaving it pending forever.
+/// DependencyNeverSatisfied) instead of leaving it pending forever; and --no-requeue: a task whose node dies ends
+/// NODE_FAIL and fails the run by name, rather than being started again on another node.
 /// </summary>
 public sealed partial class SlurmClient(SlurmCli cli, SlurmOptions? options = null)
 {
@@ -81,6 +82,9 @@ public sealed partial class SlurmClient(SlurmCli cli, SlurmOptions? options = nu
             $"--output={logs}/%A_%a.out",
             $"--error={logs}/%A_%a.err",
             "--kill-on-invalid-dep=yes",
+            // A task whose node dies ends NODE_FAIL (the run names it and its node) instead of running again
+            // elsewhere behind the run's back; the next run resubmits what is still stale.
+            "--no-requeue",
         };
         if (job.MemoryMbPerTask is { } mb)
             args.Add(string.Create(CultureInfo.InvariantCulture, $"--mem={mb}M"));

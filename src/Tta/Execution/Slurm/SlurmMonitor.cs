@@ -55,13 +55,19 @@ public sealed class SlurmMonitor(SlurmClient client)
     private SlurmTaskStatus Update(SlurmTaskStatus before, SlurmQueueEntry entry)
     {
         var state = SlurmStates.FromSlurm(entry.State, entry.Reason);
-        var now = before with { State = state, SlurmState = entry.State, Reason = entry.Reason };
+        // The node stays known once seen, so a task lost with its node is reported with it.
+        var now = before with
+        {
+            State = state, SlurmState = entry.State, Reason = entry.Reason,
+            Node = entry.Node.Length > 0 ? entry.Node : before.Node,
+        };
         if (state == SlurmTaskState.Completed)
             return now with { ExitCode = 0, Signal = 0 };
         if (!state.IsFailure() || state == SlurmTaskState.DependencyNeverSatisfied)
             return now;
         var record = client.ShowJob(before.TaskId).FirstOrDefault();
         var exit = SlurmOutput.ParseExitCode(record?.GetValueOrDefault("ExitCode"));
-        return now with { ExitCode = exit?.Code, Signal = exit?.Signal };
+        var node = SlurmOutput.NodeOf(record);
+        return now with { ExitCode = exit?.Code, Signal = exit?.Signal, Node = node.Length > 0 ? node : now.Node };
     }
 }

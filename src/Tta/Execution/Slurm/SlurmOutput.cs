@@ -7,7 +7,7 @@ namespace Tta.Execution.Slurm;
 public static partial class SlurmOutput
 {
     /// <summary>The squeue --Format fields <see cref="ParseQueue"/> reads, '|'-separated.</summary>
-    public const string QueueFormat = "ArrayJobID:|,ArrayTaskID:|,State:|,Reason:|";
+    public const string QueueFormat = "ArrayJobID:|,ArrayTaskID:|,State:|,Reason:|,NodeList:|";
 
     /// <summary>sbatch --parsable prints "JOBID" or "JOBID;CLUSTER".</summary>
     public static string ParseJobId(string sbatchStdout)
@@ -28,8 +28,9 @@ public static partial class SlurmOutput
             if (fields.Length < 4)
                 throw new SlurmException($"squeue printed '{line}', not ARRAYJOBID|TASKID|STATE|REASON");
             // Tasks not yet split off a pending array can still show as a range ("0-2", "4,6-9%2").
+            var node = fields.Length > 4 ? NodeName(fields[4]) : "";
             foreach (var index in ExpandIndices(fields[1]))
-                entries.Add(new SlurmQueueEntry(fields[0].Trim(), index, fields[2].Trim(), fields[3].Trim()));
+                entries.Add(new SlurmQueueEntry(fields[0].Trim(), index, fields[2].Trim(), fields[3].Trim(), node));
         }
         return entries;
     }
@@ -69,6 +70,17 @@ public static partial class SlurmOutput
         }
         return records;
     }
+
+    /// <summary>
+    /// The node a finished task ran on, from its scontrol record: BatchHost (where the batch script ran), else
+    /// NodeList; "" when it never had one.
+    /// </summary>
+    public static string NodeOf(IReadOnlyDictionary<string, string>? record) =>
+        NodeName(record?.GetValueOrDefault("BatchHost")) is { Length: > 0 } host ? host : NodeName(record?.GetValueOrDefault("NodeList"));
+
+    /// <summary>A node list field as printed, or "" for none ("(null)", "None assigned", empty).</summary>
+    private static string NodeName(string? text) =>
+        text?.Trim() is { Length: > 0 } name && name != "(null)" && !name.StartsWith("None", StringComparison.Ordinal) ? name : "";
 
     /// <summary>scontrol's ExitCode=CODE:SIGNAL.</summary>
     public static (int Code, int Signal)? ParseExitCode(string? text)

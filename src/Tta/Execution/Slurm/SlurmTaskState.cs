@@ -24,7 +24,7 @@ public enum SlurmTaskState
     /// <summary>Killed for exceeding its --mem.</summary>
     OutOfMemory,
 
-    /// <summary>Its node failed.</summary>
+    /// <summary>Its node failed (stopped answering the controller); tta submits --no-requeue, so the task ends here.</summary>
     NodeFail,
 
     /// <summary>Never ran because a job it depends on failed (Slurm removes it: --kill-on-invalid-dep=yes).</summary>

@@ -9,6 +9,7 @@ namespace Tta.Execution.Slurm;
 /// <param name="Reason">Slurm's reason (Dependency, Resources, NonZeroExitCode, …)</param>
 /// <param name="ExitCode">the exit code of a finished task that ran, when Slurm reports one</param>
 /// <param name="Signal">the signal that ended it, when one did (0 when none)</param>
+/// <param name="Node">the node it runs or ran on, once a poll has seen one ("" before)</param>
 public sealed record SlurmTaskStatus(
     string Stage,
     string Key,
@@ -20,16 +21,23 @@ public sealed record SlurmTaskStatus(
     string StdoutPath,
     string StderrPath,
     int? ExitCode = null,
-    int? Signal = null)
+    int? Signal = null,
+    string Node = "")
 {
     public string TaskId => $"{JobId}_{Index}";
 
-    /// <summary>"Metrics x/m/t: FAILED, exit code 3 (job 12_4); log: /…/12_4.err, /…/12_4.out".</summary>
+    /// <summary>
+    /// "Metrics x/m/t: FAILED, exit code 3 (job 12_4); log: /…/12_4.err, /…/12_4.out"; a task lost with its node names
+    /// it: "Extract x/m/t: NODE_FAIL on node2, the node stopped answering (job 12_3); log: …".
+    /// </summary>
     public string Describe()
     {
         var text = new StringBuilder().Append(Stage).Append(' ').Append(Key).Append(": ")
             .Append(string.IsNullOrEmpty(SlurmState) ? State.ToString() : SlurmState);
-        if (State == SlurmTaskState.DependencyNeverSatisfied)
+        if (State == SlurmTaskState.NodeFail)
+            text.Append(" on ").Append(Node.Length > 0 ? Node : "an unknown node")
+                .Append(", the node stopped answering and the unit was lost with it");
+        else if (State == SlurmTaskState.DependencyNeverSatisfied)
             text.Append(", not run: a job it depends on failed");
         else if (State == SlurmTaskState.Lost)
             text.Append(", no longer known to the controller (MinJobAge passed before it was seen to finish)");
