@@ -58,9 +58,12 @@ public sealed class SlurmNodesTests(SlurmNodes cluster, ITestOutputHelper output
     private static SortedDictionary<string, string> Outputs(TinyWorkspace ws, string name) =>
         ScaleOutTests.Outputs(Path.Combine(ws.Root, name, "cache"), Path.Combine(ws.Root, name, "figures"));
 
-    /// <summary>A Slurm run of the reference experiment into its own cache, submitted from the controller's namespace.</summary>
+    /// <summary>
+    /// A Slurm run of the reference experiment into its own cache, submitted from the controller's namespace; one unit
+    /// per task (--group-size=1), so the tasks of an array have units to spread over the nodes.
+    /// </summary>
     private ProcessStartInfo SlurmRun(string name, params string[] extra) =>
-        cluster.InController("dotnet", [TtaProcess.CliDll, .. RunArgs(Reference.Value.Workspace, name, ["--executor=slurm", Poll, .. extra])]);
+        cluster.InController("dotnet", [TtaProcess.CliDll, .. RunArgs(Reference.Value.Workspace, name, ["--executor=slurm", "--group-size=1", Poll, .. extra])]);
 
     private (int Code, string Log) Finish(string what, ProcessStartInfo start)
     {
