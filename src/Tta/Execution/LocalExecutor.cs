@@ -31,6 +31,7 @@ public sealed class LocalExecutor : IExecutor
         using var ownDisplay = context.Progress is null ? new ProgressDisplay(context.Log, live: false) : null;
         var display = context.Progress ?? ownDisplay!;
         var failures = new List<(StageUnit Unit, ExceptionDispatchInfo Error)>();
+        var profile = RunProfile.FromEnvironment();
         options.Tracker?.Begin(units);
 
         while (pending.Count > 0 || running.Count > 0)
@@ -48,7 +49,8 @@ public sealed class LocalExecutor : IExecutor
                 if (needs.ModelKey is { } k && modelCost > 0) residentModels[k] = modelCost;
                 used += needs.WorkingBytes + modelCost;
                 pending.RemoveAt(i--);
-                running[Task.Run(() => RunOne(graph, unit, needs, context, options, display))] = (unit, needs);
+                profile?.Starting();
+                running[Task.Run(() => RunOne(graph, unit, needs, context, options, display, profile))] = (unit, needs);
             }
             if (running.Count == 0) break; // a failure stopped the rest
             var finished = Task.WhenAny(running.Keys).GetAwaiter().GetResult();
@@ -74,6 +76,7 @@ public sealed class LocalExecutor : IExecutor
                 if (residentModels.Remove(model, out var bytes)) used -= bytes;
             }
         }
+        profile?.Write();
         if (failures.Count > 0)
         {
             // The first failure's message is the error the caller prints; printed here too, it would show twice.
@@ -92,8 +95,9 @@ public sealed class LocalExecutor : IExecutor
     }
 
     private static UnitOutcome RunOne(UnitGraph graph, StageUnit unit, UnitResources needs, RunContext context, RunOptions options,
-        IProgressDisplay display)
+        IProgressDisplay display, RunProfile? profile)
     {
+        var start = Stopwatch.GetTimestamp();
         using var unitLock = UnitLock.Acquire(context.Workspace.CacheDir, unit, graph.UpstreamOf(unit), context.Log);
         var status = options.Forced(unit) ? new UnitStatus(unit, false, ["forced"]) : StageRunner.Check(unit, context.Workspace, options.Verify, context.HashLog);
         if (status.UpToDate)
@@ -117,6 +121,8 @@ public sealed class LocalExecutor : IExecutor
             display.Finished(progress);
         }
         var seconds = watch.Elapsed.TotalSeconds;
+        profile?.Unit(unit.Stage, start, Stopwatch.GetTimestamp());
+        if (needs.Torch) profile?.TorchHeld(start, Stopwatch.GetTimestamp());
         context.Log.WriteLine($"{unit.Stage} {unit.Key}: done in {seconds:0.00} s");
         options.Tracker?.Done(unit, didRun: true);
         return new UnitOutcome(unit, true, seconds);
