@@ -7,8 +7,8 @@ using Tta.Models;
 namespace Tta.Execution;
 
 /// <summary>
-/// Runs units on this machine (an <see cref="IExecutor"/>): up to <see cref="RunContext.Jobs"/> at once (one libtorch unit among them, see
-/// <see cref="UnitResources.Torch"/>), each as soon as the units it reads are done, while the memory estimates of the running units and of the models they share stay within the budget
+/// Runs units on this machine (an <see cref="IExecutor"/>): up to <see cref="RunContext.Jobs"/> at once (their libtorch
+/// work one at a time, under the run's <see cref="TorchGate"/>: see <see cref="UnitResources.Torch"/>), each as soon as the units it reads are done, while the memory estimates of the running units and of the models they share stay within the budget
 /// (<c>--memory-limit</c>, else available memory). A model is loaded once per process and serves every unit that
 /// reads it (every text of that model), and is released when no unit of the run needs it any more. Each unit runs
 /// under its <see cref="UnitLock"/> and is checked after taking it, so runs side by side build each unit once.
@@ -32,6 +32,7 @@ public sealed class LocalExecutor : IExecutor
         var display = context.Progress ?? ownDisplay!;
         var failures = new List<(StageUnit Unit, ExceptionDispatchInfo Error)>();
         var profile = RunProfile.FromEnvironment();
+        if (profile is not null) context.Torch.Observer = profile.TorchHeld;
         options.Tracker?.Begin(units);
 
         while (pending.Count > 0 || running.Count > 0)
@@ -43,7 +44,9 @@ public sealed class LocalExecutor : IExecutor
                 if (!waitsFor[unit.Id].All(done.Contains)) continue;
                 if (!resources.TryGetValue(unit.Id, out var needs)) resources[unit.Id] = needs = NeedsOf(unit, context);
                 if (running.Count >= context.Jobs) continue;
-                if (needs.Torch && running.Values.Any(r => r.Needs.Torch)) continue;
+                // A unit that holds the libtorch gate for its whole run waits for another such unit to end rather
+                // than take a job slot only to wait for the gate; units that enter it around their libtorch work run side by side.
+                if (WholeRunTorch(needs) && running.Values.Any(r => WholeRunTorch(r.Needs))) continue;
                 var modelCost = needs.ModelKey is { } key && !residentModels.ContainsKey(key) ? needs.ModelBytes : 0;
                 if (running.Count > 0 && used + needs.WorkingBytes + modelCost > budget) continue;
                 if (needs.ModelKey is { } k && modelCost > 0) residentModels[k] = modelCost;
@@ -87,6 +90,8 @@ public sealed class LocalExecutor : IExecutor
         return outcomes;
     }
 
+    private static bool WholeRunTorch(UnitResources needs) => needs.Torch && !needs.TorchSections;
+
     /// <summary>What a unit needs to run (memory, libtorch, a GPU), as the executors size it.</summary>
     internal static UnitResources NeedsOf(StageUnit unit, RunContext context)
     {
@@ -114,7 +119,7 @@ public sealed class LocalExecutor : IExecutor
         options.Tracker?.Started(unit);
         try
         {
-            StageRunner.Run(unit, context.ForUnit(progress));
+            StageRunner.Run(unit, context.ForUnit(progress, torchForWholeRun: WholeRunTorch(needs)));
         }
         finally
         {
@@ -122,7 +127,6 @@ public sealed class LocalExecutor : IExecutor
         }
         var seconds = watch.Elapsed.TotalSeconds;
         profile?.Unit(unit.Stage, start, Stopwatch.GetTimestamp());
-        if (needs.Torch) profile?.TorchHeld(start, Stopwatch.GetTimestamp());
         context.Log.WriteLine($"{unit.Stage} {unit.Key}: done in {seconds:0.00} s");
         options.Tracker?.Done(unit, didRun: true);
         return new UnitOutcome(unit, true, seconds);
