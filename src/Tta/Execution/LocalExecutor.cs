@@ -37,13 +37,18 @@ public sealed class LocalExecutor : IExecutor
 
         while (pending.Count > 0 || running.Count > 0)
         {
-            // Start every ready unit that fits, in graph order; stop starting new ones after a failure.
+            // Start every ready unit that fits, in graph order; stop starting new ones after a failure. While a unit
+            // with a model (a forward pass, mostly under the libtorch gate) runs, the first pass leaves the other
+            // model units for the units that could run beside it (a text's metrics), so a second one does not
+            // take the slot only to wait for the gate; the second pass takes them if nothing else was ready.
+            for (var pass = 0; pass < 2 && running.Count < context.Jobs; pass++)
             for (var i = 0; failures.Count == 0 && i < pending.Count; i++)
             {
                 var unit = pending[i];
                 if (!waitsFor[unit.Id].All(done.Contains)) continue;
                 if (!resources.TryGetValue(unit.Id, out var needs)) resources[unit.Id] = needs = NeedsOf(unit, context);
                 if (running.Count >= context.Jobs) continue;
+                if (pass == 0 && needs.ModelKey is not null && running.Values.Any(r => r.Needs.ModelKey is not null)) continue;
                 // A unit that holds the libtorch gate for its whole run waits for another such unit to end rather
                 // than take a job slot only to wait for the gate; units that enter it around their libtorch work run side by side.
                 if (WholeRunTorch(needs) && running.Values.Any(r => WholeRunTorch(r.Needs))) continue;
