@@ -31,6 +31,7 @@ public sealed class LocalExecutor : IExecutor
         using var ownDisplay = context.Progress is null ? new ProgressDisplay(context.Log, live: false) : null;
         var display = context.Progress ?? ownDisplay!;
         var failures = new List<(StageUnit Unit, ExceptionDispatchInfo Error)>();
+        using var threads = new UnitThreads(context.Jobs);
         var profile = RunProfile.FromEnvironment();
         if (profile is not null) context.Torch.Observer = profile.TorchHeld;
         options.Tracker?.Begin(units);
@@ -58,7 +59,7 @@ public sealed class LocalExecutor : IExecutor
                 used += needs.WorkingBytes + modelCost;
                 pending.RemoveAt(i--);
                 profile?.Starting();
-                running[Task.Run(() => RunOne(graph, unit, needs, context, options, display, profile))] = (unit, needs);
+                running[threads.Run(() => RunOne(graph, unit, needs, context, options, display, profile))] = (unit, needs);
             }
             if (running.Count == 0) break; // a failure stopped the rest
             var finished = Task.WhenAny(running.Keys).GetAwaiter().GetResult();

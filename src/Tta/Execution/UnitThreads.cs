@@ -1,0 +1,43 @@
+using System.Collections.Concurrent;
+
+namespace Tta.Execution;
+
+/// <summary>
+/// The local executor's unit threads: <c>--jobs</c> long-lived threads that run one unit at a time each. Not the
+/// thread pool: a unit blocks (on the libtorch gate, on its async Parquet I/O), and blocked pool threads starve the
+/// pool that I/O completions, timers and figure workers need. Not a new thread per unit either: libgomp keeps a team
+/// of OpenMP threads per thread that calls libtorch, so new threads would build new teams for every unit.
+/// </summary>
+internal sealed class UnitThreads : IDisposable
+{
+    private readonly BlockingCollection<Action> queue = [];
+    private readonly List<Thread> threads;
+
+    public UnitThreads(int count)
+    {
+        threads = [.. Enumerable.Range(0, Math.Max(1, count)).Select(i => new Thread(() =>
+        {
+            foreach (var work in queue.GetConsumingEnumerable()) work();
+        }) { IsBackground = true, Name = $"tta unit {i + 1}" })];
+        foreach (var t in threads) t.Start();
+    }
+
+    /// <summary>Runs <paramref name="work"/> on the next free thread.</summary>
+    public Task<T> Run<T>(Func<T> work)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        queue.Add(() =>
+        {
+            try { done.SetResult(work()); }
+            catch (Exception e) { done.SetException(e); }
+        });
+        return done.Task;
+    }
+
+    public void Dispose()
+    {
+        queue.CompleteAdding();
+        foreach (var t in threads) t.Join();
+        queue.Dispose();
+    }
+}
