@@ -169,16 +169,8 @@ public static class CorpusBenchmark
     internal static CliRun Check(CliRun run) =>
         run.ExitCode == 0 ? run : throw new InvalidOperationException($"bench: tta-cli failed (exit {run.ExitCode}):\n{run.Output}");
 
-    /// <summary>
-    /// CPU seconds (user + system) of this process's finished children (/proc/self/stat's cutime and cstime, in clock
-    /// ticks of 1/100 s): a measure of a child's work that a busy machine's waiting does not inflate as much as its wall time.
-    /// </summary>
-    private static double ChildrenCpuSeconds()
-    {
-        var stat = File.ReadAllText("/proc/self/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return (long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture)) / 100.0;
-    }
+    /// <summary>CPU seconds of this process's finished children: a measure of a child's work that a busy machine's waiting does not inflate as much as its wall time.</summary>
+    private static double ChildrenCpuSeconds() => RunProfile.CpuSeconds(self: false);
 
     /// <summary>The 1-minute load average, for the log beside timings taken on a shared machine.</summary>
     public static string LoadAverage() =>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 
@@ -28,14 +29,14 @@ public static class NoOpBenchmark
             string[] args = [$"--experiment={experiment}", $"--cache={Path.Combine(project, "cache")}", $"--figures={Path.Combine(project, "figures")}"];
             var build = Path.Combine(root, "build.sh");
             var loadBefore = CorpusBenchmark.LoadAverage();
-            var full = ScaleOutBenchmark.Timed(build, args, root);
-            var noOp = ScaleOutBenchmark.Median(3, () => ScaleOutBenchmark.Timed(build, args, root));
+            var full = Timed(build, args, root);
+            var noOp = Median(3, () => Timed(build, args, root));
             double? theirs = null;
             if (snakemake is not null)
             {
                 var flow = Snakefile(project, texts);
-                ScaleOutBenchmark.Timed(snakemake, ["--cores", "2", "--quiet"], flow); // the full (touch) run
-                theirs = ScaleOutBenchmark.Median(3, () => ScaleOutBenchmark.Timed(snakemake, ["--cores", "2", "--quiet"], flow));
+                Timed(snakemake, ["--cores", "2", "--quiet"], flow); // the full (touch) run
+                theirs = Median(3, () => Timed(snakemake, ["--cores", "2", "--quiet"], flow));
             }
             log.WriteLine(Invariant($"noop: {texts} texts ({3 * texts + 2} units): full ./build.sh {full:0.0} s, no-op {noOp:0.00} s") +
                       (theirs is { } s ? Invariant($" vs snakemake {Version(snakemake!)} no-op {s:0.00} s → {noOp / s:0.00}× (goal ≤ 1.5×)") : " (no snakemake)") +
@@ -69,6 +70,27 @@ public static class NoOpBenchmark
         log.WriteLine($"noop: pip could not install snakemake (exit {code}): {stderr.Trim().Split('\n')[^1]}; " +
                       (debian is null ? "no Snakemake baseline (apt-get install snakemake gives Debian's)" : $"using {debian} ({Version(debian)})"));
         return debian;
+    }
+
+    internal static double Median(int n, Func<double> measure)
+    {
+        var times = Enumerable.Range(0, n).Select(_ => measure()).Order().ToList();
+        return times[n / 2];
+    }
+
+    /// <summary>The wall time of <paramref name="program"/> run to its end (it must succeed).</summary>
+    internal static double Timed(string program, IEnumerable<string> args, string workingDirectory)
+    {
+        var start = new ProcessStartInfo(program) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        start.Environment.Remove(Cache.RunLock.HeldVariable);
+        var watch = Stopwatch.StartNew();
+        using var p = Process.Start(start)!;
+        var output = p.StandardOutput.ReadToEndAsync();
+        var error = p.StandardError.ReadToEndAsync();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"bench noop: {program} failed (exit {p.ExitCode}):\n{output.Result}{error.Result}");
+        return watch.Elapsed.TotalSeconds;
     }
 
     /// <summary>The version a snakemake prints, for the log beside its times.</summary>

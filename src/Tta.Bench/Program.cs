@@ -74,7 +74,7 @@ namespace Tta.Bench
         /// Extract at 512 tokens vs weights, estimate beside it; --falcon-layers=N, 32 = full Falcon-7b), compute
         /// (bfloat16 Falcon-7b shape computed in float32 vs in bfloat16, same --tokens and --falcon-layers), extract
         /// (Extract stage vs load + bare forward), figures (vs matplotlib), tokenizers (vs Hugging Face), scaleout
-        /// (--jobs=1 vs 2, no-op vs Snakemake), corpus-extract (MiniLM over --texts sentences, --batch texts per forward pass, vs ONNX Runtime), noop
+        /// (busy cores and wall time of a corpus study of --texts sentences and a T5-base pair at --jobs=1 and N), corpus-extract (MiniLM over --texts sentences, --batch texts per forward pass, vs ONNX Runtime), noop
         /// (full run and no-op at --texts=50,500,2000 vs Snakemake), study (peak RSS of the
         /// statistics and CKA units at --study-sizes texts). --only=… picks some.
         /// </summary>
@@ -113,7 +113,8 @@ namespace Tta.Bench
             if (Wanted("tokenizers"))
                 TokenizerBenchmark.Run(log, work, root);
             if (Wanted("scaleout"))
-                ScaleOutBenchmark.Run(log, work, root, Sizes("repeats")?[0] ?? 3);
+                ScaleOutBenchmark.Run(log, work, root, Sizes("texts")?[0] ?? 500, Sizes("tokens")?[0] ?? 480,
+                    int.TryParse(o.Get("jobs"), out var scaleJobs) ? scaleJobs : null, Sizes("repeats")?[0] ?? 1);
             if (Wanted("corpus-extract"))
                 CorpusBenchmark.RunExtract(log, work, root, Sizes("texts")?[0] ?? 500, Sizes("repeats")?[0] ?? 3, Sizes("batch")?[0] ?? 16);
             if (Wanted("noop"))

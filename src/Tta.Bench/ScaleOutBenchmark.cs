@@ -1,52 +1,64 @@
 using System.Diagnostics;
 using System.Globalization;
-using Tta.Models;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Tta.Execution;
+using static TorchSharp.torch;
 
 namespace Tta.Bench;
 
 /// <summary>
-/// Bench <c>--only=scaleout</c>, side by side in one run:
+/// Bench <c>--only=scaleout</c>: how busy the local executor keeps the cores, from scratch at <c>--jobs=1</c> and
+/// <c>--jobs=N</c> (N = the cores, or <c>--jobs</c>), on two workloads:
 /// <list type="bullet">
-/// <item>the default experiment with a fourth text, built from scratch (its model converted once beforehand, in
-/// each cache) at <c>--jobs=1</c> and <c>--jobs=2</c>: wall time of the one <c>tta-cli run</c> that builds Extract
-/// through Figures, best of <c>repeats</c>;</item>
-/// <item>the no-op rerun of <c>./build.sh</c> on it, beside a Snakemake no-op of the same shape (download → extract,
-/// metrics, figures per text → report, each rule touching its output), median of 5.</item>
+/// <item>the corpus study: experiments/minilm-arcticxs-study.yaml's shape (MiniLM × arctic-embed-xs, similarity,
+/// layer statistics, CKA within and between, its PNG + PDF figures) over <c>texts</c> sentences (the worked corpus's
+/// 320, then <see cref="SentenceCorpus"/>'s);</item>
+/// <item>the T5-base pair: two T5-base-shaped synthetic checkpoints × 2 texts of <c>tokens</c> tokens, similarity and
+/// attention, PNG + PDF figures.</item>
 /// </list>
+/// Each run builds Download (the model conversion) first, untimed, then times one <c>tta-cli run --stage=Extract
+/// --through=Figures</c>: the whole process (wall; CPU of the process tree, children such as Chromium included) and,
+/// from its <see cref="RunProfile"/>, the window from the first unit's start to the last unit's end, which leaves out
+/// the process's start-up (runtime, libtorch, experiments, the plan) — the busy cores of the goal.
 /// </summary>
 public static class ScaleOutBenchmark
 {
-    public static void Run(TextWriter log, string work, string root, int repeats = 3)
+    public static void Run(TextWriter log, string work, string root, int texts = 500, int tokens = 480, int? jobs = null, int repeats = 1)
     {
-        var dir = Path.Combine(work, $"tta-bench-scaleout-{Environment.ProcessId}");
+        var cores = jobs ?? Environment.ProcessorCount;
+        var dir = Path.Combine(Path.GetFullPath(work), $"tta-bench-scaleout-{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
         try
         {
-            var experiment = FourTextExperiment(root, dir);
-            var best = new Dictionary<int, double>();
-            string? cache = null, figures = null;
-            // Interleaved (1, 2, 1, 2, …), so a machine that slows down or speeds up during the bench affects both alike.
-            for (var r = 0; r < repeats; r++)
-                foreach (var jobs in new[] { 1, 2 })
-                {
-                    cache = Path.Combine(dir, $"jobs{jobs}-{r}", "cache");
-                    figures = Path.Combine(dir, $"jobs{jobs}-{r}", "figures");
-                    string[] common = [$"--root={root}", $"--experiment={experiment}", $"--cache={cache}", $"--figures={figures}"];
-                    Check(CliProcess.Run(["run", "--stage=Download", .. common]));
-                    var run = Check(CliProcess.Run(["run", "--stage=Extract", "--through=Figures", $"--jobs={jobs}", .. common]));
-                    best[jobs] = Math.Min(best.GetValueOrDefault(jobs, double.MaxValue), run.Seconds);
-                    log.WriteLine(Invariant($"scaleout: default experiment, 4 texts, Extract through Figures, --jobs={jobs}: {run.Seconds:0.00} s"));
-                }
-            log.WriteLine(Invariant($"scaleout: --jobs=1 {best[1]:0.00} s vs --jobs=2 {best[2]:0.00} s (best of {repeats}) → {best[1] / best[2]:0.00}× faster on {Environment.ProcessorCount} cores (goal ≥ 1.6× on 2)"));
-
-            // No-op: ./build.sh on the last (complete) cache, against Snakemake on a workflow of the same shape.
-            string[] buildArgs = [$"--experiment={experiment}", $"--cache={cache}", $"--figures={figures}"];
-            Timed(Path.Combine(root, "build.sh"), buildArgs, root);
-            var ours = Median(5, () => Timed(Path.Combine(root, "build.sh"), buildArgs, root));
-            var snakemake = SnakemakeNoOp(dir, texts: 4);
-            log.WriteLine(snakemake is { } s
-                ? Invariant($"scaleout: no-op rerun, ./build.sh {ours:0.00} s vs snakemake {s:0.00} s (median of 5) → {ours / s:0.00}× (goal ≤ 1.5×)")
-                : Invariant($"scaleout: no-op rerun, ./build.sh {ours:0.00} s (median of 5); snakemake is not installed (apt-get install snakemake) so there is no baseline"));
+            var workloads = new[]
+            {
+                ($"corpus study ({texts} texts × 2 models)", CorpusStudy(root, dir, texts)),
+                ($"T5-base pair (2 models × 2 texts of {tokens} tokens)", T5Pair(dir, tokens)),
+            };
+            log.WriteLine(Invariant($"scaleout: timed: one `tta-cli run --stage=Extract --through=Figures` per run, from scratch (Download and model conversion built before, untimed); 'window' = first unit's start to last unit's end; CPU = the whole process tree (user + system, waited-for children included); {Environment.ProcessorCount} cores"));
+            foreach (var (name, experiment) in workloads)
+            {
+                var best = new Dictionary<int, (CliRun Run, double Cpu, RunProfileResult Profile, string Outputs)>();
+                var digests = new HashSet<string>(StringComparer.Ordinal);
+                for (var r = 0; r < repeats; r++)
+                    foreach (var j in cores == 1 ? [1] : new[] { 1, cores })
+                    {
+                        var result = Measure(root, dir, experiment, j, $"{r}");
+                        var (run, cpu, profile, outputs) = result;
+                        digests.Add(outputs);
+                        log.WriteLine(Invariant($"scaleout: {name}, --jobs={j}: outputs {outputs}; process {run.Seconds:0.0} s wall, {cpu:0.0} s CPU; window {profile.WindowSeconds:0.0} s wall, {profile.CpuSeconds:0.0} s CPU → {profile.BusyCores:0.00} cores busy; ") +
+                                      $"{Shares(profile)}; {string.Join(", ", profile.Stages.Select(Stage))}; load average {CorpusBenchmark.LoadAverage()}");
+                        if (!best.TryGetValue(j, out var b) || profile.WindowSeconds < b.Profile.WindowSeconds) best[j] = result;
+                    }
+                log.WriteLine($"scaleout: {name}: outputs of every run byte-identical: {(digests.Count == 1 ? "yes" : "NO")}");
+                if (cores == 1) continue;
+                var (one, many) = (best[1].Profile, best[cores].Profile);
+                var goal = 0.9 * cores;
+                log.WriteLine(Invariant($"scaleout: {name}: --jobs=1 {one.WindowSeconds:0.0} s → --jobs={cores} {many.WindowSeconds:0.0} s = {one.WindowSeconds / many.WindowSeconds:0.00}× faster (window{(repeats > 1 ? $", best of {repeats}" : "")}); busy cores at --jobs={cores}: {many.BusyCores:0.00} of {cores} ") +
+                              Invariant($"(goal ≥ {goal:0.0}: {(many.BusyCores >= goal ? "met" : "NOT met")}); at --jobs=1: {one.BusyCores:0.00}"));
+            }
         }
         finally
         {
@@ -54,79 +66,106 @@ public static class ScaleOutBenchmark
         }
     }
 
-    /// <summary>experiments/default.yaml with its texts by absolute path and a fourth text (the first one again).</summary>
-    private static string FourTextExperiment(string root, string dir)
+    /// <summary>
+    /// One from-scratch build of <paramref name="experiment"/> at <paramref name="jobs"/>: its process, the process
+    /// tree's CPU, its profile and the digest of its outputs.
+    /// </summary>
+    private static (CliRun Run, double Cpu, RunProfileResult Profile, string Outputs) Measure(string root, string dir, string experiment, int jobs, string tag)
     {
-        var texts = Path.Combine(root, "experiments", "texts");
-        var yaml = File.ReadAllText(Path.Combine(root, "experiments", "default.yaml"))
-            .Replace("name: default", "name: bench-scaleout", StringComparison.Ordinal)
-            .Replace("file: texts/", $"file: {texts}/", StringComparison.Ordinal)
-            .Replace("texts:\n", $"texts:\n  - name: prose-again\n    file: {texts}/prose.txt\n", StringComparison.Ordinal);
-        var path = Path.Combine(dir, "bench-scaleout.yaml");
+        var run = Path.Combine(dir, $"{Path.GetFileNameWithoutExtension(experiment)}-jobs{jobs}-{tag}");
+        if (Directory.Exists(run)) Directory.Delete(run, recursive: true);
+        var profileFile = Path.Combine(run, "profile.json");
+        string[] common = [$"--root={root}", $"--experiment={experiment}", $"--cache={Path.Combine(run, "cache")}", $"--figures={Path.Combine(run, "figures")}"];
+        CorpusBenchmark.Check(CliProcess.Run(["run", "--stage=Download", .. common]));
+        var cpu = RunProfile.CpuSeconds(self: false);
+        var timed = CorpusBenchmark.Check(CliProcess.Run(["run", "--stage=Extract", "--through=Figures", $"--jobs={jobs}", .. common],
+            new Dictionary<string, string> { [RunProfile.FileVariable] = profileFile }));
+        cpu = RunProfile.CpuSeconds(self: false) - cpu;
+        var profile = JsonSerializer.Deserialize<RunProfileResult>(File.ReadAllText(profileFile))!;
+        var outputs = OutputsDigest(run);
+        Directory.Delete(run, recursive: true); // thousands of files, not needed again
+        return (timed, cpu, profile, outputs);
+    }
+
+    private static string Shares(RunProfileResult p) =>
+        "units running " + string.Join("/", Enumerable.Range(0, p.Running.Count)) + ": " + string.Join("/", p.Running.Select(x => Invariant($"{100 * x:0}%"))) +
+        Invariant($" of the window, libtorch held {100 * p.TorchHeld:0}%");
+
+    private static string Stage(StageProfile s) =>
+        Invariant($"{s.Stage} {s.Units} units {s.UnitSeconds:0.0} s ({s.FirstStart:0.0}–{s.LastEnd:0.0} s)");
+
+    /// <summary>
+    /// experiments/minilm-arcticxs-study.yaml on <paramref name="texts"/> sentences: the worked corpus's first ones,
+    /// then generated ones, in a corpus file beside the experiment.
+    /// </summary>
+    private static string CorpusStudy(string root, string dir, int texts)
+    {
+        var worked = File.ReadLines(Path.Combine(root, "experiments", "corpora", "sentences.jsonl"))
+            .Select(line => JsonDocument.Parse(line).RootElement.GetProperty("text").GetString()!).Take(texts).ToList();
+        var sentences = worked.Concat(SentenceCorpus.Sentences(texts - worked.Count)).ToList();
+        File.WriteAllLines(Path.Combine(dir, "corpus.jsonl"), sentences.Select(s => JsonSerializer.Serialize(new { text = s })));
+        var yaml = File.ReadAllText(Path.Combine(root, "experiments", "minilm-arcticxs-study.yaml"))
+            .Replace("name: minilm-arcticxs-study", "name: bench-study", StringComparison.Ordinal)
+            .Replace("corpus: corpora/sentences.jsonl", "corpus: corpus.jsonl", StringComparison.Ordinal);
+        var path = Path.Combine(dir, "bench-study.yaml");
         File.WriteAllText(path, yaml);
         return path;
     }
 
-    private static CliRun Check(CliRun run) =>
-        run.ExitCode == 0 ? run : throw new InvalidOperationException($"bench scaleout: tta-cli failed (exit {run.ExitCode}):\n{run.Output}");
-
-    internal static double Median(int n, Func<double> measure)
+    /// <summary>Two T5-base-shaped float32 checkpoints × 2 texts of <paramref name="tokens"/> tokens, similarity and attention, PNG + PDF.</summary>
+    private static string T5Pair(string dir, int tokens)
     {
-        var times = Enumerable.Range(0, n).Select(_ => measure()).Order().ToList();
-        return times[n / 2];
-    }
-
-    internal static double Timed(string program, IEnumerable<string> args, string workingDirectory)
-    {
-        var start = new ProcessStartInfo(program) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        start.Environment.Remove(Cache.RunLock.HeldVariable);
-        var watch = Stopwatch.StartNew();
-        using var p = Process.Start(start)!;
-        var output = p.StandardOutput.ReadToEndAsync();
-        var error = p.StandardError.ReadToEndAsync();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"bench scaleout: {program} failed (exit {p.ExitCode}):\n{output.Result}{error.Result}");
-        return watch.Elapsed.TotalSeconds;
-    }
-
-    /// <summary>The median no-op time of Snakemake on a workflow of our shape, or null where snakemake is missing.</summary>
-    private static double? SnakemakeNoOp(string dir, int texts)
-    {
-        var snakemake = new[] { "/usr/bin/snakemake", "/usr/local/bin/snakemake" }.FirstOrDefault(File.Exists);
-        if (snakemake is null) return null;
-        var flow = Path.Combine(dir, "snakemake");
-        Directory.CreateDirectory(Path.Combine(flow, "texts"));
-        var names = Enumerable.Range(1, texts).Select(i => $"t{i}").ToList();
-        foreach (var t in names) File.WriteAllText(Path.Combine(flow, "texts", t + ".txt"), t);
-        File.WriteAllText(Path.Combine(flow, "Snakefile"), $$"""
-            TEXTS = [{{string.Join(", ", names.Select(n => $"\"{n}\""))}}]
-            rule all:
-                input: expand("figures/{t}.done", t=TEXTS), "figures/index.html"
-            rule download:
-                output: "cache/download/model.safetensors"
-                shell: "touch {output}"
-            rule extract:
-                input: "cache/download/model.safetensors", "texts/{t}.txt"
-                output: "cache/extract/{t}.parquet"
-                shell: "touch {output}"
-            rule metrics:
-                input: "cache/extract/{t}.parquet"
-                output: "cache/metrics/{t}.parquet"
-                shell: "touch {output}"
-            rule figures:
-                input: "cache/metrics/{t}.parquet"
-                output: "figures/{t}.done"
-                shell: "touch {output}"
-            rule report:
-                input: expand("figures/{t}.done", t=TEXTS)
-                output: "figures/index.html"
-                shell: "touch {output}"
+        var (a, b) = (Path.Combine(dir, "t5-base-a"), Path.Combine(dir, "t5-base-b"));
+        SyntheticCheckpoint.Write(a, "t5-base", ScalarType.Float32);
+        SyntheticCheckpoint.Write(b, "t5-base", ScalarType.Float32);
+        var text = ModelBenchmark.TextOfTokens(a, tokens);
+        File.WriteAllText(Path.Combine(dir, "passage.txt"), text);
+        File.WriteAllText(Path.Combine(dir, "passage-2.txt"), text[(text.Length / 3)..] + " " + text[..(text.Length / 3)]);
+        var path = Path.Combine(dir, "bench-t5-pair.yaml");
+        File.WriteAllText(path, $"""
+            name: bench-t5-pair
+            models:
+              - id: synthetic-t5-base-a
+                source: local
+                path: {a}
+                name: a
+                dtype: float32
+              - id: synthetic-t5-base-b
+                source: local
+                path: {b}
+                name: b
+                dtype: float32
+            texts:
+              - name: passage
+                file: passage.txt
+              - name: passage-2
+                file: passage-2.txt
+            extract:
+              max_tokens: {tokens + 32}
+            metrics:
+              similarity: [cosine]
+              attention:
+                layers: [0]
+                heads: [0, 5]
+            figures:
+              formats: [png, pdf]
 
             """);
-        string[] args = ["--cores", "1", "--quiet"];
-        Timed(snakemake, args, flow);
-        return Median(5, () => Timed(snakemake, args, flow));
+        return path;
+    }
+
+    /// <summary>"N files, sha256 …" over every Parquet file and figure of a run (relative path and bytes), in path order.</summary>
+    private static string OutputsDigest(string run)
+    {
+        var files = new[] { "*.parquet", "*.png", "*.pdf" }.SelectMany(p => Directory.EnumerateFiles(run, p, SearchOption.AllDirectories))
+            .Select(f => Path.GetRelativePath(run, f)).Order(StringComparer.Ordinal).ToList();
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var file in files)
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(file + "\n"));
+            hash.AppendData(SHA256.HashData(File.ReadAllBytes(Path.Combine(run, file))));
+        }
+        return Invariant($"{files.Count} files, sha256 {Convert.ToHexStringLower(hash.GetHashAndReset())[..16]}");
     }
 
     private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);

@@ -13,7 +13,7 @@ public sealed class RunContext(Workspace workspace, IReadOnlyList<Experiment> ex
     private readonly Dictionary<string, Lazy<object>> shared = new(StringComparer.Ordinal);
     private readonly bool ownsShared = true;
 
-    private RunContext(RunContext run, IUnitProgress progress) : this(run.Workspace, run.Experiments, run.Log)
+    private RunContext(RunContext run, IUnitProgress progress, bool torchForWholeRun) : this(run.Workspace, run.Experiments, run.Log)
     {
         shared = run.shared;
         ownsShared = false;
@@ -21,7 +21,9 @@ public sealed class RunContext(Workspace workspace, IReadOnlyList<Experiment> ex
         Progress = run.Progress;
         HashLog = run.HashLog;
         Jobs = run.Jobs;
+        Torch = run.Torch;
         UnitProgress = progress;
+        TorchForWholeRun = torchForWholeRun;
     }
 
     public Workspace Workspace { get; } = workspace;
@@ -43,8 +45,26 @@ public sealed class RunContext(Workspace workspace, IReadOnlyList<Experiment> ex
     /// <summary>Units (and figures within a unit) that run at the same time (--jobs); all cores by default.</summary>
     public int Jobs { get; init; } = Environment.ProcessorCount;
 
-    /// <summary>The context one unit runs in: this run's, reporting to <paramref name="progress"/>.</summary>
-    public RunContext ForUnit(IUnitProgress progress) => new(this, progress);
+    private TorchGate? torch;
+
+    /// <summary>This process's libtorch gate, shared by every unit of the run (<see cref="TorchGate"/>), <see cref="Jobs"/> wide.</summary>
+    public TorchGate Torch
+    {
+        get => LazyInitializer.EnsureInitialized(ref torch, () => new TorchGate(Jobs));
+        private init => torch = value;
+    }
+
+    /// <summary>
+    /// Whether <see cref="StageRunner"/> holds <see cref="Torch"/> around the unit's whole <c>Run</c>: a libtorch unit
+    /// that does not enter it itself (<see cref="UnitResources.TorchSections"/>).
+    /// </summary>
+    public bool TorchForWholeRun { get; private init; }
+
+    /// <summary>
+    /// The context one unit runs in: this run's, reporting to <paramref name="progress"/>, with the libtorch gate held
+    /// around its whole run where <paramref name="torchForWholeRun"/>.
+    /// </summary>
+    public RunContext ForUnit(IUnitProgress progress, bool torchForWholeRun = false) => new(this, progress, torchForWholeRun);
 
     /// <summary>
     /// The object kept under <paramref name="key"/>, created on first use — once, also when several units ask at the

@@ -83,7 +83,8 @@ public static class StageRunner
             (old with { Invalid = "a run of this unit started and did not finish" }).Write(unit.ManifestPath);
         else if (problem is not null) File.Delete(unit.ManifestPath);
         var watch = Stopwatch.StartNew();
-        var outputs = unit.Run(context);
+        IReadOnlyList<string> outputs;
+        using (context.TorchForWholeRun ? context.Torch.Enter() : null) outputs = unit.Run(context);
         var records = outputs.Select(p =>
         {
             // The file itself, not a link to it; a hash this process verified (a download, a conversion) is reused.

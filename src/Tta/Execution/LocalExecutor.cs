@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using Tta.Cache;
@@ -7,8 +8,8 @@ using Tta.Models;
 namespace Tta.Execution;
 
 /// <summary>
-/// Runs units on this machine (an <see cref="IExecutor"/>): up to <see cref="RunContext.Jobs"/> at once (one libtorch unit among them, see
-/// <see cref="UnitResources.Torch"/>), each as soon as the units it reads are done, while the memory estimates of the running units and of the models they share stay within the budget
+/// Runs units on this machine (an <see cref="IExecutor"/>): up to <see cref="RunContext.Jobs"/> at once (libtorch
+/// units too: see <see cref="UnitResources.Torch"/>), on long-lived <see cref="UnitThreads"/>, each as soon as the units it reads are done, while the memory estimates of the running units and of the models they share stay within the budget
 /// (<c>--memory-limit</c>, else available memory). A model is loaded once per process and serves every unit that
 /// reads it (every text of that model), and is released when no unit of the run needs it any more. Each unit runs
 /// under its <see cref="UnitLock"/> and is checked after taking it, so runs side by side build each unit once.
@@ -18,12 +19,8 @@ public sealed class LocalExecutor : IExecutor
 {
     public IReadOnlyList<UnitOutcome> Run(UnitGraph graph, IReadOnlyList<StageUnit> units, RunContext context, RunOptions options)
     {
-        var inRun = units.Select(u => u.Id).ToHashSet(StringComparer.Ordinal);
-        var waitsFor = units.ToDictionary(u => u.Id, u => graph.UpstreamOf(u).Where(d => inRun.Contains(d.Id)).Select(d => d.Id).ToList(), StringComparer.Ordinal);
-        var pending = new List<StageUnit>(units);
-        var done = new HashSet<string>(StringComparer.Ordinal);
-        var running = new Dictionary<Task<UnitOutcome>, (StageUnit Unit, UnitResources Needs)>();
-        var resources = new Dictionary<string, UnitResources>(StringComparer.Ordinal);
+        var queue = new ReadyUnits(graph, units, unit => NeedsOf(unit, context));
+        var running = new Dictionary<string, UnitResources>(StringComparer.Ordinal);
         var residentModels = new Dictionary<string, long>(StringComparer.Ordinal);
         var budget = context.MemoryLimitBytes ?? MemoryEstimate.Available() ?? long.MaxValue;
         long used = 0;
@@ -31,49 +28,62 @@ public sealed class LocalExecutor : IExecutor
         using var ownDisplay = context.Progress is null ? new ProgressDisplay(context.Log, live: false) : null;
         var display = context.Progress ?? ownDisplay!;
         var failures = new List<(StageUnit Unit, ExceptionDispatchInfo Error)>();
+        // Unit threads hand each finished unit straight to this loop (one wake-up, not a task continuation and a second hop).
+        using var ended = new BlockingCollection<(StageUnit Unit, UnitResources Needs, UnitOutcome? Outcome, ExceptionDispatchInfo? Error)>();
+        using var threads = new UnitThreads(context.Jobs);
+        var profile = RunProfile.FromEnvironment();
+        if (profile is not null) context.Torch.Observer = profile.TorchHeld;
         options.Tracker?.Begin(units);
 
-        while (pending.Count > 0 || running.Count > 0)
+        while (queue.Waiting > 0 || running.Count > 0)
         {
-            // Start every ready unit that fits, in graph order; stop starting new ones after a failure (unless told to keep going).
-            for (var i = 0; (failures.Count == 0 || options.KeepGoing) && i < pending.Count; i++)
+            // Start ready units that fit, in graph order; stop starting new ones after a failure (unless told to keep
+            // going). While a unit with a model (a forward pass) runs, units without one (a text's metrics) go first,
+            // so the pipeline of a text keeps flowing beside the forward passes.
+            while ((failures.Count == 0 || options.KeepGoing) && running.Count < context.Jobs)
             {
-                var unit = pending[i];
-                if (!waitsFor[unit.Id].All(done.Contains)) continue;
-                if (!resources.TryGetValue(unit.Id, out var needs)) resources[unit.Id] = needs = NeedsOf(unit, context);
-                if (running.Count >= context.Jobs) continue;
-                if (needs.Torch && running.Values.Any(r => r.Needs.Torch)) continue;
-                var modelCost = needs.ModelKey is { } key && !residentModels.ContainsKey(key) ? needs.ModelBytes : 0;
-                if (running.Count > 0 && used + needs.WorkingBytes + modelCost > budget) continue;
-                if (needs.ModelKey is { } k && modelCost > 0) residentModels[k] = modelCost;
-                used += needs.WorkingBytes + modelCost;
-                pending.RemoveAt(i--);
-                running[Task.Run(() => RunOne(graph, unit, needs, context, options, display))] = (unit, needs);
+                var modelRunning = running.Values.Any(r => r.ModelKey is not null);
+                var next = queue.Take((unit, needs) =>
+                {
+                    var modelCost = needs.ModelKey is { } key && !residentModels.ContainsKey(key) ? needs.ModelBytes : 0;
+                    return running.Count == 0 || used + needs.WorkingBytes + modelCost <= budget;
+                }, preferWithoutModel: modelRunning);
+                if (next is not { } found) break;
+                var (unit, needs) = found;
+                var cost = needs.ModelKey is { } k && !residentModels.ContainsKey(k) ? needs.ModelBytes : 0;
+                if (needs.ModelKey is { } model && cost > 0) residentModels[model] = cost;
+                used += needs.WorkingBytes + cost;
+                running[unit.Id] = needs;
+                profile?.Starting();
+                threads.Run(() =>
+                {
+                    try { ended.Add((unit, needs, RunOne(graph, unit, needs, context, options, display, profile), null)); }
+                    catch (Exception e) { ended.Add((unit, needs, null, ExceptionDispatchInfo.Capture(e))); }
+                });
             }
-            if (running.Count == 0) break; // a failure stopped the rest
-            var finished = Task.WhenAny(running.Keys).GetAwaiter().GetResult();
-            var (finishedUnit, finishedNeeds) = running[finished];
-            running.Remove(finished);
-            used -= finishedNeeds.WorkingBytes;
-            if (finished.IsFaulted)
+            if (running.Count == 0) break; // a failure stopped the rest, or what is left waits for a unit that failed
+            var finished = ended.Take();
+            running.Remove(finished.Unit.Id);
+            used -= finished.Needs.WorkingBytes;
+            if (finished.Error is { } error)
             {
-                failures.Add((finishedUnit, ExceptionDispatchInfo.Capture(finished.Exception!.InnerException ?? finished.Exception)));
-                options.Tracker?.Failed(finishedUnit);
+                failures.Add((finished.Unit, error));
+                options.Tracker?.Failed(finished.Unit);
             }
             else
             {
-                outcomes.Add(finished.Result);
-                done.Add(finishedUnit.Id);
+                outcomes.Add(finished.Outcome!);
+                queue.Done(finished.Unit);
             }
             // A model no other unit of this run needs is released. Units that share a model read the same upstream
             // unit (its checkpoint), so they all became ready, and told what they need, together.
-            if (finishedNeeds.ModelKey is { } model
-                && !pending.Concat(running.Values.Select(r => r.Unit)).Any(u => resources.TryGetValue(u.Id, out var r) && r.ModelKey == model))
+            if (queue.Finished(finished.Needs) is { } unused)
             {
-                context.Release(model);
-                if (residentModels.Remove(model, out var bytes)) used -= bytes;
+                context.Release(unused);
+                if (residentModels.Remove(unused, out var bytes)) used -= bytes;
             }
         }
+        profile?.Write();
         if (failures.Count > 0)
         {
             // The first failure's message is the error the caller prints; printed here too, it would show twice.
@@ -92,8 +102,9 @@ public sealed class LocalExecutor : IExecutor
     }
 
     private static UnitOutcome RunOne(UnitGraph graph, StageUnit unit, UnitResources needs, RunContext context, RunOptions options,
-        IProgressDisplay display)
+        IProgressDisplay display, RunProfile? profile)
     {
+        var start = Stopwatch.GetTimestamp();
         using var unitLock = UnitLock.Acquire(context.Workspace.CacheDir, unit, graph.UpstreamOf(unit), context.Log);
         var status = options.Forced(unit) ? new UnitStatus(unit, false, ["forced"]) : StageRunner.Check(unit, context.Workspace, options.Verify, context.HashLog);
         if (status.UpToDate)
@@ -110,13 +121,14 @@ public sealed class LocalExecutor : IExecutor
         options.Tracker?.Started(unit);
         try
         {
-            StageRunner.Run(unit, context.ForUnit(progress));
+            StageRunner.Run(unit, context.ForUnit(progress, torchForWholeRun: needs.Torch && !needs.TorchSections));
         }
         finally
         {
             display.Finished(progress);
         }
         var seconds = watch.Elapsed.TotalSeconds;
+        profile?.Unit(unit.Stage, start, Stopwatch.GetTimestamp());
         context.Log.WriteLine($"{unit.Stage} {unit.Key}: done in {seconds:0.00} s");
         options.Tracker?.Done(unit, didRun: true);
         return new UnitOutcome(unit, true, seconds);

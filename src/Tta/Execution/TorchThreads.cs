@@ -6,7 +6,7 @@ namespace Tta.Execution;
 /// libtorch's intra-op threads for this process: every core, and never fewer than 2. libtorch's single-threaded
 /// kernels round differently from its multi-threaded ones (activations differ in the last bits), while 2, 4 and 8
 /// threads give identical bytes, so outputs do not depend on <c>--jobs</c>, the executor or the machine's core count
-/// (one libtorch unit runs at a time, see <see cref="Cache.UnitResources.Torch"/>).
+/// (see <see cref="Cache.UnitResources.Torch"/>).
 /// </summary>
 public static class TorchThreads
 {

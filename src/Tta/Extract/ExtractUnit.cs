@@ -28,7 +28,7 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
         var (checkpoint, _) = DownloadStage.Result(ws, experiment, model);
         var estimate = context.Keep("estimate:" + ExtractStage.ModelKey(model, checkpoint), () => ExtractStage.Estimate(context, model, checkpoint, 0));
         return new UnitResources((long)estimate.ActivationBytes, ExtractStage.ModelKey(model, checkpoint),
-            (long)estimate.WeightBytes, model.Device == "cuda", Torch: true);
+            (long)estimate.WeightBytes, model.Device == "cuda", Torch: true, TorchSections: true);
     }
 
     /// <summary>
@@ -68,7 +68,10 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
         if (tokens.Ids.Length > experiment.Extract.MaxTokens)
             throw new ConfigException(text.At,
                 $"text '{text.Key}' is {tokens.Ids.Length} tokens for model '{model.Key}', more than extract.max_tokens = {experiment.Extract.MaxTokens}; raise max_tokens or shorten the text");
-        var net = ExtractStage.LoadModel(context, model, checkpoint, tokens.Ids.Length);
+        // libtorch work (the model's load, the forward pass and its captures' stores) under the run's gate; the
+        // tokenizer, the store's file and its commit outside it, beside another unit's forward pass.
+        ITransformerModel net;
+        using (context.Torch.Enter()) net = ExtractStage.LoadModel(context, model, checkpoint, tokens.Ids.Length);
         ExperimentLoader.CheckLayers(experiment, model, net.Architecture.LayerCount(net.Config));
 
         var metadata = new Dictionary<string, string>
@@ -135,13 +138,14 @@ public sealed class ExtractUnit(Workspace ws, Experiment experiment, ModelSpec m
                 if (point.Kind == CaptureKind.HiddenState && statesSeen.Add(point.Name)) progress?.StepDone();
                 return Selected(point) || forAttention?.Invoke(point) == true;
             }
-            if (experiment.Extract.Batch > 1 && net.Architecture.SupportsBatches)
-                BatchedExtract.Run(context, experiment, model, text, net, tokenizer, Wanted, Store);
-            else
-            {
-                using var capture = new ActivationCapture(Wanted, (point, value) => Store(point, Blocks(value)));
-                using (no_grad()) net.Run(ModelInputs.ForText(net, tokens.Ids), capture);
-            }
+            using (context.Torch.Enter())
+                if (experiment.Extract.Batch > 1 && net.Architecture.SupportsBatches)
+                    BatchedExtract.Run(context, experiment, model, text, net, tokenizer, Wanted, Store);
+                else
+                {
+                    using var capture = new ActivationCapture(Wanted, (point, value) => Store(point, Blocks(value)));
+                    using (no_grad()) net.Run(ModelInputs.ForText(net, tokens.Ids), capture);
+                }
             writer.SetMetadata(StoreKeys.Points, StoredPoints.Serialize(extracted));
             attentionWriter?.SetMetadata(StoreKeys.Points, StoredPoints.Serialize(forMetric));
             if (extracted.Count == 0)

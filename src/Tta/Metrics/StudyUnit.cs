@@ -32,8 +32,11 @@ public abstract class StudyUnit(Workspace ws, Experiment experiment, string kind
 
     public static string Dir(Workspace ws, Experiment e) => Path.Combine(ws.CacheDir, "metrics", e.Name, Folder);
 
-    /// <summary>Study kinds compute with libtorch (float64 products).</summary>
-    public override UnitResources Resources(RunContext context) => UnitResources.SmallTorch;
+    /// <summary>
+    /// Study kinds compute with libtorch (float64 products), entering the run's libtorch gate around that work only, so
+    /// their reading of every text overlaps other units' forward passes.
+    /// </summary>
+    public override UnitResources Resources(RunContext context) => UnitResources.SmallTorchSections;
 
     /// <summary>
     /// A declaration that reads every text's activations of <see cref="Models"/> (in the experiment's order), with

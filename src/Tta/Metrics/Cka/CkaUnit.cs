@@ -41,7 +41,8 @@ public sealed class CkaUnit(Workspace ws, Experiment experiment, ModelSpec a, Mo
         foreach (var pass in LinearCka.PlanPasses([.. seriesA.Blocks.Select(x => x.Dim)], dimsB, PassBytes))
         {
             List<int> group = [.. Enumerable.Range(pass.First, pass.Count)];
-            using var cka = new LinearCka([.. group.Select(i => seriesA.Blocks[i].Dim)], dimsB);
+            LinearCka cka;
+            using (context.Torch.Enter()) cka = new LinearCka([.. group.Select(i => seriesA.Blocks[i].Dim)], dimsB);
             (rows, droppedWords) = (0, 0);
             foreach (var text in Experiment.Texts)
             {
@@ -50,11 +51,16 @@ public sealed class CkaUnit(Workspace ws, Experiment experiment, ModelSpec a, Mo
                 var paired = pairing.Pair(statesA, statesA.Find(seriesA.Name)!, statesB, statesB.Find(seriesB.Name)!, group);
                 droppedWords += paired.Dropped;
                 if (paired.Rows == 0) continue;
-                cka.Add(paired.Rows, paired.A, paired.B);
+                using (context.Torch.Enter()) cka.Add(paired.Rows, paired.A, paired.B);
                 rows += paired.Rows;
                 context.UnitProgress?.StepDone();
             }
-            var part = cka.Result();
+            double[,] part;
+            using (context.Torch.Enter())
+            {
+                part = cka.Result();
+                cka.Dispose();
+            }
             for (var i = 0; i < group.Count; i++)
                 for (var j = 0; j < dimsB.Length; j++) result[group[i], j] = part[i, j];
         }

@@ -25,6 +25,9 @@ public sealed class SimilarityUnit(Workspace ws, Experiment experiment, ModelSpe
             .Param("metrics.similarity", Experiment.Metrics.Get<IReadOnlyList<string>>(SimilarityKind.Key)!)
             .Writes(OutputPath);
 
+    /// <summary>Computes with libtorch only for the maps themselves (<see cref="UnitResources.TorchSections"/>).</summary>
+    public override UnitResources Resources(RunContext context) => UnitResources.SmallTorchSections;
+
     public override IReadOnlyList<string> Run(RunContext context)
     {
         return WriteOutput(async fingerprint =>
@@ -40,7 +43,8 @@ public sealed class SimilarityUnit(Workspace ws, Experiment experiment, ModelSpe
             await store.ForEachBlockAsync(async block =>
             {
                 if (block.Key.Head is not null) return;
-                var maps = SimilarityMap.ComputeAll(block.Values, block.Positions, block.Dim, measures);
+                float[][] maps;
+                using (context.Torch.Enter()) maps = SimilarityMap.ComputeAll(block.Values, block.Positions, block.Dim, measures);
                 for (var i = 0; i < measures.Count; i++)
                     await writer.WriteAsync(block.Key with { Measure = measures[i] }, maps[i], block.Positions, block.Positions);
                 written.Add(points[block.Key]);

@@ -41,10 +41,13 @@ public sealed class StatisticsUnit(Workspace ws, Experiment experiment, ModelSpe
         var results = new Dictionary<(string Series, int Layer), LayerStatistics>();
         foreach (var group in Groups(plan, types.Count))
         {
-            var accumulators = group.ToDictionary(p => (p.Series, p.Index), p => new LayerStatisticsAccumulator(p.Dim, types.Count));
+            Dictionary<(string, int), LayerStatisticsAccumulator> accumulators;
+            using (context.Torch.Enter())
+                accumulators = group.ToDictionary(p => (p.Series, p.Index), p => new LayerStatisticsAccumulator(p.Dim, types.Count));
             await corpus.ForEachTextAsync(text =>
             {
                 var words = types.Count > 0 ? WordTypes.Occurrences(text, types) : [];
+                using var torch = context.Torch.Enter();
                 foreach (var ((series, index), accumulator) in accumulators)
                 {
                     var block = text.Find(series)!.Blocks[index];
@@ -55,8 +58,11 @@ public sealed class StatisticsUnit(Workspace ws, Experiment experiment, ModelSpe
                 context.UnitProgress?.StepDone();
                 return Task.CompletedTask;
             });
-            foreach (var p in group) results[(p.Series, p.Layer)] = accumulators[(p.Series, p.Index)].Result(Settings.MinOccurrences);
-            foreach (var accumulator in accumulators.Values) accumulator.Dispose();
+            using (context.Torch.Enter())
+            {
+                foreach (var p in group) results[(p.Series, p.Layer)] = accumulators[(p.Series, p.Index)].Result(Settings.MinOccurrences);
+                foreach (var accumulator in accumulators.Values) accumulator.Dispose();
+            }
         }
 
         var meta = Metadata(Format, fingerprint);
