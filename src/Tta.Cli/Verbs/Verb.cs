@@ -48,8 +48,10 @@ internal abstract class Verb
 
     private int Invoke(ParseResult p)
     {
-        // --explain: each file hashed is reported, with where its hash came from.
-        return Run(p, new Writers(p.InvocationConfiguration.Output, p.InvocationConfiguration.Error, Explain: ExplainsHashes(p)));
+        // --explain: each file hashed is reported, with where its hash came from. Units running side by side write to
+        // these, so each is synchronized (a plain StringWriter or stream writer would mix and break their lines).
+        return Run(p, new Writers(TextWriter.Synchronized(p.InvocationConfiguration.Output), TextWriter.Synchronized(p.InvocationConfiguration.Error),
+            Explain: ExplainsHashes(p)));
     }
 }
 

@@ -28,7 +28,8 @@ public sealed class RunContext(Workspace workspace, IReadOnlyList<Experiment> ex
 
     public Workspace Workspace { get; } = workspace;
     public IReadOnlyList<Experiment> Experiments { get; } = experiments;
-    public TextWriter Log { get; } = log;
+    /// <summary>The run's log, safe to write from units running side by side.</summary>
+    public TextWriter Log { get; } = TextWriter.Synchronized(log);
 
     /// <summary>Memory to treat as available when deciding whether a model fits (--memory-limit); null = what the OS says.</summary>
     public long? MemoryLimitBytes { get; init; }
