@@ -62,6 +62,14 @@ public sealed class ScaleOutTests(SlurmCluster cluster, ITestOutputHelper output
         return result;
     }
 
+    /// <summary>Asserts two runs' <see cref="Outputs"/> name the same files with the same bytes.</summary>
+    internal static void AssertSameBytes(SortedDictionary<string, string> expected, SortedDictionary<string, string> actual, string what)
+    {
+        Assert.Equal(expected.Keys, actual.Keys);
+        var differ = expected.Keys.Where(k => expected[k] != actual[k]).ToList();
+        Assert.True(differ.Count == 0, $"{string.Join(", ", differ)} differ from {what}");
+    }
+
     private (int Code, string Output) Build(TinyWorkspace ws, string name, params string[] extra)
     {
         var sw = Stopwatch.StartNew();
@@ -89,10 +97,7 @@ public sealed class ScaleOutTests(SlurmCluster cluster, ITestOutputHelper output
         Assert.True(one.Keys.Count(k => k.EndsWith(".png", StringComparison.Ordinal)) >= 6 * 4);
         foreach (var other in new[] { "jobs2", "slurm" })
         {
-            var theirs = Outputs(Path.Combine(ws.Root, other, "cache"), Path.Combine(ws.Root, other, "figures"));
-            Assert.Equal(one.Keys, theirs.Keys);
-            var differ = one.Keys.Where(k => one[k] != theirs[k]).ToList();
-            Assert.True(differ.Count == 0, $"{other}: {string.Join(", ", differ)} differ from --jobs=1");
+            AssertSameBytes(one, Outputs(Path.Combine(ws.Root, other, "cache"), Path.Combine(ws.Root, other, "figures")), $"--jobs=1 ({other})");
         }
 
         // A second Slurm run submits nothing.

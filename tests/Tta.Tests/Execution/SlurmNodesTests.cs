@@ -86,12 +86,8 @@ public sealed class SlurmNodesTests(SlurmNodes cluster, ITestOutputHelper output
         return result;
     }
 
-    private static void AssertSameBytes(SortedDictionary<string, string> local, SortedDictionary<string, string> theirs)
-    {
-        Assert.Equal(local.Keys, theirs.Keys);
-        var differ = local.Keys.Where(k => local[k] != theirs[k]).ToList();
-        Assert.True(differ.Count == 0, $"{string.Join(", ", differ)} differ from the local run");
-    }
+    private static void AssertSameBytes(SortedDictionary<string, string> local, SortedDictionary<string, string> theirs) =>
+        ScaleOutTests.AssertSameBytes(local, theirs, "the local run");
 
     [Fact]
     public void TasksOfOneArraySpreadOverNodesAndGiveTheBytesOfALocalRun()
