@@ -28,13 +28,18 @@ public sealed class TinyWorkspace
         WriteExperiment(yaml ?? DefaultYaml);
     }
 
-    public const string DefaultYaml = """
+    /// <summary>The tiny experiment's name and its one model (bert-tiny from <c>experiments/model</c>); texts and the rest follow.</summary>
+    public const string NameAndModel = """
         name: tiny
         models:
           - id: bert-tiny
             source: local
             path: model
             name: tiny
+
+        """;
+
+    public const string DefaultYaml = NameAndModel + """
         texts:
           - name: one
             file: texts/one.txt

@@ -21,13 +21,7 @@ public sealed class SlurmGroupTests(SlurmCluster cluster, ITestOutputHelper outp
         var lines = Enumerable.Range(0, 20).Select(i => string.Join(' ', words.Skip(i % 10).Concat(words.Take(i % 10))) + (i >= 10 ? " !" : " ."));
         Directory.CreateDirectory(Path.Combine(ws.Root, "experiments", "corpora"));
         File.WriteAllLines(Path.Combine(ws.Root, "experiments", "corpora", "s.txt"), lines);
-        ws.WriteExperiment("""
-            name: tiny
-            models:
-              - id: bert-tiny
-                source: local
-                path: model
-                name: tiny
+        ws.WriteExperiment(TinyWorkspace.NameAndModel + """
             texts:
               - name: s
                 corpus: corpora/s.txt

@@ -28,13 +28,7 @@ public sealed class SlurmNodesTests(SlurmNodes cluster, ITestOutputHelper output
     private static readonly Lazy<(TinyWorkspace Workspace, SortedDictionary<string, string> Local)> Reference = new(() =>
     {
         var ws = new TinyWorkspace();
-        ws.WriteExperiment("""
-            name: tiny
-            models:
-              - id: bert-tiny
-                source: local
-                path: model
-                name: tiny
+        ws.WriteExperiment(TinyWorkspace.NameAndModel + """
             texts:
               - name: one
                 file: texts/one.txt

@@ -24,13 +24,7 @@ public class BatchedExtractTests(ITestOutputHelper output)
         Assert.Equal([[5, 7], [1, 3], [0, 6], [2]], ExtractBatches.Window(0, lengths.Length, 2, i => i == 4 ? null : lengths[i]));
     }
 
-    private const string Yaml = """
-        name: tiny
-        models:
-          - id: bert-tiny
-            source: local
-            path: model
-            name: tiny
+    private const string Yaml = TinyWorkspace.NameAndModel + """
         texts:
           - name: one
             file: texts/one.txt
