@@ -8,9 +8,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 export TTA_ROOT="$PWD"
-# Idle OpenMP threads of libtorch sleep rather than spin: no slower, and their spinning does not take the core from a
-# unit running beside them (src/Tta/Execution/README.md). Slurm jobs inherit it.
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 start=$(date +%s.%N)
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 export CAKE_SETTINGS_ENABLESCRIPTCACHE=true   # Cake compiles build.cake once, not on every run
