@@ -37,7 +37,7 @@ public static class KnownOptions
         new("account", Value, "Slurm: --account of every job", Stages, Forwarded: true),
         new("time", Value, "Slurm: --time limit of every task (90, 2:00:00, 1-12, …)", Stages, Forwarded: true),
         new("group-size", Value, "Slurm: at most K units per task (units that share a model: one load serves them; default: as many as the time limit allows, at most 16)", Stages, Forwarded: true),
-        new("jobs", Value, "how many figures (and units) run side by side (default: the cores)", Stages, Forwarded: true),
+        new("jobs", Value, "the cores to keep busy: N units side by side and one more that fills their waits, N figures within a unit (default: the cores)", Stages, Forwarded: true),
         new("model", Value, "Forward: checkpoint folder", ["Forward"]),
         new("inputs", Value, "Forward: case.json", ["Forward"]),
         new("out", Value, "Forward: output file; Archive: output folder; Synth: checkpoint folder", ["Forward", "Archive", "Synth"]),

@@ -21,7 +21,7 @@ internal static class CliOptions
     public static Option<string?> Figures() => Text("figures", "DIR", "figures folder (default figures/)");
 
     public static Option<long?> MemoryLimit() => Parsed("memory-limit", "SIZE", "memory budget for loading a model, e.g. 16G", RunSettings.ParseBytes);
-    public static Option<int?> Jobs() => Parsed("jobs", "N", "how many figures (and units) run side by side (default: the cores)", RunSettings.ParseJobs);
+    public static Option<int?> Jobs() => Parsed("jobs", "N", "the cores to keep busy: N units side by side and one more that fills their waits, N figures within a unit (default: the cores)", RunSettings.ParseJobs);
     public static Option<string?> Executor() => Text("executor", "KIND", "where units run: local (default) or slurm (job arrays; see README)",
         RunSettings.CheckExecutor, [.. Config.ExperimentLoader.ExecutorKinds]);
     public static Option<string?> Partition() => Text("partition", "NAME", "Slurm: --partition of every job");

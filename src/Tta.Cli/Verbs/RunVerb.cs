@@ -21,7 +21,7 @@ internal sealed class RunVerb : StageVerb
     private readonly Option<string?> journal = CliOptions.Text("journal", "FILE", "the file Cake's stage tasks read their criteria from");
     private readonly Option<bool> dryRun = CliOptions.DryRun();
 
-    public RunVerb() : base("run", "run the stale units of a stage (--jobs at a time), or exactly the units given (--unit)")
+    public RunVerb() : base("run", "run the stale units of a stage (--jobs side by side), or exactly the units given (--unit)")
     {
         foreach (var option in new Option[] { stage, unit, through, journal, dryRun }) Add(option);
         Command.Validators.Add(r =>

@@ -46,12 +46,19 @@ public sealed class RunContext(Workspace workspace, IReadOnlyList<Experiment> ex
     /// <summary>Units (and figures within a unit) that run at the same time (--jobs); all cores by default.</summary>
     public int Jobs { get; init; } = Environment.ProcessorCount;
 
+    /// <summary>
+    /// Units a local run keeps in flight: <see cref="Jobs"/>, and one more when that is more than one. A short libtorch
+    /// unit waits between its steps for its OpenMP threads to wake, and with exactly one unit per core those waits left
+    /// the cores idle; the extra unit computes in them (src/Tta/Execution/README.md, "One machine").
+    /// </summary>
+    public int UnitSlots => Jobs > 1 ? Jobs + 1 : 1;
+
     private TorchGate? torch;
 
-    /// <summary>This process's libtorch gate, shared by every unit of the run (<see cref="TorchGate"/>), <see cref="Jobs"/> wide.</summary>
+    /// <summary>This process's libtorch gate, shared by every unit of the run (<see cref="TorchGate"/>), <see cref="UnitSlots"/> wide.</summary>
     public TorchGate Torch
     {
-        get => LazyInitializer.EnsureInitialized(ref torch, () => new TorchGate(Jobs));
+        get => LazyInitializer.EnsureInitialized(ref torch, () => new TorchGate(UnitSlots));
         private init => torch = value;
     }
 

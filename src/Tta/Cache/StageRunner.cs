@@ -3,7 +3,7 @@ using Tta.Core;
 
 namespace Tta.Cache;
 
-/// <summary>Decides staleness and runs units, writing each manifest last.</summary>
+/// <summary>Decides staleness and runs units, writing each manifest last, after what the unit wrote is on disk.</summary>
 public static class StageRunner
 {
     /// <summary>
@@ -74,7 +74,20 @@ public static class StageRunner
         return current.Select(ws.Relative).Where(p => !recorded.Contains(p)).Select(p => $"output {p} was added since the unit was built");
     }
 
+    /// <summary>Builds <paramref name="unit"/> and commits it (<see cref="Build"/>, then <see cref="Commit"/>).</summary>
     public static UnitManifest Run(StageUnit unit, RunContext context)
+    {
+        var built = Build(unit, context);
+        built.Commit();
+        return built.Manifest;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="unit"/> and hashes its outputs, leaving the disk flush of what it wrote and its manifest to
+    /// <see cref="BuiltUnit.Commit"/> (the local executor does that on a thread of its own, so the unit's core goes on
+    /// to the next unit). Until the commit the unit is not built: it has no valid manifest.
+    /// </summary>
+    public static BuiltUnit Build(StageUnit unit, RunContext context)
     {
         var fp = unit.Fingerprint();
         // From here until the new manifest is written the unit counts as stale. The old one stays, marked, so Clean
@@ -84,7 +97,10 @@ public static class StageRunner
         else if (problem is not null) File.Delete(unit.ManifestPath);
         var watch = Stopwatch.StartNew();
         IReadOnlyList<string> outputs;
-        using (context.TorchForWholeRun ? context.Torch.Enter() : null) outputs = unit.Run(context);
+        var written = DeferredFlush.Begin();
+        using (written)
+        using (context.TorchForWholeRun ? context.Torch.Enter() : null)
+            outputs = unit.Run(context);
         var records = outputs.Select(p =>
         {
             // The file itself, not a link to it; a hash this process verified (a download, a conversion) is reused.
@@ -93,8 +109,7 @@ public static class StageRunner
         }).ToList();
         var manifest = new UnitManifest(unit.Stage, unit.Key, fp.Value, fp.Components, records,
             Math.Round(watch.Elapsed.TotalSeconds, 3), unit.Facts(records), ManifestFolders.Of(context.Workspace));
-        manifest.Write(unit.ManifestPath);
-        return manifest;
+        return new BuiltUnit(unit, manifest, written);
     }
 
     /// <summary>
@@ -107,5 +122,22 @@ public static class StageRunner
         if (manifest is null) throw new MissingInputException(problem is null ? $"{what} is not built yet" : $"{what} must be rebuilt: {problem}");
         if (manifest.Invalid is { } invalid) throw new MissingInputException($"{what} must be rebuilt: {invalid}");
         return manifest;
+    }
+}
+
+/// <summary>
+/// A unit that has run and whose outputs are hashed, but not yet committed: <see cref="Commit"/> flushes every file it
+/// wrote to disk, then writes its manifest, so no manifest on disk ever vouches for files that are not.
+/// </summary>
+public sealed class BuiltUnit(StageUnit unit, UnitManifest manifest, DeferredFlush written)
+{
+    public StageUnit Unit => unit;
+
+    public UnitManifest Manifest => manifest;
+
+    public void Commit()
+    {
+        written.FlushAll();
+        manifest.Write(unit.ManifestPath);
     }
 }

@@ -2,7 +2,8 @@ namespace Tta.Core;
 
 /// <summary>
 /// Writes files so that a reader never sees a partial one: data goes to a temporary sibling, is flushed to disk,
-/// and only then renamed over the final name (rename is atomic within a directory on POSIX file systems).
+/// and only then renamed over the final name (rename is atomic within a directory on POSIX file systems). Inside a
+/// <see cref="DeferredFlush"/> (a unit being built) the flush is left to it, done before the unit's manifest.
 /// </summary>
 public static class AtomicFile
 {
@@ -19,7 +20,7 @@ public static class AtomicFile
         {
             stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize);
             write(stream);
-            stream.Flush(flushToDisk: true);
+            if (!DeferredFlush.Defer(path)) stream.Flush(flushToDisk: true);
             stream.Dispose();
             stream = null;
             File.Move(temp, path, overwrite: true);
@@ -39,7 +40,7 @@ public static class AtomicFile
         {
             stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20, useAsync: false);
             await write(stream);
-            stream.Flush(flushToDisk: true);
+            if (!DeferredFlush.Defer(path)) stream.Flush(flushToDisk: true);
             await stream.DisposeAsync();
             stream = null;
             File.Move(temp, path, overwrite: true);

@@ -8,8 +8,10 @@ using Tta.Models;
 namespace Tta.Execution;
 
 /// <summary>
-/// Runs units on this machine (an <see cref="IExecutor"/>): up to <see cref="RunContext.Jobs"/> at once (libtorch
-/// units too: see <see cref="UnitResources.Torch"/>), on long-lived <see cref="UnitThreads"/>, each as soon as the units it reads are done, while the memory estimates of the running units and of the models they share stay within the budget
+/// Runs units on this machine (an <see cref="IExecutor"/>): up to <see cref="RunContext.UnitSlots"/> at once (libtorch
+/// units too: see <see cref="UnitResources.Torch"/>), on long-lived <see cref="UnitThreads"/>, each as soon as the units
+/// it reads are committed (a computed unit's files are flushed and its manifest written on commit threads, while its
+/// thread goes on), while the memory estimates of the running units and of the models they share stay within the budget
 /// (<c>--memory-limit</c>, else available memory). A model is loaded once per process and serves every unit that
 /// reads it (every text of that model), and is released when no unit of the run needs it any more. Each unit runs
 /// under its <see cref="UnitLock"/> and is checked after taking it, so runs side by side build each unit once.
@@ -28,19 +30,25 @@ public sealed class LocalExecutor : IExecutor
         using var ownDisplay = context.Progress is null ? new ProgressDisplay(context.Log, live: false) : null;
         var display = context.Progress ?? ownDisplay!;
         var failures = new List<(StageUnit Unit, ExceptionDispatchInfo Error)>();
-        // Unit threads hand each finished unit straight to this loop (one wake-up, not a task continuation and a second hop).
-        using var ended = new BlockingCollection<(StageUnit Unit, UnitResources Needs, UnitOutcome? Outcome, ExceptionDispatchInfo? Error)>();
-        using var threads = new UnitThreads(context.Jobs);
+        // Unit threads hand each computed and each finished unit straight to this loop (one wake-up, not a task
+        // continuation and a second hop).
+        using var ended = new BlockingCollection<(StageUnit Unit, UnitResources Needs, bool Computed, UnitOutcome? Outcome, ExceptionDispatchInfo? Error)>();
+        var slots = context.UnitSlots;
+        using var threads = new UnitThreads(slots, "tta unit");
+        // A computed unit is committed (its files flushed to disk, then its manifest written) on these threads, so its
+        // unit thread goes on to the next unit instead of waiting for the disk; it is done when its manifest is there.
+        using var committers = new UnitThreads(Math.Max(2, context.Jobs), "tta commit");
+        var committing = 0;
         var profile = RunProfile.FromEnvironment();
         if (profile is not null) context.Torch.Observer = profile.TorchHeld;
         options.Tracker?.Begin(units);
 
-        while (queue.Waiting > 0 || running.Count > 0)
+        while (queue.Waiting > 0 || running.Count > 0 || committing > 0)
         {
             // Start ready units that fit, in graph order; stop starting new ones after a failure (unless told to keep
             // going). While a unit with a model (a forward pass) runs, units without one (a text's metrics) go first,
             // so the pipeline of a text keeps flowing beside the forward passes.
-            while ((failures.Count == 0 || options.KeepGoing) && running.Count < context.Jobs)
+            while ((failures.Count == 0 || options.KeepGoing) && running.Count < slots)
             {
                 var modelRunning = running.Values.Any(r => r.ModelKey is not null);
                 var next = queue.Take((unit, needs) =>
@@ -57,14 +65,34 @@ public sealed class LocalExecutor : IExecutor
                 profile?.Starting();
                 threads.Run(() =>
                 {
-                    try { ended.Add((unit, needs, RunOne(graph, unit, needs, context, options, display, profile), null)); }
-                    catch (Exception e) { ended.Add((unit, needs, null, ExceptionDispatchInfo.Capture(e))); }
+                    try
+                    {
+                        var (outcome, built) = RunOne(graph, unit, needs, context, options, display, profile);
+                        if (built is null)
+                        {
+                            ended.Add((unit, needs, false, outcome, null));
+                            return;
+                        }
+                        ended.Add((unit, needs, true, null, null));
+                        committers.Run(() =>
+                        {
+                            try { ended.Add((unit, needs, false, Commit(built, outcome, context, options), null)); }
+                            catch (Exception e) { ended.Add((unit, needs, false, null, ExceptionDispatchInfo.Capture(e))); }
+                        });
+                    }
+                    catch (Exception e) { ended.Add((unit, needs, false, null, ExceptionDispatchInfo.Capture(e))); }
                 });
             }
-            if (running.Count == 0) break; // a failure stopped the rest, or what is left waits for a unit that failed
+            if (running.Count == 0 && committing == 0) break; // a failure stopped the rest, or what is left waits for a unit that failed
             var finished = ended.Take();
-            running.Remove(finished.Unit.Id);
-            used -= finished.Needs.WorkingBytes;
+            if (running.Remove(finished.Unit.Id)) used -= finished.Needs.WorkingBytes;
+            else committing--;
+            if (finished.Computed)
+            {
+                // Its thread and its working memory are free; it is done (its readers may start) once committed.
+                committing++;
+                continue;
+            }
             if (finished.Error is { } error)
             {
                 failures.Add((finished.Unit, error));
@@ -101,36 +129,59 @@ public sealed class LocalExecutor : IExecutor
         catch (MissingInputException) { return UnitResources.Small; } // not buildable yet: it fails with the reason when run
     }
 
-    private static UnitOutcome RunOne(UnitGraph graph, StageUnit unit, UnitResources needs, RunContext context, RunOptions options,
-        IProgressDisplay display, RunProfile? profile)
+    /// <summary>
+    /// Checks and, when stale, builds one unit under its lock: an up-to-date unit's outcome, or the built unit still
+    /// to commit (<see cref="Commit"/>), which then holds the lock.
+    /// </summary>
+    private static (UnitOutcome Outcome, PendingCommit? Built) RunOne(UnitGraph graph, StageUnit unit, UnitResources needs, RunContext context,
+        RunOptions options, IProgressDisplay display, RunProfile? profile)
     {
         var start = Stopwatch.GetTimestamp();
-        using var unitLock = UnitLock.Acquire(context.Workspace.CacheDir, unit, graph.UpstreamOf(unit), context.Log);
-        var status = options.Forced(unit) ? new UnitStatus(unit, false, ["forced"]) : StageRunner.Check(unit, context.Workspace, options.Verify, context.HashLog);
-        if (status.UpToDate)
-        {
-            context.Log.WriteLine($"{unit.Stage} {unit.Key}: up to date");
-            options.Tracker?.Done(unit, didRun: false);
-            return new UnitOutcome(unit, false, 0);
-        }
-        if (options.Explain || options.Verify) context.Log.WriteLine($"{unit.Stage} {unit.Key}: stale — {string.Join("; ", status.Reasons)}");
-        if (needs.Torch) TorchThreads.Configure();
-        var watch = Stopwatch.StartNew();
-        var progress = new UnitProgress(unit);
-        display.Started(progress);
-        options.Tracker?.Started(unit);
+        var unitLock = UnitLock.Acquire(context.Workspace.CacheDir, unit, graph.UpstreamOf(unit), context.Log);
         try
         {
-            StageRunner.Run(unit, context.ForUnit(progress, torchForWholeRun: needs.Torch && !needs.TorchSections));
+            var status = options.Forced(unit) ? new UnitStatus(unit, false, ["forced"]) : StageRunner.Check(unit, context.Workspace, options.Verify, context.HashLog);
+            if (status.UpToDate)
+            {
+                context.Log.WriteLine($"{unit.Stage} {unit.Key}: up to date");
+                options.Tracker?.Done(unit, didRun: false);
+                unitLock.Dispose();
+                return (new UnitOutcome(unit, false, 0), null);
+            }
+            if (options.Explain || options.Verify) context.Log.WriteLine($"{unit.Stage} {unit.Key}: stale — {string.Join("; ", status.Reasons)}");
+            if (needs.Torch) TorchThreads.Configure();
+            var watch = Stopwatch.StartNew();
+            var progress = new UnitProgress(unit);
+            display.Started(progress);
+            options.Tracker?.Started(unit);
+            BuiltUnit built;
+            try
+            {
+                built = StageRunner.Build(unit, context.ForUnit(progress, torchForWholeRun: needs.Torch && !needs.TorchSections));
+            }
+            finally
+            {
+                display.Finished(progress);
+            }
+            profile?.Unit(unit.Stage, unit.Key, start, Stopwatch.GetTimestamp());
+            return (new UnitOutcome(unit, true, watch.Elapsed.TotalSeconds), new PendingCommit(built, unitLock));
         }
-        finally
+        catch
         {
-            display.Finished(progress);
+            unitLock.Dispose();
+            throw;
         }
-        var seconds = watch.Elapsed.TotalSeconds;
-        profile?.Unit(unit.Stage, start, Stopwatch.GetTimestamp());
-        context.Log.WriteLine($"{unit.Stage} {unit.Key}: done in {seconds:0.00} s");
-        options.Tracker?.Done(unit, didRun: true);
-        return new UnitOutcome(unit, true, seconds);
     }
+
+    /// <summary>Commits a built unit (its files to disk, then its manifest) and lets its lock go.</summary>
+    private static UnitOutcome Commit(PendingCommit pending, UnitOutcome outcome, RunContext context, RunOptions options)
+    {
+        using (pending.Lock) pending.Built.Commit();
+        var unit = pending.Built.Unit;
+        context.Log.WriteLine($"{unit.Stage} {unit.Key}: done in {outcome.Seconds:0.00} s");
+        options.Tracker?.Done(unit, didRun: true);
+        return outcome;
+    }
+
+    private sealed record PendingCommit(BuiltUnit Built, UnitLock Lock);
 }

@@ -15,7 +15,7 @@ public sealed class RunProfile
     public const string FileVariable = "TTA_RUN_PROFILE";
 
     private readonly object gate = new();
-    private readonly List<(long Start, long End, string Stage)> units = [];
+    private readonly List<(long Start, long End, string Stage, string Key)> units = [];
     private readonly List<(long Start, long End)> torch = [];
     private double cpuAtFirst = double.NaN;
     private long first = long.MaxValue;
@@ -31,9 +31,9 @@ public sealed class RunProfile
             if (double.IsNaN(cpuAtFirst)) (cpuAtFirst, first) = (CpuSeconds(), Stopwatch.GetTimestamp());
     }
 
-    public void Unit(string stage, long start, long end)
+    public void Unit(string stage, string key, long start, long end)
     {
-        lock (gate) units.Add((start, end, stage));
+        lock (gate) units.Add((start, end, stage, key));
     }
 
     public void TorchHeld(long start, long end)
@@ -54,7 +54,8 @@ public sealed class RunProfile
                 [.. running.Select(t => t / window)], torch.Sum(t => Stopwatch.GetElapsedTime(t.Start, t.End).TotalSeconds) / window,
                 units.GroupBy(u => u.Stage).Select(g => new StageProfile(g.Key, g.Count(),
                     g.Sum(u => Stopwatch.GetElapsedTime(u.Start, u.End).TotalSeconds),
-                    Stopwatch.GetElapsedTime(first, g.Min(u => u.Start)).TotalSeconds, Stopwatch.GetElapsedTime(first, g.Max(u => u.End)).TotalSeconds)).ToList());
+                    Stopwatch.GetElapsedTime(first, g.Min(u => u.Start)).TotalSeconds, Stopwatch.GetElapsedTime(first, g.Max(u => u.End)).TotalSeconds)).ToList(),
+                [.. units.OrderBy(u => u.Start).Select(u => new UnitSpan($"{u.Stage} {u.Key}", Stopwatch.GetElapsedTime(first, u.Start).TotalSeconds, Stopwatch.GetElapsedTime(first, u.End).TotalSeconds))]);
             File.WriteAllText(Environment.GetEnvironmentVariable(FileVariable)!, JsonSerializer.Serialize(profile));
         }
     }
@@ -90,13 +91,16 @@ public sealed class RunProfile
 /// <summary>
 /// A run's profile: <see cref="WindowSeconds"/> from the first unit's start to the last unit's end, the process
 /// tree's <see cref="CpuSeconds"/> in it, the share of it with k units running (<see cref="Running"/>[k]) and with
-/// the libtorch gate held (<see cref="TorchHeld"/>), and each stage's units.
+/// the libtorch gate held (<see cref="TorchHeld"/>), each stage's units, and each unit's span in start order.
 /// </summary>
 public sealed record RunProfileResult(double WindowSeconds, double CpuSeconds, int Units, IReadOnlyList<double> Running, double TorchHeld,
-    IReadOnlyList<StageProfile> Stages)
+    IReadOnlyList<StageProfile> Stages, IReadOnlyList<UnitSpan> Timeline)
 {
     public double BusyCores => CpuSeconds / WindowSeconds;
 }
+
+/// <summary>One unit's span in a run, in seconds from the window's start.</summary>
+public sealed record UnitSpan(string Unit, double Start, double End);
 
 /// <summary>One stage's units in a run: how many, their summed seconds, when the first started and the last ended (from the window's start).</summary>
 public sealed record StageProfile(string Stage, int Units, double UnitSeconds, double FirstStart, double LastEnd);

@@ -26,6 +26,9 @@ public sealed class UnitGraph
 
     public static UnitGraph For(RunContext context) => new(Stages.StageNames.SelectMany(s => Stages.Units(s, context)));
 
+    /// <summary>The graph of exactly these units, upstream units first (tests run the executor on units of their own).</summary>
+    internal static UnitGraph Of(IEnumerable<StageUnit> units) => new(units);
+
     public IReadOnlyList<StageUnit> Units => units;
 
     public IEnumerable<StageUnit> InStage(string stage) => units.Where(u => u.Stage == stage);

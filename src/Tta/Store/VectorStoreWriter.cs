@@ -103,11 +103,11 @@ public sealed class VectorStoreWriter : IAsyncDisposable
     /// <summary>Sets a key-value metadata entry (written with the footer, so it may be set until <see cref="CommitAsync"/>).</summary>
     public void SetMetadata(string key, string value) => metadata[key] = value;
 
-    /// <summary>Finishes the file, flushes it to disk and renames it into place.</summary>
+    /// <summary>Finishes the file, flushes it to disk (or leaves that to a <see cref="DeferredFlush"/>) and renames it into place.</summary>
     public async Task CommitAsync()
     {
         writer.Finish(metadata, CreatedBy);
-        stream.Flush(flushToDisk: true);
+        if (!DeferredFlush.Defer(path)) stream.Flush(flushToDisk: true);
         await stream.DisposeAsync();
         File.Move(temp, path, overwrite: true);
         committed = true;
