@@ -29,7 +29,14 @@ public static partial class ExperimentLoader
             }, null);
             var partition = Collect(() => Text("partition"), null);
             var account = Collect(() => Text("account"), null);
-            return new ExecutorSpec(kind, partition, account, time, At(section.Value));
+            var groupSize = Collect(() =>
+            {
+                if (!f.TryGetValue("group_size", out var g) || IsNull(g.Value)) return (int?)null;
+                var value = Int(g.Value, "group_size");
+                return value >= 1 ? value : throw Error(g.Value, $"group_size must be positive, got {value}",
+                    "write the most units one Slurm task builds, a whole number ≥ 1, or leave it out for the default (16, and what fits --time)");
+            }, null);
+            return new ExecutorSpec(kind, partition, account, time, At(section.Value), groupSize);
         }
 
         private ExtractSpec ReadExtract(YamlEntry? section)

@@ -27,7 +27,7 @@ public static partial class ExperimentLoader
     private static readonly string[] ModelKeys = ["id", "source", "revision", "path", "name", "dtype", "compute_dtype", "device"];
     private static readonly string[] TextKeys = ["name", "text", "file"];
     private static readonly string[] ExtractKeys = ["points", "layers", "max_tokens", "batch"];
-    private static readonly string[] ExecutorKeys = ["kind", "partition", "account", "time"];
+    private static readonly string[] ExecutorKeys = ["kind", "partition", "account", "time", "group_size"];
     public static IReadOnlyList<string> ExecutorKinds { get; } = ["local", "slurm"];
     private static readonly string[] FiguresKeys = ["kinds", "formats", "colormap", "token_labels", "cell_pixels", "dpi", "per_text"];
 

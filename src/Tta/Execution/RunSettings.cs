@@ -18,15 +18,15 @@ public sealed record RunSettings(int Jobs, long? MemoryLimitBytes, string Execut
         var memory = option("memory-limit") is { } limit ? ParseBytes(limit) : (long?)null;
 
         var blocks = experiments.Where(e => e.Executor is not null).Select(e => e.Executor!).ToList();
-        if (blocks.Select(b => (b.Kind, b.Partition, b.Account, b.Time)).Distinct().Count() > 1)
-            throw new ConfigException(blocks[1].At!, "the experiments of this run ask for different executor: settings; run them separately, or give --executor, --partition, --account and --time on the command line");
+        if (blocks.Select(b => (b.Kind, b.Partition, b.Account, b.Time, b.GroupSize)).Distinct().Count() > 1)
+            throw new ConfigException(blocks[1].At!, "the experiments of this run ask for different executor: settings; run them separately, or give --executor, --partition, --account, --time and --group-size on the command line");
         var block = blocks.FirstOrDefault();
         var kind = option("executor") ?? block?.Kind ?? "local";
         CheckExecutor(kind);
         // Slurm's values are checked even when the run stays on this machine: a typo is an error either way.
         var time = option("time") is { } t ? SlurmTimeLimit.Parse(t, "--time") : block?.Time is { } bt ? SlurmTimeLimit.Parse(bt, "executor.time") : (TimeSpan?)null;
         var poll = option("poll-seconds") is { } p ? ParsePollInterval(p) : (TimeSpan?)null;
-        var groupSize = option("group-size") is { } g ? ParseGroupSize(g) : (int?)null;
+        var groupSize = option("group-size") is { } g ? ParseGroupSize(g) : block?.GroupSize;
         var slurm = kind == "slurm" ? new SlurmOptions(option("partition") ?? block?.Partition, option("account") ?? block?.Account, time) : null;
         return new RunSettings(jobs, memory, kind, slurm, poll, groupSize);
     }

@@ -50,6 +50,29 @@ public class ExperimentLoaderTests
     }
 
     [Fact]
+    public void TheExecutorsGroupSizeIsReadAndTheCommandLineWins()
+    {
+        var (_, path) = Yaml(Minimal + "\nexecutor:\n  kind: slurm\n  group_size: 5\n");
+        var experiment = ExperimentLoader.Load(path, MetricKinds.Default.Settings);
+        Assert.Equal(5, experiment.Executor!.GroupSize);
+        Assert.Equal(5, Tta.Execution.RunSettings.Check(_ => null, [experiment]).GroupSize);
+        Assert.Equal(2, Tta.Execution.RunSettings.Check(o => o == "group-size" ? "2" : null, [experiment]).GroupSize);
+
+        // Two experiments of one run that ask for different group sizes are refused, naming the second block.
+        var (_, other) = Yaml(Minimal.Replace("name: tiny", "name: other", StringComparison.Ordinal) + "\nexecutor:\n  kind: slurm\n  group_size: 8\n");
+        var e = Assert.Throws<ConfigException>(() => Tta.Execution.RunSettings.Check(_ => null, [experiment, ExperimentLoader.Load(other, MetricKinds.Default.Settings)]));
+        Assert.StartsWith($"{other}:", e.Message, StringComparison.Ordinal);
+        Assert.Contains("--group-size", e.Message);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-3")]
+    [InlineData("two")]
+    public void AGroupSizeThatIsNotAPositiveWholeNumberIsAnErrorAtItsValue(string value) =>
+        AssertError(Minimal + $"\nexecutor:\n  kind: slurm\n  group_size: {value}\n", 10, 15, "group_size");
+
+    [Fact]
     public void RoundTripsEveryField()
     {
         var dir = Repo.TempDir();
