@@ -221,6 +221,20 @@ public sealed class SlurmClientTests
     }
 
     [Fact]
+    public void TheSummaryCountsUnitsWhenTasksBuildGroupsOfThem()
+    {
+        // 20 units in 4 tasks of 5: one done, one running, one failed, one queued.
+        var s = new SlurmSubmission("40", "Extract", ["a", "b", "c", "d"], "/logs", [5, 5, 5, 5]);
+        SlurmTaskStatus[] tasks = [
+            s.Queued(0) with { State = SlurmTaskState.Completed },
+            s.Queued(1) with { State = SlurmTaskState.Running },
+            s.Queued(2) with { State = SlurmTaskState.Failed },
+            s.Queued(3),
+        ];
+        Assert.Equal("slurm: Extract 5 queued, 5 running, 5/20 done, 5 failed (4 tasks)", SlurmSummary.From(tasks).ToString());
+    }
+
+    [Fact]
     public void ProgressIsOneLiveLineOnATerminalAndThrottledPlainLinesInLogs()
     {
         var s = new SlurmSubmission("40", "Extract", ["a", "b"], "/logs");

@@ -136,7 +136,7 @@ public sealed class SlurmClusterTests(SlurmCluster cluster, ITestOutputHelper ou
         var victim = monitor.Tasks[1];
         Assert.Equal((SlurmTaskState.Cancelled, "CANCELLED"), (victim.State, victim.SlurmState));
         Assert.Contains("Extract victim: CANCELLED", victim.Describe());
-        Assert.Equal(new SlurmStageCounts("Extract", 0, 0, 1, 1), monitor.Summary.Stages.Single());
+        Assert.Equal(new SlurmStageCounts("Extract", 0, 0, 1, 1, Tasks: 2), monitor.Summary.Stages.Single());
 
         void Run(string tool, params string[] args) => cluster.Cli.Run(tool, args).ThrowOnFailure();
     }
@@ -195,7 +195,7 @@ public sealed class SlurmClusterTests(SlurmCluster cluster, ITestOutputHelper ou
         PollUntil(monitor, _ => monitor.Finished);
         Assert.All(monitor.Tasks, t => Assert.Equal(SlurmTaskState.Completed, t.State));
         Assert.Equal(["unit 0\n", "unit 1\n", "unit 2\n"], monitor.Tasks.Select(t => File.ReadAllText(t.StdoutPath)));
-        Assert.Equal(new SlurmStageCounts("Figures", 0, 0, 3, 0), monitor.Summary.Stages.Single());
+        Assert.Equal(new SlurmStageCounts("Figures", 0, 0, 3, 0, Tasks: 3), monitor.Summary.Stages.Single());
     }
 
     [Fact]

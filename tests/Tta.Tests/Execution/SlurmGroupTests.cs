@@ -66,6 +66,7 @@ public sealed class SlurmGroupTests(SlurmCluster cluster, ITestOutputHelper outp
         Assert.Contains("Extract: 20 unit(s) to submit in 4 task(s)", log);
         Assert.Contains("Extract: 20 unit(s) in 4 task(s), 4 model load(s)", log);
         Assert.Contains("Metrics: 20 unit(s) in 4 task(s), 0 model load(s)", log); // no model: grouped all the same
+        Assert.Contains("Extract 0 queued, 0 running, 20/20 done, 0 failed (4 tasks)", log); // the progress line counts units
         // The count the run printed is the tasks' own: one load line in each Extract task's log.
         var logs = TaskLogs(ws, "slurm", "Extract");
         Assert.Equal(4, logs.Count);

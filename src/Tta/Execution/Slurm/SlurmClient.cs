@@ -55,8 +55,9 @@ public sealed partial class SlurmClient(SlurmCli cli, SlurmOptions? options = nu
                 SlurmScripts.WriteArray(script, directory, job.Stage, offset);
                 var stdout = cli.Run("sbatch", SbatchArguments(job, count, script, directory, workingDirectory))
                     .ThrowOnFailure().Stdout;
-                var keys = job.Tasks.Skip(offset).Take(count).Select(t => t.Key).ToList();
-                submissions.Add(new SlurmSubmission(SlurmOutput.ParseJobId(stdout), job.Stage, keys, directory));
+                var tasks = job.Tasks.Skip(offset).Take(count).ToList();
+                submissions.Add(new SlurmSubmission(SlurmOutput.ParseJobId(stdout), job.Stage, [.. tasks.Select(t => t.Key)], directory,
+                    [.. tasks.Select(t => t.Units.Count)]));
             }
         }
         catch (SlurmException) when (submissions.Count > 0)

@@ -10,6 +10,7 @@ namespace Tta.Execution.Slurm;
 /// <param name="ExitCode">the exit code of a finished task that ran, when Slurm reports one</param>
 /// <param name="Signal">the signal that ended it, when one did (0 when none)</param>
 /// <param name="Node">the node it runs or ran on, once a poll has seen one ("" before)</param>
+/// <param name="Units">how many units the task builds (a group of units that share a model; 1 when not grouped)</param>
 public sealed record SlurmTaskStatus(
     string Stage,
     string Key,
@@ -22,7 +23,8 @@ public sealed record SlurmTaskStatus(
     string StderrPath,
     int? ExitCode = null,
     int? Signal = null,
-    string Node = "")
+    string Node = "",
+    int Units = 1)
 {
     public string TaskId => $"{JobId}_{Index}";
 
