@@ -42,6 +42,15 @@ public static class PipelineRun
         ExperimentOwners.Record(context.Workspace, context.Experiments);
         var graph = UnitGraph.For(context);
         var units = ids.Distinct(StringComparer.Ordinal).Select(graph.Find).ToList();
-        return new LocalExecutor().Run(graph, units, context, options with { KeepGoing = true });
+        var outcomes = new LocalExecutor().Run(graph, units, context, options with { KeepGoing = true });
+        if (Environment.GetEnvironmentVariable(FailAfterUnitsVariable) is { Length: > 0 } stage && units.All(u => u.Stage == stage))
+            throw new InvalidOperationException($"{FailAfterUnitsVariable}={stage}: failing after building every unit (fault injection)");
+        return outcomes;
     }
+
+    /// <summary>
+    /// Fault injection for the Slurm tests: with TTA_FAULT_FAIL_AFTER_UNITS=STAGE, <see cref="RunUnits"/> of units of
+    /// that stage fails after building all of them, as a task that crashes at its exit does.
+    /// </summary>
+    public const string FailAfterUnitsVariable = "TTA_FAULT_FAIL_AFTER_UNITS";
 }

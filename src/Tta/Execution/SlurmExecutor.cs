@@ -15,8 +15,9 @@ namespace Tta.Execution;
 /// against the shared cache, loading the model once; the array asks for <c>--mem</c> from its largest task's estimate
 /// and <c>--gres=gpu:1</c> for <c>device: cuda</c> models.
 /// Progress is shown while it polls; when a task ends badly, each of its units is checked: the ones it built are done,
-/// each other one fails the run by its own name, with its task and logs. Cancelling (Ctrl-C) scancels every job of
-/// the run. A rerun submits only what is still stale. After the arrays end, the run prints per array how many units
+/// each other one fails the run by its own name, with its task and logs. When every unit of the tasks that ended badly
+/// was built, the arrays their failure held back are submitted in one more round. Cancelling (Ctrl-C) scancels every
+/// job of the run. A rerun submits only what is still stale. After the arrays end, the run prints per array how many units
 /// ran in how many tasks with how many model loads (the <see cref="ExtractStage.LoadLinePrefix"/> lines of the tasks' logs).
 /// The run's <see cref="RunOptions.Tracker"/> hears of each unit as the polls see its task end (or when it is found up
 /// to date), so a stage is done once its arrays are, and a failed task fails its own stage (Cake's stage tasks wait
@@ -31,11 +32,34 @@ public sealed class SlurmExecutor(SlurmSettings settings, CancellationToken canc
 
         var later = units.Where(u => u.Stage != Download.DownloadStage.Name).ToList();
         options.Tracker?.Begin(later);
+        var runDir = Path.Combine(context.Workspace.CacheDir, WorkspaceCleaner.SlurmFolder,
+            DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        var ended = Submit(graph, later, context, options, runDir);
+        if (ended is { Failures.Count: > 0, FailedUnits: 0 })
+        {
+            // Every unit of the tasks that ended badly was built (a task failed after its last unit: a crash at exit, a
+            // node lost after the work), so the failure only held back the arrays that wait for them. One more round
+            // submits those, planned anew from what is on disk now.
+            context.Log.WriteLine("slurm: every unit of the tasks that ended badly was built; submitting the units their failure held back");
+            var fresh = UnitGraph.For(context);
+            ended = Submit(fresh, [.. later.Select(u => fresh.Find(u.Id))], context, options, runDir + "-2");
+        }
+        if (ended is { Failures.Count: > 0 })
+            throw new SlurmException($"{ended.FailedUnits} unit(s) failed on Slurm; " +
+                $"rerun to resubmit what is still stale:\n{string.Join('\n', ended.Failures.Select(f => f.Describe()))}");
+        return outcomes;
+    }
+
+    /// <summary>
+    /// Submits the stale units among <paramref name="later"/> (and every unit downstream of one that will be rebuilt) as
+    /// one array per stage level, and follows them to the end: what became of each task's units, or null when nothing
+    /// was stale.
+    /// </summary>
+    private SlurmTaskEnds? Submit(UnitGraph graph, IReadOnlyList<StageUnit> later, RunContext context, RunOptions options, string runDir)
+    {
         var scheduled = new HashSet<string>(StringComparer.Ordinal);
         var arrays = new List<SlurmArrayJob>();
         var groups = new Dictionary<string, IReadOnlyList<StageUnit>>(StringComparer.Ordinal); // by task key
-        var runDir = Path.Combine(context.Workspace.CacheDir, WorkspaceCleaner.SlurmFolder,
-            DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         foreach (var stage in Levels(graph, later))
         {
             var stale = new List<GroupCandidate<StageUnit>>();
@@ -68,7 +92,7 @@ public sealed class SlurmExecutor(SlurmSettings settings, CancellationToken canc
             arrays.Add(new SlurmArrayJob(stage.Name, tasks, Path.Combine(runDir, stage.Name), context.Workspace.Root, memoryMb, stale.Any(t => t.Needs.Gpu)));
             context.Log.WriteLine($"{stage.Name}: {stale.Count} unit(s) to submit in {tasks.Count} task(s), --mem={memoryMb}M each" + (arrays[^1].Gpu ? ", --gres=gpu:1" : ""));
         }
-        if (arrays.Count == 0) return outcomes;
+        if (arrays.Count == 0) return null;
 
         var ended = new SlurmTaskEnds(groups, options.Tracker, () => UnitGraph.For(context), context.Workspace);
         var runner = new SlurmRunner(new SlurmClient(new SlurmCli(), settings.Options), settings.PollInterval) { TaskEnded = ended.Record };
@@ -76,10 +100,7 @@ public sealed class SlurmExecutor(SlurmSettings settings, CancellationToken canc
         var result = runner.Run(arrays, progress.Report, cancel);
         progress.Finish(SlurmSummary.From(result.Tasks));
         foreach (var line in LoadCounts(result.Tasks, groups)) context.Log.WriteLine(line);
-        if (ended.Failures.Count > 0)
-            throw new SlurmException($"{ended.FailedUnits} unit(s) failed on Slurm; " +
-                $"rerun to resubmit what is still stale:\n{string.Join('\n', ended.Failures.Select(f => f.Describe()))}");
-        return outcomes;
+        return ended;
     }
 
     /// <summary>

@@ -32,12 +32,14 @@ public sealed class SlurmGroupTests(SlurmCluster cluster, ITestOutputHelper outp
         return ws;
     }
 
-    private (int Code, string Output) Build(TinyWorkspace ws, string name, params string[] extra)
+    private (int Code, string Output) Build(TinyWorkspace ws, string name, params string[] extra) => Build(ws, name, [], extra);
+
+    private (int Code, string Output) Build(TinyWorkspace ws, string name, Dictionary<string, string> environment, params string[] extra)
     {
         var sw = Stopwatch.StartNew();
         var result = TtaProcess.RunCli(ws, "run",
             ["--stage=Download", "--through=Figures", $"--cache={Cache(ws, name)}", $"--figures={Path.Combine(ws.Root, name, "figures")}", .. extra],
-            new Dictionary<string, string> { ["SLURM_CONF"] = cluster.SlurmConf });
+            new Dictionary<string, string>(environment) { ["SLURM_CONF"] = cluster.SlurmConf });
         output.WriteLine($"{name} {string.Join(' ', extra)}: exit {result.Code} in {sw.Elapsed.TotalSeconds:0.0} s\n{result.Output}");
         return result;
     }
@@ -107,5 +109,23 @@ public sealed class SlurmGroupTests(SlurmCluster cluster, ITestOutputHelper outp
         Assert.Equal(0, code);
         Assert.Contains("Extract: 1 unit(s) to submit in 1 task(s)", log);
         Assert.Contains("Extract: 1 unit(s) in 1 task(s), 1 model load(s)", log);
+    }
+
+    [Fact]
+    public void TasksThatFailAfterBuildingAllTheirUnitsDoNotFailTheRun()
+    {
+        if (!cluster.Check(output)) return;
+        var ws = TwentyTexts();
+        // Every Extract task exits non-zero after building its five units (its tasks inherit the environment), so
+        // Slurm cancels the Metrics array that waits for them; the run submits it again and ends well.
+        var (code, log) = Build(ws, "slurm", new Dictionary<string, string> { [Tta.Execution.PipelineRun.FailAfterUnitsVariable] = "Extract" },
+            "--executor=slurm", "--group-size=5", "--poll-seconds=0.5");
+        Assert.True(code == 0, log);
+        Assert.Contains("Extract 0 queued, 0 running, 0/20 done, 20 failed (4 tasks)", log);
+        Assert.Contains("slurm: every unit of the tasks that ended badly was built; submitting the units their failure held back", log);
+        Assert.Equal(2, log.Split('\n').Count(l => l.StartsWith("Metrics: 20 unit(s) to submit in 4 task(s)", StringComparison.Ordinal)));
+        Assert.DoesNotContain("Extract: 20 unit(s) to submit in 4 task(s)", log.Split("every unit of the tasks")[1]); // Extract is not submitted again
+        var built = Directory.EnumerateFiles(Cache(ws, "slurm"), "manifest.json", SearchOption.AllDirectories).Count(m => m.Contains("/extract/", StringComparison.Ordinal));
+        Assert.Equal(20, built);
     }
 }
