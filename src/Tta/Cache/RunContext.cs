@@ -43,7 +43,7 @@ public sealed class RunContext(Workspace workspace, IReadOnlyList<Experiment> ex
     /// <summary>Where hashes of files are reported (<c>--explain</c>), or null.</summary>
     public IHashLog? HashLog { get; init; }
 
-    /// <summary>Units (and figures within a unit) that run at the same time (--jobs); all cores by default.</summary>
+    /// <summary>The cores to keep busy (--jobs; all by default): figures within a unit drawn at once, and the units in flight (<see cref="UnitSlots"/>).</summary>
     public int Jobs { get; init; } = Environment.ProcessorCount;
 
     /// <summary>

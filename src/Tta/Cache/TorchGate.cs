@@ -3,7 +3,8 @@ using System.Diagnostics;
 namespace Tta.Cache;
 
 /// <summary>
-/// A process's libtorch gate: at most <c>slots</c> threads compute with libtorch at once (the run's <c>--jobs</c>;
+/// A process's libtorch gate: at most <c>slots</c> threads compute with libtorch at once (the units in flight,
+/// <see cref="RunContext.UnitSlots"/>;
 /// see <see cref="UnitResources.Torch"/> for why their bytes do not depend on it). A unit enters it around its
 /// libtorch work only (<see cref="UnitResources.TorchSections"/>), or the executor holds it for the unit's whole run,
 /// so the run's profile (<c>TTA_RUN_PROFILE</c>) can tell libtorch's share of the time from the rest.

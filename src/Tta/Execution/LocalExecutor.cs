@@ -34,10 +34,11 @@ public sealed class LocalExecutor : IExecutor
         // continuation and a second hop).
         using var ended = new BlockingCollection<(StageUnit Unit, UnitResources Needs, bool Computed, UnitOutcome? Outcome, ExceptionDispatchInfo? Error)>();
         var slots = context.UnitSlots;
-        using var threads = new UnitThreads(slots, "tta unit");
         // A computed unit is committed (its files flushed to disk, then its manifest written) on these threads, so its
         // unit thread goes on to the next unit instead of waiting for the disk; it is done when its manifest is there.
+        // Declared first, so they are disposed last: the unit threads end (handing over their commits) before these drain.
         using var committers = new UnitThreads(Math.Max(2, context.Jobs), "tta commit");
+        using var threads = new UnitThreads(slots, "tta unit");
         var committing = 0;
         var profile = RunProfile.FromEnvironment();
         if (profile is not null) context.Torch.Observer = profile.TorchHeld;
@@ -48,7 +49,8 @@ public sealed class LocalExecutor : IExecutor
             // Start ready units that fit, in graph order; stop starting new ones after a failure (unless told to keep
             // going). While a unit with a model (a forward pass) runs, units without one (a text's metrics) go first,
             // so the pipeline of a text keeps flowing beside the forward passes.
-            while ((failures.Count == 0 || options.KeepGoing) && running.Count < slots)
+            // Commits waiting for the disk are bounded too: each holds its unit's locks (a slow shared filesystem).
+            while ((failures.Count == 0 || options.KeepGoing) && running.Count < slots && committing < 4 * slots)
             {
                 var modelRunning = running.Values.Any(r => r.ModelKey is not null);
                 var next = queue.Take((unit, needs) =>
@@ -74,11 +76,19 @@ public sealed class LocalExecutor : IExecutor
                             return;
                         }
                         ended.Add((unit, needs, true, null, null));
-                        committers.Run(() =>
+                        try
                         {
-                            try { ended.Add((unit, needs, false, Commit(built, outcome, context, options), null)); }
-                            catch (Exception e) { ended.Add((unit, needs, false, null, ExceptionDispatchInfo.Capture(e))); }
-                        });
+                            committers.Run(() =>
+                            {
+                                try { ended.Add((unit, needs, false, Commit(built, outcome, context, options), null)); }
+                                catch (Exception e) { ended.Add((unit, needs, false, null, ExceptionDispatchInfo.Capture(e))); }
+                            });
+                        }
+                        catch (Exception e)
+                        {
+                            built.Lock.Dispose(); // not committed: the unit stays stale, its lock goes
+                            ended.Add((unit, needs, false, null, ExceptionDispatchInfo.Capture(e)));
+                        }
                     }
                     catch (Exception e) { ended.Add((unit, needs, false, null, ExceptionDispatchInfo.Capture(e))); }
                 });

@@ -6,7 +6,8 @@ namespace Tta.Execution;
 /// Where each unit of a run stands (waiting, running, done, failed), told by <see cref="LocalExecutor"/> as units
 /// finish here, and by <see cref="SlurmExecutor"/> as its polls see each array task end. It
 /// says when a stage's last unit is done (<see cref="StageFinished"/>: Cake's stage tasks wait for that, so each shows
-/// its own time), which stage failed, and, on Ctrl-C, what was interrupted and what the next run will redo.
+/// its own time), which stage failed, and, on Ctrl-C, what was interrupted and what the next run will redo. Units are
+/// known by their ids (a Slurm run's second round tells it of units made anew).
 /// </summary>
 public sealed class RunTracker
 {
@@ -40,10 +41,10 @@ public sealed class RunTracker
         var finished = -1;
         lock (gate)
         {
-            running.Remove(unit);
+            running.RemoveAll(u => u.Id == unit.Id);
             done++;
             if (didRun) ran[unit.Stage] = ran.GetValueOrDefault(unit.Stage) + 1;
-            if (waiting.TryGetValue(unit.Stage, out var list) && list.Remove(unit) && list.Count == 0)
+            if (waiting.TryGetValue(unit.Stage, out var list) && list.RemoveAll(u => u.Id == unit.Id) > 0 && list.Count == 0)
                 finished = ran.GetValueOrDefault(unit.Stage);
         }
         if (finished >= 0) StageFinished?.Invoke(unit.Stage, finished);
@@ -53,7 +54,7 @@ public sealed class RunTracker
     {
         lock (gate)
         {
-            running.Remove(unit);
+            running.RemoveAll(u => u.Id == unit.Id);
             FailedStage ??= unit.Stage;
         }
     }
@@ -64,7 +65,7 @@ public sealed class RunTracker
         lock (gate)
         {
             var now = running.Select(u => $"{u.Stage} {u.Key}").ToList();
-            var later = waiting.Values.SelectMany(l => l).Except(running).GroupBy(u => u.Stage).Select(g => $"{g.Key} {g.Count()}").ToList();
+            var later = waiting.Values.SelectMany(l => l).ExceptBy(running.Select(u => u.Id), u => u.Id).GroupBy(u => u.Stage).Select(g => $"{g.Key} {g.Count()}").ToList();
             var laterCount = waiting.Values.Sum(l => l.Count) - running.Count;
             var report = now.Count == 0
                 ? "interrupted: no unit was running."

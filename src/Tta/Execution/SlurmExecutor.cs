@@ -39,14 +39,16 @@ public sealed class SlurmExecutor(SlurmSettings settings, CancellationToken canc
         {
             // Every unit of the tasks that ended badly was built (a task failed after its last unit: a crash at exit, a
             // node lost after the work), so the failure only held back the arrays that wait for them. One more round
-            // submits those, planned anew from what is on disk now.
+            // submits the units those never ran, planned anew from what is on disk now.
             context.Log.WriteLine("slurm: every unit of the tasks that ended badly was built; submitting the units their failure held back");
             var fresh = UnitGraph.For(context);
-            ended = Submit(fresh, [.. later.Select(u => fresh.Find(u.Id))], context, options, runDir + "-2");
+            var notRun = ended.NotRun;
+            ended = Submit(fresh, [.. fresh.Units.Where(u => notRun.Contains(u.Id))], context, options, runDir + "-2");
         }
         if (ended is { Failures.Count: > 0 })
-            throw new SlurmException($"{ended.FailedUnits} unit(s) failed on Slurm; " +
-                $"rerun to resubmit what is still stale:\n{string.Join('\n', ended.Failures.Select(f => f.Describe()))}");
+            throw new SlurmException((ended.FailedUnits > 0 ? $"{ended.FailedUnits} unit(s) failed on Slurm"
+                    : "tasks that ended badly after building all their units held back the units that wait for them, in both rounds") +
+                $"; rerun to resubmit what is still stale:\n{string.Join('\n', ended.Failures.Select(f => f.Describe()))}");
         return outcomes;
     }
 

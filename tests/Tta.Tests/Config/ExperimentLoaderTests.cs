@@ -63,6 +63,8 @@ public class ExperimentLoaderTests
         var e = Assert.Throws<ConfigException>(() => Tta.Execution.RunSettings.Check(_ => null, [experiment, ExperimentLoader.Load(other, MetricKinds.Default.Settings)]));
         Assert.StartsWith($"{other}:", e.Message, StringComparison.Ordinal);
         Assert.Contains("--group-size", e.Message);
+        // As it says: the command line settles it.
+        Assert.Equal(3, Tta.Execution.RunSettings.Check(o => o == "group-size" ? "3" : null, [experiment, ExperimentLoader.Load(other, MetricKinds.Default.Settings)]).GroupSize);
     }
 
     [Theory]

@@ -16,6 +16,7 @@ public sealed class SlurmTaskEnds(IReadOnlyDictionary<string, IReadOnlyList<Stag
     Func<UnitGraph> freshGraph, Workspace workspace)
 {
     private readonly List<SlurmTaskStatus> failures = [];
+    private readonly HashSet<string> notRun = new(StringComparer.Ordinal);
     private UnitGraph? fresh;
 
     /// <summary>
@@ -28,6 +29,9 @@ public sealed class SlurmTaskEnds(IReadOnlyDictionary<string, IReadOnlyList<Stag
     /// <summary>How many units failed (not counting those never run).</summary>
     public int FailedUnits => failures.Count(f => f.State != SlurmTaskState.DependencyNeverSatisfied);
 
+    /// <summary>The ids of the units of the tasks Slurm never ran because a job they wait for failed.</summary>
+    public IReadOnlySet<string> NotRun => notRun;
+
     public void Record(SlurmTaskStatus task)
     {
         var units = groups[task.Key];
@@ -39,6 +43,7 @@ public sealed class SlurmTaskEnds(IReadOnlyDictionary<string, IReadOnlyList<Stag
         if (task.State == SlurmTaskState.DependencyNeverSatisfied)
         {
             failures.Add(task); // one line per task: its key names its first unit and how many more
+            notRun.UnionWith(units.Select(u => u.Id));
             return;
         }
         fresh ??= freshGraph();
