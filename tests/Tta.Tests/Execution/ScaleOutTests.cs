@@ -70,6 +70,38 @@ public sealed class ScaleOutTests(SlurmCluster cluster, ITestOutputHelper output
         Assert.True(differ.Count == 0, $"{string.Join(", ", differ)} differ from {what}");
     }
 
+    /// <summary>
+    /// Asserts two runs wrote the same Parquet files and PNGs (<see cref="Outputs"/>) byte for byte; for each Parquet
+    /// file that differs, the message says how: the metadata keys whose values differ, and the first block whose
+    /// values differ with its largest difference.
+    /// </summary>
+    internal static void AssertSameOutputs((string Cache, string Figures) expected, (string Cache, string Figures) actual, string what)
+    {
+        var (want, got) = (Outputs(expected.Cache, expected.Figures), Outputs(actual.Cache, actual.Figures));
+        Assert.Equal(want.Keys, got.Keys);
+        var differ = want.Keys.Where(k => want[k] != got[k]).ToList();
+        if (differ.Count == 0) return;
+        string PathOf((string Cache, string Figures) run, string key) =>
+            key.StartsWith("cache/", StringComparison.Ordinal) ? Path.Combine(run.Cache, key["cache/".Length..]) : Path.Combine(run.Figures, key["figures/".Length..]);
+        var how = differ.Select(key =>
+        {
+            if (!key.EndsWith(".parquet", StringComparison.Ordinal)) return key;
+            var (a, b) = (Tta.Store.VectorStoreReader.ReadAsync(PathOf(expected, key)).GetAwaiter().GetResult(),
+                Tta.Store.VectorStoreReader.ReadAsync(PathOf(actual, key)).GetAwaiter().GetResult());
+            var keys = a.Metadata.Keys.Union(b.Metadata.Keys).Where(k => a.Metadata.GetValueOrDefault(k) != b.Metadata.GetValueOrDefault(k))
+                .Select(k => $"{k}: {Short(a.Metadata.GetValueOrDefault(k))} / {Short(b.Metadata.GetValueOrDefault(k))}");
+            var block = a.Blocks.Zip(b.Blocks).FirstOrDefault(p => p.First.Key != p.Second.Key || !p.First.Values.AsSpan().SequenceEqual(p.Second.Values));
+            var values = a.Blocks.Count != b.Blocks.Count ? $"{a.Blocks.Count} / {b.Blocks.Count} blocks"
+                : block.First is null ? "values equal"
+                : block.First.Key != block.Second.Key || block.First.Values.Length != block.Second.Values.Length ? $"block {block.First.Key} / {block.Second.Key}"
+                : $"block {block.First.Key}: largest difference {block.First.Values.Zip(block.Second.Values).Max(v => Math.Abs(v.First - v.Second)):G6}";
+            return $"{key} (metadata: {string.Join("; ", keys.DefaultIfEmpty("equal"))}; {values})";
+        });
+        Assert.Fail($"differ from {what}:\n{string.Join("\n", how)}");
+
+        static string Short(string? value) => value is null ? "(none)" : value.Length <= 120 ? value : value[..120] + "…";
+    }
+
     private (int Code, string Output) Build(TinyWorkspace ws, string name, params string[] extra)
     {
         var sw = Stopwatch.StartNew();
@@ -283,10 +315,10 @@ public sealed class ScaleOutTests(SlurmCluster cluster, ITestOutputHelper output
         File.WriteAllText(Path.Combine(fresh.Root, "experiments", "second.yaml"), File.ReadAllText(second));
         var (freshCode, freshLog) = fresh.Cli("run", Both("--stage=Download", "--through=Figures").Select(a => a.Replace(ws.Root, fresh.Root)).ToArray());
         Assert.True(freshCode == 0, freshLog);
-        Assert.Equal(Outputs(Path.Combine(fresh.CacheDir, "extract"), Path.Combine(fresh.FiguresDir, "second")),
-            Outputs(Path.Combine(ws.CacheDir, "extract"), Path.Combine(ws.FiguresDir, "second")));
-        Assert.Equal(Outputs(Path.Combine(fresh.CacheDir, "metrics"), Path.Combine(fresh.FiguresDir, "tiny")),
-            Outputs(Path.Combine(ws.CacheDir, "metrics"), Path.Combine(ws.FiguresDir, "tiny")));
+        AssertSameOutputs((Path.Combine(fresh.CacheDir, "extract"), Path.Combine(fresh.FiguresDir, "second")),
+            (Path.Combine(ws.CacheDir, "extract"), Path.Combine(ws.FiguresDir, "second")), "one run of both from scratch");
+        AssertSameOutputs((Path.Combine(fresh.CacheDir, "metrics"), Path.Combine(fresh.FiguresDir, "tiny")),
+            (Path.Combine(ws.CacheDir, "metrics"), Path.Combine(ws.FiguresDir, "tiny")), "one run of both from scratch");
         Assert.Equal(0, ws.Cli("status", Both("--stage=Figures")).Code);
     }
 }
