@@ -76,19 +76,12 @@ public sealed class LocalExecutor : IExecutor
                             return;
                         }
                         ended.Add((unit, needs, true, null, null));
-                        try
+                        // The commit threads outlive the unit threads (disposed after them), so this hand-over always lands.
+                        committers.Run(() =>
                         {
-                            committers.Run(() =>
-                            {
-                                try { ended.Add((unit, needs, false, Commit(built, outcome, context, options), null)); }
-                                catch (Exception e) { ended.Add((unit, needs, false, null, ExceptionDispatchInfo.Capture(e))); }
-                            });
-                        }
-                        catch (Exception e)
-                        {
-                            built.Lock.Dispose(); // not committed: the unit stays stale, its lock goes
-                            ended.Add((unit, needs, false, null, ExceptionDispatchInfo.Capture(e)));
-                        }
+                            try { ended.Add((unit, needs, false, Commit(built, outcome, context, options), null)); }
+                            catch (Exception e) { ended.Add((unit, needs, false, null, ExceptionDispatchInfo.Capture(e))); }
+                        });
                     }
                     catch (Exception e) { ended.Add((unit, needs, false, null, ExceptionDispatchInfo.Capture(e))); }
                 });

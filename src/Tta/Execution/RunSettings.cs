@@ -19,9 +19,9 @@ public sealed record RunSettings(int Jobs, long? MemoryLimitBytes, string Execut
 
         var blocks = experiments.Where(e => e.Executor is not null).Select(e => e.Executor!).ToList();
         // A field the command line gives is the run's whatever the blocks say, so only the others must agree.
-        string? Unless(string name, string? value) => option(name) is null ? value : null;
+        object? Unless(string name, object? value) => option(name) is null ? value : null;
         if (blocks.Select(b => (Unless("executor", b.Kind), Unless("partition", b.Partition), Unless("account", b.Account), Unless("time", b.Time),
-                option("group-size") is null ? b.GroupSize : null)).Distinct().Count() > 1)
+                Unless("group-size", b.GroupSize))).Distinct().Count() > 1)
             throw new ConfigException(blocks[1].At!, "the experiments of this run ask for different executor: settings; run them separately, or give --executor, --partition, --account, --time and --group-size on the command line");
         var block = blocks.FirstOrDefault();
         var kind = option("executor") ?? block?.Kind ?? "local";

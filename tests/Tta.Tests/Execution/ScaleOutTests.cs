@@ -62,12 +62,17 @@ public sealed class ScaleOutTests(SlurmCluster cluster, ITestOutputHelper output
         return result;
     }
 
-    /// <summary>Asserts two runs' <see cref="Outputs"/> name the same files with the same bytes.</summary>
-    internal static void AssertSameBytes(SortedDictionary<string, string> expected, SortedDictionary<string, string> actual, string what)
+    /// <summary>
+    /// Asserts two runs' <see cref="Outputs"/> name the same files with the same bytes; <paramref name="describe"/>, when
+    /// given, says how a differing file differs.
+    /// </summary>
+    internal static void AssertSameBytes(SortedDictionary<string, string> expected, SortedDictionary<string, string> actual, string what,
+        Func<string, string>? describe = null)
     {
         Assert.Equal(expected.Keys, actual.Keys);
         var differ = expected.Keys.Where(k => expected[k] != actual[k]).ToList();
-        Assert.True(differ.Count == 0, $"{string.Join(", ", differ)} differ from {what}");
+        Assert.True(differ.Count == 0, describe is null ? $"{string.Join(", ", differ)} differ from {what}"
+            : $"differ from {what}:\n{string.Join("\n", differ.Select(describe))}");
     }
 
     /// <summary>
@@ -77,13 +82,9 @@ public sealed class ScaleOutTests(SlurmCluster cluster, ITestOutputHelper output
     /// </summary>
     internal static void AssertSameOutputs((string Cache, string Figures) expected, (string Cache, string Figures) actual, string what)
     {
-        var (want, got) = (Outputs(expected.Cache, expected.Figures), Outputs(actual.Cache, actual.Figures));
-        Assert.Equal(want.Keys, got.Keys);
-        var differ = want.Keys.Where(k => want[k] != got[k]).ToList();
-        if (differ.Count == 0) return;
         string PathOf((string Cache, string Figures) run, string key) =>
             key.StartsWith("cache/", StringComparison.Ordinal) ? Path.Combine(run.Cache, key["cache/".Length..]) : Path.Combine(run.Figures, key["figures/".Length..]);
-        var how = differ.Select(key =>
+        AssertSameBytes(Outputs(expected.Cache, expected.Figures), Outputs(actual.Cache, actual.Figures), what, key =>
         {
             if (!key.EndsWith(".parquet", StringComparison.Ordinal)) return key;
             var (a, b) = (Tta.Store.VectorStoreReader.ReadAsync(PathOf(expected, key)).GetAwaiter().GetResult(),
@@ -97,7 +98,6 @@ public sealed class ScaleOutTests(SlurmCluster cluster, ITestOutputHelper output
                 : $"block {block.First.Key}: largest difference {block.First.Values.Zip(block.Second.Values).Max(v => Math.Abs(v.First - v.Second)):G6}";
             return $"{key} (metadata: {string.Join("; ", keys.DefaultIfEmpty("equal"))}; {values})";
         });
-        Assert.Fail($"differ from {what}:\n{string.Join("\n", how)}");
 
         static string Short(string? value) => value is null ? "(none)" : value.Length <= 120 ? value : value[..120] + "…";
     }
